@@ -1,0 +1,342 @@
+"""Telegram adapter (python-telegram-bot v22): updates in, replies and deliveries out.
+
+The adapter only translates: Telegram updates become IncomingMessage, Reply becomes
+sendMessage / sendDocument / editMessageText with inline keyboards, and Telegram errors
+become the outbox's delivery errors. All decisions live in the dispatcher and handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram import User as TgUser
+from telegram.constants import ChatMemberStatus, MessageLimit
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    filters,
+)
+from telegram.ext import MessageHandler as TgMessageHandler
+
+from bot.core.dispatcher import Dispatcher
+from bot.core.i18n import LANGUAGES, Translator
+from bot.core.messages import (
+    Button,
+    ChatKind,
+    ChatRef,
+    Document,
+    IncomingMessage,
+    OutgoingMessage,
+    Reply,
+    ReplyTarget,
+    UserRef,
+)
+from bot.core.router import Router
+from bot.core.text import split_text
+from bot.outbox.ports import (
+    TELEGRAM_LIMITS,
+    DeliveryLimits,
+    PermanentFailure,
+    RecipientUnreachable,
+    RetryLater,
+    TransientFailure,
+)
+from bot.settings import Settings, TelegramMode
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ADMIN_CACHE_SECONDS = 60.0
+REPLY_RETRIES = 2
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+def user_ref(user: TgUser) -> UserRef:
+    return UserRef(
+        platform=PLATFORM,
+        user_id=str(user.id),
+        display_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+    )
+
+
+def incoming_message(
+    message: Message, user: TgUser, callback_data: str | None = None
+) -> IncomingMessage:
+    chat = message.chat
+    kind = ChatKind.PRIVATE if chat.type == "private" else ChatKind.GROUP
+    reply_to = None
+    if message.reply_to_message is not None and callback_data is None:
+        replied = message.reply_to_message
+        reply_to = ReplyTarget(
+            message_id=str(replied.message_id),
+            sender=user_ref(replied.from_user) if replied.from_user else None,
+            text=replied.text,
+        )
+    return IncomingMessage(
+        chat=ChatRef(PLATFORM, str(chat.id), kind, chat.title),
+        sender=user_ref(user),
+        text=message.text or "",
+        message_id=str(message.message_id),
+        reply_to=reply_to,
+        callback_data=callback_data,
+    )
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in rows]
+    )
+
+
+class TelegramSender:
+    """The outbox's view of Telegram: deliver one message, classify failures."""
+
+    platform = PLATFORM
+
+    def __init__(self, application: Application, limits: DeliveryLimits = TELEGRAM_LIMITS) -> None:
+        self._application = application
+        self.limits = limits
+
+    def is_group_chat(self, chat_id: str) -> bool:
+        return chat_id.startswith("-")
+
+    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
+        bot = self._application.bot
+        try:
+            if message.document is not None:
+                sent = await bot.send_document(
+                    chat_id=int(chat_id),
+                    document=InputFile(
+                        message.document.content, filename=message.document.filename
+                    ),
+                    caption=message.text[: MessageLimit.CAPTION_LENGTH] or None,
+                    reply_markup=keyboard(message.buttons),
+                )
+                return str(sent.message_id)
+            last = None
+            chunks = split_text(message.text, MessageLimit.MAX_TEXT_LENGTH)
+            for index, chunk in enumerate(chunks):
+                markup = keyboard(message.buttons) if index == len(chunks) - 1 else None
+                last = await bot.send_message(chat_id=int(chat_id), text=chunk, reply_markup=markup)
+            return str(last.message_id) if last else None
+        except RetryAfter as exc:
+            raise RetryLater(_seconds(exc.retry_after), str(exc)) from exc
+        except Forbidden as exc:
+            raise RecipientUnreachable(str(exc)) from exc
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                raise RecipientUnreachable(str(exc)) from exc
+            raise PermanentFailure(str(exc)) from exc
+        except NetworkError as exc:  # includes TimedOut
+            raise TransientFailure(str(exc)) from exc
+        except TelegramError as exc:
+            raise TransientFailure(str(exc)) from exc
+
+
+class TelegramAdapter:
+    name = PLATFORM
+    max_text_length = MessageLimit.MAX_TEXT_LENGTH
+
+    def __init__(self, settings: Settings, dispatcher: Dispatcher, router: Router) -> None:
+        if not settings.telegram_token:
+            raise ValueError("TELEGRAM_TOKEN is not set")
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.router = router
+        self.application = (
+            ApplicationBuilder()
+            .token(settings.telegram_token)
+            .base_url(settings.telegram_base_url)
+            .base_file_url(settings.telegram_base_file_url)
+            .build()
+        )
+        self.application.add_handler(
+            TgMessageHandler(filters.TEXT & ~filters.UpdateType.EDITED, self._on_message)
+        )
+        self.application.add_handler(CallbackQueryHandler(self._on_callback))
+        self.application.add_error_handler(self._on_error)
+        self._sender = TelegramSender(self.application)
+        self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+
+    # --- Platform protocol (what handlers may ask) ---------------------------------------
+
+    @property
+    def bot_username(self) -> str | None:
+        try:
+            return self.application.bot.username
+        except RuntimeError:  # before initialize()
+            return None
+
+    def direct_chat_hint(self) -> str | None:
+        return f"https://t.me/{self.bot_username}" if self.bot_username else None
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        key = (chat_id, user_id)
+        cached = self._admin_cache.get(key)
+        if cached and time.monotonic() - cached[0] < ADMIN_CACHE_SECONDS:
+            return cached[1]
+        try:
+            member = await self.application.bot.get_chat_member(int(chat_id), int(user_id))
+        except TelegramError:
+            log.warning("could not ask Telegram whether %s is admin in %s", user_id, chat_id)
+            return False
+        is_admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+        self._admin_cache[key] = (time.monotonic(), is_admin)
+        return is_admin
+
+    @property
+    def sender(self) -> TelegramSender:
+        return self._sender
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.application.initialize()
+        await self._publish_commands()
+        await self.application.start()
+        updater = self.application.updater
+        assert updater is not None
+        allowed = [Update.MESSAGE, Update.CALLBACK_QUERY]
+        if self.settings.telegram_mode is TelegramMode.WEBHOOK:
+            if not self.settings.telegram_webhook_url:
+                raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
+            await updater.start_webhook(
+                listen=self.settings.telegram_webhook_listen,
+                port=self.settings.telegram_webhook_port,
+                url_path=self._webhook_path(),
+                webhook_url=self.settings.telegram_webhook_url,
+                secret_token=self.settings.telegram_webhook_secret,
+                allowed_updates=allowed,
+            )
+        else:
+            await updater.start_polling(allowed_updates=allowed, poll_interval=0.0, timeout=10)
+        log.info("telegram: running as @%s (%s)", self.bot_username, self.settings.telegram_mode)
+
+    def _webhook_path(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.settings.telegram_webhook_url or "").path.lstrip("/")
+
+    async def stop(self) -> None:
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _publish_commands(self) -> None:
+        """The command menu in each language (Telegram shows it by the user's app language)."""
+        for language in LANGUAGES:
+            t = Translator(language)
+            commands = [
+                BotCommand(c.display_name(language), t.gettext(c.summary)[:256])
+                for c in self.router.commands
+                if not c.hidden
+            ]
+            try:
+                await self.application.bot.set_my_commands(commands, language_code=language)
+            except TelegramError:
+                log.warning("could not publish the %s command menu", language, exc_info=True)
+
+    # --- updates in, replies out ------------------------------------------------------------
+
+    async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        user = update.effective_user
+        if message is None or user is None or user.is_bot:
+            return
+        incoming = incoming_message(message, user)
+        replies = await self.dispatcher.handle(incoming, self)
+        for reply in replies:
+            await self._send_reply(incoming, reply)
+
+    async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None or query.data is None:
+            return
+        message = query.message
+        if not isinstance(message, Message):  # inaccessible (too old) message
+            await query.answer()
+            return
+        incoming = incoming_message(message, query.from_user, callback_data=query.data)
+        replies = await self.dispatcher.handle(incoming, self)
+        toast = next((r.toast for r in replies if r.toast), None)
+        try:
+            await query.answer(text=toast)
+        except BadRequest:
+            log.info("callback query %s expired before we answered", query.id)
+        for reply in replies:
+            if reply.edit and reply.document is None:
+                await self._call(
+                    message.edit_text,
+                    reply.text[: self.max_text_length],
+                    reply_markup=keyboard(reply.buttons),
+                )
+            else:
+                await self._send_reply(incoming, reply)
+
+    async def _send_reply(self, incoming: IncomingMessage, reply: Reply) -> None:
+        bot = self.application.bot
+        chat_id = int(incoming.sender.user_id if reply.to_private else incoming.chat.chat_id)
+        if reply.document is not None:
+            await self._send_document(chat_id, reply.document, reply.text, reply.buttons)
+            return
+        chunks = split_text(reply.text, self.max_text_length)
+        for index, chunk in enumerate(chunks):
+            markup = keyboard(reply.buttons) if index == len(chunks) - 1 else None
+            await self._call(bot.send_message, chat_id=chat_id, text=chunk, reply_markup=markup)
+
+    async def _send_document(
+        self,
+        chat_id: int,
+        document: Document,
+        caption: str,
+        buttons: tuple[tuple[Button, ...], ...],
+    ) -> None:
+        await self._call(
+            self.application.bot.send_document,
+            chat_id=chat_id,
+            document=InputFile(document.content, filename=document.filename),
+            caption=caption[: MessageLimit.CAPTION_LENGTH] or None,
+            reply_markup=keyboard(buttons),
+        )
+
+    async def _call(
+        self, method: Callable[..., Awaitable[object]], *args: Any, **kwargs: Any
+    ) -> None:
+        """Direct replies: honour a 429 once or twice, then give up with a log line."""
+        for attempt in range(REPLY_RETRIES + 1):
+            try:
+                await method(*args, **kwargs)
+                return
+            except RetryAfter as exc:
+                if attempt == REPLY_RETRIES:
+                    raise
+                await asyncio.sleep(_seconds(exc.retry_after))
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram: error while processing an update", exc_info=context.error)

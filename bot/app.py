@@ -1,0 +1,103 @@
+"""Wiring: storage, migrations, dispatcher, delivery worker and the chosen adapters."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.core.clock import Clock, SystemClock
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.outbox.ports import Sender
+from bot.outbox.worker import DeliveryWorker, WorkerPolicy
+from bot.settings import Settings
+from handlers.registry import build_router
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade_to_head
+
+log = logging.getLogger(__name__)
+
+
+class Adapter(Protocol):
+    """A chat platform connection: receives messages, renders replies, delivers the outbox."""
+
+    name: str
+
+    @property
+    def sender(self) -> Sender: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Core:
+    """The platform-free part of the running bot."""
+
+    settings: Settings
+    engine: AsyncEngine
+    services: Services
+    dispatcher: Dispatcher
+    worker: DeliveryWorker | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def create(cls, settings: Settings, clock: Clock | None = None) -> Core:
+        engine = create_engine(settings.database_url)
+        await upgrade_to_head(engine)
+        services = Services(
+            settings=settings,
+            clock=clock or SystemClock(),
+            sessions=session_factory(engine),
+            router=build_router(),
+        )
+        return cls(settings, engine, services, Dispatcher(services))
+
+    def start_delivery(self, senders: Sequence[Sender], policy: WorkerPolicy | None = None) -> None:
+        policy = policy or WorkerPolicy(
+            poll_seconds=self.settings.outbox_poll_seconds,
+            max_attempts=self.settings.outbox_max_attempts,
+        )
+        self.worker = DeliveryWorker(
+            self.services.sessions,
+            {sender.platform: sender for sender in senders},
+            self.services.clock,
+            policy,
+            global_per_second=self.settings.outbox_global_per_second,
+        )
+        self.services.wake_outbox = self.worker.wake
+        self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))
+
+    async def close(self) -> None:
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, timeout=10)
+        await self.engine.dispose()
+
+
+async def run_adapters(core: Core, adapters: Sequence[Adapter], stop: asyncio.Event) -> None:
+    """Start every adapter and the delivery worker on one event loop until `stop` is set."""
+    started: list[Adapter] = []
+    try:
+        for adapter in adapters:
+            await adapter.start()
+            started.append(adapter)
+        core.start_delivery([adapter.sender for adapter in adapters])
+        log.info("bot running on %s", ", ".join(a.name for a in adapters))
+        await stop.wait()
+    finally:
+        for adapter in reversed(started):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("error while stopping the %s adapter", adapter.name)
+        await core.close()

@@ -1,0 +1,202 @@
+"""Declarative commands and the router that finds and binds them.
+
+A command is data: its names in both languages, its arguments, its help text and the role
+it needs. The router turns raw text into (command, bound arguments) or a precise error code
+that the dispatcher translates for the user. It knows nothing of platforms or storage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from storage.models import Role
+
+if TYPE_CHECKING:
+    from bot.core.context import HandlerContext
+    from bot.core.messages import Reply
+
+Handler = Callable[["HandlerContext"], Awaitable["Reply | list[Reply] | None"]]
+
+MAX_COMMAND_CHARS = 3000
+_COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"', "‚": "'", "‘": "'"})
+
+
+class Scope(StrEnum):
+    ANY = "any"
+    GROUP = "group"
+    PRIVATE = "private"
+
+
+class ArgKind(StrEnum):
+    WORD = "word"
+    TEXT = "text"  # the rest of the line, spaces included
+    CHOICE = "choice"
+    USER = "user"  # @username; the handler falls back to the replied-to message
+
+
+@dataclass(frozen=True, slots=True)
+class Arg:
+    name: str
+    label: str  # N_() marked, shown in usage lines: "<name>"
+    kind: ArgKind = ArgKind.WORD
+    required: bool = True
+    choices: Mapping[str, str] = field(default_factory=dict)  # accepted token -> value
+    max_length: int = 200
+    display: Mapping[str, str] = field(default_factory=dict)  # language -> "a|b|c" for usage
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    handler: Handler
+    summary: str  # N_() marked one-liner
+    german: str | None = None
+    aliases: tuple[str, ...] = ()
+    args: tuple[Arg, ...] = ()
+    details: str = ""  # N_() marked longer help
+    role: Role | None = None  # None: anyone; otherwise the minimum group role
+    scope: Scope = Scope.ANY
+    needs_group: bool = False  # group must be registered first
+    hidden: bool = False
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        german = (self.german,) if self.german else ()
+        return (self.name, *german, *self.aliases)
+
+    def display_name(self, language: str) -> str:
+        return self.german if language == "de" and self.german else self.name
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCall:
+    command: Command
+    invoked_as: str
+    raw_args: str
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownCommand:
+    name: str
+
+
+class ArgError(Exception):
+    """Bad arguments; `code` selects the translated message."""
+
+    def __init__(self, code: str, **params: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+class Router:
+    def __init__(self, commands: Iterable[Command], prefixes: tuple[str, ...] = ("/",)) -> None:
+        self.commands: list[Command] = []
+        self._by_name: dict[str, Command] = {}
+        self.prefixes = prefixes
+        for command in commands:
+            self.add(command)
+
+    def add(self, command: Command) -> None:
+        for name in command.names:
+            if not _COMMAND_NAME.match(name):
+                raise ValueError(f"invalid command name {name!r}")
+            if name in self._by_name:
+                raise ValueError(f"command name {name!r} is used twice")
+            self._by_name[name] = command
+        self.commands.append(command)
+
+    def get(self, name: str) -> Command | None:
+        return self._by_name.get(name.lower().lstrip("/!"))
+
+    def parse(self, text: str, bot_username: str | None) -> CommandCall | UnknownCommand | None:
+        """None when the text is no command for this bot (plain chat, or `/x@other_bot`)."""
+        stripped = text.lstrip()
+        if not stripped or stripped[0] not in self.prefixes:
+            return None
+        head, _, rest = stripped[1:].partition(" ")
+        head, newline, tail = head.partition("\n")
+        if newline:
+            rest = f"{tail}\n{rest}" if rest else tail
+        name, _, addressee = head.partition("@")
+        if addressee and bot_username and addressee.lower() != bot_username.lower():
+            return None
+        name = name.lower()
+        if not name:
+            return None
+        command = self._by_name.get(name)
+        if command is None:
+            return UnknownCommand(name)
+        return CommandCall(command, name, rest.strip())
+
+    def suggest(self, name: str) -> Command | None:
+        """The closest known command, for 'did you mean …?'."""
+        import difflib
+
+        match = difflib.get_close_matches(name, list(self._by_name), n=1, cutoff=0.6)
+        return self._by_name[match[0]] if match else None
+
+    @staticmethod
+    def bind(command: Command, raw_args: str) -> dict[str, Any]:
+        if len(raw_args) > MAX_COMMAND_CHARS:
+            raise ArgError("too_long", limit=str(MAX_COMMAND_CHARS))
+        tokens = _tokenize(raw_args)
+        bound: dict[str, Any] = {}
+        for index, arg in enumerate(command.args):
+            if arg.kind is ArgKind.TEXT:
+                value: str | None = _rest_from(raw_args, tokens, index) or None
+                tokens = tokens[:index]
+            else:
+                value = tokens[index].value if index < len(tokens) else None
+            if value is None:
+                if arg.required:
+                    raise ArgError("missing", arg=arg.name)
+                bound[arg.name] = None
+                continue
+            if len(value) > arg.max_length:
+                raise ArgError("arg_too_long", arg=arg.name, limit=str(arg.max_length))
+            if arg.kind is ArgKind.CHOICE:
+                choice = arg.choices.get(value.lower())
+                if choice is None:
+                    raise ArgError("bad_choice", arg=arg.name, value=value)
+                value = choice
+            elif arg.kind is ArgKind.USER and not value.startswith("@"):
+                raise ArgError("bad_user", arg=arg.name, value=value)
+            bound[arg.name] = value
+        if len(tokens) > len(command.args):
+            raise ArgError("extra", value=" ".join(t.value for t in tokens[len(command.args) :]))
+        return bound
+
+
+_TOKEN = re.compile(r'"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+)|(?P<stray>")')
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str
+    start: int
+
+
+def _tokenize(raw: str) -> list[_Token]:
+    """Words, or "quoted phrases" (German „…“ quotes too); an unmatched quote is an error."""
+    tokens = []
+    for match in _TOKEN.finditer(raw.translate(_QUOTES)):
+        if match.group("stray") is not None:
+            raise ArgError("quotes")
+        quoted = match.group("quoted")
+        tokens.append(_Token(quoted if quoted is not None else match.group("bare"), match.start()))
+    return tokens
+
+
+def _rest_from(raw: str, tokens: list[_Token], index: int) -> str:
+    """The raw text from token `index` on, so free text keeps its spacing and punctuation."""
+    if index >= len(tokens):
+        return ""
+    if index == len(tokens) - 1:
+        return tokens[index].value.strip()
+    return raw.translate(_QUOTES)[tokens[index].start :].strip()

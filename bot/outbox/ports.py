@@ -1,0 +1,55 @@
+"""What a platform adapter offers the delivery worker, and how it reports failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.core.messages import OutgoingMessage
+
+
+class DeliveryError(Exception):
+    pass
+
+
+class RetryLater(DeliveryError):
+    """The platform said "too many requests": wait `seconds`, do not count it as a failure."""
+
+    def __init__(self, seconds: float, detail: str = "") -> None:
+        super().__init__(detail or f"rate limited, retry after {seconds}s")
+        self.seconds = seconds
+
+
+class RecipientUnreachable(DeliveryError):
+    """The bot may no longer write to this chat (blocked, kicked, chat deleted)."""
+
+
+class TransientFailure(DeliveryError):
+    """Network trouble or a server error: try again later with backoff."""
+
+
+class PermanentFailure(DeliveryError):
+    """The platform rejected the message itself; retrying would fail the same way."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryLimits:
+    global_per_second: float
+    per_chat_per_second: float
+    per_group_per_minute: float
+
+
+TELEGRAM_LIMITS = DeliveryLimits(
+    global_per_second=25, per_chat_per_second=1, per_group_per_minute=20
+)
+
+
+class Sender(Protocol):
+    platform: str
+    limits: DeliveryLimits
+
+    def is_group_chat(self, chat_id: str) -> bool: ...
+
+    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
+        """Send; return the platform's message id. Raise a DeliveryError subclass on failure."""
+        ...

@@ -1,0 +1,92 @@
+"""Runtime settings, read from the environment and an optional `.env` file.
+
+pydantic-settings gives us typed validation and one clear error per bad value, which is what
+an admin on a small server needs when the bot refuses to start.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SUPPORTED_LANGUAGES = ("de", "en")
+
+
+class TelegramMode(StrEnum):
+    POLLING = "polling"
+    WEBHOOK = "webhook"
+
+
+class Settings(BaseSettings):
+    """Every setting the bot understands; `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str = Field(default="sqlite:///./ag-assistant.db")
+    telegram_token: str | None = None
+    telegram_base_url: str = "https://api.telegram.org/bot"
+    telegram_base_file_url: str = "https://api.telegram.org/file/bot"
+    telegram_mode: TelegramMode = TelegramMode.POLLING
+    telegram_webhook_url: str | None = None
+    telegram_webhook_listen: str = "127.0.0.1"
+    telegram_webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
+    telegram_webhook_secret: str | None = None
+    bot_timezone: str = "Europe/Berlin"
+    bot_language: str = "de"
+    log_level: str = "INFO"
+    outbox_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    outbox_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
+    outbox_global_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _blank_token_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("bot_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {value!r}, e.g. 'Europe/Berlin'") from None
+        return value
+
+    @field_validator("bot_language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in SUPPORTED_LANGUAGES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.strip().upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return value
+
+    @property
+    def timezone(self) -> ZoneInfo:
+        return ZoneInfo(self.bot_timezone)
+
+
+class SettingsError(RuntimeError):
+    """Raised with a readable, multi-line explanation instead of pydantic's raw dump."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = ["Invalid configuration:"]
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"]).upper()
+            lines.append(f"  {name}: {error['msg']}")
+        raise SettingsError("\n".join(lines)) from None

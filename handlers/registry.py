@@ -1,0 +1,14 @@
+"""All commands, in the order /help lists them."""
+
+from __future__ import annotations
+
+from bot.core.router import Command, Router
+from handlers import general, groups, me, members
+
+
+def all_commands() -> tuple[Command, ...]:
+    return (*general.COMMANDS, *groups.COMMANDS, *members.COMMANDS, *me.COMMANDS)
+
+
+def build_router(prefixes: tuple[str, ...] = ("/",)) -> Router:
+    return Router(all_commands(), prefixes=prefixes)

@@ -1,0 +1,288 @@
+"""The durable outbox: messages are written here first and delivered by the worker.
+
+Guarantees, and their limits:
+- Enqueueing is idempotent: `dedupe_key` is unique, a second enqueue with the same key is a
+  no-op, so a scheduler that runs again after a restart cannot produce a second message.
+- A claimed row carries a lease; a process that dies mid-delivery leaves its rows to be
+  claimed again when the lease runs out, so nothing is lost. The one unavoidable window is
+  a crash after the platform accepted a message and before the row was marked sent (a few
+  milliseconds); that message is sent again — at-least-once there, never silently dropped.
+- Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several bot processes can share
+  one database; SQLite's single writer gives the same exclusion.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.messages import Button, Document, OutgoingMessage
+from storage.models import Identity, OutboxMessage, OutboxStatus
+
+
+def encode_message(message: OutgoingMessage) -> dict[str, Any]:
+    payload: dict[str, Any] = {"text": message.text}
+    if message.buttons:
+        payload["buttons"] = [[[b.label, b.data] for b in row] for row in message.buttons]
+    if message.document is not None:
+        payload["document"] = {
+            "filename": message.document.filename,
+            "mime_type": message.document.mime_type,
+            "content_b64": base64.b64encode(message.document.content).decode("ascii"),
+        }
+    if message.extra:
+        payload["extra"] = dict(message.extra)
+    return payload
+
+
+def decode_message(payload: dict[str, Any]) -> OutgoingMessage:
+    document = None
+    if doc := payload.get("document"):
+        document = Document(
+            filename=doc["filename"],
+            content=base64.b64decode(doc["content_b64"]),
+            mime_type=doc["mime_type"],
+        )
+    buttons = tuple(
+        tuple(Button(label, data) for label, data in row) for row in payload.get("buttons", [])
+    )
+    return OutgoingMessage(
+        text=payload["text"], buttons=buttons, document=document, extra=payload.get("extra", {})
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed row, detached from the session that claimed it."""
+
+    id: int
+    platform: str
+    chat_id: str
+    user_id: int | None
+    attempts: int
+    message: OutgoingMessage
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    purpose: str,
+    platform: str,
+    message: OutgoingMessage,
+    now: datetime,
+    chat_id: str | None = None,
+    user_id: int | None = None,
+    group_id: int | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message once per `dedupe_key`; True when it was new.
+
+    Give `chat_id` for a chat, or `user_id` for a direct message: the person's private chat
+    on `platform` is looked up, and if they never opened one (Telegram bots cannot write
+    first) the message waits until they do.
+    """
+    if chat_id is None and user_id is None:
+        raise ValueError("enqueue needs a chat_id or a user_id")
+    status = OutboxStatus.PENDING
+    if chat_id is None:
+        identity = await session.scalar(
+            select(Identity).where(Identity.user_id == user_id, Identity.platform == platform)
+        )
+        if identity is not None and identity.dm_chat_id and identity.unreachable_at is None:
+            chat_id = identity.dm_chat_id
+        else:
+            status = OutboxStatus.WAITING_FOR_DM
+    values = {
+        "dedupe_key": dedupe_key,
+        "purpose": purpose,
+        "platform": platform,
+        "chat_id": chat_id,
+        "user_id": user_id,
+        "group_id": group_id,
+        "payload": encode_message(message),
+        "status": status.value,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "created_at": now,
+    }
+    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def claim_due(
+    session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
+) -> list[Delivery]:
+    """Take up to `limit` due rows (and rows whose lease expired) for this worker."""
+    due = (
+        select(OutboxMessage.id)
+        .where(
+            or_(
+                (OutboxMessage.status == OutboxStatus.PENDING.value)
+                & (OutboxMessage.next_attempt_at <= now),
+                (OutboxMessage.status == OutboxStatus.SENDING.value)
+                & (OutboxMessage.lease_until < now),
+            )
+        )
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = list(await session.scalars(due))
+    if not ids:
+        return []
+    rows = await session.scalars(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(ids))
+        .values(status=OutboxStatus.SENDING.value, lease_owner=owner, lease_until=now + lease)
+        .returning(OutboxMessage)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = [
+        Delivery(
+            id=row.id,
+            platform=row.platform,
+            chat_id=row.chat_id or "",
+            user_id=row.user_id,
+            attempts=row.attempts,
+            message=decode_message(row.payload),
+        )
+        for row in rows
+    ]
+    claimed.sort(key=lambda d: ids.index(d.id))
+    return claimed
+
+
+async def renew_lease(
+    session: AsyncSession, delivery_id: int, *, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """Right before sending: still ours? (Another process may have taken an expired lease.)"""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == delivery_id,
+            OutboxMessage.lease_owner == owner,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+        )
+        .values(lease_until=now + lease)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_sent(
+    session: AsyncSession, delivery_id: int, *, now: datetime, platform_message_id: str | None
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == delivery_id)
+        .values(
+            status=OutboxStatus.SENT.value,
+            sent_at=now,
+            lease_owner=None,
+            lease_until=None,
+            platform_message_id=platform_message_id,
+            last_error=None,
+        )
+    )
+
+
+async def reschedule(
+    session: AsyncSession,
+    delivery_id: int,
+    *,
+    at: datetime,
+    error: str,
+    count_attempt: bool,
+) -> None:
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING.value,
+        "next_attempt_at": at,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_error": error[:1000],
+    }
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id == delivery_id).values(**values)
+    )
+
+
+async def mark_final(
+    session: AsyncSession, delivery_id: int, *, status: OutboxStatus, error: str
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == delivery_id)
+        .values(
+            status=status.value,
+            lease_owner=None,
+            lease_until=None,
+            last_error=error[:1000],
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def park_for_dm(
+    session: AsyncSession,
+    delivery_ids: Sequence[int],
+    *,
+    user_id: int,
+    platform: str,
+    now: datetime,
+) -> None:
+    """The person blocked the bot: keep their messages until they write to it again."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id.in_(list(delivery_ids)))
+        .values(
+            status=OutboxStatus.WAITING_FOR_DM.value,
+            chat_id=None,
+            lease_owner=None,
+            lease_until=None,
+            last_error="recipient unreachable (bot blocked or chat closed)",
+        )
+    )
+    await session.execute(
+        update(Identity)
+        .where(Identity.user_id == user_id, Identity.platform == platform)
+        .values(unreachable_at=now)
+    )
+
+
+async def release_waiting(
+    session: AsyncSession, *, user_id: int, platform: str, chat_id: str, now: datetime
+) -> int:
+    """The person opened (or reopened) a private chat: send what was waiting for it."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.platform == platform,
+            OutboxMessage.status == OutboxStatus.WAITING_FOR_DM.value,
+        )
+        .values(status=OutboxStatus.PENDING.value, chat_id=chat_id, next_attempt_at=now)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def counts_by_status(session: AsyncSession) -> dict[str, int]:
+    from sqlalchemy import func
+
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+    )
+    return {status: count for status, count in rows.all()}

@@ -1,0 +1,210 @@
+"""Queries for people, groups and memberships. Each function takes the caller's session, so
+one command is one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot.core.messages import UserRef
+from storage.models import (
+    Group,
+    GroupChat,
+    Identity,
+    Membership,
+    OutboxMessage,
+    Role,
+    User,
+)
+
+
+async def upsert_identity(
+    session: AsyncSession, person: UserRef, now: datetime, *, private_chat_id: str | None = None
+) -> Identity:
+    """Find or create the person behind a platform identity and refresh what we know."""
+    identity = await session.scalar(
+        select(Identity)
+        .where(Identity.platform == person.platform, Identity.platform_user_id == person.user_id)
+        .options(selectinload(Identity.user))
+    )
+    if identity is None:
+        user = User(created_at=now)
+        identity = Identity(
+            user=user,
+            platform=person.platform,
+            platform_user_id=person.user_id,
+            display_name=person.display_name,
+            username=person.username,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(identity)
+    else:
+        if identity.display_name != person.display_name:
+            identity.display_name = person.display_name
+        if identity.username != person.username:
+            identity.username = person.username
+        identity.last_seen_at = now
+    if private_chat_id is not None and (
+        identity.dm_chat_id != private_chat_id or identity.unreachable_at is not None
+    ):
+        identity.dm_chat_id = private_chat_id
+        identity.unreachable_at = None
+    await session.flush()
+    return identity
+
+
+async def find_identity_by_username(
+    session: AsyncSession, platform: str, username: str
+) -> Identity | None:
+    return await session.scalar(
+        select(Identity).where(
+            Identity.platform == platform,
+            func.lower(Identity.username) == username.lstrip("@").lower(),
+        )
+    )
+
+
+async def identities_of(session: AsyncSession, user_id: int) -> list[Identity]:
+    result = await session.scalars(select(Identity).where(Identity.user_id == user_id))
+    return list(result)
+
+
+async def group_for_chat(session: AsyncSession, platform: str, chat_id: str) -> Group | None:
+    return await session.scalar(
+        select(Group)
+        .join(GroupChat, GroupChat.group_id == Group.id)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
+    )
+
+
+async def create_group(
+    session: AsyncSession,
+    *,
+    name: str,
+    kind: str,
+    timezone: str,
+    language: str,
+    platform: str,
+    chat_id: str,
+    chat_title: str | None,
+    creator: User,
+    now: datetime,
+) -> Group:
+    group = Group(
+        name=name,
+        kind=kind,
+        timezone=timezone,
+        language=language,
+        created_at=now,
+        created_by_user_id=creator.id,
+    )
+    group.chats.append(
+        GroupChat(platform=platform, chat_id=chat_id, title=chat_title, created_at=now)
+    )
+    session.add(group)
+    await session.flush()
+    return group
+
+
+async def membership(session: AsyncSession, group_id: int, user_id: int) -> Membership | None:
+    return await session.scalar(
+        select(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
+    )
+
+
+async def ensure_membership(
+    session: AsyncSession, group_id: int, user_id: int, now: datetime
+) -> Membership:
+    existing = await membership(session, group_id, user_id)
+    if existing is not None:
+        return existing
+    created = Membership(group_id=group_id, user_id=user_id, role=Role.MEMBER.value, created_at=now)
+    session.add(created)
+    await session.flush()
+    return created
+
+
+async def members_with_identities(
+    session: AsyncSession, group_id: int, platform: str
+) -> list[tuple[Membership, Identity | None]]:
+    rows = await session.execute(
+        select(Membership, Identity)
+        .outerjoin(
+            Identity, (Identity.user_id == Membership.user_id) & (Identity.platform == platform)
+        )
+        .where(Membership.group_id == group_id)
+        .order_by(Membership.created_at, Membership.id)
+    )
+    return [(row[0], row[1]) for row in rows.all()]
+
+
+async def count_chairs(session: AsyncSession, group_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
+        )
+        or 0
+    )
+
+
+async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
+    """Everything stored about one person (GDPR Art. 15)."""
+    identities = await identities_of(session, user.id)
+    memberships = await session.execute(
+        select(Membership, Group)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.user_id == user.id)
+    )
+    queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    return {
+        "user": {
+            "id": user.id,
+            "language": user.language,
+            "timezone": user.timezone,
+            "created_at": user.created_at.isoformat(),
+        },
+        "identities": [
+            {
+                "platform": i.platform,
+                "platform_user_id": i.platform_user_id,
+                "display_name": i.display_name,
+                "username": i.username,
+                "direct_chat_id": i.dm_chat_id,
+                "first_seen_at": i.created_at.isoformat(),
+                "last_seen_at": i.last_seen_at.isoformat(),
+            }
+            for i in identities
+        ],
+        "memberships": [
+            {
+                "group": g.name,
+                "group_kind": g.kind,
+                "role": m.role,
+                "since": m.created_at.isoformat(),
+            }
+            for m, g in memberships.all()
+        ],
+        "queued_messages": [
+            {
+                "purpose": q.purpose,
+                "status": q.status,
+                "created_at": q.created_at.isoformat(),
+                "sent_at": q.sent_at.isoformat() if q.sent_at else None,
+                "text": q.payload.get("text"),
+            }
+            for q in queued
+        ],
+    }
+
+
+async def delete_user(session: AsyncSession, user: User) -> None:
+    """Erase a person (GDPR Art. 17): identities, memberships and queued messages cascade."""
+    await session.execute(delete(User).where(User.id == user.id))
+    await session.flush()
