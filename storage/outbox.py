@@ -125,7 +125,11 @@ async def enqueue(
 async def claim_due(
     session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Delivery]:
-    """Take up to `limit` due rows (and rows whose lease expired) for this worker."""
+    """Take up to `limit` due rows (and rows whose lease expired) for this worker.
+
+    One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) … RETURNING statement, so
+    two workers can never take the same row on either backend.
+    """
     due = (
         select(OutboxMessage.id)
         .where(
@@ -140,17 +144,15 @@ async def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    ids = list(await session.scalars(due))
-    if not ids:
-        return []
     rows = await session.scalars(
         update(OutboxMessage)
-        .where(OutboxMessage.id.in_(ids))
+        .where(OutboxMessage.id.in_(due.scalar_subquery()))
         .values(status=OutboxStatus.SENDING.value, lease_owner=owner, lease_until=now + lease)
         .returning(OutboxMessage)
         .execution_options(synchronize_session=False)
     )
-    claimed = [
+    claimed = sorted(rows, key=lambda row: (row.next_attempt_at, row.id))
+    return [
         Delivery(
             id=row.id,
             platform=row.platform,
@@ -159,10 +161,8 @@ async def claim_due(
             attempts=row.attempts,
             message=decode_message(row.payload),
         )
-        for row in rows
+        for row in claimed
     ]
-    claimed.sort(key=lambda d: ids.index(d.id))
-    return claimed
 
 
 async def renew_lease(

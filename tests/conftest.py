@@ -22,8 +22,9 @@ def postgres() -> Iterator[PostgresCluster]:
     if bin_dir is None:
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL binaries are missing in CI; .ci/run must install them")
-        pytest.skip("PostgreSQL is not installed here (apt-get install postgresql); "
-                    "CI runs these tests")
+        pytest.skip(
+            "PostgreSQL is not installed here (apt-get install postgresql); CI runs these tests"
+        )
     cluster = PostgresCluster.start(bin_dir)
     yield cluster
     cluster.stop()

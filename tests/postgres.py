@@ -21,7 +21,9 @@ def find_pg_bin() -> Path | None:
     """The newest /usr/lib/postgresql/<ver>/bin with initdb, or None."""
     candidates = sorted(
         glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0,
+        key=lambda p: (
+            int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0
+        ),
     )
     if candidates:
         return Path(candidates[-1]).parent
@@ -59,12 +61,35 @@ class PostgresCluster:
             shutil.chown(root, "postgres")
             shutil.chown(root / "sock", "postgres")
         cluster = cls(bin_dir, root, _free_port())
-        cluster._run("initdb", "-D", str(root / "data"), "-U", "postgres", "-A", "trust",
-                     "-E", "UTF8", "--no-sync")
-        options = (f"-p {cluster.port} -c listen_addresses=127.0.0.1 -k {root / 'sock'} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        cluster._run("pg_ctl", "-D", str(root / "data"), "-w", "-t", "60", "-l",
-                     str(root / "log"), "-o", options, "start")
+        cluster._run(
+            "initdb",
+            "-D",
+            str(root / "data"),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
+        options = (
+            f"-p {cluster.port} -c listen_addresses=127.0.0.1 -k {root / 'sock'} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        cluster._run(
+            "pg_ctl",
+            "-D",
+            str(root / "data"),
+            "-w",
+            "-t",
+            "60",
+            "-l",
+            str(root / "log"),
+            "-o",
+            options,
+            "start",
+        )
         return cluster
 
     def create_database(self, name: str) -> str:

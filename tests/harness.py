@@ -1,0 +1,77 @@
+"""Drive the dispatcher directly, as a platform adapter would, without any network."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.app import Core
+from bot.core.messages import ChatKind, ChatRef, IncomingMessage, Reply, ReplyTarget, UserRef
+from bot.outbox.ports import DeliveryLimits
+
+
+@dataclass
+class FakePlatform:
+    """A chat platform in memory: who is admin where, and what was delivered."""
+
+    name: str = "test"
+    max_text_length: int = 4096
+    admins: set[tuple[str, str]] = field(default_factory=set)  # (chat id, user id)
+    limits: DeliveryLimits = field(default_factory=lambda: DeliveryLimits(1000, 1000, 60000))
+    delivered: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def bot_username(self) -> str | None:
+        return "ag_test_bot"
+
+    @property
+    def platform(self) -> str:
+        return self.name
+
+    def direct_chat_hint(self) -> str | None:
+        return "https://t.me/ag_test_bot"
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        return (chat_id, user_id) in self.admins
+
+    def is_group_chat(self, chat_id: str) -> bool:
+        return chat_id.startswith("-")
+
+
+def person(name: str, language: str | None = "de") -> UserRef:
+    return UserRef("test", name, name.capitalize(), username=name, language_code=language)
+
+
+GROUP = ChatRef("test", "-100", ChatKind.GROUP, "AG Transfer")
+OTHER_GROUP = ChatRef("test", "-200", ChatKind.GROUP, "AG Qualität")
+
+
+def dm(user: UserRef) -> ChatRef:
+    return ChatRef("test", user.user_id, ChatKind.PRIVATE)
+
+
+class Conversation:
+    def __init__(self, core: Core, platform: FakePlatform | None = None) -> None:
+        self.core = core
+        self.platform = platform or FakePlatform()
+
+    async def say(
+        self,
+        who: UserRef,
+        text: str,
+        chat: ChatRef = GROUP,
+        *,
+        reply_to: UserRef | None = None,
+        callback: str | None = None,
+    ) -> list[Reply]:
+        message = IncomingMessage(
+            chat=chat,
+            sender=who,
+            text=text,
+            reply_to=ReplyTarget("1", reply_to) if reply_to else None,
+            callback_data=callback,
+        )
+        return await self.core.dispatcher.handle(message, self.platform)
+
+    async def text(self, who: UserRef, text: str, chat: ChatRef = GROUP, **kw: object) -> str:
+        """All reply texts joined, for assertions."""
+        return "\n".join(r.text for r in await self.say(who, text, chat, **kw))  # type: ignore[arg-type]
