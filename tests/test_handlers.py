@@ -87,16 +87,18 @@ async def test_unknown_person_and_missing_target(chat: Conversation) -> None:
 
 
 async def test_group_commands_need_registration_and_a_group(chat: Conversation) -> None:
-    assert "not registered" in await chat.text(bernd, "/members")
-    assert "group chat" in await chat.text(bernd, "/members", dm(bernd))
+    # an unregistered chat speaks the default language, German
+    assert "nicht als Arbeitsgruppe registriert" in await chat.text(bernd, "/mitglieder")
+    assert "group chat" in await chat.text(clara, "/members", dm(clara))
 
 
 async def test_bad_input_gets_polite_usage(chat: Conversation) -> None:
     await registered(chat)
     unknown = await chat.text(anna, "/memebrs")
     assert "memebrs" in unknown and "/members" in unknown  # did you mean …
-    bad_kind = await chat.text(anna, "/register verein X", OTHER_GROUP)
-    assert "not a valid" in bad_kind and "Usage:" in bad_kind
+    bad_kind = await chat.text(anna, "/register verein X", OTHER_GROUP)  # German: unregistered
+    assert "„verein“ ist als Art nicht gültig" in bad_kind
+    assert "Aufruf: /registrieren <ag|fachgruppe|netzwerk|adhoc> <Name>" in bad_kind
     missing = await chat.text(anna, "/role")
     assert "missing" in missing and "Usage: /role" in missing
     quotes = await chat.text(anna, '/register ag "AG Transfer')
@@ -195,8 +197,8 @@ async def test_groups_are_isolated(chat: Conversation) -> None:
     await chat.say(clara, '/register ag "AG Qualität"', OTHER_GROUP)
     other = await chat.text(clara, "/members", OTHER_GROUP)
     assert "Anna" not in other and "Clara" in other
-    # a chair of one group has no power in the other
-    assert "Only chairs" in await chat.text(anna, "/role chair @anna", OTHER_GROUP)
+    # a chair of one group has no power in the other (which speaks German)
+    assert "nur Vorsitzende" in await chat.text(anna, "/role chair @anna", OTHER_GROUP)
 
 
 async def test_unexpected_error_is_logged_and_apologised(

@@ -11,10 +11,11 @@ import asyncio
 import logging
 import random
 import uuid
-from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Mapping
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from functools import partial
 
 from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -44,6 +45,14 @@ class WorkerPolicy:
     backoff_max_seconds: float = 3600.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Pause:
+    """A chat cannot take more messages now; `settle` decides what happens to the rest."""
+
+    include_current: bool
+    settle: Callable[[list[repo.Delivery]], Awaitable[None]]
+
+
 def backoff_seconds(attempt: int, policy: WorkerPolicy, jitter: Callable[[], float]) -> float:
     """Exponential backoff with jitter: 2 s, 4 s, 8 s … capped at an hour."""
     delay = min(policy.backoff_base_seconds * 2 ** max(attempt - 1, 0), policy.backoff_max_seconds)
@@ -66,7 +75,9 @@ class _PlatformLimiters:
         self._per_group: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._max_chats = max_chats
 
-    def _bucket(self, table: OrderedDict[str, AsyncLimiter], key: str, rate: float, period: float):
+    def _bucket(
+        self, table: OrderedDict[str, AsyncLimiter], key: str, rate: float, period: float
+    ) -> AsyncLimiter:
         limiter = table.get(key)
         if limiter is None:
             limiter = table[key] = AsyncLimiter(rate, period)
@@ -77,8 +88,9 @@ class _PlatformLimiters:
         return limiter
 
     async def acquire(self, chat_id: str, is_group: bool) -> None:
-        per_second = self.limits.per_chat_per_second
-        await self._bucket(self._per_chat, chat_id, per_second, 1.0).acquire()
+        # Capacity 1: messages to one chat are spaced evenly, never burst.
+        spacing = 1.0 / self.limits.per_chat_per_second
+        await self._bucket(self._per_chat, chat_id, 1, spacing).acquire()
         if is_group:
             per_minute = self.limits.per_group_per_minute
             await self._bucket(self._per_group, chat_id, per_minute, 60.0).acquire()
@@ -107,6 +119,10 @@ class DeliveryWorker:
             for name, s in self.senders.items()
         }
         self._wake = asyncio.Event()
+        self._queues: dict[tuple[str, str], deque[repo.Delivery]] = {}
+        self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._queued_ids: set[int] = set()
+        self._stopping = False
 
     def wake(self) -> None:
         """Something was enqueued: look now instead of at the next poll."""
@@ -116,11 +132,12 @@ class DeliveryWorker:
         log.info("delivery worker %s started for %s", self.owner, ", ".join(self.senders))
         while not stop.is_set():
             try:
-                processed = await self.run_once()
+                claimed = await self.claim()
             except Exception:
-                log.exception("delivery run failed; retrying after the poll interval")
-                processed = 0
-            if processed:
+                log.exception("claiming from the outbox failed; retrying after the poll interval")
+                claimed = 0
+            if claimed >= self.policy.batch_size:
+                await asyncio.sleep(0)
                 continue
             self._wake.clear()
             waiters = {asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())}
@@ -129,10 +146,22 @@ class DeliveryWorker:
             )
             for task in pending:
                 task.cancel()
+        await self.shutdown()
         log.info("delivery worker %s stopped", self.owner)
 
     async def run_once(self) -> int:
-        """Claim one batch and deliver it; returns how many rows were handled."""
+        """Claim one batch and wait until every chat queue is drained (for tests and tools)."""
+        claimed = await self.claim()
+        while self._chat_tasks:
+            await asyncio.gather(*list(self._chat_tasks.values()))
+        return claimed
+
+    async def claim(self) -> int:
+        """Claim due rows and hand them to per-chat queues; returns how many were new.
+
+        Each chat is drained by its own task, so a group limited to 20 messages a minute
+        never holds up direct messages to others, across batches too.
+        """
         async with self.sessions.begin() as session:
             claimed = await repo.claim_due(
                 session,
@@ -141,63 +170,114 @@ class DeliveryWorker:
                 lease=self.policy.lease,
                 limit=self.policy.batch_size,
             )
-        deliverable = [d for d in claimed if d.platform in self.senders]
-        for stranger in (d for d in claimed if d.platform not in self.senders):
-            await self._finish(stranger.id, OutboxStatus.FAILED, "no adapter for this platform")
-        by_chat: dict[tuple[str, str], list[repo.Delivery]] = defaultdict(list)
-        for delivery in deliverable:
-            by_chat[(delivery.platform, delivery.chat_id)].append(delivery)
-        await asyncio.gather(*(self._deliver_chat(rows) for rows in by_chat.values()))
-        return len(claimed)
+        fresh = 0
+        for delivery in claimed:
+            if delivery.id in self._queued_ids:
+                continue  # our own lease ran out while it waited in a slow chat's queue
+            if delivery.platform not in self.senders:
+                await self._finish(delivery.id, OutboxStatus.FAILED, "no adapter for this platform")
+                continue
+            key = (delivery.platform, delivery.chat_id)
+            self._queues.setdefault(key, deque()).append(delivery)
+            self._queued_ids.add(delivery.id)
+            fresh += 1
+            if key not in self._chat_tasks:
+                self._chat_tasks[key] = asyncio.create_task(self._drain(key), name=f"outbox {key}")
+        return fresh
 
-    async def _deliver_chat(self, rows: list[repo.Delivery]) -> None:
-        sender = self.senders[rows[0].platform]
-        limiters = self._limiters[rows[0].platform]
-        is_group = sender.is_group_chat(rows[0].chat_id)
-        for index, delivery in enumerate(rows):
+    async def shutdown(self, grace_seconds: float = 10.0) -> None:
+        """Finish the messages being sent now; hand queued ones back for the next start."""
+        self._stopping = True
+        tasks = list(self._chat_tasks.values())
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace_seconds)
+            for task in late:
+                task.cancel()
+        leftovers = [d for queue in self._queues.values() for d in queue]
+        if leftovers:
             async with self.sessions.begin() as session:
-                still_ours = await repo.renew_lease(
-                    session,
-                    delivery.id,
-                    owner=self.owner,
-                    now=self.clock.now(),
-                    lease=self.policy.lease,
-                )
-            if not still_ours:
-                continue
-            await limiters.acquire(delivery.chat_id, is_group)
-            try:
-                message_id = await sender.deliver(delivery.chat_id, delivery.message)
-            except RetryLater as exc:
-                await self._release(rows[index:], exc.seconds, str(exc))
-                return
-            except RecipientUnreachable as exc:
-                await self._unreachable(rows[index:], str(exc))
-                return
-            except TransientFailure as exc:
-                await self._retry_or_fail(delivery, str(exc))
-                continue
-            except PermanentFailure as exc:
-                await self._finish(delivery.id, OutboxStatus.FAILED, str(exc))
-                continue
-            except Exception as exc:  # an adapter bug must not stop the worker
-                log.exception("unexpected delivery error for outbox row %s", delivery.id)
-                await self._retry_or_fail(delivery, f"{type(exc).__name__}: {exc}")
-                continue
-            async with self.sessions.begin() as session:
-                await repo.mark_sent(
-                    session, delivery.id, now=self.clock.now(), platform_message_id=message_id
-                )
+                for delivery in leftovers:
+                    await repo.reschedule(
+                        session,
+                        delivery.id,
+                        at=self.clock.now(),
+                        error="worker stopped",
+                        count_attempt=False,
+                    )
+        self._queues.clear()
+        self._queued_ids.clear()
 
-    async def _release(self, rows: list[repo.Delivery], seconds: float, error: str) -> None:
-        """429: hand the rest of this chat's rows back, due after retry_after."""
+    async def _drain(self, key: tuple[str, str]) -> None:
+        queue = self._queues[key]
+        try:
+            while queue and not self._stopping:
+                delivery = queue[0]
+                pause = await self._deliver_one(delivery)
+                queue.popleft()
+                self._queued_ids.discard(delivery.id)
+                if pause is not None:  # the chat is rate limited or gone: settle the rest
+                    rest = [delivery, *queue] if pause.include_current else list(queue)
+                    queue.clear()
+                    self._queued_ids.difference_update(d.id for d in rest)
+                    await pause.settle(rest)
+        except Exception:
+            log.exception("delivery to %s failed unexpectedly; rows will be retried", key)
+        finally:
+            self._chat_tasks.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
+
+    async def _deliver_one(self, delivery: repo.Delivery) -> _Pause | None:
+        """Send one row and record its outcome; a _Pause stops this chat's queue."""
+        sender = self.senders[delivery.platform]
+        async with self.sessions.begin() as session:
+            still_ours = await repo.renew_lease(
+                session,
+                delivery.id,
+                owner=self.owner,
+                now=self.clock.now(),
+                lease=self.policy.lease,
+            )
+        if not still_ours:
+            return None
+        limiters = self._limiters[delivery.platform]
+        await limiters.acquire(delivery.chat_id, sender.is_group_chat(delivery.chat_id))
+        try:
+            message_id = await sender.deliver(delivery.chat_id, delivery.message)
+        except RetryLater as exc:
+            return _Pause(True, partial(self._release, seconds=exc.seconds, error=str(exc)))
+        except RecipientUnreachable as exc:
+            await self._unreachable([delivery], error=str(exc))
+            return _Pause(False, partial(self._unreachable, error=str(exc)))
+        except TransientFailure as exc:
+            await self._retry_or_fail(delivery, str(exc))
+            return None
+        except PermanentFailure as exc:
+            await self._finish(delivery.id, OutboxStatus.FAILED, str(exc))
+            return None
+        except Exception as exc:  # an adapter bug must not stop the worker
+            log.exception("unexpected delivery error for outbox row %s", delivery.id)
+            await self._retry_or_fail(delivery, f"{type(exc).__name__}: {exc}")
+            return None
+        async with self.sessions.begin() as session:
+            await repo.mark_sent(
+                session, delivery.id, now=self.clock.now(), platform_message_id=message_id
+            )
+        return None
+
+    async def _release(self, rows: list[repo.Delivery], *, seconds: float, error: str) -> None:
+        """429: hand this chat's rows back, due after retry_after."""
+        if not rows:
+            return
         at = self.clock.now() + timedelta(seconds=max(seconds, 0.0))
         log.warning("rate limited on chat %s: retry in %.1fs", rows[0].chat_id, seconds)
         async with self.sessions.begin() as session:
             for row in rows:
                 await repo.reschedule(session, row.id, at=at, error=error, count_attempt=False)
 
-    async def _unreachable(self, rows: list[repo.Delivery], error: str) -> None:
+    async def _unreachable(self, rows: list[repo.Delivery], *, error: str) -> None:
+        if not rows:
+            return
         log.warning("chat %s is unreachable: %s", rows[0].chat_id, error)
         now = self.clock.now()
         async with self.sessions.begin() as session:
