@@ -65,22 +65,31 @@ def _capped(limits: DeliveryLimits, global_per_second: float | None) -> Delivery
     return replace(limits, global_per_second=global_per_second)
 
 
+def _spaced(per_second: float) -> AsyncLimiter:
+    """A leaky bucket of capacity 1: evenly spaced sends, never a burst.
+
+    A larger bucket would let a full burst go out and then keep dripping, which exceeds
+    a "20 per minute" rule within the first minute and earns 429s.
+    """
+    return AsyncLimiter(1, 1.0 / per_second)
+
+
 class _PlatformLimiters:
-    """aiolimiter buckets: one global, one per chat, one per-minute bucket per group chat."""
+    """aiolimiter buckets: one global, one per chat, and a per-minute one per group chat."""
 
     def __init__(self, limits: DeliveryLimits, max_chats: int = 10_000) -> None:
         self.limits = limits
-        self.global_limiter = AsyncLimiter(limits.global_per_second, 1.0)
+        self.global_limiter = _spaced(limits.global_per_second)
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._per_group: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._max_chats = max_chats
 
     def _bucket(
-        self, table: OrderedDict[str, AsyncLimiter], key: str, rate: float, period: float
+        self, table: OrderedDict[str, AsyncLimiter], key: str, per_second: float
     ) -> AsyncLimiter:
         limiter = table.get(key)
         if limiter is None:
-            limiter = table[key] = AsyncLimiter(rate, period)
+            limiter = table[key] = _spaced(per_second)
             if len(table) > self._max_chats:
                 table.popitem(last=False)
         else:
@@ -88,12 +97,10 @@ class _PlatformLimiters:
         return limiter
 
     async def acquire(self, chat_id: str, is_group: bool) -> None:
-        # Capacity 1: messages to one chat are spaced evenly, never burst.
-        spacing = 1.0 / self.limits.per_chat_per_second
-        await self._bucket(self._per_chat, chat_id, 1, spacing).acquire()
+        await self._bucket(self._per_chat, chat_id, self.limits.per_chat_per_second).acquire()
         if is_group:
-            per_minute = self.limits.per_group_per_minute
-            await self._bucket(self._per_group, chat_id, per_minute, 60.0).acquire()
+            per_second = self.limits.per_group_per_minute / 60.0
+            await self._bucket(self._per_group, chat_id, per_second).acquire()
         await self.global_limiter.acquire()
 
 
