@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -65,6 +66,7 @@ class Core:
         policy = policy or WorkerPolicy(
             poll_seconds=self.settings.outbox_poll_seconds,
             max_attempts=self.settings.outbox_max_attempts,
+            lease=timedelta(seconds=self.settings.outbox_lease_seconds),
         )
         self.worker = DeliveryWorker(
             self.services.sessions,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from itertools import pairwise
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select

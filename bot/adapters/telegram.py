@@ -249,8 +249,10 @@ class TelegramAdapter:
         await self.application.shutdown()
 
     async def _publish_commands(self) -> None:
-        """The command menu in each language (Telegram shows it by the user's app language)."""
-        for language in LANGUAGES:
+        """The command menu per app language, and the bot's default language for the rest."""
+        targets: list[tuple[str | None, str]] = [(lang, lang) for lang in LANGUAGES]
+        targets.append((None, self.settings.bot_language))
+        for language_code, language in targets:
             t = Translator(language)
             commands = [
                 BotCommand(c.display_name(language), t.gettext(c.summary)[:256])
@@ -258,7 +260,7 @@ class TelegramAdapter:
                 if not c.hidden
             ]
             try:
-                await self.application.bot.set_my_commands(commands, language_code=language)
+                await self.application.bot.set_my_commands(commands, language_code=language_code)
             except TelegramError:
                 log.warning("could not publish the %s command menu", language, exc_info=True)
 
