@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -94,6 +95,10 @@ async def run_adapters(core: Core, adapters: Sequence[Adapter], stop: asyncio.Ev
             await adapter.start()
             started.append(adapter)
         core.start_delivery([adapter.sender for adapter in adapters])
+        # Everything loaded so far (libraries, catalogs, mappers) lives as long as the
+        # process: keep it out of the garbage collector's full scans.
+        gc.collect()
+        gc.freeze()
         log.info("bot running on %s", ", ".join(a.name for a in adapters))
         await stop.wait()
     finally:

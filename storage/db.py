@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from storage.sqlite_inline import connect_inline
 
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -42,8 +45,8 @@ def normalize_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # We emit BEGIN ourselves (see _sqlite_begin), so the driver must not.
-    dbapi_connection.isolation_level = None
+    # connect_inline opens with isolation_level=None: we emit BEGIN ourselves (see
+    # _sqlite_begin), so the driver must not.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
@@ -70,7 +73,15 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = parsed.database or ""
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        # One connection: SQLite runs one writer at a time anyway, and queueing for the
+        # connection in asyncio is far cheaper than SQLite's sleeping busy handler.
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            pool_size=1,
+            max_overflow=0,
+            async_creator=partial(connect_inline, database or ":memory:"),
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine

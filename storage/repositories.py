@@ -3,12 +3,13 @@ one command is one transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from bot.core.messages import UserRef
 from storage.models import (
@@ -21,20 +22,38 @@ from storage.models import (
     User,
 )
 
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class SeenIdentity:
+    identity: Identity
+    dm_opened: bool  # the private chat became usable just now: release waiting messages
+
 
 async def upsert_identity(
     session: AsyncSession, person: UserRef, now: datetime, *, private_chat_id: str | None = None
 ) -> Identity:
     """Find or create the person behind a platform identity and refresh what we know."""
+    return (await see_identity(session, person, now, private_chat_id=private_chat_id)).identity
+
+
+async def see_identity(
+    session: AsyncSession, person: UserRef, now: datetime, *, private_chat_id: str | None = None
+) -> SeenIdentity:
+    """Like upsert_identity, and says whether the private chat was just opened.
+
+    Writes only what changed (last_seen_at at most hourly), so the common case of a known
+    person sending a command costs one indexed SELECT.
+    """
     identity = await session.scalar(
         select(Identity)
         .where(Identity.platform == person.platform, Identity.platform_user_id == person.user_id)
-        .options(selectinload(Identity.user))
+        .options(joinedload(Identity.user))
     )
     if identity is None:
-        user = User(created_at=now)
         identity = Identity(
-            user=user,
+            user=User(created_at=now),
             platform=person.platform,
             platform_user_id=person.user_id,
             display_name=person.display_name,
@@ -48,14 +67,17 @@ async def upsert_identity(
             identity.display_name = person.display_name
         if identity.username != person.username:
             identity.username = person.username
-        identity.last_seen_at = now
-    if private_chat_id is not None and (
+        if now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:
+            identity.last_seen_at = now
+    dm_opened = private_chat_id is not None and (
         identity.dm_chat_id != private_chat_id or identity.unreachable_at is not None
-    ):
+    )
+    if dm_opened:
         identity.dm_chat_id = private_chat_id
         identity.unreachable_at = None
-    await session.flush()
-    return identity
+    if identity.id is None:
+        await session.flush()
+    return SeenIdentity(identity, dm_opened)
 
 
 async def find_identity_by_username(

@@ -28,6 +28,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     filters,
@@ -111,6 +112,41 @@ def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | Non
     )
 
 
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates of different chats run concurrently; those of one chat stay in order.
+
+    Sequential processing (PTB's default) makes every command wait for the previous
+    one's database and network round trips; full concurrency could answer two commands in
+    one chat out of order. Locks are taken in arrival order and dropped when idle.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 4) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._holders: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._holders[chat.id] = self._holders.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._holders[chat.id] -= 1
+            if not self._holders[chat.id]:
+                del self._holders[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to free."""
+
+
 class TelegramSender:
     """The outbox's view of Telegram: deliver one message, classify failures."""
 
@@ -171,6 +207,7 @@ class TelegramAdapter:
             .token(settings.telegram_token)
             .base_url(settings.telegram_base_url)
             .base_file_url(settings.telegram_base_file_url)
+            .concurrent_updates(PerChatUpdateProcessor())
             .build()
         )
         self.application.add_handler(

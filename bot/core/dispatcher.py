@@ -71,14 +71,15 @@ class Dispatcher:
         call: CommandCall | UnknownCommand | None,
         now: datetime,
     ) -> tuple[list[Reply], bool]:
-        identity = await repositories.upsert_identity(
+        seen = await repositories.see_identity(
             session,
             message.sender,
             now,
             private_chat_id=message.chat.chat_id if message.is_direct else None,
         )
+        identity = seen.identity
         released = 0
-        if message.is_direct:
+        if seen.dm_opened:
             released = await outbox.release_waiting(
                 session,
                 user_id=identity.user_id,

@@ -1,0 +1,37 @@
+# Two commands on a fresh machine:  `make run`  and  `make test`  (see README.md).
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test lint bench messages clean
+
+run: $(VENV)/.installed
+	$(PY) -m bot
+
+test: $(VENV)/.installed-dev
+	bash scripts/ensure_postgres.sh
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(VENV)/.installed-dev
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check bot handlers storage
+
+bench: $(VENV)/.installed-dev
+	$(PY) bench/throughput.py
+
+messages: $(VENV)/.installed-dev
+	bash scripts/update_messages.sh
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
