@@ -53,10 +53,6 @@ def run(force_console: bool) -> None:
     _configure_logging(
         "WARNING" if console and settings.log_level == "INFO" else settings.log_level
     )
-    # Database drivers run in a helper thread; with the default 5 ms switch interval each
-    # query waits for the event loop to give up the GIL (a convoy that cut command
-    # throughput by two thirds in bench/throughput.py).
-    sys.setswitchinterval(0.0005)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(settings, console))
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -23,6 +23,17 @@ from storage.models import (
 )
 
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
+
+# Built once: SQLAlchemy memoizes a statement's cache key on the object, so reusing it
+# skips rebuilding and re-keying the query on every command (the hottest query we have).
+_IDENTITY_WITH_USER = (
+    select(Identity)
+    .where(
+        Identity.platform == bindparam("platform"),
+        Identity.platform_user_id == bindparam("platform_user_id"),
+    )
+    .options(joinedload(Identity.user))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +58,7 @@ async def see_identity(
     person sending a command costs one indexed SELECT.
     """
     identity = await session.scalar(
-        select(Identity)
-        .where(Identity.platform == person.platform, Identity.platform_user_id == person.user_id)
-        .options(joinedload(Identity.user))
+        _IDENTITY_WITH_USER, {"platform": person.platform, "platform_user_id": person.user_id}
     )
     if identity is None:
         identity = Identity(

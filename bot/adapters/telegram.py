@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 from telegram.ext import MessageHandler as TgMessageHandler
 
+from bot.adapters.telegram_http import AiohttpRequest
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
@@ -120,7 +121,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     one chat out of order. Locks are taken in arrival order and dropped when idle.
     """
 
-    def __init__(self, max_concurrent_updates: int = 4) -> None:
+    def __init__(self, max_concurrent_updates: int = 8) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._holders: dict[int, int] = {}
@@ -207,6 +208,8 @@ class TelegramAdapter:
             .token(settings.telegram_token)
             .base_url(settings.telegram_base_url)
             .base_file_url(settings.telegram_base_file_url)
+            .request(AiohttpRequest())
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
             .concurrent_updates(PerChatUpdateProcessor())
             .build()
         )
