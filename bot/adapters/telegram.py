@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import warnings
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -34,6 +35,7 @@ from telegram.ext import (
     filters,
 )
 from telegram.ext import MessageHandler as TgMessageHandler
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.core.dispatcher import Dispatcher
@@ -68,8 +70,12 @@ ADMIN_CACHE_SECONDS = 60.0
 REPLY_RETRIES = 2
 
 
-def _seconds(retry_after: int | timedelta) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+def retry_after_seconds(error: RetryAfter) -> float:
+    """PTB 22 returns int or timedelta (and warns about the change); we accept both."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = error.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 def user_ref(user: TgUser) -> UserRef:
@@ -180,7 +186,7 @@ class TelegramSender:
                 last = await bot.send_message(chat_id=int(chat_id), text=chunk, reply_markup=markup)
             return str(last.message_id) if last else None
         except RetryAfter as exc:
-            raise RetryLater(_seconds(exc.retry_after), str(exc)) from exc
+            raise RetryLater(retry_after_seconds(exc), str(exc)) from exc
         except Forbidden as exc:
             raise RecipientUnreachable(str(exc)) from exc
         except BadRequest as exc:
@@ -378,7 +384,7 @@ class TelegramAdapter:
             except RetryAfter as exc:
                 if attempt == REPLY_RETRIES:
                     raise
-                await asyncio.sleep(_seconds(exc.retry_after))
+                await asyncio.sleep(retry_after_seconds(exc))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: error while processing an update", exc_info=context.error)
