@@ -50,7 +50,9 @@ class Dispatcher:
                 replies, enqueued = await self._handle(session, message, platform, call, now)
         except Exception:
             log.exception("unexpected error while handling %r from %s", text[:200], message.chat)
-            fallback = Translator(self.services.settings.bot_language)
+            code = (message.sender.language_code or "").split("-")[0].lower()
+            known = message.is_direct and code in LANGUAGES
+            fallback = Translator(code if known else self.services.settings.bot_language)
             return [
                 Reply(
                     fallback.gettext(
