@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -18,6 +18,7 @@ from storage.models import (
     Identity,
     Membership,
     OutboxMessage,
+    OutboxStatus,
     Role,
     User,
 )
@@ -110,6 +111,29 @@ async def group_for_chat(session: AsyncSession, platform: str, chat_id: str) -> 
         select(Group)
         .join(GroupChat, GroupChat.group_id == Group.id)
         .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
+    )
+
+
+async def move_chat(
+    session: AsyncSession, platform: str, old_chat_id: str, new_chat_id: str
+) -> None:
+    """A chat changed its id (Telegram upgrades groups to supergroups): follow it.
+
+    The working group keeps its chat, and queued messages go to the new id.
+    """
+    await session.execute(
+        update(GroupChat)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.chat_id == old_chat_id,
+            OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+        )
+        .values(chat_id=new_chat_id)
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.core.clock import FixedClock
 from bot.core.messages import OutgoingMessage, UserRef
 from bot.outbox.ports import (
+    ChatMoved,
     DeliveryLimits,
     PermanentFailure,
     RecipientUnreachable,
@@ -290,3 +291,25 @@ async def test_stop_hands_queued_rows_back(sessions, clock: FixedClock) -> None:
     assert set(states.values()) == {"sent", "pending"}  # nothing left leased to a dead worker
     await make_worker(sessions, sender, clock).run_once()
     assert [text for _, text, _ in sender.sent] == [f"m{i}" for i in range(10)]
+
+
+async def test_a_moved_chat_is_followed(sessions, clock: FixedClock) -> None:
+    """Telegram turned the group into a supergroup: messages and the registration follow."""
+    from storage.models import Group, GroupChat
+
+    async with sessions.begin() as session:
+        group = Group(
+            name="AG", kind="ag", timezone="Europe/Berlin", language="de", created_at=clock.now()
+        )
+        group.chats.append(GroupChat(platform="test", chat_id="-100", created_at=clock.now()))
+        session.add(group)
+    sender = ScriptedSender()
+    sender.script["-100"] = [ChatMoved("-1009")]
+    await put(sessions, clock, "a", chat_id="-100")
+    await put(sessions, clock, "b", chat_id="-100")
+    worker = make_worker(sessions, sender, clock)
+    await worker.run_once()
+    await worker.run_once()
+    assert [(chat, text) for chat, text, _ in sender.sent] == [("-1009", "a"), ("-1009", "b")]
+    async with sessions() as session:
+        assert await session.scalar(select(GroupChat.chat_id)) == "-1009"

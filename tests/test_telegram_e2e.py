@@ -269,3 +269,52 @@ async def test_webhook_mode(fake: FakeTelegram, tmp_path: Path) -> None:
         assert "Hallo Anna" in reply.text
     finally:
         await stop_bot(running)
+
+
+async def test_group_upgraded_to_supergroup_keeps_its_registration(
+    bot: Running, fake: FakeTelegram
+) -> None:
+    await converse(fake, GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    supergroup = -1009999999999
+    fake.add_group(supergroup, "AG Transfer", admins=[ANNA], members=[BERND])
+    fake.send_update(
+        {
+            "message": {
+                "message_id": 999,
+                "date": 1_700_000_000,
+                "chat": {"id": GROUP, "type": "group", "title": "AG Transfer"},
+                "from": {"id": ANNA, "is_bot": False, "first_name": "Anna"},
+                "migrate_to_chat_id": supergroup,
+            }
+        }
+    )
+    for _ in range(50):
+        [reply] = await converse(fake, supergroup, BERND, "/einstellungen")
+        if "AG Transfer" in reply.text:
+            break
+        await asyncio.sleep(0.1)
+    assert "Arbeitsgruppe „AG Transfer“" in reply.text
+
+
+async def test_a_file_with_a_long_text_loses_nothing(bot: Running, fake: FakeTelegram) -> None:
+    from bot.core.messages import Document
+
+    await converse(fake, ANNA, ANNA, "/start")
+    text = "Protokoll der Sitzung. " * 100  # longer than a caption may be (1024)
+    async with bot.core.services.sessions.begin() as session:
+        user = await session.scalar(
+            select(Identity.user_id).where(Identity.platform_user_id == str(ANNA))
+        )
+        await outbox.enqueue(
+            session,
+            dedupe_key="minutes",
+            purpose="test",
+            platform="telegram",
+            message=OutgoingMessage(text, document=Document("protokoll.md", b"# Protokoll")),
+            now=bot.core.services.clock.now(),
+            user_id=user,
+        )
+    bot.core.services.wake_outbox()
+    [document] = await fake.wait_for_messages(ANNA, predicate=lambda m: m.document is not None)
+    [body] = [m for m in fake.messages_in(ANNA) if (m.text or "").startswith("Protokoll der")]
+    assert body.text == text.strip() and document.document.filename == "protokoll.md"

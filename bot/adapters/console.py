@@ -27,6 +27,7 @@ from bot.core.messages import (
     IncomingMessage,
     OutgoingMessage,
     Reply,
+    ReplyTarget,
     UserRef,
 )
 from bot.outbox.ports import DeliveryLimits
@@ -209,8 +210,6 @@ class ConsoleAdapter:
         chat = self._chat
         reply_to = None
         if self._reply_next:
-            from bot.core.messages import ReplyTarget
-
             other = chat.last_sender
             if other is not None and other.user_id != self._user.user_id:
                 reply_to = ReplyTarget(

@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from telegram import (
+    Bot,
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -25,7 +26,14 @@ from telegram import (
 )
 from telegram import User as TgUser
 from telegram.constants import ChatMemberStatus, MessageLimit
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -55,6 +63,7 @@ from bot.core.router import Router
 from bot.core.text import split_text
 from bot.outbox.ports import (
     TELEGRAM_LIMITS,
+    ChatMoved,
     DeliveryLimits,
     PermanentFailure,
     RecipientUnreachable,
@@ -154,6 +163,60 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Nothing to free."""
 
 
+Call = Callable[..., Awaitable[Any]]
+
+
+async def _once(method: Call, **kwargs: Any) -> Any:
+    return await method(**kwargs)
+
+
+async def _patiently(method: Call, **kwargs: Any) -> Any:
+    """Direct replies: honour a 429 once or twice, then give up (the caller logs it)."""
+    for attempt in range(REPLY_RETRIES + 1):
+        try:
+            return await method(**kwargs)
+        except RetryAfter as exc:
+            if attempt == REPLY_RETRIES:
+                raise
+            await asyncio.sleep(retry_after_seconds(exc))
+    raise AssertionError("unreachable")
+
+
+async def send_content(
+    bot: Bot,
+    chat_id: int,
+    text: str,
+    buttons: tuple[tuple[Button, ...], ...],
+    document: Document | None,
+    call: Callable[..., Awaitable[Any]] = _once,
+) -> Message | None:
+    """Text (split at Telegram's limit), buttons on the last part, an optional file.
+
+    A file takes its text as caption when it fits; a longer text goes out first as
+    messages of its own, so nothing is cut off.
+    """
+    markup = keyboard(buttons)
+    caption = None
+    if document is not None and len(text) <= MessageLimit.CAPTION_LENGTH:
+        caption, text = text or None, ""
+    chunks = split_text(text, MessageLimit.MAX_TEXT_LENGTH) if text else []
+    last: Message | None = None
+    for index, chunk in enumerate(chunks):
+        final = index == len(chunks) - 1 and document is None
+        last = await call(
+            bot.send_message, chat_id=chat_id, text=chunk, reply_markup=markup if final else None
+        )
+    if document is not None:
+        last = await call(
+            bot.send_document,
+            chat_id=chat_id,
+            document=InputFile(document.content, filename=document.filename),
+            caption=caption,
+            reply_markup=markup,
+        )
+    return last
+
+
 class TelegramSender:
     """The outbox's view of Telegram: deliver one message, classify failures."""
 
@@ -167,26 +230,19 @@ class TelegramSender:
         return chat_id.startswith("-")
 
     async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
-        bot = self._application.bot
         try:
-            if message.document is not None:
-                sent = await bot.send_document(
-                    chat_id=int(chat_id),
-                    document=InputFile(
-                        message.document.content, filename=message.document.filename
-                    ),
-                    caption=message.text[: MessageLimit.CAPTION_LENGTH] or None,
-                    reply_markup=keyboard(message.buttons),
-                )
-                return str(sent.message_id)
-            last = None
-            chunks = split_text(message.text, MessageLimit.MAX_TEXT_LENGTH)
-            for index, chunk in enumerate(chunks):
-                markup = keyboard(message.buttons) if index == len(chunks) - 1 else None
-                last = await bot.send_message(chat_id=int(chat_id), text=chunk, reply_markup=markup)
-            return str(last.message_id) if last else None
+            sent = await send_content(
+                self._application.bot,
+                int(chat_id),
+                message.text,
+                message.buttons,
+                message.document,
+            )
+            return str(sent.message_id) if sent else None
         except RetryAfter as exc:
             raise RetryLater(retry_after_seconds(exc), str(exc)) from exc
+        except ChatMigrated as exc:
+            raise ChatMoved(str(exc.new_chat_id)) from exc
         except Forbidden as exc:
             raise RecipientUnreachable(str(exc)) from exc
         except BadRequest as exc:
@@ -223,6 +279,9 @@ class TelegramAdapter:
             TgMessageHandler(filters.TEXT & ~filters.UpdateType.EDITED, self._on_message)
         )
         self.application.add_handler(CallbackQueryHandler(self._on_callback))
+        self.application.add_handler(
+            TgMessageHandler(filters.StatusUpdate.MIGRATE, self._on_migration)
+        )
         self.application.add_error_handler(self._on_error)
         self._sender = TelegramSender(self.application)
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
@@ -322,6 +381,14 @@ class TelegramAdapter:
         for reply in replies:
             await self._send_reply(incoming, reply)
 
+    async def _on_migration(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A group became a supergroup: Telegram sends the new id into the old chat."""
+        message = update.effective_message
+        if message is not None and message.migrate_to_chat_id:
+            await self.dispatcher.chat_moved(
+                PLATFORM, str(message.chat.id), str(message.migrate_to_chat_id)
+            )
+
     async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is None or query.data is None:
@@ -339,52 +406,19 @@ class TelegramAdapter:
             log.info("callback query %s expired before we answered", query.id)
         for reply in replies:
             if reply.edit and reply.document is None:
-                await self._call(
+                await _patiently(
                     message.edit_text,
-                    reply.text[: self.max_text_length],
+                    text=reply.text[: self.max_text_length],
                     reply_markup=keyboard(reply.buttons),
                 )
             else:
                 await self._send_reply(incoming, reply)
 
     async def _send_reply(self, incoming: IncomingMessage, reply: Reply) -> None:
-        bot = self.application.bot
         chat_id = int(incoming.sender.user_id if reply.to_private else incoming.chat.chat_id)
-        if reply.document is not None:
-            await self._send_document(chat_id, reply.document, reply.text, reply.buttons)
-            return
-        chunks = split_text(reply.text, self.max_text_length)
-        for index, chunk in enumerate(chunks):
-            markup = keyboard(reply.buttons) if index == len(chunks) - 1 else None
-            await self._call(bot.send_message, chat_id=chat_id, text=chunk, reply_markup=markup)
-
-    async def _send_document(
-        self,
-        chat_id: int,
-        document: Document,
-        caption: str,
-        buttons: tuple[tuple[Button, ...], ...],
-    ) -> None:
-        await self._call(
-            self.application.bot.send_document,
-            chat_id=chat_id,
-            document=InputFile(document.content, filename=document.filename),
-            caption=caption[: MessageLimit.CAPTION_LENGTH] or None,
-            reply_markup=keyboard(buttons),
+        await send_content(
+            self.application.bot, chat_id, reply.text, reply.buttons, reply.document, _patiently
         )
-
-    async def _call(
-        self, method: Callable[..., Awaitable[object]], *args: Any, **kwargs: Any
-    ) -> None:
-        """Direct replies: honour a 429 once or twice, then give up with a log line."""
-        for attempt in range(REPLY_RETRIES + 1):
-            try:
-                await method(*args, **kwargs)
-                return
-            except RetryAfter as exc:
-                if attempt == REPLY_RETRIES:
-                    raise
-                await asyncio.sleep(retry_after_seconds(exc))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: error while processing an update", exc_info=context.error)

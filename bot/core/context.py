@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -16,6 +16,9 @@ from bot.core.messages import IncomingMessage, OutgoingMessage
 from bot.settings import Settings
 from storage import outbox
 from storage.models import Group, Identity, Membership, Role, User
+
+if TYPE_CHECKING:
+    from bot.core.router import Router
 
 
 class Platform(Protocol):
@@ -41,7 +44,7 @@ class Services:
     settings: Settings
     clock: Clock
     sessions: async_sessionmaker[AsyncSession]
-    router: Any  # bot.core.router.Router; Any avoids an import cycle
+    router: Router
     wake_outbox: Callable[[], None] = lambda: None
 
 
@@ -58,7 +61,7 @@ class HandlerContext:
     member: Membership | None
     args: dict[str, Any] = field(default_factory=dict)
     invoked_as: str = ""
-    _enqueued: int = 0
+    enqueued: int = 0  # new outbox rows; the dispatcher wakes the worker after commit
 
     def _(self, message: str, **params: object) -> str:
         return self.t.gettext(message, **params)
@@ -113,5 +116,5 @@ class HandlerContext:
             user_id=user_id,
             group_id=self.group.id if self.group else None,
         )
-        self._enqueued += int(created)
+        self.enqueued += int(created)
         return created

@@ -19,7 +19,7 @@ from bot.core.router import ArgError, ArgKind, Command, CommandCall, Scope, Unkn
 from handlers.date_messages import date_error_text
 from handlers.dates import DateParseError
 from storage import outbox, repositories
-from storage.models import Group, Identity, Membership
+from storage.models import Group, Identity, Membership, Role
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,12 @@ class Dispatcher:
         if enqueued:
             self.services.wake_outbox()
         return replies
+
+    async def chat_moved(self, platform: str, old_chat_id: str, new_chat_id: str) -> None:
+        """The platform gave a chat a new id; the working group and its queue follow."""
+        async with self.services.sessions.begin() as session:
+            await repositories.move_chat(session, platform, old_chat_id, new_chat_id)
+        log.info("%s chat %s is now %s", platform, old_chat_id, new_chat_id)
 
     async def _handle(
         self,
@@ -117,7 +123,7 @@ class Dispatcher:
             await session.rollback()
             return [Reply(date_error_text(error, ctx.t))], False
         await session.commit()
-        return replies, bool(released or ctx._enqueued)
+        return replies, bool(released or ctx.enqueued)
 
     def _language(self, message: IncomingMessage, identity: Identity, group: Group | None) -> str:
         if group is not None and not message.is_direct:
@@ -202,7 +208,7 @@ class Dispatcher:
         message = ctx.message
         if not await ctx.platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
             return False
-        member.role = "chair"
+        member.role = Role.CHAIR.value
         await ctx.session.flush()
         return True
 

@@ -24,6 +24,14 @@ class RecipientUnreachable(DeliveryError):
     """The bot may no longer write to this chat (blocked, kicked, chat deleted)."""
 
 
+class ChatMoved(DeliveryError):
+    """The chat has a new id (a Telegram group became a supergroup): resend there."""
+
+    def __init__(self, new_chat_id: str) -> None:
+        super().__init__(f"chat moved to {new_chat_id}")
+        self.new_chat_id = new_chat_id
+
+
 class TransientFailure(DeliveryError):
     """Network trouble or a server error: try again later with backoff."""
 

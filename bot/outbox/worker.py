@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.outbox.ports import (
+    ChatMoved,
     DeliveryLimits,
     PermanentFailure,
     RecipientUnreachable,
@@ -31,6 +32,7 @@ from bot.outbox.ports import (
 )
 from storage import outbox as repo
 from storage.models import OutboxStatus
+from storage.repositories import move_chat
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +258,16 @@ class DeliveryWorker:
         except RecipientUnreachable as exc:
             await self._unreachable([delivery], error=str(exc))
             return _Pause(False, partial(self._unreachable, error=str(exc)))
+        except ChatMoved as exc:
+            return _Pause(
+                True,
+                partial(
+                    self._moved,
+                    platform=delivery.platform,
+                    old_chat_id=delivery.chat_id,
+                    new=exc.new_chat_id,
+                ),
+            )
         except TransientFailure as exc:
             await self._retry_or_fail(delivery, str(exc))
             return None
@@ -299,6 +311,21 @@ class DeliveryWorker:
                     await repo.mark_final(
                         session, row.id, status=OutboxStatus.UNREACHABLE, error=error
                     )
+
+    async def _moved(
+        self, rows: list[repo.Delivery], *, platform: str, old_chat_id: str, new: str
+    ) -> None:
+        log.info("chat %s moved to %s; following it", old_chat_id, new)
+        async with self.sessions.begin() as session:
+            await move_chat(session, platform, old_chat_id, new)
+            for row in rows:
+                await repo.reschedule(
+                    session,
+                    row.id,
+                    at=self.clock.now(),
+                    error=f"chat moved to {new}",
+                    count_attempt=False,
+                )
 
     async def _retry_or_fail(self, delivery: repo.Delivery, error: str) -> None:
         attempt = delivery.attempts + 1
