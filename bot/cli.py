@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterator
 
 import click
 
@@ -53,8 +54,38 @@ def run(force_console: bool) -> None:
     _configure_logging(
         "WARNING" if console and settings.log_level == "INFO" else settings.log_level
     )
-    with contextlib.suppress(KeyboardInterrupt):
+    with contextlib.suppress(KeyboardInterrupt), _startup_errors_explained(settings):
         asyncio.run(_run(settings, console))
+
+
+@contextlib.contextmanager
+def _startup_errors_explained(settings: Settings) -> Iterator[None]:
+    """An unusable database or token at start is the admin's to fix: say so in one line."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from telegram.error import InvalidToken
+
+    from storage.db import DatabaseUrlError
+
+    where = _redacted(settings.database_url)
+    try:
+        yield
+    except DatabaseUrlError as exc:
+        raise click.ClickException(str(exc)) from None
+    except (OSError, OperationalError, DBAPIError) as exc:
+        raise click.ClickException(f"cannot use the database at {where}: {exc}") from None
+    except InvalidToken:
+        raise click.ClickException(
+            "Telegram refused TELEGRAM_TOKEN; check it with @BotFather."
+        ) from None
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "DATABASE_URL"
 
 
 async def _run(settings: Settings, console: bool) -> None:

@@ -23,8 +23,13 @@ def test_defaults_run_the_console_on_sqlite(monkeypatch: pytest.MonkeyPatch) -> 
 
 def test_bad_values_are_reported_together_and_readably() -> None:
     with pytest.raises(SettingsError) as error:
-        load_settings(_env_file=None, bot_timezone="Europe/Berlinn", bot_language="fr",
-                      log_level="loud", telegram_webhook_port=70000)
+        load_settings(
+            _env_file=None,
+            bot_timezone="Europe/Berlinn",
+            bot_language="fr",
+            log_level="loud",
+            telegram_webhook_port=70000,
+        )
     text = str(error.value)
     for name in ("BOT_TIMEZONE", "BOT_LANGUAGE", "LOG_LEVEL", "TELEGRAM_WEBHOOK_PORT"):
         assert name in text
@@ -58,7 +63,38 @@ def test_invalid_configuration_stops_the_cli_with_a_clear_message(tmp_path: Path
     import sys
 
     env = {**os.environ, "BOT_LANGUAGE": "fr", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
-    result = subprocess.run([sys.executable, "-m", "bot", "migrate"], env=env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "migrate"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode != 0
     assert "BOT_LANGUAGE" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unusable_database_is_explained_in_one_line(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    for url, expected in (
+        ("mysql://u@h/db", "must use sqlite or postgresql"),
+        ("postgresql://u:secret@127.0.0.1:1/db", "cannot use the database at"),
+    ):
+        env = {**os.environ, "DATABASE_URL": url}
+        env.pop("TELEGRAM_TOKEN", None)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot"],
+            env=env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        assert result.returncode != 0
+        assert expected in result.stderr and "Traceback" not in result.stderr
+        assert "secret" not in result.stderr  # passwords stay out of logs
