@@ -10,6 +10,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-dev
 	bash scripts/ensure_postgres.sh
+	bash scripts/ensure_synapse.sh
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 

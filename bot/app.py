@@ -59,7 +59,7 @@ class Core:
             settings=settings,
             clock=clock or SystemClock(),
             sessions=session_factory(engine),
-            router=build_router(),
+            router=build_router(tuple(dict.fromkeys(("/", settings.matrix_command_prefix)))),
         )
         return cls(settings, engine, services, Dispatcher(services))
 

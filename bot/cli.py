@@ -47,9 +47,9 @@ def main(ctx: click.Context) -> None:
     help="Use the terminal chat even if TELEGRAM_TOKEN is set.",
 )
 def run(force_console: bool) -> None:
-    """Run the bot: Telegram if TELEGRAM_TOKEN is set, otherwise the console chat."""
+    """Run the bot on Telegram and/or Matrix as configured, otherwise the console chat."""
     settings = _settings()
-    console = force_console or not settings.telegram_token
+    console = force_console or not (settings.telegram_token or settings.matrix_enabled)
     # The console owns the terminal: keep log lines out of the conversation.
     _configure_logging(
         "WARNING" if console and settings.log_level == "INFO" else settings.log_level
@@ -103,9 +103,14 @@ async def _run(settings: Settings, console: bool) -> None:
 
         adapters.append(ConsoleAdapter(core.dispatcher, on_quit=stop.set))
     else:
-        from bot.adapters.telegram import TelegramAdapter
+        if settings.telegram_token:
+            from bot.adapters.telegram import TelegramAdapter
 
-        adapters.append(TelegramAdapter(settings, core.dispatcher, core.services.router))
+            adapters.append(TelegramAdapter(settings, core.dispatcher, core.services.router))
+        if settings.matrix_enabled:
+            from bot.adapters.matrix import MatrixAdapter
+
+            adapters.append(MatrixAdapter(settings, core.dispatcher, core.services))
     await run_adapters(core, adapters, stop)
 
 

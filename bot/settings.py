@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SUPPORTED_LANGUAGES = ("de", "en")
@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = "127.0.0.1"
     telegram_webhook_port: Annotated[int, Field(ge=1, le=65535)] = 8443
     telegram_webhook_secret: str | None = None
+    matrix_homeserver: str | None = None
+    matrix_user_id: str | None = None
+    matrix_password: str | None = None
+    matrix_access_token: str | None = None
+    matrix_device_id: str | None = None
+    matrix_store_path: str = "./matrix-store"
+    matrix_command_prefix: Annotated[str, Field(min_length=1, max_length=3)] = "!"
+    matrix_allowed_inviters: str = ""
     bot_timezone: str = "Europe/Berlin"
     bot_language: str = "de"
     log_level: str = "INFO"
@@ -43,10 +51,30 @@ class Settings(BaseSettings):
     outbox_global_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
     outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 120.0
 
-    @field_validator("telegram_token")
+    @field_validator(
+        "telegram_token",
+        "matrix_homeserver",
+        "matrix_user_id",
+        "matrix_password",
+        "matrix_access_token",
+        "matrix_device_id",
+    )
     @classmethod
-    def _blank_token_is_none(cls, value: str | None) -> str | None:
+    def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @model_validator(mode="after")
+    def _matrix_complete(self) -> Settings:
+        if self.matrix_homeserver:
+            if not self.matrix_user_id:
+                raise ValueError("MATRIX_HOMESERVER is set, so MATRIX_USER_ID is needed too")
+            if not (self.matrix_password or self.matrix_access_token):
+                raise ValueError("Matrix needs MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN")
+        return self
+
+    @property
+    def matrix_enabled(self) -> bool:
+        return bool(self.matrix_homeserver)
 
     @field_validator("bot_timezone")
     @classmethod

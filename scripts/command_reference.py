@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,6 +68,7 @@ class _UsageContext:
     def __init__(self, router: Router, language: str) -> None:
         self.services = _Services(router)
         self.t = Translator(language)
+        self.platform = SimpleNamespace(command_prefix=router.prefixes[0])  # as on Telegram
 
 
 class _Services:

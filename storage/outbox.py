@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import Button, Document, OutgoingMessage
+from storage.db import dialect_insert
 from storage.models import Identity, OutboxMessage, OutboxStatus
+
+# Where a bot may start a private conversation itself (on Telegram it may not).
+PLATFORMS_OPENING_DIRECT_CHATS = frozenset({"matrix"})
 
 
 def encode_message(message: OutgoingMessage) -> dict[str, Any]:
@@ -97,8 +99,11 @@ async def enqueue(
         identity = await session.scalar(
             select(Identity).where(Identity.user_id == user_id, Identity.platform == platform)
         )
-        if identity is not None and identity.dm_chat_id and identity.unreachable_at is None:
+        reachable = identity is not None and identity.unreachable_at is None
+        if reachable and identity.dm_chat_id:
             chat_id = identity.dm_chat_id
+        elif reachable and platform in PLATFORMS_OPENING_DIRECT_CHATS:
+            chat_id = identity.platform_user_id  # the adapter opens the direct chat
         else:
             status = OutboxStatus.WAITING_FOR_DM
     values = {
@@ -114,9 +119,10 @@ async def enqueue(
         "next_attempt_at": not_before or now,
         "created_at": now,
     }
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     statement = (
-        insert(OutboxMessage).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        dialect_insert(session)(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
     )
     result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]

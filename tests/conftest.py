@@ -57,3 +57,35 @@ async def core(database_url: str, clock: FixedClock) -> AsyncIterator[object]:
     core = await Core.create(load_settings(database_url=database_url, _env_file=None), clock)
     yield core
     await core.close()
+
+
+# --- Matrix: a real Synapse homeserver (tests/matrix_server.py) ------------------------------
+# Synchronous session fixtures (subprocess + blocking urllib), so they work from any test
+# whatever its event loop. Synapse lives in .venv-synapse/ (scripts/ensure_synapse.sh) or in
+# the venv of $SYNAPSE_PYTHON; a missing one skips these tests locally and fails them in CI.
+
+from tests.matrix_server import Synapse, find_synapse_python  # noqa: E402
+
+
+def _started_synapse(*, strict_rate_limits: bool) -> Synapse:
+    if find_synapse_python() is None:
+        if os.environ.get("CI"):
+            pytest.fail("Synapse is missing in CI; make test must run scripts/ensure_synapse.sh")
+        pytest.skip("Synapse is not installed: run scripts/ensure_synapse.sh")
+    return Synapse(strict_rate_limits=strict_rate_limits).start()
+
+
+@pytest.fixture(scope="session")
+def synapse() -> Iterator[Synapse]:
+    """One homeserver for the whole session, rate limits lifted. Use unique localparts."""
+    server = _started_synapse(strict_rate_limits=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def synapse_strict() -> Iterator[Synapse]:
+    """A second homeserver with Synapse's default rate limits, started only when asked for."""
+    server = _started_synapse(strict_rate_limits=True)
+    yield server
+    server.stop()

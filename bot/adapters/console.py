@@ -80,6 +80,7 @@ class ConsoleSender:
 class ConsoleAdapter:
     name = PLATFORM
     max_text_length = 4096
+    command_prefix = "/"
 
     def __init__(
         self,

@@ -258,6 +258,7 @@ class TelegramSender:
 class TelegramAdapter:
     name = PLATFORM
     max_text_length = MessageLimit.MAX_TEXT_LENGTH
+    command_prefix = "/"
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, router: Router) -> None:
         if not settings.telegram_token:

@@ -26,6 +26,7 @@ class Platform(Protocol):
 
     name: str
     max_text_length: int
+    command_prefix: str  # how commands are written here: "/" on Telegram, "!" on Matrix
 
     @property
     def bot_username(self) -> str | None: ...
@@ -92,7 +93,7 @@ class HandlerContext:
         """How to write a command in this conversation's language, prefix included."""
         command = self.services.router.get(name)
         shown = command.display_name(self.language) if command else name
-        return f"{self.services.router.prefixes[0]}{shown}"
+        return f"{self.platform.command_prefix}{shown}"
 
     async def enqueue(
         self,

@@ -112,14 +112,17 @@ class Router:
         self.commands.append(command)
 
     def get(self, name: str) -> Command | None:
-        return self._by_name.get(name.lower().lstrip("/!"))
+        for prefix in self.prefixes:
+            name = name.removeprefix(prefix)
+        return self._by_name.get(name.lower())
 
     def parse(self, text: str, bot_username: str | None) -> CommandCall | UnknownCommand | None:
         """None when the text is no command for this bot (plain chat, or `/x@other_bot`)."""
         stripped = text.lstrip()
-        if not stripped or stripped[0] not in self.prefixes:
+        prefix = next((p for p in self.prefixes if stripped.startswith(p)), None)
+        if prefix is None:
             return None
-        head, _, rest = stripped[1:].partition(" ")
+        head, _, rest = stripped[len(prefix) :].partition(" ")
         head, newline, tail = head.partition("\n")
         if newline:
             rest = f"{tail}\n{rest}" if rest else tail

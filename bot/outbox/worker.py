@@ -133,6 +133,10 @@ class DeliveryWorker:
         self._queued_ids: set[int] = set()
         self._stopping = False
 
+    def set_limits(self, platform: str, limits: DeliveryLimits) -> None:
+        """Replace a platform's pacing (e.g. once a homeserver's real limits are known)."""
+        self._limiters[platform] = _PlatformLimiters(limits)
+
     def wake(self) -> None:
         """Something was enqueued: look now instead of at the next poll."""
         self._wake.set()

@@ -1,0 +1,636 @@
+"""Matrix adapter (matrix-nio): rooms and direct chats through the same handlers.
+
+Design notes:
+- Commands start with MATRIX_COMMAND_PREFIX ("!" by default; Matrix clients keep "/" for
+  themselves) or follow a mention of the bot ("AG Bot: hilfe").
+- Replies are `m.notice` events with a plain `body` and an HTML `formatted_body`, sent as
+  replies (`m.in_reply_to`) in group rooms so busy rooms keep context.
+- Buttons become reactions: the bot lists the choices with keycap emoji and reacts with
+  each one itself, so a member only taps. Reactions work in every client and need no
+  room-version support, unlike native poll events; the mapping is stored, so buttons keep
+  working after a restart.
+- The sync token and the ids of handled events are stored in the database: a restart
+  neither replays commands nor misses those sent while the bot was down. Events from
+  before the bot joined a room are ignored. The bot never calls logout() (that would
+  destroy its device); the session is kept in MATRIX_STORE_PATH.
+- Encrypted rooms are not supported: the bot says so in the room instead of staying silent.
+- nio retries 429s forever by default; here retries are bounded, and the outbox gets the
+  server's retry_after_ms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import io
+import json
+import logging
+import os
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from nio import (
+    AsyncClient,
+    AsyncClientConfig,
+    InviteMemberEvent,
+    JoinError,
+    LoginResponse,
+    MatrixRoom,
+    MegolmEvent,
+    ReactionEvent,
+    RoomCreateError,
+    RoomMessageText,
+    RoomPreset,
+    RoomSendResponse,
+    SyncError,
+    SyncResponse,
+    UploadResponse,
+)
+
+from bot.core.context import Services
+from bot.core.dispatcher import Dispatcher
+from bot.core.messages import (
+    Button,
+    ChatKind,
+    ChatRef,
+    Document,
+    IncomingMessage,
+    OutgoingMessage,
+    Reply,
+    ReplyTarget,
+    UserRef,
+)
+from bot.core.text import split_text
+from bot.outbox.ports import (
+    DeliveryLimits,
+    PermanentFailure,
+    RecipientUnreachable,
+    RetryLater,
+    TransientFailure,
+)
+from bot.settings import Settings
+from storage import platform_state
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "matrix"
+MAX_TEXT = 16_000  # events are capped at 64 KiB; HTML doubles the text
+KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
+SYNC_TIMEOUT_MS = 30_000
+REPLY_RETRIES = 2
+# Synapse's default rc_message: 0.2 messages/s with a burst of 10.
+DEFAULT_LIMITS = DeliveryLimits(
+    global_per_second=0.2, per_chat_per_second=0.2, per_group_per_minute=12
+)
+EXEMPT_LIMITS = DeliveryLimits(global_per_second=10, per_chat_per_second=2, per_group_per_minute=60)
+
+
+class MatrixError(RuntimeError):
+    pass
+
+
+def to_html(text: str) -> str:
+    """Plain reply text as Matrix HTML: escaped, line breaks kept, bullet lines as a list."""
+    out: list[str] = []
+    bullets: list[str] = []
+    for line in text.split("\n"):
+        if line.startswith("• "):
+            bullets.append(f"<li>{html.escape(line[2:])}</li>")
+            continue
+        if bullets:
+            out.append("<ul>" + "".join(bullets) + "</ul>")
+            bullets = []
+        out.append(html.escape(line) + "<br/>")
+    if bullets:
+        out.append("<ul>" + "".join(bullets) + "</ul>")
+    return "".join(out).removesuffix("<br/>")
+
+
+def with_choices(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[str, list[Button]]:
+    flat = [button for row in buttons for button in row][: len(KEYCAPS)]
+    if not flat:
+        return text, []
+    lines = [f"{KEYCAPS[i]} {button.label}" for i, button in enumerate(flat)]
+    return text + "\n\n" + "\n".join(lines), flat
+
+
+class MatrixSender:
+    """The outbox's view of Matrix."""
+
+    platform = PLATFORM
+
+    def __init__(self, adapter: MatrixAdapter) -> None:
+        self._adapter = adapter
+        self.limits = DEFAULT_LIMITS
+
+    def is_group_chat(self, chat_id: str) -> bool:
+        return not chat_id.startswith("@") and not self._adapter.is_direct_room(chat_id)
+
+    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
+        room_id = chat_id
+        if chat_id.startswith("@"):  # a person without a known direct room yet
+            room_id = await self._adapter.direct_room(chat_id)
+        return await self._adapter.send(
+            room_id, message.text, message.buttons, message.document, raise_delivery=True
+        )
+
+
+class MatrixAdapter:
+    name = PLATFORM
+    max_text_length = MAX_TEXT
+
+    def __init__(self, settings: Settings, dispatcher: Dispatcher, services: Services) -> None:
+        if not settings.matrix_homeserver or not settings.matrix_user_id:
+            raise ValueError("MATRIX_HOMESERVER and MATRIX_USER_ID are needed")
+        self.settings = settings
+        self.dispatcher = dispatcher
+        self.services = services
+        self.command_prefix = settings.matrix_command_prefix
+        self.store = Path(settings.matrix_store_path)
+        self.client = AsyncClient(
+            settings.matrix_homeserver,
+            settings.matrix_user_id,
+            device_id=settings.matrix_device_id,
+            config=AsyncClientConfig(
+                max_limit_exceeded=0,  # we handle 429s: nio's own retries never end
+                max_timeouts=2,
+                backoff_factor=0.5,
+                store_sync_tokens=False,
+                encryption_enabled=False,
+            ),
+        )
+        self._sender = MatrixSender(self)
+        self._sync_task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._joined_at: dict[str, int] = {}  # room -> ms; older events there are history
+        self._warned_encrypted: set[str] = set()
+        self._creators_cache: dict[str, set[str]] = {}
+        self._allowed = [
+            e.strip() for e in settings.matrix_allowed_inviters.split(",") if e.strip()
+        ]
+
+    # --- Platform protocol ------------------------------------------------------------------
+
+    @property
+    def bot_username(self) -> str | None:
+        return self.settings.matrix_user_id
+
+    def direct_chat_hint(self) -> str | None:
+        return self.settings.matrix_user_id
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """Room moderators and admins (power level ≥ 50) are chairs by default.
+
+        From room version 12 on, a room's creators outrank everyone without appearing in
+        the power levels, so they count as admins too.
+        """
+        room = self.client.rooms.get(chat_id)
+        if room is None:
+            return False
+        if room.power_levels.get_user_level(user_id) >= 50:
+            return True
+        version = room.room_version
+        creators_privileged = not version.isdigit() or int(version) >= 12
+        return creators_privileged and user_id in await self._creators(chat_id)
+
+    async def _creators(self, room_id: str) -> set[str]:
+        if room_id not in self._creators_cache:
+            response = await self.client.room_get_state(room_id)
+            events = getattr(response, "events", [])
+            create = next((e for e in events if e.get("type") == "m.room.create"), {})
+            content = create.get("content", {})
+            found = {create.get("sender"), content.get("creator")}
+            found.update(content.get("additional_creators", []))
+            self._creators_cache[room_id] = {c for c in found if isinstance(c, str)}
+        return self._creators_cache[room_id]
+
+    @property
+    def sender(self) -> MatrixSender:
+        return self._sender
+
+    def is_direct_room(self, room_id: str) -> bool:
+        room = self.client.rooms.get(room_id)
+        return room is not None and room.member_count <= 2
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._login()
+        self.client.add_event_callback(self._on_text, RoomMessageText)
+        self.client.add_event_callback(self._on_reaction, ReactionEvent)
+        self.client.add_event_callback(self._on_encrypted, MegolmEvent)
+        self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        token = await self._load("sync_token")
+        if token is None:  # first start: learn the rooms, answer nothing from the past
+            response = await self.client.sync(timeout=0, full_state=True)
+            if isinstance(response, SyncError):
+                raise MatrixError(f"first sync failed: {response.message}")
+            await self._save("sync_token", response.next_batch)
+        else:
+            self.client.next_batch = token
+            await self._initial_state()
+        await self._detect_rate_limits()
+        await self.forget_old_events()
+        self._sync_task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
+        log.info("matrix: running as %s", self.settings.matrix_user_id)
+
+    async def stop(self) -> None:
+        if self._sync_task is not None:
+            self._sync_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sync_task
+        await self.client.close()  # never logout(): that would delete the device
+
+    async def _login(self) -> None:
+        session_file = self.store / "session.json"
+        if self.settings.matrix_access_token:
+            self.client.restore_login(
+                self.settings.matrix_user_id or "",
+                self.settings.matrix_device_id or "",
+                self.settings.matrix_access_token,
+            )
+            return
+        if session_file.exists():
+            saved = json.loads(session_file.read_text())
+            if saved.get("user_id") == self.settings.matrix_user_id:
+                self.client.restore_login(saved["user_id"], saved["device_id"], saved["token"])
+                return
+        response = await self.client.login(self.settings.matrix_password or "", "AG-Assistent")
+        if not isinstance(response, LoginResponse):
+            raise MatrixError(f"login failed: {getattr(response, 'message', response)}")
+        self.store.mkdir(parents=True, exist_ok=True)
+        session_file.write_text(
+            json.dumps(
+                {
+                    "user_id": response.user_id,
+                    "device_id": response.device_id,
+                    "token": response.access_token,
+                }
+            )
+        )
+        os.chmod(session_file, 0o600)
+
+    async def _initial_state(self) -> None:
+        """After a restart: load room state without touching the saved position."""
+        saved = self.client.next_batch
+        response = await self.client.sync(
+            timeout=0, full_state=True, since=None, sync_filter={"room": {"timeline": {"limit": 0}}}
+        )
+        if isinstance(response, SyncError):
+            raise MatrixError(f"initial sync failed: {response.message}")
+        self.client.next_batch = saved
+
+    async def _detect_rate_limits(self) -> None:
+        """Tell the admin how fast direct messages can go out, so long runs are expected."""
+        url = f"/_synapse/admin/v1/users/{self.settings.matrix_user_id}/override_ratelimit"
+        exempt = False
+        try:
+            response = await self.client.send(
+                "GET", url, headers={"Authorization": f"Bearer {self.client.access_token}"}
+            )
+            if response.status == 200:
+                body = await response.json()
+                exempt = body.get("messages_per_second", 1) == 0
+        except Exception:  # not Synapse, or not allowed to ask: assume the defaults
+            log.debug("matrix: could not read the rate-limit override", exc_info=True)
+        self._sender.limits = EXEMPT_LIMITS if exempt else DEFAULT_LIMITS
+        rate = self._sender.limits.global_per_second
+        log.info(
+            "matrix: direct messages go out at about %.1f/s (%s); 1000 reminders take ~%d min",
+            rate,
+            "rate limit lifted for the bot" if exempt else "homeserver defaults",
+            round(1000 / rate / 60),
+        )
+
+    async def _sync_loop(self) -> None:
+        backoff = 1.0
+        while True:
+            response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
+            if isinstance(response, SyncResponse):
+                await self._save("sync_token", response.next_batch)  # after the callbacks ran
+                self._ready.set()
+                backoff = 1.0
+                continue
+            log.warning(
+                "matrix: sync failed (%s); retrying in %.0fs",
+                getattr(response, "message", response),
+                backoff,
+            )
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, 60)
+
+    # --- events in ------------------------------------------------------------------------------
+
+    def _is_history(self, room: MatrixRoom, timestamp: int) -> bool:
+        joined = self._joined_at.get(room.room_id)
+        return joined is not None and timestamp < joined
+
+    async def _first_time(self, event_id: str) -> bool:
+        async with self.services.sessions.begin() as session:
+            return await platform_state.first_time_seen(
+                session, PLATFORM, event_id, self.services.clock.now()
+            )
+
+    def _chat(self, room: MatrixRoom) -> ChatRef:
+        kind = ChatKind.PRIVATE if room.member_count <= 2 else ChatKind.GROUP
+        return ChatRef(PLATFORM, room.room_id, kind, room.display_name)
+
+    def _person(self, room: MatrixRoom, user_id: str) -> UserRef:
+        name = room.user_name(user_id) or user_id
+        return UserRef(PLATFORM, user_id, name, username=user_id)
+
+    def _command_text(self, body: str) -> str | None:
+        """The command in a message: with the prefix, or after a mention of the bot."""
+        text = body.strip()
+        if text.startswith(self.command_prefix) or text.startswith("/"):
+            return text
+        user_id = self.settings.matrix_user_id or ""
+        localpart = user_id.split(":")[0].lstrip("@")
+        lowered = text.lower()
+        for name in (user_id, localpart, self._display_name()):
+            if name and lowered.startswith(name.lower()):
+                rest = text[len(name) :].lstrip(":, ").strip()
+                if rest:
+                    return (
+                        rest
+                        if rest.startswith(self.command_prefix)
+                        else (self.command_prefix + rest)
+                    )
+        return None
+
+    def _display_name(self) -> str:
+        for room in self.client.rooms.values():
+            name = room.user_name(self.settings.matrix_user_id or "")
+            if name:
+                return name
+        return ""
+
+    async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
+        if event.sender == self.client.user_id or self._is_history(room, event.server_timestamp):
+            return
+        text = self._command_text(event.body)
+        chat = self._chat(room)
+        if text is None and not chat.is_private:
+            return
+        if not await self._first_time(event.event_id):
+            return
+        reply_to = None
+        relates = event.source.get("content", {}).get("m.relates_to", {})
+        replied_id = relates.get("m.in_reply_to", {}).get("event_id")
+        if replied_id:
+            replied_sender = await self._sender_of(room.room_id, replied_id)
+            if replied_sender:
+                reply_to = ReplyTarget(replied_id, self._person(room, replied_sender))
+        incoming = IncomingMessage(
+            chat=chat,
+            sender=self._person(room, event.sender),
+            text=text or event.body,
+            message_id=event.event_id,
+            reply_to=reply_to,
+        )
+        await self._answer(incoming, room.room_id, event.event_id)
+
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        if event.sender == self.client.user_id or self._is_history(room, event.server_timestamp):
+            return
+        stored = await self._load(f"buttons:{event.reacts_to}")
+        if stored is None:
+            return
+        choices: dict[str, str] = json.loads(stored)
+        data = choices.get(event.key)
+        if data is None or not await self._first_time(event.event_id):
+            return
+        incoming = IncomingMessage(
+            chat=self._chat(room),
+            sender=self._person(room, event.sender),
+            text="",
+            message_id=event.reacts_to,
+            callback_data=data,
+        )
+        await self._answer(incoming, room.room_id, event.reacts_to)
+
+    async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        if room.room_id in self._warned_encrypted or self._is_history(room, event.server_timestamp):
+            return
+        self._warned_encrypted.add(room.room_id)
+        await self.send(
+            room.room_id,
+            "Dieser Raum ist verschlüsselt; das kann ich (noch) nicht lesen. Bitte nutzen Sie "
+            "einen unverschlüsselten Raum. / This room is encrypted, which I cannot read yet; "
+            "please use an unencrypted room.",
+            (),
+            None,
+        )
+
+    async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
+        if event.state_key != self.client.user_id or event.membership != "invite":
+            return
+        if not self._may_invite(event.sender):
+            log.info("matrix: ignoring invite to %s from %s", room.room_id, event.sender)
+            return
+        response = await self.client.join(room.room_id)
+        if isinstance(response, JoinError):
+            log.warning("matrix: could not join %s: %s", room.room_id, response.message)
+            return
+        self._joined_at[room.room_id] = int(self.services.clock.now().timestamp() * 1000)
+        log.info("matrix: joined %s on invitation by %s", room.room_id, event.sender)
+
+    def _may_invite(self, user_id: str) -> bool:
+        own_server = ":" + (self.settings.matrix_user_id or "").split(":", 1)[-1]
+        allowed = self._allowed or [own_server]
+        return any(
+            user_id == entry or (entry.startswith(":") and user_id.endswith(entry))
+            for entry in allowed
+        )
+
+    async def _sender_of(self, room_id: str, event_id: str) -> str | None:
+        response = await self.client.room_get_event(room_id, event_id)
+        event = getattr(response, "event", None)
+        return getattr(event, "sender", None)
+
+    async def _answer(self, incoming: IncomingMessage, room_id: str, event_id: str) -> None:
+        replies = await self.dispatcher.handle(incoming, self)
+        for reply in replies:
+            target = room_id
+            if reply.to_private:
+                target = await self.direct_room(incoming.sender.user_id)
+            if reply.edit and reply.document is None and incoming.callback_data is not None:
+                await self._edit(room_id, event_id, reply)
+                continue
+            in_reply_to = event_id if not incoming.chat.is_private and target == room_id else None
+            await self.send(
+                target, reply.text, reply.buttons, reply.document, in_reply_to=in_reply_to
+            )
+
+    # --- out ------------------------------------------------------------------------------------
+
+    async def direct_room(self, user_id: str) -> str:
+        """The private room with a person: reuse the stored one, or create it (bots may
+        write first on Matrix)."""
+        from sqlalchemy import select
+
+        from storage.models import Identity
+
+        async with self.services.sessions.begin() as session:
+            identity = await session.scalar(
+                select(Identity).where(
+                    Identity.platform == PLATFORM, Identity.platform_user_id == user_id
+                )
+            )
+            known = identity.dm_chat_id if identity is not None else None
+            if known and known in self.client.rooms:
+                return known
+        response = await self.client.room_create(
+            is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[user_id]
+        )
+        if isinstance(response, RoomCreateError):
+            if response.status_code == "M_LIMIT_EXCEEDED":
+                raise RetryLater((response.retry_after_ms or 1000) / 1000, response.message)
+            raise RecipientUnreachable(f"cannot open a direct room: {response.message}")
+        if identity is not None:
+            async with self.services.sessions.begin() as session:
+                from sqlalchemy import update
+
+                await session.execute(
+                    update(Identity)
+                    .where(Identity.id == identity.id)
+                    .values(dm_chat_id=response.room_id)
+                )
+        return response.room_id
+
+    async def send(
+        self,
+        room_id: str,
+        text: str,
+        buttons: tuple[tuple[Button, ...], ...],
+        document: Document | None,
+        *,
+        in_reply_to: str | None = None,
+        raise_delivery: bool = False,
+    ) -> str | None:
+        text, choices = with_choices(text, buttons)
+        last: str | None = None
+        chunks = split_text(text, MAX_TEXT) if text else []
+        for index, chunk in enumerate(chunks):
+            content: dict[str, Any] = {
+                "msgtype": "m.notice",
+                "body": chunk,
+                "format": "org.matrix.custom.html",
+                "formatted_body": to_html(chunk),
+            }
+            if in_reply_to and index == 0:
+                content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
+            last = await self._room_send(room_id, content, raise_delivery)
+        if document is not None:
+            last = await self._send_file(room_id, document, raise_delivery) or last
+        if choices and last:
+            await self._offer_choices(room_id, last, choices)
+        return last
+
+    async def _room_send(
+        self,
+        room_id: str,
+        content: dict[str, Any],
+        raise_delivery: bool,
+        event_type: str = "m.room.message",
+    ) -> str | None:
+        """Send one event. Deliveries report failures to the outbox (429 included); direct
+        replies wait out a 429 up to twice, then give up with a log line."""
+        for attempt in range(REPLY_RETRIES + 1):
+            response = await self.client.room_send(
+                room_id, event_type, content, ignore_unverified_devices=True
+            )
+            if isinstance(response, RoomSendResponse):
+                return response.event_id
+            status = getattr(response, "status_code", None)
+            message = getattr(response, "message", str(response))
+            retry_after = (getattr(response, "retry_after_ms", None) or 1000) / 1000
+            if status == "M_LIMIT_EXCEEDED" and not raise_delivery and attempt < REPLY_RETRIES:
+                await asyncio.sleep(retry_after)
+                continue
+            log.warning("matrix: sending to %s failed: %s %s", room_id, status, message)
+            if not raise_delivery:
+                return None
+            if status == "M_LIMIT_EXCEEDED":
+                raise RetryLater(retry_after, message)
+            if status in ("M_FORBIDDEN", "M_NOT_FOUND"):
+                raise RecipientUnreachable(message)
+            if status in ("M_TOO_LARGE", "M_BAD_JSON", "M_NOT_JSON"):
+                raise PermanentFailure(message)
+            raise TransientFailure(f"{status}: {message}")
+        return None
+
+    async def _send_file(
+        self, room_id: str, document: Document, raise_delivery: bool
+    ) -> str | None:
+        upload, _ = await self.client.upload(
+            io.BytesIO(document.content),
+            content_type=document.mime_type,
+            filename=document.filename,
+            filesize=len(document.content),
+        )
+        if not isinstance(upload, UploadResponse):
+            if raise_delivery:
+                raise TransientFailure(f"upload failed: {getattr(upload, 'message', upload)}")
+            return None
+        return await self._room_send(
+            room_id,
+            {
+                "msgtype": "m.file",
+                "body": document.filename,
+                "filename": document.filename,
+                "url": upload.content_uri,
+                "info": {"mimetype": document.mime_type, "size": len(document.content)},
+            },
+            raise_delivery,
+        )
+
+    async def _offer_choices(self, room_id: str, event_id: str, choices: list[Button]) -> None:
+        mapping = {KEYCAPS[i]: button.data for i, button in enumerate(choices)}
+        await self._save(f"buttons:{event_id}", json.dumps(mapping, ensure_ascii=False))
+        for key in mapping:
+            await self._room_send(
+                room_id,
+                {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
+                raise_delivery=False,
+                event_type="m.reaction",
+            )
+
+    async def _edit(self, room_id: str, event_id: str, reply: Reply) -> None:
+        text, choices = with_choices(reply.text, reply.buttons)
+        new_content = {
+            "msgtype": "m.notice",
+            "body": text,
+            "format": "org.matrix.custom.html",
+            "formatted_body": to_html(text),
+        }
+        edited = await self._room_send(
+            room_id,
+            {
+                **new_content,
+                "body": "* " + text,
+                "m.new_content": new_content,
+                "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
+            },
+            raise_delivery=False,
+        )
+        if choices and edited:
+            await self._offer_choices(room_id, event_id, choices)
+
+    # --- state ------------------------------------------------------------------------------
+
+    async def _load(self, key: str) -> str | None:
+        async with self.services.sessions() as session:
+            return await platform_state.get_state(session, PLATFORM, key)
+
+    async def _save(self, key: str, value: str) -> None:
+        async with self.services.sessions.begin() as session:
+            await platform_state.set_state(session, PLATFORM, key, value, self.services.clock.now())
+
+    async def forget_old_events(self, keep: timedelta = timedelta(days=7)) -> None:
+        async with self.services.sessions.begin() as session:
+            await platform_state.forget_events_before(
+                session, PLATFORM, self.services.clock.now() - keep
+            )

@@ -1,0 +1,54 @@
+"""Per-platform values and processed-event marks that must survive a restart."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import dialect_insert
+from storage.models import PlatformState, ProcessedEvent
+
+
+async def get_state(session: AsyncSession, platform: str, key: str) -> str | None:
+    return await session.scalar(
+        select(PlatformState.value).where(
+            PlatformState.platform == platform, PlatformState.key == key
+        )
+    )
+
+
+async def set_state(
+    session: AsyncSession, platform: str, key: str, value: str, now: datetime
+) -> None:
+    statement = dialect_insert(session)(PlatformState).values(
+        platform=platform, key=key, value=value, updated_at=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["platform", "key"], set_={"value": value, "updated_at": now}
+        )
+    )
+
+
+async def first_time_seen(
+    session: AsyncSession, platform: str, event_id: str, now: datetime
+) -> bool:
+    """Record an event as handled; False if it was already (a replayed sync)."""
+    statement = dialect_insert(session)(ProcessedEvent).values(
+        platform=platform, event_id=event_id, seen_at=now
+    )
+    result = await session.execute(
+        statement.on_conflict_do_nothing(index_elements=["platform", "event_id"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def forget_events_before(session: AsyncSession, platform: str, before: datetime) -> int:
+    result = await session.execute(
+        delete(ProcessedEvent).where(
+            ProcessedEvent.platform == platform, ProcessedEvent.seen_at < before
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
