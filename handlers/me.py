@@ -26,7 +26,7 @@ async def my_data(ctx: HandlerContext) -> Reply:
 async def delete_my_data(ctx: HandlerContext) -> Reply:
     answer = ctx.args.get("confirm")
     if answer is None:
-        command = ctx.services.router.prefixes[0] + "deletemydata"
+        command = ctx.platform.command_prefix + "deletemydata"
         return Reply(
             ctx._(
                 "Do you really want me to delete everything I store about you? "

@@ -10,5 +10,5 @@ def all_commands() -> tuple[Command, ...]:
     return (*general.COMMANDS, *groups.COMMANDS, *members.COMMANDS, *me.COMMANDS)
 
 
-def build_router(prefixes: tuple[str, ...] = ("/",)) -> Router:
+def build_router(prefixes: tuple[str, ...] = ("/", "!")) -> Router:
     return Router(all_commands(), prefixes=prefixes)
