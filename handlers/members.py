@@ -31,11 +31,10 @@ ROLE_LABELS = {
 def _name(identity: Identity | None) -> str:
     if identity is None:
         return "?"
-    return (
-        f"{identity.display_name} (@{identity.username})"
-        if identity.username
-        else (identity.display_name)
-    )
+    if not identity.username:
+        return identity.display_name
+    handle = identity.username if identity.username.startswith("@") else f"@{identity.username}"
+    return f"{identity.display_name} ({handle})"
 
 
 async def members(ctx: HandlerContext) -> Reply:

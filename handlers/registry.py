@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import general, groups, me, members
+from handlers import general, groups, linking, me, members
 
 
 def all_commands() -> tuple[Command, ...]:
-    return (*general.COMMANDS, *groups.COMMANDS, *members.COMMANDS, *me.COMMANDS)
+    return (
+        *general.COMMANDS,
+        *groups.COMMANDS,
+        *members.COMMANDS,
+        *linking.COMMANDS,
+        *me.COMMANDS,
+    )
 
 
 def build_router(prefixes: tuple[str, ...] = ("/", "!")) -> Router:

@@ -93,10 +93,11 @@ async def see_identity(
 async def find_identity_by_username(
     session: AsyncSession, platform: str, username: str
 ) -> Identity | None:
+    bare = username.lstrip("@").lower()  # Telegram stores "anna", Matrix "@anna:server"
     return await session.scalar(
         select(Identity).where(
             Identity.platform == platform,
-            func.lower(Identity.username) == username.lstrip("@").lower(),
+            func.lower(Identity.username).in_([bare, f"@{bare}"]),
         )
     )
 
@@ -104,6 +105,28 @@ async def find_identity_by_username(
 async def identities_of(session: AsyncSession, user_id: int) -> list[Identity]:
     result = await session.scalars(select(Identity).where(Identity.user_id == user_id))
     return list(result)
+
+
+async def group_by_id(session: AsyncSession, group_id: int) -> Group:
+    group = await session.get(Group, group_id)
+    if group is None:
+        raise LookupError(f"no group {group_id}")
+    return group
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    return user
+
+
+async def chats_of_group(session: AsyncSession, group_id: int) -> list[GroupChat]:
+    return list(
+        await session.scalars(
+            select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
+        )
+    )
 
 
 async def group_for_chat(session: AsyncSession, platform: str, chat_id: str) -> Group | None:
@@ -187,15 +210,24 @@ async def ensure_membership(
 async def members_with_identities(
     session: AsyncSession, group_id: int, platform: str
 ) -> list[tuple[Membership, Identity | None]]:
-    rows = await session.execute(
-        select(Membership, Identity)
-        .outerjoin(
-            Identity, (Identity.user_id == Membership.user_id) & (Identity.platform == platform)
+    """Members with the identity to show: the one on `platform` if they have it (so
+    @mentions work here), else any (a person known only on the group's other platform)."""
+    members = list(
+        await session.scalars(
+            select(Membership)
+            .where(Membership.group_id == group_id)
+            .order_by(Membership.created_at, Membership.id)
         )
-        .where(Membership.group_id == group_id)
-        .order_by(Membership.created_at, Membership.id)
     )
-    return [(row[0], row[1]) for row in rows.all()]
+    identities = await session.scalars(
+        select(Identity).where(Identity.user_id.in_([m.user_id for m in members]))
+    )
+    best: dict[int, Identity] = {}
+    for identity in identities:
+        current = best.get(identity.user_id)
+        if current is None or (identity.platform == platform and current.platform != platform):
+            best[identity.user_id] = identity
+    return [(member, best.get(member.user_id)) for member in members]
 
 
 async def count_chairs(session: AsyncSession, group_id: int) -> int:

@@ -14,7 +14,7 @@ from bot.core.clock import Clock
 from bot.core.i18n import Translator
 from bot.core.messages import IncomingMessage, OutgoingMessage
 from bot.settings import Settings
-from storage import outbox
+from storage import outbox, repositories
 from storage.models import Group, Identity, Membership, Role, User
 
 if TYPE_CHECKING:
@@ -94,6 +94,22 @@ class HandlerContext:
         command = self.services.router.get(name)
         shown = command.display_name(self.language) if command else name
         return f"{self.platform.command_prefix}{shown}"
+
+    async def announce(self, *, dedupe_key: str, purpose: str, message: OutgoingMessage) -> int:
+        """Post to every chat of this working group (a Telegram group and a Matrix room
+        may form one group); returns how many messages were queued."""
+        if self.group is None:
+            raise ValueError("announce needs a working group")
+        queued = 0
+        for chat in await repositories.chats_of_group(self.session, self.group.id):
+            queued += await self.enqueue(
+                dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
+                purpose=purpose,
+                message=message,
+                chat_id=chat.chat_id,
+                platform=chat.platform,
+            )
+        return queued
 
     async def enqueue(
         self,

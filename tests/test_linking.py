@@ -1,0 +1,125 @@
+"""One group across two platforms, one person with two accounts (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.core.messages import ChatKind, ChatRef, OutgoingMessage, UserRef
+from storage.models import Identity, Membership, OutboxMessage, User
+from tests.harness import GROUP, Conversation, FakePlatform, dm, person
+
+anna, bernd = person("anna"), person("bernd")
+dora = UserRef(
+    "other", "@dora:example.org", "Dora", username="@dora:example.org", language_code="de"
+)
+anna_elsewhere = UserRef("other", "@anna:example.org", "Anna M.", username="@anna:example.org")
+ROOM = ChatRef("other", "!room:example.org", ChatKind.GROUP, "AG Transfer (Matrix)")
+
+
+def other_dm(user: UserRef) -> ChatRef:
+    return ChatRef("other", f"!dm-{user.user_id}", ChatKind.PRIVATE)
+
+
+@pytest.fixture
+def chats(core) -> tuple[Conversation, Conversation]:
+    telegram = Conversation(core, FakePlatform(name="test"))
+    telegram.platform.admins.add((GROUP.chat_id, anna.user_id))
+    matrix = Conversation(core, FakePlatform(name="other", command_prefix="!"))
+    matrix.platform.admins.add((ROOM.chat_id, dora.user_id))
+    return telegram, matrix
+
+
+def code_in(text: str) -> str:
+    match = re.search(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b", text)
+    assert match, text
+    return match.group(1)
+
+
+async def test_a_group_spans_two_platforms(chats, core) -> None:
+    telegram, matrix = chats
+    await telegram.say(anna, '/registrieren ag "AG Transfer"')
+    await telegram.say(bernd, "/beitreten")
+    assert "Vorsitz" in await telegram.text(bernd, "/verknuepfen")  # only chairs get codes
+    code = code_in(await telegram.text(anna, "/verknuepfen"))
+    assert "Adminrechte" in await matrix.text(person("zoe"), f"!verknuepfen {code}", ROOM)
+    joined = await matrix.text(dora, f"!verknuepfen {code}", ROOM)
+    assert "„AG Transfer“" in joined
+    assert "AG Transfer" in await matrix.text(dora, "!einstellungen", ROOM)
+    members = await matrix.text(dora, "!mitglieder", ROOM)
+    assert "Bernd" in members and "Dora" in members
+    again = await matrix.text(dora, f"!verknuepfen {code}", ROOM)
+    assert "gehört bereits" in again  # the room is linked now
+    # an announcement of the group reaches both chats, once each
+    from bot.core.context import HandlerContext
+    from storage import repositories
+
+    async with core.services.sessions() as session:
+        group = await repositories.group_for_chat(session, "other", ROOM.chat_id)
+        identity = await repositories.upsert_identity(session, dora, core.services.clock.now())
+        ctx = HandlerContext(
+            services=core.services,
+            session=session,
+            message=None,  # type: ignore[arg-type]
+            platform=matrix.platform,
+            t=None,
+            user=identity.user,  # type: ignore[arg-type]
+            identity=identity,
+            group=group,
+            member=None,
+        )
+        for _ in range(2):
+            await ctx.announce(
+                dedupe_key="meeting:1",
+                purpose="announce",
+                message=OutgoingMessage("Sitzung am 15.06."),
+            )
+        await session.commit()
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert sorted((r.platform, r.chat_id) for r in rows) == [
+        ("other", ROOM.chat_id),
+        ("test", GROUP.chat_id),
+    ]
+
+
+async def test_group_codes_are_single_use_and_expire(chats, core) -> None:
+    telegram, matrix = chats
+    await telegram.say(anna, '/registrieren ag "AG Transfer"')
+    code = code_in(await telegram.text(anna, "/verknuepfen"))
+    assert "unbekannt oder abgelaufen" in await matrix.text(dora, "!verknuepfen ABCD-EFGH", ROOM)
+    core.services.clock.advance(timedelta(hours=2))
+    assert "unbekannt oder abgelaufen" in await matrix.text(dora, f"!verknuepfen {code}", ROOM)
+    # account codes do not link groups, and the other way round
+    account_code = code_in(await telegram.text(anna, "/verknuepfen", dm(anna)))
+    assert "unbekannt" in await matrix.text(dora, f"!verknuepfen {account_code}", ROOM)
+
+
+async def test_two_accounts_become_one_person(chats, core) -> None:
+    telegram, matrix = chats
+    await telegram.say(anna, '/registrieren ag "AG Transfer"')
+    await telegram.say(anna, "/sprache en", dm(anna))
+    code = code_in(await telegram.text(anna, "/link", dm(anna)))
+    assert "other one" in await telegram.text(anna, f"/link {code.lower()}", dm(anna))
+    code = code_in(await telegram.text(anna, "/link", dm(anna)))
+    await matrix.say(anna_elsewhere, "!start", other_dm(anna_elsewhere))
+    linked = await matrix.text(anna_elsewhere, f"!link {code.lower()}", other_dm(anna_elsewhere))
+    assert "Other, Test" in linked or "Test, Other" in linked
+    async with core.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(User)) == 1
+        owners = set(await session.scalars(select(Identity.user_id)))
+        assert len(owners) == 1
+        assert await session.scalar(select(func.count()).select_from(Membership)) == 1
+    # the merged person keeps the chair role and the language chosen before
+    assert "Vorsitz" in await telegram.text(anna, "/mitglieder") or "chair" in (
+        await telegram.text(anna, "/members")
+    )
+    assert "English" in await matrix.text(anna_elsewhere, "!settings", other_dm(anna_elsewhere))
+
+
+async def test_linking_in_an_unregistered_group_without_code_explains(chats) -> None:
+    _, matrix = chats
+    reply = await matrix.text(dora, "!verknuepfen", ROOM)
+    assert "!verknuepfen" in reply and "!registrieren" in reply
