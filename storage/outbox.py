@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.messages import Button, Document, OutgoingMessage
 from storage.db import dialect_insert
-from storage.models import Identity, OutboxMessage, OutboxStatus
+from storage.models import GroupChat, Identity, OutboxMessage, OutboxStatus
 
 # Where a bot may start a private conversation itself (on Telegram it may not).
 PLATFORMS_OPENING_DIRECT_CHATS = frozenset({"matrix"})
@@ -126,6 +126,34 @@ async def enqueue(
     )
     result = await session.execute(statement)
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def enqueue_for_group(
+    session: AsyncSession,
+    group_id: int,
+    *,
+    dedupe_key: str,
+    purpose: str,
+    message: OutgoingMessage,
+    now: datetime,
+) -> int:
+    """Queue one message per chat of a working group (it may span platforms)."""
+    chats = await session.scalars(
+        select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
+    )
+    queued = 0
+    for chat in chats:
+        queued += await enqueue(
+            session,
+            dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
+            purpose=purpose,
+            platform=chat.platform,
+            chat_id=chat.chat_id,
+            group_id=group_id,
+            message=message,
+            now=now,
+        )
+    return queued
 
 
 async def claim_due(

@@ -121,14 +121,6 @@ async def user_by_id(session: AsyncSession, user_id: int) -> User:
     return user
 
 
-async def chats_of_group(session: AsyncSession, group_id: int) -> list[GroupChat]:
-    return list(
-        await session.scalars(
-            select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
-        )
-    )
-
-
 async def group_for_chat(session: AsyncSession, platform: str, chat_id: str) -> Group | None:
     return await session.scalar(
         select(Group)

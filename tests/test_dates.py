@@ -171,17 +171,57 @@ def test_weekday_mismatch_checks_inferred_year() -> None:
 
 
 MONTHS: list[tuple[str, int]] = [
-    ("Januar", 1), ("Jänner", 1), ("Jan", 1), ("Jan.", 1), ("January", 1),
-    ("Februar", 2), ("Feb.", 2), ("März", 3), ("Maerz", 3), ("Mär", 3), ("March", 3),
-    ("April", 4), ("Apr.", 4), ("Mai", 5), ("May", 5), ("Juni", 6), ("Jun", 6),
-    ("Juli", 7), ("Jul.", 7), ("August", 8), ("Aug", 8), ("September", 9), ("Sep.", 9),
-    ("Sept", 9), ("Sept.", 9), ("Oktober", 10), ("Okt.", 10), ("October", 10),
-    ("November", 11), ("Nov", 11), ("Dezember", 12), ("Dez.", 12), ("Dec", 12),
+    ("Januar", 1),
+    ("Jänner", 1),
+    ("Jan", 1),
+    ("Jan.", 1),
+    ("January", 1),
+    ("Februar", 2),
+    ("Feb.", 2),
+    ("März", 3),
+    ("Maerz", 3),
+    ("Mär", 3),
+    ("March", 3),
+    ("April", 4),
+    ("Apr.", 4),
+    ("Mai", 5),
+    ("May", 5),
+    ("Juni", 6),
+    ("Jun", 6),
+    ("Juli", 7),
+    ("Jul.", 7),
+    ("August", 8),
+    ("Aug", 8),
+    ("September", 9),
+    ("Sep.", 9),
+    ("Sept", 9),
+    ("Sept.", 9),
+    ("Oktober", 10),
+    ("Okt.", 10),
+    ("October", 10),
+    ("November", 11),
+    ("Nov", 11),
+    ("Dezember", 12),
+    ("Dez.", 12),
+    ("Dec", 12),
 ]
 
 
-GERMAN_ONLY = {"januar", "jänner", "februar", "märz", "maerz", "mär", "mai", "juni", "juli",
-               "oktober", "okt", "dezember", "dez"}
+GERMAN_ONLY = {
+    "januar",
+    "jänner",
+    "februar",
+    "märz",
+    "maerz",
+    "mär",
+    "mai",
+    "juni",
+    "juli",
+    "oktober",
+    "okt",
+    "dezember",
+    "dez",
+}
 
 
 @pytest.mark.parametrize(("token", "month"), MONTHS)
@@ -197,15 +237,17 @@ def test_month_names(token: str, month: int) -> None:
 
 WEEKDAYS: list[tuple[str, date]] = [
     (tok, date(2021, 6, 15) + timedelta(days=(idx - 1) % 7 or 7))
-    for idx, names in enumerate([
-        ("Mo", "Mo.", "Montag", "Mon", "Monday"),
-        ("Di", "Di.,", "Dienstag", "Tue", "Tuesday"),
-        ("Mi", "Mi.", "Mittwoch", "Wed", "Wednesday"),
-        ("Do", "Do.", "Donnerstag", "Thu", "Thursday"),
-        ("Fr", "Fr.", "Freitag", "Fri", "Friday"),
-        ("Sa", "Sa.", "Samstag", "Sonnabend", "Sat"),
-        ("So", "So.,", "Sonntag", "Sun", "Sunday"),
-    ])
+    for idx, names in enumerate(
+        [
+            ("Mo", "Mo.", "Montag", "Mon", "Monday"),
+            ("Di", "Di.,", "Dienstag", "Tue", "Tuesday"),
+            ("Mi", "Mi.", "Mittwoch", "Wed", "Wednesday"),
+            ("Do", "Do.", "Donnerstag", "Thu", "Thursday"),
+            ("Fr", "Fr.", "Freitag", "Fri", "Friday"),
+            ("Sa", "Sa.", "Samstag", "Sonnabend", "Sat"),
+            ("So", "So.,", "Sonntag", "Sun", "Sunday"),
+        ]
+    )
     for tok in names
 ]
 
@@ -242,7 +284,9 @@ def test_year_inference_around_new_year(text: str, prefer_future: bool, expected
 
 def test_leap_day_without_year() -> None:
     assert parse_date("29.2.", now=datetime(2023, 5, 1, tzinfo=BERLIN), tz=BERLIN) == date(
-        2024, 2, 29,
+        2024,
+        2,
+        29,
     )
     with pytest.raises(DateParseError) as info:
         parse_date("29.2.", now=datetime(2021, 1, 5, tzinfo=BERLIN), tz=BERLIN)
@@ -286,8 +330,13 @@ def test_parse_time_range(text: str, expected: tuple[time, time | None]) -> None
 
 @pytest.mark.parametrize(
     ("text", "code"),
-    [("", "empty"), ("abc", "unknown_format"), ("25:00", "invalid_time"),
-     ("10-9 Uhr", "end_before_start"), ("15.06.2021 9 Uhr", "unknown_format")],
+    [
+        ("", "empty"),
+        ("abc", "unknown_format"),
+        ("25:00", "invalid_time"),
+        ("10-9 Uhr", "end_before_start"),
+        ("15.06.2021 9 Uhr", "unknown_format"),
+    ],
 )
 def test_parse_time_range_rejects(text: str, code: str) -> None:
     with pytest.raises(DateParseError) as info:
@@ -401,7 +450,9 @@ _DATEISH = st.text(
     max_size=30,
 )
 _NOWS = st.datetimes(
-    min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31), timezones=st.just(UTC),
+    min_value=datetime(1990, 1, 1),
+    max_value=datetime(2100, 12, 31),
+    timezones=st.just(UTC),
 )
 
 

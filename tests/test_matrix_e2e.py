@@ -62,6 +62,7 @@ class Person:
                 }
             )
         response = await self.client.room_create(
+            name=None if direct else "Arbeitsgruppe",
             is_direct=direct,
             invite=list(invite),
             initial_state=state,

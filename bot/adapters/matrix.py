@@ -167,6 +167,7 @@ class MatrixAdapter:
         self._joined_at: dict[str, int] = {}  # room -> ms; older events there are history
         self._warned_encrypted: set[str] = set()
         self._creators_cache: dict[str, set[str]] = {}
+        self._direct_rooms: set[str] = set()
         self._allowed = [
             e.strip() for e in settings.matrix_allowed_inviters.split(",") if e.strip()
         ]
@@ -211,8 +212,12 @@ class MatrixAdapter:
         return self._sender
 
     def is_direct_room(self, room_id: str) -> bool:
+        """Direct chats are the rooms we were invited to (or opened) as direct chats;
+        a small unnamed room of two counts as one too, for rooms from before this flag."""
+        if room_id in self._direct_rooms:
+            return True
         room = self.client.rooms.get(room_id)
-        return room is not None and room.member_count <= 2
+        return room is not None and room.member_count <= 2 and not room.name
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -222,6 +227,7 @@ class MatrixAdapter:
         self.client.add_event_callback(self._on_reaction, ReactionEvent)
         self.client.add_event_callback(self._on_encrypted, MegolmEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self._direct_rooms = set(json.loads(await self._load("direct_rooms") or "[]"))
         token = await self._load("sync_token")
         if token is None:  # first start: learn the rooms, answer nothing from the past
             response = await self.client.sync(timeout=0, full_state=True)
@@ -334,7 +340,7 @@ class MatrixAdapter:
             )
 
     def _chat(self, room: MatrixRoom) -> ChatRef:
-        kind = ChatKind.PRIVATE if room.member_count <= 2 else ChatKind.GROUP
+        kind = ChatKind.PRIVATE if self.is_direct_room(room.room_id) else ChatKind.GROUP
         return ChatRef(PLATFORM, room.room_id, kind, room.display_name)
 
     def _person(self, room: MatrixRoom, user_id: str) -> UserRef:
@@ -434,6 +440,8 @@ class MatrixAdapter:
         if isinstance(response, JoinError):
             log.warning("matrix: could not join %s: %s", room.room_id, response.message)
             return
+        if event.content.get("is_direct"):
+            await self._remember_direct(room.room_id)
         self._joined_at[room.room_id] = int(self.services.clock.now().timestamp() * 1000)
         log.info("matrix: joined %s on invitation by %s", room.room_id, event.sender)
 
@@ -489,6 +497,7 @@ class MatrixAdapter:
             if response.status_code == "M_LIMIT_EXCEEDED":
                 raise RetryLater((response.retry_after_ms or 1000) / 1000, response.message)
             raise RecipientUnreachable(f"cannot open a direct room: {response.message}")
+        await self._remember_direct(response.room_id)
         if identity is not None:
             async with self.services.sessions.begin() as session:
                 from sqlalchemy import update
@@ -620,6 +629,10 @@ class MatrixAdapter:
             await self._offer_choices(room_id, event_id, choices)
 
     # --- state ------------------------------------------------------------------------------
+
+    async def _remember_direct(self, room_id: str) -> None:
+        self._direct_rooms.add(room_id)
+        await self._save("direct_rooms", json.dumps(sorted(self._direct_rooms)))
 
     async def _load(self, key: str) -> str | None:
         async with self.services.sessions() as session:

@@ -14,7 +14,7 @@ from bot.core.clock import Clock
 from bot.core.i18n import Translator
 from bot.core.messages import IncomingMessage, OutgoingMessage
 from bot.settings import Settings
-from storage import outbox, repositories
+from storage import outbox
 from storage.models import Group, Identity, Membership, Role, User
 
 if TYPE_CHECKING:
@@ -100,15 +100,15 @@ class HandlerContext:
         may form one group); returns how many messages were queued."""
         if self.group is None:
             raise ValueError("announce needs a working group")
-        queued = 0
-        for chat in await repositories.chats_of_group(self.session, self.group.id):
-            queued += await self.enqueue(
-                dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
-                purpose=purpose,
-                message=message,
-                chat_id=chat.chat_id,
-                platform=chat.platform,
-            )
+        queued = await outbox.enqueue_for_group(
+            self.session,
+            self.group.id,
+            dedupe_key=dedupe_key,
+            purpose=purpose,
+            message=message,
+            now=self.now,
+        )
+        self.enqueued += queued
         return queued
 
     async def enqueue(
