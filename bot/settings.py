@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     matrix_store_path: str = "./matrix-store"
     matrix_command_prefix: Annotated[str, Field(min_length=1, max_length=3)] = "!"
     matrix_allowed_inviters: str = ""
+    matrix_messages_per_second: Annotated[float | None, Field(gt=0, le=100)] = None
     bot_timezone: str = "Europe/Berlin"
     bot_language: str = "de"
     log_level: str = "INFO"
@@ -62,6 +63,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
+
+    @field_validator("matrix_messages_per_second", mode="before")
+    @classmethod
+    def _blank_number_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _matrix_complete(self) -> Settings:

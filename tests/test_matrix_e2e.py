@@ -132,7 +132,7 @@ class MatrixBot:
     task: asyncio.Task[None]
 
 
-async def start_bot(synapse: Synapse, user_id: str, workdir: Path) -> MatrixBot:
+async def start_bot(synapse: Synapse, user_id: str, workdir: Path, **extra: object) -> MatrixBot:
     settings = load_settings(
         _env_file=None,
         database_url=f"sqlite:///{workdir / 'bot.db'}",
@@ -140,8 +140,8 @@ async def start_bot(synapse: Synapse, user_id: str, workdir: Path) -> MatrixBot:
         matrix_user_id=user_id,
         matrix_password=PASSWORD,
         matrix_store_path=str(workdir / "store"),
-        matrix_allowed_inviters=":localhost",
         outbox_poll_seconds=0.2,
+        **{"matrix_allowed_inviters": ":localhost", **extra},
     )
     core = await Core.create(settings)
     adapter = MatrixAdapter(settings, core.dispatcher, core.services)
@@ -338,3 +338,46 @@ async def test_429_from_the_homeserver_is_honoured(
         assert "rate limited on chat" in caplog.text  # a real 429 was met and waited out
     finally:
         await stop_bot(bot)
+
+
+async def test_history_from_before_the_bot_joined_is_ignored(
+    bot: MatrixBot, synapse: Synapse
+) -> None:
+    alice = await person(synapse, "alice")
+    room = await alice.room()
+    await alice.say(room, "!datum 01.01.2027")  # before the bot is in the room
+    await alice.client.room_invite(room, bot.user_id)
+    await joined(alice, room, bot.user_id)
+    await alice.say(room, "!datum 02.01.2027")
+    await alice.wait(notice(bot.user_id, room, "02.01.2027"))
+    await asyncio.sleep(1)
+    await alice.sync()
+    assert not any("01.01.2027" in e.body for e in alice.seen if notice(bot.user_id, room)(e))
+
+
+async def test_invitations_follow_the_allow_list(synapse: Synapse, tmp_path: Path) -> None:
+    user_id, _ = await synapse.aregister(synapse.unique_localpart("agbot"), PASSWORD)
+    alice, mallory = await person(synapse, "alice"), await person(synapse, "mallory")
+    bot = await start_bot(synapse, user_id, tmp_path, matrix_allowed_inviters=alice.user_id)
+    try:
+        refused = await mallory.room(user_id)
+        accepted = await alice.room(user_id)
+        await joined(alice, accepted, user_id)
+        response = await mallory.client.joined_members(refused)
+        assert user_id not in [m.user_id for m in response.members]
+    finally:
+        await stop_bot(bot)
+
+
+async def test_start_logs_how_fast_messages_go_out(
+    synapse: Synapse, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="bot.adapters.matrix")
+    user_id, _ = await synapse.aregister(synapse.unique_localpart("agbot"), PASSWORD)
+    bot = await start_bot(synapse, user_id, tmp_path)
+    await stop_bot(bot)
+    assert "0.2/s (homeserver defaults); 1000 reminders take ~83 min" in caplog.text
+    synapse.override_ratelimit(user_id)
+    bot = await start_bot(synapse, user_id, tmp_path, matrix_messages_per_second=5)
+    await stop_bot(bot)
+    assert "5.0/s (MATRIX_MESSAGES_PER_SECOND)" in caplog.text

@@ -163,7 +163,6 @@ class MatrixAdapter:
         )
         self._sender = MatrixSender(self)
         self._sync_task: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()
         self._joined_at: dict[str, int] = {}  # room -> ms; older events there are history
         self._warned_encrypted: set[str] = set()
         self._creators_cache: dict[str, set[str]] = {}
@@ -289,26 +288,44 @@ class MatrixAdapter:
         self.client.next_batch = saved
 
     async def _detect_rate_limits(self) -> None:
-        """Tell the admin how fast direct messages can go out, so long runs are expected."""
+        """Decide how fast messages may go out, and tell the admin (long runs are expected).
+
+        MATRIX_MESSAGES_PER_SECOND wins; otherwise the bot asks Synapse for its own
+        rate-limit override (works when the bot is a server admin); otherwise it assumes
+        Synapse's defaults (0.2 messages per second).
+        """
+        configured = self.settings.matrix_messages_per_second
+        if configured is not None:
+            self._sender.limits = DeliveryLimits(
+                global_per_second=configured,
+                per_chat_per_second=configured,
+                per_group_per_minute=configured * 60,
+            )
+            source = "MATRIX_MESSAGES_PER_SECOND"
+        else:
+            exempt = await self._rate_limit_lifted()
+            self._sender.limits = EXEMPT_LIMITS if exempt else DEFAULT_LIMITS
+            source = "rate limit lifted for the bot" if exempt else "homeserver defaults"
+        rate = self._sender.limits.global_per_second
+        log.info(
+            "matrix: messages go out at about %.1f/s (%s); 1000 reminders take ~%d min",
+            rate,
+            source,
+            max(1, round(1000 / rate / 60)),
+        )
+
+    async def _rate_limit_lifted(self) -> bool:
         url = f"/_synapse/admin/v1/users/{self.settings.matrix_user_id}/override_ratelimit"
-        exempt = False
         try:
             response = await self.client.send(
                 "GET", url, headers={"Authorization": f"Bearer {self.client.access_token}"}
             )
             if response.status == 200:
                 body = await response.json()
-                exempt = body.get("messages_per_second", 1) == 0
+                return body.get("messages_per_second", 1) == 0
         except Exception:  # not Synapse, or not allowed to ask: assume the defaults
             log.debug("matrix: could not read the rate-limit override", exc_info=True)
-        self._sender.limits = EXEMPT_LIMITS if exempt else DEFAULT_LIMITS
-        rate = self._sender.limits.global_per_second
-        log.info(
-            "matrix: direct messages go out at about %.1f/s (%s); 1000 reminders take ~%d min",
-            rate,
-            "rate limit lifted for the bot" if exempt else "homeserver defaults",
-            round(1000 / rate / 60),
-        )
+        return False
 
     async def _sync_loop(self) -> None:
         backoff = 1.0
@@ -316,7 +333,6 @@ class MatrixAdapter:
             response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
             if isinstance(response, SyncResponse):
                 await self._save("sync_token", response.next_batch)  # after the callbacks ran
-                self._ready.set()
                 backoff = 1.0
                 continue
             log.warning(
