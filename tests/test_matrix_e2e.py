@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -13,6 +16,7 @@ import pytest
 from nio import (
     AsyncClient,
     AsyncClientConfig,
+    MegolmEvent,
     RoomCreateResponse,
     RoomMessageFile,
     RoomMessageNotice,
@@ -43,6 +47,20 @@ class Person:
 
     async def sync(self) -> None:
         response = await self.client.sync(timeout=500)
+        if self.client.olm:  # what sync_forever does for end-to-end encryption
+            if self.client.should_upload_keys:
+                await self.client.keys_upload()
+            if self.client.should_query_keys:
+                await self.client.keys_query()
+            if self.client.should_claim_keys:
+                await self.client.keys_claim(self.client.get_users_for_key_claiming())
+            await self.client.send_to_device_messages()
+            for index, event in enumerate(self.seen):  # a key may come after its message
+                if isinstance(event, MegolmEvent):
+                    with contextlib.suppress(Exception):
+                        decrypted = self.client.decrypt_event(event)
+                        decrypted.room_id = event.room_id  # type: ignore[attr-defined]
+                        self.seen[index] = decrypted
         if isinstance(response, SyncResponse):
             for room_id, room in response.rooms.join.items():
                 for event in room.timeline.events:
@@ -73,7 +91,10 @@ class Person:
 
     async def say(self, room_id: str, text: str, **extra: Any) -> str:
         response = await self.client.room_send(
-            room_id, "m.room.message", {"msgtype": "m.text", "body": text, **extra}
+            room_id,
+            "m.room.message",
+            {"msgtype": "m.text", "body": text, **extra},
+            ignore_unverified_devices=True,
         )
         return response.event_id  # type: ignore[union-attr]
 
@@ -109,14 +130,25 @@ async def _close_clients() -> AsyncIterator[None]:
         await PEOPLE.pop().client.close()
 
 
-async def person(synapse: Synapse, prefix: str) -> Person:
+async def person(synapse: Synapse, prefix: str, store: Path | None = None) -> Person:
+    """A member's client; with a `store` directory it does end-to-end encryption."""
     user_id, token = await synapse.aregister(synapse.unique_localpart(prefix), PASSWORD)
+    if store is not None:
+        os.makedirs(store, exist_ok=True)
     client = AsyncClient(
         synapse.base_url,
         user_id,
-        config=AsyncClientConfig(max_limit_exceeded=0, max_timeouts=2, encryption_enabled=False),
+        store_path=str(store) if store else None,
+        config=AsyncClientConfig(
+            max_limit_exceeded=0,
+            max_timeouts=2,
+            encryption_enabled=store is not None,
+            store_sync_tokens=False,
+        ),
     )
-    client.restore_login(user_id, "TESTDEVICE", token)
+    client.access_token = token
+    whoami = await client.whoami()  # keys must be uploaded for the token's own device
+    client.restore_login(user_id, whoami.device_id, token)
     member = Person(user_id, client)
     PEOPLE.append(member)
     await member.sync()
@@ -286,22 +318,45 @@ async def test_restart_neither_replays_nor_misses(synapse: Synapse, tmp_path: Pa
     assert sum("17.06.2027" in a for a in answers) == 1
 
 
-async def test_encrypted_room_gets_an_explanation(bot: MatrixBot, synapse: Synapse) -> None:
-    alice = await person(synapse, "alice")
+async def test_end_to_end_encrypted_room(bot: MatrixBot, synapse: Synapse, tmp_path: Path) -> None:
+    alice = await person(synapse, "alice", store=tmp_path / "alice")
+    room = await alice.room(bot.user_id, direct=True, encrypted=True)
+    await joined(alice, room, bot.user_id)
+    for _ in range(40):  # until alice knows the bot's device, so her message is for it
+        await alice.sync()
+        if alice.client.device_store.active_user_devices(bot.user_id):
+            break
+    await alice.say(room, "!datum 15.06.2027 9-12 Uhr")
+    [reply] = await alice.wait(notice(bot.user_id, room, "15.06.2027"), seconds=30)
+    assert reply.decrypted  # the bot answered encrypted, and alice could read it
+    await alice.say(room, "!meinedaten")
+    [file] = await alice.wait(
+        lambda e: type(e).__name__ == "RoomEncryptedFile" and e.room_id == room, seconds=30
+    )
+    assert file.body == "my-data.json"
+
+
+async def test_undecryptable_message_gets_an_explanation(
+    bot: MatrixBot, synapse: Synapse, tmp_path: Path
+) -> None:
+    alice = await person(synapse, "alice", store=tmp_path / "alice")
     room = await alice.room(bot.user_id, encrypted=True)
     await joined(alice, room, bot.user_id)
-    await alice.client.room_send(
-        room,
-        "m.room.encrypted",
-        {
-            "algorithm": "m.megolm.v1.aes-sha2",
-            "ciphertext": "AAAA",
-            "sender_key": "k",
-            "session_id": "s",
-            "device_id": "TESTDEVICE",
-        },
+    garbage = {  # an encrypted event whose key nobody will ever share
+        "algorithm": "m.megolm.v1.aes-sha2",
+        "ciphertext": "AAAA",
+        "sender_key": "k",
+        "session_id": "s",
+        "device_id": "TESTDEVICE",
+    }
+    response = await alice.client.send(
+        "PUT",
+        f"/_matrix/client/v3/rooms/{room}/send/m.room.encrypted/garbage1",
+        json.dumps(garbage),
+        headers={"Authorization": f"Bearer {alice.client.access_token}"},
     )
-    await alice.wait(notice(bot.user_id, room, "verschlüsselt"))
+    assert response.status == 200
+    await alice.wait(notice(bot.user_id, room, "nicht lesen"), seconds=30)
 
 
 async def test_429_from_the_homeserver_is_honoured(

@@ -13,7 +13,10 @@ Design notes:
   neither replays commands nor misses those sent while the bot was down. Events from
   before the bot joined a room are ignored. The bot never calls logout() (that would
   destroy its device); the session is kept in MATRIX_STORE_PATH.
-- Encrypted rooms are not supported: the bot says so in the room instead of staying silent.
+- End-to-end encrypted rooms work (matrix-nio's e2e extra, vodozemac): the device keys
+  live in MATRIX_STORE_PATH, the bot encrypts to every device in the room without
+  interactive verification (trust on first use), and files are encrypted too. A message it
+  cannot decrypt makes it ask for the key and say so in the room once.
 - nio retries 429s forever by default; here retries are bounded, and the outbox gets the
   server's retry_after_ms.
 """
@@ -48,6 +51,7 @@ from nio import (
     SyncResponse,
     UploadResponse,
 )
+from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
@@ -149,16 +153,18 @@ class MatrixAdapter:
         self.services = services
         self.command_prefix = settings.matrix_command_prefix
         self.store = Path(settings.matrix_store_path)
+        self.store.mkdir(parents=True, exist_ok=True)
         self.client = AsyncClient(
             settings.matrix_homeserver,
             settings.matrix_user_id,
             device_id=settings.matrix_device_id,
+            store_path=str(self.store),  # the device's encryption keys live here
             config=AsyncClientConfig(
                 max_limit_exceeded=0,  # we handle 429s: nio's own retries never end
                 max_timeouts=2,
                 backoff_factor=0.5,
-                store_sync_tokens=False,
-                encryption_enabled=False,
+                store_sync_tokens=False,  # the sync position lives in our database
+                encryption_enabled=ENCRYPTION_ENABLED,
             ),
         )
         self._sender = MatrixSender(self)
@@ -178,7 +184,7 @@ class MatrixAdapter:
         return self.settings.matrix_user_id
 
     def direct_chat_hint(self) -> str | None:
-        return self.settings.matrix_user_id
+        return None  # no "Start" button on Matrix: the generic hint says to send !start
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
         """Room moderators and admins (power level ≥ 50) are chairs by default.
@@ -236,6 +242,7 @@ class MatrixAdapter:
         else:
             self.client.next_batch = token
             await self._initial_state()
+        await self._crypto_housekeeping()
         await self._detect_rate_limits()
         await self.forget_old_events()
         self._sync_task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
@@ -287,6 +294,34 @@ class MatrixAdapter:
             raise MatrixError(f"initial sync failed: {response.message}")
         self.client.next_batch = saved
 
+    async def _crypto_housekeeping(self) -> None:
+        """What nio's sync_forever would do for end-to-end encryption: publish our keys,
+        learn the devices of room members, claim one-time keys, send queued key shares."""
+        if not self.client.olm:
+            return
+        if self.client.should_upload_keys:
+            await self.client.keys_upload()
+        if self.client.should_query_keys:
+            await self.client.keys_query()
+        if self.client.should_claim_keys:
+            await self.client.keys_claim(self.client.get_users_for_key_claiming())
+        await self.client.send_to_device_messages()
+
+    async def _prepare_encrypted_send(self, room: MatrixRoom) -> None:
+        """Before sharing a room key: know every member's devices and have an Olm session
+        with each, or members whose devices we never fetched silently get nothing."""
+        unknown = {
+            user
+            for user in room.users
+            if user != self.client.user_id
+            and not self.client.device_store.active_user_devices(user)
+        }
+        self.client.olm.users_for_key_query.update(unknown)  # type: ignore[union-attr]
+        await self._crypto_housekeeping()
+        missing = self.client.get_missing_sessions(room.room_id)
+        if missing:
+            await self.client.keys_claim(missing)
+
     async def _detect_rate_limits(self) -> None:
         """Decide how fast messages may go out, and tell the admin (long runs are expected).
 
@@ -332,6 +367,7 @@ class MatrixAdapter:
         while True:
             response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
             if isinstance(response, SyncResponse):
+                await self._crypto_housekeeping()
                 await self._save("sync_token", response.next_batch)  # after the callbacks ran
                 backoff = 1.0
                 continue
@@ -434,14 +470,21 @@ class MatrixAdapter:
         await self._answer(incoming, room.room_id, event.reacts_to)
 
     async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
-        if room.room_id in self._warned_encrypted or self._is_history(room, event.server_timestamp):
+        """A message we could not decrypt (its key was not shared with us, or the e2e
+        extra is missing): ask the sender's devices for the key and say so once per room."""
+        if self._is_history(room, event.server_timestamp):
+            return
+        if self.client.olm:
+            with contextlib.suppress(Exception):
+                await self.client.request_room_key(event)
+        if room.room_id in self._warned_encrypted:
             return
         self._warned_encrypted.add(room.room_id)
         await self.send(
             room.room_id,
-            "Dieser Raum ist verschlüsselt; das kann ich (noch) nicht lesen. Bitte nutzen Sie "
-            "einen unverschlüsselten Raum. / This room is encrypted, which I cannot read yet; "
-            "please use an unencrypted room.",
+            "Ich konnte eine verschlüsselte Nachricht nicht lesen (mir fehlt der Schlüssel). "
+            "Bitte senden Sie den Befehl noch einmal. / I could not decrypt a message here "
+            "(its key was not shared with me); please send the command again.",
             (),
             None,
         )
@@ -563,6 +606,9 @@ class MatrixAdapter:
     ) -> str | None:
         """Send one event. Deliveries report failures to the outbox (429 included); direct
         replies wait out a 429 up to twice, then give up with a log line."""
+        room = self.client.rooms.get(room_id)
+        if room is not None and room.encrypted and self.client.olm:
+            await self._prepare_encrypted_send(room)
         for attempt in range(REPLY_RETRIES + 1):
             response = await self.client.room_send(
                 room_id, event_type, content, ignore_unverified_devices=True
@@ -590,27 +636,30 @@ class MatrixAdapter:
     async def _send_file(
         self, room_id: str, document: Document, raise_delivery: bool
     ) -> str | None:
-        upload, _ = await self.client.upload(
+        room = self.client.rooms.get(room_id)
+        encrypted = bool(room and room.encrypted and self.client.olm)
+        upload, keys = await self.client.upload(
             io.BytesIO(document.content),
             content_type=document.mime_type,
             filename=document.filename,
             filesize=len(document.content),
+            encrypt=encrypted,  # in encrypted rooms the file itself is encrypted too
         )
         if not isinstance(upload, UploadResponse):
             if raise_delivery:
                 raise TransientFailure(f"upload failed: {getattr(upload, 'message', upload)}")
             return None
-        return await self._room_send(
-            room_id,
-            {
-                "msgtype": "m.file",
-                "body": document.filename,
-                "filename": document.filename,
-                "url": upload.content_uri,
-                "info": {"mimetype": document.mime_type, "size": len(document.content)},
-            },
-            raise_delivery,
-        )
+        content: dict[str, Any] = {
+            "msgtype": "m.file",
+            "body": document.filename,
+            "filename": document.filename,
+            "info": {"mimetype": document.mime_type, "size": len(document.content)},
+        }
+        if encrypted and keys:
+            content["file"] = {"url": upload.content_uri, **keys}
+        else:
+            content["url"] = upload.content_uri
+        return await self._room_send(room_id, content, raise_delivery)
 
     async def _offer_choices(self, room_id: str, event_id: str, choices: list[Button]) -> None:
         mapping = {KEYCAPS[i]: button.data for i, button in enumerate(choices)}
