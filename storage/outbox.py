@@ -128,6 +128,48 @@ async def enqueue(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def enqueue_to_person(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    dedupe_key: str,
+    purpose: str,
+    message: OutgoingMessage,
+    now: datetime,
+    group_id: int | None = None,
+) -> bool:
+    """A direct message to a person on whichever of their linked accounts reaches them.
+
+    Preference: an open private chat (the account used most recently), else a platform
+    where the bot may open one itself, else their first account (the message waits there
+    until they write to the bot). The key is per person, so linking accounts later can
+    never make a reminder go out twice.
+    """
+    identities = list(
+        await session.scalars(
+            select(Identity).where(Identity.user_id == user_id).order_by(Identity.id)
+        )
+    )
+    if not identities:
+        raise LookupError(f"person {user_id} has no chat account")
+    reachable = [i for i in identities if i.unreachable_at is None]
+    open_chats = sorted(
+        (i for i in reachable if i.dm_chat_id), key=lambda i: i.last_seen_at, reverse=True
+    )
+    openers = [i for i in reachable if i.platform in PLATFORMS_OPENING_DIRECT_CHATS]
+    chosen = (open_chats or openers or identities)[0]
+    return await enqueue(
+        session,
+        dedupe_key=dedupe_key,
+        purpose=purpose,
+        platform=chosen.platform,
+        message=message,
+        now=now,
+        user_id=user_id,
+        group_id=group_id,
+    )
+
+
 async def enqueue_for_group(
     session: AsyncSession,
     group_id: int,

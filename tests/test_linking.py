@@ -123,3 +123,49 @@ async def test_linking_in_an_unregistered_group_without_code_explains(chats) -> 
     _, matrix = chats
     reply = await matrix.text(dora, "!verknuepfen", ROOM)
     assert "!verknuepfen" in reply and "!registrieren" in reply
+
+
+async def test_a_linked_person_gets_direct_messages_where_they_are_reachable(chats, core) -> None:
+    from storage import outbox
+
+    telegram, matrix = chats
+    await telegram.say(anna, "/start", dm(anna))  # Telegram private chat is open
+    code = code_in(await telegram.text(anna, "/verknuepfen", dm(anna)))
+    core.services.clock.advance(timedelta(minutes=30))
+    await matrix.say(anna_elsewhere, f"!verknuepfen {code}", other_dm(anna_elsewhere))
+    async with core.services.sessions.begin() as session:
+        user_id = await session.scalar(select(Identity.user_id))
+        for _ in range(2):  # a second enqueue with the same key is a no-op
+            await outbox.enqueue_to_person(
+                session,
+                user_id=user_id,
+                dedupe_key="reminder:1",
+                purpose="reminder",
+                message=OutgoingMessage("Erinnerung"),
+                now=core.services.clock.now(),
+            )
+        rows = list(await session.scalars(select(OutboxMessage)))
+    # both private chats are open; the one used last (Matrix, for the code) wins
+    assert [(r.platform, r.chat_id, r.status) for r in rows] == [
+        ("other", other_dm(anna_elsewhere).chat_id, "pending")
+    ]
+
+
+async def test_a_person_without_private_chat_waits_on_their_account(chats, core) -> None:
+    from storage import outbox
+
+    telegram, _ = chats
+    await telegram.say(anna, '/registrieren ag "AG Transfer"')
+    await telegram.say(bernd, "/beitreten")
+    async with core.services.sessions.begin() as session:
+        user_id = await session.scalar(select(Identity.user_id).where(Identity.username == "bernd"))
+        await outbox.enqueue_to_person(
+            session,
+            user_id=user_id,
+            dedupe_key="reminder:2",
+            purpose="reminder",
+            message=OutgoingMessage("Erinnerung"),
+            now=core.services.clock.now(),
+        )
+        row = await session.scalar(select(OutboxMessage))
+    assert (row.platform, row.status) == ("test", "waiting_for_dm")
