@@ -25,7 +25,7 @@ from nio import (
 )
 from sqlalchemy import select
 
-from bot.adapters.matrix import MatrixAdapter
+from bot.adapters.matrix import MatrixAdapter, e2e_housekeeping
 from bot.app import Core, run_adapters
 from bot.core.messages import OutgoingMessage
 from bot.outbox.ports import DeliveryLimits
@@ -47,14 +47,8 @@ class Person:
 
     async def sync(self) -> None:
         response = await self.client.sync(timeout=500)
-        if self.client.olm:  # what sync_forever does for end-to-end encryption
-            if self.client.should_upload_keys:
-                await self.client.keys_upload()
-            if self.client.should_query_keys:
-                await self.client.keys_query()
-            if self.client.should_claim_keys:
-                await self.client.keys_claim(self.client.get_users_for_key_claiming())
-            await self.client.send_to_device_messages()
+        if self.client.olm:
+            await e2e_housekeeping(self.client)
             for index, event in enumerate(self.seen):  # a key may come after its message
                 if isinstance(event, MegolmEvent):
                     with contextlib.suppress(Exception):

@@ -95,6 +95,20 @@ class MatrixError(RuntimeError):
     pass
 
 
+async def e2e_housekeeping(client: AsyncClient) -> None:
+    """What nio's sync_forever would do for end-to-end encryption after a sync: publish our
+    keys, learn the devices of room members, claim one-time keys, send queued key shares."""
+    if not client.olm:
+        return
+    if client.should_upload_keys:
+        await client.keys_upload()
+    if client.should_query_keys:
+        await client.keys_query()
+    if client.should_claim_keys:
+        await client.keys_claim(client.get_users_for_key_claiming())
+    await client.send_to_device_messages()
+
+
 def to_html(text: str) -> str:
     """Plain reply text as Matrix HTML: escaped, line breaks kept, bullet lines as a list."""
     out: list[str] = []
@@ -295,17 +309,7 @@ class MatrixAdapter:
         self.client.next_batch = saved
 
     async def _crypto_housekeeping(self) -> None:
-        """What nio's sync_forever would do for end-to-end encryption: publish our keys,
-        learn the devices of room members, claim one-time keys, send queued key shares."""
-        if not self.client.olm:
-            return
-        if self.client.should_upload_keys:
-            await self.client.keys_upload()
-        if self.client.should_query_keys:
-            await self.client.keys_query()
-        if self.client.should_claim_keys:
-            await self.client.keys_claim(self.client.get_users_for_key_claiming())
-        await self.client.send_to_device_messages()
+        await e2e_housekeeping(self.client)
 
     async def _prepare_encrypted_send(self, room: MatrixRoom) -> None:
         """Before sharing a room key: know every member's devices and have an Olm session
