@@ -55,6 +55,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 
 from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
+from bot.core.i18n import N_, Translator
 from bot.core.messages import (
     Button,
     ChatKind,
@@ -76,6 +77,7 @@ from bot.outbox.ports import (
 )
 from bot.settings import Settings
 from storage import platform_state
+from storage.repositories import group_for_chat
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +91,12 @@ DEFAULT_LIMITS = DeliveryLimits(
     global_per_second=0.2, per_chat_per_second=0.2, per_group_per_minute=12
 )
 EXEMPT_LIMITS = DeliveryLimits(global_per_second=10, per_chat_per_second=2, per_group_per_minute=60)
+
+
+UNDECRYPTABLE = N_(
+    "I could not decrypt a message here (its key was not shared with my device). "
+    "Please send the command again."
+)
 
 
 class MatrixError(RuntimeError):
@@ -484,14 +492,8 @@ class MatrixAdapter:
         if room.room_id in self._warned_encrypted:
             return
         self._warned_encrypted.add(room.room_id)
-        await self.send(
-            room.room_id,
-            "Ich konnte eine verschlüsselte Nachricht nicht lesen (mir fehlt der Schlüssel). "
-            "Bitte senden Sie den Befehl noch einmal. / I could not decrypt a message here "
-            "(its key was not shared with me); please send the command again.",
-            (),
-            None,
-        )
+        t = Translator(await self._room_language(room.room_id))
+        await self.send(room.room_id, t.gettext(UNDECRYPTABLE), (), None)
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.client.user_id or event.membership != "invite":
@@ -515,6 +517,12 @@ class MatrixAdapter:
             user_id == entry or (entry.startswith(":") and user_id.endswith(entry))
             for entry in allowed
         )
+
+    async def _room_language(self, room_id: str) -> str:
+        """The language of the working group in this room, else the bot's default."""
+        async with self.services.sessions() as session:
+            group = await group_for_chat(session, PLATFORM, room_id)
+        return group.language if group is not None else self.settings.bot_language
 
     async def _sender_of(self, room_id: str, event_id: str) -> str | None:
         response = await self.client.room_get_event(room_id, event_id)
