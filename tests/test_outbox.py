@@ -121,7 +121,7 @@ async def test_per_chat_spacing_does_not_hold_up_other_chats(sessions, clock: Fi
     gaps = [later - earlier for earlier, later in pairwise(slow)]
     assert min(gaps) >= 0.09  # 10 per second in one chat: evenly spaced, no burst
     other_at = next(at for chat, _, at in sender.sent if chat == "8")
-    assert other_at - started < 0.09  # not queued behind the slow chat
+    assert other_at - started < 0.25  # not queued behind the slow chat (its 4th: 0.3 s)
 
 
 async def test_group_minute_limit_spaces_messages_evenly(sessions, clock: FixedClock) -> None:
