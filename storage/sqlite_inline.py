@@ -6,7 +6,8 @@ round trips, each waiting for the busy event loop (and the GIL) to come around a
 bench/throughput.py measured command throughput at a quarter of a plain reply handler.
 SQLite statements on a local file take microseconds, so running them inline costs the
 loop less than the hand-offs did. PostgreSQL (asyncpg) is truly asynchronous and is
-unaffected. Tested with aiosqlite 0.20–0.22 (see tests/test_storage.py).
+unaffected. Written against aiosqlite 0.22 (pinned in pyproject.toml: it replaces the
+connection's private job queue, so a new aiosqlite release must be checked first).
 """
 
 from __future__ import annotations
