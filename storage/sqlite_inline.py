@@ -5,9 +5,10 @@ every statement to a worker thread and back. A command's transaction takes five 
 round trips, each waiting for the busy event loop (and the GIL) to come around again.
 SQLite statements on a local file take microseconds, so running them inline costs the
 loop less than the hand-offs did: in bench/throughput.py the command rate rose from about
-130/s to 180/s with this alone (the larger gain came from bot/adapters/telegram_http.py). PostgreSQL (asyncpg) is truly asynchronous and is
-unaffected. Written against aiosqlite 0.22 (pinned in pyproject.toml: it replaces the
-connection's private job queue, so a new aiosqlite release must be checked first).
+130/s to 180/s with this alone (the larger gain came from bot/adapters/telegram_http.py).
+PostgreSQL (asyncpg) is truly asynchronous and is unaffected. Written against aiosqlite
+0.22 (pinned in pyproject.toml: this replaces the connection's private job queue, so a
+new aiosqlite release must be checked first).
 """
 
 from __future__ import annotations

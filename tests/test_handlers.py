@@ -243,3 +243,40 @@ async def test_dm_to_person_without_private_chat_waits(chat: Conversation, core)
     async with core.services.sessions() as session:
         row = await session.scalar(select(OutboxMessage))
         assert row.status == "pending" and row.chat_id == bernd.user_id
+
+
+async def test_a_failing_first_command_still_opens_the_private_chat(
+    chat: Conversation, core
+) -> None:
+    """The handler's changes roll back, what we learned about the person does not."""
+    from bot.core.messages import OutgoingMessage
+    from storage import outbox
+
+    await registered(chat)
+    await chat.say(bernd, "/join")
+    async with core.services.sessions.begin() as session:
+        user_id = await session.scalar(select(Identity.user_id).where(Identity.username == "bernd"))
+        await outbox.enqueue(
+            session,
+            dedupe_key="hello:bernd",
+            purpose="hello",
+            platform="test",
+            message=OutgoingMessage("Hallo"),
+            now=core.services.clock.now(),
+            user_id=user_id,
+        )
+    reply = await chat.text(bernd, "/datum 31.02.2021", dm(bernd))  # fails: no such date
+    assert "Kalender" in reply
+    async with core.services.sessions() as session:
+        row = await session.scalar(select(OutboxMessage))
+        assert row.status == "pending" and row.chat_id == bernd.user_id
+        assert (
+            await session.scalar(select(Identity.dm_chat_id).where(Identity.username == "bernd"))
+            == bernd.user_id
+        )
+
+
+async def test_a_refused_change_is_not_saved(chat: Conversation) -> None:
+    await registered(chat)
+    assert "only chair" in await chat.text(anna, "/role member @anna")
+    assert "Anna (@anna) – chair" in await chat.text(anna, "/members")

@@ -79,30 +79,7 @@ class Dispatcher:
         call: CommandCall | UnknownCommand | None,
         now: datetime,
     ) -> tuple[list[Reply], bool]:
-        seen = await repositories.see_identity(
-            session,
-            message.sender,
-            now,
-            private_chat_id=message.chat.chat_id if message.is_direct else None,
-        )
-        identity = seen.identity
-        released = 0
-        if seen.dm_opened:
-            released = await outbox.release_waiting(
-                session,
-                user_id=identity.user_id,
-                platform=message.platform,
-                chat_id=message.chat.chat_id,
-                now=now,
-            )
-        group = None
-        if not message.is_direct:
-            group = await repositories.group_for_chat(
-                session, message.platform, message.chat.chat_id
-            )
-        member = None
-        if group is not None:
-            member = await repositories.ensure_membership(session, group.id, identity.user_id, now)
+        identity, released, group, member = await self._bookkeeping(session, message, now)
         ctx = HandlerContext(
             services=self.services,
             session=session,
@@ -116,14 +93,48 @@ class Dispatcher:
         )
         try:
             replies = await self._run(ctx, call)
-        except UserError as error:
+        except (UserError, DateParseError) as error:
+            text = error.message if isinstance(error, UserError) else date_error_text(error, ctx.t)
+            # Undo the handler's changes, but keep what we learned about the person (their
+            # private chat, messages waiting for it, their membership): redo it and commit.
             await session.rollback()
-            return [Reply(error.message)], False
-        except DateParseError as error:
-            await session.rollback()
-            return [Reply(date_error_text(error, ctx.t))], False
+            _, released, _, _ = await self._bookkeeping(session, message, now)
+            await session.commit()
+            return [Reply(text)], bool(released)
         await session.commit()
         return replies, bool(released or ctx.enqueued)
+
+    async def _bookkeeping(
+        self, session: AsyncSession, message: IncomingMessage, now: datetime
+    ) -> tuple[Identity, int, Group | None, Membership | None]:
+        """Who wrote, from which chat: the person, a newly usable private chat (and the
+        messages that waited for it), the working group and the membership in it."""
+        seen = await repositories.see_identity(
+            session,
+            message.sender,
+            now,
+            private_chat_id=message.chat.chat_id if message.is_direct else None,
+        )
+        released = 0
+        if seen.dm_opened:
+            released = await outbox.release_waiting(
+                session,
+                user_id=seen.identity.user_id,
+                platform=message.platform,
+                chat_id=message.chat.chat_id,
+                now=now,
+            )
+        group = None
+        member = None
+        if not message.is_direct:
+            group = await repositories.group_for_chat(
+                session, message.platform, message.chat.chat_id
+            )
+        if group is not None:
+            member = await repositories.ensure_membership(
+                session, group.id, seen.identity.user_id, now
+            )
+        return seen.identity, released, group, member
 
     def _language(self, message: IncomingMessage, identity: Identity, group: Group | None) -> str:
         if group is not None and not message.is_direct:
