@@ -313,3 +313,30 @@ async def test_a_moved_chat_is_followed(sessions, clock: FixedClock) -> None:
     assert [(chat, text) for chat, text, _ in sender.sent] == [("-1009", "a"), ("-1009", "b")]
     async with sessions() as session:
         assert await session.scalar(select(GroupChat.chat_id)) == "-1009"
+
+
+async def test_a_crashed_chat_queue_is_taken_again_after_its_lease(
+    sessions, clock: FixedClock
+) -> None:
+    """An unexpected error outside the sender (e.g. the database) must not strand rows."""
+    sender = ScriptedSender()
+    await put(sessions, clock, "a", chat_id="7")
+    await put(sessions, clock, "b", chat_id="7")
+    worker = make_worker(sessions, sender, clock, lease=timedelta(seconds=60))
+    original = worker._deliver_one
+    calls = 0
+
+    async def flaky(delivery):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("database went away")
+        return await original(delivery)
+
+    worker._deliver_one = flaky  # type: ignore[method-assign]
+    await worker.run_once()
+    assert sender.sent == []
+    assert await worker.run_once() == 0  # still leased: nobody takes them yet
+    clock.advance(timedelta(seconds=61))
+    await worker.run_once()
+    assert [text for _, text, _ in sender.sent] == ["a", "b"]

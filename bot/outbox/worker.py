@@ -234,7 +234,11 @@ class DeliveryWorker:
                     self._queued_ids.difference_update(d.id for d in rest)
                     await pause.settle(rest)
         except Exception:
+            # Forget the chat's rows here; their leases run out and a later claim (ours or
+            # another process's) takes them again. Remembering them would block that.
             log.exception("delivery to %s failed unexpectedly; rows will be retried", key)
+            self._queued_ids.difference_update(d.id for d in queue)
+            queue.clear()
         finally:
             self._chat_tasks.pop(key, None)
             if not queue:
