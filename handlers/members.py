@@ -92,6 +92,15 @@ async def _target_identity(ctx: HandlerContext) -> Identity:
         found = await repositories.find_identity_by_username(
             ctx.session, ctx.message.platform, mention
         )
+        # Only people who are in this group already: naming someone known from another
+        # group must not pull them in (nor reveal that the bot knows them).
+        outsider = (
+            found is not None
+            and ctx.group is not None
+            and await repositories.membership(ctx.session, ctx.group.id, found.user_id) is None
+        )
+        if outsider:
+            found = None
         if found is None:
             raise UserError(
                 ctx._(

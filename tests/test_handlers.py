@@ -280,3 +280,13 @@ async def test_a_refused_change_is_not_saved(chat: Conversation) -> None:
     await registered(chat)
     assert "only chair" in await chat.text(anna, "/role member @anna")
     assert "Anna (@anna) – chair" in await chat.text(anna, "/members")
+
+
+async def test_a_chair_cannot_pull_in_members_of_another_group(chat: Conversation) -> None:
+    await registered(chat)
+    chat.platform.admins.add((OTHER_GROUP.chat_id, clara.user_id))
+    await chat.say(clara, '/register ag "AG Qualität"', OTHER_GROUP)
+    await chat.say(bernd, "/join", OTHER_GROUP)  # bernd is known, but only in the other group
+    reply = await chat.text(anna, "/role member @bernd")
+    assert "don't know @bernd" in reply
+    assert "Bernd" not in await chat.text(anna, "/members")
