@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import general, groups, linking, me, members
+from handlers import general, groups, linking, me, meetings, members
 
 
 def all_commands() -> tuple[Command, ...]:
@@ -11,6 +11,7 @@ def all_commands() -> tuple[Command, ...]:
         *general.COMMANDS,
         *groups.COMMANDS,
         *members.COMMANDS,
+        *meetings.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
     )

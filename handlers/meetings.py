@@ -1,0 +1,196 @@
+"""Meetings: schedule, list, show, postpone and cancel (first part of the meetings issue)."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from bot.core.context import HandlerContext
+from bot.core.errors import UserError
+from bot.core.i18n import N_
+from bot.core.messages import Reply
+from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
+from storage import meetings as repo
+from storage.models import Meeting, MeetingStatus, Role
+
+EXAMPLE = '15.06.2027 9-12 Uhr "AG-Sitzung" | https://meet.example.org/ag'
+
+
+def _when_of(meeting: Meeting, tz: ZoneInfo) -> ParsedWhen:
+    start = meeting.starts_at.astimezone(tz)
+    end = meeting.ends_at.astimezone(tz) if meeting.ends_at else None
+    same_day = end is not None and end.date() == start.date()
+    return ParsedWhen(start.date(), start.time(), end.time() if same_day else None, tz)
+
+
+def describe(ctx: HandlerContext, meeting: Meeting) -> str:
+    line = ctx._(
+        "#{number} {title} – {when}",
+        number=meeting.number,
+        title=meeting.title,
+        when=format_when(_when_of(meeting, ctx.tz), ctx.language),
+    )
+    if meeting.location:
+        line += f"\n   {meeting.location}"
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        line += " " + ctx._("(cancelled)")
+    return line
+
+
+def _read_when(ctx: HandlerContext, text: str) -> tuple[ParsedWhen, str]:
+    """The date and time at the start of `text`, and the rest (the title)."""
+    found = find_whens(text, now=ctx.now, tz=ctx.tz)
+    if not found or text[: found[0][1]].strip():
+        # The scanner skips impossible dates silently; parsing the first words again gives
+        # the user the precise reason ("31.02." is no date) when there is one.
+        first = text.split(" ", 1)[0]
+        if any(char.isdigit() for char in first):
+            parse_when(first, now=ctx.now, tz=ctx.tz)
+        raise UserError(
+            ctx._("Please start with the date and time, e.g. {example}", example=EXAMPLE)
+        )
+    when, _, end = found[0]
+    if when.start is None:
+        raise UserError(ctx._("Please add a time, e.g. {example}", example=EXAMPLE))
+    return when, text[end:].strip()
+
+
+async def schedule(ctx: HandlerContext) -> Reply:
+    assert ctx.group is not None
+    text, _, location = ctx.args["details"].partition("|")
+    when, title = _read_when(ctx, text.strip())
+    title = title.strip().strip('"').strip()
+    if not title:
+        raise UserError(ctx._("Please give the meeting a title, e.g. {example}", example=EXAMPLE))
+    if len(title) > 200 or len(location) > 500:
+        raise UserError(ctx._("The title or place is too long."))
+    starts_at = when.start_at()
+    if starts_at is None or starts_at < ctx.now:
+        raise UserError(ctx._("That time has passed already."))
+    meeting = await repo.create_meeting(
+        ctx.session,
+        group_id=ctx.group.id,
+        title=title,
+        starts_at=starts_at,
+        ends_at=when.end_at(),
+        location=location.strip() or None,
+        created_by_user_id=ctx.user.id,
+        now=ctx.now,
+    )
+    return Reply(ctx._("Meeting scheduled:") + "\n" + describe(ctx, meeting))
+
+
+async def list_meetings(ctx: HandlerContext) -> Reply:
+    assert ctx.group is not None
+    everything = ctx.args.get("which") == "all"
+    found = await repo.meetings_of_group(
+        ctx.session, ctx.group.id, since=None if everything else ctx.now
+    )
+    if not found:
+        return Reply(
+            ctx._(
+                "No upcoming meetings. A chair schedules one with {command}.",
+                command=ctx.command_name("meeting") + " " + EXAMPLE,
+            )
+        )
+    title = ctx._("All meetings:") if everything else ctx._("Upcoming meetings:")
+    return Reply("\n".join([title, *(describe(ctx, m) for m in found)]))
+
+
+async def _meeting(ctx: HandlerContext) -> Meeting:
+    assert ctx.group is not None
+    raw = ctx.args["number"].lstrip("#")
+    meeting = (
+        await repo.meeting_by_number(ctx.session, ctx.group.id, int(raw))
+        if (raw.isdigit())
+        else None
+    )
+    if meeting is None:
+        raise UserError(
+            ctx._(
+                "There is no meeting #{number} in this group. {command} lists them.",
+                number=raw,
+                command=ctx.command_name("meetings"),
+            )
+        )
+    return meeting
+
+
+async def postpone(ctx: HandlerContext) -> Reply:
+    meeting = await _meeting(ctx)
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
+    when, rest = _read_when(ctx, ctx.args["when"])
+    if rest:
+        raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
+    starts_at = when.start_at()
+    if starts_at is None or starts_at < ctx.now:
+        raise UserError(ctx._("That time has passed already."))
+    meeting.starts_at, meeting.ends_at, meeting.updated_at = starts_at, when.end_at(), ctx.now
+    return Reply(ctx._("Meeting postponed:") + "\n" + describe(ctx, meeting))
+
+
+async def cancel(ctx: HandlerContext) -> Reply:
+    meeting = await _meeting(ctx)
+    meeting.status, meeting.updated_at = MeetingStatus.CANCELLED.value, ctx.now
+    return Reply(ctx._("Meeting cancelled:") + "\n" + describe(ctx, meeting))
+
+
+COMMANDS = (
+    Command(
+        "meeting",
+        schedule,
+        N_("Schedule a meeting: date, time, title, place or link"),
+        german="sitzung",
+        args=(Arg("details", N_("date time title | place"), kind=ArgKind.TEXT, max_length=800),),
+        details=N_(
+            'Example: /sitzung 15.06.2027 9-12 Uhr "AG-Sitzung" | https://meet.example.org/ag '
+            "– after the | comes the place or the video conference link."
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "meetings",
+        list_meetings,
+        N_("List the upcoming meetings (or all)"),
+        german="sitzungen",
+        args=(
+            Arg(
+                "which",
+                N_("all"),
+                kind=ArgKind.CHOICE,
+                required=False,
+                choices={"all": "all", "alle": "all"},
+                display={"de": "alle", "en": "all"},
+            ),
+        ),
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "postpone",
+        postpone,
+        N_("Move a meeting to another date"),
+        german="verschieben",
+        args=(
+            Arg("number", N_("number")),
+            Arg("when", N_("date time"), kind=ArgKind.TEXT, max_length=100),
+        ),
+        details=N_("Example: /verschieben 3 22.06.2027 9-12 Uhr"),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "cancelmeeting",
+        cancel,
+        N_("Cancel a meeting"),
+        german="absagen",
+        args=(Arg("number", N_("number")),),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+)

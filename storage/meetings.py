@@ -1,0 +1,63 @@
+"""Meetings of a working group. Every query is scoped to one group: a number from another
+group finds nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Meeting, MeetingStatus
+
+
+async def create_meeting(
+    session: AsyncSession,
+    *,
+    group_id: int,
+    title: str,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    location: str | None,
+    created_by_user_id: int,
+    now: datetime,
+) -> Meeting:
+    last = await session.scalar(
+        select(func.max(Meeting.number)).where(Meeting.group_id == group_id)
+    )
+    meeting = Meeting(
+        group_id=group_id,
+        number=(last or 0) + 1,
+        title=title,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        location=location,
+        status=MeetingStatus.SCHEDULED.value,
+        created_at=now,
+        updated_at=now,
+        created_by_user_id=created_by_user_id,
+    )
+    session.add(meeting)
+    await session.flush()
+    return meeting
+
+
+async def meeting_by_number(session: AsyncSession, group_id: int, number: int) -> Meeting | None:
+    return await session.scalar(
+        select(Meeting).where(Meeting.group_id == group_id, Meeting.number == number)
+    )
+
+
+async def meetings_of_group(
+    session: AsyncSession, group_id: int, *, since: datetime | None, limit: int = 20
+) -> list[Meeting]:
+    """Upcoming meetings from `since` (soonest first), or all (latest first) without it."""
+    query = select(Meeting).where(Meeting.group_id == group_id)
+    if since is not None:
+        query = query.where(
+            func.coalesce(Meeting.ends_at, Meeting.starts_at) >= since,
+            Meeting.status == MeetingStatus.SCHEDULED.value,
+        ).order_by(Meeting.starts_at)
+    else:
+        query = query.order_by(Meeting.starts_at.desc())
+    return list(await session.scalars(query.limit(limit)))

@@ -1,0 +1,74 @@
+"""Meetings: schedule, list, postpone, cancel (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from tests.harness import GROUP, OTHER_GROUP, Conversation, person
+
+anna, bernd, clara = person("anna"), person("bernd"), person("clara")
+
+
+@pytest.fixture
+async def chat(core) -> Conversation:
+    conversation = Conversation(core)
+    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
+    await conversation.say(anna, '/registrieren ag "AG Transfer"')
+    return conversation
+
+
+async def test_schedule_list_postpone_cancel(chat: Conversation) -> None:
+    # the clock stands at 10.06.2021 10:00 Berlin
+    created = await chat.text(
+        anna, '/sitzung 15.06.2021 9-12 Uhr "AG-Sitzung Juni" | https://meet.example.org/ag'
+    )
+    assert "#1 AG-Sitzung Juni – Di, 15.06.2021, 9:00–12:00 Uhr" in created
+    assert "https://meet.example.org/ag" in created
+    await chat.say(anna, "/sitzung 08.07.2021 14 Uhr Sommertreffen")
+    listed = await chat.text(bernd, "/sitzungen")
+    assert listed.index("#1 AG-Sitzung Juni") < listed.index("#2 Sommertreffen")
+    moved = await chat.text(anna, "/verschieben 1 22.06.2021 9-12 Uhr")
+    assert "#1 AG-Sitzung Juni – Di, 22.06.2021, 9:00–12:00 Uhr" in moved
+    cancelled = await chat.text(anna, "/absagen 2")
+    assert "#2 Sommertreffen" in cancelled and "abgesagt" in cancelled
+    assert "Sommertreffen" not in await chat.text(bernd, "/sitzungen")
+    assert "Sommertreffen" in await chat.text(bernd, "/sitzungen alle")
+
+
+async def test_times_are_stored_in_utc_and_shown_in_the_group_zone(
+    chat: Conversation, core
+) -> None:
+    from sqlalchemy import select
+
+    from storage.models import Meeting
+
+    await chat.say(anna, "/sitzung 01.12.2021 9:00 Winter")  # CET, UTC+1
+    async with core.services.sessions() as session:
+        meeting = await session.scalar(select(Meeting))
+    assert meeting.starts_at.isoformat() == "2021-12-01T08:00:00+00:00"
+    await chat.say(anna, "/zeitzone Europe/London")
+    assert "8:00 Uhr" in await chat.text(bernd, "/sitzungen")
+
+
+async def test_bad_input_and_permissions(chat: Conversation, core) -> None:
+    assert "nur Vorsitzende" in await chat.text(bernd, "/sitzung 15.06.2021 9 Uhr Test")
+    assert "Kalender" in await chat.text(anna, "/sitzung 31.02.2021 9 Uhr Test")
+    assert "Uhrzeit" in await chat.text(anna, "/sitzung 15.06.2021 Test")
+    assert "Titel" in await chat.text(anna, "/sitzung 15.06.2021 9 Uhr")
+    assert "Datum" in await chat.text(anna, "/sitzung Test am 15.06.")
+    assert "vorbei" in await chat.text(anna, "/sitzung 01.06.2021 9 Uhr Vergangen")
+    assert "keine Sitzung #7" in await chat.text(anna, "/absagen 7")
+    assert "keine Sitzung #x" in await chat.text(anna, "/verschieben x 16.06.2021 9 Uhr")
+    core.services.clock.advance(timedelta(days=30))
+    assert "Keine anstehenden Sitzungen" in await chat.text(bernd, "/sitzungen")
+
+
+async def test_another_group_cannot_touch_our_meetings(chat: Conversation) -> None:
+    await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Intern")
+    chat.platform.admins.add((OTHER_GROUP.chat_id, clara.user_id))
+    await chat.say(clara, '/registrieren ag "AG Qualität"', OTHER_GROUP)
+    assert "keine Sitzung #1" in await chat.text(clara, "/absagen 1", OTHER_GROUP)
+    assert "Intern" not in await chat.text(clara, "/sitzungen alle", OTHER_GROUP)
+    assert "Intern" in await chat.text(bernd, "/sitzungen")  # still scheduled here
