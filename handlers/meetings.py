@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_
-from bot.core.messages import Reply
+from bot.core.messages import OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
 from storage import meetings as repo
@@ -77,7 +77,20 @@ async def schedule(ctx: HandlerContext) -> Reply:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
-    return Reply(ctx._("Meeting scheduled:") + "\n" + describe(ctx, meeting))
+    return await _tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
+
+
+async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
+    """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
+    text = headline + "\n" + describe(ctx, meeting)
+    await ctx.session.flush()
+    await ctx.announce(
+        dedupe_key=f"meeting:{meeting.id}:{meeting.status}:{meeting.updated_at.isoformat()}",
+        purpose="meeting_change",
+        message=OutgoingMessage(text),
+        elsewhere_only=True,
+    )
+    return Reply(text)
 
 
 async def list_meetings(ctx: HandlerContext) -> Reply:
@@ -127,13 +140,13 @@ async def postpone(ctx: HandlerContext) -> Reply:
     if starts_at is None or starts_at < ctx.now:
         raise UserError(ctx._("That time has passed already."))
     meeting.starts_at, meeting.ends_at, meeting.updated_at = starts_at, when.end_at(), ctx.now
-    return Reply(ctx._("Meeting postponed:") + "\n" + describe(ctx, meeting))
+    return await _tell_group(ctx, meeting, ctx._("Meeting postponed:"))
 
 
 async def cancel(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
     meeting.status, meeting.updated_at = MeetingStatus.CANCELLED.value, ctx.now
-    return Reply(ctx._("Meeting cancelled:") + "\n" + describe(ctx, meeting))
+    return await _tell_group(ctx, meeting, ctx._("Meeting cancelled:"))
 
 
 COMMANDS = (

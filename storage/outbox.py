@@ -178,13 +178,17 @@ async def enqueue_for_group(
     purpose: str,
     message: OutgoingMessage,
     now: datetime,
+    skip_chat: tuple[str, str] | None = None,
 ) -> int:
-    """Queue one message per chat of a working group (it may span platforms)."""
+    """Queue one message per chat of a working group (it may span platforms); `skip_chat`
+    (platform, chat id) is left out, e.g. the chat where the command was answered."""
     chats = await session.scalars(
         select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
     )
     queued = 0
     for chat in chats:
+        if (chat.platform, chat.chat_id) == skip_chat:
+            continue
         queued += await enqueue(
             session,
             dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",

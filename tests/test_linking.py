@@ -169,3 +169,17 @@ async def test_a_person_without_private_chat_waits_on_their_account(chats, core)
         )
         row = await session.scalar(select(OutboxMessage))
     assert (row.platform, row.status) == ("test", "waiting_for_dm")
+
+
+async def test_meeting_changes_reach_the_groups_other_chats(chats, core) -> None:
+    telegram, matrix = chats
+    await telegram.say(anna, '/registrieren ag "AG Transfer"')
+    code = code_in(await telegram.text(anna, "/verknuepfen"))
+    await matrix.say(dora, f"!verknuepfen {code}", ROOM)
+    reply = await telegram.text(anna, "/sitzung 15.06.2021 9-12 Uhr Juni-Sitzung")
+    await telegram.say(anna, "/sitzung 15.06.2021 9-12 Uhr Juni-Sitzung")  # a second one
+    async with core.services.sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+    assert {(r.platform, r.chat_id) for r in rows} == {("other", ROOM.chat_id)}
+    assert len(rows) == 2  # one per meeting, none back into the Telegram group
+    assert rows[0].payload["text"] == reply

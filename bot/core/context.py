@@ -95,11 +95,20 @@ class HandlerContext:
         shown = command.display_name(self.language) if command else name
         return f"{self.platform.command_prefix}{shown}"
 
-    async def announce(self, *, dedupe_key: str, purpose: str, message: OutgoingMessage) -> int:
+    async def announce(
+        self,
+        *,
+        dedupe_key: str,
+        purpose: str,
+        message: OutgoingMessage,
+        elsewhere_only: bool = False,
+    ) -> int:
         """Post to every chat of this working group (a Telegram group and a Matrix room
-        may form one group); returns how many messages were queued."""
+        may form one group), or only to the others when this chat gets a reply anyway;
+        returns how many messages were queued."""
         if self.group is None:
             raise ValueError("announce needs a working group")
+        here = (self.message.platform, self.message.chat.chat_id) if elsewhere_only else None
         queued = await outbox.enqueue_for_group(
             self.session,
             self.group.id,
@@ -107,6 +116,7 @@ class HandlerContext:
             purpose=purpose,
             message=message,
             now=self.now,
+            skip_chat=here,
         )
         self.enqueued += queued
         return queued
