@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_
-from bot.core.messages import OutgoingMessage, Reply
+from bot.core.messages import Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
 from storage import meetings as repo
@@ -80,6 +80,27 @@ async def schedule(ctx: HandlerContext) -> Reply:
     return await _tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
 
 
+RSVP_CHOICES = {
+    "yes": "yes",
+    "ja": "yes",
+    "no": "no",
+    "nein": "no",
+    "maybe": "maybe",
+    "vielleicht": "maybe",
+}
+RSVP_LABELS = {"yes": N_("I'll come"), "maybe": N_("Maybe"), "no": N_("I can't come")}
+
+
+def rsvp_buttons(ctx: HandlerContext, meeting: Meeting) -> tuple[tuple[Button, ...], ...]:
+    command = ctx.platform.command_prefix + "rsvp"
+    return Reply.rows(
+        [
+            Button(ctx._(RSVP_LABELS[answer]), f"{command} {meeting.number} {answer}")
+            for answer in ("yes", "maybe", "no")
+        ]
+    )
+
+
 async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
     """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
     text = headline + "\n" + describe(ctx, meeting)
@@ -90,7 +111,30 @@ async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> R
         message=OutgoingMessage(text),
         elsewhere_only=True,
     )
-    return Reply(text)
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        return Reply(text)
+    return Reply(text, buttons=rsvp_buttons(ctx, meeting))
+
+
+async def rsvp(ctx: HandlerContext) -> Reply:
+    meeting = await _meeting(ctx)
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
+    answer = ctx.args["answer"]
+    await repo.set_rsvp(ctx.session, meeting.id, ctx.user.id, answer, ctx.now)
+    counts = (await repo.rsvp_counts(ctx.session, [meeting.id])).get(meeting.id, {})
+    return Reply(
+        ctx._(
+            "{name}: {answer} for #{number}. So far: {yes} yes, {maybe} maybe, {no} no.",
+            name=ctx.message.sender.display_name,
+            answer=ctx._(RSVP_LABELS[answer]),
+            number=meeting.number,
+            yes=counts.get("yes", 0),
+            maybe=counts.get("maybe", 0),
+            no=counts.get("no", 0),
+        ),
+        toast=ctx._("Saved: {answer}", answer=ctx._(RSVP_LABELS[answer])),
+    )
 
 
 async def list_meetings(ctx: HandlerContext) -> Reply:
@@ -107,7 +151,20 @@ async def list_meetings(ctx: HandlerContext) -> Reply:
             )
         )
     title = ctx._("All meetings:") if everything else ctx._("Upcoming meetings:")
-    return Reply("\n".join([title, *(describe(ctx, m) for m in found)]))
+    counts = await repo.rsvp_counts(ctx.session, [m.id for m in found])
+    lines = [title]
+    for meeting in found:
+        line = describe(ctx, meeting)
+        if meeting.id in counts:
+            answers = counts[meeting.id]
+            line += "\n   " + ctx._(
+                "Replies: {yes} yes, {maybe} maybe, {no} no",
+                yes=answers.get("yes", 0),
+                maybe=answers.get("maybe", 0),
+                no=answers.get("no", 0),
+            )
+        lines.append(line)
+    return Reply("\n".join(lines))
 
 
 async def _meeting(ctx: HandlerContext) -> Meeting:
@@ -193,6 +250,25 @@ COMMANDS = (
         ),
         details=N_("Example: /verschieben 3 22.06.2027 9-12 Uhr"),
         role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "rsvp",
+        rsvp,
+        N_("Say whether you come to a meeting: yes, maybe or no"),
+        german="zusage",
+        args=(
+            Arg("number", N_("number")),
+            Arg(
+                "answer",
+                N_("answer"),
+                kind=ArgKind.CHOICE,
+                choices=RSVP_CHOICES,
+                display={"de": "ja|vielleicht|nein", "en": "yes|maybe|no"},
+            ),
+        ),
+        details=N_("Example: /zusage 3 ja – or use the buttons under the meeting."),
         scope=Scope.GROUP,
         needs_group=True,
     ),

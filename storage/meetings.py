@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Meeting, MeetingStatus
+from storage.models import Meeting, MeetingStatus, Rsvp
 
 
 async def create_meeting(
@@ -61,3 +61,29 @@ async def meetings_of_group(
     else:
         query = query.order_by(Meeting.starts_at.desc())
     return list(await session.scalars(query.limit(limit)))
+
+
+async def set_rsvp(
+    session: AsyncSession, meeting_id: int, user_id: int, answer: str, now: datetime
+) -> None:
+    existing = await session.scalar(
+        select(Rsvp).where(Rsvp.meeting_id == meeting_id, Rsvp.user_id == user_id)
+    )
+    if existing is None:
+        session.add(Rsvp(meeting_id=meeting_id, user_id=user_id, answer=answer, answered_at=now))
+    else:
+        existing.answer, existing.answered_at = answer, now
+    await session.flush()
+
+
+async def rsvp_counts(session: AsyncSession, meeting_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Per meeting: how many said yes, no, maybe."""
+    rows = await session.execute(
+        select(Rsvp.meeting_id, Rsvp.answer, func.count())
+        .where(Rsvp.meeting_id.in_(meeting_ids))
+        .group_by(Rsvp.meeting_id, Rsvp.answer)
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for meeting_id, answer, count in rows.all():
+        counts.setdefault(meeting_id, {})[answer] = count
+    return counts

@@ -72,3 +72,20 @@ async def test_another_group_cannot_touch_our_meetings(chat: Conversation) -> No
     assert "keine Sitzung #1" in await chat.text(clara, "/absagen 1", OTHER_GROUP)
     assert "Intern" not in await chat.text(clara, "/sitzungen alle", OTHER_GROUP)
     assert "Intern" in await chat.text(bernd, "/sitzungen")  # still scheduled here
+
+
+async def test_members_answer_with_buttons_and_can_change_their_mind(chat: Conversation) -> None:
+    [scheduled] = await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Juni-Sitzung")
+    labels = [b.label for row in scheduled.buttons for b in row]
+    assert labels == ["Ich komme", "Vielleicht", "Ich kann nicht"]
+    yes = scheduled.buttons[0][0].data
+    [answer] = await chat.say(bernd, "", callback=yes)
+    assert "Bernd: Ich komme für #1" in answer.text and "1 ja" in answer.text
+    assert answer.toast
+    await chat.say(clara, "/zusage 1 vielleicht")
+    changed = await chat.text(bernd, "/zusage 1 nein")
+    assert "0 ja, 1 vielleicht, 1 nein" in changed
+    assert "Antworten: 0 ja, 1 vielleicht, 1 nein" in await chat.text(anna, "/sitzungen")
+    await chat.say(anna, "/absagen 1")
+    assert "abgesagt" in await chat.text(bernd, "/zusage 1 ja")
+    assert "Aufruf: /zusage" in await chat.text(bernd, "/zusage 1 gerne")
