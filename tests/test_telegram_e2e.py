@@ -318,3 +318,16 @@ async def test_a_file_with_a_long_text_loses_nothing(bot: Running, fake: FakeTel
     [document] = await fake.wait_for_messages(ANNA, predicate=lambda m: m.document is not None)
     [body] = [m for m in fake.messages_in(ANNA) if (m.text or "").startswith("Protokoll der")]
     assert body.text == text.strip() and document.document.filename == "protokoll.md"
+
+
+async def test_meeting_rsvp_with_telegram_buttons(bot: Running, fake: FakeTelegram) -> None:
+    await converse(fake, GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    [meeting] = await converse(fake, GROUP, ANNA, "/sitzung 15.06.2031 9-12 Uhr Juni-Sitzung")
+    assert "Juni-Sitzung" in meeting.text
+    yes = meeting.reply_markup["inline_keyboard"][0][0]["callback_data"]
+    since = len(fake.sent)
+    fake.press_button(GROUP, meeting.message_id, BERND, yes)
+    [answer] = await fake.wait_for_messages(GROUP, since=since, timeout=10)
+    assert "Bernd: Ich komme für #1" in answer.text
+    await fake.wait_until(lambda: fake.answered_callbacks, timeout=10, what="the answer")
+    assert "Ich komme" in (fake.answered_callbacks[-1].text or "")
