@@ -6,13 +6,14 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from bot.core.context import HandlerContext
+from bot.core.dispatcher import not_registered_text
 from bot.core.errors import UserError
 from bot.core.i18n import LANGUAGE_NAMES, LANGUAGES, N_
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.dates import format_date
 from storage import repositories
-from storage.models import GroupKind, Role
+from storage.models import Group, GroupKind, Role
 
 KIND_CHOICES = {
     "ag": GroupKind.AG.value,
@@ -56,6 +57,17 @@ def resolve_timezone(text: str) -> str | None:
         return zones[key]
     matches = [name for lower, name in zones.items() if lower.endswith("/" + key)]
     return matches[0] if len(matches) == 1 else None
+
+
+def _registered_group(ctx: HandlerContext) -> Group:
+    if ctx.group is None:
+        raise UserError(
+            ctx._(
+                "Please register this chat first with {register}.",
+                register=ctx.command_name("register"),
+            )
+        )
+    return ctx.group
 
 
 async def register(ctx: HandlerContext) -> Reply:
@@ -116,13 +128,7 @@ async def settings(ctx: HandlerContext) -> Reply:
             )
         )
     if ctx.group is None:
-        return Reply(
-            ctx._(
-                "This chat is not registered as a working group yet. "
-                "A chat admin can do that with {register}.",
-                register=ctx.command_name("register"),
-            )
-        )
+        return Reply(not_registered_text(ctx))
     group = ctx.group
     return Reply(
         ctx._(
@@ -145,14 +151,8 @@ async def language(ctx: HandlerContext) -> Reply:
         ctx.user.language = chosen
         ctx.t = type(ctx.t)(chosen)
         return Reply(ctx._("I will speak {language} with you.", language=LANGUAGE_NAMES[chosen]))
-    if ctx.group is None:
-        raise UserError(
-            ctx._(
-                "Please register this chat first with {register}.",
-                register=ctx.command_name("register"),
-            )
-        )
-    ctx.group.language = chosen
+    group = _registered_group(ctx)
+    group.language = chosen
     ctx.t = type(ctx.t)(chosen)
     return Reply(ctx._("This group now speaks {language}.", language=LANGUAGE_NAMES[chosen]))
 
@@ -169,14 +169,7 @@ async def timezone(ctx: HandlerContext) -> Reply:
     if ctx.message.is_direct:
         ctx.user.timezone = zone
         return Reply(ctx._("Your time zone is now {zone}.", zone=zone))
-    if ctx.group is None:
-        raise UserError(
-            ctx._(
-                "Please register this chat first with {register}.",
-                register=ctx.command_name("register"),
-            )
-        )
-    ctx.group.timezone = zone
+    _registered_group(ctx).timezone = zone
     return Reply(ctx._("The group's time zone is now {zone}.", zone=zone))
 
 

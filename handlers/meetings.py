@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.context import HandlerContext
@@ -55,6 +56,13 @@ def _read_when(ctx: HandlerContext, text: str) -> tuple[ParsedWhen, str]:
     return when, text[end:].strip()
 
 
+def _future_start(ctx: HandlerContext, when: ParsedWhen) -> datetime:
+    starts_at = when.start_at()
+    if starts_at is None or starts_at < ctx.now:
+        raise UserError(ctx._("That time has passed already."))
+    return starts_at
+
+
 async def schedule(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     text, _, location = ctx.args["details"].partition("|")
@@ -64,9 +72,7 @@ async def schedule(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("Please give the meeting a title, e.g. {example}", example=EXAMPLE))
     if len(title) > 200 or len(location) > 500:
         raise UserError(ctx._("The title or place is too long."))
-    starts_at = when.start_at()
-    if starts_at is None or starts_at < ctx.now:
-        raise UserError(ctx._("That time has passed already."))
+    starts_at = _future_start(ctx, when)
     meeting = await repo.create_meeting(
         ctx.session,
         group_id=ctx.group.id,
@@ -193,9 +199,7 @@ async def postpone(ctx: HandlerContext) -> Reply:
     when, rest = _read_when(ctx, ctx.args["when"])
     if rest:
         raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
-    starts_at = when.start_at()
-    if starts_at is None or starts_at < ctx.now:
-        raise UserError(ctx._("That time has passed already."))
+    starts_at = _future_start(ctx, when)
     meeting.starts_at, meeting.ends_at, meeting.updated_at = starts_at, when.end_at(), ctx.now
     return await _tell_group(ctx, meeting, ctx._("Meeting postponed:"))
 

@@ -52,6 +52,7 @@ from nio import (
     UploadResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
+from sqlalchemy import select, update
 
 from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
@@ -77,6 +78,7 @@ from bot.outbox.ports import (
 )
 from bot.settings import Settings
 from storage import platform_state
+from storage.models import Identity
 from storage.repositories import group_for_chat
 
 log = logging.getLogger(__name__)
@@ -548,10 +550,6 @@ class MatrixAdapter:
     async def direct_room(self, user_id: str) -> str:
         """The private room with a person: reuse the stored one, or create it (bots may
         write first on Matrix)."""
-        from sqlalchemy import select
-
-        from storage.models import Identity
-
         async with self.services.sessions.begin() as session:
             identity = await session.scalar(
                 select(Identity).where(
@@ -571,8 +569,6 @@ class MatrixAdapter:
         await self._remember_direct(response.room_id)
         if identity is not None:
             async with self.services.sessions.begin() as session:
-                from sqlalchemy import update
-
                 await session.execute(
                     update(Identity)
                     .where(Identity.id == identity.id)

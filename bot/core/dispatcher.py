@@ -192,13 +192,7 @@ class Dispatcher:
                 ctx._("Please use this command in our private chat.") + " " + private_chat_hint(ctx)
             )
         if command.needs_group and ctx.group is None:
-            return Reply(
-                ctx._(
-                    "This chat is not registered as a working group yet. "
-                    "A chat admin can do that with {register}.",
-                    register=ctx.command_name("register"),
-                )
-            )
+            return Reply(not_registered_text(ctx))
         if command.role is None or ctx.member is None:
             return None
         if ctx.role is not None and ctx.role.allows(command.role):
@@ -251,6 +245,14 @@ def usage_line(ctx: HandlerContext, command: Command) -> str:
             label = arg.display.get(ctx.language) or "|".join(dict.fromkeys(arg.choices.values()))
         parts.append(f"<{label}>" if arg.required else f"[{label}]")
     return ctx._("Usage: {usage}", usage=" ".join(parts))
+
+
+def not_registered_text(ctx: HandlerContext) -> str:
+    return ctx._(
+        "This chat is not registered as a working group yet. "
+        "A chat admin can do that with {register}.",
+        register=ctx.command_name("register"),
+    )
 
 
 def private_chat_hint(ctx: HandlerContext) -> str:
