@@ -87,10 +87,19 @@ class Core:
         await self.engine.dispose()
 
 
-async def run_adapters(core: Core, adapters: Sequence[Adapter], stop: asyncio.Event) -> None:
-    """Start every adapter and the delivery worker on one event loop until `stop` is set."""
+async def run_adapters(
+    core: Core, adapters: Sequence[Adapter], stop: asyncio.Event, *, feeds: bool = False
+) -> None:
+    """Start every adapter, the delivery worker and (with `feeds`) the calendar feed server
+    on one event loop until `stop` is set."""
     started: list[Adapter] = []
+    feed_server = None
     try:
+        if feeds:
+            from bot.feed_server import FeedServer
+
+            feed_server = FeedServer(core.services)
+            await feed_server.start()
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
@@ -102,6 +111,8 @@ async def run_adapters(core: Core, adapters: Sequence[Adapter], stop: asyncio.Ev
         log.info("bot running on %s", ", ".join(a.name for a in adapters))
         await stop.wait()
     finally:
+        if feed_server is not None:
+            await feed_server.stop()
         for adapter in reversed(started):
             try:
                 await adapter.stop()

@@ -10,6 +10,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers import invitations
 from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
 from storage import meetings as repo
 from storage.models import Meeting, MeetingStatus, Role
@@ -111,6 +112,7 @@ async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> R
     """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
     text = headline + "\n" + describe(ctx, meeting)
     await ctx.session.flush()
+    await invitations.meeting_changed(ctx, meeting)
     await ctx.announce(
         dedupe_key=f"meeting:{meeting.id}:{meeting.status}:{meeting.updated_at.isoformat()}",
         purpose="meeting_change",

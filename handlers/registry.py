@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import general, groups, linking, me, meetings, members
+from handlers import (
+    general,
+    groups,
+    invitations,
+    linking,
+    me,
+    meetings,
+    members,
+    subscriptions,
+)
 
 
 def all_commands() -> tuple[Command, ...]:
@@ -12,6 +21,8 @@ def all_commands() -> tuple[Command, ...]:
         *groups.COMMANDS,
         *members.COMMANDS,
         *meetings.COMMANDS,
+        *invitations.COMMANDS,
+        *subscriptions.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
     )
