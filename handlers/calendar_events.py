@@ -1,27 +1,46 @@
-"""Meetings as calendar events: what an invitation and a feed say about a meeting (pure)."""
+"""Meetings, series and action items as calendar events: what an invitation and a feed say
+about them (pure: rows in, `CalendarEvent`s out)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from bot.core.i18n import Translator
 from handlers.calendar_ics import CalendarEvent, Party, uid_for
-from storage.models import Group, Meeting, MeetingStatus
+from storage.models import (
+    ActionItem,
+    AgendaItem,
+    AgendaItemKind,
+    Group,
+    Meeting,
+    MeetingSeries,
+    MeetingStatus,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class EventStyle:
-    """How events are written for one reader: their language, the bot's domain and prefix."""
+    """How events are written for one reader: their language, the bot's domain, and how
+    they write the answer command."""
 
     t: Translator
     domain: str
-    rsvp_command: str  # e.g. "/zusage", as the reader writes it
+    rsvp_command: str  # e.g. "/zusage"
     alarm_before: timedelta | None = None
     group_in_summary: bool = False  # a person's feed mixes groups: say which one
 
 
+def series_uid(series_id: int, domain: str) -> str:
+    return uid_for("series", series_id, domain)
+
+
 def meeting_uid(meeting: Meeting, domain: str) -> str:
+    """An occurrence of a series shares the series' UID (told apart by RECURRENCE-ID)."""
+    if meeting.series_id is not None and meeting.recurrence_id is not None:
+        return series_uid(meeting.series_id, domain)
     return uid_for("meeting", meeting.id, domain)
 
 
@@ -35,13 +54,35 @@ def attendee(user_id: int, name: str, domain: str) -> Party:
 
 
 def _is_link(location: str | None) -> bool:
-    return bool(location) and location.lower().startswith(("https://", "http://"))  # type: ignore[union-attr]
+    return location is not None and location.lower().startswith(("https://", "http://"))
 
 
-def meeting_description(meeting: Meeting, group: Group, style: EventStyle) -> str:
+def agenda_lines(items: Sequence[AgendaItem], tz: ZoneInfo, t: Translator) -> list[str]:
+    """`TOP 1 Begrüßung – Anna Muster (IHK), 9:00`; breaks are listed but not numbered."""
+    lines, number = [], 0
+    for item in items:
+        start = item.planned_start.astimezone(tz).strftime("%H:%M") if item.planned_start else ""
+        if item.kind == AgendaItemKind.BREAK.value:
+            line = item.title
+        else:
+            number += 1
+            line = t.gettext("TOP {number}", number=number) + f" {item.title}"
+            if item.presenter_name:
+                line += f" – {item.presenter_name}"
+        lines.append(f"{line}, {start}" if start else line)
+    return lines
+
+
+def meeting_description(
+    meeting: Meeting, group: Group, style: EventStyle, agenda: Sequence[AgendaItem] = ()
+) -> str:
     t = style.t
     lines = [t.gettext("{group}, meeting #{number}", group=group.name, number=meeting.number)]
-    if meeting.location and _is_link(meeting.location):
+    if meeting.description:
+        lines += ["", meeting.description]
+    if agenda:
+        lines += ["", t.gettext("Agenda:"), *agenda_lines(agenda, ZoneInfo(group.timezone), t)]
+    if _is_link(meeting.location):
         lines += ["", t.gettext("Link: {link}", link=meeting.location)]
     lines += [
         "",
@@ -54,35 +95,143 @@ def meeting_description(meeting: Meeting, group: Group, style: EventStyle) -> st
     return "\n".join(lines)
 
 
+def _summary(title: str, group: Group, style: EventStyle, cancelled: bool) -> str:
+    summary = f"{group.name}: {title}" if style.group_in_summary else title
+    return style.t.gettext("Cancelled: {title}", title=summary) if cancelled else summary
+
+
 def meeting_event(
     meeting: Meeting,
     group: Group,
     style: EventStyle,
     *,
-    sequence: int,
     stamp: datetime,
+    agenda: Sequence[AgendaItem] = (),
     attendees: tuple[Party, ...] = (),
+    tzid: str | None = None,
 ) -> CalendarEvent:
+    """One meeting, or one occurrence of a series (then with the series' UID and zone)."""
     cancelled = meeting.status == MeetingStatus.CANCELLED.value
-    summary = meeting.title
-    if style.group_in_summary:
-        summary = f"{group.name}: {summary}"
-    if cancelled:
-        summary = style.t.gettext("Cancelled: {title}", title=summary)
+    occurrence = meeting.series_id is not None and meeting.recurrence_id is not None
     return CalendarEvent(
         uid=meeting_uid(meeting, style.domain),
-        summary=summary,
+        summary=_summary(meeting.title, group, style, cancelled),
         start=meeting.starts_at,
         end=meeting.ends_at,
-        tzid=group.timezone,
+        tzid=tzid or group.timezone,
         stamp=stamp,
-        sequence=sequence,
-        description=meeting_description(meeting, group, style),
+        sequence=meeting.sequence or 0,
+        description=meeting_description(meeting, group, style, agenda),
         location=meeting.location,
         url=meeting.location if _is_link(meeting.location) else None,
         cancelled=cancelled,
         organizer=organizer(group, style.domain),
         attendees=attendees,
         alarm_before=style.alarm_before,
+        recurrence_id=meeting.recurrence_id if occurrence else None,
         last_modified=meeting.updated_at,
+    )
+
+
+def _follows_rule(meeting: Meeting, series: MeetingSeries) -> bool:
+    """True when the occurrence is exactly what the RRULE says (no override needed)."""
+    duration = (
+        timedelta(minutes=series.duration_minutes) if series.duration_minutes is not None else None
+    )
+    end = meeting.recurrence_id + duration if meeting.recurrence_id and duration else None
+    return (
+        (meeting.sequence or 0) == 0
+        and meeting.starts_at == meeting.recurrence_id
+        and meeting.ends_at == end
+        and meeting.title == series.title
+        and meeting.location == series.location
+    )
+
+
+def series_events(
+    series: MeetingSeries,
+    occurrences: Sequence[Meeting],
+    group: Group,
+    style: EventStyle,
+    *,
+    stamp: datetime,
+    agendas: dict[int, list[AgendaItem]] | None = None,
+    attendees: tuple[Party, ...] = (),
+) -> list[CalendarEvent]:
+    """The series as one RRULE event, cancelled occurrences as EXDATEs, and every
+    occurrence that differs from the rule (moved, retitled, with an agenda) as an override
+    with RECURRENCE-ID."""
+    agendas = agendas or {}
+    cancelled = tuple(
+        m.recurrence_id
+        for m in occurrences
+        if m.status == MeetingStatus.CANCELLED.value and m.recurrence_id is not None
+    )
+    duration = series.duration_minutes
+    t = style.t
+    description = [t.gettext("{group}, meeting series", group=group.name)]
+    if series.description:
+        description += ["", series.description]
+    if _is_link(series.location):
+        description += ["", t.gettext("Link: {link}", link=series.location)]
+    master = CalendarEvent(
+        uid=series_uid(series.id, style.domain),
+        summary=_summary(series.title, group, style, cancelled=False),
+        start=series.first_starts_at,
+        end=series.first_starts_at + timedelta(minutes=duration) if duration else None,
+        tzid=series.timezone,
+        stamp=stamp,
+        sequence=series.sequence or 0,
+        description="\n".join(description),
+        location=series.location,
+        url=series.location if _is_link(series.location) else None,
+        organizer=organizer(group, style.domain),
+        attendees=attendees,
+        alarm_before=style.alarm_before,
+        rrule=series.rrule,
+        until=series.ended_at,
+        exdates=cancelled,
+        last_modified=series.updated_at,
+    )
+    overrides = [
+        meeting_event(
+            meeting,
+            group,
+            style,
+            stamp=stamp,
+            agenda=agendas.get(meeting.id, ()),
+            attendees=attendees,
+            tzid=series.timezone,
+        )
+        for meeting in occurrences
+        if meeting.recurrence_id is not None
+        and meeting.status != MeetingStatus.CANCELLED.value
+        and (not _follows_rule(meeting, series) or agendas.get(meeting.id))
+    ]
+    return [master, *overrides]
+
+
+def action_item_event(
+    item: ActionItem, group: Group, style: EventStyle, due: date
+) -> CalendarEvent:
+    """A due date as an all-day event on that day, in the group's calendar."""
+    t = style.t
+    tz = ZoneInfo(group.timezone)
+    text = " ".join(item.text.split())
+    short = text if len(text) <= 80 else text[:79] + "…"
+    return CalendarEvent(
+        uid=uid_for("action", item.id, style.domain),
+        summary=t.gettext("Due: {text}", text=short)
+        + (f" ({group.name})" if style.group_in_summary else ""),
+        start=datetime.combine(due, time(0), tz),
+        tzid=group.timezone,
+        stamp=item.updated_at,
+        all_day=True,
+        description=t.gettext(
+            "Action item A-{number} of {group}:", number=item.number, group=group.name
+        )
+        + "\n"
+        + item.text,
+        organizer=organizer(group, style.domain),
+        last_modified=item.updated_at,
     )

@@ -21,10 +21,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Services
 from bot.core.i18n import Translator
-from handlers.calendar_events import EventStyle, meeting_event
+from handlers.calendar_events import (
+    EventStyle,
+    action_item_event,
+    meeting_event,
+    series_events,
+)
 from handlers.calendar_ics import CalendarEvent, render_feed
 from storage import calendar as repo
-from storage.models import CalendarFeed, FeedKind, Group, User
+from storage.models import CalendarFeed, FeedKind, Group, Meeting, User
 
 # Bump when the rendering changes, so clients holding an old ETag get the new text.
 FEED_FORMAT = "1"
@@ -67,40 +72,78 @@ class FeedSource(Protocol):
 
 
 class MeetingsSource:
-    """The meetings of the scope's groups, cancelled ones marked as such."""
+    """The meetings of the scope's groups: single meetings, and each series as one RRULE
+    event with its exceptions; cancelled single meetings stay in, marked cancelled."""
 
     name = "meetings"
 
     async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
-        count, latest = await repo.meetings_version(session, scope.group_ids)
-        stamp = latest.isoformat() if latest else "-"
-        return SourceVersion(f"{count}:{stamp}", latest)
+        tag, latest = await repo.meetings_version(session, scope.group_ids)
+        return SourceVersion(tag, latest)
 
     async def events(
         self, session: AsyncSession, scope: FeedScope, style: EventStyle
     ) -> list[CalendarEvent]:
         groups = {group.id: group for group in scope.groups}
-        return [
-            meeting_event(
-                meeting,
-                groups[meeting.group_id],
-                style,
-                sequence=meeting_sequence(meeting),
-                stamp=meeting.updated_at,
+        meetings = await repo.meetings_of_groups(session, scope.group_ids)
+        agendas = await repo.agendas_of_groups(session, scope.group_ids)
+        occurrences: dict[int, list[Meeting]] = {}
+        events: list[CalendarEvent] = []
+        for meeting in meetings:
+            if meeting.series_id is not None and meeting.recurrence_id is not None:
+                occurrences.setdefault(meeting.series_id, []).append(meeting)
+                continue
+            events.append(
+                meeting_event(
+                    meeting,
+                    groups[meeting.group_id],
+                    style,
+                    stamp=meeting.updated_at,
+                    agenda=agendas.get(meeting.id, ()),
+                )
             )
-            for meeting in await repo.meetings_of_groups(session, scope.group_ids)
+        series = await repo.series_by_id(session, list(occurrences))
+        for series_id, rows in occurrences.items():
+            one = series[series_id]
+            events += series_events(
+                one, rows, groups[one.group_id], style, stamp=one.updated_at, agendas=agendas
+            )
+        return events
+
+
+class ActionItemsSource:
+    """A person's open action items with a due date, as all-day events."""
+
+    name = "action_items"
+
+    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
+        if scope.user is None:
+            return SourceVersion("-", None)
+        tag, latest = await repo.action_items_version(session, scope.user.id)
+        return SourceVersion(tag, latest)
+
+    async def events(
+        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+    ) -> list[CalendarEvent]:
+        if scope.user is None:
+            return []
+        items = await repo.action_items_of_person(session, scope.user.id)
+        groups = {group.id: group for group in scope.groups}
+        for group_id in {item.group_id for item in items} - set(groups):
+            group = await session.get(Group, group_id)
+            if group is not None:
+                groups[group_id] = group
+        return [
+            action_item_event(item, groups[item.group_id], style, item.due_date)
+            for item in items
+            if item.due_date is not None and item.group_id in groups
         ]
 
 
-def meeting_sequence(meeting: object) -> int:
-    """The meeting's iCalendar SEQUENCE (0 until it is first changed)."""
-    return int(getattr(meeting, "sequence", 0) or 0)
-
-
 GROUP_SOURCES: tuple[FeedSource, ...] = (MeetingsSource(),)
-# A person's feed: their meetings across groups. Extension point for other teams: add a
-# source object here (e.g. action-item due dates, authorization deadlines).
-PERSON_SOURCES: tuple[FeedSource, ...] = (MeetingsSource(),)
+# A person's feed. Extension point: another feature adds its source object here (e.g. the
+# advisors' authorization deadlines); see FeedSource for the two methods it needs.
+PERSON_SOURCES: tuple[FeedSource, ...] = (MeetingsSource(), ActionItemsSource())
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -41,9 +41,9 @@ class CalendarEvent:
     """One VEVENT. `start`/`end` are aware; they are written in the zone `tzid`.
 
     `all_day` writes DATE values (a due date has no time). A series master carries `rrule`
-    (RFC 5545 RECUR parts, e.g. {"FREQ": "WEEKLY", "INTERVAL": 2}) and `exdates`; an
-    overridden occurrence carries the master's UID and its original start as
-    `recurrence_id`.
+    (an RFC 5545 RECUR value, e.g. "FREQ=WEEKLY;INTERVAL=2;BYDAY=TH"), optionally cut off
+    at `until`, and `exdates` (cancelled occurrences); an overridden occurrence carries the
+    master's UID and its original start as `recurrence_id`.
     """
 
     uid: str
@@ -62,7 +62,8 @@ class CalendarEvent:
     organizer: Party | None = None
     attendees: tuple[Party, ...] = ()
     alarm_before: timedelta | None = None
-    rrule: dict[str, object] | None = None
+    rrule: str | None = None
+    until: datetime | None = None
     exdates: tuple[datetime, ...] = ()
     recurrence_id: datetime | None = None
     last_modified: datetime | None = None
@@ -136,7 +137,7 @@ def _event(item: CalendarEvent, *, cancel: bool, invitation: bool) -> Event:
     if item.recurrence_id is not None:
         event.add("recurrence-id", _local(item.recurrence_id, item.tzid))
     if item.rrule:
-        event.add("rrule", vRecur(item.rrule))
+        event.add("rrule", _recur(item.rrule, item.until))
         if item.exdates:
             event.add("exdate", [_local(moment, item.tzid) for moment in item.exdates])
     event.add("sequence", item.sequence)
@@ -176,6 +177,16 @@ def _event(item: CalendarEvent, *, cancel: bool, invitation: bool) -> Event:
     for key, value in item.extra.items():
         event.add(key, value)
     return event
+
+
+def _recur(rule: str, until: datetime | None) -> vRecur:
+    recur = vRecur.from_ical(rule.removeprefix("RRULE:"))
+    if until is not None:
+        # A series ended early: its last occurrence is before `until`. COUNT and UNTIL are
+        # exclusive; with a TZID start, UNTIL must be given in UTC (RFC 5545 3.3.10).
+        recur.pop("COUNT", None)
+        recur["UNTIL"] = [until.astimezone(UTC)]
+    return recur
 
 
 def _address(party: Party) -> vCalAddress:

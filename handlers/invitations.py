@@ -19,13 +19,23 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Document, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
-from handlers.calendar_events import EventStyle, attendee, meeting_event
-from handlers.calendar_feeds import meeting_sequence
+from handlers.calendar_events import EventStyle, attendee, meeting_event, series_events
 from handlers.calendar_ics import ICS_MIME, Method, render_invitation
 from handlers.dates import ParsedWhen, format_when
+from storage import calendar as calendar_repo
 from storage import meetings as meetings_repo
 from storage import outbox
-from storage.models import Group, Identity, Meeting, MeetingStatus, Membership, Role, User
+from storage.models import (
+    AgendaItem,
+    Group,
+    Identity,
+    Meeting,
+    MeetingSeries,
+    MeetingStatus,
+    Membership,
+    Role,
+    User,
+)
 
 PURPOSE = "meeting_invitation"
 
@@ -58,32 +68,38 @@ async def _participants(
     return list(people.values())
 
 
+def _style(ctx: HandlerContext, language: str) -> EventStyle:
+    settings = ctx.services.settings
+    rsvp = ctx.services.router.get("rsvp")
+    alarm = settings.calendar_alarm_minutes
+    return EventStyle(
+        t=Translator(language),
+        domain=settings.calendar_domain,
+        rsvp_command=ctx.platform.command_prefix + (rsvp.display_name(language) if rsvp else ""),
+        alarm_before=timedelta(minutes=alarm) if alarm else None,
+    )
+
+
 def invitation_file(
     meeting: Meeting,
     group: Group,
     ctx: HandlerContext,
     language: str,
     attendees: list[tuple[User, str]],
+    agenda: list[AgendaItem],
+    series: MeetingSeries | None = None,
 ) -> Document:
-    """The `.ics` for this meeting's current version, texts in `language`."""
-    settings = ctx.services.settings
-    t = Translator(language)
-    domain = settings.calendar_domain
-    rsvp = ctx.services.router.get("rsvp")
-    alarm = settings.calendar_alarm_minutes
-    style = EventStyle(
-        t=t,
-        domain=domain,
-        rsvp_command=ctx.platform.command_prefix + (rsvp.display_name(language) if rsvp else ""),
-        alarm_before=timedelta(minutes=alarm) if alarm else None,
-    )
+    """The `.ics` for this meeting's current version, texts in `language`. An occurrence
+    of a series is sent as an override (series UID + RECURRENCE-ID)."""
+    domain = ctx.services.settings.calendar_domain
     event = meeting_event(
         meeting,
         group,
-        style,
-        sequence=meeting_sequence(meeting),
+        _style(ctx, language),
         stamp=ctx.now,
+        agenda=agenda,
         attendees=tuple(attendee(user.id, name, domain) for user, name in attendees),
+        tzid=series.timezone if series is not None else None,
     )
     cancelled = meeting.status == MeetingStatus.CANCELLED.value
     content = render_invitation([event], Method.CANCEL if cancelled else Method.REQUEST)
@@ -96,7 +112,7 @@ def _text(meeting: Meeting, group: Group, language: str) -> str:
     when = _when(meeting, ZoneInfo(group.timezone), language)
     if meeting.status == MeetingStatus.CANCELLED.value:
         headline = t.gettext("Cancelled: {title}", title=meeting.title)
-    elif meeting_sequence(meeting) > 0:
+    elif meeting.sequence > 0:
         headline = t.gettext("Changed: {title}", title=meeting.title)
     else:
         headline = t.gettext("Invitation: {title}", title=meeting.title)
@@ -124,6 +140,12 @@ async def send_invitations(
     await ctx.session.flush()
     everyone = await _participants(ctx, group, None)
     wanted = set(user_ids) if user_ids is not None else None
+    agenda = await calendar_repo.agenda_of_meeting(ctx.session, meeting.id)
+    series = (
+        await ctx.session.get(MeetingSeries, meeting.series_id)
+        if meeting.series_id is not None
+        else None
+    )
     files: dict[str, Document] = {}
     queued = 0
     for user, _ in everyone:
@@ -131,13 +153,64 @@ async def send_invitations(
             continue
         language = user.language or group.language
         if language not in files:
-            files[language] = invitation_file(meeting, group, ctx, language, everyone)
+            files[language] = invitation_file(
+                meeting, group, ctx, language, everyone, agenda, series
+            )
         created = await outbox.enqueue_to_person(
             ctx.session,
             user_id=user.id,
-            dedupe_key=f"ics:{meeting.id}:{meeting_sequence(meeting)}:{user.id}{key_suffix}",
+            dedupe_key=f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}",
             purpose=PURPOSE,
             message=OutgoingMessage(_text(meeting, group, language), document=files[language]),
+            now=ctx.now,
+            group_id=group.id,
+        )
+        queued += int(created)
+    ctx.enqueued += queued
+    return queued
+
+
+async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
+    """Hook for the series handlers: a series was created or changed (bump its `sequence`
+    on a change first). Every member gets the whole series once per version: the RRULE,
+    cancelled occurrences as EXDATE, changed ones as RECURRENCE-ID overrides."""
+    group = await ctx.session.get(Group, series.group_id)
+    assert group is not None
+    await ctx.session.flush()
+    everyone = await _participants(ctx, group, None)
+    occurrences = await calendar_repo.occurrences_of_series(ctx.session, series.id)
+    agendas = await calendar_repo.agendas_of_groups(ctx.session, [group.id])
+    domain = ctx.services.settings.calendar_domain
+    attendees = tuple(attendee(user.id, name, domain) for user, name in everyone)
+    files: dict[str, Document] = {}
+    queued = 0
+    for user, _ in everyone:
+        language = user.language or group.language
+        if language not in files:
+            events = series_events(
+                series,
+                occurrences,
+                group,
+                _style(ctx, language),
+                stamp=ctx.now,
+                agendas=agendas,
+                attendees=attendees,
+            )
+            content = render_invitation(events, Method.REQUEST)
+            prefix = "sitzungsreihe" if language == "de" else "meeting-series"
+            files[language] = Document(f"{prefix}-{series.id}.ics", content, ICS_MIME)
+        t = Translator(language)
+        created = await outbox.enqueue_to_person(
+            ctx.session,
+            user_id=user.id,
+            dedupe_key=f"ics-series:{series.id}:{series.sequence}:{user.id}",
+            purpose=PURPOSE,
+            message=OutgoingMessage(
+                t.gettext("Meeting series: {title}", title=series.title)
+                + f"\n{group.name}\n"
+                + t.gettext("Open the attached file to add it to your calendar."),
+                document=files[language],
+            ),
             now=ctx.now,
             group_id=group.id,
         )

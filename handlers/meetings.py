@@ -203,12 +203,14 @@ async def postpone(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
     starts_at = _future_start(ctx, when)
     meeting.starts_at, meeting.ends_at, meeting.updated_at = starts_at, when.end_at(), ctx.now
+    meeting.sequence += 1  # calendars replace their copy only for a higher SEQUENCE
     return await _tell_group(ctx, meeting, ctx._("Meeting postponed:"))
 
 
 async def cancel(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
     meeting.status, meeting.updated_at = MeetingStatus.CANCELLED.value, ctx.now
+    meeting.sequence += 1
     return await _tell_group(ctx, meeting, ctx._("Meeting cancelled:"))
 
 

@@ -12,10 +12,22 @@ import hashlib
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CalendarFeed, FeedKind, Group, Meeting, Membership
+from storage.models import (
+    ActionItem,
+    ActionItemAssignee,
+    ActionItemStatus,
+    AgendaItem,
+    AgendaItemStatus,
+    CalendarFeed,
+    FeedKind,
+    Group,
+    Meeting,
+    MeetingSeries,
+    Membership,
+)
 
 TOKEN_BYTES = 32
 
@@ -97,29 +109,63 @@ async def groups_of_person(session: AsyncSession, user_id: int) -> list[Group]:
     )
 
 
+def _as_utc(value: object) -> datetime | None:
+    """An aggregate over a UTC column: SQLite may hand back text or a naive value."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _latest(*values: datetime | None) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
 async def meetings_version(
     session: AsyncSession, group_ids: list[int]
-) -> tuple[int, datetime | None]:
-    """(count, latest change) of the groups' meetings: one aggregate query, no rows loaded.
+) -> tuple[str, datetime | None]:
+    """A tag that changes whenever the groups' meetings, series or agendas do, and the
+    latest change: one round trip of aggregates, no rows loaded.
 
-    Every change to a meeting sets `updated_at`; a deletion lowers the count. Together they
-    change whenever the feed's content would.
+    Every change to a meeting sets `updated_at` (and a calendar-visible one `sequence`); a
+    deletion lowers a count; agenda items only ever grow in id.
     """
     if not group_ids:
-        return 0, None
-    row = (
-        await session.execute(
-            select(func.count(Meeting.id), func.max(Meeting.updated_at)).where(
-                Meeting.group_id.in_(group_ids)
-            )
+        return "-", None
+    in_groups = Meeting.group_id.in_(group_ids)
+    meetings = select(
+        func.count(Meeting.id),
+        func.max(Meeting.updated_at),
+        func.coalesce(func.sum(Meeting.sequence), 0),
+    ).where(in_groups)
+    series = select(func.count(MeetingSeries.id), func.max(MeetingSeries.updated_at)).where(
+        MeetingSeries.group_id.in_(group_ids)
+    )
+    agenda = (
+        select(func.count(AgendaItem.id), func.coalesce(func.max(AgendaItem.id), 0))
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(in_groups)
+    )
+    m_count, m_latest, m_sequences = (await session.execute(meetings)).one()
+    s_count, s_latest = (await session.execute(series)).one()
+    a_count, a_max = (await session.execute(agenda)).one()
+    m_latest, s_latest = _as_utc(m_latest), _as_utc(s_latest)
+    tag = ":".join(
+        str(part)
+        for part in (
+            m_count,
+            m_latest and m_latest.isoformat(),
+            m_sequences,
+            s_count,
+            s_latest and s_latest.isoformat(),
+            a_count,
+            a_max,
         )
-    ).one()
-    latest = row[1]
-    if isinstance(latest, str):  # SQLite's max() over a column returns its text
-        latest = datetime.fromisoformat(latest)
-    if latest is not None and latest.tzinfo is None:
-        latest = latest.replace(tzinfo=UTC)
-    return int(row[0]), latest
+    )
+    return tag, _latest(m_latest, s_latest)
 
 
 async def meetings_of_groups(session: AsyncSession, group_ids: list[int]) -> list[Meeting]:
@@ -130,5 +176,84 @@ async def meetings_of_groups(session: AsyncSession, group_ids: list[int]) -> lis
             select(Meeting)
             .where(Meeting.group_id.in_(group_ids))
             .order_by(Meeting.starts_at, Meeting.id)
+        )
+    )
+
+
+async def occurrences_of_series(session: AsyncSession, series_id: int) -> list[Meeting]:
+    return list(
+        await session.scalars(
+            select(Meeting).where(Meeting.series_id == series_id).order_by(Meeting.starts_at)
+        )
+    )
+
+
+async def series_by_id(session: AsyncSession, series_ids: list[int]) -> dict[int, MeetingSeries]:
+    if not series_ids:
+        return {}
+    found = await session.scalars(select(MeetingSeries).where(MeetingSeries.id.in_(series_ids)))
+    return {series.id: series for series in found}
+
+
+async def agendas_of_groups(
+    session: AsyncSession, group_ids: list[int]
+) -> dict[int, list[AgendaItem]]:
+    """Accepted agenda items per meeting id, in agenda order."""
+    if not group_ids:
+        return {}
+    return await _agendas(
+        session,
+        select(AgendaItem)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(Meeting.group_id.in_(group_ids)),
+    )
+
+
+async def agenda_of_meeting(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
+    found = await _agendas(session, select(AgendaItem).where(AgendaItem.meeting_id == meeting_id))
+    return found.get(meeting_id, [])
+
+
+async def _agendas(
+    session: AsyncSession, query: Select[tuple[AgendaItem]]
+) -> dict[int, list[AgendaItem]]:
+    rows = await session.scalars(
+        query.where(AgendaItem.status == AgendaItemStatus.ACCEPTED.value).order_by(
+            AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id
+        )
+    )
+    agendas: dict[int, list[AgendaItem]] = {}
+    for item in rows:
+        agendas.setdefault(item.meeting_id, []).append(item)
+    return agendas
+
+
+def _assigned_to(user_id: int) -> Select[tuple[ActionItem]]:
+    return (
+        select(ActionItem)
+        .join(ActionItemAssignee, ActionItemAssignee.action_item_id == ActionItem.id)
+        .where(ActionItemAssignee.user_id == user_id)
+    )
+
+
+async def action_items_version(session: AsyncSession, user_id: int) -> tuple[str, datetime | None]:
+    assigned = _assigned_to(user_id).subquery()
+    count, latest = (
+        await session.execute(select(func.count(), func.max(assigned.c.updated_at)))
+    ).one()
+    latest = _as_utc(latest)
+    return f"{count}:{latest and latest.isoformat()}", latest
+
+
+async def action_items_of_person(session: AsyncSession, user_id: int) -> list[ActionItem]:
+    """Open action items assigned to this person that have a due date."""
+    return list(
+        await session.scalars(
+            _assigned_to(user_id)
+            .where(
+                ActionItem.status == ActionItemStatus.OPEN.value,
+                ActionItem.due_date.is_not(None),
+            )
+            .order_by(ActionItem.due_date, ActionItem.id)
         )
     )
