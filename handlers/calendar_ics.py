@@ -17,7 +17,7 @@ from enum import StrEnum
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vRecur
+from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration, vRecur
 
 PRODID = "-//AG assistant//calendar//DE"
 ICS_MIME = "text/calendar"
@@ -103,7 +103,7 @@ def render_feed(
         calendar.add("description", description)
         calendar.add("x-wr-caldesc", description)
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", refresh)
+    calendar.add("x-published-ttl", vDuration(refresh))  # unknown to icalendar: say the type
     for event in events:
         calendar.add_component(_event(event, cancel=False, invitation=False))
     _add_timezones(calendar, events)

@@ -1,0 +1,252 @@
+"""Subscription feeds through the real HTTP server on 127.0.0.1, and invitations by DM
+through the outbox (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+
+import aiohttp
+import ics
+import icalendar
+import pytest
+from multidict import CIMultiDict
+from sqlalchemy import select
+
+from bot.feed_server import FeedServer
+from storage.models import ActionItem, ActionItemAssignee, Meeting, OutboxMessage
+from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
+
+anna, bernd, clara = person("anna"), person("bernd"), person("clara")
+TOKEN = re.compile(r"/calendar/([A-Za-z0-9_-]+)\.ics")
+
+
+@pytest.fixture
+async def chat(core) -> Conversation:
+    conversation = Conversation(core)
+    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
+    await conversation.say(anna, '/registrieren ag "AG Transfer"')
+    await conversation.say(bernd, "/beitreten")
+    for who in (anna, bernd, clara):
+        await conversation.say(who, "/start", dm(who))  # opens the private chats
+    return conversation
+
+
+@pytest.fixture
+async def server(core) -> AsyncIterator[FeedServer]:
+    feeds = FeedServer(core.services)
+    await feeds.start("127.0.0.1", 0)
+    yield feeds
+    await feeds.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def token_in(text: str) -> str:
+    match = TOKEN.search(text)
+    assert match, text
+    return match.group(1)
+
+
+async def get(
+    http: aiohttp.ClientSession, server: FeedServer, token: str, **headers: str
+) -> tuple[int, CIMultiDict[str], bytes]:
+    url = f"http://127.0.0.1:{server.port}/calendar/{token}.ics"
+    async with http.get(url, headers=headers) as response:
+        return response.status, CIMultiDict(response.headers), await response.read()
+
+
+async def outbox_rows(core, purpose: str) -> list[OutboxMessage]:
+    async with core.services.sessions() as session:
+        return list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.purpose == purpose)
+                .order_by(OutboxMessage.id)
+            )
+        )
+
+
+def attachment(row: OutboxMessage) -> bytes:
+    return base64.b64decode(row.payload["document"]["content_b64"])
+
+
+async def test_personal_feed_200_304_rotation_and_revocation(
+    chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    await chat.say(anna, '/sitzung 15.06.2021 9-12 Uhr "AG-Sitzung Juni" | https://meet.ex/ag')
+    reply = await chat.text(bernd, "/kalender", dm(bernd))
+    token = token_in(reply)
+    assert len(base64.urlsafe_b64decode(token + "==")) >= 16  # at least 128 bits
+
+    status, headers, body = await get(http, server, token)
+    assert status == 200
+    assert headers["Content-Type"] == "text/calendar; charset=utf-8"
+    assert body.endswith(b"\r\n") and b"\n" not in body.replace(b"\r\n", b"")
+    cal = icalendar.Calendar.from_ical(body)
+    [vevent] = cal.walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "AG Transfer: AG-Sitzung Juni"
+    assert vevent["DTSTART"].dt == datetime(2021, 6, 15, 7, 0, tzinfo=UTC)
+    assert vevent["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert "zusage 1" in str(vevent["DESCRIPTION"])  # German, bernd's language
+    assert len(ics.Calendar(body.decode()).events) == 1
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in body and b"X-PUBLISHED-TTL:PT1H" in body
+
+    # Conditional GETs: 304 from the validator, without building the feed again.
+    rebuilds = server.builder.rebuilds
+    etag, modified = headers["ETag"], headers["Last-Modified"]
+    assert (await get(http, server, token, **{"If-None-Match": etag}))[0] == 304
+    assert (await get(http, server, token, **{"If-Modified-Since": modified}))[0] == 304
+    status, again, _ = await get(http, server, token, **{"If-None-Match": '"other"'})
+    assert status == 200 and again["ETag"] == etag
+    assert server.builder.rebuilds == rebuilds  # the 200 came from the cache
+
+    # A change makes the old ETag stale; the new body says what changed.
+    core.services.clock.advance(timedelta(minutes=5))
+    await chat.say(anna, "/verschieben 1 22.06.2021 10-12 Uhr")
+    status, changed, body = await get(http, server, token, **{"If-None-Match": etag})
+    assert status == 200 and changed["ETag"] != etag
+    assert server.builder.rebuilds == rebuilds + 1
+    [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    assert vevent["SEQUENCE"] == 1 and vevent["DTSTART"].dt.hour == 10
+
+    # Asking again does not show the old URL (only its hash is stored) …
+    assert "neu" in await chat.text(bernd, "/kalender", dm(bernd))
+    # … rotating gives a new one and the old one is dead, looking like any unknown token.
+    rotated = token_in(await chat.text(bernd, "/kalender neu", dm(bernd)))
+    gone = await get(http, server, token)
+    unknown = await get(http, server, "x" * 43)
+    assert gone[0] == unknown[0] == 404 and gone[2] == unknown[2]
+    assert "ETag" not in gone[1]
+    assert (await get(http, server, rotated))[0] == 200
+    assert "ausgeschaltet" in await chat.text(bernd, "/kalender aus", dm(bernd))
+    assert (await get(http, server, rotated))[0] == 404
+    assert "kein" in (await chat.text(bernd, "/kalender aus", dm(bernd))).lower()
+
+
+async def test_group_feed_goes_to_the_chair_privately_and_stays_in_its_group(
+    chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Transfer-Sitzung")
+    chat.platform.admins.add((OTHER_GROUP.chat_id, clara.user_id))
+    await chat.say(clara, '/registrieren ag "AG Qualität"', OTHER_GROUP)
+    await chat.say(clara, "/sitzung 16.06.2021 14 Uhr Qualitätsrunde", OTHER_GROUP)
+
+    assert "nur" in (await chat.text(bernd, "/kalender")).lower()  # members: not the group's
+    assert "privat" in await chat.text(anna, "/kalender")
+    [row] = await outbox_rows(core, "calendar_feed_url")
+    assert row.user_id is not None and row.chat_id == anna.user_id  # anna's private chat
+    token = token_in(row.payload["text"])
+    assert token not in await chat.text(anna, "/sitzungen")
+
+    status, _, body = await get(http, server, token)
+    assert status == 200
+    summaries = [str(e["SUMMARY"]) for e in icalendar.Calendar.from_ical(body).walk("VEVENT")]
+    assert summaries == ["Transfer-Sitzung"]  # not the other group's meeting
+    assert b"AG Transfer" in body
+
+    # A person in both groups sees both in their own feed; cancelled ones marked.
+    await chat.say(bernd, "/beitreten", OTHER_GROUP)
+    await chat.say(clara, "/absagen 1", OTHER_GROUP)
+    status, _, body = await get(http, server, token_in(await chat.text(bernd, "/kalender", dm(bernd))))
+    events = {str(e["SUMMARY"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
+    assert set(events) == {"AG Transfer: Transfer-Sitzung", "Abgesagt: AG Qualität: Qualitätsrunde"}
+    assert events["Abgesagt: AG Qualität: Qualitätsrunde"]["STATUS"] == "CANCELLED"
+
+
+async def test_personal_feed_has_due_dates_of_own_action_items(
+    chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung")
+    token = token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+    _, headers, _ = await get(http, server, token)
+    now = core.services.clock.now()
+    async with core.services.sessions() as session, session.begin():
+        meeting = await session.scalar(select(Meeting))
+        bernd_id = (
+            await session.scalar(
+                select(OutboxMessage.user_id).where(OutboxMessage.chat_id == bernd.user_id)
+            )
+        )
+        for number, (text, who) in enumerate(
+            [("Bögen an Anna senden", bernd_id), ("Termin koordinieren", None)], start=1
+        ):
+            item = ActionItem(
+                group_id=meeting.group_id,
+                number=number,
+                text=text,
+                due_date=date(2021, 7, 15),
+                meeting_id=meeting.id,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(item)
+            await session.flush()
+            session.add(ActionItemAssignee(action_item_id=item.id, user_id=who, name="X"))
+    status, changed, body = await get(http, server, token, **{"If-None-Match": headers["ETag"]})
+    assert status == 200
+    [due] = [e for e in icalendar.Calendar.from_ical(body).walk("VEVENT") if "A-1" in e["DESCRIPTION"]]
+    assert due["DTSTART"].dt == date(2021, 7, 15)
+    assert "Bögen an Anna senden" in str(due["SUMMARY"])
+    assert b"Termin koordinieren" not in body  # not assigned to bernd
+
+
+async def test_invitations_by_dm_once_per_person_and_version(chat: Conversation, core) -> None:
+    await chat.say(anna, '/sitzung 15.06.2021 9-12 Uhr "AG-Sitzung" | https://meet.ex/ag')
+    first = await outbox_rows(core, "meeting_invitation")
+    assert sorted(r.chat_id for r in first) == [anna.user_id, bernd.user_id]
+    assert first[0].payload["document"]["filename"] == "sitzung-1.ics"
+    assert first[0].payload["document"]["mime_type"] == "text/calendar"
+    raw = attachment(first[0])
+    cal = icalendar.Calendar.from_ical(raw)
+    assert cal["METHOD"] == "REQUEST"
+    [vevent] = cal.walk("VEVENT")
+    uid = str(vevent["UID"])
+    assert re.fullmatch(r"meeting-\d+@127\.0\.0\.1", uid)
+    assert vevent["SEQUENCE"] == 0
+    assert sorted(a.params["CN"] for a in vevent["ATTENDEE"]) == ["Anna", "Bernd"]
+    assert vevent.walk("VALARM") and cal.walk("VTIMEZONE")
+    assert len(ics.Calendar(raw.decode()).events) == 1
+
+    # A chair's resend reaches nobody twice; a newcomer gets the current version.
+    assert "0 Mitglieder" in await chat.text(anna, "/einladung 1 alle")
+    await chat.say(clara, "/beitreten")
+    assert "1 Mitglied " in await chat.text(anna, "/einladung 1 alle")
+    assert "nur" in (await chat.text(bernd, "/einladung 1 alle")).lower()
+    # Anyone may ask for their own copy again.
+    assert "privat" in await chat.text(bernd, "/einladung 1")
+    rows = await outbox_rows(core, "meeting_invitation")
+    assert [r.chat_id for r in rows[2:]] == [clara.user_id, bernd.user_id]
+
+    await chat.say(anna, "/verschieben 1 22.06.2021 9-12 Uhr")
+    moved = (await outbox_rows(core, "meeting_invitation"))[4:]
+    assert sorted(r.chat_id for r in moved) == sorted([anna.user_id, bernd.user_id, clara.user_id])
+    [update] = icalendar.Calendar.from_ical(attachment(moved[0])).walk("VEVENT")
+    assert str(update["UID"]) == uid and update["SEQUENCE"] == 1
+    assert "Geändert" in moved[0].payload["text"]
+
+    await chat.say(anna, "/absagen 1")
+    cancelled = (await outbox_rows(core, "meeting_invitation"))[7:]
+    assert len(cancelled) == 3
+    cal = icalendar.Calendar.from_ical(attachment(cancelled[0]))
+    [vevent] = cal.walk("VEVENT")
+    assert cal["METHOD"] == "CANCEL" and vevent["STATUS"] == "CANCELLED"
+    assert str(vevent["UID"]) == uid and vevent["SEQUENCE"] == 2
+    keys = [r.dedupe_key for r in await outbox_rows(core, "meeting_invitation")]
+    assert len(keys) == len(set(keys)) == 10
+
+
+async def test_english_reader_gets_english_invitation(chat: Conversation, core) -> None:
+    await chat.say(bernd, "/language en", dm(bernd))
+    await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Sitzung")
+    rows = await outbox_rows(core, "meeting_invitation")
+    to_bernd = next(r for r in rows if r.chat_id == bernd.user_id)
+    assert to_bernd.payload["document"]["filename"] == "meeting-1.ics"
+    assert "Invitation: Sitzung" in to_bernd.payload["text"]
+    assert b"/rsvp 1 yes|maybe|no" in attachment(to_bernd).replace(b"\r\n ", b"")
