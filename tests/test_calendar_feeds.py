@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import aiohttp
-import ics
 import icalendar
+import ics
 import pytest
 from multidict import CIMultiDict
 from sqlalchemy import select
@@ -154,7 +154,9 @@ async def test_group_feed_goes_to_the_chair_privately_and_stays_in_its_group(
     # A person in both groups sees both in their own feed; cancelled ones marked.
     await chat.say(bernd, "/beitreten", OTHER_GROUP)
     await chat.say(clara, "/absagen 1", OTHER_GROUP)
-    status, _, body = await get(http, server, token_in(await chat.text(bernd, "/kalender", dm(bernd))))
+    status, _, body = await get(
+        http, server, token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+    )
     events = {str(e["SUMMARY"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
     assert set(events) == {"AG Transfer: Transfer-Sitzung", "Abgesagt: AG Qualität: Qualitätsrunde"}
     assert events["Abgesagt: AG Qualität: Qualitätsrunde"]["STATUS"] == "CANCELLED"
@@ -169,10 +171,8 @@ async def test_personal_feed_has_due_dates_of_own_action_items(
     now = core.services.clock.now()
     async with core.services.sessions() as session, session.begin():
         meeting = await session.scalar(select(Meeting))
-        bernd_id = (
-            await session.scalar(
-                select(OutboxMessage.user_id).where(OutboxMessage.chat_id == bernd.user_id)
-            )
+        bernd_id = await session.scalar(
+            select(OutboxMessage.user_id).where(OutboxMessage.chat_id == bernd.user_id)
         )
         for number, (text, who) in enumerate(
             [("Bögen an Anna senden", bernd_id), ("Termin koordinieren", None)], start=1
@@ -190,8 +190,10 @@ async def test_personal_feed_has_due_dates_of_own_action_items(
             await session.flush()
             session.add(ActionItemAssignee(action_item_id=item.id, user_id=who, name="X"))
     status, changed, body = await get(http, server, token, **{"If-None-Match": headers["ETag"]})
-    assert status == 200
-    [due] = [e for e in icalendar.Calendar.from_ical(body).walk("VEVENT") if "A-1" in e["DESCRIPTION"]]
+    assert status == 200 and changed["ETag"] != headers["ETag"]
+    [due] = [
+        e for e in icalendar.Calendar.from_ical(body).walk("VEVENT") if "A-1" in e["DESCRIPTION"]
+    ]
     assert due["DTSTART"].dt == date(2021, 7, 15)
     assert "Bögen an Anna senden" in str(due["SUMMARY"])
     assert b"Termin koordinieren" not in body  # not assigned to bernd
