@@ -252,3 +252,117 @@ async def test_english_reader_gets_english_invitation(chat: Conversation, core) 
     assert to_bernd.payload["document"]["filename"] == "meeting-1.ics"
     assert "Invitation: Sitzung" in to_bernd.payload["text"]
     assert b"/rsvp 1 yes|maybe|no" in attachment(to_bernd).replace(b"\r\n ", b"")
+
+
+async def test_run_adapters_starts_and_stops_the_feed_server(sqlite_url: str, clock) -> None:
+    import asyncio
+
+    from bot.app import Core, run_adapters
+    from bot.settings import load_settings
+
+    settings = load_settings(database_url=sqlite_url, http_port=0, _env_file=None)
+    core = await Core.create(settings, clock)
+    stop = asyncio.Event()
+    running = asyncio.create_task(run_adapters(core, [], stop, feeds=True))
+    for _ in range(200):
+        if core.feed_server is not None and core.feed_server.port:
+            break
+        await asyncio.sleep(0.01)
+    server = core.feed_server
+    assert server is not None and server.port
+    base = f"http://127.0.0.1:{server.port}"
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "/healthz") as response:
+            assert response.status == 200
+        async with http.get(base + "/calendar/nothing.ics") as response:
+            assert response.status == 404
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await http.get(base + "/healthz")
+
+
+async def test_a_taken_port_is_a_clear_startup_error(core) -> None:
+    from bot.feed_server import FeedServerError
+
+    first = FeedServer(core.services)
+    await first.start("127.0.0.1", 0)
+    try:
+        with pytest.raises(FeedServerError, match="HTTP_PORT"):
+            await FeedServer(core.services).start("127.0.0.1", first.port)
+    finally:
+        await first.stop()
+
+
+def test_http_settings() -> None:
+    from bot.settings import SettingsError, load_settings
+
+    default = load_settings(_env_file=None)
+    assert default.http_server_enabled(console=False)
+    assert not default.http_server_enabled(console=True)  # trying it locally opens no port
+    assert load_settings(http_server="on", _env_file=None).http_server_enabled(console=True)
+    assert not load_settings(http_server="off", _env_file=None).http_server_enabled(False)
+    assert default.feed_base_url == "http://127.0.0.1:8080"
+    public = load_settings(public_base_url="https://bot.example.org/", _env_file=None)
+    assert public.feed_base_url == "https://bot.example.org"
+    assert public.calendar_domain == "bot.example.org"
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
+        load_settings(public_base_url="bot.example.org", _env_file=None)
+
+
+async def test_head_and_if_modified_since_after_a_change(
+    chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Sitzung")
+    token = token_in(await chat.text(anna, "/kalender", dm(anna)))
+    url = f"http://127.0.0.1:{server.port}/calendar/{token}.ics"
+    async with http.head(url) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"] == "text/calendar; charset=utf-8"
+        modified = response.headers["Last-Modified"]
+    core.services.clock.advance(timedelta(hours=1))
+    await chat.say(anna, "/sitzung 16.06.2021 9 Uhr Noch eine")
+    status, headers, _ = await get(http, server, token, **{"If-Modified-Since": modified})
+    assert status == 200 and headers["Last-Modified"] != modified
+
+
+async def test_series_invitation_has_rrule_exdate_and_override(chat: Conversation, core) -> None:
+    from bot.core.context import HandlerContext
+    from bot.core.i18n import Translator
+    from bot.core.messages import ChatKind, ChatRef, IncomingMessage
+    from handlers import invitations
+    from storage.models import Group, Identity, MeetingSeries, Membership, User
+    from tests.test_calendar_client import _add_series
+
+    await _add_series(core)
+    async with core.services.sessions() as session, session.begin():
+        group = await session.scalar(select(Group))
+        identity = await session.scalar(select(Identity).where(Identity.username == "anna"))
+        user = await session.get(User, identity.user_id)
+        member = await session.scalar(select(Membership).where(Membership.user_id == user.id))
+        ctx = HandlerContext(
+            services=core.services,
+            session=session,
+            message=IncomingMessage(ChatRef("test", GROUP.chat_id, ChatKind.GROUP), anna, ""),
+            platform=chat.platform,
+            t=Translator("de"),
+            user=user,
+            identity=identity,
+            group=group,
+            member=member,
+        )
+        series = await session.scalar(select(MeetingSeries))
+        assert await invitations.series_changed(ctx, series) == 2
+        assert await invitations.series_changed(ctx, series) == 0  # once per version
+    rows = await outbox_rows(core, "meeting_invitation")
+    assert rows[-1].payload["document"]["filename"] == "sitzungsreihe-1.ics"
+    raw = attachment(rows[-1])
+    cal = icalendar.Calendar.from_ical(raw)
+    master, *overrides = cal.walk("VEVENT")
+    assert cal["METHOD"] == "REQUEST"
+    assert master["RRULE"]["FREQ"] == ["WEEKLY"] and master["RRULE"]["COUNT"] == [4]
+    assert [d.dt.hour for d in master["EXDATE"].dts] == [9]  # 30.9., 9:00 local
+    [moved] = overrides
+    assert moved["UID"] == master["UID"]
+    assert moved["RECURRENCE-ID"].dt.hour == 9 and moved["DTSTART"].dt.hour == 11
+    assert len(ics.Calendar(raw.decode()).events) >= 1
