@@ -211,27 +211,53 @@ def series_events(
     return [master, *overrides]
 
 
+def due_date_event(
+    *,
+    kind: str,
+    key: object,
+    summary: str,
+    due: date,
+    tzid: str,
+    style: EventStyle,
+    stamp: datetime,
+    description: str = "",
+    organizer_group: Group | None = None,
+) -> CalendarEvent:
+    """A deadline as an all-day event on its day (action items, authorization deadlines);
+    UID `<kind>-<key>@<domain>`."""
+    return CalendarEvent(
+        uid=uid_for(kind, key, style.domain),
+        summary=summary,
+        start=datetime.combine(due, time(0), ZoneInfo(tzid)),
+        tzid=tzid,
+        stamp=stamp,
+        all_day=True,
+        description=description,
+        organizer=organizer(organizer_group, style.domain) if organizer_group else None,
+        last_modified=stamp,
+    )
+
+
 def action_item_event(
     item: ActionItem, group: Group, style: EventStyle, due: date
 ) -> CalendarEvent:
-    """A due date as an all-day event on that day, in the group's calendar."""
+    """An open action item on its due day, in the group's calendar."""
     t = style.t
-    tz = ZoneInfo(group.timezone)
     text = " ".join(item.text.split())
     short = text if len(text) <= 80 else text[:79] + "…"
-    return CalendarEvent(
-        uid=uid_for("action", item.id, style.domain),
+    return due_date_event(
+        kind="action",
+        key=item.id,
         summary=t.gettext("Due: {text}", text=short)
         + (f" ({group.name})" if style.group_in_summary else ""),
-        start=datetime.combine(due, time(0), tz),
+        due=due,
         tzid=group.timezone,
+        style=style,
         stamp=item.updated_at,
-        all_day=True,
         description=t.gettext(
             "Action item A-{number} of {group}:", number=item.number, group=group.name
         )
         + "\n"
         + item.text,
-        organizer=organizer(group, style.domain),
-        last_modified=item.updated_at,
+        organizer_group=group,
     )

@@ -58,7 +58,24 @@ class SourceVersion:
 
 
 class FeedSource(Protocol):
-    """One kind of event in a feed (meetings, action items, authorization deadlines, …)."""
+    """One kind of event in a feed (meetings, action items, authorization deadlines, …).
+
+    A new kind for the personal feed, e.g. the advisors' authorization deadlines::
+
+        class AuthorizationDeadlines:
+            name = "authorization"
+
+            async def version(self, session, scope):
+                # count and max(updated_at) of scope.user's authorizations, one query
+                return SourceVersion(f"{count}:{latest}", latest)
+
+            async def events(self, session, scope, style):
+                return [due_date_event(kind="authorization", key=row.id, due=row.expires_on,
+                                       summary=..., tzid=..., style=style,
+                                       stamp=row.updated_at) for row in ...]
+
+    and add `AuthorizationDeadlines()` to `PERSON_SOURCES`.
+    """
 
     name: str
 
@@ -164,7 +181,10 @@ class FeedBuilder:
         cache_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.services = services
-        self.sources = {FeedKind.GROUP: tuple(group_sources), FeedKind.PERSON: person_sources}
+        self.sources = {
+            FeedKind.GROUP: tuple(group_sources),
+            FeedKind.PERSON: tuple(person_sources),
+        }
         self.cache_bytes = cache_bytes
         self._cache: OrderedDict[int, tuple[str, bytes]] = OrderedDict()
         self._cached_bytes = 0

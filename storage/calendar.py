@@ -144,14 +144,21 @@ async def meetings_version(
     series = select(func.count(MeetingSeries.id), func.max(MeetingSeries.updated_at)).where(
         MeetingSeries.group_id.in_(group_ids)
     )
+    # Agenda items have no updated_at: accepted ones (what feeds show) are fingerprinted by
+    # count, highest id, position×id (catches reordering) and title lengths (most edits).
     agenda = (
-        select(func.count(AgendaItem.id), func.coalesce(func.max(AgendaItem.id), 0))
+        select(
+            func.count(AgendaItem.id),
+            func.coalesce(func.max(AgendaItem.id), 0),
+            func.coalesce(func.sum(AgendaItem.position * AgendaItem.id), 0),
+            func.coalesce(func.sum(func.length(AgendaItem.title)), 0),
+        )
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-        .where(in_groups)
+        .where(in_groups, AgendaItem.status == AgendaItemStatus.ACCEPTED.value)
     )
     m_count, m_latest, m_sequences = (await session.execute(meetings)).one()
     s_count, s_latest = (await session.execute(series)).one()
-    a_count, a_max = (await session.execute(agenda)).one()
+    agenda_parts = (await session.execute(agenda)).one()
     m_latest, s_latest = _as_utc(m_latest), _as_utc(s_latest)
     tag = ":".join(
         str(part)
@@ -161,8 +168,7 @@ async def meetings_version(
             m_sequences,
             s_count,
             s_latest and s_latest.isoformat(),
-            a_count,
-            a_max,
+            *agenda_parts,
         )
     )
     return tag, _latest(m_latest, s_latest)

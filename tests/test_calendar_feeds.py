@@ -366,3 +366,104 @@ async def test_series_invitation_has_rrule_exdate_and_override(chat: Conversatio
     assert moved["UID"] == master["UID"]
     assert moved["RECURRENCE-ID"].dt.hour == 9 and moved["DTSTART"].dt.hour == 11
     assert len(ics.Calendar(raw.decode()).events) >= 1
+
+
+async def test_agenda_in_the_feed_and_its_changes_change_the_etag(
+    chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    from storage.models import AgendaItem, AgendaItemStatus
+
+    await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung")
+    token = token_in(await chat.text(anna, "/kalender", dm(anna)))
+    etags = [(await get(http, server, token))[1]["ETag"]]
+    now = core.services.clock.now()
+    async with core.services.sessions() as session, session.begin():
+        meeting = await session.scalar(select(Meeting))
+        session.add_all(
+            [
+                AgendaItem(
+                    meeting_id=meeting.id,
+                    position=1,
+                    title="Begrüßung",
+                    presenter_name="Anna Muster (IHK)",
+                    planned_start=meeting.starts_at,
+                    created_at=now,
+                ),
+                AgendaItem(
+                    meeting_id=meeting.id,
+                    position=2,
+                    title="Bericht",
+                    status=AgendaItemStatus.PROPOSED.value,
+                    created_at=now,
+                ),
+            ]
+        )
+    status, headers, body = await get(http, server, token, **{"If-None-Match": etags[-1]})
+    assert status == 200
+    etags.append(headers["ETag"])
+    [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    description = str(vevent["DESCRIPTION"])
+    assert "Tagesordnung:\nTOP 1 Begrüßung – Anna Muster (IHK), 09:00" in description
+    assert "Bericht" not in description  # only proposed, not accepted yet
+    async with core.services.sessions() as session, session.begin():
+        proposed = await session.scalar(select(AgendaItem).where(AgendaItem.position == 2))
+        proposed.status = AgendaItemStatus.ACCEPTED.value
+    status, headers, body = await get(http, server, token, **{"If-None-Match": etags[-1]})
+    assert status == 200 and b"TOP 2 Bericht" in body
+
+
+async def test_another_feature_adds_its_deadlines_to_the_personal_feed(
+    chat: Conversation, core, http: aiohttp.ClientSession
+) -> None:
+    """The extension point: a source with version() and events(), here authorization
+    deadlines kept in a dict (as the advisors feature will keep them in its table)."""
+    from handlers.calendar_events import due_date_event
+    from handlers.calendar_feeds import PERSON_SOURCES, FeedBuilder, SourceVersion
+
+    deadlines: dict[int, date] = {}
+
+    class Deadlines:
+        name = "authorization"
+
+        async def version(self, session, scope) -> SourceVersion:
+            return SourceVersion(str(deadlines.get(scope.user.id)), None)
+
+        async def events(self, session, scope, style) -> list:
+            due = deadlines.get(scope.user.id)
+            if due is None:
+                return []
+            return [
+                due_date_event(
+                    kind="authorization",
+                    key=scope.user.id,
+                    summary="Autorisierung läuft ab",
+                    due=due,
+                    tzid="Europe/Berlin",
+                    style=style,
+                    stamp=core.services.clock.now(),
+                )
+            ]
+
+    builder = FeedBuilder(core.services, person_sources=(*PERSON_SOURCES, Deadlines()))
+    server = FeedServer(core.services, builder)
+    await server.start("127.0.0.1", 0)
+    try:
+        await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Sitzung")
+        token = token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+        _, headers, body = await get(http, server, token)
+        assert b"Autorisierung" not in body
+        async with core.services.sessions() as session:
+            from storage.models import Identity
+
+            bernd_id = await session.scalar(
+                select(Identity.user_id).where(Identity.username == "bernd")
+            )
+        deadlines[bernd_id] = date(2022, 3, 31)
+        status, _, body = await get(http, server, token, **{"If-None-Match": headers["ETag"]})
+        assert status == 200
+        events = icalendar.Calendar.from_ical(body).walk("VEVENT")
+        [due] = [e for e in events if str(e["SUMMARY"]) == "Autorisierung läuft ab"]
+        assert due["DTSTART"].dt == date(2022, 3, 31)
+        assert str(due["UID"]).startswith(f"authorization-{bernd_id}@")
+    finally:
+        await server.stop()
