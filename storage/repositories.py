@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from bot.core.messages import UserRef
 from storage.models import (
+    CalendarFeed,
     Group,
     GroupChat,
     Identity,
@@ -242,6 +243,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         .where(Membership.user_id == user.id)
     )
     queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
     return {
         "user": {
             "id": user.id,
@@ -279,6 +281,14 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "text": q.payload.get("text"),
             }
             for q in queued
+        ],
+        # Personal calendar links: only a hash of each token is stored, so none is shown.
+        "calendar_links": [
+            {
+                "created_at": f.created_at.isoformat(),
+                "revoked_at": f.revoked_at.isoformat() if f.revoked_at else None,
+            }
+            for f in feeds
         ],
     }
 

@@ -467,3 +467,15 @@ async def test_another_feature_adds_its_deadlines_to_the_personal_feed(
         assert str(due["UID"]).startswith(f"authorization-{bernd_id}@")
     finally:
         await server.stop()
+
+
+async def test_my_data_lists_calendar_links_without_tokens(chat: Conversation) -> None:
+    import json
+
+    token = token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+    await chat.say(bernd, "/kalender neu", dm(bernd))
+    [reply] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    assert reply.document is not None
+    data = json.loads(reply.document.content)
+    assert [link["revoked_at"] is None for link in data["calendar_links"]] == [False, True]
+    assert token not in reply.document.content.decode()
