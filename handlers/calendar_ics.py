@@ -209,18 +209,18 @@ def _add_timezones(calendar: Calendar, events: Sequence[CalendarEvent]) -> None:
             high += _RRULE_YEARS  # a series goes on past its first dates
         first, last = spans.get(event.tzid, (low, high))
         spans[event.tzid] = (min(first, low), max(last, high))
-    timezones = [_timezone(tzid, first, last).to_ical() for tzid, (first, last) in spans.items()]
-    for raw in sorted(timezones):
+    for tzid in sorted(spans, reverse=True):  # inserted at the front: A…Z at the top
+        first, last = spans[tzid]
         # Components are mutable: every calendar gets its own parsed copy of the cached text.
-        calendar.subcomponents.insert(0, Timezone.from_ical(raw))
+        calendar.subcomponents.insert(0, Timezone.from_ical(_vtimezone(tzid, first, last)))
 
 
 _RRULE_YEARS = 10
 
 
 @lru_cache(maxsize=64)
-def _timezone(tzid: str, first_year: int, last_year: int) -> Timezone:
+def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
     """Generating a VTIMEZONE walks zoneinfo's transitions; the same span is asked often."""
     return Timezone.from_tzid(
         tzid, first_date=date(first_year - 1, 1, 1), last_date=date(last_year + 2, 1, 1)
-    )
+    ).to_ical()
