@@ -10,6 +10,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.agenda_draft import create_agenda_draft
 from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
 from storage import meetings as repo
 from storage.models import Meeting, MeetingStatus, Role
@@ -83,6 +84,7 @@ async def schedule(ctx: HandlerContext) -> Reply:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
+    await create_agenda_draft(ctx.session, meeting, language=ctx.group.language, now=ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
 
 
