@@ -31,7 +31,7 @@ async def _meeting(session, group: Group, starts_at: datetime, hours: int | None
         starts_at=starts_at,
         ends_at=starts_at + timedelta(hours=hours) if hours else None,
         location=None,
-        created_by_user_id=None,  # type: ignore[arg-type]
+        created_by_user_id=None,
         now=BERLIN_9,
     )
 
