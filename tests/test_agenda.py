@@ -130,3 +130,16 @@ async def test_another_group_cannot_read_or_change_our_agenda(chat: Conversation
         "1 Vertraulich",
         "2 Verschiedenes / nächste Termine",
     ]
+
+
+async def test_a_carried_over_top_returns_on_the_next_agenda(chat: Conversation) -> None:
+    await chat.say(anna, "/tophinzu 1 Weiterbildungskonzept | @bernd")
+    assert "Protokoll" in await chat.text(bernd, "/vertagen 1 1")  # minute-takers and chairs
+    marked = await chat.text(anna, "/vertagen 1 1")
+    assert "wird in der nächsten Sitzung wieder aufgenommen" in marked
+    assert "TOP 1 | Weiterbildungskonzept | Bernd ↻" in await chat.text(bernd, "/tagesordnung 1")
+    await chat.say(anna, "/sitzung 29.06.2021 9-12 Uhr AG-Sitzung Juli")
+    assert _tops(await chat.text(bernd, "/tagesordnung 2")) == [
+        "1 Weiterbildungskonzept",
+        "2 Verschiedenes / nächste Termine",
+    ]
