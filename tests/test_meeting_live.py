@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -131,3 +132,29 @@ async def test_another_group_cannot_touch_the_running_meeting(chat: Conversation
     notes = await chat.text(bernd, "/notizen")
     assert "Intern" in notes and "Fremd" not in notes
     assert "Anwesend" not in await chat.text(bernd, "/sitzunginfo 1")
+
+
+async def test_every_change_reaches_the_groups_other_chats(chat: Conversation, core) -> None:
+    from bot.core.messages import ChatKind, ChatRef, UserRef
+    from storage.models import OutboxMessage
+    from tests.harness import FakePlatform
+
+    room = ChatRef("other", "!room:example.org", ChatKind.GROUP, "AG Transfer (Matrix)")
+    dora_mx = UserRef("other", "@dora:example.org", "Dora", username="@dora:example.org")
+    matrix = Conversation(core, FakePlatform(name="other", command_prefix="!"))
+    matrix.platform.admins.add((room.chat_id, dora_mx.user_id))
+    linked = await chat.text(anna, "/verknuepfen")
+    code = re.search(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b", linked).group(1)  # type: ignore[union-attr]
+    assert "gehört jetzt zu" in await matrix.text(dora_mx, f"!verknuepfen {code}", room)
+    # two edits within the same second are two announcements, not one
+    await chat.say(anna, "/sitzungaendern 1 titel Erste Fassung")
+    await chat.say(anna, "/sitzungaendern 1 titel Zweite Fassung")
+    async with core.services.sessions() as session:
+        texts = [
+            row.payload["text"]
+            for row in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == room.chat_id)
+            )
+        ]
+    assert any("Erste Fassung" in t for t in texts)
+    assert any("Zweite Fassung" in t for t in texts)
