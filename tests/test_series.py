@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -120,3 +121,25 @@ async def test_another_group_cannot_see_or_change_our_series(chat: Conversation,
     async with core.services.sessions() as session:
         series = await session.scalar(select(MeetingSeries))
     assert series.title == "Intern" and series.ended_at is None
+
+
+async def test_an_earlier_time_neither_loses_nor_doubles_occurrences(
+    chat: Conversation, core
+) -> None:
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    await chat.say(anna, "/serie montags 10 Uhr Runde")
+    async with core.services.sessions() as session:
+        series = await session.scalar(select(MeetingSeries))
+    # the horizon ends at a local midnight, so no occurrence straddles it after a time change
+    assert series.materialized_until.astimezone(ZoneInfo("Europe/Berlin")).time() == time(0)
+    await chat.say(anna, "/serieaendern S1 zeit 9 Uhr")
+    for _ in range(6):
+        core.services.clock.advance(timedelta(days=5, hours=7))
+        await chat.say(bernd, "/sitzungen")
+    starts = [m.starts_at for m in await _meetings(core)]
+    assert starts == sorted(starts) and len(starts) > 15
+    days = [s.astimezone(ZoneInfo("Europe/Berlin")).date() for s in starts]
+    assert {b - a for a, b in pairwise(days)} == {timedelta(days=7)}
+    assert {s.astimezone(ZoneInfo("Europe/Berlin")).time() for s in starts} == {time(9)}
