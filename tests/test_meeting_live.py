@@ -158,3 +158,51 @@ async def test_every_change_reaches_the_groups_other_chats(chat: Conversation, c
         ]
     assert any("Erste Fassung" in t for t in texts)
     assert any("Zweite Fassung" in t for t in texts)
+
+
+async def test_the_data_export_contains_what_meetings_hold_about_a_person(
+    chat: Conversation,
+) -> None:
+    import json
+
+    from tests.harness import dm
+
+    await chat.say(bernd, "/zusage 1 ja")
+    await chat.say(bernd, "/vorschlagen 1 Erfahrungsaustausch | @bernd")
+    await chat.say(clara, "/top 1")
+    await chat.say(bernd, "/notiz Meine Anmerkung")
+    await chat.say(clara, "/anwesend @bernd")
+    await chat.say(bernd, "/start", dm(bernd))
+    [export] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    data = json.loads(export.document.content)
+    assert data["meeting_replies"][0]["answer"] == "yes"
+    assert data["meeting_replies"][0]["meeting"] == "AG-Sitzung"
+    assert len(data["meeting_attendance"]) == 1
+    assert data["meeting_notes"][0]["text"] == "Meine Anmerkung"
+    assert data["agenda_items"] == [
+        {
+            "meeting": "AG-Sitzung",
+            "starts_at": "2021-06-10T08:30:00+00:00",
+            "title": "Erfahrungsaustausch",
+            "presenter": True,
+            "proposed": True,
+        }
+    ]
+
+
+async def test_erasing_a_person_removes_their_name_from_agendas_and_lists(
+    chat: Conversation, core
+) -> None:
+    from tests.harness import dm
+
+    await chat.say(anna, "/tophinzu 1 Bericht | @bernd")
+    await chat.say(clara, "/anwesend @bernd")
+    await chat.say(bernd, "/notiz Meine Anmerkung")
+    await chat.say(bernd, "/start", dm(bernd))
+    [question] = await chat.say(bernd, "/datenloeschen", dm(bernd))
+    await chat.say(bernd, "", dm(bernd), callback=question.buttons[0][0].data)
+    agenda = await chat.text(anna, "/tagesordnung 1")
+    assert "TOP 3 | Bericht" in agenda and "Bernd" not in agenda
+    assert "Bernd" not in await chat.text(anna, "/anwesenheit")
+    notes = await chat.text(anna, "/notizen")
+    assert "• Meine Anmerkung\n" in notes + "\n" and "Bernd" not in notes
