@@ -206,3 +206,19 @@ async def test_erasing_a_person_removes_their_name_from_agendas_and_lists(
     assert "Bernd" not in await chat.text(anna, "/anwesenheit")
     notes = await chat.text(anna, "/notizen")
     assert "• Meine Anmerkung\n" in notes + "\n" and "Bernd" not in notes
+
+
+async def test_english_meeting_work(chat: Conversation) -> None:
+    await chat.say(anna, "/language en")
+    await chat.say(bernd, "/rsvp 1 yes")
+    assert "Now TOP 2: Bericht der Fachgruppe" in await chat.text(clara, "/item 2")
+    assert "Note saved for TOP 2." in await chat.text(bernd, "/note Good progress")
+    recorded = await chat.text(clara, "/present all who said yes Guests: Dr. Weber (IHK Köln)")
+    assert "Recorded as present: Bernd, Dr. Weber (IHK Köln)" in recorded
+    shown = await chat.text(bernd, "/attendance")
+    assert "Attendance: 2 participants" in shown and "Guests:" in shown
+    assert "• Good progress (Bernd)" in await chat.text(bernd, "/notes")
+    full = await chat.text(bernd, "/showmeeting 1")
+    assert "Video conference: https://meet.example.org/ag" in full
+    assert "TOP 3 | Verschiedenes / nächste Termine" in full  # created while German
+    assert "There is no meeting #9" in await chat.text(bernd, "/showmeeting 9")

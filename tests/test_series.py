@@ -143,3 +143,13 @@ async def test_an_earlier_time_neither_loses_nor_doubles_occurrences(
     days = [s.astimezone(ZoneInfo("Europe/Berlin")).date() for s in starts]
     assert {b - a for a, b in pairwise(days)} == {timedelta(days=7)}
     assert {s.astimezone(ZoneInfo("Europe/Berlin")).time() for s in starts} == {time(9)}
+
+
+async def test_english_series(chat: Conversation) -> None:
+    await chat.say(anna, "/language en")
+    created = await chat.text(anna, "/series every 2nd Thursday 9-10am Check-in | Room 1")
+    assert "S1 Check-in – the 2nd Thursday of every month, 09:00–10:00" in created
+    assert "#1 Check-in – Thu 2021-07-08, 09:00–10:00" in created
+    ended = await chat.text(anna, "/endseries S1 2021-08-31")
+    assert "Series S1 ends on 2021-08-31; 1 later meeting was cancelled." in ended
+    assert "no series S2" in await chat.text(anna, "/editseries S2 title X")
