@@ -4,9 +4,11 @@ about them (pure: rows in, `CalendarEvent`s out)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from icalendar import vRecur
 
 from bot.core.i18n import Translator
 from handlers.calendar_ics import CalendarEvent, Party, uid_for
@@ -58,18 +60,19 @@ def _is_link(location: str | None) -> bool:
 
 
 def agenda_lines(items: Sequence[AgendaItem], tz: ZoneInfo, t: Translator) -> list[str]:
-    """`TOP 1 Begrüßung – Anna Muster (IHK), 9:00`; breaks are listed but not numbered."""
-    lines, number = [], 0
+    """`TOP 1 | 9:00 | Begrüßung | Anna Muster (IHK)`, numbered like /tagesordnung shows it
+    (the position; breaks count too)."""
+    lines = []
     for item in items:
-        start = item.planned_start.astimezone(tz).strftime("%H:%M") if item.planned_start else ""
-        if item.kind == AgendaItemKind.BREAK.value:
-            line = item.title
-        else:
-            number += 1
-            line = t.gettext("TOP {number}", number=number) + f" {item.title}"
-            if item.presenter_name:
-                line += f" – {item.presenter_name}"
-        lines.append(f"{line}, {start}" if start else line)
+        title = f"☕ {item.title}" if item.kind == AgendaItemKind.BREAK.value else item.title
+        parts = [t.gettext("TOP {number}", number=item.position)]
+        if item.planned_start is not None:
+            local = item.planned_start.astimezone(tz)
+            parts.append(f"{local.hour}:{local.minute:02d}")
+        parts.append(title)
+        if item.presenter_name:
+            parts.append(item.presenter_name)
+        lines.append(" | ".join(parts))
     return lines
 
 
@@ -140,12 +143,27 @@ def _follows_rule(meeting: Meeting, series: MeetingSeries) -> bool:
     )
     end = meeting.recurrence_id + duration if meeting.recurrence_id and duration else None
     return (
-        (meeting.sequence or 0) == 0
-        and meeting.starts_at == meeting.recurrence_id
+        meeting.starts_at == meeting.recurrence_id
         and meeting.ends_at == end
         and meeting.title == series.title
         and meeting.location == series.location
+        and meeting.description == series.description
     )
+
+
+def _last_start(series: MeetingSeries) -> datetime | None:
+    """Where the series stops: when it was ended, or the UNTIL in its rule."""
+    until = vRecur.from_ical(series.rrule).get("UNTIL")
+    ends = [series.ended_at, *(until or ())]
+    moments = [m if isinstance(m, datetime) else None for m in ends]
+    known = [m.astimezone(UTC) for m in moments if m is not None and m.tzinfo is not None]
+    return min(known) if known else None
+
+
+def _has_own_agenda(items: Sequence[AgendaItem]) -> bool:
+    """More than the "Verschiedenes" every occurrence gets by default: worth an override so
+    the calendar shows this date's agenda (a bare draft would turn every date into one)."""
+    return any(item.kind != AgendaItemKind.MISC.value for item in items)
 
 
 def series_events(
@@ -162,10 +180,13 @@ def series_events(
     occurrence that differs from the rule (moved, retitled, with an agenda) as an override
     with RECURRENCE-ID."""
     agendas = agendas or {}
+    last = _last_start(series)
     cancelled = tuple(
         m.recurrence_id
         for m in occurrences
-        if m.status == MeetingStatus.CANCELLED.value and m.recurrence_id is not None
+        if m.status == MeetingStatus.CANCELLED.value
+        and m.recurrence_id is not None
+        and (last is None or m.recurrence_id <= last)  # past the end: no EXDATE needed
     )
     duration = series.duration_minutes
     t = style.t
@@ -194,19 +215,23 @@ def series_events(
         last_modified=series.updated_at,
     )
     overrides = [
-        meeting_event(
-            meeting,
-            group,
-            style,
-            stamp=stamp,
-            agenda=agendas.get(meeting.id, ()),
-            attendees=attendees,
-            tzid=series.timezone,
+        replace(
+            meeting_event(
+                meeting,
+                group,
+                style,
+                stamp=stamp,
+                agenda=agendas.get(meeting.id, ()),
+                attendees=attendees,
+                tzid=series.timezone,
+            ),
+            # never below the master's: some clients drop an override older than its series
+            sequence=max(meeting.sequence or 0, series.sequence or 0),
         )
         for meeting in occurrences
         if meeting.recurrence_id is not None
         and meeting.status != MeetingStatus.CANCELLED.value
-        and (not _follows_rule(meeting, series) or agendas.get(meeting.id))
+        and (not _follows_rule(meeting, series) or _has_own_agenda(agendas.get(meeting.id, ())))
     ]
     return [master, *overrides]
 

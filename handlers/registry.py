@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from bot.core.router import Command, Router
 from handlers import (
+    agenda,
     general,
     groups,
     invitations,
     linking,
     me,
+    meeting_live,
+    meeting_view,
     meetings,
     members,
+    series,
     subscriptions,
 )
 
@@ -21,6 +25,10 @@ def all_commands() -> tuple[Command, ...]:
         *groups.COMMANDS,
         *members.COMMANDS,
         *meetings.COMMANDS,
+        *meeting_view.COMMANDS,
+        *series.COMMANDS,
+        *agenda.COMMANDS,
+        *meeting_live.COMMANDS,
         *invitations.COMMANDS,
         *subscriptions.COMMANDS,
         *linking.COMMANDS,

@@ -371,45 +371,45 @@ async def test_series_invitation_has_rrule_exdate_and_override(chat: Conversatio
 async def test_agenda_in_the_feed_and_its_changes_change_the_etag(
     chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
 ) -> None:
-    from storage.models import AgendaItem, AgendaItemStatus
+    from storage import agenda
+    from storage.models import AgendaItemStatus
 
     await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung")
     token = token_in(await chat.text(anna, "/kalender", dm(anna)))
-    etags = [(await get(http, server, token))[1]["ETag"]]
+    _, headers, body = await get(http, server, token)
+    assert "TOP 1 | Verschiedenes" in str(
+        icalendar.Calendar.from_ical(body).walk("VEVENT")[0]["DESCRIPTION"]
+    )
     now = core.services.clock.now()
     async with core.services.sessions() as session, session.begin():
         meeting = await session.scalar(select(Meeting))
-        session.add_all(
-            [
-                AgendaItem(
-                    meeting_id=meeting.id,
-                    position=1,
-                    title="Begrüßung",
-                    presenter_name="Anna Muster (IHK)",
-                    planned_start=meeting.starts_at,
-                    created_at=now,
-                ),
-                AgendaItem(
-                    meeting_id=meeting.id,
-                    position=2,
-                    title="Bericht",
-                    status=AgendaItemStatus.PROPOSED.value,
-                    created_at=now,
-                ),
-            ]
+        await agenda.add_item(
+            session,
+            meeting,
+            title="Begrüßung",
+            now=now,
+            presenter_name="Anna Muster (IHK)",
+            planned_start=meeting.starts_at,
         )
-    status, headers, body = await get(http, server, token, **{"If-None-Match": etags[-1]})
+        await agenda.add_item(
+            session, meeting, title="Bericht", now=now, status=AgendaItemStatus.PROPOSED
+        )
+    status, headers, body = await get(http, server, token, **{"If-None-Match": headers["ETag"]})
     assert status == 200
-    etags.append(headers["ETag"])
     [vevent] = icalendar.Calendar.from_ical(body).walk("VEVENT")
     description = str(vevent["DESCRIPTION"])
-    assert "Tagesordnung:\nTOP 1 Begrüßung – Anna Muster (IHK), 09:00" in description
+    assert (
+        "Tagesordnung:\nTOP 1 | 9:00 | Begrüßung | Anna Muster (IHK)\nTOP 2 | Versch" in description
+    )
     assert "Bericht" not in description  # only proposed, not accepted yet
     async with core.services.sessions() as session, session.begin():
-        proposed = await session.scalar(select(AgendaItem).where(AgendaItem.position == 2))
-        proposed.status = AgendaItemStatus.ACCEPTED.value
-    status, headers, body = await get(http, server, token, **{"If-None-Match": etags[-1]})
-    assert status == 200 and b"TOP 2 Bericht" in body
+        meeting = await session.scalar(select(Meeting))
+        proposed = next(
+            i for i in await agenda.items_of(session, meeting.id) if i.title == "Bericht"
+        )
+        await agenda.accept_item(session, meeting, proposed)
+    status, headers, body = await get(http, server, token, **{"If-None-Match": headers["ETag"]})
+    assert status == 200 and b"TOP 2 | Bericht" in body.replace(b"\r\n ", b"")
 
 
 async def test_another_feature_adds_its_deadlines_to_the_personal_feed(
@@ -479,3 +479,42 @@ async def test_my_data_lists_calendar_links_without_tokens(chat: Conversation) -
     data = json.loads(reply.document.content)
     assert [link["revoked_at"] is None for link in data["calendar_links"]] == [False, True]
     assert token not in reply.document.content.decode()
+
+
+async def test_series_commands_send_rrule_overrides_and_cancellations(
+    chat: Conversation, core
+) -> None:
+    """/serie, /verschieben and /absagen of one occurrence, /serieende: what calendars get."""
+    await chat.say(anna, "/serie wöchentlich montags 9-10 Uhr Jour fixe")
+    [created] = [
+        r for r in await outbox_rows(core, "meeting_invitation") if r.chat_id == bernd.user_id
+    ]
+    assert created.payload["document"]["filename"].startswith("sitzungsreihe-")
+    [master] = icalendar.Calendar.from_ical(attachment(created)).walk("VEVENT")
+    uid = str(master["UID"])
+    assert uid.startswith("series-") and master["SEQUENCE"] == 0
+    assert master["RRULE"]["FREQ"] == ["WEEKLY"] and master["RRULE"]["BYDAY"] == ["MO"]
+    assert master["DTSTART"].dt.isoformat() == "2021-06-14T09:00:00+02:00"
+    assert master["DTEND"].dt.isoformat() == "2021-06-14T10:00:00+02:00"
+
+    await chat.say(anna, "/verschieben 2 22.06.2021 14-15 Uhr")
+    await chat.say(anna, "/absagen 3")
+    rows = [r for r in await outbox_rows(core, "meeting_invitation") if r.chat_id == bernd.user_id]
+    moved, cancelled = (icalendar.Calendar.from_ical(attachment(r)) for r in rows[1:3])
+    [override] = moved.walk("VEVENT")
+    assert moved["METHOD"] == "REQUEST" and str(override["UID"]) == uid
+    assert override["RECURRENCE-ID"].dt.isoformat() == "2021-06-21T09:00:00+02:00"
+    assert override["DTSTART"].dt.isoformat() == "2021-06-22T14:00:00+02:00"
+    [gone] = cancelled.walk("VEVENT")
+    assert cancelled["METHOD"] == "CANCEL" and str(gone["UID"]) == uid
+    assert gone["RECURRENCE-ID"].dt.isoformat() == "2021-06-28T09:00:00+02:00"
+
+    await chat.say(anna, "/serieende S1 05.07.2021")
+    last = [r for r in await outbox_rows(core, "meeting_invitation") if r.chat_id == bernd.user_id]
+    assert len(last) == 4
+    ended = icalendar.Calendar.from_ical(attachment(last[-1]))
+    master, *overrides = ended.walk("VEVENT")
+    assert master["SEQUENCE"] == 1 and "UNTIL" in master["RRULE"]
+    assert [d.dt.isoformat() for d in master["EXDATE"].dts] == ["2021-06-28T09:00:00+02:00"]
+    assert [o["RECURRENCE-ID"].dt.isoformat() for o in overrides] == ["2021-06-21T09:00:00+02:00"]
+    assert len(ics.Calendar(attachment(last[-1]).decode()).events) >= 1
