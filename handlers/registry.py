@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import general, groups, linking, me, meetings, members
+from handlers import (
+    actions,
+    decisions,
+    general,
+    groups,
+    linking,
+    me,
+    meetings,
+    members,
+    minutes,
+)
 
 
 def all_commands() -> tuple[Command, ...]:
@@ -12,6 +22,9 @@ def all_commands() -> tuple[Command, ...]:
         *groups.COMMANDS,
         *members.COMMANDS,
         *meetings.COMMANDS,
+        *decisions.COMMANDS,
+        *actions.COMMANDS,
+        *minutes.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
     )

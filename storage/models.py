@@ -525,3 +525,20 @@ class ActionItemAssignee(Base):
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
     name: Mapped[str | None] = mapped_column(String(200))
+
+
+class MinutesObjection(Base):
+    """A member's objection to a published minutes draft (Einspruch); the chair reads them
+    before approving."""
+
+    __tablename__ = "minutes_objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
