@@ -28,13 +28,18 @@ from storage.models import (
 )
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
-_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])", re.MULTILINE)
+_LINE_START = re.compile(r"^(\s*)(?:([#>+=-])|(\d+)([.)]))", re.MULTILINE)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    if match.group(2):  # "# x", "- x", "> x": heading, list, quote
+        return f"{match.group(1)}\\{match.group(2)}"
+    return f"{match.group(1)}{match.group(3)}\\{match.group(4)}"  # "1. x": ordered list
 
 
 def escape(text: str) -> str:
     """User text as literal Markdown: no emphasis, links, tables or headings sneak in."""
-    text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-    return _LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
+    return _LINE_START.sub(_escape_line_start, _MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 def _bold(text: str) -> str:
