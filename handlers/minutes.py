@@ -20,6 +20,7 @@ from handlers.dates import ParsedWhen, format_when
 from handlers.minutes_common import meeting_by_number
 from handlers.minutes_render import minutes_documents, render_markdown
 from storage import minutes as repo
+from storage.agenda import active_meeting
 from storage.models import Meeting, MinutesStatus, Role
 
 NOW_CHOICES = {"sofort": "now", "now": "now", "jetzt": "now"}
@@ -36,7 +37,7 @@ async def _meeting(ctx: HandlerContext, raw: str | None) -> Meeting:
     assert ctx.group is not None
     if raw:
         return await meeting_by_number(ctx, raw)
-    meeting = await repo.running_meeting(ctx.session, ctx.group.id, ctx.now)
+    meeting = await active_meeting(ctx.session, ctx.group.id, ctx.now)
     meeting = meeting or await repo.latest_started_meeting(ctx.session, ctx.group.id, ctx.now)
     if meeting is None:
         raise UserError(

@@ -8,7 +8,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from handlers.minutes_input import InputError
 from storage import meetings as meetings_repo
-from storage import minutes as repo
+from storage.agenda import active_meeting
 from storage.models import Meeting, Role
 
 INPUT_ERRORS = {
@@ -50,15 +50,15 @@ async def meeting_by_number(ctx: HandlerContext, raw: str | None) -> Meeting:
 
 
 async def target_meeting(ctx: HandlerContext, number: int | None) -> Meeting:
-    """The meeting named with `#N`, else the one running now."""
+    """The meeting named with `#N`, else the one the group is in today."""
     assert ctx.group is not None
     if number is not None:
         return await meeting_by_number(ctx, str(number))
-    meeting = await repo.running_meeting(ctx.session, ctx.group.id, ctx.now)
+    meeting = await active_meeting(ctx.session, ctx.group.id, ctx.now)
     if meeting is None:
         raise UserError(
             ctx._(
-                "No meeting is running right now. Put the meeting number first, e.g. {example}.",
+                "No meeting today. Put the meeting number first, e.g. {example}.",
                 example=f"{ctx.command_name(ctx.invoked_as or 'decision')} #3 …",
             )
         )

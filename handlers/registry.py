@@ -13,6 +13,7 @@ from handlers import (
     meetings,
     members,
     minutes,
+    series,
 )
 
 
@@ -22,6 +23,7 @@ def all_commands() -> tuple[Command, ...]:
         *groups.COMMANDS,
         *members.COMMANDS,
         *meetings.COMMANDS,
+        *series.COMMANDS,
         *decisions.COMMANDS,
         *actions.COMMANDS,
         *minutes.COMMANDS,

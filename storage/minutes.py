@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.agenda import accepted_items, current_agenda_item
 from storage.minutes_data import (
     MinutesAction,
     MinutesData,
@@ -39,34 +40,6 @@ from storage.models import (
     MinutesStatus,
 )
 
-# A meeting counts as "running" from shortly before its start until some hours after its
-# planned end, so minute-takers can finish their entries after the call.
-RUNNING_BEFORE = timedelta(hours=1)
-RUNNING_AFTER = timedelta(hours=6)
-DEFAULT_LENGTH = timedelta(hours=2)
-
-
-# --- meetings and TOPs ----------------------------------------------------------------------
-
-
-async def running_meeting(session: AsyncSession, group_id: int, now: datetime) -> Meeting | None:
-    """The meeting going on now (or just over): where entries without `#N` belong."""
-    candidates = await session.scalars(
-        select(Meeting)
-        .where(
-            Meeting.group_id == group_id,
-            Meeting.status == MeetingStatus.SCHEDULED.value,
-            Meeting.starts_at <= now + RUNNING_BEFORE,
-            Meeting.starts_at >= now - timedelta(days=2),
-        )
-        .order_by(Meeting.starts_at.desc())
-    )
-    for meeting in candidates:
-        end = meeting.ends_at or meeting.starts_at + DEFAULT_LENGTH
-        if end + RUNNING_AFTER >= now:
-            return meeting
-    return None
-
 
 async def latest_started_meeting(
     session: AsyncSession, group_id: int, now: datetime
@@ -80,39 +53,20 @@ async def latest_started_meeting(
     )
 
 
-async def accepted_tops(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
-    """The accepted agenda items in order; TOP n is the n-th of them."""
-    return list(
-        await session.scalars(
-            select(AgendaItem)
-            .where(
-                AgendaItem.meeting_id == meeting_id,
-                AgendaItem.status == AgendaItemStatus.ACCEPTED.value,
-            )
-            .order_by(AgendaItem.position, AgendaItem.id)
-        )
-    )
-
-
 async def top_number(session: AsyncSession, item_id: int | None) -> tuple[int, str] | None:
-    """(TOP number, title) of an agenda item, or None."""
+    """(TOP number, title) of an accepted agenda item, or None."""
     if item_id is None:
         return None
     item = await session.get(AgendaItem, item_id)
-    if item is None:
+    if item is None or item.status != AgendaItemStatus.ACCEPTED.value:
         return None
-    for index, top in enumerate(await accepted_tops(session, item.meeting_id), start=1):
-        if top.id == item.id:
-            return index, top.title
-    return None
+    return item.position, item.title
 
 
 async def current_top_id(session: AsyncSession, meeting: Meeting) -> int | None:
     """The TOP being discussed, if it still belongs to this meeting."""
-    if meeting.current_agenda_item_id is None:
-        return None
-    item = await session.get(AgendaItem, meeting.current_agenda_item_id)
-    return item.id if item is not None and item.meeting_id == meeting.id else None
+    item = await current_agenda_item(session, meeting)
+    return item.id if item is not None else None
 
 
 async def display_names(
@@ -390,7 +344,7 @@ async def collect_minutes(
 ) -> MinutesData:
     """Everything the minutes show, as plain values in the group's time zone."""
     tz = ZoneInfo(group.timezone)
-    tops = await accepted_tops(session, meeting.id)
+    tops = await accepted_items(session, meeting.id)
     notes = list(
         await session.scalars(
             select(MeetingNote)
@@ -496,7 +450,7 @@ async def collect_minutes(
         participants=tuple(names.get(a.user_id, "?") for a in attendance if a.user_id is not None),
         guests=tuple(a.guest_name for a in attendance if a.user_id is None and a.guest_name),
         attendance_count=meeting.attendance_count,
-        tops=tuple(top_value(index, item) for index, item in enumerate(tops, start=1)),
+        tops=tuple(top_value(item.position, item) for item in tops),
         unassigned=loose if has_loose else None,
         next_meetings=tuple(
             NextMeeting(

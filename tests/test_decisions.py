@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from storage.models import AgendaItem, Decision, Meeting
+from storage import agenda
+from storage.models import Decision, Meeting
 from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
 
 anna, bernd, clara, dora = person("anna"), person("bernd"), person("clara"), person("dora")
@@ -28,34 +29,17 @@ async def chat(core) -> Conversation:
 
 
 async def add_tops(core, titles: list[str], current: int | None = None) -> None:
-    """Agenda rows as the meetings team's commands create them; TOP `current` is current."""
+    """TOPs through the agenda storage the meetings commands use; TOP `current` is current."""
     async with core.services.sessions() as session:
         meeting = await session.scalar(select(Meeting).where(Meeting.number == 1))
-        items = []
-        for position, title in enumerate(titles, start=1):
-            item = AgendaItem(
-                meeting_id=meeting.id,
-                position=position,
-                title=title,
-                created_at=datetime(2021, 6, 1, tzinfo=UTC),
+        items = [
+            await agenda.add_item(
+                session, meeting, title=title, now=datetime(2021, 6, 1, tzinfo=UTC)
             )
-            session.add(item)
-            items.append(item)
-        await session.flush()
+            for title in titles
+        ]
         if current is not None:
             meeting.current_agenda_item_id = items[current - 1].id
-        await session.commit()
-
-
-async def set_current(core, position: int) -> None:
-    async with core.services.sessions() as session:
-        meeting = await session.scalar(select(Meeting).where(Meeting.number == 1))
-        item = await session.scalar(
-            select(AgendaItem).where(
-                AgendaItem.meeting_id == meeting.id, AgendaItem.position == position
-            )
-        )
-        meeting.current_agenda_item_id = item.id
         await session.commit()
 
 
@@ -125,7 +109,7 @@ async def test_decision_errors_are_helpful(chat: Conversation, core) -> None:
     assert "keine Sitzung #9" in await chat.text(bernd, "/beschluss #9 Text")
     assert "keinen Beschluss B-2021-05" in await chat.text(bernd, "/beschluesse B-2021-05")
     core.services.clock.advance(timedelta(days=3))  # the meeting is long over
-    assert "Keine Sitzung läuft" in await chat.text(bernd, "/beschluss Text")
+    assert "Heute ist keine Sitzung" in await chat.text(bernd, "/beschluss Text")
 
 
 async def test_action_items(chat: Conversation, core) -> None:
