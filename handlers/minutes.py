@@ -71,7 +71,7 @@ async def publish(ctx: HandlerContext) -> Reply:
     raw_days = ctx.args.get("days")
     days = ctx.services.settings.minutes_objection_days
     if raw_days is not None:
-        if not raw_days.isdigit() or int(raw_days) > 90:
+        if not (raw_days.isdecimal() and len(raw_days) < 4) or int(raw_days) > 90:
             raise UserError(ctx._("Please give the objection period in days, from 0 to 90."))
         days = int(raw_days)
     meeting.minutes_status = MinutesStatus.DRAFT.value

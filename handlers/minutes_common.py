@@ -35,7 +35,7 @@ async def meeting_by_number(ctx: HandlerContext, raw: str | None) -> Meeting:
     value = (raw or "").strip().lstrip("#")
     meeting = (
         await meetings_repo.meeting_by_number(ctx.session, ctx.group.id, int(value))
-        if value.isdigit() and len(value) < 10
+        if value.isdecimal() and len(value) < 10
         else None
     )
     if meeting is None:
