@@ -96,6 +96,11 @@ async def accepted_items(session: AsyncSession, meeting_id: int) -> list[AgendaI
     ]
 
 
+def proposals(items: list[AgendaItem]) -> list[AgendaItem]:
+    """Items members proposed, in the order proposed: P1, P2, … (also once accepted)."""
+    return sorted((i for i in items if i.proposed_by_user_id is not None), key=lambda i: i.id)
+
+
 def renumber(items: list[AgendaItem]) -> None:
     """Positions 1…n in the given order, the "any other business" item forced last."""
     ordered = [i for i in items if i.kind != AgendaItemKind.MISC.value] + [
@@ -139,8 +144,8 @@ async def add_item(
     session.add(item)
     if status is AgendaItemStatus.ACCEPTED:
         renumber([i for i in existing if i.status == AgendaItemStatus.ACCEPTED.value] + [item])
-    else:
-        item.position = 1 + sum(1 for i in existing if i.status != AgendaItemStatus.ACCEPTED.value)
+    else:  # P-numbers never repeat: accepted proposals keep counting
+        item.position = 1 + len(proposals(existing))
     await session.flush()
     return item
 
