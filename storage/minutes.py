@@ -36,8 +36,10 @@ from storage.models import (
     Meeting,
     MeetingNote,
     MeetingStatus,
+    Membership,
     MinutesObjection,
     MinutesStatus,
+    Role,
 )
 
 
@@ -439,7 +441,19 @@ async def collect_minutes(
         .order_by(Meeting.starts_at)
         .limit(5)
     )
-    seen_writers = dict.fromkeys(names[w] for w in writers if w and w in names)
+    # "Mitschrift": those who recorded entries in the role of minute-taker or chair; members
+    # may add notes too, but they do not sign the minutes unless nobody else wrote.
+    takers = set(
+        await session.scalars(
+            select(Membership.user_id).where(
+                Membership.group_id == group.id,
+                Membership.user_id.in_({w for w in writers if w}),
+                Membership.role.in_([Role.MINUTE_TAKER.value, Role.CHAIR.value]),
+            )
+        )
+    )
+    signing = [w for w in writers if w in takers] or [w for w in writers if w]
+    seen_writers = dict.fromkeys(names[w] for w in signing if w in names)
     return MinutesData(
         group_name=group.name,
         meeting_number=meeting.number,
