@@ -126,6 +126,8 @@ async def _recorded(ctx: HandlerContext, decision: Decision, meeting: Meeting) -
 
 async def record(ctx: HandlerContext) -> Reply:
     number, text = split_meeting_ref(ctx.args["details"])
+    if parse_decision_ref(text):  # "/beschluss B-2021-07" means: show it
+        return await show(ctx, await _decision(ctx, text))
     parsed = _parse(ctx, text)
     meeting = await target_meeting(ctx, number)
     decision = await _store(ctx, parsed, meeting, None)

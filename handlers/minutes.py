@@ -20,6 +20,7 @@ from handlers.dates import ParsedWhen, format_when
 from handlers.minutes_common import meeting_by_number
 from handlers.minutes_render import minutes_documents, render_markdown
 from storage import minutes as repo
+from storage import outbox
 from storage.agenda import active_meeting
 from storage.models import Meeting, MinutesStatus, Role
 
@@ -125,7 +126,8 @@ async def object_to(ctx: HandlerContext) -> Reply:
         raise UserError(
             ctx._("That is too long: at most {limit} characters, please.", limit=MAX_OBJECTION)
         )
-    await repo.add_objection(ctx.session, meeting.id, ctx.user.id, text, ctx.now)
+    objection = await repo.add_objection(ctx.session, meeting.id, ctx.user.id, text, ctx.now)
+    await _tell_chairs(ctx, meeting, objection.id, text)
     return Reply(
         ctx._(
             "Your objection to the minutes of meeting #{number} is recorded. The chairs see it "
@@ -133,6 +135,33 @@ async def object_to(ctx: HandlerContext) -> Reply:
             number=meeting.number,
         )
     )
+
+
+async def _tell_chairs(ctx: HandlerContext, meeting: Meeting, objection_id: int, text: str) -> None:
+    """Chairs hear of an objection in their private chat, so none is missed before approval."""
+    assert ctx.group is not None
+    message = OutgoingMessage(
+        ctx._(
+            "{name} objects to the minutes of meeting #{number} “{title}” ({group}): {text}",
+            name=ctx.message.sender.display_name,
+            number=meeting.number,
+            title=meeting.title,
+            group=ctx.group.name,
+            text=text,
+        )
+    )
+    for chair in await repo.chair_ids(ctx.session, ctx.group.id):
+        if chair == ctx.user.id:
+            continue
+        ctx.enqueued += await outbox.enqueue_to_person(
+            ctx.session,
+            user_id=chair,
+            dedupe_key=f"minutes-objection:{objection_id}:{chair}",
+            purpose="minutes_objection",
+            message=message,
+            now=ctx.now,
+            group_id=ctx.group.id,
+        )
 
 
 async def _current_objections(ctx: HandlerContext, meeting: Meeting) -> list[str]:

@@ -305,6 +305,16 @@ async def add_objection(
     return objection
 
 
+async def chair_ids(session: AsyncSession, group_id: int) -> list[int]:
+    return list(
+        await session.scalars(
+            select(Membership.user_id)
+            .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
+            .order_by(Membership.id)
+        )
+    )
+
+
 async def objections_of(
     session: AsyncSession, meeting_id: int, *, since: datetime | None = None
 ) -> list[MinutesObjection]:

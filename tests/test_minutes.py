@@ -19,7 +19,7 @@ from storage.minutes_data import (
     MinutesTop,
     NextMeeting,
 )
-from storage.models import DecisionKind, DecisionOutcome, GroupChat, OutboxMessage
+from storage.models import DecisionKind, DecisionOutcome, GroupChat, Identity, OutboxMessage
 from tests.harness import GROUP, Conversation, person
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -315,6 +315,15 @@ async def test_draft_objection_and_approval(chat: Conversation, core) -> None:
     assert "nur Vorsitzende" in await chat.text(clara, "/einsprueche 1")
     listed = await chat.text(anna, "/einsprueche 1")
     assert "Clara" in listed and "Die Enthaltung fehlt." in listed
+    async with core.services.sessions() as session:
+        [told] = await session.scalars(
+            select(OutboxMessage).where(OutboxMessage.purpose == "minutes_objection")
+        )
+        chair = await session.scalar(
+            select(Identity.user_id).where(Identity.platform_user_id == anna.user_id)
+        )
+    assert told.user_id == chair  # privately, waiting until Anna opens the private chat
+    assert "Clara erhebt Einspruch" in told.payload["text"]
     assert "Einspruch gegen diesen Entwurf" in await chat.text(
         anna, "/protokollgenehmigen 1 sofort"
     )
@@ -356,3 +365,20 @@ async def test_early_approval_without_objections_and_other_chats_get_the_draft(
     assert "Einspruch bis Do, 24.06.2021" in matrix[0].payload["text"]
     assert matrix[1].payload["document"]["filename"].endswith(".html")
     assert not [q for q in queued if q.chat_id == GROUP.chat_id]  # this chat got a reply
+
+
+async def test_in_english(chat: Conversation) -> None:
+    await chat.say(anna, "/language en")
+    recorded = await chat.text(bernd, "/decision unanimous Recommendation to Strategiekreis: Go")
+    assert "Decision recorded for #1" in recorded
+    assert "B-2021-01 Recommendation to Strategiekreis (unanimous): Go" in recorded
+    task = await chat.text(bernd, "/task @clara: Send the forms by 2021-06-30")
+    assert "A-1 Clara: Send the forms – due 2021-06-30" in task
+    assert "A-1 is now done." in await chat.text(clara, "/done A-1")
+    [text, markdown, _] = await chat.say(clara, "/minutes")
+    assert "# Minutes: Juni-Sitzung (#1)" in text.text and "Minutes taken by: Bernd" in text.text
+    assert markdown.document.filename == "Minutes-AG-Transfer-2021-06-10.md"
+    published = await chat.text(anna, "/publishminutes 1")
+    assert "Objections until Thu 2021-06-17, 10:00: /object 1 …" in published
+    assert "/approveminutes 1 now" in await chat.text(anna, "/approveminutes 1")
+    assert "are approved" in await chat.text(anna, "/approveminutes 1 now")
