@@ -151,14 +151,17 @@ async def decisions_of_group(
     session: AsyncSession, group_id: int, words: Sequence[str] = (), limit: int = 30
 ) -> list[Decision]:
     """Newest first; with `words`, only decisions containing every word (case-insensitive,
-    in the text or the addressee). LIKE works the same on SQLite and PostgreSQL."""
+    in the text or the addressee), with ILIKE on both SQLite and PostgreSQL."""
     query: Select[tuple[Decision]] = select(Decision).where(Decision.group_id == group_id)
     for word in words:
-        pattern = f"%{_escape_like(word)}%"
+        # SQLite folds only ASCII letters, so "übergabe" would miss "Übergabe": also try the
+        # capitalized and upper-case spellings (PostgreSQL's ILIKE needs none of this).
+        spellings = dict.fromkeys((word, word.lower(), word.capitalize(), word.upper()))
+        patterns = [f"%{_escape_like(spelling)}%" for spelling in spellings]
         query = query.where(
             or_(
-                Decision.text.ilike(pattern, escape="\\"),
-                Decision.addressee.ilike(pattern, escape="\\"),
+                *(Decision.text.ilike(p, escape="\\") for p in patterns),
+                *(Decision.addressee.ilike(p, escape="\\") for p in patterns),
             )
         )
     query = query.order_by(Decision.year.desc(), Decision.number.desc()).limit(limit)

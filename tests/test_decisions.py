@@ -78,6 +78,9 @@ async def test_list_search_and_show(chat: Conversation, core) -> None:
     found = await chat.text(clara, "/beschluesse strategiekreis CHECKS")
     assert "B-2021-02" in found and "B-2021-01" not in found
     assert "Kein Beschluss enthält" in await chat.text(clara, "/beschluesse 100%_x")
+    await chat.say(bernd, "/beschluss Info: Die Übergabe an die ÖFFENTLICHKEIT folgt.")
+    umlauts = await chat.text(clara, "/beschluesse übergabe öffentlichkeit")
+    assert "B-2021-03" in umlauts and "B-2021-01" not in umlauts
     assert "B-2021-02" in await chat.text(bernd, "/beschluss B-2021-02")  # shows, not records
     shown = await chat.text(clara, "/beschluesse B-2021-1")
     assert "B-2021-01" in shown and "#1 Juni-Sitzung" in shown and "TOP 1 Begrüßung" in shown
