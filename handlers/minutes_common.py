@@ -9,7 +9,7 @@ from bot.core.i18n import N_
 from handlers.minutes_input import InputError
 from storage import meetings as meetings_repo
 from storage.agenda import active_meeting
-from storage.models import Meeting, Role
+from storage.models import Meeting, MeetingStatus, Role
 
 INPUT_ERRORS = {
     "too_many_votes": N_("That is more votes than people: at most {limit}, please."),
@@ -53,7 +53,10 @@ async def target_meeting(ctx: HandlerContext, number: int | None) -> Meeting:
     """The meeting named with `#N`, else the one the group is in today."""
     assert ctx.group is not None
     if number is not None:
-        return await meeting_by_number(ctx, str(number))
+        meeting = await meeting_by_number(ctx, str(number))
+        if meeting.status == MeetingStatus.CANCELLED.value:
+            raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
+        return meeting
     meeting = await active_meeting(ctx.session, ctx.group.id, ctx.now)
     if meeting is None:
         raise UserError(

@@ -111,6 +111,10 @@ async def test_decision_errors_are_helpful(chat: Conversation, core) -> None:
     assert "Es fehlt noch" in await chat.text(bernd, "/beschluss")
     assert "höchstens" in await chat.text(bernd, "/beschluss 99999999999999999999:0:0 Text")
     assert "keine Sitzung #9" in await chat.text(bernd, "/beschluss #9 Text")
+    await chat.say(anna, "/sitzung 17.06.2021 9 Uhr Fällt aus")
+    await chat.say(anna, "/absagen 2")
+    assert "abgesagt" in await chat.text(bernd, "/beschluss #2 Text")
+    assert "abgesagt" in await chat.text(bernd, "/aufgabe #2 Anna: Text")
     assert "keinen Beschluss B-2021-05" in await chat.text(bernd, "/beschluesse B-2021-05")
     core.services.clock.advance(timedelta(days=3))  # the meeting is long over
     assert "Heute ist keine Sitzung" in await chat.text(bernd, "/beschluss Text")
