@@ -3,6 +3,7 @@ members' proposals that chairs accept or reject, and the last item "Verschiedene
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.core.context import HandlerContext
@@ -94,9 +95,19 @@ async def show(ctx: HandlerContext) -> Reply:
     return Reply("\n".join([head, *await agenda_lines(ctx, meeting)]))
 
 
+@dataclass
+class ItemFields:
+    """What "Title | presenter | 10:30" says."""
+
+    title: str
+    presenter_user_id: int | None = None
+    presenter_name: str | None = None
+    planned_start: datetime | None = None
+
+
 async def _parse_item(
     ctx: HandlerContext, meeting: Meeting, text: str, *, default_title: str = ""
-) -> dict[str, object]:
+) -> ItemFields:
     """ "Title | presenter | 10:30": presenter @member or free text, time of the day."""
     parts = [p.strip() for p in text.split("|")]
     title = parts[0].strip('"').strip() or default_title
@@ -111,13 +122,13 @@ async def _parse_item(
                 example=ITEM_EXAMPLE,
             )
         )
-    fields: dict[str, object] = {"title": title}
+    fields = ItemFields(title)
     rest = [p for p in parts[1:] if p]
     # The time may come second when there is no presenter ("Pause | 12:30").
     if rest and _looks_like_time(rest[-1]):
-        fields["planned_start"] = _planned(ctx, meeting, rest.pop())
+        fields.planned_start = _planned(ctx, meeting, rest.pop())
     if rest:
-        fields.update(await _presenter(ctx, rest[0]))
+        fields.presenter_user_id, fields.presenter_name = await _presenter(ctx, rest[0])
     return fields
 
 
@@ -135,13 +146,36 @@ def _planned(ctx: HandlerContext, meeting: Meeting, text: str) -> datetime:
     return datetime.combine(day, start).replace(tzinfo=ctx.tz)
 
 
-async def _presenter(ctx: HandlerContext, text: str) -> dict[str, object]:
+async def _presenter(ctx: HandlerContext, text: str) -> tuple[int | None, str]:
+    """A member (@name; their display name is kept for the minutes) or free text."""
     if len(text) > 200:
         raise UserError(ctx._("The presenter's name is too long (at most 200 characters)."))
     if text.startswith("@") and " " not in text:
         identity = await member_by_mention(ctx, text)
-        return {"presenter_user_id": identity.user_id, "presenter_name": identity.display_name}
-    return {"presenter_user_id": None, "presenter_name": text}
+        return identity.user_id, identity.display_name
+    return None, text
+
+
+async def _add(
+    ctx: HandlerContext,
+    meeting: Meeting,
+    fields: ItemFields,
+    *,
+    kind: AgendaItemKind = AgendaItemKind.TOPIC,
+    status: AgendaItemStatus = AgendaItemStatus.ACCEPTED,
+) -> AgendaItem:
+    return await repo.add_item(
+        ctx.session,
+        meeting,
+        title=fields.title,
+        now=ctx.now,
+        kind=kind,
+        status=status,
+        presenter_user_id=fields.presenter_user_id,
+        presenter_name=fields.presenter_name,
+        planned_start=fields.planned_start,
+        proposed_by_user_id=ctx.user.id if status is AgendaItemStatus.PROPOSED else None,
+    )
 
 
 async def _editable_meeting(ctx: HandlerContext) -> Meeting:
@@ -158,7 +192,7 @@ async def _answer(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply
 async def add(ctx: HandlerContext) -> Reply:
     meeting = await _editable_meeting(ctx)
     fields = await _parse_item(ctx, meeting, ctx.args["item"])
-    item = await repo.add_item(ctx.session, meeting, now=ctx.now, **fields)  # type: ignore[arg-type]
+    item = await _add(ctx, meeting, fields)
     return await _answer(ctx, meeting, ctx._("TOP {number} added.", number=item.position))
 
 
@@ -167,13 +201,7 @@ async def add_break(ctx: HandlerContext) -> Reply:
     fields = await _parse_item(
         ctx, meeting, ctx.args.get("item") or "", default_title=ctx._(BREAK_TITLE)
     )
-    item = await repo.add_item(
-        ctx.session,
-        meeting,
-        now=ctx.now,
-        kind=AgendaItemKind.BREAK,
-        **fields,  # type: ignore[arg-type]
-    )
+    item = await _add(ctx, meeting, fields, kind=AgendaItemKind.BREAK)
     return await _answer(ctx, meeting, ctx._("TOP {number} added.", number=item.position))
 
 
@@ -193,14 +221,7 @@ def _decision_buttons(
 async def propose(ctx: HandlerContext) -> Reply:
     meeting = await _editable_meeting(ctx)
     fields = await _parse_item(ctx, meeting, ctx.args["item"])
-    item = await repo.add_item(
-        ctx.session,
-        meeting,
-        now=ctx.now,
-        status=AgendaItemStatus.PROPOSED,
-        proposed_by_user_id=ctx.user.id,
-        **fields,  # type: ignore[arg-type]
-    )
+    item = await _add(ctx, meeting, fields, status=AgendaItemStatus.PROPOSED)
     return Reply(
         ctx._(
             "Proposal P{number} for meeting #{meeting}: {title}. A chair accepts it with {accept} "
@@ -263,8 +284,7 @@ async def edit(ctx: HandlerContext) -> Reply:
         item.title = title
     elif field == "presenter":
         if value:
-            for key, new in (await _presenter(ctx, value)).items():
-                setattr(item, key, new)
+            item.presenter_user_id, item.presenter_name = await _presenter(ctx, value)
         else:
             item.presenter_user_id = item.presenter_name = None
     else:

@@ -124,8 +124,9 @@ async def list_notes(ctx: HandlerContext) -> Reply:
     lines = [ctx._("Notes of meeting #{number}:", number=meeting.number)]
     grouped: dict[int | None, list[str]] = {}
     for note in notes:
-        author = names.get(note.author_user_id or 0, "?")
-        grouped.setdefault(note.agenda_item_id, []).append(f"• {note.text} ({author})")
+        author = names.get(note.author_user_id or 0)
+        by = f" ({author})" if author else ""
+        grouped.setdefault(note.agenda_item_id, []).append(f"• {note.text}{by}")
     order = sorted(
         grouped, key=lambda key: (key is not None, items[key].position if key in items else 0)
     )

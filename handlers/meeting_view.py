@@ -31,7 +31,7 @@ MEETING_FIELDS = {
 
 
 def is_video(location: str | None) -> bool:
-    return bool(location) and location.lower().startswith(("http://", "https://"))  # type: ignore[union-attr]
+    return location is not None and location.lower().startswith(("http://", "https://"))
 
 
 async def edit(ctx: HandlerContext) -> Reply:

@@ -115,7 +115,10 @@ async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> R
     text = headline + "\n" + describe(ctx, meeting)
     await ctx.session.flush()
     await ctx.announce(
-        dedupe_key=f"meeting:{meeting.id}:{meeting.status}:{meeting.updated_at.isoformat()}",
+        dedupe_key=(
+            f"meeting:{meeting.id}:{meeting.status}:{meeting.sequence}:"
+            f"{meeting.updated_at.isoformat()}"
+        ),
         purpose="meeting_change",
         message=OutgoingMessage(text),
         elsewhere_only=True,

@@ -45,7 +45,6 @@ SERIES_ERRORS = {
     "bad_interval": N_("Every {text} weeks? Please use a number from 1 to 52."),
     "until_before": N_("The end date is before the first date."),
 }
-UNTIL_TEXT = {"de": "bis", "en": "until"}
 SHOWN_DATES = 3
 
 

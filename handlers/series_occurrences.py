@@ -8,7 +8,7 @@ scheduler.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -25,12 +25,16 @@ HORIZON = timedelta(days=92)  # about three months of occurrences exist ahead of
 async def materialize(
     session: AsyncSession, series: MeetingSeries, *, until: datetime, now: datetime
 ) -> list[Meeting]:
-    """Create the occurrences from `series.materialized_until` up to `until` (exclusive)."""
+    """Create the occurrences from `series.materialized_until` up to `until` (exclusive).
+
+    `until` is rounded up to local midnight, so a later change of the series' clock time
+    never moves an occurrence across the boundary (and lose or double it)."""
+    tz = ZoneInfo(series.timezone)
+    until = _next_midnight(until, tz)
     if series.ended_at is not None or until <= series.materialized_until:
         return []
     group = await session.get(Group, series.group_id)
     assert group is not None
-    tz = ZoneInfo(series.timezone)
     starts = occurrences(
         series.rrule,
         series.first_starts_at,
@@ -62,6 +66,14 @@ async def materialize(
     series.materialized_until = until
     await session.flush()
     return created
+
+
+def _next_midnight(moment: datetime, tz: ZoneInfo) -> datetime:
+    local = moment.astimezone(tz)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=tz)
+    if midnight < local:
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=tz)
+    return midnight.astimezone(UTC)
 
 
 def end_of(start: datetime, duration_minutes: int | None, tz: ZoneInfo) -> datetime | None:

@@ -7,9 +7,10 @@ here can reach another group's data by a guessed number.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -21,6 +22,7 @@ from storage.models import (
     Meeting,
     MeetingNote,
     MeetingStatus,
+    Rsvp,
 )
 
 # A meeting without an end time counts as running for this long after its start.
@@ -241,4 +243,61 @@ async def notes_of(session: AsyncSession, meeting_id: int) -> list[MeetingNote]:
             .where(MeetingNote.meeting_id == meeting_id)
             .order_by(MeetingNote.created_at, MeetingNote.id)
         )
+    )
+
+
+async def personal_meeting_data(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    """What meetings hold about one person, for the data export (GDPR Art. 15): their
+    replies, where they were recorded present, their notes, items they present or proposed."""
+
+    def where(meeting_id: int) -> dict[str, Any]:
+        meeting = meetings[meeting_id]
+        return {"meeting": meeting.title, "starts_at": meeting.starts_at.isoformat()}
+
+    rsvps = list(await session.scalars(select(Rsvp).where(Rsvp.user_id == user_id)))
+    present = list(await session.scalars(select(Attendance).where(Attendance.user_id == user_id)))
+    notes = list(
+        await session.scalars(select(MeetingNote).where(MeetingNote.author_user_id == user_id))
+    )
+    items = list(
+        await session.scalars(
+            select(AgendaItem).where(
+                (AgendaItem.presenter_user_id == user_id)
+                | (AgendaItem.proposed_by_user_id == user_id)
+            )
+        )
+    )
+    ids = {r.meeting_id for r in [*rsvps, *present, *notes, *items]}
+    meetings = {m.id: m for m in await session.scalars(select(Meeting).where(Meeting.id.in_(ids)))}
+    return {
+        "meeting_replies": [
+            {**where(r.meeting_id), "answer": r.answer, "answered_at": r.answered_at.isoformat()}
+            for r in rsvps
+        ],
+        "meeting_attendance": [
+            {**where(a.meeting_id), "recorded_at": a.recorded_at.isoformat()} for a in present
+        ],
+        "meeting_notes": [
+            {**where(n.meeting_id), "text": n.text, "created_at": n.created_at.isoformat()}
+            for n in notes
+        ],
+        "agenda_items": [
+            {
+                **where(i.meeting_id),
+                "title": i.title,
+                "presenter": i.presenter_user_id == user_id,
+                "proposed": i.proposed_by_user_id == user_id,
+            }
+            for i in items
+        ],
+    }
+
+
+async def forget_person(session: AsyncSession, user_id: int) -> None:
+    """Before a person is erased: the agenda keeps their TOPs but not their name (the
+    foreign keys only clear the user id). Notes stay as the group's record, without author."""
+    await session.execute(
+        update(AgendaItem)
+        .where(AgendaItem.presenter_user_id == user_id)
+        .values(presenter_name=None)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -131,3 +132,93 @@ async def test_another_group_cannot_touch_the_running_meeting(chat: Conversation
     notes = await chat.text(bernd, "/notizen")
     assert "Intern" in notes and "Fremd" not in notes
     assert "Anwesend" not in await chat.text(bernd, "/sitzunginfo 1")
+
+
+async def test_every_change_reaches_the_groups_other_chats(chat: Conversation, core) -> None:
+    from bot.core.messages import ChatKind, ChatRef, UserRef
+    from storage.models import OutboxMessage
+    from tests.harness import FakePlatform
+
+    room = ChatRef("other", "!room:example.org", ChatKind.GROUP, "AG Transfer (Matrix)")
+    dora_mx = UserRef("other", "@dora:example.org", "Dora", username="@dora:example.org")
+    matrix = Conversation(core, FakePlatform(name="other", command_prefix="!"))
+    matrix.platform.admins.add((room.chat_id, dora_mx.user_id))
+    linked = await chat.text(anna, "/verknuepfen")
+    code = re.search(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b", linked).group(1)  # type: ignore[union-attr]
+    assert "gehört jetzt zu" in await matrix.text(dora_mx, f"!verknuepfen {code}", room)
+    # two edits within the same second are two announcements, not one
+    await chat.say(anna, "/sitzungaendern 1 titel Erste Fassung")
+    await chat.say(anna, "/sitzungaendern 1 titel Zweite Fassung")
+    async with core.services.sessions() as session:
+        texts = [
+            row.payload["text"]
+            for row in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id == room.chat_id)
+            )
+        ]
+    assert any("Erste Fassung" in t for t in texts)
+    assert any("Zweite Fassung" in t for t in texts)
+
+
+async def test_the_data_export_contains_what_meetings_hold_about_a_person(
+    chat: Conversation,
+) -> None:
+    import json
+
+    from tests.harness import dm
+
+    await chat.say(bernd, "/zusage 1 ja")
+    await chat.say(bernd, "/vorschlagen 1 Erfahrungsaustausch | @bernd")
+    await chat.say(clara, "/top 1")
+    await chat.say(bernd, "/notiz Meine Anmerkung")
+    await chat.say(clara, "/anwesend @bernd")
+    await chat.say(bernd, "/start", dm(bernd))
+    [export] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    data = json.loads(export.document.content)
+    assert data["meeting_replies"][0]["answer"] == "yes"
+    assert data["meeting_replies"][0]["meeting"] == "AG-Sitzung"
+    assert len(data["meeting_attendance"]) == 1
+    assert data["meeting_notes"][0]["text"] == "Meine Anmerkung"
+    assert data["agenda_items"] == [
+        {
+            "meeting": "AG-Sitzung",
+            "starts_at": "2021-06-10T08:30:00+00:00",
+            "title": "Erfahrungsaustausch",
+            "presenter": True,
+            "proposed": True,
+        }
+    ]
+
+
+async def test_erasing_a_person_removes_their_name_from_agendas_and_lists(
+    chat: Conversation, core
+) -> None:
+    from tests.harness import dm
+
+    await chat.say(anna, "/tophinzu 1 Bericht | @bernd")
+    await chat.say(clara, "/anwesend @bernd")
+    await chat.say(bernd, "/notiz Meine Anmerkung")
+    await chat.say(bernd, "/start", dm(bernd))
+    [question] = await chat.say(bernd, "/datenloeschen", dm(bernd))
+    await chat.say(bernd, "", dm(bernd), callback=question.buttons[0][0].data)
+    agenda = await chat.text(anna, "/tagesordnung 1")
+    assert "TOP 3 | Bericht" in agenda and "Bernd" not in agenda
+    assert "Bernd" not in await chat.text(anna, "/anwesenheit")
+    notes = await chat.text(anna, "/notizen")
+    assert "• Meine Anmerkung\n" in notes + "\n" and "Bernd" not in notes
+
+
+async def test_english_meeting_work(chat: Conversation) -> None:
+    await chat.say(anna, "/language en")
+    await chat.say(bernd, "/rsvp 1 yes")
+    assert "Now TOP 2: Bericht der Fachgruppe" in await chat.text(clara, "/item 2")
+    assert "Note saved for TOP 2." in await chat.text(bernd, "/note Good progress")
+    recorded = await chat.text(clara, "/present all who said yes Guests: Dr. Weber (IHK Köln)")
+    assert "Recorded as present: Bernd, Dr. Weber (IHK Köln)" in recorded
+    shown = await chat.text(bernd, "/attendance")
+    assert "Attendance: 2 participants" in shown and "Guests:" in shown
+    assert "• Good progress (Bernd)" in await chat.text(bernd, "/notes")
+    full = await chat.text(bernd, "/showmeeting 1")
+    assert "Video conference: https://meet.example.org/ag" in full
+    assert "TOP 3 | Verschiedenes / nächste Termine" in full  # created while German
+    assert "There is no meeting #9" in await chat.text(bernd, "/showmeeting 9")

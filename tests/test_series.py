@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import select
@@ -120,3 +121,35 @@ async def test_another_group_cannot_see_or_change_our_series(chat: Conversation,
     async with core.services.sessions() as session:
         series = await session.scalar(select(MeetingSeries))
     assert series.title == "Intern" and series.ended_at is None
+
+
+async def test_an_earlier_time_neither_loses_nor_doubles_occurrences(
+    chat: Conversation, core
+) -> None:
+    from datetime import time
+    from zoneinfo import ZoneInfo
+
+    await chat.say(anna, "/serie montags 10 Uhr Runde")
+    async with core.services.sessions() as session:
+        series = await session.scalar(select(MeetingSeries))
+    # the horizon ends at a local midnight, so no occurrence straddles it after a time change
+    assert series.materialized_until.astimezone(ZoneInfo("Europe/Berlin")).time() == time(0)
+    await chat.say(anna, "/serieaendern S1 zeit 9 Uhr")
+    for _ in range(6):
+        core.services.clock.advance(timedelta(days=5, hours=7))
+        await chat.say(bernd, "/sitzungen")
+    starts = [m.starts_at for m in await _meetings(core)]
+    assert starts == sorted(starts) and len(starts) > 15
+    days = [s.astimezone(ZoneInfo("Europe/Berlin")).date() for s in starts]
+    assert {b - a for a, b in pairwise(days)} == {timedelta(days=7)}
+    assert {s.astimezone(ZoneInfo("Europe/Berlin")).time() for s in starts} == {time(9)}
+
+
+async def test_english_series(chat: Conversation) -> None:
+    await chat.say(anna, "/language en")
+    created = await chat.text(anna, "/series every 2nd Thursday 9-10am Check-in | Room 1")
+    assert "S1 Check-in – the 2nd Thursday of every month, 09:00–10:00" in created
+    assert "#1 Check-in – Thu 2021-07-08, 09:00–10:00" in created
+    ended = await chat.text(anna, "/endseries S1 2021-08-31")
+    assert "Series S1 ends on 2021-08-31; 1 later meeting was cancelled." in ended
+    assert "no series S2" in await chat.text(anna, "/editseries S2 title X")
