@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
@@ -325,6 +326,55 @@ async def objections_of(
     if since is not None:
         query = query.where(MinutesObjection.created_at >= since)
     return list(await session.scalars(query.order_by(MinutesObjection.id)))
+
+
+# --- data protection ------------------------------------------------------------------------
+
+
+async def personal_minutes_data(session: AsyncSession, user_id: int) -> dict[str, Any]:
+    """What decisions, action items and objections hold about one person, for the data export
+    (GDPR Art. 15). Erasure needs nothing here: assignments and objections cascade with the
+    person, and "recorded by" columns are set to NULL."""
+    assigned = await session.execute(
+        select(ActionItem, Group)
+        .join(ActionItemAssignee, ActionItemAssignee.action_item_id == ActionItem.id)
+        .join(Group, Group.id == ActionItem.group_id)
+        .where(ActionItemAssignee.user_id == user_id)
+        .order_by(ActionItem.id)
+    )
+    objections = await session.execute(
+        select(MinutesObjection, Meeting)
+        .join(Meeting, Meeting.id == MinutesObjection.meeting_id)
+        .where(MinutesObjection.user_id == user_id)
+        .order_by(MinutesObjection.id)
+    )
+    recorded = await session.scalars(
+        select(Decision).where(Decision.created_by_user_id == user_id).order_by(Decision.id)
+    )
+    return {
+        "action_items_assigned": [
+            {
+                "group": group.name,
+                "number": action_label(item.number),
+                "text": item.text,
+                "due": item.due_date.isoformat() if item.due_date else None,
+                "status": item.status,
+            }
+            for item, group in assigned.all()
+        ],
+        "minutes_objections": [
+            {
+                "meeting": meeting.title,
+                "starts_at": meeting.starts_at.isoformat(),
+                "text": objection.text,
+                "created_at": objection.created_at.isoformat(),
+            }
+            for objection, meeting in objections.all()
+        ],
+        "decisions_recorded": [
+            decision_label(decision.year, decision.number) for decision in recorded
+        ],
+    }
 
 
 # --- the minutes ----------------------------------------------------------------------------

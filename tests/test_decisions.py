@@ -179,3 +179,26 @@ async def test_another_group_cannot_read_or_change_anything(chat: Conversation, 
     # our group is untouched
     assert "Geheimer Beschluss" in await chat.text(clara, "/beschluesse B-2021-01")
     assert "Geheime Aufgabe" in await chat.text(clara, "/aufgaben")
+
+
+async def test_personal_data_export_and_erasure(chat: Conversation, core) -> None:
+    import json
+
+    from storage.models import ActionItemAssignee, MinutesObjection
+
+    await chat.say(bernd, "/beschluss einstimmig Bögen werden gesammelt.")
+    await chat.say(bernd, "/aufgabe @clara, IHK Köln: Bögen senden bis 30.06.")
+    await chat.say(anna, "/protokollentwurf 1")
+    await chat.say(clara, "/einspruch 1 Mein Name ist falsch geschrieben.")
+    await chat.say(clara, "/start", dm(clara))
+    [export] = await chat.say(clara, "/meinedaten", dm(clara))
+    data = json.loads(export.document.content)
+    assert data["action_items_assigned"][0]["number"] == "A-1"
+    assert data["minutes_objections"][0]["text"] == "Mein Name ist falsch geschrieben."
+    [bernds] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    assert json.loads(bernds.document.content)["decisions_recorded"] == ["B-2021-01"]
+    await chat.say(clara, "/datenloeschen ja", dm(clara))
+    async with core.services.sessions() as session:
+        assert await session.scalar(select(MinutesObjection)) is None
+        [left] = await session.scalars(select(ActionItemAssignee))
+    assert left.name == "IHK Köln"  # the item stays, with only the organisation
