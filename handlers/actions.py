@@ -19,7 +19,6 @@ from storage import repositories
 from storage.minutes_data import action_label, decision_label
 from storage.models import ActionItem, ActionItemAssignee, ActionItemStatus, Role
 
-EXAMPLE = "@bernd, IHK Köln: Bögen an Anna senden bis 15.07."
 STATUS_CHOICES = {
     "offen": ActionItemStatus.OPEN.value,
     "open": ActionItemStatus.OPEN.value,
@@ -232,9 +231,9 @@ COMMANDS = (
         german="aufgabe",
         args=(Arg("details", N_("who: what by date"), kind=ArgKind.TEXT, max_length=3300),),
         details=N_(
-            "Format: [#meeting] who[, who…]: what [bis date] [zu B-2021-07]. Who is a member "
-            "(@name) or any name or organisation. It is attached to the running meeting and "
-            "its current TOP. Example: /aufgabe @bernd, IHK Köln: Bögen an Anna senden bis 15.07."
+            "Format: [#meeting] who[, who…]: what [by date] [for B-2021-07]. Who is a member "
+            "(@name) or any name or organisation. It is attached to today's meeting and its "
+            "current TOP. Example: /task @bernd, IHK Köln: send the forms to Anna by 15.07."
         ),
         role=Role.MINUTE_TAKER,
         scope=Scope.GROUP,
@@ -264,7 +263,7 @@ COMMANDS = (
         N_("Mark one of your action items as done"),
         german="erledigt",
         args=(Arg("number", N_("number")),),
-        details=N_("Example: /erledigt A-12"),
+        details=N_("Example: /done A-12"),
         scope=Scope.GROUP,
         needs_group=True,
     ),
@@ -283,7 +282,7 @@ COMMANDS = (
                 display={"de": "offen|erledigt|verworfen", "en": "open|done|dropped"},
             ),
         ),
-        details=N_("Assignees and chairs may do this. Example: /aufgabenstatus A-12 verworfen"),
+        details=N_("Assignees and chairs may do this. Example: /taskstatus A-12 dropped"),
         scope=Scope.GROUP,
         needs_group=True,
     ),

@@ -25,7 +25,7 @@ from storage import minutes as repo
 from storage.minutes_data import MinutesDecision, decision_label
 from storage.models import Decision, DecisionKind, Meeting, MinutesStatus, Role
 
-EXAMPLE = "einstimmig Empfehlung an Strategiekreis: Die Checks werden ausgeweitet."
+EXAMPLE = N_("unanimous Recommendation to Strategiekreis: extend the checks.")
 MAX_LIST = 30
 
 
@@ -205,7 +205,7 @@ async def list_or_search(ctx: HandlerContext) -> Reply:
         return Reply(
             ctx._(
                 "No decisions yet. Minute-takers record them with {command}",
-                command=f"{ctx.command_name('decision')} {EXAMPLE}",
+                command=f"{ctx.command_name('decision')} {ctx._(EXAMPLE)}",
             )
         )
     title = (
@@ -225,11 +225,11 @@ async def list_or_search(ctx: HandlerContext) -> Reply:
 
 
 DECISION_HELP = N_(
-    "Format: [#meeting] [result] [kind:] text. Result: einstimmig, 12:0:1 (for:against:"
-    "abstentions), “dafür 12 dagegen 0 Enthaltung 1” or “ohne Abstimmung”. Kind: “Empfehlung an "
-    "Strategiekreis:”, “Auftrag an AG Qualitätssicherung:” or “Info:”. It is attached to the "
-    "running meeting and its current TOP. Example: /beschluss einstimmig Empfehlung an "
-    "Strategiekreis: Die Checks werden ausgeweitet."
+    "Format: [#meeting] [result] [kind:] text. Result: unanimous, 12:0:1 "
+    "(for:against:abstentions), “for 12 against 0 abstain 1” or “no vote”. Kind: “Recommendation "
+    "to Strategiekreis:”, “Assignment to AG Qualitätssicherung:” or “Info:”. It is attached to "
+    "today's meeting and its current TOP. Example: /decision unanimous Recommendation to "
+    "Strategiekreis: extend the checks."
 )
 
 COMMANDS = (
@@ -259,9 +259,9 @@ COMMANDS = (
             ),
         ),
         details=N_(
-            "Examples: /beschluesse – the latest; /beschluesse Strategiekreis Checks – those "
-            "containing all these words; /beschluesse B-2021-07 – one with its meeting, TOP "
-            "and amendments."
+            "Examples: /decisions – the latest; /decisions Strategiekreis checks – those "
+            "containing all these words; /decisions B-2021-07 – one with its meeting, TOP and "
+            "amendments."
         ),
         scope=Scope.GROUP,
         needs_group=True,
@@ -276,8 +276,8 @@ COMMANDS = (
             Arg("details", N_("result, kind, text"), kind=ArgKind.TEXT, max_length=3100),
         ),
         details=N_(
-            "Replaces result, kind and text. Example: /beschlussaendern B-2021-07 12:0:1 "
-            "Die AG beschließt den Leitfaden."
+            "Replaces result, kind and text. Example: /editdecision B-2021-07 12:0:1 The group "
+            "adopts the guide."
         ),
         role=Role.MINUTE_TAKER,
         scope=Scope.GROUP,
@@ -293,8 +293,8 @@ COMMANDS = (
             Arg("details", N_("result, kind, text"), kind=ArgKind.TEXT, max_length=3100),
         ),
         details=N_(
-            "For decisions whose minutes are approved. Example: /aenderungsbeschluss "
-            "B-2021-07 einstimmig Die Frist wird auf den 30.09. verlängert."
+            "For decisions whose minutes are approved. Example: /amenddecision B-2021-07 "
+            "unanimous The deadline moves to 30.09."
         ),
         role=Role.MINUTE_TAKER,
         scope=Scope.GROUP,

@@ -256,7 +256,7 @@ COMMANDS = (
         N_("The minutes of a meeting, as text and as Markdown and HTML files"),
         german="protokoll",
         args=(_number_arg(required=False),),
-        details=N_("Without a number: the running or the latest meeting. Example: /protokoll 3"),
+        details=N_("Without a number: today's or the latest meeting. Example: /minutes 3"),
         scope=Scope.GROUP,
         needs_group=True,
     ),
@@ -267,8 +267,8 @@ COMMANDS = (
         german="protokollentwurf",
         args=(_number_arg(), Arg("days", N_("days"), required=False)),
         details=N_(
-            "Sends the draft to all chats of the group. Example: /protokollentwurf 3 – or "
-            "/protokollentwurf 3 14 for a 14-day objection period."
+            "Sends the draft to all chats of the group. Example: /publishminutes 3 – or "
+            "/publishminutes 3 14 for a 14-day objection period."
         ),
         role=Role.CHAIR,
         scope=Scope.GROUP,
@@ -283,7 +283,7 @@ COMMANDS = (
             _number_arg(),
             Arg("text", N_("what is wrong"), kind=ArgKind.TEXT, max_length=MAX_OBJECTION),
         ),
-        details=N_("Example: /einspruch 3 Unter TOP 2 fehlt die Enthaltung von Frau Weber."),
+        details=N_("Example: /object 3 Under TOP 2 Ms Weber's abstention is missing."),
         scope=Scope.GROUP,
         needs_group=True,
     ),
@@ -314,8 +314,8 @@ COMMANDS = (
             ),
         ),
         details=N_(
-            "After the objection period ends. Earlier only with “sofort” and only if nobody "
-            "objected. Example: /protokollgenehmigen 3"
+            "After the objection period ends. Earlier only with “now” and only if nobody "
+            "objected. Example: /approveminutes 3"
         ),
         role=Role.CHAIR,
         scope=Scope.GROUP,

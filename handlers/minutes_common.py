@@ -14,11 +14,11 @@ from storage.models import Meeting, MeetingStatus, Role
 INPUT_ERRORS = {
     "too_many_votes": N_("That is more votes than people: at most {limit}, please."),
     "decision_text_missing": N_("Please add the text of the decision."),
-    "addressee_missing": N_("Please say to whom, e.g. “Empfehlung an Strategiekreis: …”."),
+    "addressee_missing": N_("Please say to whom, e.g. “Recommendation to Strategiekreis: …”."),
     "too_long": N_("That is too long: at most {limit} characters, please."),
     "assignee_missing": N_(
-        "Please say who does it, then a colon and what, e.g. “@bernd, IHK Köln: Bögen senden "
-        "bis 15.07.”."
+        "Please say who does it, then a colon and what, e.g. “@bernd, IHK Köln: send the forms by "
+        "15.07.”."
     ),
     "action_text_missing": N_("Please say what is to be done after the colon."),
     "name_too_long": N_("A name is too long: at most {limit} characters, please."),
