@@ -63,7 +63,14 @@ async def _describe_all(ctx: HandlerContext, items: list[ActionItem]) -> list[st
     assignees = await repo.assignees_of(ctx.session, [item.id for item in items])
     user_ids = {a.user_id for rows in assignees.values() for a in rows if a.user_id is not None}
     names = await repo.display_names(ctx.session, user_ids, ctx.platform.name)
-    return [describe(ctx, item, assignees[item.id], names) for item in items]
+    labels = await repo.decision_labels(ctx.session, [item.decision_id for item in items])
+    lines = []
+    for item in items:
+        line = describe(ctx, item, assignees[item.id], names)
+        if item.decision_id in labels:
+            line += " " + ctx._("(re {label})", label=labels[item.decision_id])
+        lines.append(line)
+    return lines
 
 
 async def _resolve(ctx: HandlerContext, mention: str) -> int:

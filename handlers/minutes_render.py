@@ -77,11 +77,12 @@ def outcome_text(t: Translator, decision: MinutesDecision) -> str:
     if decision.outcome == DecisionOutcome.UNANIMOUS.value:
         return t.gettext("unanimous")
     if decision.outcome == DecisionOutcome.COUNTED.value:
-        return t.gettext(
-            "{yes} for, {no} against, {abstain} abstentions",
+        return t.ngettext(
+            "{yes} for, {no} against, {n} abstention",
+            "{yes} for, {no} against, {n} abstentions",
+            decision.abstentions or 0,
             yes=decision.votes_for or 0,
             no=decision.votes_against or 0,
-            abstain=decision.abstentions or 0,
         )
     return t.gettext("no vote")
 
@@ -228,8 +229,9 @@ def render_markdown(data: MinutesData, t: Translator) -> str:
     else:
         lines.append(_em(t.gettext("No agenda was recorded.")))
     for top in data.tops:
-        if top.kind == AgendaItemKind.BREAK.value and not (top.notes or top.decisions):
-            continue
+        quiet = not (top.notes or top.decisions or top.actions or top.continue_next_time)
+        if quiet and top.kind != AgendaItemKind.TOPIC.value:
+            continue  # a break or "Verschiedenes" where nothing was recorded
         lines += ["", *_top_section(t, top, language)]
     if data.unassigned is not None:
         lines += ["", *_top_section(t, data.unassigned, language)]

@@ -394,7 +394,7 @@ def _decision_value(decision: Decision, labels: dict[int, str]) -> MinutesDecisi
     )
 
 
-async def _decision_labels(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
+async def decision_labels(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
@@ -445,7 +445,7 @@ async def collect_minutes(
     people |= {r.user_id for rows in assignees.values() for r in rows if r.user_id is not None}
     people |= {t.presenter_user_id for t in tops if t.presenter_user_id is not None}
     names = await display_names(session, people | {w for w in writers if w}, platform)
-    labels = await _decision_labels(
+    labels = await decision_labels(
         session,
         [d.amends_decision_id for d in decisions] + [a.decision_id for a in actions],
     )

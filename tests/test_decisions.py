@@ -51,7 +51,7 @@ async def test_record_numbered_per_year_linked_to_current_top(chat: Conversation
         bernd, "/beschluss 12:0:1 Empfehlung an Strategiekreis: Die Checks werden ausgeweitet."
     )
     assert "B-2021-02 Empfehlung an Strategiekreis" in second
-    assert "12 dafür, 0 dagegen, 1 Enthaltungen" in second
+    assert "12 dafür, 0 dagegen, 1 Enthaltung" in second
     third = await chat.text(
         bernd, "/beschluss dafür 9 dagegen 2 Enthaltung 0 Auftrag an AG Qualitätssicherung: Bögen"
     )
@@ -128,7 +128,7 @@ async def test_action_items(chat: Conversation, core) -> None:
         bernd, "/aufgabe @clara, Handwerkskammer Köln: Bögen an Anna senden bis 15.06. zu B-2021-01"
     )
     assert "A-1 Clara, Handwerkskammer Köln: Bögen an Anna senden" in recorded
-    assert "fällig 15.06.2021" in recorded and "TOP 2 Bögen" in recorded
+    assert "fällig 15.06.2021 (zu B-2021-01)" in recorded and "TOP 2 Bögen" in recorded
     await chat.say(bernd, "/aufgabe Anna: Termin koordinieren")
     assert "@niemand" in await chat.text(bernd, "/aufgabe @niemand: x")
     assert "Kalender" in await chat.text(bernd, "/aufgabe Anna: x bis 31.02.2021")

@@ -84,7 +84,7 @@ MINUTES_IN_ORDER = [
     "## TOP 2: Checks für KMU",
     "*Vortragende: Dr. Weber (IHK Köln)*",
     "- Die Checks laufen in 40 Betrieben.",
-    "- **B-2021-01** Empfehlung an Strategiekreis (12 dafür, 0 dagegen, 1 Enthaltungen): "
+    "- **B-2021-01** Empfehlung an Strategiekreis (12 dafür, 0 dagegen, 1 Enthaltung): "
     "Die Checks werden auf das Handwerk ausgeweitet.",
     "| A-1 | Clara, IHK Köln | Bögen an Anna senden (zu B-2021-01) | 30.06.2021 |",
     "*Wird in der nächsten Sitzung wieder aufgenommen.*",
@@ -98,6 +98,7 @@ def assert_minutes(text: str) -> None:
     positions = [text.index(part) for part in MINUTES_IN_ORDER]
     assert positions == sorted(positions), "the minutes' parts are out of order"
     assert "## TOP 3" not in text  # nothing happened in the coffee break
+    assert "## TOP 4" not in text  # nor under "Verschiedenes"
 
 
 def assert_html(html: str) -> None:

@@ -118,7 +118,7 @@ def test_german_minutes_have_every_part_in_order() -> None:
         "## TOP 3: Checks",
         "- Die Checks laufen gut.",
         "**Beschlüsse**",
-        "- **B-2021-07** Empfehlung an Strategiekreis (12 dafür, 0 dagegen, 1 Enthaltungen): "
+        "- **B-2021-07** Empfehlung an Strategiekreis (12 dafür, 0 dagegen, 1 Enthaltung): "
         "Ausweiten",
         "- **B-2021-08** Beschluss (einstimmig): Leitfaden",
         "| Nr. | Wer | Was | Bis |",
@@ -146,7 +146,7 @@ def test_english_minutes_and_head_count() -> None:
     assert "**Date:** Tue 2021-06-15, 09:00–12:00" in text
     assert "**Participants:** 58 participants" in text
     assert "Approved on 2021-06-30." in text
-    assert "Recommendation to Strategiekreis (12 for, 0 against, 1 abstentions)" in text
+    assert "Recommendation to Strategiekreis (12 for, 0 against, 1 abstention)" in text
     assert "Minutes taken by: Bernd" in text
 
 
@@ -335,7 +335,7 @@ async def test_draft_objection_and_approval(chat: Conversation, core) -> None:
     assert "genehmigt" in approved.text and "1 Einspruch wurde erhoben" in approved.text
     assert approved.document is not None
     text = await chat.text(clara, "/protokoll 1")
-    assert "Genehmigt am 18.06.2021" in text and "12 dafür, 0 dagegen, 1 Enthaltungen" in text
+    assert "Genehmigt am 18.06.2021" in text and "12 dafür, 0 dagegen, 1 Enthaltung" in text
     assert "bereits genehmigt" in await chat.text(anna, "/protokollentwurf 1")
     assert "nicht mehr geändert" in await chat.text(bernd, "/beschlussaendern B-2021-01 Info: x")
 
