@@ -159,6 +159,8 @@ def parse_decision(text: str) -> ParsedDecision:
         raise InputError("too_long", limit=str(MAX_TEXT))
     if addressee is not None and not addressee:
         raise InputError("addressee_missing")
+    if addressee is not None and len(addressee) > MAX_NAME:
+        raise InputError("name_too_long", limit=str(MAX_NAME))
     return ParsedDecision(rest, kind, addressee, outcome)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.core.i18n import Translator
 from bot.core.text import split_text
-from handlers.minutes_input import parse_action, parse_decision
+from handlers.minutes_input import InputError, parse_action, parse_decision
 from handlers.minutes_render import escape, minutes_documents, render_html, render_markdown
 from storage.minutes_data import (
     MinutesAction,
@@ -248,6 +248,17 @@ def test_decision_syntax(
     assert (parsed.kind, parsed.addressee, parsed.outcome.outcome) == (kind, addressee, outcome)
     got = (parsed.outcome.votes_for, parsed.outcome.votes_against, parsed.outcome.abstentions)
     assert got == votes
+
+
+def test_decision_input_limits() -> None:
+    with pytest.raises(InputError, match="name_too_long"):
+        parse_decision("Die AG empfiehlt dem " + " ".join(["Gremium"] * 40) + ", X zu tun")
+    with pytest.raises(InputError, match="addressee_missing"):
+        parse_decision("Empfehlung an   : Text")
+    with pytest.raises(InputError, match="too_many_votes"):
+        parse_decision("100001:0:0 Text")
+    with pytest.raises(InputError, match="decision_text_missing"):
+        parse_decision("einstimmig")
 
 
 def test_action_syntax() -> None:
