@@ -50,7 +50,9 @@ async def _meeting(ctx: HandlerContext, raw: str | None) -> Meeting:
     return meeting
 
 
-async def _rendered(ctx: HandlerContext, meeting: Meeting) -> tuple[str, tuple[Document, Document]]:
+async def _rendered(
+    ctx: HandlerContext, meeting: Meeting
+) -> tuple[str, tuple[Document, Document, Document]]:
     assert ctx.group is not None
     data = await repo.collect_minutes(ctx.session, ctx.group, meeting, platform=ctx.platform.name)
     return render_markdown(data, ctx.t), minutes_documents(data, ctx.t)
@@ -58,9 +60,9 @@ async def _rendered(ctx: HandlerContext, meeting: Meeting) -> tuple[str, tuple[D
 
 async def generate(ctx: HandlerContext) -> list[Reply]:
     meeting = await _meeting(ctx, ctx.args.get("number"))
-    text, (markdown, html) = await _rendered(ctx, meeting)
+    text, files = await _rendered(ctx, meeting)
     caption = ctx._("The minutes of meeting #{number} as a file.", number=meeting.number)
-    return [Reply(text), Reply(caption, document=markdown), Reply(caption, document=html)]
+    return [Reply(text), *(Reply(caption, document=file) for file in files)]
 
 
 async def publish(ctx: HandlerContext) -> Reply:
@@ -80,7 +82,7 @@ async def publish(ctx: HandlerContext) -> Reply:
     meeting.objections_until = ctx.now + timedelta(days=days)
     meeting.updated_at = ctx.now
     await ctx.session.flush()
-    text, (markdown, html) = await _rendered(ctx, meeting)
+    text, (markdown, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "Draft minutes of meeting #{number} “{title}”. Objections until {when}: {command}",
         number=meeting.number,
@@ -226,7 +228,7 @@ async def approve(ctx: HandlerContext) -> Reply:
     meeting.minutes_approved_at = ctx.now
     meeting.updated_at = ctx.now
     await ctx.session.flush()
-    _, (_, html) = await _rendered(ctx, meeting)
+    _, (_, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "The minutes of meeting #{number} “{title}” are approved; its decisions are final.",
         number=meeting.number,
@@ -253,7 +255,7 @@ COMMANDS = (
     Command(
         "minutes",
         generate,
-        N_("The minutes of a meeting, as text and as Markdown and HTML files"),
+        N_("The minutes of a meeting, as text and as Markdown, HTML and Word files"),
         german="protokoll",
         args=(_number_arg(required=False),),
         details=N_("Without a number: today's or the latest meeting. Example: /minutes 3"),

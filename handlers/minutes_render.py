@@ -9,10 +9,13 @@ with raw HTML switched off, so nothing a member types can become markup or scrip
 from __future__ import annotations
 
 import html
+import io
 import re
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import docx
 from markdown_it import MarkdownIt
 
 from bot.core.i18n import Translator
@@ -27,6 +30,7 @@ from storage.models import (
     MinutesStatus,
 )
 
+_WHITESPACE = re.compile(r"\s+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
 _LINE_START = re.compile(r"^(\s*)(?:([#>+=-])|(\d+)([.)]))", re.MULTILINE)
 
@@ -37,26 +41,15 @@ def _escape_line_start(match: re.Match[str]) -> str:
     return f"{match.group(1)}{match.group(3)}\\{match.group(4)}"  # "1. x": ordered list
 
 
+def inline(text: str) -> str:
+    """User text as literal inline Markdown, on one line: no emphasis, links or table cells
+    sneak in."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", _WHITESPACE.sub(" ", text))
+
+
 def escape(text: str) -> str:
-    """User text as literal Markdown: no emphasis, links, tables or headings sneak in."""
-    return _LINE_START.sub(_escape_line_start, _MARKDOWN_SPECIAL.sub(r"\\\1", text))
-
-
-def _bold(text: str) -> str:
-    return f"**{text}**"
-
-
-def _em(text: str) -> str:
-    return f"*{text}*"
-
-
-def _field(label: str, value: str) -> str:
-    return f"**{label}:** {value}"
-
-
-def _cell(text: str) -> str:
-    """Table cells are one line."""
-    return escape(" ".join(text.split()))
+    """Like `inline`, for text that starts a line: no heading, list or quote either."""
+    return _LINE_START.sub(_escape_line_start, inline(text))
 
 
 def _when(start: datetime, end: datetime | None, language: str) -> str:
@@ -105,74 +98,122 @@ def status_text(t: Translator, status: str) -> str:
     }.get(status, status)
 
 
-def decision_line(t: Translator, decision: MinutesDecision) -> str:
-    """``**B-2021-07** Empfehlung an Strategiekreis (einstimmig): Text``"""
-    line = f"**{decision.label}** {escape(kind_text(t, decision.kind, decision.addressee))}"
+# --- layout: the minutes as plain blocks, written out as Markdown or DOCX ------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    text: str
+    bold: bool = False
+    italic: bool = False
+
+
+@dataclass(frozen=True)
+class Heading:
+    level: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Fields:
+    """``Label: value`` lines; a row without value is a bold remark."""
+
+    rows: tuple[tuple[str, str | None], ...]
+
+
+@dataclass(frozen=True)
+class Para:
+    runs: tuple[Run, ...]
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[tuple[Run, ...], ...]
+
+
+@dataclass(frozen=True)
+class Table:
+    header: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Rule:
+    pass
+
+
+Block = Heading | Fields | Para | Bullets | Table | Rule
+
+
+def decision_runs(t: Translator, decision: MinutesDecision) -> tuple[Run, ...]:
+    """**B-2021-07** Empfehlung an Strategiekreis (einstimmig): Text"""
+    rest = f" {kind_text(t, decision.kind, decision.addressee)}"
     if decision.kind != DecisionKind.INFORMATION.value:
-        line += f" ({outcome_text(t, decision)})"
-    line += f": {escape(decision.text)}"
+        rest += f" ({outcome_text(t, decision)})"
+    rest += f": {decision.text}"
     if decision.amends_label:
-        line += " " + t.gettext("(amends {label})", label=decision.amends_label)
-    return line
+        rest += " " + t.gettext("(amends {label})", label=decision.amends_label)
+    return (Run(decision.label, bold=True), Run(rest))
 
 
-def _action_rows(t: Translator, actions: tuple[MinutesAction, ...], language: str) -> list[str]:
-    rows = [
-        "| "
-        + " | ".join((t.gettext("No."), t.gettext("Who"), t.gettext("What"), t.gettext("Due")))
-        + " |",
-        "|---|---|---|---|",
-    ]
+def _action_table(t: Translator, actions: tuple[MinutesAction, ...], language: str) -> Table:
+    rows = []
     for action in actions:
-        what = _cell(action.text)
+        what = " ".join(action.text.split())
         if action.decision_label:
             what += " " + t.gettext("(re {label})", label=action.decision_label)
         if action.status != ActionItemStatus.OPEN.value:
             what += f" – {status_text(t, action.status)}"
         due = format_date(action.due, language) if action.due else "–"
-        rows.append(f"| {action.label} | {_cell(', '.join(action.assignees))} | {what} | {due} |")
-    return rows
+        rows.append((action.label, ", ".join(action.assignees), what, due))
+    header = (t.gettext("No."), t.gettext("Who"), t.gettext("What"), t.gettext("Due"))
+    return Table(header, tuple(rows))
 
 
-def _top_section(t: Translator, top: MinutesTop, language: str) -> list[str]:
+def _bold(text: str) -> Para:
+    return Para((Run(text, bold=True),))
+
+
+def _em(text: str) -> Para:
+    return Para((Run(text, italic=True),))
+
+
+def _top_section(t: Translator, top: MinutesTop, language: str) -> list[Block]:
     if top.number is None:
-        lines = ["## " + t.gettext("Further items")]
+        blocks: list[Block] = [Heading(2, t.gettext("Further items"))]
     else:
-        lines = ["## " + t.gettext("TOP {number}", number=top.number) + f": {escape(top.title)}"]
+        blocks = [Heading(2, t.gettext("TOP {number}", number=top.number) + f": {top.title}")]
     if top.presenter:
-        lines += ["", "*" + t.gettext("Presented by") + f": {escape(top.presenter)}*"]
+        blocks.append(_em(t.gettext("Presented by") + f": {top.presenter}"))
     if top.notes:
-        lines += ["", _bold(t.gettext("From the discussion")), ""]
-        lines += [f"- {escape(' '.join(note.split()))}" for note in top.notes]
+        blocks.append(_bold(t.gettext("From the discussion")))
+        blocks.append(Bullets(tuple((Run(" ".join(note.split())),) for note in top.notes)))
     if top.decisions:
-        lines += ["", _bold(t.gettext("Decisions")), ""]
-        lines += [f"- {decision_line(t, d)}" for d in top.decisions]
+        blocks.append(_bold(t.gettext("Decisions")))
+        blocks.append(Bullets(tuple(decision_runs(t, d) for d in top.decisions)))
     if top.actions:
-        lines += ["", _bold(t.gettext("Action items")), ""]
-        lines += _action_rows(t, top.actions, language)
+        blocks.append(_bold(t.gettext("Action items")))
+        blocks.append(_action_table(t, top.actions, language))
     if top.continue_next_time:
-        lines += ["", _em(t.gettext("To be continued at the next meeting."))]
+        blocks.append(_em(t.gettext("To be continued at the next meeting.")))
     empty = not (top.notes or top.decisions or top.actions or top.continue_next_time)
     if empty and top.kind == AgendaItemKind.TOPIC.value:
-        lines += ["", _em(t.gettext("Nothing recorded."))]
-    return lines
+        blocks.append(_em(t.gettext("Nothing recorded.")))
+    return blocks
 
 
-def _participants(t: Translator, data: MinutesData) -> list[str]:
-    lines = []
+def _participants(t: Translator, data: MinutesData) -> list[tuple[str, str | None]]:
+    rows: list[tuple[str, str | None]] = []
     if data.participants:
-        names = ", ".join(escape(name) for name in data.participants)
         count = max(len(data.participants), data.attendance_count or 0)
-        lines.append(_field(t.gettext("Participants ({n})", n=count), names))
+        rows.append((t.gettext("Participants ({n})", n=count), ", ".join(data.participants)))
     elif data.attendance_count is not None:
-        lines.append(
-            _field(
-                t.gettext("Participants"), t.gettext("{n} participants", n=data.attendance_count)
-            )
+        rows.append(
+            (t.gettext("Participants"), t.gettext("{n} participants", n=data.attendance_count))
         )
     if data.guests:
-        lines.append(_field(t.gettext("Guests"), ", ".join(escape(g) for g in data.guests)))
-    return lines
+        rows.append((t.gettext("Guests"), ", ".join(data.guests)))
+    return rows
 
 
 def _status_line(t: Translator, data: MinutesData, language: str) -> str | None:
@@ -188,65 +229,108 @@ def _status_line(t: Translator, data: MinutesData, language: str) -> str | None:
     return None
 
 
-def render_markdown(data: MinutesData, t: Translator) -> str:
-    """The whole minutes as Markdown (what the chat shows and the .md file holds)."""
+def layout(data: MinutesData, t: Translator) -> list[Block]:
+    """The minutes as blocks of plain text, in the order of the groups' real minutes."""
     language = t.language
-    lines = [
-        "# "
-        + t.gettext("Minutes: {title}", title=escape(data.title))
-        + f" (#{data.meeting_number})",
-        "",
+    blocks: list[Block] = [
+        Heading(1, t.gettext("Minutes: {title}", title=data.title) + f" (#{data.meeting_number})")
     ]
-    header = [
-        _field(t.gettext("Group"), escape(data.group_name)),
-        _field(t.gettext("Date"), _when(data.starts_at, data.ends_at, language)),
+    header: list[tuple[str, str | None]] = [
+        (t.gettext("Group"), data.group_name),
+        (t.gettext("Date"), _when(data.starts_at, data.ends_at, language)),
     ]
     if data.location:
-        header.append(_field(t.gettext("Place / access"), escape(data.location)))
+        header.append((t.gettext("Place / access"), data.location))
     header += _participants(t, data)
     status = _status_line(t, data, language)
     if status:
-        header.append(_field(t.gettext("Status"), status))
+        header.append((t.gettext("Status"), status))
     if data.cancelled:
-        header.append(_bold(t.gettext("The meeting was cancelled.")))
-    # Two trailing spaces: a Markdown line break, so the header stays one block.
-    lines += [line + "  " for line in header[:-1]] + header[-1:]
-    lines += ["", "## " + t.gettext("Agenda"), ""]
+        header.append((t.gettext("The meeting was cancelled."), None))
+    blocks += [Fields(tuple(header)), Heading(2, t.gettext("Agenda"))]
     if data.tops:
-        lines.append(
-            "| "
-            + " | ".join(
-                (t.gettext("TOP"), t.gettext("Topic"), t.gettext("Presented by"), t.gettext("Time"))
-            )
-            + " |"
+        header_row = (
+            t.gettext("TOP"),
+            t.gettext("Topic"),
+            t.gettext("Presented by"),
+            t.gettext("Time"),
         )
-        lines.append("|---|---|---|---|")
-        for top in data.tops:
-            when = _clock(top.planned_start, language) if top.planned_start else ""
-            lines.append(
-                f"| {top.number} | {_cell(top.title)} | {_cell(top.presenter or '')} | {when} |"
+        rows = tuple(
+            (
+                str(top.number),
+                top.title,
+                top.presenter or "",
+                _clock(top.planned_start, language) if top.planned_start else "",
             )
+            for top in data.tops
+        )
+        blocks.append(Table(header_row, rows))
     else:
-        lines.append(_em(t.gettext("No agenda was recorded.")))
+        blocks.append(_em(t.gettext("No agenda was recorded.")))
     for top in data.tops:
         quiet = not (top.notes or top.decisions or top.actions or top.continue_next_time)
         if quiet and top.kind != AgendaItemKind.TOPIC.value:
             continue  # a break or "Verschiedenes" where nothing was recorded
-        lines += ["", *_top_section(t, top, language)]
+        blocks += _top_section(t, top, language)
     if data.unassigned is not None:
-        lines += ["", *_top_section(t, data.unassigned, language)]
-    lines += ["", "## " + t.gettext("Next meetings"), ""]
+        blocks += _top_section(t, data.unassigned, language)
+    blocks.append(Heading(2, t.gettext("Next meetings")))
     if data.next_meetings:
-        lines += [
-            f"- {_when(m.starts_at, m.ends_at, language)} – {escape(m.title)}"
-            for m in data.next_meetings
-        ]
+        blocks.append(
+            Bullets(
+                tuple(
+                    (Run(f"{_when(m.starts_at, m.ends_at, language)} – {m.title}"),)
+                    for m in data.next_meetings
+                )
+            )
+        )
     else:
-        lines.append(_em(t.gettext("None scheduled yet.")))
-    lines += ["", "---", ""]
-    writers = ", ".join(escape(name) for name in data.minute_takers) or "–"
-    lines.append(t.gettext("Minutes taken by: {names}", names=writers))
-    return "\n".join(lines) + "\n"
+        blocks.append(_em(t.gettext("None scheduled yet.")))
+    writers = ", ".join(data.minute_takers) or "–"
+    blocks += [Rule(), Para((Run(t.gettext("Minutes taken by: {names}", names=writers)),))]
+    return blocks
+
+
+# --- Markdown ----------------------------------------------------------------------------------
+
+
+def _md_runs(runs: tuple[Run, ...]) -> str:
+    out = []
+    for index, run in enumerate(runs):
+        text = escape(run.text) if index == 0 else inline(run.text)
+        if run.bold:
+            text = f"**{text}**"
+        if run.italic:
+            text = f"*{text}*"
+        out.append(text)
+    return "".join(out)
+
+
+def _md_block(block: Block) -> str:
+    if isinstance(block, Heading):
+        return "#" * block.level + " " + inline(block.text)
+    if isinstance(block, Fields):
+        lines = [
+            f"**{inline(label)}:** {inline(value)}" if value is not None else f"**{inline(label)}**"
+            for label, value in block.rows
+        ]
+        # Two trailing spaces: a Markdown line break, so the header stays one block.
+        return "  \n".join(lines)
+    if isinstance(block, Para):
+        return _md_runs(block.runs)
+    if isinstance(block, Bullets):
+        return "\n".join(f"- {_md_runs(item)}" for item in block.items)
+    if isinstance(block, Table):
+        lines = ["| " + " | ".join(inline(cell) for cell in block.header) + " |"]
+        lines.append("|" + "---|" * len(block.header))
+        lines += ["| " + " | ".join(inline(cell) for cell in row) + " |" for row in block.rows]
+        return "\n".join(lines)
+    return "---"
+
+
+def render_markdown(data: MinutesData, t: Translator) -> str:
+    """The whole minutes as Markdown (what the chat shows and the .md file holds)."""
+    return "\n\n".join(_md_block(block) for block in layout(data, t)) + "\n"
 
 
 _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
@@ -275,16 +359,68 @@ def render_html(data: MinutesData, t: Translator) -> str:
     return _HTML_PAGE.format(lang=t.language, title=html.escape(title), body=body)
 
 
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    """Word files are XML: control characters someone pasted cannot go in."""
+    return _NOT_XML.sub("", text)
+
+
+def render_docx(data: MinutesData, t: Translator) -> bytes:
+    """The same minutes as a Word file (python-docx), for offices that file minutes as DOCX.
+
+    Works in memory; only python-docx's own template is read."""
+    document = docx.Document()
+    properties = document.core_properties
+    properties.title = _xml(t.gettext("Minutes: {title}", title=data.title))
+    properties.language = t.language
+    # Fixed dates (the meeting's), so the file depends only on the minutes, not on the clock.
+    properties.created = properties.modified = data.starts_at.astimezone(UTC).replace(tzinfo=None)
+    for block in layout(data, t):
+        if isinstance(block, Heading):
+            document.add_heading(_xml(block.text), level=block.level)
+        elif isinstance(block, Fields):
+            for label, value in block.rows:
+                paragraph = document.add_paragraph()
+                paragraph.add_run(_xml(label) + (":" if value is not None else "")).bold = True
+                if value is not None:
+                    paragraph.add_run(" " + _xml(value))
+        elif isinstance(block, Para | Bullets):
+            items = block.items if isinstance(block, Bullets) else (block.runs,)
+            for runs in items:
+                style = "List Bullet" if isinstance(block, Bullets) else None
+                paragraph = document.add_paragraph(style=style)
+                for run in runs:
+                    added = paragraph.add_run(_xml(run.text))
+                    added.bold, added.italic = run.bold or None, run.italic or None
+        elif isinstance(block, Table):
+            table = document.add_table(rows=1, cols=len(block.header))
+            table.style = "Table Grid"
+            for cell, text in zip(table.rows[0].cells, block.header, strict=True):
+                cell.paragraphs[0].add_run(_xml(text)).bold = True
+            for row in block.rows:
+                for cell, text in zip(table.add_row().cells, row, strict=True):
+                    cell.text = _xml(text)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
 def file_stem(data: MinutesData, t: Translator) -> str:
     """``Protokoll-AG-Transfer-2021-06-15``: safe on every file system."""
     name = re.sub(r"[^\w-]+", "-", data.group_name, flags=re.ASCII).strip("-") or "AG"
     return t.gettext("Minutes") + f"-{name}-{data.starts_at.date().isoformat()}"
 
 
-def minutes_documents(data: MinutesData, t: Translator) -> tuple[Document, Document]:
-    """The minutes as a Markdown and an HTML file."""
+DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+def minutes_documents(data: MinutesData, t: Translator) -> tuple[Document, Document, Document]:
+    """The minutes as Markdown, HTML and Word files."""
     stem = file_stem(data, t)
     return (
         Document(f"{stem}.md", render_markdown(data, t).encode(), "text/markdown"),
         Document(f"{stem}.html", render_html(data, t).encode(), "text/html"),
+        Document(f"{stem}.docx", render_docx(data, t), DOCX_MIME),
     )

@@ -54,7 +54,7 @@ SCRIPT: list[tuple[str, str, int]] = [
     ),
     ("bernd", "/aufgabe @clara, IHK Köln: Bögen an Anna senden bis 30.06. zu B-2021-01", 1),
     ("bernd", "/vertagen 1 2", 1),
-    ("anna", "/protokoll 1", 3),
+    ("anna", "/protokoll 1", 4),
 ]
 APPROVAL: list[tuple[str, str, int]] = [
     ("anna", "/protokollentwurf 1", 1),
@@ -125,7 +125,8 @@ async def test_full_meeting_through_the_dispatcher(core) -> None:
     for who, text, _ in SCRIPT:
         last = await chat.say(person(who), text)
         assert last and "schiefgegangen" not in last[0].text, text
-    minutes, markdown, page = last
+    minutes, markdown, page, word = last
+    assert word.document.filename.endswith(".docx")
     assert_minutes(minutes.text)
     assert markdown.document.content.decode() == minutes.text
     assert_html(page.document.content.decode())
@@ -187,6 +188,7 @@ async def test_full_meeting_through_telegram(telegram: tuple[FakeTelegram, Core]
     assert set(files) == {
         "Protokoll-AG-Transfer-2021-06-10.md",
         "Protokoll-AG-Transfer-2021-06-10.html",
+        "Protokoll-AG-Transfer-2021-06-10.docx",
     }
     assert_minutes(files["Protokoll-AG-Transfer-2021-06-10.md"].data.decode())
     assert_html(files["Protokoll-AG-Transfer-2021-06-10.html"].data.decode())
@@ -222,4 +224,5 @@ async def test_full_meeting_through_the_console(tmp_path: Path) -> None:
     assert "Protokoll-AG-Transfer-2021-06-10.md" in printed
     assert_minutes((files / "Protokoll-AG-Transfer-2021-06-10.md").read_text())
     assert_html((files / "Protokoll-AG-Transfer-2021-06-10.html").read_text())
+    assert (files / "Protokoll-AG-Transfer-2021-06-10.docx").read_bytes().startswith(b"PK")
     assert "ist genehmigt" in printed and "nicht mehr geändert" in printed

@@ -11,7 +11,13 @@ from sqlalchemy import select
 from bot.core.i18n import Translator
 from bot.core.text import split_text
 from handlers.minutes_input import InputError, parse_action, parse_decision
-from handlers.minutes_render import escape, minutes_documents, render_html, render_markdown
+from handlers.minutes_render import (
+    escape,
+    minutes_documents,
+    render_docx,
+    render_html,
+    render_markdown,
+)
 from storage.minutes_data import (
     MinutesAction,
     MinutesData,
@@ -173,13 +179,43 @@ def test_user_text_cannot_become_markup() -> None:
     assert escape("1. Punkt") == "1\\. Punkt"
 
 
-def test_documents_are_markdown_and_html_named_after_group_and_date() -> None:
-    markdown, page = minutes_documents(sample(), Translator("de"))
+def test_documents_are_markdown_html_and_word_named_after_group_and_date() -> None:
+    markdown, page, word = minutes_documents(sample(), Translator("de"))
     assert markdown.filename == "Protokoll-AG-Transfer-2021-06-15.md"
     assert markdown.mime_type == "text/markdown"
     assert page.filename == "Protokoll-AG-Transfer-2021-06-15.html"
     assert page.content.decode().startswith("<!DOCTYPE html>")
     assert "<table>" in page.content.decode() and "<h2>Tagesordnung</h2>" in page.content.decode()
+    assert word.filename == "Protokoll-AG-Transfer-2021-06-15.docx"
+    assert word.content.startswith(b"PK")  # a zip container
+    # the same file for the same minutes: nothing depends on the clock
+    assert minutes_documents(sample(), Translator("de"))[2].content == word.content
+
+
+def test_word_file_has_the_same_content() -> None:
+    import io
+
+    import docx
+
+    nasty = MinutesTop(1, "Steuer\x00zeichen", "topic", None, None, notes=("a\x07b",))
+    document = docx.Document(io.BytesIO(render_docx(sample(), Translator("de"))))
+    paragraphs = [p.text for p in document.paragraphs]
+    assert paragraphs[0] == "Protokoll: AG-Sitzung Juni (#4)"
+    assert "Gruppe: AG Transfer" in paragraphs
+    assert "Teilnehmende (2): Anna, Bernd" in paragraphs
+    decision = "B-2021-07 Empfehlung an Strategiekreis (12 dafür, 0 dagegen, 1 Enthaltung): "
+    assert decision + "Ausweiten" in paragraphs
+    assert paragraphs[-1] == "Mitschrift: Bernd"
+    agenda, actions = document.tables
+    assert [c.text for c in agenda.rows[1].cells] == ["1", "Begrüßung", "Anna (ZDH)", "9:00"]
+    assert [c.text for c in actions.rows[1].cells] == [
+        "A-3",
+        "Bernd, HWK Köln",
+        "Bögen senden (zu B-2021-07)",
+        "15.07.2021",
+    ]
+    cleaned = docx.Document(io.BytesIO(render_docx(sample(tops=(nasty,)), Translator("de"))))
+    assert "TOP 1: Steuerzeichen" in [p.text for p in cleaned.paragraphs]
 
 
 def test_long_minutes_split_within_the_platform_limit() -> None:
@@ -298,7 +334,7 @@ async def chat(core) -> Conversation:
 async def test_minutes_in_chat_with_files(chat: Conversation) -> None:
     await chat.say(bernd, "/beschluss einstimmig Der Leitfaden wird beschlossen.")
     await chat.say(bernd, "/aufgabe @clara: Leitfaden verschicken bis 30.06.")
-    text, markdown, page = await chat.say(clara, "/protokoll")
+    text, markdown, page, word = await chat.say(clara, "/protokoll")
     assert "# Protokoll: Juni-Sitzung (#1)" in text.text
     assert "**B-2021-01** Beschluss (einstimmig): Der Leitfaden wird beschlossen." in text.text
     assert "| A-1 | Clara | Leitfaden verschicken | 30.06.2021 |" in text.text
@@ -307,6 +343,7 @@ async def test_minutes_in_chat_with_files(chat: Conversation) -> None:
     assert markdown.document.content.decode() == text.text
     assert page.document.filename.endswith(".html")
     assert "<td>Leitfaden verschicken</td>" in page.document.content.decode()
+    assert word.document.filename == "Protokoll-AG-Transfer-2021-06-10.docx"
     assert "Protokoll: Juli-Sitzung (#2)" in await chat.text(clara, "/protokoll 2")
 
 
@@ -386,7 +423,7 @@ async def test_in_english(chat: Conversation) -> None:
     task = await chat.text(bernd, "/task @clara: Send the forms by 2021-06-30")
     assert "A-1 Clara: Send the forms – due 2021-06-30" in task
     assert "A-1 is now done." in await chat.text(clara, "/done A-1")
-    [text, markdown, _] = await chat.say(clara, "/minutes")
+    [text, markdown, _, _] = await chat.say(clara, "/minutes")
     assert "# Minutes: Juni-Sitzung (#1)" in text.text and "Minutes taken by: Bernd" in text.text
     assert markdown.document.filename == "Minutes-AG-Transfer-2021-06-10.md"
     published = await chat.text(anna, "/publishminutes 1")
