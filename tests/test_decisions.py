@@ -202,3 +202,11 @@ async def test_personal_data_export_and_erasure(chat: Conversation, core) -> Non
         assert await session.scalar(select(MinutesObjection)) is None
         [left] = await session.scalars(select(ActionItemAssignee))
     assert left.name == "IHK Köln"  # the item stays, with only the organisation
+
+
+async def test_a_nul_character_is_dropped_not_a_database_error(chat: Conversation, core) -> None:
+    """PostgreSQL refuses NUL in text columns; Matrix clients can send it."""
+    assert "B-2021-01 Beschluss (ohne Abstimmung): ab" in await chat.text(
+        bernd, "/beschluss a\x00b"
+    )
+    assert "A-1 Anna: cd" in await chat.text(bernd, "/aufgabe Anna: c\x00d")
