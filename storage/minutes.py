@@ -4,13 +4,14 @@ nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.agenda import accepted_items, current_agenda_item
@@ -87,6 +88,33 @@ async def display_names(
     return {user_id: identity.display_name for user_id, identity in best.items()}
 
 
+# --- numbering ------------------------------------------------------------------------------
+
+NUMBERING_ATTEMPTS = 5
+
+
+Row = TypeVar("Row", Decision, ActionItem)
+
+
+async def _numbered(
+    session: AsyncSession, make: Callable[[int], Row], last_number: Select[tuple[int | None]]
+) -> Row:
+    """Insert a row with the next free number. Two bot processes may pick the same number at
+    once; the unique constraint refuses the second, which then takes the following one."""
+    for _ in range(NUMBERING_ATTEMPTS - 1):
+        row = make((await session.scalar(last_number) or 0) + 1)
+        try:
+            async with session.begin_nested():
+                session.add(row)
+        except IntegrityError:
+            continue
+        return row
+    row = make((await session.scalar(last_number) or 0) + 1)
+    session.add(row)
+    await session.flush()
+    return row
+
+
 # --- decisions ------------------------------------------------------------------------------
 
 
@@ -106,32 +134,30 @@ async def create_decision(
     user_id: int,
     now: datetime,
 ) -> Decision:
-    last = await session.scalar(
+    values = {
+        "group_id": group_id,
+        "year": year,
+        "meeting_id": meeting_id,
+        "agenda_item_id": agenda_item_id,
+        "kind": kind,
+        "addressee": addressee,
+        "text": text,
+        "outcome": outcome,
+        "votes_for": votes[0],
+        "votes_against": votes[1],
+        "abstentions": votes[2],
+        "amends_decision_id": amends_decision_id,
+        "created_by_user_id": user_id,
+        "created_at": now,
+        "updated_at": now,
+    }
+    return await _numbered(
+        session,
+        lambda number: Decision(number=number, **values),
         select(func.max(Decision.number)).where(
             Decision.group_id == group_id, Decision.year == year
-        )
+        ),
     )
-    decision = Decision(
-        group_id=group_id,
-        year=year,
-        number=(last or 0) + 1,
-        meeting_id=meeting_id,
-        agenda_item_id=agenda_item_id,
-        kind=kind,
-        addressee=addressee,
-        text=text,
-        outcome=outcome,
-        votes_for=votes[0],
-        votes_against=votes[1],
-        abstentions=votes[2],
-        amends_decision_id=amends_decision_id,
-        created_by_user_id=user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(decision)
-    await session.flush()
-    return decision
 
 
 async def decision_by_ref(
@@ -209,24 +235,23 @@ async def create_action_item(
     user_id: int,
     now: datetime,
 ) -> ActionItem:
-    last = await session.scalar(
-        select(func.max(ActionItem.number)).where(ActionItem.group_id == group_id)
+    item = await _numbered(
+        session,
+        lambda number: ActionItem(
+            group_id=group_id,
+            number=number,
+            text=text,
+            due_date=due,
+            status=ActionItemStatus.OPEN.value,
+            meeting_id=meeting_id,
+            agenda_item_id=agenda_item_id,
+            decision_id=decision_id,
+            created_by_user_id=user_id,
+            created_at=now,
+            updated_at=now,
+        ),
+        select(func.max(ActionItem.number)).where(ActionItem.group_id == group_id),
     )
-    item = ActionItem(
-        group_id=group_id,
-        number=(last or 0) + 1,
-        text=text,
-        due_date=due,
-        status=ActionItemStatus.OPEN.value,
-        meeting_id=meeting_id,
-        agenda_item_id=agenda_item_id,
-        decision_id=decision_id,
-        created_by_user_id=user_id,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(item)
-    await session.flush()
     for assignee in assignees:
         session.add(
             ActionItemAssignee(action_item_id=item.id, user_id=assignee.user_id, name=assignee.name)

@@ -210,3 +210,48 @@ async def test_a_nul_character_is_dropped_not_a_database_error(chat: Conversatio
         bernd, "/beschluss a\x00b"
     )
     assert "A-1 Anna: cd" in await chat.text(bernd, "/aufgabe Anna: c\x00d")
+
+
+async def test_two_processes_recording_at_once_get_different_numbers(
+    chat: Conversation, core, database_url: str
+) -> None:
+    """Two bot processes on one PostgreSQL pick the same next number; the second one waits
+    for the first commit, is refused by the unique constraint and takes the next number."""
+    import asyncio
+    from collections.abc import Coroutine
+    from typing import Any
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from storage import minutes
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("one SQLite file has one writer at a time")
+    async with core.services.sessions() as first, core.services.sessions() as second:
+        meeting = await first.scalar(select(Meeting).where(Meeting.number == 1))
+
+        def record(session: AsyncSession) -> Coroutine[Any, Any, Decision]:
+            return minutes.create_decision(
+                session,
+                group_id=meeting.group_id,
+                year=2021,
+                meeting_id=meeting.id,
+                agenda_item_id=None,
+                kind="decision",
+                addressee=None,
+                text="gleichzeitig",
+                outcome="no_vote",
+                votes=(None, None, None),
+                amends_decision_id=None,
+                user_id=None,
+                now=datetime(2021, 6, 10, 8, tzinfo=UTC),
+            )
+
+        one = await record(first)
+        other = asyncio.create_task(record(second))
+        await asyncio.sleep(0.3)
+        assert not other.done()  # waits for the first transaction
+        await first.commit()
+        two = await asyncio.wait_for(other, timeout=10)
+        await second.commit()
+    assert (one.number, two.number) == (1, 2)
