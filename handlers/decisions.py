@@ -236,7 +236,7 @@ COMMANDS = (
     Command(
         "decision",
         record,
-        N_("Record a decision of the running meeting"),
+        N_("Record a decision of today's meeting"),
         german="beschluss",
         args=(Arg("details", N_("result, kind, text"), kind=ArgKind.TEXT, max_length=3100),),
         details=DECISION_HELP,
