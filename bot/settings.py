@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     public_base_url: str | None = None
     calendar_refresh_minutes: Annotated[int, Field(ge=5, le=10080)] = 60
     calendar_alarm_minutes: Annotated[int, Field(ge=0, le=10080)] = 15
+    minutes_objection_days: Annotated[int, Field(ge=0, le=90)] = 7
 
     @field_validator(
         "telegram_token",

@@ -304,7 +304,7 @@ async def move(ctx: HandlerContext) -> Reply:
     meeting = await _editable_meeting(ctx)
     item = await item_by_arg(ctx, meeting, ctx.args["item"])
     raw = ctx.args["position"].upper().removeprefix("TOP").strip()
-    if not raw.isdigit() or int(raw) < 1:
+    if not raw.isdecimal() or int(raw) < 1:
         raise UserError(ctx._("Please give the new place as a number, e.g. {example}", example="2"))
     if item.kind == AgendaItemKind.MISC.value:
         raise UserError(ctx._("“{title}” always stays last.", title=item.title))

@@ -20,7 +20,7 @@ async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
     number = (raw or "").lstrip("#")
     meeting = (
         await repo.meeting_by_number(ctx.session, ctx.group.id, int(number))
-        if number.isdigit() and len(number) < 10
+        if number.isdecimal() and len(number) < 10
         else None
     )
     if meeting is None:
@@ -68,12 +68,12 @@ async def item_by_arg(
     items = await agenda_repo.items_of(ctx.session, meeting.id)
     if wants_proposal:
         proposed = agenda_repo.proposals(items)
-        if number.isdigit() and 1 <= int(number) <= len(proposed):
+        if number.isdecimal() and 1 <= int(number) <= len(proposed):
             return proposed[int(number) - 1]
     else:
         for item in items:
             accepted = item.status == AgendaItemStatus.ACCEPTED.value
-            if number.isdigit() and item.position == int(number) and accepted:
+            if number.isdecimal() and item.position == int(number) and accepted:
                 return item
     if wants_proposal:
         raise UserError(

@@ -187,7 +187,7 @@ async def _meeting(ctx: HandlerContext) -> Meeting:
     raw = ctx.args["number"].lstrip("#")
     meeting = (
         await repo.meeting_by_number(ctx.session, ctx.group.id, int(raw))
-        if (raw.isdigit())
+        if raw.isdecimal() and len(raw) < 10
         else None
     )
     if meeting is None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.core.router import Command, Router
 from handlers import (
+    actions,
     agenda,
+    decisions,
     general,
     groups,
     invitations,
@@ -14,6 +16,7 @@ from handlers import (
     meeting_view,
     meetings,
     members,
+    minutes,
     series,
     subscriptions,
 )
@@ -31,6 +34,9 @@ def all_commands() -> tuple[Command, ...]:
         *meeting_live.COMMANDS,
         *invitations.COMMANDS,
         *subscriptions.COMMANDS,
+        *decisions.COMMANDS,
+        *actions.COMMANDS,
+        *minutes.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
     )

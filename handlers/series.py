@@ -72,7 +72,7 @@ async def _numbered(ctx: HandlerContext) -> list[MeetingSeries]:
 async def _series(ctx: HandlerContext) -> tuple[int, MeetingSeries]:
     raw = (ctx.args.get("series") or "").lstrip("#").upper().removeprefix("S")
     found = await _numbered(ctx)
-    if not raw.isdigit() or not 1 <= int(raw) <= len(found):
+    if not raw.isdecimal() or not 1 <= int(raw) <= len(found):
         raise UserError(
             ctx._(
                 "There is no series S{number} in this group. {command} lists them.",

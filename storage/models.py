@@ -549,3 +549,20 @@ class CalendarFeed(Base):
     )
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class MinutesObjection(Base):
+    """A member's objection to a published minutes draft (Einspruch); the chair reads them
+    before approving."""
+
+    __tablename__ = "minutes_objections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

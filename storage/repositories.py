@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.core.messages import UserRef
-from storage import agenda
+from storage import agenda, minutes
 from storage.models import (
     CalendarFeed,
     Group,
@@ -246,6 +246,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
     queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
     feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
     meetings = await agenda.personal_meeting_data(session, user.id)
+    minutes_data = await minutes.personal_minutes_data(session, user.id)
     return {
         "user": {
             "id": user.id,
@@ -293,6 +294,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
             for f in feeds
         ],
         **meetings,
+        **minutes_data,
     }
 
 

@@ -41,6 +41,8 @@ class Dispatcher:
 
     async def handle(self, message: IncomingMessage, platform: Platform) -> list[Reply]:
         text = message.callback_data if message.callback_data is not None else message.text
+        # PostgreSQL cannot store NUL in text, and no one means it: drop it before anything.
+        text = text.replace("\x00", "")
         call = self.router.parse(text, platform.bot_username)
         if call is None and not message.is_direct:
             return []  # ordinary group chatter is none of our business
