@@ -70,7 +70,10 @@ async def create_poll(
         created_by_user_id=created_by_user_id,
         options=[
             PollOption(
-                position=index, label=option.label, starts_at=option.starts_at, ends_at=option.ends_at
+                position=index,
+                label=option.label,
+                starts_at=option.starts_at,
+                ends_at=option.ends_at,
             )
             for index, option in enumerate(options, start=1)
         ],
@@ -97,7 +100,9 @@ async def polls_of_group(
     query = select(Poll).where(Poll.group_id == group_id)
     if open_only:
         query = query.where(Poll.status == PollStatus.OPEN.value)
-    return list(await session.scalars(_with_options(query.order_by(Poll.number.desc()).limit(limit))))
+    return list(
+        await session.scalars(_with_options(query.order_by(Poll.number.desc()).limit(limit)))
+    )
 
 
 async def set_answers(
@@ -179,14 +184,18 @@ async def _names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
 
 async def voter_ids(session: AsyncSession, poll_id: int) -> set[int]:
     return set(
-        await session.scalars(select(PollVote.user_id).where(PollVote.poll_id == poll_id).distinct())
+        await session.scalars(
+            select(PollVote.user_id).where(PollVote.poll_id == poll_id).distinct()
+        )
     )
 
 
 async def member_ids(session: AsyncSession, group_id: int) -> list[int]:
     return list(
         await session.scalars(
-            select(Membership.user_id).where(Membership.group_id == group_id).order_by(Membership.id)
+            select(Membership.user_id)
+            .where(Membership.group_id == group_id)
+            .order_by(Membership.id)
         )
     )
 
@@ -203,7 +212,9 @@ async def past_deadline(session: AsyncSession, now: datetime) -> list[Poll]:
     )
 
 
-async def due_for_reminder(session: AsyncSession, now: datetime, remind_from: datetime) -> list[Poll]:
+async def due_for_reminder(
+    session: AsyncSession, now: datetime, remind_from: datetime
+) -> list[Poll]:
     """Open polls whose deadline lies within (now, remind_from] and that were not yet
     reminded of; `remind_from` is now + the reminder lead time."""
     return list(
