@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     outbox_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     outbox_global_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
     outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    poll_reminder_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 24.0
 
     @field_validator(
         "telegram_token",
