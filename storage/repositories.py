@@ -19,6 +19,9 @@ from storage.models import (
     Membership,
     OutboxMessage,
     OutboxStatus,
+    Poll,
+    PollOption,
+    PollVote,
     Role,
     User,
 )
@@ -242,6 +245,14 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         .where(Membership.user_id == user.id)
     )
     queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    poll_answers = await session.execute(
+        select(PollVote, PollOption, Poll, Group)
+        .join(PollOption, PollOption.id == PollVote.option_id)
+        .join(Poll, Poll.id == PollVote.poll_id)
+        .join(Group, Group.id == Poll.group_id)
+        .where(PollVote.user_id == user.id)
+        .order_by(PollVote.id)
+    )
     return {
         "user": {
             "id": user.id,
@@ -279,6 +290,19 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "text": q.payload.get("text"),
             }
             for q in queued
+        ],
+        "poll_answers": [
+            {
+                "group": g.name,
+                "poll": p.number,
+                "title": p.title,
+                "option": o.position,
+                "option_label": o.label,
+                "option_starts_at": o.starts_at.isoformat() if o.starts_at else None,
+                "answer": v.answer,
+                "answered_at": v.answered_at.isoformat(),
+            }
+            for v, o, p, g in poll_answers.all()
         ],
     }
 

@@ -270,3 +270,23 @@ def test_matrix_button_limit_matches_the_adapter() -> None:
     from handlers.poll_view import button_limit
 
     assert button_limit("matrix") == len(KEYCAPS)
+
+
+async def test_my_data_contains_my_poll_answers_and_deletion_removes_them(
+    chat: Conversation, core
+) -> None:
+    import json
+
+    from storage.models import PollVote
+
+    await chat.say(anna, POLL)
+    await chat.say(bernd, "/abstimmen 1 ja 2 nein")
+    [export] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    assert export.document is not None
+    answers = json.loads(export.document.content)["poll_answers"]
+    assert [(a["poll"], a["option"], a["answer"]) for a in answers] == [(1, 1, "yes"), (1, 2, "no")]
+    assert answers[0]["title"] == "Juni-Sitzung" and answers[0]["group"] == "AG Transfer"
+    [question] = await chat.say(bernd, "/datenloeschen", dm(bernd))
+    await chat.say(bernd, "", dm(bernd), callback=question.buttons[0][0].data)
+    async with core.services.sessions() as session:
+        assert list(await session.scalars(select(PollVote))) == []
