@@ -16,7 +16,7 @@ from bot.core.context import Services
 from bot.core.i18n import N_, Translator
 from bot.core.messages import OutgoingMessage
 from handlers.poll_view import moment_text
-from handlers.polls import close, closed_headline, poll_tally, post_everywhere
+from handlers.polls import close, closed_headline, poll_tally, post_everywhere, sync_shown
 from storage import outbox
 from storage import polls as repo
 from storage.models import Group, Poll, PollKind, User
@@ -52,17 +52,17 @@ async def _close(session: AsyncSession, services: Services, poll: Poll, now: dat
     await session.flush()
     result = await poll_tally(session, poll)
     headline = closed_headline(Translator(group.language), poll, result, ZoneInfo(group.timezone))
-    return await post_everywhere(
+    posted = await post_everywhere(
         session,
         services,
         group,
         poll,
         dedupe_key=f"poll:{poll.id}:closed",
-        purpose="poll",
+        buttons_for="pick",
         headline=headline,
-        now_buttons="pick",
         skip_chat=None,
     )
+    return posted + await sync_shown(session, services, group, poll, skip_chat=None)
 
 
 async def _remind(session: AsyncSession, poll: Poll, now: datetime) -> int:

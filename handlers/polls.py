@@ -8,6 +8,7 @@ typed `/abstimmen` works wherever buttons cannot (console, Matrix with many slot
 from __future__ import annotations
 
 from datetime import date
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.context import HandlerContext, Services
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
-from bot.core.messages import OutgoingMessage, Reply
+from bot.core.messages import EDIT_MESSAGE_ID, Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers import meetings as meeting_handlers
 from handlers.dates import format_date
@@ -90,6 +91,32 @@ async def poll_tally(session: AsyncSession, poll: Poll) -> Tally:
     )
 
 
+def chat_message(
+    services: Services,
+    t: Translator,
+    tz: ZoneInfo,
+    poll: Poll,
+    result: Tally,
+    platform: str,
+    *,
+    buttons_for: str,
+    headline: str | None = None,
+) -> OutgoingMessage:
+    """The poll as one chat of the group sees it, in its platform's terms: Matrix gets a
+    keyboard that fits its reactions and the `!` command hint. `buttons_for` is "vote"
+    (answer buttons while open), "pick" (the chair's date choice) or "none"."""
+    limit = button_limit(platform)
+    hint = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if buttons_for == "vote" and poll.status == PollStatus.OPEN.value:
+        buttons = vote_buttons(t, poll, tz, limit)
+        hint = vote_hint(t, poll, _vote_command(services, t.language, platform))
+    elif buttons_for == "pick":
+        buttons = pick_buttons(t, poll, result, tz, services.clock.now(), limit)
+    text = render(t, poll, result, tz, hint=hint)
+    return OutgoingMessage(f"{headline}\n{text}" if headline else text, buttons)
+
+
 async def post_everywhere(
     session: AsyncSession,
     services: Services,
@@ -97,17 +124,14 @@ async def post_everywhere(
     poll: Poll,
     *,
     dedupe_key: str,
-    purpose: str,
+    buttons_for: str,
     headline: str | None,
-    now_buttons: str,
     skip_chat: tuple[str, str] | None,
 ) -> int:
-    """The poll (with buttons) to each chat of the group, each in its platform's terms:
-    Matrix gets a keyboard that fits its reactions and the `!` command hint."""
+    """A new message with the poll to each chat of the group (but `skip_chat`)."""
     t = Translator(group.language)
     tz = ZoneInfo(group.timezone)
     result = await poll_tally(session, poll)
-    now = services.clock.now()
     chats = await session.scalars(
         select(GroupChat).where(GroupChat.group_id == group.id).order_by(GroupChat.id)
     )
@@ -115,23 +139,55 @@ async def post_everywhere(
     for chat in chats:
         if (chat.platform, chat.chat_id) == skip_chat:
             continue
-        limit = button_limit(chat.platform)
-        if now_buttons == "vote":
-            buttons = vote_buttons(t, poll, tz, limit)
-            hint = vote_hint(t, poll, _vote_command(services, t.language, chat.platform))
-        else:
-            buttons = pick_buttons(t, poll, result, tz, now, limit)
-            hint = None
-        text = render(t, poll, result, tz, hint=hint)
+        message = chat_message(
+            services, t, tz, poll, result, chat.platform, buttons_for=buttons_for, headline=headline
+        )
         queued += await outbox.enqueue(
             session,
             dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
-            purpose=purpose,
+            purpose="poll",
             platform=chat.platform,
             chat_id=chat.chat_id,
             group_id=group.id,
-            message=OutgoingMessage(f"{headline}\n{text}" if headline else text, buttons),
-            now=now,
+            message=message,
+            now=services.clock.now(),
+        )
+    return queued
+
+
+async def sync_shown(
+    session: AsyncSession,
+    services: Services,
+    group: Group,
+    poll: Poll,
+    *,
+    skip_chat: tuple[str, str] | None,
+) -> int:
+    """Edit the poll's message in every chat where it is known, so a Matrix room shows the
+    answers given on Telegram and vice versa; `skip_chat` is edited by the reply itself.
+    Only the newest view per chat stays queued."""
+    shown = await repo.shown_in(session, poll.id)
+    if not shown:
+        return 0
+    t = Translator(group.language)
+    tz = ZoneInfo(group.timezone)
+    result = await poll_tally(session, poll)
+    queued = 0
+    for (platform, chat_id), message_id in sorted(shown.items()):
+        if (platform, chat_id) == skip_chat:
+            continue
+        prefix = f"poll:{poll.id}:sync:{platform}:{chat_id}:"
+        await repo.drop_pending(session, prefix)
+        view = chat_message(services, t, tz, poll, result, platform, buttons_for="vote")
+        queued += await outbox.enqueue(
+            session,
+            dedupe_key=prefix + uuid4().hex,
+            purpose="poll_sync",
+            platform=platform,
+            chat_id=chat_id,
+            group_id=group.id,
+            message=OutgoingMessage(view.text, view.buttons, extra={EDIT_MESSAGE_ID: message_id}),
+            now=services.clock.now(),
         )
     return queued
 
@@ -172,10 +228,9 @@ async def _create(ctx: HandlerContext, spec: PollSpec, kind: PollKind) -> Reply:
         ctx.services,
         ctx.group,
         poll,
-        dedupe_key=f"poll:{poll.id}:created",
-        purpose="poll",
+        dedupe_key=repo.posted_key(poll.id),
+        buttons_for="vote",
         headline=None,
-        now_buttons="vote",
         skip_chat=_here(ctx),
     )
     return _overview(ctx, poll, await poll_tally(ctx.session, poll))
@@ -244,8 +299,18 @@ async def vote(ctx: HandlerContext) -> Reply:
         await _vote_on_dates(ctx, poll, command.answers, command.bare, example)
     else:
         await _vote_on_choices(ctx, poll, command.answers, command.bare)
+    pressed = ctx.message.callback_data is not None
+    if pressed and ctx.message.message_id:
+        platform, chat_id = _here(ctx)
+        await repo.remember_message(
+            ctx.session, poll.id, platform, chat_id, ctx.message.message_id, ctx.now
+        )
+    assert ctx.group is not None
+    ctx.enqueued += await sync_shown(
+        ctx.session, ctx.services, ctx.group, poll, skip_chat=_here(ctx) if pressed else None
+    )
     reply = _overview(ctx, poll, await poll_tally(ctx.session, poll))
-    if ctx.message.callback_data is None:
+    if not pressed:
         return reply
     return Reply(reply.text, reply.buttons, edit=True, toast=ctx._("Saved"))
 
@@ -364,13 +429,13 @@ async def close_poll(ctx: HandlerContext) -> Reply:
         ctx.group,
         poll,
         dedupe_key=f"poll:{poll.id}:closed",
-        purpose="poll",
+        buttons_for="pick",
         headline=closed_headline(
             Translator(ctx.group.language), poll, result, ZoneInfo(ctx.group.timezone)
         ),
-        now_buttons="pick",
         skip_chat=_here(ctx),
     )
+    ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
     buttons = pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, button_limit(ctx.platform.name))
     return Reply(headline + "\n" + render(ctx.t, poll, result, ctx.tz), buttons=buttons)
 
@@ -414,6 +479,7 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
     poll.chosen_position, poll.meeting_id = option.position, meeting.id
     await ctx.session.flush()
     await _tell_about_date(ctx, poll, meeting)
+    ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
     result = await poll_tally(ctx.session, poll)
     announcement = Reply(
         _date_fixed_text(ctx.t, poll, meeting, ctx.tz),

@@ -610,3 +610,21 @@ class PollVote(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     answer: Mapped[str] = mapped_column(String(8))
     answered_at: Mapped[datetime]
+
+
+class PollMessage(Base):
+    """Where a poll is shown: the message in one chat that is edited when answers change.
+
+    Known from the outbox (posts to the group's other chats) or from the first button press
+    on a message (the chat where the poll was started); one per chat, the latest wins.
+    """
+
+    __tablename__ = "poll_messages"
+    __table_args__ = (UniqueConstraint("poll_id", "platform", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime]

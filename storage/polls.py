@@ -18,8 +18,11 @@ from sqlalchemy.orm import selectinload
 from storage.models import (
     Identity,
     Membership,
+    OutboxMessage,
+    OutboxStatus,
     Poll,
     PollKind,
+    PollMessage,
     PollOption,
     PollStatus,
     PollVote,
@@ -229,5 +232,66 @@ async def due_for_reminder(
                 )
                 .order_by(Poll.id)
             )
+        )
+    )
+
+
+def posted_key(poll_id: int) -> str:
+    """Dedupe-key prefix of the outbox posts that show a new poll in the group's chats."""
+    return f"poll:{poll_id}:created"
+
+
+async def remember_message(
+    session: AsyncSession, poll_id: int, platform: str, chat_id: str, message_id: str, now: datetime
+) -> None:
+    """The poll is shown in this message now (a button on it was pressed)."""
+    existing = await session.scalar(
+        select(PollMessage).where(
+            PollMessage.poll_id == poll_id,
+            PollMessage.platform == platform,
+            PollMessage.chat_id == chat_id,
+        )
+    )
+    if existing is None:
+        session.add(
+            PollMessage(
+                poll_id=poll_id,
+                platform=platform,
+                chat_id=chat_id,
+                message_id=message_id,
+                updated_at=now,
+            )
+        )
+    elif existing.message_id != message_id:
+        existing.message_id, existing.updated_at = message_id, now
+    await session.flush()
+
+
+async def shown_in(session: AsyncSession, poll_id: int) -> dict[tuple[str, str], str]:
+    """(platform, chat id) -> message id of every known message showing the poll: the posts
+    the outbox delivered, overridden by messages people answered on."""
+    found: dict[tuple[str, str], str] = {}
+    posts = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.dedupe_key.startswith(posted_key(poll_id) + ":", autoescape=True),
+            OutboxMessage.status == OutboxStatus.SENT.value,
+            OutboxMessage.platform_message_id.is_not(None),
+        )
+    )
+    for post in posts:
+        if post.chat_id is not None and post.platform_message_id is not None:
+            found[(post.platform, post.chat_id)] = post.platform_message_id
+    for shown in await session.scalars(select(PollMessage).where(PollMessage.poll_id == poll_id)):
+        found[(shown.platform, shown.chat_id)] = shown.message_id
+    return found
+
+
+async def drop_pending(session: AsyncSession, dedupe_prefix: str) -> None:
+    """Forget queued edits not yet picked up by the worker: only the newest view matters,
+    so a busy poll does not queue one edit per answer behind a chat's rate limit."""
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.dedupe_key.startswith(dedupe_prefix, autoescape=True),
+            OutboxMessage.status == OutboxStatus.PENDING.value,
         )
     )

@@ -290,3 +290,49 @@ async def test_my_data_contains_my_poll_answers_and_deletion_removes_them(
     await chat.say(bernd, "", dm(bernd), callback=question.buttons[0][0].data)
     async with core.services.sessions() as session:
         assert list(await session.scalars(select(PollVote))) == []
+
+
+async def test_answers_edit_the_poll_in_the_groups_other_chats(chat: Conversation, core) -> None:
+    """The poll posted to the group's Matrix room is edited there when someone answers on
+    Telegram, and the message a button was pressed on is edited when the room answers."""
+    from bot.core.messages import EDIT_MESSAGE_ID, ChatKind, ChatRef, IncomingMessage
+    from storage.models import GroupChat
+
+    room = ChatRef("matrix", "!room:localhost", ChatKind.GROUP, "AG Transfer")
+    async with core.services.sessions.begin() as session:
+        session.add(
+            GroupChat(
+                group_id=1,
+                platform="matrix",
+                chat_id=room.chat_id,
+                created_at=core.services.clock.now(),
+            )
+        )
+    [created] = await chat.say(anna, POLL)
+    async with core.services.sessions.begin() as session:  # the worker delivered the post
+        post = await session.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "poll"))
+        post.status, post.platform_message_id = "sent", "$poll-event"
+
+    async def press(who, where, message_id: str, data: str) -> list[Reply]:
+        incoming = IncomingMessage(where, who, "", message_id=message_id, callback_data=data)
+        return await core.dispatcher.handle(incoming, chat.platform)
+
+    await press(bernd, GROUP, "42", button(created, "1 ✅"))
+    await press(clara, GROUP, "42", button(created, "2 ✅"))  # only the newest edit stays queued
+    edits = await outbox_rows(core, "poll_sync")
+    assert [(r.chat_id, r.status) for r in edits] == [(room.chat_id, "pending")]
+    edit = decode_message(edits[0].payload)
+    assert edit.extra[EDIT_MESSAGE_ID] == "$poll-event"
+    assert "✅ Bernd" in edit.text and "✅ Clara" in edit.text and edit.buttons
+    assert "!abstimmen" in edit.text  # in the room's own command prefix
+
+    await press(dora, room, "$poll-event", button(created, "3 ✅"))  # answered in the room
+    to_group = [r for r in await outbox_rows(core, "poll_sync") if r.chat_id == GROUP.chat_id]
+    assert len(to_group) == 1
+    group_edit = decode_message(to_group[0].payload)
+    assert group_edit.extra[EDIT_MESSAGE_ID] == "42" and "✅ Dora" in group_edit.text
+
+    await chat.say(anna, "/abfrageende 1")
+    latest = {r.chat_id: decode_message(r.payload) for r in await outbox_rows(core, "poll_sync")}
+    assert set(latest) == {GROUP.chat_id, room.chat_id}
+    assert all("geschlossen" in m.text and not m.buttons for m in latest.values())

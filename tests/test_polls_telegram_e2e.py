@@ -98,7 +98,18 @@ async def test_poll_answered_by_buttons_is_edited_in_place_then_decided(
     await fake.wait_until(lambda: len(fake.answered_callbacks) >= 3, timeout=10, what="toasts")
     assert fake.answered_callbacks[-1].text == "Gespeichert"
 
+    # A typed answer gets its own reply, and the outbox edits the poll message too (the
+    # way a Matrix room's answers reach the Telegram group).
+    [typed] = await converse(fake, GROUP, ANNA, "/abstimmen 2 nein")
+    assert "❌ Anna" in (typed.text or "")
+    await fake.wait_until(
+        lambda: "❌ Anna" in (poll.text or ""), timeout=10, what="the poll edited by the outbox"
+    )
+    assert poll.reply_markup["inline_keyboard"] == rows
+
     [closed] = await converse(fake, GROUP, ANNA, "/abfrageende 1")
+    await fake.wait_until(lambda: not poll.buttons, timeout=10, what="the poll's buttons gone")
+    assert "geschlossen" in (poll.text or "")
     assert "Vorschlag: So, 15.06.2031, 9:00–12:00 Uhr" in (closed.text or "")
     since = len(fake.sent)
     fake.press_button(GROUP, closed.message_id, ANNA, data_of(closed, "⭐"))

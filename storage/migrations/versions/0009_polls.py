@@ -2,7 +2,7 @@
 
 Revision ID: 0009_polls
 Revises: 0005
-Create Date: 2026-11-23 09:04:14.104689
+Create Date: 2026-11-23 09:12:20.635932
 
 """
 
@@ -59,6 +59,28 @@ def upgrade() -> None:
     with op.batch_alter_table("polls", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_polls_group_id"), ["group_id"], unique=False)
         batch_op.create_index("ix_polls_open_deadline", ["status", "deadline"], unique=False)
+
+    op.create_table(
+        "poll_messages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("poll_id", sa.Integer(), nullable=False),
+        sa.Column("platform", sa.String(length=16), nullable=False),
+        sa.Column("chat_id", sa.String(length=255), nullable=False),
+        sa.Column("message_id", sa.String(length=255), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["poll_id"],
+            ["polls.id"],
+            name=op.f("fk_poll_messages_poll_id_polls"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_poll_messages")),
+        sa.UniqueConstraint(
+            "poll_id", "platform", "chat_id", name=op.f("uq_poll_messages_poll_id_platform_chat_id")
+        ),
+    )
+    with op.batch_alter_table("poll_messages", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_poll_messages_poll_id"), ["poll_id"], unique=False)
 
     op.create_table(
         "poll_options",
@@ -124,6 +146,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_poll_options_poll_id"))
 
     op.drop_table("poll_options")
+    with op.batch_alter_table("poll_messages", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_poll_messages_poll_id"))
+
+    op.drop_table("poll_messages")
     with op.batch_alter_table("polls", schema=None) as batch_op:
         batch_op.drop_index("ix_polls_open_deadline")
         batch_op.drop_index(batch_op.f("ix_polls_group_id"))
