@@ -51,7 +51,9 @@ async def _close(session: AsyncSession, services: Services, poll: Poll, now: dat
     close(poll, now)
     await session.flush()
     result = await poll_tally(session, poll)
-    headline = closed_headline(Translator(group.language), poll, result, ZoneInfo(group.timezone))
+    headline = closed_headline(
+        Translator(group.language), poll, result, ZoneInfo(group.timezone), now
+    )
     posted = await post_everywhere(
         session,
         services,

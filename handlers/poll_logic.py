@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time
 from zoneinfo import ZoneInfo
@@ -296,9 +296,15 @@ class Tally:
 
     @property
     def best(self) -> int | None:
-        """The slot (or choice) most people can make; ties go to the earlier one. None while
-        nobody said yes or if need be."""
-        ranked = sorted(self.options.values(), key=lambda o: (-o.score[0], -o.score[1], o.position))
+        return self.best_of(None)
+
+    def best_of(self, positions: Collection[int] | None) -> int | None:
+        """The slot (or choice) most people can make, among `positions` (all when None);
+        ties go to the earlier one. None while nobody said yes or if need be."""
+        ranked = sorted(
+            (o for o in self.options.values() if positions is None or o.position in positions),
+            key=lambda o: (-o.score[0], -o.score[1], o.position),
+        )
         if not ranked or ranked[0].score[0] == 0:
             return None
         return ranked[0].position

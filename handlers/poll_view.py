@@ -62,8 +62,22 @@ def short_option(poll: Poll, option: PollOption, tz: ZoneInfo, language: str) ->
     return f"{start.month:02d}-{start.day:02d} {start.hour:02d}:{start.minute:02d}"
 
 
+def best_position(poll: Poll, result: Tally, now: datetime) -> int | None:
+    """The option to suggest: a date poll's best slot among those still ahead."""
+    if poll.kind != PollKind.DATE.value:
+        return result.best
+    ahead = [o.position for o in poll.options if o.starts_at is not None and o.starts_at > now]
+    return result.best_of(ahead)
+
+
 def render(
-    t: Translator, poll: Poll, result: Tally, tz: ZoneInfo, *, hint: str | None = None
+    t: Translator,
+    poll: Poll,
+    result: Tally,
+    tz: ZoneInfo,
+    now: datetime,
+    *,
+    hint: str | None = None,
 ) -> str:
     """The overview: one numbered line per slot with counts (and names unless anonymous),
     totals, the best option marked ⭐ and the chosen one 📌."""
@@ -86,7 +100,7 @@ def render(
     if facts:
         lines.append(" · ".join(facts))
     lines.append("")
-    best = result.best
+    best = best_position(poll, result, now)
     for option in poll.options:
         counts = result.options[option.position]
         mark = " ⭐" if option.position == best else ""
@@ -185,11 +199,12 @@ def pick_buttons(
     """After closing a date poll: one button per slot still ahead, for the chair to pick."""
     if poll.kind != PollKind.DATE.value or poll.meeting_id is not None:
         return ()
+    best = best_position(poll, result, now)
     rows = tuple(
         (
             Button(
                 f"{o.position}) {short_option(poll, o, tz, t.language)}"
-                + (" ⭐" if o.position == result.best else ""),
+                + (" ⭐" if o.position == best else ""),
                 f"/pickdate #{poll.number} {o.position}",
             ),
         )

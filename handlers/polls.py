@@ -7,7 +7,7 @@ typed `/abstimmen` works wherever buttons cannot (console, Matrix with many slot
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from handlers.poll_logic import (
     tally,
 )
 from handlers.poll_view import (
+    best_position,
     button_limit,
     option_text,
     pick_buttons,
@@ -113,7 +114,7 @@ def chat_message(
         hint = vote_hint(t, poll, _vote_command(services, t.language, platform))
     elif buttons_for == "pick":
         buttons = pick_buttons(t, poll, result, tz, services.clock.now(), limit)
-    text = render(t, poll, result, tz, hint=hint)
+    text = render(t, poll, result, tz, services.clock.now(), hint=hint)
     return OutgoingMessage(f"{headline}\n{text}" if headline else text, buttons)
 
 
@@ -199,7 +200,7 @@ def _here(ctx: HandlerContext) -> tuple[str, str]:
 def _overview(ctx: HandlerContext, poll: Poll, result: Tally) -> Reply:
     hint = vote_hint(ctx.t, poll, ctx.command_name("vote"))
     buttons = vote_buttons(ctx.t, poll, ctx.tz, button_limit(ctx.platform.name))
-    return Reply(render(ctx.t, poll, result, ctx.tz, hint=hint), buttons=buttons)
+    return Reply(render(ctx.t, poll, result, ctx.tz, ctx.now, hint=hint), buttons=buttons)
 
 
 # --- create ------------------------------------------------------------------------------
@@ -367,7 +368,7 @@ async def list_polls(ctx: HandlerContext) -> Reply:
             return _overview(ctx, poll, result)
         limit = button_limit(ctx.platform.name)
         return Reply(
-            render(ctx.t, poll, result, ctx.tz),
+            render(ctx.t, poll, result, ctx.tz, ctx.now),
             buttons=pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, limit),
         )
     found = await repo.polls_of_group(ctx.session, ctx.group.id, open_only=True)
@@ -398,14 +399,15 @@ async def list_polls(ctx: HandlerContext) -> Reply:
 # --- close and decide ---------------------------------------------------------------------
 
 
-def close(poll: Poll, now: object) -> None:
-    poll.status, poll.closed_at = PollStatus.CLOSED.value, now  # type: ignore[assignment]
+def close(poll: Poll, now: datetime) -> None:
+    poll.status, poll.closed_at = PollStatus.CLOSED.value, now
 
 
-def closed_headline(t: Translator, poll: Poll, result: Tally, tz: ZoneInfo) -> str:
+def closed_headline(t: Translator, poll: Poll, result: Tally, tz: ZoneInfo, now: datetime) -> str:
     if poll.kind != PollKind.DATE.value:
         return t.gettext("The survey is closed. Result:")
-    best = next((o for o in poll.options if o.position == result.best), None)
+    suggested = best_position(poll, result, now)
+    best = next((o for o in poll.options if o.position == suggested), None)
     if best is None:
         return t.gettext("The date poll is closed; nobody can make any of the dates.")
     return t.gettext(
@@ -422,7 +424,7 @@ async def close_poll(ctx: HandlerContext) -> Reply:
     close(poll, ctx.now)
     await ctx.session.flush()
     result = await poll_tally(ctx.session, poll)
-    headline = closed_headline(ctx.t, poll, result, ctx.tz)
+    headline = closed_headline(ctx.t, poll, result, ctx.tz, ctx.now)
     ctx.enqueued += await post_everywhere(
         ctx.session,
         ctx.services,
@@ -431,13 +433,13 @@ async def close_poll(ctx: HandlerContext) -> Reply:
         dedupe_key=f"poll:{poll.id}:closed",
         buttons_for="pick",
         headline=closed_headline(
-            Translator(ctx.group.language), poll, result, ZoneInfo(ctx.group.timezone)
+            Translator(ctx.group.language), poll, result, ZoneInfo(ctx.group.timezone), ctx.now
         ),
         skip_chat=_here(ctx),
     )
     ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
     buttons = pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, button_limit(ctx.platform.name))
-    return Reply(headline + "\n" + render(ctx.t, poll, result, ctx.tz), buttons=buttons)
+    return Reply(headline + "\n" + render(ctx.t, poll, result, ctx.tz, ctx.now), buttons=buttons)
 
 
 async def pick_date(ctx: HandlerContext) -> list[Reply]:
@@ -487,7 +489,7 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
     )
     if ctx.message.callback_data is None:
         return [announcement]
-    return [Reply(render(ctx.t, poll, result, ctx.tz), edit=True), announcement]
+    return [Reply(render(ctx.t, poll, result, ctx.tz, ctx.now), edit=True), announcement]
 
 
 def _date_fixed_text(t: Translator, poll: Poll, meeting: Meeting, tz: ZoneInfo) -> str:

@@ -336,3 +336,16 @@ async def test_answers_edit_the_poll_in_the_groups_other_chats(chat: Conversatio
     latest = {r.chat_id: decode_message(r.payload) for r in await outbox_rows(core, "poll_sync")}
     assert set(latest) == {GROUP.chat_id, room.chat_id}
     assert all("geschlossen" in m.text and not m.buttons for m in latest.values())
+
+
+async def test_a_date_that_has_passed_is_no_longer_suggested(chat: Conversation, core) -> None:
+    await chat.say(anna, '/terminabfrage "Juni-Sitzung" 11.06. 9 Uhr; 17.06. 14 Uhr bis 16.06.')
+    await chat.say(bernd, "/abstimmen 1 2 ja")
+    await chat.say(clara, "/abstimmen 1 ja 2 nein")
+    assert "1) Fr, 11.06.2021, 9:00 Uhr ⭐" in await chat.text(anna, "/abfragen 1")
+    core.services.clock.advance(timedelta(days=2))  # 11.06. has passed
+    [closed] = await chat.say(anna, "/abfrageende 1")
+    assert "Vorschlag: Do, 17.06.2021, 14:00 Uhr" in closed.text
+    assert "2) Do, 17.06.2021, 14:00 Uhr ⭐" in closed.text and "9:00 Uhr ⭐" not in closed.text
+    assert [b.data for row in closed.buttons for b in row] == ["/pickdate #1 2"]
+    assert "vorbei" in await chat.text(anna, "/terminwahl 1 1")
