@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.context import Services
 from bot.core.i18n import N_, Translator
 from bot.core.messages import OutgoingMessage
+from handlers.poll_logic import reminder_due
 from handlers.poll_view import moment_text
 from handlers.polls import close, closed_headline, poll_tally, post_everywhere, sync_shown
 from storage import outbox
@@ -38,9 +39,11 @@ async def run_poll_deadlines(services: Services, now: datetime) -> None:
     async with services.sessions.begin() as session:
         for poll in await repo.past_deadline(session, now):
             queued += await _close(session, services, poll, now)
-        remind_from = now + timedelta(hours=services.settings.poll_reminder_hours)
-        for poll in await repo.due_for_reminder(session, now, remind_from):
-            queued += await _remind(session, poll, now)
+        lead = timedelta(hours=services.settings.poll_reminder_hours)
+        for poll in await repo.due_for_reminder(session, now, now + lead):
+            assert poll.deadline is not None
+            if now >= reminder_due(poll.created_at, poll.deadline, lead):
+                queued += await _remind(session, poll, now)
     if queued:
         services.wake_outbox()
 

@@ -19,7 +19,7 @@ import itertools
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from handlers.dates import ParsedWhen, find_whens, parse_when
@@ -324,3 +324,9 @@ def tally(positions: Sequence[int], votes: Iterable[Vote]) -> Tally:
             options[vote.position].names[vote.answer].append(vote.name)
             people.add(vote.user_id)
     return Tally(options, len(people))
+
+
+def reminder_due(created_at: datetime, deadline: datetime, lead: timedelta) -> datetime:
+    """When non-voters get their reminder: `lead` before the deadline, but never in the first
+    half of a short poll's life (a poll open for six hours is not reminded of right away)."""
+    return max(deadline - lead, created_at + (deadline - created_at) / 2)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +14,7 @@ from handlers.poll_logic import (
     parse_date_poll,
     parse_survey,
     parse_vote,
+    reminder_due,
     tally,
 )
 
@@ -163,3 +164,11 @@ def test_survey_percentages_are_shares_of_the_people_who_answered() -> None:
     )
     assert [result.percent(p) for p in (1, 2, 3)] == [67, 33, 33]
     assert tally([1], []).percent(1) == 0
+
+
+def test_reminder_comes_a_day_before_but_not_in_a_short_polls_first_half() -> None:
+    day = timedelta(hours=24)
+    deadline = datetime(2021, 6, 14, 16, 0, tzinfo=UTC)
+    assert reminder_due(NOW, deadline, day) == deadline - day
+    created = deadline - timedelta(hours=6)
+    assert reminder_due(created, deadline, day) == deadline - timedelta(hours=3)

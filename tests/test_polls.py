@@ -349,3 +349,13 @@ async def test_a_date_that_has_passed_is_no_longer_suggested(chat: Conversation,
     assert "2) Do, 17.06.2021, 14:00 Uhr ⭐" in closed.text and "9:00 Uhr ⭐" not in closed.text
     assert [b.data for row in closed.buttons for b in row] == ["/pickdate #1 2"]
     assert "vorbei" in await chat.text(anna, "/terminwahl 1 1")
+
+
+async def test_a_short_poll_is_reminded_of_halfway(chat: Conversation, core) -> None:
+    clock = core.services.clock
+    await chat.say(anna, POLL + " bis 10.06. 18 Uhr")  # open for 8 hours, all within a day
+    await run_poll_deadlines(core.services, clock.now())
+    assert await outbox_rows(core, "poll_reminder") == []
+    clock.advance(timedelta(hours=4))
+    await run_poll_deadlines(core.services, clock.now())
+    assert len(await outbox_rows(core, "poll_reminder")) == 4  # Anna, Bernd, Clara, Dora
