@@ -8,6 +8,7 @@ typed `/abstimmen` works wherever buttons cannot (console, Matrix with many slot
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
@@ -92,6 +93,9 @@ async def poll_tally(session: AsyncSession, poll: Poll) -> Tally:
     )
 
 
+ButtonsFor = Literal["vote", "pick", "none"]
+
+
 def chat_message(
     services: Services,
     t: Translator,
@@ -100,7 +104,7 @@ def chat_message(
     result: Tally,
     platform: str,
     *,
-    buttons_for: str,
+    buttons_for: ButtonsFor,
     headline: str | None = None,
 ) -> OutgoingMessage:
     """The poll as one chat of the group sees it, in its platform's terms: Matrix gets a
@@ -125,7 +129,7 @@ async def post_everywhere(
     poll: Poll,
     *,
     dedupe_key: str,
-    buttons_for: str,
+    buttons_for: ButtonsFor,
     headline: str | None,
     skip_chat: tuple[str, str] | None,
 ) -> int:

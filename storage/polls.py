@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -86,7 +86,7 @@ async def create_poll(
     return poll
 
 
-def _with_options(query):  # type: ignore[no-untyped-def]
+def _with_options(query: Select[tuple[Poll]]) -> Select[tuple[Poll]]:
     return query.options(selectinload(Poll.options))
 
 
