@@ -359,3 +359,19 @@ async def test_a_short_poll_is_reminded_of_halfway(chat: Conversation, core) -> 
     clock.advance(timedelta(hours=4))
     await run_poll_deadlines(core.services, clock.now())
     assert len(await outbox_rows(core, "poll_reminder")) == 4  # Anna, Bernd, Clara, Dora
+
+
+async def test_an_english_group(chat: Conversation) -> None:
+    await chat.say(anna, "/language en")
+    [created] = await chat.say(
+        anna, '/datepoll "June meeting" 2021-06-15 09:00-12:00; 2021-06-17 14:00 ifneedbe'
+    )
+    assert "Date poll #1: June meeting" in created.text
+    assert "1) Tue 2021-06-15, 09:00–12:00" in created.text
+    assert [b.label for b in created.buttons[0]] == ["1 ✅ yes", "1 🟡 if need be", "1 ❌ no"]
+    assert "/vote #1 1 2 yes (answers: yes|ifneedbe|no)" in created.text
+    answered = await chat.text(bernd, "/vote 2 ifneedbe 1 no")
+    assert "🟡 Bernd" in answered and "1 person answered." in answered
+    closed = await chat.text(anna, "/closepoll 1")
+    assert "Suggested: Thu 2021-06-17, 14:00" in closed
+    assert "is fixed: Thu 2021-06-17, 14:00 (meeting #1)" in await chat.text(anna, "/pickdate 1 2")
