@@ -21,6 +21,7 @@ from bot.core.i18n import N_, Translator
 from bot.core.messages import EDIT_MESSAGE_ID, Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers import meetings as meeting_handlers
+from handlers.agenda_draft import create_agenda_draft
 from handlers.dates import format_date
 from handlers.poll_logic import (
     PollInputError,
@@ -482,6 +483,7 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
+    await create_agenda_draft(ctx.session, meeting, language=ctx.group.language, now=ctx.now)
     poll.chosen_position, poll.meeting_id = option.position, meeting.id
     await ctx.session.flush()
     await _tell_about_date(ctx, poll, meeting)

@@ -93,6 +93,8 @@ async def test_date_poll_answer_with_buttons_change_close_and_pick(
     assert meeting.title == "Juni-Sitzung"
     assert meeting.starts_at.isoformat() == "2021-06-17T12:00:00+00:00"
     assert "#1 Juni-Sitzung" in await chat.text(bernd, "/sitzungen")
+    agenda = await chat.text(bernd, "/tagesordnung 1")  # the meeting got its agenda draft
+    assert "Verschiedenes" in agenda
     assert "steht bereits fest" in await chat.text(anna, "/terminwahl 1 1")
     # every person who answered gets a direct message, once
     notes = await outbox_rows(core, "poll_result")
