@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     calendar_refresh_minutes: Annotated[int, Field(ge=5, le=10080)] = 60
     calendar_alarm_minutes: Annotated[int, Field(ge=0, le=10080)] = 15
     minutes_objection_days: Annotated[int, Field(ge=0, le=90)] = 7
+    poll_reminder_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 24.0
 
     @field_validator(
         "telegram_token",

@@ -95,7 +95,7 @@ async def privacy(ctx: HandlerContext) -> Reply:
         ctx._(
             "What I store about you: your name and username on the chat platform, your private "
             "chat with me (to send reminders), your language and time zone, the groups you are "
-            "a member of with your role, and messages queued for you.\n"
+            "a member of with your role, your answers to polls, and messages queued for you.\n"
             "What I do not store: ordinary chat messages that are not commands to me.\n"
             "How long: as long as you are a member; delivered messages are kept for the group's "
             "records.\n"

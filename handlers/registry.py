@@ -17,6 +17,7 @@ from handlers import (
     meetings,
     members,
     minutes,
+    polls,
     series,
     subscriptions,
 )
@@ -37,6 +38,7 @@ def all_commands() -> tuple[Command, ...]:
         *decisions.COMMANDS,
         *actions.COMMANDS,
         *minutes.COMMANDS,
+        *polls.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
     )

@@ -21,6 +21,9 @@ from storage.models import (
     Membership,
     OutboxMessage,
     OutboxStatus,
+    Poll,
+    PollOption,
+    PollVote,
     Role,
     User,
 )
@@ -245,6 +248,14 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
     )
     queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
     feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    poll_answers = await session.execute(
+        select(PollVote, PollOption, Poll, Group)
+        .join(PollOption, PollOption.id == PollVote.option_id)
+        .join(Poll, Poll.id == PollVote.poll_id)
+        .join(Group, Group.id == Poll.group_id)
+        .where(PollVote.user_id == user.id)
+        .order_by(PollVote.id)
+    )
     meetings = await agenda.personal_meeting_data(session, user.id)
     minutes_data = await minutes.personal_minutes_data(session, user.id)
     return {
@@ -292,6 +303,19 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "revoked_at": f.revoked_at.isoformat() if f.revoked_at else None,
             }
             for f in feeds
+        ],
+        "poll_answers": [
+            {
+                "group": g.name,
+                "poll": p.number,
+                "title": p.title,
+                "option": o.position,
+                "option_label": o.label,
+                "option_starts_at": o.starts_at.isoformat() if o.starts_at else None,
+                "answer": v.answer,
+                "answered_at": v.answered_at.isoformat(),
+            }
+            for v, o, p, g in poll_answers.all()
         ],
         **meetings,
         **minutes_data,

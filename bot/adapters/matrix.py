@@ -58,6 +58,7 @@ from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import N_, Translator
 from bot.core.messages import (
+    EDIT_MESSAGE_ID,
     Button,
     ChatKind,
     ChatRef,
@@ -160,6 +161,10 @@ class MatrixSender:
         room_id = chat_id
         if chat_id.startswith("@"):  # a person without a known direct room yet
             room_id = await self._adapter.direct_room(chat_id)
+        if edit := message.extra.get(EDIT_MESSAGE_ID):
+            reply = Reply(message.text, message.buttons)
+            await self._adapter.edit(room_id, edit, reply, raise_delivery=True)
+            return edit
         return await self._adapter.send(
             room_id, message.text, message.buttons, message.document, raise_delivery=True
         )
@@ -538,7 +543,7 @@ class MatrixAdapter:
             if reply.to_private:
                 target = await self.direct_room(incoming.sender.user_id)
             if reply.edit and reply.document is None and incoming.callback_data is not None:
-                await self._edit(room_id, event_id, reply)
+                await self.edit(room_id, event_id, reply)
                 continue
             in_reply_to = event_id if not incoming.chat.is_private and target == room_id else None
             await self.send(
@@ -680,7 +685,10 @@ class MatrixAdapter:
                 event_type="m.reaction",
             )
 
-    async def _edit(self, room_id: str, event_id: str, reply: Reply) -> None:
+    async def edit(
+        self, room_id: str, event_id: str, reply: Reply, *, raise_delivery: bool = False
+    ) -> None:
+        """Replace an event's text (m.replace) and offer its choices again."""
         text, choices = with_choices(reply.text, reply.buttons)
         new_content = {
             "msgtype": "m.notice",
@@ -696,10 +704,12 @@ class MatrixAdapter:
                 "m.new_content": new_content,
                 "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
             },
-            raise_delivery=False,
+            raise_delivery=raise_delivery,
         )
         if choices and edited:
             await self._offer_choices(room_id, event_id, choices)
+        elif edited:  # no buttons any more (e.g. a closed poll): old reactions do nothing
+            await self._save(f"buttons:{event_id}", "{}")
 
     # --- state ------------------------------------------------------------------------------
 

@@ -49,6 +49,7 @@ from bot.adapters.telegram_http import AiohttpRequest
 from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
+    EDIT_MESSAGE_ID,
     Button,
     ChatKind,
     ChatRef,
@@ -231,6 +232,8 @@ class TelegramSender:
 
     async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
         try:
+            if edit := message.extra.get(EDIT_MESSAGE_ID):
+                return await self._edit(int(chat_id), edit, message)
             sent = await send_content(
                 self._application.bot,
                 int(chat_id),
@@ -253,6 +256,21 @@ class TelegramSender:
             raise TransientFailure(str(exc)) from exc
         except TelegramError as exc:
             raise TransientFailure(str(exc)) from exc
+
+    async def _edit(self, chat_id: int, message_id: str, message: OutgoingMessage) -> str:
+        """Replace an earlier message in place (e.g. a poll with new answers); content that
+        is already shown counts as delivered."""
+        try:
+            await self._application.bot.edit_message_text(
+                chat_id=chat_id,
+                message_id=int(message_id),
+                text=message.text[: MessageLimit.MAX_TEXT_LENGTH],
+                reply_markup=keyboard(message.buttons),
+            )
+        except BadRequest as exc:
+            if "not modified" not in str(exc).lower():
+                raise
+        return message_id
 
 
 class TelegramAdapter:

@@ -101,6 +101,11 @@ class Reply:
         return tuple(tuple(row) for row in rows)
 
 
+# OutgoingMessage.extra key: replace this earlier message of the chat (its platform message
+# id, as the outbox recorded it or a button press reported it) instead of sending a new one.
+EDIT_MESSAGE_ID = "edit_message_id"
+
+
 @dataclass(frozen=True, slots=True)
 class OutgoingMessage:
     """A message the outbox delivers to a chat outside a direct reply."""
