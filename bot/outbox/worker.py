@@ -247,8 +247,12 @@ class DeliveryWorker:
     async def _deliver_one(self, delivery: repo.Delivery) -> _Pause | None:
         """Send one row and record its outcome; a _Pause stops this chat's queue."""
         sender = self.senders[delivery.platform]
+        limiters = self._limiters[delivery.platform]
+        await limiters.acquire(delivery.chat_id, sender.is_group_chat(delivery.chat_id))
+        # Committed before the request: if this process dies from here on, the row is marked
+        # uncertain instead of being sent a second time (see storage/outbox.py).
         async with self.sessions.begin() as session:
-            still_ours = await repo.renew_lease(
+            still_ours = await repo.start_attempt(
                 session,
                 delivery.id,
                 owner=self.owner,
@@ -257,8 +261,6 @@ class DeliveryWorker:
             )
         if not still_ours:
             return None
-        limiters = self._limiters[delivery.platform]
-        await limiters.acquire(delivery.chat_id, sender.is_group_chat(delivery.chat_id))
         try:
             message_id = await sender.deliver(delivery.chat_id, delivery.message)
         except RetryLater as exc:
