@@ -6,6 +6,7 @@ an admin on a small server needs when the bot refuses to start.
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -51,6 +52,10 @@ class Settings(BaseSettings):
     outbox_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     outbox_global_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
     outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    scheduler_sweep_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    scheduler_daily_at: str = "06:00"
+    reminder_meeting_offsets: str = "1d 1h"
+    reminder_meeting_max_lateness_minutes: Annotated[int, Field(ge=0, le=20160)] = 180
 
     @field_validator(
         "telegram_token",
@@ -90,6 +95,29 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. 'Europe/Berlin'") from None
         return value
+
+    @field_validator("scheduler_daily_at")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            return time.fromisoformat(value.strip()).strftime("%H:%M")
+        except ValueError:
+            raise ValueError("must be a time of day like 06:00") from None
+
+    @field_validator("reminder_meeting_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        from handlers.reminder_policy import OffsetError, parse_offsets
+
+        try:
+            parse_offsets(value)
+        except OffsetError:
+            raise ValueError("must be like '1d 1h' (d, h, m; at most 4, up to 14 days)") from None
+        return value
+
+    @property
+    def daily_time(self) -> time:
+        return time.fromisoformat(self.scheduler_daily_at)
 
     @field_validator("bot_language")
     @classmethod

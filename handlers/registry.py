@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import general, groups, linking, me, meetings, members
+from handlers import general, groups, linking, me, meetings, members, reminders
 
 
 def all_commands() -> tuple[Command, ...]:
@@ -12,6 +12,7 @@ def all_commands() -> tuple[Command, ...]:
         *groups.COMMANDS,
         *members.COMMANDS,
         *meetings.COMMANDS,
+        *reminders.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
     )
