@@ -19,7 +19,8 @@ MINUTES_PER_DAY = 24 * 60
 MAX_OFFSET = timedelta(days=14)
 MAX_OFFSETS = 4
 
-_PART = re.compile(r"^(\d{1,4})\s*(d|t|h|std|m|min)$")
+_PART = re.compile(r"^(?:\d{1,4}(?:d|t|h|std|min|m))+$")
+_PIECE = re.compile(r"(\d{1,4})(d|t|h|std|min|m)")
 _UNIT_MINUTES = {"d": MINUTES_PER_DAY, "t": MINUTES_PER_DAY, "h": 60, "std": 60, "m": 1, "min": 1}
 
 
@@ -40,16 +41,18 @@ class OffsetError(ValueError):
 
 
 def parse_offsets(text: str) -> tuple[int, ...]:
-    """ "1d 1h" -> (1440, 60): minutes before the start, largest first, no duplicates."""
+    """ "1d 1h" -> (1440, 60): minutes before the start, largest first, no duplicates.
+
+    Spaces separate reminders; one reminder may combine units without a space ("1h30m").
+    """
     parts = [p for p in re.split(r"[\s,;]+", text.strip().lower()) if p]
     if not parts:
         raise OffsetError("empty")
     minutes: set[int] = set()
     for part in parts:
-        match = _PART.match(part)
-        if match is None:
+        if _PART.match(part) is None:
             raise OffsetError("unreadable", part)
-        value = int(match.group(1)) * _UNIT_MINUTES[match.group(2)]
+        value = sum(int(n) * _UNIT_MINUTES[unit] for n, unit in _PIECE.findall(part))
         if value <= 0 or value > MAX_OFFSET.total_seconds() // 60:
             raise OffsetError("range", part)
         minutes.add(value)
@@ -59,7 +62,7 @@ def parse_offsets(text: str) -> tuple[int, ...]:
 
 
 def format_offsets(offsets: tuple[int, ...], language: str) -> str:
-    """(1440, 90) -> "1d 1h 30m" (German: "1T 1Std 30min"), readable back by parse_offsets."""
+    """(1440, 90) -> "1d, 1h30m" (German: "1T, 1Std30min"), readable back by parse_offsets."""
     units = (
         ((MINUTES_PER_DAY, "T"), (60, "Std"), (1, "min"))
         if language == "de"
@@ -72,7 +75,7 @@ def format_offsets(offsets: tuple[int, ...], language: str) -> str:
             if rest >= size:
                 words.append(f"{rest // size}{unit}")
                 rest %= size
-        shown.append(" ".join(words))
+        shown.append("".join(words))
     return ", ".join(shown)
 
 
