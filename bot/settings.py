@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     scheduler_daily_at: str = "06:00"
     reminder_meeting_offsets: str = "1d 1h"
     reminder_meeting_max_lateness_minutes: Annotated[int, Field(ge=0, le=20160)] = 180
+    reminder_time_of_day: str = "09:00"
+    reminder_action_item_days_before: Annotated[int, Field(ge=0, le=14)] = 1
+    reminder_action_item_max_lateness_hours: Annotated[int, Field(ge=0, le=336)] = 24
+    reminder_digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1
+    reminder_digest_max_lateness_hours: Annotated[int, Field(ge=0, le=168)] = 12
 
     @field_validator(
         "telegram_token",
@@ -96,7 +101,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. 'Europe/Berlin'") from None
         return value
 
-    @field_validator("scheduler_daily_at")
+    @field_validator("scheduler_daily_at", "reminder_time_of_day")
     @classmethod
     def _clock_time(cls, value: str) -> str:
         try:
@@ -118,6 +123,10 @@ class Settings(BaseSettings):
     @property
     def daily_time(self) -> time:
         return time.fromisoformat(self.scheduler_daily_at)
+
+    @property
+    def reminder_clock_time(self) -> time:
+        return time.fromisoformat(self.reminder_time_of_day)
 
     @field_validator("bot_language")
     @classmethod

@@ -532,6 +532,7 @@ class ActionItemAssignee(Base):
     )
     name: Mapped[str | None] = mapped_column(String(200))
 
+
 class ReminderStatus(StrEnum):
     SENT = "sent"  # queued in the outbox in the same transaction
     MISSED = "missed"  # fell due while the bot was down and is no longer meaningful

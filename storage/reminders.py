@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
 from storage.models import (
+    ActionItem,
+    ActionItemAssignee,
+    ActionItemStatus,
     Group,
     GroupReminderSettings,
     Meeting,
@@ -118,6 +122,50 @@ async def meeting_attendees(
         MeetingAttendee(meeting, group, user, group_offsets, user_offsets, muted or "")
         for meeting, group, user, group_offsets, user_offsets, muted in rows.all()
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemAssignee:
+    """An open action item and one member it is assigned to."""
+
+    item: ActionItem
+    group: Group
+    user: User
+    muted: str
+
+
+def _open_items_query() -> Select[Any]:
+    return (
+        select(ActionItem, Group, User, UserReminderSettings.muted)
+        .join(Group, Group.id == ActionItem.group_id)
+        .join(ActionItemAssignee, ActionItemAssignee.action_item_id == ActionItem.id)
+        .join(User, User.id == ActionItemAssignee.user_id)
+        .outerjoin(UserReminderSettings, UserReminderSettings.user_id == User.id)
+        .where(ActionItem.status == ActionItemStatus.OPEN.value)
+    )
+
+
+async def open_items_due_between(
+    session: AsyncSession, first: date, last: date
+) -> list[ItemAssignee]:
+    """Open items due on a day in [first, last] (index on status, due_date), per assignee."""
+    rows = await session.execute(
+        _open_items_query()
+        .where(ActionItem.due_date >= first, ActionItem.due_date <= last)
+        .order_by(ActionItem.id, User.id)
+    )
+    return [ItemAssignee(item, group, user, muted or "") for item, group, user, muted in rows.all()]
+
+
+async def open_items_per_person(session: AsyncSession) -> list[list[ItemAssignee]]:
+    """Every member's open items (for the weekly overview), grouped by person."""
+    rows = await session.execute(
+        _open_items_query().order_by(User.id, ActionItem.due_date, ActionItem.id)
+    )
+    people: dict[int, list[ItemAssignee]] = {}
+    for item, group, user, muted in rows.all():
+        people.setdefault(user.id, []).append(ItemAssignee(item, group, user, muted or ""))
+    return list(people.values())
 
 
 async def unreported_missed(session: AsyncSession) -> list[ReminderLog]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.context import Services
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
-from handlers.dates import ParsedWhen, format_when
+from handlers.dates import ParsedWhen, format_date, format_when
 from handlers.reminder_policy import (
     MAX_OFFSET,
     Decision,
@@ -27,12 +27,21 @@ from handlers.reminder_policy import (
     ReminderKind,
     decide,
     due_instant,
+    local_instant,
     parse_offsets,
     stored_offsets,
 )
 from storage import outbox
 from storage import reminders as repo
-from storage.models import Meeting, Membership, ReminderLog, ReminderStatus, Role, User
+from storage.models import (
+    ActionItem,
+    Meeting,
+    Membership,
+    ReminderLog,
+    ReminderStatus,
+    Role,
+    User,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,52 +95,23 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                 decision = decide(due_at, now, Lateness(maximum, entry.meeting.starts_at))
                 if decision is Decision.NOT_YET:
                     continue
-                queued += await _decide_one(session, entry, tz, due_at, decision, now)
+                t = Translator(entry.user.language or entry.group.language)
+                queued += await _queue_personal(
+                    session,
+                    kind=kind,
+                    subject=f"meeting:{entry.meeting.id}",
+                    user=entry.user,
+                    group_id=entry.group.id,
+                    due_at=due_at,
+                    decision=decision,
+                    now=now,
+                    text=_meeting_text(t, entry.meeting, tz),
+                )
         await _report_missed(session, services, now)
         await repo.set_swept_until(session, kind, now)
     if queued:
         services.wake_outbox()
     return queued
-
-
-async def _decide_one(
-    session: AsyncSession,
-    entry: repo.MeetingAttendee,
-    tz: ZoneInfo,
-    due_at: datetime,
-    decision: Decision,
-    now: datetime,
-) -> int:
-    subject = f"meeting:{entry.meeting.id}"
-    status = ReminderStatus.SENT if decision is Decision.SEND else ReminderStatus.MISSED
-    new = await repo.record(
-        session,
-        kind=ReminderKind.MEETING.value,
-        subject=subject,
-        recipient_id=entry.user.id,
-        group_id=entry.group.id,
-        due_at=due_at,
-        status=status,
-        now=now,
-    )
-    if not new or status is ReminderStatus.MISSED:
-        return 0
-    t = Translator(entry.user.language or entry.group.language)
-    try:
-        return int(
-            await outbox.enqueue_to_person(
-                session,
-                user_id=entry.user.id,
-                dedupe_key=f"reminder:{subject}:{entry.user.id}:{due_at.isoformat()}",
-                purpose="reminder_meeting",
-                message=OutgoingMessage(_meeting_text(t, entry.meeting, tz)),
-                now=now,
-                group_id=entry.group.id,
-            )
-        )
-    except LookupError:
-        log.warning("person %s has no chat account; meeting reminder not sent", entry.user.id)
-        return 0
 
 
 async def _report_missed(session: AsyncSession, services: Services, now: datetime) -> None:
@@ -186,14 +166,207 @@ async def _report_missed(session: AsyncSession, services: Services, now: datetim
 
 
 async def _subject_title(session: AsyncSession, subject: str) -> str:
-    kind, _, raw_id = subject.partition(":")
+    kind, _, rest = subject.partition(":")
+    raw_id = rest.split(":", 1)[0]
     if kind == "meeting" and raw_id.isdigit():
         meeting = await session.get(Meeting, int(raw_id))
         if meeting is not None:
             return f"#{meeting.number} {meeting.title}"
+    if kind == "action_item" and raw_id.isdigit():
+        item = await session.get(ActionItem, int(raw_id))
+        if item is not None:
+            return _item_label(item)
     return subject
+
+
+def _item_label(item: ActionItem) -> str:
+    text = item.text if len(item.text) <= 60 else item.text[:59] + "…"
+    return f"A-{item.number} „{text}“"
+
+
+async def _queue_personal(
+    session: AsyncSession,
+    *,
+    kind: str,
+    subject: str,
+    user: User,
+    group_id: int | None,
+    due_at: datetime,
+    decision: Decision,
+    now: datetime,
+    text: str,
+) -> int:
+    """Log one personal reminder decision and, when it is to be sent, queue it with it."""
+    status = ReminderStatus.SENT if decision is Decision.SEND else ReminderStatus.MISSED
+    new = await repo.record(
+        session,
+        kind=kind,
+        subject=subject,
+        recipient_id=user.id,
+        group_id=group_id,
+        due_at=due_at,
+        status=status,
+        now=now,
+    )
+    if not new or status is ReminderStatus.MISSED:
+        return 0
+    try:
+        return int(
+            await outbox.enqueue_to_person(
+                session,
+                user_id=user.id,
+                dedupe_key=f"reminder:{subject}:{user.id}:{due_at.isoformat()}",
+                purpose=f"reminder_{kind}",
+                message=OutgoingMessage(text),
+                now=now,
+                group_id=group_id,
+            )
+        )
+    except LookupError:
+        log.warning("person %s has no chat account; %s reminder not sent", user.id, kind)
+        return 0
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
+    """Before an open item is due, and once the day after it was due (overdue)."""
+    settings = services.settings
+    kind = ReminderKind.ACTION_ITEM.value
+    at = settings.reminder_clock_time
+    days_before = settings.reminder_action_item_days_before
+    maximum = timedelta(hours=settings.reminder_action_item_max_lateness_hours)
+    queued = 0
+    async with services.sessions.begin() as session:
+        since = await repo.swept_until(session, kind) or now - maximum
+        # Reminders fall on (due - days_before) and (due + 1) at `at`; a day's slack each
+        # side for time zones.
+        entries = await repo.open_items_due_between(
+            session,
+            (since - timedelta(days=2)).date(),
+            (now + timedelta(days=days_before + 2)).date(),
+        )
+        for entry in entries:
+            if kind in muted_kinds(entry.muted) or entry.item.due_date is None:
+                continue
+            due = entry.item.due_date
+            tz = ZoneInfo(entry.user.timezone or entry.group.timezone)
+            t = Translator(entry.user.language or entry.group.language)
+            label, shown = _item_label(entry.item), format_date(due, t.language)
+            plans = [
+                (
+                    "overdue",
+                    local_instant(due + timedelta(days=1), at, tz),
+                    None,
+                    t.gettext(
+                        "Task {item} ({group}) was due on {date} and is still open.",
+                        item=label,
+                        group=entry.group.name,
+                        date=shown,
+                    ),
+                )
+            ]
+            if days_before:
+                plans.insert(
+                    0,
+                    (
+                        "before",
+                        local_instant(due - timedelta(days=days_before), at, tz),
+                        local_instant(due + timedelta(days=1), time(0), tz),
+                        t.gettext(
+                            "Reminder: task {item} ({group}) is due on {date}.",
+                            item=label,
+                            group=entry.group.name,
+                            date=shown,
+                        ),
+                    ),
+                )
+            for step, due_at, deadline, text in plans:
+                if due_at < since:
+                    continue
+                decision = decide(due_at, now, Lateness(maximum, deadline))
+                if decision is Decision.NOT_YET:
+                    continue
+                queued += await _queue_personal(
+                    session,
+                    kind=kind,
+                    subject=f"action_item:{entry.item.id}:{step}",
+                    user=entry.user,
+                    group_id=entry.group.id,
+                    due_at=due_at,
+                    decision=decision,
+                    now=now,
+                    text=text,
+                )
+        await _report_missed(session, services, now)
+        await repo.set_swept_until(session, kind, now)
+    if queued:
+        services.wake_outbox()
+    return queued
+
+
+async def sweep_digests(services: Services, now: datetime) -> int:
+    """Once a week (weekday and time in each person's zone): their open items."""
+    settings = services.settings
+    kind = ReminderKind.DIGEST.value
+    at = settings.reminder_clock_time
+    maximum = timedelta(hours=settings.reminder_digest_max_lateness_hours)
+    queued = 0
+    async with services.sessions.begin() as session:
+        since = await repo.swept_until(session, kind) or now - maximum
+        days = [
+            d
+            for d in _days((since - timedelta(days=1)).date(), (now + timedelta(days=1)).date())
+            if d.isoweekday() == settings.reminder_digest_weekday
+        ]
+        if days:
+            for items in await repo.open_items_per_person(session):
+                user = items[0].user
+                if kind in muted_kinds(items[0].muted):
+                    continue
+                tz = ZoneInfo(user.timezone or settings.bot_timezone)
+                for day in days:
+                    due_at = local_instant(day, at, tz)
+                    if due_at < since:
+                        continue
+                    decision = decide(due_at, now, Lateness(maximum))
+                    if decision is Decision.NOT_YET:
+                        continue
+                    t = Translator(user.language or items[0].group.language)
+                    queued += await _queue_personal(
+                        session,
+                        kind=kind,
+                        subject=f"digest:{day.isoformat()}",
+                        user=user,
+                        group_id=None,
+                        due_at=due_at,
+                        decision=decision,
+                        now=now,
+                        text=_digest_text(t, items),
+                    )
+        await _report_missed(session, services, now)
+        await repo.set_swept_until(session, kind, now)
+    if queued:
+        services.wake_outbox()
+    return queued
+
+
+def _digest_text(t: Translator, items: list[repo.ItemAssignee]) -> str:
+    lines = [t.ngettext("Your open task this week:", "Your {n} open tasks this week:", len(items))]
+    for entry in items:
+        line = f"• {_item_label(entry.item)} ({entry.group.name})"
+        if entry.item.due_date is not None:
+            line += " – " + t.gettext(
+                "due {date}", date=format_date(entry.item.due_date, t.language)
+            )
+        lines.append(line)
+    return "\n".join(lines)
 
 
 async def run_reminders(services: Services, now: datetime) -> None:
     """The scheduler's entry point for every reminder kind of this module."""
     await sweep_meeting_reminders(services, now)
+    await sweep_action_item_reminders(services, now)
+    await sweep_digests(services, now)
