@@ -19,8 +19,10 @@ from storage.models import (
     Membership,
     OutboxMessage,
     OutboxStatus,
+    ReminderLog,
     Role,
     User,
+    UserReminderSettings,
 )
 
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
@@ -242,6 +244,10 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         .where(Membership.user_id == user.id)
     )
     queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    reminder_settings = await session.get(UserReminderSettings, user.id)
+    reminders = await session.scalars(
+        select(ReminderLog).where(ReminderLog.recipient_id == user.id).order_by(ReminderLog.id)
+    )
     return {
         "user": {
             "id": user.id,
@@ -279,6 +285,21 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "text": q.payload.get("text"),
             }
             for q in queued
+        ],
+        "reminder_settings": {
+            "meeting_offsets_minutes": reminder_settings.meeting_offsets,
+            "muted": reminder_settings.muted,
+        }
+        if reminder_settings
+        else None,
+        "reminders": [
+            {
+                "kind": r.kind,
+                "subject": r.subject,
+                "due_at": r.due_at.isoformat(),
+                "status": r.status,
+            }
+            for r in reminders
         ],
     }
 

@@ -216,3 +216,21 @@ async def test_two_processes_sweeping_at_once_send_each_reminder_once(
     finally:
         await second.close()
         await first.close()
+
+
+async def test_reminder_settings_and_log_are_part_of_the_data_export(
+    chat: Conversation, core: Core
+) -> None:
+    from storage import repositories
+    from storage.models import Identity, User
+
+    await chat.say(bernd, "/stumm aufgaben", dm(bernd))
+    await meeting_with_answers(chat)
+    await sweep_at(core, datetime(2021, 6, 14, 7, 0, tzinfo=UTC))
+    async with core.services.sessions() as session:
+        user = await session.scalar(
+            select(User).join(Identity).where(Identity.platform_user_id == "bernd")
+        )
+        exported = await repositories.export_user_data(session, user)
+    assert exported["reminder_settings"]["muted"] == "action_item"
+    assert [r["kind"] for r in exported["reminders"]] == ["meeting"]

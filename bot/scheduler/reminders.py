@@ -316,10 +316,14 @@ async def sweep_digests(services: Services, now: datetime) -> int:
     queued = 0
     async with services.sessions.begin() as session:
         since = await repo.swept_until(session, kind) or now - maximum
+        # Only on the digest day, give or take the world's time zones (UTC-12 … UTC+14),
+        # is anybody's overview due: the rest of the week this sweep reads nothing.
         days = [
             d
             for d in _days((since - timedelta(days=1)).date(), (now + timedelta(days=1)).date())
             if d.isoweekday() == settings.reminder_digest_weekday
+            and local_instant(d, at, ZoneInfo("UTC")) - timedelta(hours=14) <= now
+            and local_instant(d, at, ZoneInfo("UTC")) + timedelta(hours=12) >= since
         ]
         if days:
             for items in await repo.open_items_per_person(session):
