@@ -89,12 +89,10 @@ async def interactive(fake: FakeTelegram, stop: asyncio.Event, every: float) -> 
     pending: set[asyncio.Task[None]] = set()
 
     async def one(chat: int) -> None:
-        seen = len(fake.messages_in(chat))
+        since = len(fake.sent)  # only newer messages are scanned while waiting
         started = time.perf_counter()
         fake.send_text(chat, chat, "/einstellungen")
-        await fake.wait_until(
-            lambda: len(fake.messages_in(chat)) > seen, timeout=30, what=f"reply in {chat}"
-        )
+        await fake.wait_for_messages(chat_id=chat, timeout=30, since=since)
         latencies.append((time.perf_counter() - started) * 1000)
 
     index = 0
