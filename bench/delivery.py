@@ -187,6 +187,11 @@ async def main() -> None:
                 "rate_per_s": round(rate, 2),
                 "limit_per_s": limit,
                 "retry_429": fake.count_429,
+                "retry_429_replies": sum(
+                    1
+                    for e in fake.errors
+                    if e.status == 429 and int(e.params.get("chat_id", 0)) >= FIRST_INTERACTIVE
+                ),
                 "lost": len(expected - set(per_chat)),
                 "duplicated": sum(count - 1 for count in per_chat.values()),
                 "interactive_p95_ms": round(percentile(latencies, 0.95), 1),
