@@ -3,7 +3,21 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import general, groups, linking, me, meetings, members, reminders
+from handlers import (
+    agenda,
+    general,
+    groups,
+    invitations,
+    linking,
+    me,
+    meeting_live,
+    meeting_view,
+    meetings,
+    members,
+    reminders,
+    series,
+    subscriptions,
+)
 
 
 def all_commands() -> tuple[Command, ...]:
@@ -12,6 +26,12 @@ def all_commands() -> tuple[Command, ...]:
         *groups.COMMANDS,
         *members.COMMANDS,
         *meetings.COMMANDS,
+        *meeting_view.COMMANDS,
+        *series.COMMANDS,
+        *agenda.COMMANDS,
+        *meeting_live.COMMANDS,
+        *invitations.COMMANDS,
+        *subscriptions.COMMANDS,
         *reminders.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,

@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.core.messages import UserRef
+from storage import agenda
 from storage.models import (
+    CalendarFeed,
     Group,
     GroupChat,
     Identity,
@@ -244,6 +246,8 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         .where(Membership.user_id == user.id)
     )
     queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    meetings = await agenda.personal_meeting_data(session, user.id)
     reminder_settings = await session.get(UserReminderSettings, user.id)
     reminders = await session.scalars(
         select(ReminderLog).where(ReminderLog.recipient_id == user.id).order_by(ReminderLog.id)
@@ -286,6 +290,15 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
             }
             for q in queued
         ],
+        # Personal calendar links: only a hash of each token is stored, so none is shown.
+        "calendar_links": [
+            {
+                "created_at": f.created_at.isoformat(),
+                "revoked_at": f.revoked_at.isoformat() if f.revoked_at else None,
+            }
+            for f in feeds
+        ],
+        **meetings,
         "reminder_settings": {
             "meeting_offsets_minutes": reminder_settings.meeting_offsets,
             "muted": reminder_settings.muted,
@@ -306,5 +319,6 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
 
 async def delete_user(session: AsyncSession, user: User) -> None:
     """Erase a person (GDPR Art. 17): identities, memberships and queued messages cascade."""
+    await agenda.forget_person(session, user.id)
     await session.execute(delete(User).where(User.id == user.id))
     await session.flush()
