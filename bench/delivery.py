@@ -172,7 +172,8 @@ async def main() -> None:
                 stop.set()
                 latencies = await commands
             finally:
-                process.send_signal(signal.SIGTERM)
+                with contextlib.suppress(ProcessLookupError):  # it may have died already
+                    process.send_signal(signal.SIGTERM)
                 try:
                     await asyncio.wait_for(process.communicate(), timeout=30)
                 except TimeoutError:
