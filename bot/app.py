@@ -18,6 +18,7 @@ from bot.core.context import Services
 from bot.core.dispatcher import Dispatcher
 from bot.outbox.ports import Sender
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
+from bot.scheduler.runner import SweepScheduler
 from bot.settings import Settings
 from handlers.registry import build_router
 from storage.db import create_engine, session_factory
@@ -52,6 +53,7 @@ class Core:
     dispatcher: Dispatcher
     worker: DeliveryWorker | None = None
     feed_server: FeedServer | None = None
+    scheduler: SweepScheduler | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -91,7 +93,20 @@ class Core:
         await self.feed_server.start()
         return self.feed_server
 
+    def start_scheduler(self) -> None:
+        """Wake the reminder (and other registered) sweeps; see bot/scheduler/jobs.py."""
+        self.scheduler = SweepScheduler(
+            self.services,
+            every_seconds=self.settings.scheduler_sweep_seconds,
+            daily_at=self.settings.daily_time,
+            tz=self.settings.timezone,
+        )
+        self.scheduler.start()
+
     async def close(self) -> None:
+        if self.scheduler is not None:  # first: a sweep may still enqueue for the worker
+            await self.scheduler.stop()
+            self.scheduler = None
         if self.feed_server is not None:
             await self.feed_server.stop()
             self.feed_server = None
@@ -115,6 +130,7 @@ async def run_adapters(
             await adapter.start()
             started.append(adapter)
         core.start_delivery([adapter.sender for adapter in adapters])
+        core.start_scheduler()
         # Everything loaded so far (libraries, catalogs, mappers) lives as long as the
         # process: keep it out of the garbage collector's full scans.
         gc.collect()

@@ -158,3 +158,8 @@ def outbox() -> None:
         click.echo("the outbox is empty")
     for status, count in sorted(counts.items()):
         click.echo(f"{status:16} {count}")
+    if counts.get("uncertain"):
+        click.echo(
+            "uncertain: the bot stopped while sending these; the platform may or may not have "
+            "delivered them, so they were not sent again."
+        )

@@ -6,6 +6,7 @@ an admin on a small server needs when the bot refuses to start.
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -68,6 +69,15 @@ class Settings(BaseSettings):
     calendar_alarm_minutes: Annotated[int, Field(ge=0, le=10080)] = 15
     minutes_objection_days: Annotated[int, Field(ge=0, le=90)] = 7
     poll_reminder_hours: Annotated[float, Field(gt=0, le=24 * 30)] = 24.0
+    scheduler_sweep_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    scheduler_daily_at: str = "06:00"
+    reminder_meeting_offsets: str = "1d 1h"
+    reminder_meeting_max_lateness_minutes: Annotated[int, Field(ge=0, le=20160)] = 180
+    reminder_time_of_day: str = "09:00"
+    reminder_action_item_days_before: Annotated[int, Field(ge=0, le=14)] = 1
+    reminder_action_item_max_lateness_hours: Annotated[int, Field(ge=0, le=336)] = 24
+    reminder_digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1
+    reminder_digest_max_lateness_hours: Annotated[int, Field(ge=0, le=168)] = 12
 
     @field_validator(
         "telegram_token",
@@ -108,6 +118,33 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown IANA time zone {value!r}, e.g. 'Europe/Berlin'") from None
         return value
+
+    @field_validator("scheduler_daily_at", "reminder_time_of_day")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        try:
+            return time.fromisoformat(value.strip()).strftime("%H:%M")
+        except ValueError:
+            raise ValueError("must be a time of day like 06:00") from None
+
+    @field_validator("reminder_meeting_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        from handlers.reminder_policy import OffsetError, parse_offsets
+
+        try:
+            parse_offsets(value)
+        except OffsetError:
+            raise ValueError("must be like '1d 1h' (d, h, m; at most 4, up to 14 days)") from None
+        return value
+
+    @property
+    def daily_time(self) -> time:
+        return time.fromisoformat(self.scheduler_daily_at)
+
+    @property
+    def reminder_clock_time(self) -> time:
+        return time.fromisoformat(self.reminder_time_of_day)
 
     @field_validator("bot_language")
     @classmethod

@@ -18,6 +18,7 @@ from handlers import (
     members,
     minutes,
     polls,
+    reminders,
     series,
     subscriptions,
 )
@@ -39,6 +40,7 @@ def all_commands() -> tuple[Command, ...]:
         *actions.COMMANDS,
         *minutes.COMMANDS,
         *polls.COMMANDS,
+        *reminders.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
     )

@@ -89,6 +89,9 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     UNREACHABLE = "unreachable"
     FAILED = "failed"
+    # The process died after the request may have reached the platform: not sent again
+    # (that could be a duplicate), shown to admins by `bot outbox` instead.
+    UNCERTAIN = "uncertain"
 
 
 class User(Base):
@@ -203,6 +206,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    # Set (and committed) right before the request goes out, cleared when the platform said
+    # no; a dead worker's row with this set may have been delivered already.
+    attempted_at: Mapped[datetime | None]
 
 
 class PlatformState(Base):
@@ -416,9 +422,7 @@ class MeetingNote(Base):
     agenda_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("agenda_items.id", ondelete="SET NULL")
     )
-    author_user_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
 
@@ -498,9 +502,7 @@ class ActionItem(Base):
     agenda_item_id: Mapped[int | None] = mapped_column(
         ForeignKey("agenda_items.id", ondelete="SET NULL")
     )
-    decision_id: Mapped[int | None] = mapped_column(
-        ForeignKey("decisions.id", ondelete="SET NULL")
-    )
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id", ondelete="SET NULL"))
     created_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -668,4 +670,59 @@ class PollMessage(Base):
     platform: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str] = mapped_column(String(255))
+    updated_at: Mapped[datetime]
+
+
+class ReminderStatus(StrEnum):
+    SENT = "sent"  # queued in the outbox in the same transaction
+    MISSED = "missed"  # fell due while the bot was down and is no longer meaningful
+
+
+class ReminderLog(Base):
+    """Each reminder that fell due, exactly once: the unique key makes a second sweep (or a
+    second bot process) a no-op, and the row is written together with the outbox message."""
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (
+        UniqueConstraint("kind", "subject", "recipient_id", "due_at"),
+        Index("ix_reminder_log_unreported", "status", "reported_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))  # e.g. "meeting:12"
+    recipient_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), index=True
+    )
+    due_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[datetime]
+    reported_at: Mapped[datetime | None]
+
+
+class GroupReminderSettings(Base):
+    """A group's default meeting-reminder offsets (minutes before the start)."""
+
+    __tablename__ = "group_reminder_settings"
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    meeting_offsets: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class UserReminderSettings(Base):
+    """A person's own meeting-reminder offsets (overriding the group's) and muted kinds."""
+
+    __tablename__ = "user_reminder_settings"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    meeting_offsets: Mapped[str | None] = mapped_column(String(64))
+    muted: Mapped[str] = mapped_column(String(128), default="")
     updated_at: Mapped[datetime]

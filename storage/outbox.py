@@ -4,9 +4,14 @@ Guarantees, and their limits:
 - Enqueueing is idempotent: `dedupe_key` is unique, a second enqueue with the same key is a
   no-op, so a scheduler that runs again after a restart cannot produce a second message.
 - A claimed row carries a lease; a process that dies mid-delivery leaves its rows to be
-  claimed again when the lease runs out, so nothing is lost. The one unavoidable window is
-  a crash after the platform accepted a message and before the row was marked sent (a few
-  milliseconds); that message is sent again — at-least-once there, never silently dropped.
+  claimed again when the lease runs out, so nothing is lost.
+- Never twice: right before the request goes out, `start_attempt` commits `attempted_at`.
+  A dead worker's row without it never left the process and is simply taken again; a row
+  with it may already be on the recipient's screen (Telegram has no idempotency key and
+  no way to ask), so it is not resent but marked `uncertain` and counted by `bot outbox`.
+  The remaining window is the moment between that commit and the request leaving the
+  process: a crash exactly there leaves one `uncertain` message that did not arrive —
+  reported, never silently dropped and never duplicated.
 - Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several bot processes can share
   one database; SQLite's single writer gives the same exclusion.
 """
@@ -210,6 +215,21 @@ async def claim_due(
     One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) … RETURNING statement, so
     two workers can never take the same row on either backend.
     """
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+            OutboxMessage.lease_until < now,
+            OutboxMessage.attempted_at.is_not(None),
+        )
+        .values(
+            status=OutboxStatus.UNCERTAIN.value,
+            lease_owner=None,
+            lease_until=None,
+            last_error="the sending process stopped; the platform may have it already",
+        )
+        .execution_options(synchronize_session=False)
+    )
     due = (
         select(OutboxMessage.id)
         .where(
@@ -243,6 +263,23 @@ async def claim_due(
         )
         for row in claimed
     ]
+
+
+async def start_attempt(
+    session: AsyncSession, delivery_id: int, *, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """Right before sending: still ours? Then record that the request is about to leave
+    (committed by the caller before sending), so a crash from here on is never resent."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == delivery_id,
+            OutboxMessage.lease_owner == owner,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+        )
+        .values(lease_until=now + lease, attempted_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def renew_lease(
@@ -292,6 +329,7 @@ async def reschedule(
         "lease_owner": None,
         "lease_until": None,
         "last_error": error[:1000],
+        "attempted_at": None,  # the platform refused or never got it: safe to send again
     }
     if count_attempt:
         values["attempts"] = OutboxMessage.attempts + 1
@@ -312,6 +350,7 @@ async def mark_final(
             lease_until=None,
             last_error=error[:1000],
             attempts=OutboxMessage.attempts + 1,
+            attempted_at=None,
         )
     )
 
@@ -334,6 +373,7 @@ async def park_for_dm(
             lease_owner=None,
             lease_until=None,
             last_error="recipient unreachable (bot blocked or chat closed)",
+            attempted_at=None,
         )
     )
     await session.execute(

@@ -24,8 +24,10 @@ from storage.models import (
     Poll,
     PollOption,
     PollVote,
+    ReminderLog,
     Role,
     User,
+    UserReminderSettings,
 )
 
 LAST_SEEN_RESOLUTION = timedelta(hours=1)
@@ -258,6 +260,10 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
     )
     meetings = await agenda.personal_meeting_data(session, user.id)
     minutes_data = await minutes.personal_minutes_data(session, user.id)
+    reminder_settings = await session.get(UserReminderSettings, user.id)
+    reminders = await session.scalars(
+        select(ReminderLog).where(ReminderLog.recipient_id == user.id).order_by(ReminderLog.id)
+    )
     return {
         "user": {
             "id": user.id,
@@ -319,6 +325,21 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         ],
         **meetings,
         **minutes_data,
+        "reminder_settings": {
+            "meeting_offsets_minutes": reminder_settings.meeting_offsets,
+            "muted": reminder_settings.muted,
+        }
+        if reminder_settings
+        else None,
+        "reminders": [
+            {
+                "kind": r.kind,
+                "subject": r.subject,
+                "due_at": r.due_at.isoformat(),
+                "status": r.status,
+            }
+            for r in reminders
+        ],
     }
 
 

@@ -279,7 +279,8 @@ async def test_outbox_opens_a_direct_room_and_delivers(bot: MatrixBot, synapse: 
         )
     bot.core.services.wake_outbox()
     [reminder] = await bob.wait(
-        lambda e: isinstance(e, RoomMessageNotice) and "Erinnerung" in e.body, seconds=20
+        lambda e: isinstance(e, RoomMessageNotice) and e.body.startswith("Erinnerung: Sitzung"),
+        seconds=20,
     )
     assert reminder.room_id != room  # a new direct room
     async with bot.core.services.sessions() as session:

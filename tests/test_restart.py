@@ -1,9 +1,9 @@
 """Kill the bot process in the middle of a delivery run and start it again.
 
-Nothing may be lost, and nothing may be sent twice except the single message that was
-in flight at the moment of the kill (the platform has no idempotency key; see
-storage/outbox.py). The bot runs as a real `python -m bot` process against the fake
-Telegram API served from this test process.
+Nothing may be sent twice, and nothing may be lost silently: the single message that was
+in flight at the moment of the kill is not resent but marked `uncertain` (the platform has
+no idempotency key; see storage/outbox.py). The bot runs as a real `python -m bot`
+process against the fake Telegram API served from this test process.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
     )
 
 
-async def test_kill_and_restart_loses_nothing_and_repeats_at_most_the_inflight_message(
+async def test_kill_and_restart_never_sends_twice_and_loses_nothing_silently(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "bot.db"
@@ -101,7 +101,8 @@ async def test_kill_and_restart_loses_nothing_and_repeats_at_most_the_inflight_m
         try:
             await fake.wait_until(
                 lambda: (
-                    len({m.chat_id for m in fake.sent if m.text.startswith("Erinnerung")}) == PEOPLE
+                    len({m.chat_id for m in fake.sent if m.text.startswith("Erinnerung")})
+                    >= PEOPLE - 1
                 ),
                 timeout=60,
                 what="every reminder after the restart",
@@ -112,19 +113,28 @@ async def test_kill_and_restart_loses_nothing_and_repeats_at_most_the_inflight_m
                     unsent = await session.scalar(
                         select(func.count())
                         .select_from(OutboxMessage)
-                        .where(OutboxMessage.status != "sent")
+                        .where(OutboxMessage.status.not_in(("sent", "uncertain")))
                     )
+                    uncertain = {
+                        int(chat)
+                        for chat in await session.scalars(
+                            select(OutboxMessage.chat_id).where(OutboxMessage.status == "uncertain")
+                        )
+                    }
                 if unsent == 0:
                     break
                 await asyncio.sleep(0.1)
             await core.close()
             assert unsent == 0
+            assert len(uncertain) <= 1  # at most the one in flight at the kill
         finally:
             second.send_signal(signal.SIGTERM)
             _, stderr = await asyncio.wait_for(second.communicate(), timeout=20)
         assert second.returncode == 0, stderr.decode()
 
     per_chat = Counter(m.chat_id for m in fake.sent if m.text.startswith("Erinnerung"))
-    assert set(per_chat) == {5000 + i for i in range(PEOPLE)}  # nothing lost
+    everyone = {5000 + i for i in range(PEOPLE)}
+    assert set(per_chat) <= everyone
+    assert everyone - set(per_chat) <= uncertain  # nothing lost silently
     repeated = [chat for chat, count in per_chat.items() if count > 1]
-    assert len(repeated) <= 1, f"sent twice: {repeated}"  # at most the in-flight one
+    assert not repeated, f"sent twice: {repeated}"

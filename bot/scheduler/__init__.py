@@ -1,0 +1,1 @@
+"""Periodic sweeps: APScheduler only wakes them; the database says what is due."""
