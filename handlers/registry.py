@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import general, groups, linking, me, meetings, members
+from handlers import advisors, general, groups, linking, me, meetings, members
 
 
 def all_commands() -> tuple[Command, ...]:
@@ -14,6 +14,7 @@ def all_commands() -> tuple[Command, ...]:
         *meetings.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
+        *advisors.COMMANDS,
     )
 
 

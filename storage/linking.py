@@ -56,6 +56,11 @@ async def create_code(
     return f"{raw[:4]}-{raw[4:]}"
 
 
+async def find_code(session: AsyncSession, code: str) -> LinkCode | None:
+    """The record of a code just created (e.g. to tie it to what it links to)."""
+    return await session.scalar(select(LinkCode).where(LinkCode.code_hash == code_hash(code)))
+
+
 async def redeem(
     session: AsyncSession, code: str, *, purpose: str, now: datetime
 ) -> LinkCode | None:
