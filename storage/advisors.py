@@ -123,9 +123,15 @@ async def recompute_batch(
     session: AsyncSession, policy: EscalationPolicy | None, *, after_id: int, limit: int
 ) -> int | None:
     """Recompute `next_step_on` for the next `limit` advisors by id; the last id, or None."""
+    # Locked before the histories are read: a concurrent daily run that records a step
+    # must not have its new next_step_on overwritten with one computed from older data.
     ids = list(
         await session.scalars(
-            select(Advisor.id).where(Advisor.id > after_id).order_by(Advisor.id).limit(limit)
+            select(Advisor.id)
+            .where(Advisor.id > after_id)
+            .order_by(Advisor.id)
+            .limit(limit)
+            .with_for_update()
         )
     )
     if not ids:
