@@ -174,7 +174,7 @@ async def _existing_by_email(session: AsyncSession, emails: list[str]) -> dict[s
                 func.lower(Advisor.email).in_(chunk)
             )
         )
-        found.update(dict(result.tuples().all()))
+        found.update({email: advisor_id for email, advisor_id in result})
     return found
 
 
