@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -253,6 +254,41 @@ class MeetingStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class MinutesStatus(StrEnum):
+    NONE = "none"
+    DRAFT = "draft"  # published for objections
+    APPROVED = "approved"  # decisions frozen
+
+
+class MeetingSeries(Base):
+    """A recurring meeting ("every 2nd Thursday 9–10 Uhr"): an RRULE in the series' zone.
+
+    Occurrences are materialized as Meeting rows (series_id, recurrence_id) ahead of time,
+    so each can carry its own agenda, attendance and minutes, or be moved or cancelled.
+    """
+
+    __tablename__ = "meeting_series"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    rrule: Mapped[str] = mapped_column(String(500))  # RFC 5545 RRULE value, without "RRULE:"
+    first_starts_at: Mapped[datetime]  # DTSTART
+    timezone: Mapped[str] = mapped_column(String(64))  # local wall time follows this zone
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    location: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    # Occurrences exist as Meeting rows up to here (exclusive).
+    materialized_until: Mapped[datetime]
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
 class Meeting(Base):
     """A meeting of a working group; `number` counts per group, so ids never leak."""
 
@@ -272,6 +308,26 @@ class Meeting(Base):
     created_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    description: Mapped[str | None] = mapped_column(Text)
+    # An occurrence of a series: `recurrence_id` is its original start (UTC), kept when the
+    # occurrence is moved, so calendars can match the override (RECURRENCE-ID).
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_series.id", ondelete="SET NULL"), index=True
+    )
+    recurrence_id: Mapped[datetime | None]
+    # Bumped on every change that calendars must see (iCalendar SEQUENCE).
+    sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The TOP being discussed; notes, decisions and action items attach to it. No foreign
+    # key: meetings and agenda items would reference each other.
+    current_agenda_item_id: Mapped[int | None] = mapped_column(Integer)
+    # When only a head count is recorded ("58 Teilnehmende").
+    attendance_count: Mapped[int | None] = mapped_column(Integer)
+    minutes_status: Mapped[str] = mapped_column(
+        String(16), default=MinutesStatus.NONE.value, server_default=MinutesStatus.NONE.value
+    )
+    minutes_published_at: Mapped[datetime | None]
+    objections_until: Mapped[datetime | None]
+    minutes_approved_at: Mapped[datetime | None]
 
 
 class Rsvp(Base):
@@ -287,6 +343,189 @@ class Rsvp(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     answer: Mapped[str] = mapped_column(String(8))
     answered_at: Mapped[datetime]
+
+
+class AgendaItemKind(StrEnum):
+    TOPIC = "topic"
+    BREAK = "break"
+    MISC = "misc"  # "Verschiedenes / nächste Termine", customarily last
+
+
+class AgendaItemStatus(StrEnum):
+    ACCEPTED = "accepted"
+    PROPOSED = "proposed"  # by a member, waiting for a chair
+    REJECTED = "rejected"
+
+
+class AgendaItem(Base):
+    """A TOP of a meeting's agenda; `position` orders accepted items (TOP 1…n)."""
+
+    __tablename__ = "agenda_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16), default=AgendaItemKind.TOPIC.value)
+    status: Mapped[str] = mapped_column(String(16), default=AgendaItemStatus.ACCEPTED.value)
+    presenter_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    presenter_name: Mapped[str | None] = mapped_column(String(200))  # "Name (Organisation)"
+    planned_start: Mapped[datetime | None]
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    proposed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # "Wird in der nächsten Sitzung wieder aufgenommen": copied to the next agenda draft.
+    continue_next_time: Mapped[bool] = mapped_column(Boolean, default=False)
+    carried_from_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+
+
+class Attendance(Base):
+    """Who was there: a member (user_id) or a guest by free text (guest_name)."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    guest_name: Mapped[str | None] = mapped_column(String(200))
+    recorded_at: Mapped[datetime]
+    recorded_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class MeetingNote(Base):
+    """A discussion note ("Auszüge aus der Diskussion"), attached to the TOP current then."""
+
+    __tablename__ = "meeting_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+    author_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class DecisionKind(StrEnum):
+    DECISION = "decision"
+    RECOMMENDATION = "recommendation"  # "empfiehlt dem Strategiekreis"
+    ASSIGNMENT = "assignment"  # "Auftrag an AG Qualitätssicherung"
+    INFORMATION = "information"
+
+
+class DecisionOutcome(StrEnum):
+    UNANIMOUS = "unanimous"
+    COUNTED = "counted"  # votes_for / votes_against / abstentions
+    NO_VOTE = "no_vote"
+
+
+class Decision(Base):
+    """A Beschluss, numbered per group and year (B-2021-07). Frozen once the minutes of its
+    meeting are approved; a later change is a new decision that `amends` the original."""
+
+    __tablename__ = "decisions"
+    __table_args__ = (UniqueConstraint("group_id", "year", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL"), index=True
+    )
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+    kind: Mapped[str] = mapped_column(String(16), default=DecisionKind.DECISION.value)
+    addressee: Mapped[str | None] = mapped_column(String(200))  # recommended to / assigned to
+    text: Mapped[str] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16), default=DecisionOutcome.NO_VOTE.value)
+    votes_for: Mapped[int | None] = mapped_column(Integer)
+    votes_against: Mapped[int | None] = mapped_column(Integer)
+    abstentions: Mapped[int | None] = mapped_column(Integer)
+    amends_decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="SET NULL")
+    )
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ActionItemStatus(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+
+
+class ActionItem(Base):
+    """An Aufgabe, numbered per group (A-12); open items return on the next agenda."""
+
+    __tablename__ = "action_items"
+    __table_args__ = (
+        UniqueConstraint("group_id", "number"),
+        # Reminder sweeps look for open items by due date.
+        Index("ix_action_items_status_due_date", "status", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    due_date: Mapped[date | None]
+    status: Mapped[str] = mapped_column(String(16), default=ActionItemStatus.OPEN.value)
+    meeting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meetings.id", ondelete="SET NULL"), index=True
+    )
+    agenda_item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agenda_items.id", ondelete="SET NULL")
+    )
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("decisions.id", ondelete="SET NULL")
+    )
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    closed_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+
+
+class ActionItemAssignee(Base):
+    """Who does it: a member (user_id) or a free-text name/organisation (name)."""
+
+    __tablename__ = "action_item_assignees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    action_item_id: Mapped[int] = mapped_column(
+        ForeignKey("action_items.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
 
 
 class ListingStatus(StrEnum):
