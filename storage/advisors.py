@@ -396,7 +396,5 @@ async def create_advisor(
     )
     session.add(advisor)
     await session.flush()
-    await add_authorization(
-        session, advisor, authorized_on, source=source, now=now, policy=policy
-    )
+    await add_authorization(session, advisor, authorized_on, source=source, now=now, policy=policy)
     return advisor
