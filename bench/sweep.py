@@ -63,13 +63,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _common_imports() -> None:
-    """What both contenders load, so their baselines match."""
+def _common_imports() -> float:
+    """What both contenders load, so their baselines match; the resident MB after it."""
     import apscheduler.schedulers.background  # noqa: F401
     import sqlalchemy  # noqa: F401
 
     import handlers.advisor_policy  # noqa: F401
     import storage.models  # noqa: F401
+
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return peak_rss_mb()
 
 
 # --- data ----------------------------------------------------------------------------------
@@ -196,7 +201,7 @@ async def populate(url: str, advisors: int, items: int) -> None:
 
 
 async def ours(url: str) -> dict[str, float]:
-    _common_imports()
+    baseline = _common_imports()
     from sqlalchemy import select
 
     from storage import advisors as repo
@@ -231,11 +236,12 @@ async def ours(url: str) -> dict[str, float]:
         "due_advisors": advisors,
         "due_action_items": items,
         "peak_rss_mb": peak_rss_mb(),
+        "baseline_rss_mb": baseline,
     }
 
 
 async def naive(url: str) -> dict[str, float]:
-    _common_imports()
+    baseline = _common_imports()
     from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
     from sqlalchemy import select
@@ -312,6 +318,7 @@ async def naive(url: str) -> dict[str, float]:
         "naive_due_seconds": due_seconds,
         "naive_due_jobs": len(due),
         "naive_peak_rss_mb": peak_rss_mb(),
+        "naive_baseline_rss_mb": baseline,
     }
 
 
@@ -365,6 +372,14 @@ def main() -> None:
             due_action_items=mine["due_action_items"],
             naive_jobs=theirs["jobs"],
             naive_schedule_seconds=round(theirs["naive_schedule_seconds"], 2),
+            # Above the imports both load (interpreter, SQLAlchemy, APScheduler, models):
+            # what the reminders themselves cost each way.
+            baseline_rss_mb=round(mine["baseline_rss_mb"], 1),
+            marginal_memory_ratio=round(
+                (theirs["naive_peak_rss_mb"] - theirs["naive_baseline_rss_mb"])
+                / max(mine["peak_rss_mb"] - mine["baseline_rss_mb"], 0.1),
+                1,
+            ),
         )
         if not args.no_postgres:
             figures.update(_postgres(args))

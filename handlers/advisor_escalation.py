@@ -282,7 +282,9 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                     )
             missed = [line for line in lines if line.outcome == StepOutcome.MISSED]
             unreachable = [line for line in lines if line.outcome == StepOutcome.UNREACHABLE]
-            for platform, chat in admins.chats:
+            # Without admin destinations, the summary chat gets the admin report as well.
+            admin_chats = list(admins.chats) or ([summary_chat] if summary_chat else [])
+            for platform, chat in admin_chats:
                 t = Translator(await _chat_language(session, settings, platform, chat))
                 text = admin_report(t, missed, unreachable, today)
                 if text:

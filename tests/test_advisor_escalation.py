@@ -390,3 +390,58 @@ def test_next_due_on_is_the_first_day_with_work(history: AdvisorHistory, start: 
         assert found is not None and found <= expected
         assert due_steps(history, policy, found)
         assert all(not due_steps(history, policy, found - timedelta(days=n)) for n in range(1, 40))
+
+
+async def test_without_admin_chats_the_summary_chat_gets_the_admin_report(
+    sqlite_url: str, clock: FixedClock
+) -> None:
+    core = await Core.create(advisor_settings(sqlite_url, admin_chats=""), clock)
+    try:
+        await add_advisor(core, date(2019, 4, 1), name="Nina Nolink")
+        await run_advisor_escalation(core.services, date(2021, 1, 1))
+        [admin] = await outbox_rows(core, "advisor_admin_report")
+        assert admin.chat_id == SUMMARY_CHAT
+        assert "Konnte nicht erreicht werden: 1" in decode_message(admin.payload).text
+    finally:
+        await core.close()
+
+
+async def test_without_any_destination_steps_stay_unreported(
+    sqlite_url: str, clock: FixedClock
+) -> None:
+    settings = advisor_settings(sqlite_url, admin_chats="", advisor_summary_chat="")
+    core = await Core.create(settings, clock)
+    try:
+        await add_advisor(core, date(2019, 4, 1))
+        report = await run_advisor_escalation(core.services, date(2021, 1, 1))
+        assert report.unreported == 1 and not await outbox_rows(core)
+    finally:
+        await core.close()
+    # Configured later: the next run reports what was left.
+    core = await Core.create(advisor_settings(sqlite_url), clock)
+    try:
+        report = await run_advisor_escalation(core.services, date(2021, 1, 2))
+        assert report.unreported == 0 and report.summaries == 2
+    finally:
+        await core.close()
+
+
+def test_settings_are_validated() -> None:
+    from bot.settings import SettingsError
+
+    with pytest.raises(SettingsError) as error:
+        load_settings(
+            _env_file=None,
+            admin_chats="telegram",
+            advisor_summary_chat="telegram:-1,telegram:-2",
+        )
+    text = str(error.value)
+    assert "ADMIN_CHATS: Value error, 'telegram' is not PLATFORM:ID" in text
+    assert "ADVISOR_SUMMARY_CHAT: Value error, give one chat as PLATFORM:CHAT_ID" in text
+    with pytest.raises(SettingsError, match="policy months must be strictly increasing"):
+        load_settings(_env_file=None, advisor_final_notice_months=30)
+    settings = load_settings(
+        _env_file=None, admin_users="telegram:42, matrix:@anna:example.org", admin_chats=""
+    )
+    assert settings.admin_user_refs == (("telegram", "42"), ("matrix", "@anna:example.org"))
+    assert settings.advisor_policy_start is None and advisor_policy(settings) is None
