@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -115,6 +116,20 @@ async def test_link_code_connects_the_advisor_and_reminders_reach_them(
     assert (
         "Ihre Autorisierung als Berater*in ist abgelaufen" in decode_message(rows[0].payload).text
     )
+    # The advisor's own data export includes the registry entry.
+    [reply] = await chat.say(ADVISOR, "/meinedaten", dm(ADVISOR))
+    exported = json.loads(reply.document.content)
+    assert exported["advisor_registry"] == [
+        {
+            "name": "Berta Beispiel",
+            "email": "berta@example.org",
+            "training_institution": "RKW Nord",
+            "consulting_fields": "Digitalisierung",
+            "language": "de",
+            "listing_status": "listed",
+            "authorizations": ["2019-03-15"],
+        }
+    ]
 
 
 async def test_exchange_and_attendance_renew(chat: Conversation, clock: FixedClock) -> None:
