@@ -42,7 +42,16 @@ from handlers.advisor_messages import (
 from handlers.advisor_policy import DueStep, EscalationPolicy, Step, due_steps, next_due_on
 from storage import advisors as repo
 from storage import outbox
-from storage.models import Advisor, AdvisorStep, Group, GroupChat, ListingStatus, StepOutcome, User
+from storage.models import (
+    Advisor,
+    AdvisorStep,
+    ExperienceExchange,
+    Group,
+    GroupChat,
+    ListingStatus,
+    StepOutcome,
+    User,
+)
 
 log = logging.getLogger(__name__)
 
@@ -85,14 +94,14 @@ def outbox_key(advisor_id: int, step: DueStep) -> str:
     return f"advisor:{advisor_id}:{step.key}"
 
 
-def exchange_info(exchange: object) -> ExchangeInfo:
+def exchange_info(exchange: ExperienceExchange) -> ExchangeInfo:
     return ExchangeInfo(
-        number=exchange.id,  # type: ignore[attr-defined]
-        starts_at=exchange.starts_at,  # type: ignore[attr-defined]
-        ends_at=exchange.ends_at,  # type: ignore[attr-defined]
-        provider=exchange.provider,  # type: ignore[attr-defined]
-        place=exchange.place,  # type: ignore[attr-defined]
-        capacity=exchange.capacity,  # type: ignore[attr-defined]
+        number=exchange.id,
+        starts_at=exchange.starts_at,
+        ends_at=exchange.ends_at,
+        provider=exchange.provider,
+        place=exchange.place,
+        capacity=exchange.capacity,
     )
 
 
