@@ -445,3 +445,27 @@ def test_settings_are_validated() -> None:
     )
     assert settings.admin_user_refs == (("telegram", "42"), ("matrix", "@anna:example.org"))
     assert settings.advisor_policy_start is None and advisor_policy(settings) is None
+
+
+async def test_linked_without_private_chat_is_reported_and_the_letter_waits(
+    acore: Core,
+) -> None:
+    chat = Conversation(acore)
+    quiet = person("quinn")
+    await chat.say(quiet, "/hilfe", GROUP)  # known from a group only: no private chat yet
+    async with acore.services.sessions() as session:
+        from storage.models import Identity
+
+        user_id = await session.scalar(
+            select(Identity.user_id).where(Identity.platform_user_id == "quinn")
+        )
+    await add_advisor(acore, date(2019, 4, 1), name="Quinn Quiet", user_id=user_id)
+    report = await run_advisor_escalation(acore.services, date(2021, 1, 1))
+    assert (report.unreachable, report.sent) == (1, 0)
+    [letter] = await outbox_rows(acore, "advisor_escalation")
+    assert letter.status == OutboxStatus.WAITING_FOR_DM.value
+    [admin] = await outbox_rows(acore, "advisor_admin_report")
+    assert "Quinn Quiet" in decode_message(admin.payload).text
+    await chat.say(quiet, "/start", dm(quiet))  # opens the private chat: the letter goes out
+    [letter] = await outbox_rows(acore, "advisor_escalation")
+    assert letter.status == OutboxStatus.PENDING.value and letter.chat_id == "quinn"
