@@ -173,8 +173,8 @@ def admin_report(
     if unreachable:
         out.append(
             t.ngettext(
-                "Could not be reached: {n} (no linked chat account; please contact by e-mail)",
-                "Could not be reached: {n} (no linked chat account; please contact by e-mail)",
+                "Could not be reached: {n} (no chat the bot can write to; contact by e-mail)",
+                "Could not be reached: {n} (no chat the bot can write to; contact by e-mail)",
                 len({line.advisor_id for line in unreachable}),
             )
         )
