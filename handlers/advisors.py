@@ -584,7 +584,7 @@ COMMANDS = (
         ),
     ),
     Command(
-        "attendance",
+        "attended",
         attendance,
         N_("Record advisors' attendance at an experience exchange (renews their authorization)"),
         german="teilnahme",

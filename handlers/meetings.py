@@ -10,7 +10,9 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.agenda_draft import create_agenda_draft
 from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
+from handlers.series_occurrences import extend_series
 from storage import meetings as repo
 from storage.models import Meeting, MeetingStatus, Role
 
@@ -83,6 +85,7 @@ async def schedule(ctx: HandlerContext) -> Reply:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
+    await create_agenda_draft(ctx.session, meeting, language=ctx.group.language, now=ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
 
 
@@ -112,7 +115,10 @@ async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> R
     text = headline + "\n" + describe(ctx, meeting)
     await ctx.session.flush()
     await ctx.announce(
-        dedupe_key=f"meeting:{meeting.id}:{meeting.status}:{meeting.updated_at.isoformat()}",
+        dedupe_key=(
+            f"meeting:{meeting.id}:{meeting.status}:{meeting.sequence}:"
+            f"{meeting.updated_at.isoformat()}"
+        ),
         purpose="meeting_change",
         message=OutgoingMessage(text),
         elsewhere_only=True,
@@ -146,6 +152,7 @@ async def rsvp(ctx: HandlerContext) -> Reply:
 async def list_meetings(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     everything = ctx.args.get("which") == "all"
+    await extend_series(ctx.session, ctx.now, group_id=ctx.group.id)
     found = await repo.meetings_of_group(
         ctx.session, ctx.group.id, since=None if everything else ctx.now
     )
@@ -200,13 +207,15 @@ async def postpone(ctx: HandlerContext) -> Reply:
     if rest:
         raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
     starts_at = _future_start(ctx, when)
-    meeting.starts_at, meeting.ends_at, meeting.updated_at = starts_at, when.end_at(), ctx.now
+    meeting.starts_at, meeting.ends_at = starts_at, when.end_at()
+    repo.mark_changed(meeting, ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting postponed:"))
 
 
 async def cancel(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
-    meeting.status, meeting.updated_at = MeetingStatus.CANCELLED.value, ctx.now
+    meeting.status = MeetingStatus.CANCELLED.value
+    repo.mark_changed(meeting, ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting cancelled:"))
 
 

@@ -3,7 +3,19 @@
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import advisors, general, groups, linking, me, meetings, members
+from handlers import (
+    advisors,
+    agenda,
+    general,
+    groups,
+    linking,
+    me,
+    meeting_live,
+    meeting_view,
+    meetings,
+    members,
+    series,
+)
 
 
 def all_commands() -> tuple[Command, ...]:
@@ -12,6 +24,10 @@ def all_commands() -> tuple[Command, ...]:
         *groups.COMMANDS,
         *members.COMMANDS,
         *meetings.COMMANDS,
+        *meeting_view.COMMANDS,
+        *series.COMMANDS,
+        *agenda.COMMANDS,
+        *meeting_live.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
         *advisors.COMMANDS,

@@ -55,7 +55,7 @@ ADMIN_ONLY = (
     "advisoradd",
     "advisoredit",
     "advisorcode",
-    "attendance",
+    "attended",
     "advisorpreview",
 )
 HANDLER_CHECKED = {

@@ -19,7 +19,7 @@ async def create_meeting(
     starts_at: datetime,
     ends_at: datetime | None,
     location: str | None,
-    created_by_user_id: int,
+    created_by_user_id: int | None,
     now: datetime,
 ) -> Meeting:
     last = await session.scalar(
@@ -87,3 +87,10 @@ async def rsvp_counts(session: AsyncSession, meeting_ids: list[int]) -> dict[int
     for meeting_id, answer, count in rows.all():
         counts.setdefault(meeting_id, {})[answer] = count
     return counts
+
+
+def mark_changed(meeting: Meeting, now: datetime) -> None:
+    """Record a change that calendars must see (time, place, title, cancellation): the
+    iCalendar SEQUENCE goes up and `updated_at` moves, so subscribers replace the event."""
+    meeting.sequence = (meeting.sequence or 0) + 1
+    meeting.updated_at = now

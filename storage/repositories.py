@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from bot.core.messages import UserRef
+from storage import agenda
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
@@ -262,6 +263,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "authorizations": [d.isoformat() for d in days],
             }
         )
+    meetings = await agenda.personal_meeting_data(session, user.id)
     return {
         "user": {
             "id": user.id,
@@ -301,10 +303,12 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
             }
             for q in queued
         ],
+        **meetings,
     }
 
 
 async def delete_user(session: AsyncSession, user: User) -> None:
     """Erase a person (GDPR Art. 17): identities, memberships and queued messages cascade."""
+    await agenda.forget_person(session, user.id)
     await session.execute(delete(User).where(User.id == user.id))
     await session.flush()
