@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench messages clean
+.PHONY: run test lint bench bench-feed messages clean
 
 run: $(VENV)/.installed
 	$(PY) -m bot
@@ -20,6 +20,9 @@ lint: $(VENV)/.installed-dev
 
 bench: $(VENV)/.installed-dev
 	$(PY) bench/throughput.py
+
+bench-feed: $(VENV)/.installed-dev
+	$(PY) bench/feed.py
 
 messages: $(VENV)/.installed-dev
 	bash scripts/update_messages.sh

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -22,6 +22,9 @@ from bot.settings import Settings
 from handlers.registry import build_router
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_to_head
+
+if TYPE_CHECKING:
+    from bot.feed_server import FeedServer
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,7 @@ class Core:
     services: Services
     dispatcher: Dispatcher
     worker: DeliveryWorker | None = None
+    feed_server: FeedServer | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -79,7 +83,18 @@ class Core:
         self.services.wake_outbox = self.worker.wake
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))
 
+    async def start_feeds(self) -> FeedServer:
+        """The calendar feed server on HTTP_HOST:HTTP_PORT (see bot/feed_server.py)."""
+        from bot.feed_server import FeedServer
+
+        self.feed_server = FeedServer(self.services)
+        await self.feed_server.start()
+        return self.feed_server
+
     async def close(self) -> None:
+        if self.feed_server is not None:
+            await self.feed_server.stop()
+            self.feed_server = None
         self._stop.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
@@ -87,10 +102,15 @@ class Core:
         await self.engine.dispose()
 
 
-async def run_adapters(core: Core, adapters: Sequence[Adapter], stop: asyncio.Event) -> None:
-    """Start every adapter and the delivery worker on one event loop until `stop` is set."""
+async def run_adapters(
+    core: Core, adapters: Sequence[Adapter], stop: asyncio.Event, *, feeds: bool = False
+) -> None:
+    """Start every adapter, the delivery worker and (with `feeds`) the calendar feed server
+    on one event loop until `stop` is set."""
     started: list[Adapter] = []
     try:
+        if feeds:
+            await core.start_feeds()
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)

@@ -71,12 +71,13 @@ def _startup_errors_explained(settings: Settings) -> Iterator[None]:
     from sqlalchemy.exc import DBAPIError, OperationalError
     from telegram.error import InvalidToken
 
+    from bot.feed_server import FeedServerError
     from storage.db import DatabaseUrlError
 
     where = _redacted(settings.database_url)
     try:
         yield
-    except DatabaseUrlError as exc:
+    except (DatabaseUrlError, FeedServerError) as exc:
         raise click.ClickException(str(exc)) from None
     except (OSError, OperationalError, DBAPIError) as exc:
         raise click.ClickException(f"cannot use the database at {where}: {exc}") from None
@@ -118,7 +119,7 @@ async def _run(settings: Settings, console: bool) -> None:
             from bot.adapters.matrix import MatrixAdapter
 
             adapters.append(MatrixAdapter(settings, core.dispatcher, core.services))
-    await run_adapters(core, adapters, stop)
+    await run_adapters(core, adapters, stop, feeds=settings.http_server_enabled(console))
 
 
 @main.command()

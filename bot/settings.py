@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -20,6 +21,14 @@ SUPPORTED_LANGUAGES = ("de", "en")
 class TelegramMode(StrEnum):
     POLLING = "polling"
     WEBHOOK = "webhook"
+
+
+class HttpServerMode(StrEnum):
+    """`auto`: the feed server runs with Telegram/Matrix, not in the console chat."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
 
 
 class Settings(BaseSettings):
@@ -63,6 +72,12 @@ class Settings(BaseSettings):
     advisor_summary_chat: str = ""
     advisor_exchanges_listed: Annotated[int, Field(ge=0, le=20)] = 3
     advisor_link_code_days: Annotated[int, Field(ge=1, le=365)] = 14
+    http_server: HttpServerMode = HttpServerMode.AUTO
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
+    public_base_url: str | None = None
+    calendar_refresh_minutes: Annotated[int, Field(ge=5, le=10080)] = 60
+    calendar_alarm_minutes: Annotated[int, Field(ge=0, le=10080)] = 15
 
     @field_validator(
         "telegram_token",
@@ -71,6 +86,7 @@ class Settings(BaseSettings):
         "matrix_password",
         "matrix_access_token",
         "matrix_device_id",
+        "public_base_url",
     )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
@@ -163,6 +179,34 @@ class Settings(BaseSettings):
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
         return value
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value)
+        if parsed.scheme not in {"http", "https"} or not parsed.hostname:
+            raise ValueError("must be an http(s) URL, e.g. https://bot.example.org")
+        return value.rstrip("/")
+
+    @property
+    def feed_base_url(self) -> str:
+        """Where calendar feeds are reached from outside (a TLS proxy usually sits in front)."""
+        if self.public_base_url:
+            return self.public_base_url
+        host = self.http_host if self.http_host not in {"0.0.0.0", "::", ""} else "127.0.0.1"
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def calendar_domain(self) -> str:
+        """The right-hand side of calendar UIDs; keep PUBLIC_BASE_URL stable so UIDs are."""
+        return urlsplit(self.feed_base_url).hostname or "localhost"
+
+    def http_server_enabled(self, console: bool) -> bool:
+        if self.http_server is HttpServerMode.AUTO:
+            return not console
+        return self.http_server is HttpServerMode.ON
 
     @property
     def timezone(self) -> ZoneInfo:

@@ -10,6 +10,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers import invitations
 from handlers.agenda_draft import create_agenda_draft
 from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
 from handlers.series_occurrences import extend_series
@@ -114,6 +115,7 @@ async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> R
     """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
     text = headline + "\n" + describe(ctx, meeting)
     await ctx.session.flush()
+    await invitations.meeting_changed(ctx, meeting)
     await ctx.announce(
         dedupe_key=(
             f"meeting:{meeting.id}:{meeting.status}:{meeting.sequence}:"

@@ -8,6 +8,7 @@ from handlers import (
     agenda,
     general,
     groups,
+    invitations,
     linking,
     me,
     meeting_live,
@@ -15,6 +16,7 @@ from handlers import (
     meetings,
     members,
     series,
+    subscriptions,
 )
 
 
@@ -28,6 +30,8 @@ def all_commands() -> tuple[Command, ...]:
         *series.COMMANDS,
         *agenda.COMMANDS,
         *meeting_live.COMMANDS,
+        *invitations.COMMANDS,
+        *subscriptions.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
         *advisors.COMMANDS,

@@ -14,6 +14,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers import invitations
 from handlers.dates import format_date, parse_date, parse_time_range
 from handlers.meetings import describe
 from handlers.series_occurrences import (
@@ -159,6 +160,7 @@ async def create(ctx: HandlerContext) -> Reply:
             *await _upcoming_lines(ctx, series),
         ]
     )
+    await invitations.series_changed(ctx, series)
     await ctx.announce(
         dedupe_key=f"series:{series.id}:created",
         purpose="meeting_change",
@@ -251,6 +253,7 @@ async def edit(ctx: HandlerContext) -> Reply:
     series.updated_at = ctx.now
     await ctx.session.flush()
     text = ctx._("Series changed:") + "\n" + series_text(ctx, number, series)
+    await invitations.series_changed(ctx, series)
     await ctx.announce(
         dedupe_key=f"series:{series.id}:changed:{series.sequence}",
         purpose="meeting_change",
@@ -293,6 +296,7 @@ async def end(ctx: HandlerContext) -> Reply:
         number=number,
         date=format_date(last_day, ctx.language),
     )
+    await invitations.series_changed(ctx, series)
     await ctx.announce(
         dedupe_key=f"series:{series.id}:ended:{series.sequence}",
         purpose="meeting_change",

@@ -16,6 +16,7 @@ from storage import agenda
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
+    CalendarFeed,
     Group,
     GroupChat,
     Identity,
@@ -263,6 +264,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "authorizations": [d.isoformat() for d in days],
             }
         )
+    feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
     meetings = await agenda.personal_meeting_data(session, user.id)
     return {
         "user": {
@@ -302,6 +304,14 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "text": q.payload.get("text"),
             }
             for q in queued
+        ],
+        # Personal calendar links: only a hash of each token is stored, so none is shown.
+        "calendar_links": [
+            {
+                "created_at": f.created_at.isoformat(),
+                "revoked_at": f.revoked_at.isoformat() if f.revoked_at else None,
+            }
+            for f in feeds
         ],
         **meetings,
     }

@@ -180,6 +180,11 @@ async def test_meeting_changes_reach_the_groups_other_chats(chats, core) -> None
     await telegram.say(anna, "/sitzung 15.06.2021 9-12 Uhr Juni-Sitzung")  # a second one
     async with core.services.sessions() as session:
         rows = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-    assert {(r.platform, r.chat_id) for r in rows} == {("other", ROOM.chat_id)}
-    assert len(rows) == 2  # one per meeting, none back into the Telegram group
-    assert rows[0].payload["text"] == reply
+    changes = [r for r in rows if r.purpose == "meeting_change"]
+    assert {(r.platform, r.chat_id) for r in changes} == {("other", ROOM.chat_id)}
+    assert len(changes) == 2  # one per meeting, none back into the Telegram group
+    assert changes[0].payload["text"] == reply
+    # Everything else is a calendar invitation to a person, never a post into a group chat.
+    others = [r for r in rows if r not in changes]
+    assert others and all(r.purpose == "meeting_invitation" and r.user_id for r in others)
+    assert GROUP.chat_id not in {r.chat_id for r in rows}

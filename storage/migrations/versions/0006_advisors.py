@@ -1,7 +1,7 @@
 """advisors
 
 Revision ID: 0006_advisors
-Revises: 0005
+Revises: 0008_calendar
 Create Date: 2026-11-23 09:05:23.566197
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0006_advisors"
-down_revision: str | Sequence[str] | None = "0005"
+down_revision: str | Sequence[str] | None = "0008_calendar"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
