@@ -7,11 +7,18 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
 from bot.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.core.context import Services
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -163,3 +170,121 @@ def outbox() -> None:
             "uncertain: the bot stopped while sending these; the platform may or may not have "
             "delivered them, so they were not sent again."
         )
+
+
+@main.group()
+def advisors() -> None:
+    """The advisor registry: CSV import and export, preview of the daily reminder run."""
+
+
+def _with_database(settings: Settings, work: Callable[[Services], Awaitable[T]]) -> T:
+    """Run `work(services)` against the migrated database, then close it."""
+
+    async def go() -> T:
+        from bot.app import Core
+
+        core = await Core.create(settings)
+        try:
+            return await work(core.services)
+        finally:
+            await core.close()
+
+    with _startup_errors_explained(settings):
+        return asyncio.run(go())
+
+
+@advisors.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def advisors_import(file: Path) -> None:
+    """Import advisors from FILE.csv (columns: id, name, email, institution, fields, language,
+    authorized_on, status). Every row is checked first; nothing is written unless all rows
+    are valid. Rows match existing advisors by id, else by e-mail: re-importing is safe."""
+    from zoneinfo import ZoneInfo
+
+    from handlers.advisor_csv import (
+        ImportResult,
+        RowError,
+        apply_rows,
+        check_against_database,
+        parse_rows,
+    )
+    from handlers.advisor_escalation import advisor_policy
+
+    settings = _settings()
+    text = file.read_text(encoding="utf-8-sig")
+
+    async def work(services: Services) -> tuple[ImportResult | None, list[RowError]]:
+        now = services.clock.now()
+        tz = ZoneInfo(settings.bot_timezone)
+        rows, errors = parse_rows(
+            text, today=now.astimezone(tz).date(), tz=tz, default_language=settings.bot_language
+        )
+        if not errors:
+            async with services.sessions() as session:
+                errors = await check_against_database(session, rows)
+        if errors:
+            return None, errors
+        with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+            async with services.sessions.begin() as session:
+                result = await apply_rows(
+                    session, rows, policy=advisor_policy(settings), now=now, progress=bar.update
+                )
+        return result, []
+
+    result, errors = _with_database(settings, work)
+    if errors:
+        for error in errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(f"{len(errors)} problem(s) in {file.name}; nothing was imported")
+    click.echo(
+        f"created {result.created}, updated {result.updated} "
+        f"(renewed {result.renewed}), unchanged {result.unchanged}"
+    )
+
+
+@advisors.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def advisors_export(file: Path) -> None:
+    """Write the registry to FILE.csv (importing it again changes nothing)."""
+    from handlers.advisor_csv import export_csv
+
+    settings = _settings()
+
+    async def work(services: Services) -> str:
+        async with services.sessions() as session:
+            return await export_csv(session)
+
+    content = _with_database(settings, work)
+    file.write_text(content, encoding="utf-8")
+    click.echo(f"wrote {content.count(chr(10)) - 1} advisors to {file}")
+
+
+@advisors.command("preview")
+@click.option("--as-of", "as_of", required=False, help="Date to preview, e.g. 2023-05-01.")
+@click.option("--limit", default=200, show_default=True, help="Most advisors to list.")
+def advisors_preview(as_of: str | None, limit: int) -> None:
+    """Show what the daily run would send on a date, without sending anything."""
+    from datetime import date
+
+    from bot.core.i18n import Translator
+    from handlers.advisor_escalation import advisor_policy, preview
+    from handlers.advisors import preview_text
+
+    settings = _settings()
+    policy = advisor_policy(settings)
+    if policy is None:
+        raise click.ClickException("ADVISOR_POLICY_START is not set: no policy to preview")
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        raise click.BadParameter(f"{as_of!r} is not a date like 2023-05-01") from None
+
+    async def work(services: Services) -> str:
+        from zoneinfo import ZoneInfo
+
+        target = day or services.clock.now().astimezone(ZoneInfo(settings.bot_timezone)).date()
+        async with services.sessions() as session:
+            lines, total = await preview(session, policy, target, limit=limit)
+        return preview_text(Translator(settings.bot_language), lines, total, target)
+
+    click.echo(_with_database(settings, work))

@@ -6,7 +6,7 @@ an admin on a small server needs when the bot refuses to start.
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -61,6 +61,17 @@ class Settings(BaseSettings):
     outbox_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     outbox_global_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
     outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    admin_chats: str = ""
+    admin_users: str = ""
+    advisor_policy_start: date | None = None
+    advisor_first_reminder_months: Annotated[int, Field(ge=1, le=240)] = 21
+    advisor_second_reminder_months: Annotated[int, Field(ge=1, le=240)] = 24
+    advisor_final_notice_months: Annotated[int, Field(ge=1, le=240)] = 26
+    advisor_delisting_months: Annotated[int, Field(ge=1, le=240)] = 29
+    advisor_grace_months: Annotated[int, Field(ge=1, le=60)] = 3
+    advisor_summary_chat: str = ""
+    advisor_exchanges_listed: Annotated[int, Field(ge=0, le=20)] = 3
+    advisor_link_code_days: Annotated[int, Field(ge=1, le=365)] = 14
     http_server: HttpServerMode = HttpServerMode.AUTO
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 8080
@@ -92,7 +103,7 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
-    @field_validator("matrix_messages_per_second", mode="before")
+    @field_validator("matrix_messages_per_second", "advisor_policy_start", mode="before")
     @classmethod
     def _blank_number_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -105,6 +116,51 @@ class Settings(BaseSettings):
             if not (self.matrix_password or self.matrix_access_token):
                 raise ValueError("Matrix needs MATRIX_PASSWORD or MATRIX_ACCESS_TOKEN")
         return self
+
+    @field_validator("admin_chats", "admin_users", "advisor_summary_chat")
+    @classmethod
+    def _platform_refs(cls, value: str) -> str:
+        for entry in _split_refs(value):
+            platform, _, ident = entry.partition(":")
+            if not platform or not ident:
+                raise ValueError(f"{entry!r} is not PLATFORM:ID, e.g. telegram:-1001234567890")
+        return value.strip()
+
+    @field_validator("advisor_summary_chat")
+    @classmethod
+    def _one_chat(cls, value: str) -> str:
+        if len(_split_refs(value)) > 1:
+            raise ValueError("give one chat as PLATFORM:CHAT_ID")
+        return value
+
+    @model_validator(mode="after")
+    def _advisor_policy_valid(self) -> Settings:
+        from handlers.advisor_policy import EscalationPolicy
+
+        EscalationPolicy(
+            policy_start=self.advisor_policy_start or date(2000, 1, 1),
+            first_reminder_months=self.advisor_first_reminder_months,
+            second_reminder_months=self.advisor_second_reminder_months,
+            final_notice_months=self.advisor_final_notice_months,
+            delisting_months=self.advisor_delisting_months,
+            grace_months_for_already_expired=self.advisor_grace_months,
+        )
+        return self
+
+    @property
+    def admin_chat_refs(self) -> tuple[tuple[str, str], ...]:
+        """(platform, chat id) of the chats whose working groups' members are admins."""
+        return tuple(_ref(entry) for entry in _split_refs(self.admin_chats))
+
+    @property
+    def admin_user_refs(self) -> tuple[tuple[str, str], ...]:
+        """(platform, platform user id) of people who are admins wherever they write."""
+        return tuple(_ref(entry) for entry in _split_refs(self.admin_users))
+
+    @property
+    def advisor_summary_chat_ref(self) -> tuple[str, str] | None:
+        refs = _split_refs(self.advisor_summary_chat)
+        return _ref(refs[0]) if refs else None
 
     @property
     def matrix_enabled(self) -> bool:
@@ -193,6 +249,15 @@ class Settings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.bot_timezone)
+
+
+def _split_refs(value: str) -> list[str]:
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
+
+
+def _ref(entry: str) -> tuple[str, str]:
+    platform, _, ident = entry.partition(":")
+    return platform.strip().lower(), ident.strip()
 
 
 class SettingsError(RuntimeError):

@@ -293,3 +293,21 @@ def timeline(
         replace(e, done=done.get((e.step, start)))
         for e in _plan(start, policy, _delisted_before(history, start))
     ]
+
+
+def next_due_on(history: AdvisorHistory, policy: EscalationPolicy) -> date | None:
+    """The first day on which :func:`due_steps` returns something, or None if never.
+
+    Stored per advisor (indexed), so the daily run selects ``next_due_on <= today`` instead
+    of evaluating every advisor. ``due_steps`` only compares ``today`` with authorization
+    dates and planned due dates, so its answer changes on those days only: the earliest
+    such day with work is the answer (it may lie in the past if work is still open).
+    """
+    candidates = set(history.authorizations)
+    for start in history.authorizations:
+        for entry in _plan(start, policy, _delisted_before(history, start)):
+            candidates.add(entry.due_on)
+    for day in sorted(candidates):
+        if due_steps(history, policy, day):
+            return day
+    return None

@@ -90,6 +90,10 @@ async def _account_code(ctx: HandlerContext) -> Reply:
 
 
 async def _join_account(ctx: HandlerContext, code: str) -> Reply:
+    from handlers.advisors import redeem_advisor_code  # the registry builds on linking
+
+    if (advisor_reply := await redeem_advisor_code(ctx, code)) is not None:
+        return advisor_reply
     used = await linking.redeem(ctx.session, code, purpose=IDENTITY, now=ctx.now)
     if used is None or used.user_id is None:
         raise UserError(ctx._("This code is unknown or expired. Ask for a new one."))

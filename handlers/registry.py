@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.core.router import Command, Router
 from handlers import (
     actions,
+    advisors,
     agenda,
     decisions,
     general,
@@ -43,6 +44,7 @@ def all_commands() -> tuple[Command, ...]:
         *reminders.COMMANDS,
         *linking.COMMANDS,
         *me.COMMANDS,
+        *advisors.COMMANDS,
     )
 
 

@@ -49,8 +49,22 @@ SCOPES = {
 }
 REGISTERED_GROUP = {"de": "registrierte Gruppe", "en": "registered group"}
 # Permissions a handler checks itself instead of through `Command.role`.
+# The advisor registry: admins only (handlers.admins), in a private chat or an admin chat.
+ADMIN_ONLY = (
+    "advisors",
+    "advisoradd",
+    "advisoredit",
+    "advisorcode",
+    "attended",
+    "advisorpreview",
+)
 HANDLER_CHECKED = {
     "register": {"de": "Chat-Admins", "en": "chat admins"},
+    **{name: {"de": "Admins", "en": "admins"} for name in ADMIN_ONLY},
+    "exchange": {
+        "de": "alle sehen; eintragen: Admins, Vorsitz für die Gruppe",
+        "en": "anyone lists; records: admins, chairs for their group",
+    },
 }
 
 
@@ -99,7 +113,16 @@ def who(command: Command, language: str) -> str:
     return text
 
 
+# Where a handler allows a command beyond its declared scope (see handlers.admins).
+HANDLER_PLACES = {
+    name: {"de": "privater Chat, Admin-Gruppe", "en": "private chat, admin group"}
+    for name in ADMIN_ONLY
+}
+
+
 def where(command: Command, language: str) -> str:
+    if command.name in HANDLER_PLACES:
+        return HANDLER_PLACES[command.name][language]
     if command.needs_group:
         return REGISTERED_GROUP[language]
     return SCOPES[command.scope][language]

@@ -9,13 +9,25 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Group, Identity, LinkCode, Membership, OutboxMessage, Role, User
+from storage.models import (
+    Advisor,
+    ExchangeAttendance,
+    ExperienceExchange,
+    Group,
+    Identity,
+    LinkCode,
+    Membership,
+    OutboxMessage,
+    Role,
+    User,
+)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand
 CODE_LIFETIME = timedelta(hours=1)
 
 
-def _hash(code: str) -> str:
+def code_hash(code: str) -> str:
+    """What is stored for `code`: typed codes match with any case, dashes or spaces."""
     normalized = code.strip().upper().replace("-", "").replace(" ", "")
     return hashlib.sha256(normalized.encode()).hexdigest()
 
@@ -32,7 +44,7 @@ async def create_code(
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
     session.add(
         LinkCode(
-            code_hash=_hash(raw),
+            code_hash=code_hash(raw),
             purpose=purpose,
             group_id=group_id,
             user_id=user_id,
@@ -44,12 +56,17 @@ async def create_code(
     return f"{raw[:4]}-{raw[4:]}"
 
 
+async def find_code(session: AsyncSession, code: str) -> LinkCode | None:
+    """The record of a code just created (e.g. to tie it to what it links to)."""
+    return await session.scalar(select(LinkCode).where(LinkCode.code_hash == code_hash(code)))
+
+
 async def redeem(
     session: AsyncSession, code: str, *, purpose: str, now: datetime
 ) -> LinkCode | None:
     """The code's record if it is valid for `purpose`; it cannot be used again."""
     link = await session.scalar(
-        select(LinkCode).where(LinkCode.code_hash == _hash(code), LinkCode.purpose == purpose)
+        select(LinkCode).where(LinkCode.code_hash == code_hash(code), LinkCode.purpose == purpose)
     )
     if link is None or link.used_at is not None or link.expires_at < now:
         return None
@@ -83,6 +100,9 @@ async def merge_users(session: AsyncSession, keep: User, absorb: User) -> None:
         (OutboxMessage, OutboxMessage.user_id),
         (Group, Group.created_by_user_id),
         (Membership, Membership.role_granted_by_user_id),
+        (Advisor, Advisor.user_id),
+        (ExperienceExchange, ExperienceExchange.created_by_user_id),
+        (ExchangeAttendance, ExchangeAttendance.recorded_by_user_id),
     ):
         await session.execute(
             update(model).where(column == absorb.id).values({column.key: keep.id})

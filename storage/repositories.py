@@ -14,6 +14,8 @@ from sqlalchemy.orm import joinedload
 from bot.core.messages import UserRef
 from storage import agenda, minutes
 from storage.models import (
+    Advisor,
+    AdvisorAuthorization,
     CalendarFeed,
     Group,
     GroupChat,
@@ -249,6 +251,24 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
         .where(Membership.user_id == user.id)
     )
     queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    advisor_entries = []
+    for advisor in await session.scalars(select(Advisor).where(Advisor.user_id == user.id)):
+        days = await session.scalars(
+            select(AdvisorAuthorization.authorized_on)
+            .where(AdvisorAuthorization.advisor_id == advisor.id)
+            .order_by(AdvisorAuthorization.authorized_on)
+        )
+        advisor_entries.append(
+            {
+                "name": advisor.name,
+                "email": advisor.email,
+                "training_institution": advisor.institution,
+                "consulting_fields": advisor.fields,
+                "language": advisor.language,
+                "listing_status": advisor.status,
+                "authorizations": [d.isoformat() for d in days],
+            }
+        )
     feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
     poll_answers = await session.execute(
         select(PollVote, PollOption, Poll, Group)
@@ -292,6 +312,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
             }
             for m, g in memberships.all()
         ],
+        "advisor_registry": advisor_entries,
         "queued_messages": [
             {
                 "purpose": q.purpose,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.clock import FixedClock
@@ -87,3 +87,35 @@ def test_registry_has_the_reminders_and_the_day_in_the_local_zone() -> None:
 
     s = Services(settings=_Settings(), clock=clock, sessions=None, router=None)  # type: ignore[arg-type]
     assert jobs.local_today(s, clock.now()).isoformat() == "2027-03-28"
+
+
+async def test_registered_jobs_close_polls_and_make_series_occurrences(core) -> None:
+    """The sweep registry runs the poll deadlines, series occurrences and (daily) advisor
+    escalation of the other features against the real database."""
+    from sqlalchemy import func, select
+
+    from storage.models import Meeting, Poll, PollStatus
+    from tests.harness import GROUP, Conversation, person
+
+    anna = person("anna")
+    chat = Conversation(core)
+    chat.platform.admins.add((GROUP.chat_id, anna.user_id))
+    await chat.say(anna, '/registrieren ag "AG Transfer"')
+    await chat.say(anna, '/terminabfrage "Juni" 15.06. 9-12 Uhr; 17.06. 14 Uhr bis 12.06.')
+    await chat.say(anna, "/serie wöchentlich montags 9-10 Uhr Jour fixe")
+    clock = core.services.clock
+    async with core.services.sessions() as session:
+        before = await session.scalar(select(func.count()).select_from(Meeting))
+    assert before and before > 5
+
+    clock.advance(timedelta(days=70))  # the poll's deadline passed; the horizon moved on
+    names = [job.name for job in jobs.every_sweep()]
+    assert names == ["reminders", "poll_deadlines", "series_occurrences"]
+    assert [job.name for job in jobs.daily()] == ["advisor_escalation"]
+    for job in (*jobs.every_sweep(), *jobs.daily()):
+        await job.run(core.services, clock.now())
+    async with core.services.sessions() as session:
+        poll = await session.scalar(select(Poll))
+        after = await session.scalar(select(func.count()).select_from(Meeting))
+    assert poll is not None and poll.status == PollStatus.CLOSED.value
+    assert after > before

@@ -14,6 +14,9 @@ from zoneinfo import ZoneInfo
 
 from bot.core.context import Services
 from bot.scheduler.reminders import run_reminders
+from handlers.advisor_escalation import run_advisor_escalation
+from handlers.poll_deadlines import run_poll_deadlines
+from handlers.series_occurrences import extend_series
 
 SweepJob = Callable[[Services, datetime], Awaitable[object]]
 
@@ -33,14 +36,22 @@ def every_sweep() -> tuple[Job, ...]:
     """Run every SCHEDULER_SWEEP_SECONDS, and once at start-up."""
     return (
         Job("reminders", run_reminders),
-        # Date polls – register here:
-        # Job("poll_deadlines", run_poll_deadlines),
+        Job("poll_deadlines", run_poll_deadlines),
+        # Series occurrences are made three months ahead, long before any reminder is due.
+        Job("series_occurrences", extend_all_series),
     )
 
 
 def daily() -> tuple[Job, ...]:
     """Run once a day at SCHEDULER_DAILY_AT (local time), and once at start-up."""
-    return (
-        # Advisor escalation – register here:
-        # Job("advisor_escalation", lambda s, now: run_advisor_escalation(s, local_today(s, now))),
-    )
+    return (Job("advisor_escalation", advisor_escalation),)
+
+
+async def extend_all_series(services: Services, now: datetime) -> int:
+    """Materialize series occurrences that came within the horizon (see handlers.series)."""
+    async with services.sessions.begin() as session:
+        return await extend_series(session, now)
+
+
+async def advisor_escalation(services: Services, now: datetime) -> object:
+    return await run_advisor_escalation(services, local_today(services, now))

@@ -1,0 +1,400 @@
+"""Storage of the advisor registry: advisors, authorizations, handled steps, exchanges.
+
+The escalation decision itself is the pure `handlers.advisor_policy`; this module loads its
+input (`AdvisorHistory`), writes its results, and keeps `Advisor.next_step_on` (the first
+day with due work) current, so due advisors are found by an index range scan.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handlers.advisor_policy import (
+    AdvisorHistory,
+    DoneStep,
+    EscalationPolicy,
+    Step,
+    next_due_on,
+)
+from storage.db import dialect_insert
+from storage.models import (
+    Advisor,
+    AdvisorAuthorization,
+    AdvisorStep,
+    AuthorizationSource,
+    ExchangeAttendance,
+    ExperienceExchange,
+    Identity,
+    Membership,
+    PlatformState,
+    StepOutcome,
+)
+
+POLICY_STATE = ("advisors", "policy")  # PlatformState row: the policy next_step_on was made by
+
+
+async def histories(session: AsyncSession, advisor_ids: Sequence[int]) -> dict[int, AdvisorHistory]:
+    """The policy input of each advisor, in two queries."""
+    ids = list(advisor_ids)
+    dates: dict[int, list[date]] = defaultdict(list)
+    steps: dict[int, list[DoneStep]] = defaultdict(list)
+    if ids:
+        rows = await session.execute(
+            select(AdvisorAuthorization.advisor_id, AdvisorAuthorization.authorized_on).where(
+                AdvisorAuthorization.advisor_id.in_(ids)
+            )
+        )
+        for advisor_id, day in rows:
+            dates[advisor_id].append(day)
+        rows = await session.execute(
+            select(
+                AdvisorStep.advisor_id,
+                AdvisorStep.step,
+                AdvisorStep.cycle_start,
+                AdvisorStep.done_at,
+                AdvisorStep.outcome,
+            ).where(AdvisorStep.advisor_id.in_(ids))
+        )
+        for advisor_id, step, cycle_start, done_at, outcome in rows:
+            steps[advisor_id].append(
+                DoneStep(
+                    Step(step), cycle_start, done_at.date(), missed=outcome == StepOutcome.MISSED
+                )
+            )
+    return {i: AdvisorHistory(tuple(dates[i]), tuple(steps[i])) for i in ids}
+
+
+async def history(session: AsyncSession, advisor_id: int) -> AdvisorHistory:
+    return (await histories(session, [advisor_id]))[advisor_id]
+
+
+async def refresh_next_step(
+    session: AsyncSession, advisor: Advisor, policy: EscalationPolicy | None
+) -> None:
+    """Recompute `next_step_on` after the history changed (no policy: nothing is due)."""
+    await session.flush()
+    advisor.next_step_on = (
+        next_due_on(await history(session, advisor.id), policy) if policy else None
+    )
+
+
+def policy_fingerprint(policy: EscalationPolicy | None) -> str:
+    if policy is None:
+        return "off"
+    return ":".join(
+        str(v)
+        for v in (
+            policy.policy_start.isoformat(),
+            policy.first_reminder_months,
+            policy.second_reminder_months,
+            policy.final_notice_months,
+            policy.delisting_months,
+            policy.grace_months_for_already_expired,
+        )
+    )
+
+
+async def stored_policy(session: AsyncSession) -> str | None:
+    return await session.scalar(
+        select(PlatformState.value).where(
+            PlatformState.platform == POLICY_STATE[0], PlatformState.key == POLICY_STATE[1]
+        )
+    )
+
+
+async def store_policy(session: AsyncSession, fingerprint: str, now: datetime) -> None:
+    statement = dialect_insert(session)(PlatformState).values(
+        platform=POLICY_STATE[0], key=POLICY_STATE[1], value=fingerprint, updated_at=now
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["platform", "key"],
+            set_={"value": fingerprint, "updated_at": now},
+        )
+    )
+
+
+async def recompute_batch(
+    session: AsyncSession, policy: EscalationPolicy | None, *, after_id: int, limit: int
+) -> int | None:
+    """Recompute `next_step_on` for the next `limit` advisors by id; the last id, or None."""
+    # Locked before the histories are read: a concurrent daily run that records a step
+    # must not have its new next_step_on overwritten with one computed from older data.
+    ids = list(
+        await session.scalars(
+            select(Advisor.id)
+            .where(Advisor.id > after_id)
+            .order_by(Advisor.id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+    if not ids:
+        return None
+    found = await histories(session, ids)
+    for advisor_id in ids:
+        value = next_due_on(found[advisor_id], policy) if policy else None
+        await session.execute(
+            update(Advisor).where(Advisor.id == advisor_id).values(next_step_on=value)
+        )
+    return ids[-1]
+
+
+async def claim_due(
+    session: AsyncSession, today: date, *, after_id: int, limit: int
+) -> list[Advisor]:
+    """Advisors with work due by `today`, by id after `after_id`, locked for this run.
+
+    The range condition on the indexed `next_step_on` keeps the cost proportional to the
+    due advisors, not to the registry. `FOR UPDATE SKIP LOCKED` (PostgreSQL) lets a second
+    bot process pass over advisors this one is handling; SQLite has a single writer.
+    """
+    return list(
+        await session.scalars(
+            select(Advisor)
+            .where(Advisor.next_step_on <= today, Advisor.id > after_id)
+            .order_by(Advisor.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+async def due_advisors(session: AsyncSession, today: date, limit: int | None = None) -> list[int]:
+    """Ids of advisors with work due by `today` (no locks; for previews and benchmarks)."""
+    query = select(Advisor.id).where(Advisor.next_step_on <= today).order_by(Advisor.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(await session.scalars(query))
+
+
+async def record_step(
+    session: AsyncSession,
+    *,
+    advisor_id: int,
+    step: Step,
+    cycle_start: date,
+    due_on: date,
+    outcome: StepOutcome,
+    now: datetime,
+    outbox_key: str | None,
+) -> bool:
+    """Record a handled step once; False if it was recorded already (then do nothing)."""
+    statement = (
+        dialect_insert(session)(AdvisorStep)
+        .values(
+            advisor_id=advisor_id,
+            step=step.value,
+            cycle_start=cycle_start,
+            due_on=due_on,
+            outcome=outcome.value,
+            done_at=now,
+            outbox_key=outbox_key,
+        )
+        .on_conflict_do_nothing(index_elements=["advisor_id", "step", "cycle_start"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def add_authorization(
+    session: AsyncSession,
+    advisor: Advisor,
+    day: date,
+    *,
+    source: AuthorizationSource,
+    now: datetime,
+    policy: EscalationPolicy | None,
+    exchange_id: int | None = None,
+) -> bool:
+    """Add an authorization (renewal); False if that day was recorded already."""
+    statement = (
+        dialect_insert(session)(AdvisorAuthorization)
+        .values(
+            advisor_id=advisor.id,
+            authorized_on=day,
+            source=source.value,
+            exchange_id=exchange_id,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["advisor_id", "authorized_on"])
+    )
+    added = bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+    advisor.updated_at = now
+    await refresh_next_step(session, advisor, policy)
+    return added
+
+
+async def authorizations(session: AsyncSession, advisor_id: int) -> list[AdvisorAuthorization]:
+    return list(
+        await session.scalars(
+            select(AdvisorAuthorization)
+            .where(AdvisorAuthorization.advisor_id == advisor_id)
+            .order_by(AdvisorAuthorization.authorized_on)
+        )
+    )
+
+
+async def steps_of(session: AsyncSession, advisor_id: int) -> list[AdvisorStep]:
+    return list(
+        await session.scalars(
+            select(AdvisorStep)
+            .where(AdvisorStep.advisor_id == advisor_id)
+            .order_by(AdvisorStep.done_at, AdvisorStep.id)
+        )
+    )
+
+
+async def find_advisor(session: AsyncSession, ref: str) -> Advisor | None:
+    """By number (`12`, `#12`) or e-mail address."""
+    ref = ref.strip().lstrip("#")
+    if ref.isdigit():
+        return await session.get(Advisor, int(ref))
+    return await session.scalar(select(Advisor).where(func.lower(Advisor.email) == ref.lower()))
+
+
+async def list_advisors(
+    session: AsyncSession, *, search: str | None = None, limit: int = 50
+) -> tuple[list[Advisor], int]:
+    """Advisors by name (optionally filtered by name, e-mail or institution) and the total."""
+    query = select(Advisor)
+    if search:
+        pattern = f"%{search.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Advisor.name).like(pattern),
+                func.lower(Advisor.email).like(pattern),
+                func.lower(Advisor.institution).like(pattern),
+            )
+        )
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(Advisor.name, Advisor.id).limit(limit))
+    return list(rows), total
+
+
+async def reachable_users(session: AsyncSession, user_ids: Iterable[int]) -> set[int]:
+    """Persons with a chat account the bot can write to now (an open private chat, or a
+    platform where the bot may open one), same rule as `outbox.enqueue_to_person`."""
+    from storage.outbox import PLATFORMS_OPENING_DIRECT_CHATS
+
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    rows = await session.execute(
+        select(Identity.user_id, Identity.platform, Identity.dm_chat_id).where(
+            Identity.user_id.in_(ids), Identity.unreachable_at.is_(None)
+        )
+    )
+    return {
+        user_id
+        for user_id, platform, dm_chat_id in rows
+        if dm_chat_id or platform in PLATFORMS_OPENING_DIRECT_CHATS
+    }
+
+
+async def has_identity(session: AsyncSession, user_id: int) -> bool:
+    return (
+        await session.scalar(select(Identity.id).where(Identity.user_id == user_id).limit(1))
+    ) is not None
+
+
+async def upcoming_exchanges(
+    session: AsyncSession, *, now: datetime, user_id: int | None, limit: int
+) -> list[ExperienceExchange]:
+    """The next exchanges an advisor may attend: published for everyone, or in a working
+    group the advisor's chat account belongs to (never another group's)."""
+    visible = ExperienceExchange.group_id.is_(None)
+    if user_id is not None:
+        groups = select(Membership.group_id).where(Membership.user_id == user_id)
+        visible = or_(visible, ExperienceExchange.group_id.in_(groups))
+    return list(
+        await session.scalars(
+            select(ExperienceExchange)
+            .where(ExperienceExchange.starts_at >= now, visible)
+            .order_by(ExperienceExchange.starts_at, ExperienceExchange.id)
+            .limit(limit)
+        )
+    )
+
+
+async def record_attendance(
+    session: AsyncSession,
+    exchange: ExperienceExchange,
+    advisor: Advisor,
+    *,
+    day: date,
+    now: datetime,
+    by_user_id: int | None,
+    policy: EscalationPolicy | None,
+) -> bool:
+    """Attendance renews the authorization from the exchange's day; False if recorded."""
+    statement = (
+        dialect_insert(session)(ExchangeAttendance)
+        .values(
+            exchange_id=exchange.id,
+            advisor_id=advisor.id,
+            recorded_at=now,
+            recorded_by_user_id=by_user_id,
+        )
+        .on_conflict_do_nothing(index_elements=["exchange_id", "advisor_id"])
+    )
+    new = bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+    await add_authorization(
+        session,
+        advisor,
+        day,
+        source=AuthorizationSource.EXCHANGE,
+        now=now,
+        policy=policy,
+        exchange_id=exchange.id,
+    )
+    return new
+
+
+async def unreported_steps(session: AsyncSession, *, limit: int) -> list[AdvisorStep]:
+    """Handled steps not yet in a summary, locked so one process reports each once."""
+    return list(
+        await session.scalars(
+            select(AdvisorStep)
+            .where(AdvisorStep.reported_at.is_(None))
+            .order_by(AdvisorStep.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+async def create_advisor(
+    session: AsyncSession,
+    *,
+    name: str,
+    email: str | None,
+    institution: str,
+    fields: str,
+    language: str,
+    authorized_on: date,
+    source: AuthorizationSource,
+    now: datetime,
+    policy: EscalationPolicy | None,
+    user_id: int | None = None,
+) -> Advisor:
+    advisor = Advisor(
+        name=name,
+        email=email,
+        institution=institution,
+        fields=fields,
+        language=language,
+        status="listed",
+        user_id=user_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(advisor)
+    await session.flush()
+    await add_authorization(session, advisor, authorized_on, source=source, now=now, policy=policy)
+    return advisor
