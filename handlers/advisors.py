@@ -14,6 +14,7 @@ from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Reply
+from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command
 from handlers.admins import admin_group_ids, is_admin
 from handlers.advisor_escalation import PreviewLine, advisor_policy, exchange_info, preview
@@ -383,9 +384,9 @@ async def exchanges(ctx: HandlerContext) -> Reply:
         )
     capacity = None
     if len(rest) == 2 and rest[1]:
-        if not rest[1].isdigit():
+        capacity = small_number(rest[1])
+        if capacity is None:
             raise UserError(ctx._("The number of places must be a whole number."))
-        capacity = int(rest[1])
     exchange = ExperienceExchange(
         starts_at=when.start_at(),
         ends_at=when.end_at(),
@@ -434,7 +435,10 @@ async def _list_exchanges(ctx: HandlerContext) -> Reply:
 async def attendance(ctx: HandlerContext) -> Reply:
     await require_admin(ctx)
     raw = ctx.args["exchange"].lstrip("#")
-    exchange = await ctx.session.get(ExperienceExchange, int(raw)) if raw.isdigit() else None
+    exchange_id = small_number(raw)
+    exchange = (
+        await ctx.session.get(ExperienceExchange, exchange_id) if exchange_id is not None else None
+    )
     if exchange is None:
         raise UserError(ctx._("There is no experience exchange #{number}.", number=raw))
     day = exchange.starts_at.astimezone(ctx.tz).date()

@@ -18,6 +18,7 @@ from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Document, OutgoingMessage, Reply
+from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.calendar_events import EventStyle, attendee, meeting_event, series_events
 from handlers.calendar_ics import ICS_MIME, Method, render_invitation
@@ -230,8 +231,8 @@ async def resend(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     raw = ctx.args["number"].lstrip("#")
     meeting = (
-        await meetings_repo.meeting_by_number(ctx.session, ctx.group.id, int(raw))
-        if raw.isdigit()
+        await meetings_repo.meeting_by_number(ctx.session, ctx.group.id, number)
+        if (number := small_number(raw)) is not None
         else None
     )
     if meeting is None:

@@ -6,6 +6,7 @@ import re
 
 from bot.core.context import HandlerContext
 from bot.core.errors import UserError
+from bot.core.numbers import small_number
 from storage import agenda as agenda_repo
 from storage import meetings as repo
 from storage import repositories
@@ -19,8 +20,8 @@ async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
     assert ctx.group is not None
     number = (raw or "").lstrip("#")
     meeting = (
-        await repo.meeting_by_number(ctx.session, ctx.group.id, int(number))
-        if number.isdecimal() and len(number) < 10
+        await repo.meeting_by_number(ctx.session, ctx.group.id, wanted)
+        if (wanted := small_number(number)) is not None
         else None
     )
     if meeting is None:

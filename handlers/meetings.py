@@ -9,6 +9,7 @@ from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
+from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers import invitations
 from handlers.agenda_draft import create_agenda_draft
@@ -186,8 +187,8 @@ async def _meeting(ctx: HandlerContext) -> Meeting:
     assert ctx.group is not None
     raw = ctx.args["number"].lstrip("#")
     meeting = (
-        await repo.meeting_by_number(ctx.session, ctx.group.id, int(raw))
-        if raw.isdecimal() and len(raw) < 10
+        await repo.meeting_by_number(ctx.session, ctx.group.id, number)
+        if (number := small_number(raw)) is not None
         else None
     )
     if meeting is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_
+from bot.core.numbers import small_number
 from handlers.minutes_input import InputError
 from storage import meetings as meetings_repo
 from storage.agenda import active_meeting
@@ -34,8 +35,8 @@ async def meeting_by_number(ctx: HandlerContext, raw: str | None) -> Meeting:
     assert ctx.group is not None
     value = (raw or "").strip().lstrip("#")
     meeting = (
-        await meetings_repo.meeting_by_number(ctx.session, ctx.group.id, int(value))
-        if value.isdecimal() and len(value) < 10
+        await meetings_repo.meeting_by_number(ctx.session, ctx.group.id, number)
+        if (number := small_number(value)) is not None
         else None
     )
     if meeting is None:

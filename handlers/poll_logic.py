@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.numbers import small_number
 from handlers.dates import ParsedWhen, find_whens, parse_when
 
 MAX_OPTIONS = 10
@@ -244,16 +245,15 @@ def parse_vote(text: str) -> VoteCommand:
     tokens = [t for t in re.split(r"[\s,;]+", text.strip()) if t]
     number = None
     if tokens and tokens[0].startswith("#"):
-        raw = tokens.pop(0)[1:]
-        if not raw.isdigit():
+        number = small_number(tokens.pop(0))
+        if number is None:
             raise PollInputError("vote_syntax")
-        number = int(raw)
     answers: dict[int, str] = {}
     pending: list[int] = []
     for token in tokens:
         word = token.lower().rstrip(".)")
-        if word.isdigit():
-            pending.append(int(word))
+        if (position := small_number(word)) is not None:
+            pending.append(position)
         elif word in ANSWER_WORDS and pending:
             answers.update(dict.fromkeys(pending, ANSWER_WORDS[word]))
             pending = []

@@ -19,6 +19,7 @@ from bot.core.context import HandlerContext, Services
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
 from bot.core.messages import EDIT_MESSAGE_ID, Button, OutgoingMessage, Reply
+from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers import meetings as meeting_handlers
 from handlers.agenda_draft import create_agenda_draft
@@ -270,9 +271,10 @@ async def _poll(ctx: HandlerContext, raw: str | None) -> Poll:
             raise UserError(ctx._("There is no open poll in this group."))
         return found[0]
     number = raw.lstrip("#")
+    wanted = small_number(number)
     poll = (
-        await repo.poll_by_number(ctx.session, ctx.group.id, int(number))
-        if number.isdigit()
+        await repo.poll_by_number(ctx.session, ctx.group.id, wanted)
+        if wanted is not None
         else None
     )
     if poll is None:
@@ -463,7 +465,8 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
             )
         )
     raw = ctx.args["option"]
-    option = next((o for o in poll.options if raw.isdigit() and o.position == int(raw)), None)
+    position = small_number(raw)
+    option = next((o for o in poll.options if o.position == position), None)
     if option is None:
         raise UserError(
             ctx._("Poll #{number} has no option {option}.", number=poll.number, option=raw)

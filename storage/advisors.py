@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.numbers import small_number
 from handlers.advisor_policy import (
     AdvisorHistory,
     DoneStep,
@@ -254,7 +255,8 @@ async def find_advisor(session: AsyncSession, ref: str) -> Advisor | None:
     """By number (`12`, `#12`) or e-mail address."""
     ref = ref.strip().lstrip("#")
     if ref.isdigit():
-        return await session.get(Advisor, int(ref))
+        number = small_number(ref)
+        return await session.get(Advisor, number) if number is not None else None
     return await session.scalar(select(Advisor).where(func.lower(Advisor.email) == ref.lower()))
 
 
