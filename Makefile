@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench bench-feed messages clean
+.PHONY: run test lint bench bench-feed bench-sweep bench-delivery messages clean
 
 run: $(VENV)/.installed
 	$(PY) -m bot
@@ -23,6 +23,12 @@ bench: $(VENV)/.installed-dev
 
 bench-feed: $(VENV)/.installed-dev
 	$(PY) bench/feed.py
+
+bench-sweep: $(VENV)/.installed-dev
+	$(PY) bench/sweep.py
+
+bench-delivery: $(VENV)/.installed-dev
+	$(PY) bench/delivery.py
 
 messages: $(VENV)/.installed-dev
 	bash scripts/update_messages.sh
