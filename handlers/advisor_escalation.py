@@ -40,6 +40,7 @@ from handlers.advisor_messages import (
     institution_summary,
 )
 from handlers.advisor_policy import DueStep, EscalationPolicy, Step, due_steps, next_due_on
+from handlers.exchange_calendar import exchanges_document
 from storage import advisors as repo
 from storage import outbox
 from storage.models import (
@@ -238,6 +239,13 @@ async def build_letter(
         deadline=step.deadline,
         exchanges=[exchange_info(e) for e in exchanges],
         tz=tz,
+        attach=lambda listed: exchanges_document(
+            listed,
+            t=Translator(advisor.language),
+            tz=tz,
+            domain=settings.calendar_domain,
+            now=now,
+        ),
     )
 
 

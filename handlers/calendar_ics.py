@@ -87,6 +87,17 @@ def render_invitation(events: Sequence[CalendarEvent], method: Method) -> bytes:
     return calendar.to_ical()
 
 
+def render_publication(events: Sequence[CalendarEvent]) -> bytes:
+    """METHOD:PUBLISH: several events to add to a calendar, no replies expected (e.g. the
+    experience exchanges listed in an advisor's reminder)."""
+    calendar = _calendar()
+    calendar.add("method", "PUBLISH")
+    for event in events:
+        calendar.add_component(_event(event, cancel=False, invitation=False))
+    _add_timezones(calendar, events)
+    return calendar.to_ical()
+
+
 def render_feed(
     events: Iterable[CalendarEvent],
     *,

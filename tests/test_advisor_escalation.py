@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
+import icalendar
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -142,6 +143,15 @@ async def test_first_reminder_once_in_the_advisors_language(acore: Core, clock: 
     assert "Dear Berta Beispiel" in text
     assert "ends on 2022-03-31" in text
     assert "IHK Köln" in text and "30 places" in text
+    # The listed exchanges come as a calendar file: 9:00 Berlin, with its place.
+    document = decode_message(letters[0].payload).document
+    assert document is not None and document.filename.endswith(".ics")
+    calendar = icalendar.Calendar.from_ical(document.content)
+    assert calendar["METHOD"] == "PUBLISH"
+    [event] = calendar.walk("VEVENT")
+    assert event.decoded("DTSTART").replace(tzinfo=None) == datetime(2022, 1, 20, 9, 0)
+    assert str(event["DTSTART"].params["TZID"]) == "Europe/Berlin"
+    assert "IHK Köln" in str(event["SUMMARY"]) and "meet.example.org" in str(event["LOCATION"])
     # The same day again, the next day, and after a restart: nothing more.
     await run_advisor_escalation(acore.services, date(2021, 12, 31))
     await run_advisor_escalation(acore.services, date(2022, 1, 5))
