@@ -18,13 +18,12 @@ from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Document, OutgoingMessage, Reply
-from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.calendar_events import EventStyle, attendee, meeting_event, series_events
 from handlers.calendar_ics import ICS_MIME, Method, render_invitation
 from handlers.dates import ParsedWhen, format_when
+from handlers.meeting_ref import meeting_by_arg
 from storage import calendar as calendar_repo
-from storage import meetings as meetings_repo
 from storage import outbox
 from storage.models import (
     AgendaItem,
@@ -229,20 +228,7 @@ async def resend(ctx: HandlerContext) -> Reply:
     """`/einladung 3`: the invitation to me again; `/einladung 3 alle` (chair): to every
     member who has not had this version yet (e.g. who joined later)."""
     assert ctx.group is not None
-    raw = ctx.args["number"].lstrip("#")
-    meeting = (
-        await meetings_repo.meeting_by_number(ctx.session, ctx.group.id, number)
-        if (number := small_number(raw)) is not None
-        else None
-    )
-    if meeting is None:
-        raise UserError(
-            ctx._(
-                "There is no meeting #{number} in this group. {command} lists them.",
-                number=raw,
-                command=ctx.command_name("meetings"),
-            )
-        )
+    meeting = await meeting_by_arg(ctx, ctx.args["number"])
     if ctx.args.get("who") == "all":
         if ctx.role is None or not ctx.role.allows(Role.CHAIR):
             raise UserError(ctx._("Only a chair can send the invitation to everyone."))

@@ -9,11 +9,11 @@ from bot.core.context import HandlerContext
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
-from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers import invitations
 from handlers.agenda_draft import create_agenda_draft
 from handlers.dates import ParsedWhen, find_whens, format_when, parse_when
+from handlers.meeting_ref import meeting_by_arg
 from handlers.series_occurrences import extend_series
 from storage import meetings as repo
 from storage.models import Meeting, MeetingStatus, Role
@@ -184,22 +184,7 @@ async def list_meetings(ctx: HandlerContext) -> Reply:
 
 
 async def _meeting(ctx: HandlerContext) -> Meeting:
-    assert ctx.group is not None
-    raw = ctx.args["number"].lstrip("#")
-    meeting = (
-        await repo.meeting_by_number(ctx.session, ctx.group.id, number)
-        if (number := small_number(raw)) is not None
-        else None
-    )
-    if meeting is None:
-        raise UserError(
-            ctx._(
-                "There is no meeting #{number} in this group. {command} lists them.",
-                number=raw,
-                command=ctx.command_name("meetings"),
-            )
-        )
-    return meeting
+    return await meeting_by_arg(ctx, ctx.args["number"])
 
 
 async def postpone(ctx: HandlerContext) -> Reply:
