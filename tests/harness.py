@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 from bot.app import Core
 from bot.core.messages import ChatKind, ChatRef, IncomingMessage, Reply, ReplyTarget, UserRef
@@ -76,3 +82,39 @@ class Conversation:
     async def text(self, who: UserRef, text: str, chat: ChatRef = GROUP, **kw: object) -> str:
         """All reply texts joined, for assertions."""
         return "\n".join(r.text for r in await self.say(who, text, chat, **kw))  # type: ignore[arg-type]
+
+
+@contextmanager
+def running_bot(
+    now: datetime,
+    setup: Iterable[tuple[UserRef, str, ChatRef]],
+    admins: Iterable[tuple[ChatRef, UserRef]] = (),
+) -> Iterator[tuple[asyncio.Runner, Conversation]]:
+    """A whole bot on a throwaway SQLite file with its own event loop, for synchronous
+    (hypothesis) tests that send it many messages; `setup` is said first, in order."""
+    from bot.core.clock import FixedClock
+    from bot.settings import load_settings
+
+    with tempfile.TemporaryDirectory() as tmp, asyncio.Runner() as runner:
+        url = f"sqlite:///{Path(tmp) / 'bot.db'}"
+        core = runner.run(
+            Core.create(load_settings(database_url=url, _env_file=None), FixedClock(now))
+        )
+        chat = Conversation(core)
+        for where, who in admins:
+            chat.platform.admins.add((where.chat_id, who.user_id))
+        for who, text, where in setup:
+            runner.run(chat.say(who, text, where))
+        try:
+            yield runner, chat
+        finally:
+            runner.run(core.close())
+
+
+def assert_answered_without_apology(replies: list[Reply]) -> None:
+    """Every command gets a non-empty answer that is not the internal-error apology."""
+    assert replies, "every command gets an answer"
+    for reply in replies:
+        assert reply.text.strip()
+        assert "Sorry, something went wrong" not in reply.text
+        assert "Entschuldigung" not in reply.text

@@ -4,14 +4,22 @@ always a helpful answer (the whole dispatcher on SQLite)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.clock import FixedClock
+from tests.harness import (
+    GROUP,
+    Conversation,
+    assert_answered_without_apology,
+    person,
+    running_bot,
+)
+
+anna, bernd = person("anna"), person("bernd")
 
 COMMANDS = [
     "/sitzungaendern", "/sitzunginfo", "/serie", "/serien", "/serieaendern", "/serieende",
@@ -29,31 +37,17 @@ WORDS = [
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory):
-    from bot.app import Core
-    from bot.settings import load_settings
-    from tests.harness import GROUP, Conversation, person
-
-    loop = asyncio.new_event_loop()
-    db = Path(tmp_path_factory.mktemp("meetprop")) / "p.db"
-    clock = FixedClock(datetime(2021, 6, 10, 8, 0, tzinfo=UTC))
-    core = loop.run_until_complete(
-        Core.create(load_settings(_env_file=None, database_url=f"sqlite:///{db}"), clock)
+def live() -> Iterator[tuple[asyncio.Runner, Conversation]]:
+    setup = (
+        (anna, '/registrieren ag "AG Transfer"', GROUP),
+        (bernd, "/beitreten", GROUP),
+        (anna, "/sitzung 10.06.2021 10:30-12 Uhr Heute | https://meet.example.org", GROUP),
+        (anna, "/tophinzu 1 Begrüßung | @anna | 10:30", GROUP),
+        (bernd, "/vorschlagen 1 Idee", GROUP),
+        (anna, "/serie montags 9 Uhr Jour fixe", GROUP),
     )
-    chat = Conversation(core)
-    chat.platform.admins.add((GROUP.chat_id, "anna"))
-    for who, text in [
-        ("anna", '/registrieren ag "AG Transfer"'),
-        ("bernd", "/beitreten"),
-        ("anna", "/sitzung 10.06.2021 10:30-12 Uhr Heute | https://meet.example.org"),
-        ("anna", "/tophinzu 1 Begrüßung | @anna | 10:30"),
-        ("bernd", "/vorschlagen 1 Idee"),
-        ("anna", "/serie montags 9 Uhr Jour fixe"),
-    ]:
-        loop.run_until_complete(chat.say(person(who), text))
-    yield loop, chat
-    loop.run_until_complete(core.close())
-    loop.close()
+    with running_bot(datetime(2021, 6, 10, 8, 0, tzinfo=UTC), setup, admins=[(GROUP, anna)]) as bot:
+        yield bot
 
 
 @settings(
@@ -68,12 +62,6 @@ def live(tmp_path_factory: pytest.TempPathFactory):
     who=st.sampled_from(["anna", "bernd"]),
 )
 def test_random_meeting_commands_never_crash_and_always_answer(live, command, rest, who) -> None:
-    from tests.harness import GROUP, person
-
-    loop, chat = live
-    replies = loop.run_until_complete(chat.say(person(who), f"{command} {rest}", GROUP))
-    assert replies, "every command gets an answer"
-    for reply in replies:
-        assert reply.text.strip()
-        assert "Sorry, something went wrong" not in reply.text
-        assert "Entschuldigung" not in reply.text
+    runner, chat = live
+    replies = runner.run(chat.say(person(who), f"{command} {rest}", GROUP))
+    assert_answered_without_apology(replies)

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core.clock import FixedClock
 from handlers.dates import DateParseError
 from handlers.poll_logic import PollInputError, parse_date_poll, parse_survey, parse_vote
+from tests.harness import (
+    GROUP,
+    Conversation,
+    assert_answered_without_apology,
+    person,
+    running_bot,
+)
 
+anna, bernd = person("anna"), person("bernd")
 COMMANDS = [
     "/terminabfrage", "/umfrage", "/abstimmen", "/abfragen", "/abfrageende", "/terminwahl",
     "/datepoll", "/survey", "/vote", "/polls", "/closepoll", "/pickdate",
@@ -49,29 +56,15 @@ def test_the_parsers_raise_only_their_own_errors(text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory):
-    from bot.app import Core
-    from bot.settings import load_settings
-    from tests.harness import GROUP, Conversation, person
-
-    loop = asyncio.new_event_loop()
-    db = Path(tmp_path_factory.mktemp("pollprop")) / "p.db"
-    clock = FixedClock(NOW)
-    core = loop.run_until_complete(
-        Core.create(load_settings(_env_file=None, database_url=f"sqlite:///{db}"), clock)
+def live() -> Iterator[tuple[asyncio.Runner, Conversation]]:
+    setup = (
+        (anna, '/registrieren ag "AG Transfer"', GROUP),
+        (bernd, "/beitreten", GROUP),
+        (anna, '/terminabfrage "Juni" 15.06. 9-12 Uhr; 17.06. 14 Uhr notfalls bis 14.06.', GROUP),
+        (anna, '/umfrage "Welche?" A; B; C mehrfach', GROUP),
     )
-    chat = Conversation(core)
-    chat.platform.admins.add((GROUP.chat_id, "anna"))
-    for who, text in [
-        ("anna", '/registrieren ag "AG Transfer"'),
-        ("bernd", "/beitreten"),
-        ("anna", '/terminabfrage "Juni" 15.06. 9-12 Uhr; 17.06. 14 Uhr notfalls bis 14.06.'),
-        ("anna", '/umfrage "Welche?" A; B; C mehrfach'),
-    ]:
-        loop.run_until_complete(chat.say(person(who), text))
-    yield loop, chat
-    loop.run_until_complete(core.close())
-    loop.close()
+    with running_bot(NOW, setup, admins=[(GROUP, anna)]) as bot:
+        yield bot
 
 
 @settings(
@@ -79,12 +72,6 @@ def live(tmp_path_factory: pytest.TempPathFactory):
 )
 @given(command=st.sampled_from(COMMANDS), rest=TEXT, who=st.sampled_from(["anna", "bernd"]))
 def test_random_poll_commands_never_crash_and_always_answer(live, command, rest, who) -> None:
-    from tests.harness import GROUP, person
-
-    loop, chat = live
-    replies = loop.run_until_complete(chat.say(person(who), f"{command} {rest}", GROUP))
-    assert replies, "every command gets an answer"
-    for reply in replies:
-        assert reply.text.strip()
-        assert "Sorry, something went wrong" not in reply.text
-        assert "Entschuldigung" not in reply.text
+    runner, chat = live
+    replies = runner.run(chat.say(person(who), f"{command} {rest}", GROUP))
+    assert_answered_without_apology(replies)

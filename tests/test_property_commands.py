@@ -10,21 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.app import Core
-from bot.core.clock import FixedClock
 from bot.core.i18n import Translator
-from bot.settings import load_settings
 from handlers.registry import all_commands
-from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
+from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person, running_bot
 
 anna, bernd, clara, dora = person("anna"), person("bernd"), person("clara", "en"), person("dora")
 APOLOGY = "Sorry, something went wrong on my side."
@@ -94,28 +89,19 @@ where = st.sampled_from(["group", "other", "dm"])
 @pytest.fixture(scope="module")
 def bot() -> Iterator[tuple[asyncio.Runner, Conversation]]:
     """One bot for all examples (module-scoped, so hypothesis may reuse it)."""
-    with tempfile.TemporaryDirectory() as tmp, asyncio.Runner() as runner:
-        url = f"sqlite:///{Path(tmp) / 'property.db'}"
-        clock = FixedClock(datetime(2021, 6, 10, 8, 0, tzinfo=UTC))
-        core = runner.run(Core.create(load_settings(database_url=url, _env_file=None), clock))
-        chat = Conversation(core)
-        chat.platform.admins.add((GROUP.chat_id, anna.user_id))
-        chat.platform.admins.add((OTHER_GROUP.chat_id, dora.user_id))
-        runner.run(chat.say(anna, '/registrieren ag "AG Transfer"'))
-        for member in (bernd, clara):
-            runner.run(chat.say(member, "/beitreten"))
-        for line in (
-            "/rolle protokoll @bernd",
-            "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung",
-            "/beschluss einstimmig Der Leitfaden wird beschlossen.",
-        ):
-            runner.run(chat.say(anna, line))
-        runner.run(chat.say(bernd, "/aufgabe @clara: Bögen senden bis 30.06."))
-        runner.run(chat.say(dora, '/registrieren ag "AG Qualität"', OTHER_GROUP))
-        try:
-            yield runner, chat
-        finally:
-            runner.run(core.close())
+    setup = [
+        (anna, '/registrieren ag "AG Transfer"', GROUP),
+        (bernd, "/beitreten", GROUP),
+        (clara, "/beitreten", GROUP),
+        (anna, "/rolle protokoll @bernd", GROUP),
+        (anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung", GROUP),
+        (anna, "/beschluss einstimmig Der Leitfaden wird beschlossen.", GROUP),
+        (bernd, "/aufgabe @clara: Bögen senden bis 30.06.", GROUP),
+        (dora, '/registrieren ag "AG Qualität"', OTHER_GROUP),
+    ]
+    admins = [(GROUP, anna), (OTHER_GROUP, dora)]
+    with running_bot(datetime(2021, 6, 10, 8, 0, tzinfo=UTC), setup, admins) as running:
+        yield running
 
 
 @settings(
