@@ -254,9 +254,8 @@ async def steps_of(session: AsyncSession, advisor_id: int) -> list[AdvisorStep]:
 async def find_advisor(session: AsyncSession, ref: str) -> Advisor | None:
     """By number (`12`, `#12`) or e-mail address."""
     ref = ref.strip().lstrip("#")
-    if ref.isdigit():
-        number = small_number(ref)
-        return await session.get(Advisor, number) if number is not None else None
+    if (number := small_number(ref)) is not None:
+        return await session.get(Advisor, number)
     return await session.scalar(select(Advisor).where(func.lower(Advisor.email) == ref.lower()))
 
 
