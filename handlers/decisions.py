@@ -22,30 +22,16 @@ from handlers.minutes_input import (
 )
 from handlers.minutes_render import kind_text, outcome_text
 from storage import minutes as repo
-from storage.minutes_data import MinutesDecision, decision_label
+from storage.minutes_data import decision_label
 from storage.models import Decision, DecisionKind, Meeting, MinutesStatus, Role
 
 EXAMPLE = N_("unanimous Recommendation to Strategiekreis: extend the checks.")
 MAX_LIST = 30
 
 
-def _value(decision: Decision, amends: str | None = None) -> MinutesDecision:
-    return MinutesDecision(
-        label=decision_label(decision.year, decision.number),
-        kind=decision.kind,
-        addressee=decision.addressee,
-        text=decision.text,
-        outcome=decision.outcome,
-        votes_for=decision.votes_for,
-        votes_against=decision.votes_against,
-        abstentions=decision.abstentions,
-        amends_label=amends,
-    )
-
-
 def summary(ctx: HandlerContext, decision: Decision) -> str:
     """``B-2021-07 Empfehlung an Strategiekreis (einstimmig): Text`` in plain text."""
-    value = _value(decision)
+    value = repo.decision_value(decision)
     line = f"{value.label} {kind_text(ctx.t, value.kind, value.addressee)}"
     if value.kind != DecisionKind.INFORMATION.value:
         line += f" ({outcome_text(ctx.t, value)})"

@@ -405,7 +405,8 @@ async def personal_minutes_data(session: AsyncSession, user_id: int) -> dict[str
 # --- the minutes ----------------------------------------------------------------------------
 
 
-def _decision_value(decision: Decision, labels: dict[int, str]) -> MinutesDecision:
+def decision_value(decision: Decision, amends_label: str | None = None) -> MinutesDecision:
+    """A decision as the minutes renderer and the decision replies show it."""
     return MinutesDecision(
         label=decision_label(decision.year, decision.number),
         kind=decision.kind,
@@ -415,7 +416,7 @@ def _decision_value(decision: Decision, labels: dict[int, str]) -> MinutesDecisi
         votes_for=decision.votes_for,
         votes_against=decision.votes_against,
         abstentions=decision.abstentions,
-        amends_label=labels.get(decision.amends_decision_id or 0),
+        amends_label=amends_label,
     )
 
 
@@ -511,7 +512,9 @@ async def collect_minutes(
             else None,
             notes=tuple(n.text for n in notes if here(n.agenda_item_id)),
             decisions=tuple(
-                _decision_value(d, labels) for d in decisions if here(d.agenda_item_id)
+                decision_value(d, labels.get(d.amends_decision_id or 0))
+                for d in decisions
+                if here(d.agenda_item_id)
             ),
             actions=tuple(action_value(a) for a in actions if here(a.agenda_item_id)),
             continue_next_time=bool(item is not None and item.continue_next_time),
