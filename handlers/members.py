@@ -8,6 +8,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.meeting_ref import member_by_mention
 from storage import repositories
 from storage.models import Identity, Role
 
@@ -89,28 +90,9 @@ async def _target_identity(ctx: HandlerContext) -> Identity:
     """The person named as @username, or the author of the message replied to."""
     mention = ctx.args.get("person")
     if mention:
-        found = await repositories.find_identity_by_username(
-            ctx.session, ctx.message.platform, mention
-        )
         # Only people who are in this group already: naming someone known from another
         # group must not pull them in (nor reveal that the bot knows them).
-        outsider = (
-            found is not None
-            and ctx.group is not None
-            and await repositories.membership(ctx.session, ctx.group.id, found.user_id) is None
-        )
-        if outsider:
-            found = None
-        if found is None:
-            raise UserError(
-                ctx._(
-                    "I don't know {mention} yet. They need to send a command in this chat first "
-                    "(e.g. {join}), or reply to one of their messages.",
-                    mention=mention,
-                    join=ctx.command_name("join"),
-                )
-            )
-        return found
+        return await member_by_mention(ctx, mention)
     replied = ctx.message.reply_to
     if replied is not None and replied.sender is not None:
         return await repositories.upsert_identity(ctx.session, replied.sender, ctx.now)
