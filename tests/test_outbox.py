@@ -21,7 +21,7 @@ from bot.outbox.ports import (
     RetryLater,
     TransientFailure,
 )
-from bot.outbox.worker import DeliveryWorker, WorkerPolicy, backoff_seconds
+from bot.outbox.worker import DeliveryWorker, SendWindow, WorkerPolicy, backoff_seconds
 from storage import outbox, repositories
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_to_head
@@ -340,3 +340,27 @@ async def test_a_crashed_chat_queue_is_taken_again_after_its_lease(
     clock.advance(timedelta(seconds=61))
     await worker.run_once()
     assert [text for _, text, _ in sender.sent] == ["a", "b"]
+
+
+def test_send_window_counts_the_trailing_period() -> None:
+    window = SendWindow(3, period=1.0)
+    for at in (0.0, 0.1, 0.2):
+        assert window.delay(at) == 0
+        window.record(at)
+    assert window.delay(0.5) == pytest.approx(0.5)  # the send at 0.0 leaves the window at 1.0
+    assert window.delay(1.0) == 0
+    window.record(1.0)
+    assert window.delay(1.05) == pytest.approx(0.05)  # now 0.1, 0.2 and 1.0 are in it
+
+
+async def test_global_rate_holds_in_every_trailing_second(sessions, clock: FixedClock) -> None:
+    """However the token bucket and slow commits bunch sends, no second exceeds the limit."""
+    sender = ScriptedSender(DeliveryLimits(20, per_chat_per_second=1, per_group_per_minute=20))
+    for index in range(50):
+        await put(sessions, clock, f"m{index}", chat_id=str(1000 + index))
+    await make_worker(sessions, sender, clock).run_once()
+    times = sorted(at for _, _, at in sender.sent)
+    assert len(times) == 50
+    busiest = max(sum(1 for other in times if start <= other < start + 1.0) for start in times)
+    assert busiest <= 20
+    assert times[-1] - times[0] < 50 / 20 + 0.5  # and the rate is still the limit

@@ -76,8 +76,45 @@ def _spaced(per_second: float) -> AsyncLimiter:
     return AsyncLimiter(1, 1.0 / per_second)
 
 
+class SendWindow:
+    """At most `limit` sends in any trailing `period`, counted when each request starts.
+
+    The token bucket below paces sends, but a token and its request are separated by a
+    commit; when commits stall and then catch up, requests bunch and the platform's own
+    sliding window (Telegram: 30 in any second) answers 429. This check sits right before
+    each request, where the platform counts.
+    """
+
+    def __init__(self, limit: int, period: float = 1.0) -> None:
+        self.limit = max(1, limit)
+        self.period = period
+        self._starts: deque[float] = deque()
+
+    def delay(self, now: float) -> float:
+        """Seconds to wait before one more send may start (0: now)."""
+        while self._starts and self._starts[0] <= now - self.period:
+            self._starts.popleft()
+        if len(self._starts) < self.limit:
+            return 0.0
+        return self._starts[len(self._starts) - self.limit] + self.period - now
+
+    def record(self, now: float) -> None:
+        self._starts.append(now)
+
+    async def wait_turn(self) -> None:
+        """Sleep until a send fits, then count it; no await between check and count."""
+        loop = asyncio.get_running_loop()
+        for _ in range(1000):  # each pass waits for the oldest send to age out
+            wait = self.delay(loop.time())
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        self.record(loop.time())
+
+
 class _PlatformLimiters:
-    """aiolimiter buckets: one global, one per chat, and a per-minute one per group chat."""
+    """aiolimiter buckets: one global, one per chat, and a per-minute one per group chat,
+    plus the global send window checked at the moment of sending."""
 
     def __init__(self, limits: DeliveryLimits, max_chats: int = 10_000) -> None:
         self.limits = limits
@@ -85,6 +122,9 @@ class _PlatformLimiters:
         # by the next send instead of being lost for good, which at 25/s cost ~15% of the
         # rate; at most one extra message in any second stays well below Telegram's ~30/s.
         self.global_limiter = AsyncLimiter(2, 2.0 / limits.global_per_second)
+        # …and the spare token never shows: whatever the bucket allows, no trailing second
+        # holds more than the limit, which keeps the platform's headroom for command replies.
+        self.send_window = SendWindow(int(limits.global_per_second))
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._per_group: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._max_chats = max_chats
@@ -108,6 +148,7 @@ class _PlatformLimiters:
         The buckets space the tokens, but the attempt is committed between token and send,
         and a commit that is quicker than the previous one would shorten the gap the
         platform sees below its limit. One task drains a chat, so this needs no lock.
+        The global send window is taken here too, for the same reason.
         """
         loop = asyncio.get_running_loop()
         gap = 1.0 / self.limits.per_chat_per_second
@@ -116,6 +157,7 @@ class _PlatformLimiters:
         last = self._last_send.get(chat_id)
         if last is not None and (wait := last + gap - loop.time()) > 0:
             await asyncio.sleep(wait)
+        await self.send_window.wait_turn()
         self._last_send[chat_id] = loop.time()
         self._last_send.move_to_end(chat_id)
         if len(self._last_send) > self._max_chats:
