@@ -15,12 +15,12 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.context import Services
 from bot.core.i18n import Translator
+from handlers.advisor_feed import AuthorizationDeadlinesSource
 from handlers.calendar_events import (
     EventStyle,
     action_item_event,
@@ -28,64 +28,13 @@ from handlers.calendar_events import (
     series_events,
 )
 from handlers.calendar_ics import CalendarEvent, render_feed
+from handlers.feed_source import FeedScope, FeedSource, SourceVersion
 from storage import calendar as repo
 from storage.models import CalendarFeed, FeedKind, Group, Meeting, User
 
 # Bump when the rendering changes, so clients holding an old ETag get the new text.
 FEED_FORMAT = "1"
 FEED_PATH = "/calendar/{token}.ics"
-
-
-@dataclass(frozen=True, slots=True)
-class FeedScope:
-    """Whose feed this is: one group, or one person and the groups they belong to."""
-
-    feed: CalendarFeed
-    kind: FeedKind
-    groups: tuple[Group, ...]
-    user: User | None
-    language: str
-
-    @property
-    def group_ids(self) -> list[int]:
-        return [group.id for group in self.groups]
-
-
-@dataclass(frozen=True, slots=True)
-class SourceVersion:
-    tag: str
-    last_modified: datetime | None
-
-
-class FeedSource(Protocol):
-    """One kind of event in a feed (meetings, action items, authorization deadlines, …).
-
-    A new kind for the personal feed, e.g. the advisors' authorization deadlines::
-
-        class AuthorizationDeadlines:
-            name = "authorization"
-
-            async def version(self, session, scope):
-                # count and max(updated_at) of scope.user's authorizations, one query
-                return SourceVersion(f"{count}:{latest}", latest)
-
-            async def events(self, session, scope, style):
-                return [due_date_event(kind="authorization", key=row.id, due=row.expires_on,
-                                       summary=..., tzid=..., style=style,
-                                       stamp=row.updated_at) for row in ...]
-
-    and add `AuthorizationDeadlines()` to `PERSON_SOURCES`.
-    """
-
-    name: str
-
-    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
-        """Cheap: must change whenever `events` would; must not load the events."""
-        ...
-
-    async def events(
-        self, session: AsyncSession, scope: FeedScope, style: EventStyle
-    ) -> list[CalendarEvent]: ...
 
 
 class MeetingsSource:
@@ -158,9 +107,13 @@ class ActionItemsSource:
 
 
 GROUP_SOURCES: tuple[FeedSource, ...] = (MeetingsSource(),)
-# A person's feed. Extension point: another feature adds its source object here (e.g. the
-# advisors' authorization deadlines); see FeedSource for the two methods it needs.
-PERSON_SOURCES: tuple[FeedSource, ...] = (MeetingsSource(), ActionItemsSource())
+# A person's feed. Extension point: another feature adds its source object here; see
+# FeedSource for the two methods it needs.
+PERSON_SOURCES: tuple[FeedSource, ...] = (
+    MeetingsSource(),
+    ActionItemsSource(),
+    AuthorizationDeadlinesSource(),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,14 +149,14 @@ class FeedBuilder:
             group = await session.get(Group, feed.group_id)
             if group is None:
                 return None
-            return FeedScope(feed, FeedKind.GROUP, (group,), None, group.language)
+            return FeedScope(feed, FeedKind.GROUP, (group,), None, group.language, settings)
         if feed.kind == FeedKind.PERSON.value and feed.user_id is not None:
             user = await session.get(User, feed.user_id)
             if user is None:
                 return None
             groups = tuple(await repo.groups_of_person(session, user.id))
             language = user.language or settings.bot_language
-            return FeedScope(feed, FeedKind.PERSON, groups, user, language)
+            return FeedScope(feed, FeedKind.PERSON, groups, user, language, settings)
         return None
 
     async def validator(self, session: AsyncSession, scope: FeedScope) -> Validator:

@@ -109,7 +109,7 @@ async def groups_of_person(session: AsyncSession, user_id: int) -> list[Group]:
     )
 
 
-def _as_utc(value: object) -> datetime | None:
+def as_utc(value: object) -> datetime | None:
     """An aggregate over a UTC column: SQLite may hand back text or a naive value."""
     if value is None:
         return None
@@ -159,7 +159,7 @@ async def meetings_version(
     m_count, m_latest, m_sequences = (await session.execute(meetings)).one()
     s_count, s_latest = (await session.execute(series)).one()
     agenda_parts = (await session.execute(agenda)).one()
-    m_latest, s_latest = _as_utc(m_latest), _as_utc(s_latest)
+    m_latest, s_latest = as_utc(m_latest), as_utc(s_latest)
     tag = ":".join(
         str(part)
         for part in (
@@ -247,7 +247,7 @@ async def action_items_version(session: AsyncSession, user_id: int) -> tuple[str
     count, latest = (
         await session.execute(select(func.count(), func.max(assigned.c.updated_at)))
     ).one()
-    latest = _as_utc(latest)
+    latest = as_utc(latest)
     return f"{count}:{latest and latest.isoformat()}", latest
 
 
