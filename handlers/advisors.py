@@ -522,6 +522,7 @@ COMMANDS = (
             "with authorizations, reminders sent and planned. Anything else searches name, "
             "e-mail and training institution. Admins only, in a private chat or the admin group."
         ),
+        admin_only=True,
     ),
     Command(
         "advisoradd",
@@ -541,6 +542,7 @@ COMMANDS = (
             "Digitalisierung, Finanzierung | 15.03.2021 | de – the last part (language, de or "
             "en) may be left out. Admins only."
         ),
+        admin_only=True,
     ),
     Command(
         "advisoredit",
@@ -556,6 +558,7 @@ COMMANDS = (
             "renewal entered by hand), status=delisted. Example: /berateraendern 12 "
             "institution=RKW Nord. Admins only."
         ),
+        admin_only=True,
     ),
     Command(
         "advisorcode",
@@ -567,6 +570,7 @@ COMMANDS = (
             "The advisor sends the link command with this code to me in a private chat; "
             "reminders then reach them there. Admins only."
         ),
+        admin_only=True,
     ),
     Command(
         "exchange",
@@ -597,6 +601,7 @@ COMMANDS = (
             Arg("advisors", N_("advisor numbers or e-mails"), kind=ArgKind.TEXT, max_length=2000),
         ),
         details=N_("Example: /teilnahme 3 12 17 berta@example.org. Admins only."),
+        admin_only=True,
     ),
     Command(
         "advisorpreview",
@@ -605,5 +610,6 @@ COMMANDS = (
         german="beratervorschau",
         args=(Arg("when", N_("date"), kind=ArgKind.TEXT, required=False),),
         details=N_("Example: /beratervorschau --as-of 2023-05-01 (default: today). Admins only."),
+        admin_only=True,
     ),
 )

@@ -7,6 +7,7 @@ from bot.core.dispatcher import private_chat_hint, role_name, usage_line
 from bot.core.i18n import N_
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command
+from handlers.admins import is_admin
 from handlers.dates import format_when, parse_when
 
 
@@ -57,8 +58,9 @@ async def help_command(ctx: HandlerContext) -> Reply:
             )
         return Reply(command_help(ctx, command))
     lines = [ctx._("What I can do:"), ""]
+    admin = await is_admin(ctx.session, ctx.services.settings, ctx.user.id)
     for command in router.commands:
-        if command.hidden:
+        if command.hidden or (command.admin_only and not admin):
             continue
         lines.append(f"{ctx.command_name(command.name)} – {ctx._(command.summary)}")
     lines += [
@@ -87,6 +89,8 @@ def command_help(ctx: HandlerContext, command: Command) -> str:
         lines += ["", ctx._(command.details)]
     if command.role is not None:
         lines.append(ctx._("Who may: {role}", role=role_name(ctx, command.role.value)))
+    elif command.admin_only:
+        lines.append(ctx._("Who may: {role}", role=ctx._("admins")))
     return "\n".join(lines)
 
 

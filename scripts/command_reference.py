@@ -50,14 +50,7 @@ SCOPES = {
 REGISTERED_GROUP = {"de": "registrierte Gruppe", "en": "registered group"}
 # Permissions a handler checks itself instead of through `Command.role`.
 # The advisor registry: admins only (handlers.admins), in a private chat or an admin chat.
-ADMIN_ONLY = (
-    "advisors",
-    "advisoradd",
-    "advisoredit",
-    "advisorcode",
-    "attended",
-    "advisorpreview",
-)
+ADMIN_ONLY = tuple(c.name for c in build_router().commands if c.admin_only)
 HANDLER_CHECKED = {
     "register": {"de": "Chat-Admins", "en": "chat admins"},
     **{name: {"de": "Admins", "en": "admins"} for name in ADMIN_ONLY},

@@ -180,3 +180,15 @@ async def test_preview_in_chat(chat: Conversation) -> None:
     )
     async with chat.core.services.sessions() as session:
         assert (await session.get(Advisor, 1)).status == "listed"
+
+
+async def test_help_lists_registry_commands_for_admins_only(chat: Conversation) -> None:
+    for who in (ADMIN, LISTED_ADMIN):
+        listing = await chat.text(who, "/hilfe", dm(who))
+        assert "/beraterneu" in listing or "/advisoradd" in listing
+    listing = await chat.text(CHAIR, "/hilfe", dm(CHAIR))
+    for name in ("/berater ", "/beraterneu", "/beratercode", "/teilnahme", "/beratervorschau"):
+        assert name not in listing
+    assert "/austausch" in listing  # everyone may list the exchanges
+    details = await chat.text(CHAIR, "/hilfe beraterneu", dm(CHAIR))
+    assert "Berechtigt: Admins" in details

@@ -381,7 +381,7 @@ class TelegramAdapter:
             commands = [
                 BotCommand(c.display_name(language), t.gettext(c.summary)[:256])
                 for c in self.router.commands
-                if not c.hidden
+                if not c.hidden and not c.admin_only
             ]
             try:
                 await self.application.bot.set_my_commands(commands, language_code=language_code)

@@ -63,6 +63,9 @@ class Command:
     scope: Scope = Scope.ANY
     needs_group: bool = False  # group must be registered first
     hidden: bool = False
+    # Deployment admins only (handlers.admins checks it): left out of the help and the
+    # command menu for everyone else, who could not use it anyway.
+    admin_only: bool = False
 
     @property
     def names(self) -> tuple[str, ...]:
