@@ -77,12 +77,12 @@ def _spaced(per_second: float) -> AsyncLimiter:
 
 
 class SendWindow:
-    """At most `limit` sends in any trailing `period`, counted when each request starts.
+    """At most `limit` events in any trailing `period`, like the platform's own count
+    (Telegram: 30 messages in any second).
 
-    The token bucket below paces sends, but a token and its request are separated by a
-    commit; when commits stall and then catch up, requests bunch and the platform's own
-    sliding window (Telegram: 30 in any second) answers 429. This check sits right before
-    each request, where the platform counts.
+    The token bucket below paces sends but lets its spare token through after a stall;
+    with commits that stall and then catch up, 31 requests landed within one second at a
+    Telegram-like sliding window and earned 429s.
     """
 
     def __init__(self, limit: int, period: float = 1.0) -> None:
@@ -114,7 +114,7 @@ class SendWindow:
 
 class _PlatformLimiters:
     """aiolimiter buckets: one global, one per chat, and a per-minute one per group chat,
-    plus the global send window checked at the moment of sending."""
+    plus the global sliding window (see below)."""
 
     def __init__(self, limits: DeliveryLimits, max_chats: int = 10_000) -> None:
         self.limits = limits
@@ -122,8 +122,13 @@ class _PlatformLimiters:
         # by the next send instead of being lost for good, which at 25/s cost ~15% of the
         # rate; at most one extra message in any second stays well below Telegram's ~30/s.
         self.global_limiter = AsyncLimiter(2, 2.0 / limits.global_per_second)
-        # …and the spare token never shows: whatever the bucket allows, no trailing second
-        # holds more than the limit, which keeps the platform's headroom for command replies.
+        # …and the spare token never shows: no trailing second holds more than the limit,
+        # which keeps the platform's headroom for command replies. Counted twice: when the
+        # slot is granted, before the attempt is committed (all long waits happen there, so
+        # a process killed while waiting has promised nothing and its message is simply sent
+        # by the next one), and as the request leaves, where the platform counts; waiting
+        # there only makes up the difference in commit times, a few milliseconds.
+        self.grant_window = SendWindow(int(limits.global_per_second))
         self.send_window = SendWindow(int(limits.global_per_second))
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._per_group: OrderedDict[str, AsyncLimiter] = OrderedDict()
@@ -147,8 +152,9 @@ class _PlatformLimiters:
 
         The buckets space the tokens, but the attempt is committed between token and send,
         and a commit that is quicker than the previous one would shorten the gap the
-        platform sees below its limit. One task drains a chat, so this needs no lock.
-        The global send window is taken here too, for the same reason.
+        platform sees below its limit. One task drains a chat, so this needs no lock. The
+        sleep here is that difference of commit times only: a few milliseconds at most.
+        The global send window is kept here for the same reason.
         """
         loop = asyncio.get_running_loop()
         gap = 1.0 / self.limits.per_chat_per_second
@@ -169,6 +175,7 @@ class _PlatformLimiters:
             per_second = self.limits.per_group_per_minute / 60.0
             await self._bucket(self._per_group, chat_id, per_second).acquire()
         await self.global_limiter.acquire()
+        await self.grant_window.wait_turn()
 
 
 class DeliveryWorker:
