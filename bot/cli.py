@@ -147,29 +147,42 @@ def outbox() -> None:
     """Show how many queued messages are in which state."""
     settings = _settings()
 
-    async def go() -> dict[str, int]:
+    async def go() -> tuple[dict[str, int], list[tuple[int, str, str, str, str]]]:
         from storage.db import create_engine, session_factory
         from storage.migrate import upgrade_to_head
-        from storage.outbox import counts_by_status
+        from storage.outbox import counts_by_status, uncertain_rows
 
         engine = create_engine(settings.database_url)
         try:
             await upgrade_to_head(engine)
             async with session_factory(engine)() as session:
-                return await counts_by_status(session)
+                rows = [
+                    (
+                        row.id,
+                        (row.attempted_at or row.created_at).isoformat(timespec="seconds"),
+                        f"{row.platform}:{row.chat_id or 'user ' + str(row.user_id)}",
+                        row.purpose,
+                        "reported" if row.reported_at else "not reported yet",
+                    )
+                    for row in await uncertain_rows(session)
+                ]
+                return await counts_by_status(session), rows
         finally:
             await engine.dispose()
 
-    counts = asyncio.run(go())
+    counts, uncertain = asyncio.run(go())
     if not counts:
         click.echo("the outbox is empty")
     for status, count in sorted(counts.items()):
         click.echo(f"{status:16} {count}")
-    if counts.get("uncertain"):
+    if uncertain:
         click.echo(
-            "uncertain: the bot stopped while sending these; the platform may or may not have "
-            "delivered them, so they were not sent again."
+            "\nuncertain: the bot stopped while sending these; the platform may or may not have "
+            "delivered them, so they were not sent again. Admins are told in chat and may "
+            "send one again with /resend NUMBER (/nachsenden):"
         )
+        for number, attempted, chat, purpose, reported in uncertain:
+            click.echo(f"  #{number}  {attempted}  {chat}  {purpose}  ({reported})")
 
 
 @main.group()

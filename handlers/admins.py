@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
-from storage.models import GroupChat, Identity, Membership
+from storage.models import Group, GroupChat, Identity, Membership
 
 
 async def admin_group_ids(session: AsyncSession, settings: Settings) -> set[int]:
@@ -68,3 +68,13 @@ async def admin_destinations(session: AsyncSession, settings: Settings) -> Admin
         if user_id is not None and user_id not in user_ids:
             user_ids.append(user_id)
     return AdminDestinations(settings.admin_chat_refs, tuple(user_ids))
+
+
+async def chat_language(session: AsyncSession, settings: Settings, platform: str, chat: str) -> str:
+    """The language of the working group that owns a chat (else the bot's)."""
+    language = await session.scalar(
+        select(Group.language)
+        .join(GroupChat, GroupChat.group_id == Group.id)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == chat)
+    )
+    return language or settings.bot_language

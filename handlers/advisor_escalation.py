@@ -31,7 +31,7 @@ from bot.core.context import Services
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from bot.settings import Settings
-from handlers.admins import admin_destinations
+from handlers.admins import admin_destinations, chat_language
 from handlers.advisor_messages import (
     ExchangeInfo,
     ReportLine,
@@ -47,8 +47,6 @@ from storage.models import (
     Advisor,
     AdvisorStep,
     ExperienceExchange,
-    Group,
-    GroupChat,
     ListingStatus,
     StepOutcome,
     User,
@@ -249,17 +247,6 @@ async def build_letter(
     )
 
 
-async def _chat_language(
-    session: AsyncSession, settings: Settings, platform: str, chat: str
-) -> str:
-    language = await session.scalar(
-        select(Group.language)
-        .join(GroupChat, GroupChat.group_id == Group.id)
-        .where(GroupChat.platform == platform, GroupChat.chat_id == chat)
-    )
-    return language or settings.bot_language
-
-
 async def send_reports(services: Services, today: date, report: EscalationReport) -> None:
     """Institution summaries and the admin report of every step not reported yet."""
     settings = services.settings
@@ -286,7 +273,7 @@ async def send_reports(services: Services, today: date, report: EscalationReport
             for line in lines:
                 by_institution[line.institution].append(line)
             for platform, chat in summary_targets:
-                t = Translator(await _chat_language(session, settings, platform, chat))
+                t = Translator(await chat_language(session, settings, platform, chat))
                 for index, (institution, group) in enumerate(sorted(by_institution.items())):
                     report.summaries += await outbox.enqueue(
                         session,
@@ -302,7 +289,7 @@ async def send_reports(services: Services, today: date, report: EscalationReport
             # Without admin destinations, the summary chat gets the admin report as well.
             admin_chats = list(admins.chats) or ([summary_chat] if summary_chat else [])
             for platform, chat in admin_chats:
-                t = Translator(await _chat_language(session, settings, platform, chat))
+                t = Translator(await chat_language(session, settings, platform, chat))
                 text = admin_report(t, missed, unreachable, today)
                 if text:
                     report.summaries += await outbox.enqueue(

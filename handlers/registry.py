@@ -18,6 +18,7 @@ from handlers import (
     meetings,
     members,
     minutes,
+    outbox_report,
     polls,
     reminders,
     series,
@@ -45,6 +46,7 @@ def all_commands() -> tuple[Command, ...]:
         *linking.COMMANDS,
         *me.COMMANDS,
         *advisors.COMMANDS,
+        *outbox_report.COMMANDS,
     )
 
 

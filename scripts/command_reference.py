@@ -110,6 +110,7 @@ def who(command: Command, language: str) -> str:
 HANDLER_PLACES = {
     name: {"de": "privater Chat, Admin-Gruppe", "en": "private chat, admin group"}
     for name in ADMIN_ONLY
+    if name != "resend"  # an admin's decision about one message number: anywhere
 }
 
 

@@ -210,6 +210,8 @@ class OutboxMessage(Base):
     # Set (and committed) right before the request goes out, cleared when the platform said
     # no; a dead worker's row with this set may have been delivered already.
     attempted_at: Mapped[datetime | None]
+    # When admins were told about this row (an `uncertain` one); None: not yet.
+    reported_at: Mapped[datetime | None]
 
 
 class PlatformState(Base):

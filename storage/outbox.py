@@ -8,10 +8,13 @@ Guarantees, and their limits:
 - Never twice: right before the request goes out, `start_attempt` commits `attempted_at`.
   A dead worker's row without it never left the process and is simply taken again; a row
   with it may already be on the recipient's screen (Telegram has no idempotency key and
-  no way to ask), so it is not resent but marked `uncertain` and counted by `bot outbox`.
-  The remaining window is the moment between that commit and the request leaving the
-  process: a crash exactly there leaves one `uncertain` message that did not arrive —
-  reported, never silently dropped and never duplicated.
+  no way to ask), so it is not resent but marked `uncertain`, reported to admins and listed
+  by `bot outbox`. The remaining window is the moment between that commit and the request
+  leaving the process: a crash exactly there leaves one `uncertain` message that did not
+  arrive — reported, never silently dropped and never duplicated.
+- Exactly once where the platform allows it: Matrix deduplicates a repeated request with
+  the same transaction id, which the Matrix sender derives from the row, and an edit only
+  sets the same text again; such rows are simply sent again after a crash.
 - Claiming uses `FOR UPDATE SKIP LOCKED` on PostgreSQL, so several bot processes can share
   one database; SQLite's single writer gives the same exclusion.
 """
@@ -27,7 +30,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.messages import Button, Document, OutgoingMessage
+from bot.core.messages import EDIT_MESSAGE_ID, Button, Document, OutgoingMessage
 from storage.db import dialect_insert
 from storage.models import GroupChat, Identity, OutboxMessage, OutboxStatus
 
@@ -207,29 +210,74 @@ async def enqueue_for_group(
     return queued
 
 
+def resend_is_harmless(platform: str, payload: dict[str, Any], idempotent: frozenset[str]) -> bool:
+    """Whether a message whose sending was interrupted may simply be sent again: on a
+    platform that recognises a repeated request (Matrix transaction ids), or an edit, which
+    sets the same text a second time."""
+    return platform in idempotent or EDIT_MESSAGE_ID in payload.get("extra", {})
+
+
+async def settle_interrupted(
+    session: AsyncSession, *, now: datetime, idempotent: frozenset[str] = frozenset()
+) -> int:
+    """Rows whose sender died after committing the attempt: send again where that is
+    harmless, otherwise mark them `uncertain` (reported to admins, never resent by itself).
+    Returns how many became uncertain."""
+    interrupted = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.payload)
+            .where(
+                OutboxMessage.status == OutboxStatus.SENDING.value,
+                OutboxMessage.lease_until < now,
+                OutboxMessage.attempted_at.is_not(None),
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    again = {
+        i
+        for i, platform, payload in interrupted
+        if resend_is_harmless(platform, payload, idempotent)
+    }
+    unsure = [i for i, _, _ in interrupted if i not in again]
+    if again:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(again))
+            .values(attempted_at=None)
+            .execution_options(synchronize_session=False)
+        )
+    if unsure:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(unsure))
+            .values(
+                status=OutboxStatus.UNCERTAIN.value,
+                lease_owner=None,
+                lease_until=None,
+                last_error="the sending process stopped; the platform may have it already",
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return len(unsure)
+
+
 async def claim_due(
-    session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
+    session: AsyncSession,
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    idempotent: frozenset[str] = frozenset(),
 ) -> list[Delivery]:
     """Take up to `limit` due rows (and rows whose lease expired) for this worker.
 
     One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) … RETURNING statement, so
-    two workers can never take the same row on either backend.
+    two workers can never take the same row on either backend. `idempotent`: platforms
+    whose sender makes a repeated delivery of a row a no-op (see `settle_interrupted`).
     """
-    await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.status == OutboxStatus.SENDING.value,
-            OutboxMessage.lease_until < now,
-            OutboxMessage.attempted_at.is_not(None),
-        )
-        .values(
-            status=OutboxStatus.UNCERTAIN.value,
-            lease_owner=None,
-            lease_until=None,
-            last_error="the sending process stopped; the platform may have it already",
-        )
-        .execution_options(synchronize_session=False)
-    )
+    await settle_interrupted(session, now=now, idempotent=idempotent)
     due = (
         select(OutboxMessage.id)
         .where(
@@ -406,3 +454,15 @@ async def counts_by_status(session: AsyncSession) -> dict[str, int]:
         select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
     )
     return {status: count for status, count in rows.all()}
+
+
+async def uncertain_rows(session: AsyncSession, limit: int = 100) -> list[OutboxMessage]:
+    """The newest messages whose delivery a crash left uncertain."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.UNCERTAIN.value)
+            .order_by(OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )

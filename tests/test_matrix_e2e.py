@@ -9,6 +9,7 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from nio import (
     RoomPreset,
     SyncResponse,
 )
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.adapters.matrix import MatrixAdapter, e2e_housekeeping
 from bot.app import Core, run_adapters
@@ -31,7 +32,7 @@ from bot.core.messages import OutgoingMessage
 from bot.outbox.ports import DeliveryLimits
 from bot.settings import load_settings
 from storage import outbox
-from storage.models import Identity
+from storage.models import Identity, OutboxMessage
 from tests.matrix_server import Synapse
 
 PASSWORD = "correct horse battery staple"
@@ -311,6 +312,63 @@ async def test_restart_neither_replays_nor_misses(synapse: Synapse, tmp_path: Pa
     assert sum("15.06.2027" in a for a in answers) == 1  # not replayed
     assert sum("16.06.2027" in a for a in answers) == 1  # not missed
     assert sum("17.06.2027" in a for a in answers) == 1
+
+
+async def test_a_delivery_cut_short_by_a_crash_is_repeated_and_shown_once(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    """The homeserver got the message, then the bot died before recording it: after the
+    restart the row is sent again with the same transaction id, and Synapse answers with
+    the event it already has instead of posting a second one."""
+    user_id, _ = await synapse.aregister(synapse.unique_localpart("agbot"), PASSWORD)
+    bot = await start_bot(synapse, user_id, tmp_path)
+    alice = await person(synapse, "alice")
+    room = await alice.room(user_id, direct=True)
+    await joined(alice, room, user_id)
+    now = bot.core.services.clock.now()
+    async with bot.core.services.sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            dedupe_key="reminder:alice",
+            purpose="reminder",
+            platform="matrix",
+            chat_id=room,
+            message=OutgoingMessage("Erinnerung: Sitzung morgen um 9 Uhr"),
+            now=now,
+            not_before=now + timedelta(days=1),  # the worker leaves it alone for now
+        )
+        row = await session.scalar(select(OutboxMessage))
+    message = OutgoingMessage("Erinnerung: Sitzung morgen um 9 Uhr")
+    first = await bot.adapter.sender.deliver(room, message, key=f"outbox-{row.id}")
+    await stop_bot(bot)
+    async with bot.core.services.sessions.begin() as session:  # what the crash left behind
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(
+                status="sending",
+                lease_owner="the dead process",
+                lease_until=now - timedelta(seconds=1),
+                attempted_at=now,
+            )
+        )
+    await bot.core.close()
+
+    bot = await start_bot(synapse, user_id, tmp_path)
+    try:
+        for _ in range(100):
+            async with bot.core.services.sessions() as session:
+                again = await session.get(OutboxMessage, row.id)
+            if again.status == "sent":
+                break
+            await asyncio.sleep(0.1)
+        assert again.status == "sent" and again.platform_message_id == first
+        await alice.wait(notice(user_id, room, "Erinnerung"))
+        await asyncio.sleep(1)
+        await alice.sync()
+    finally:
+        await stop_bot(bot)
+    assert sum(1 for e in alice.seen if notice(user_id, room, "Erinnerung")(e)) == 1
 
 
 async def test_end_to_end_encrypted_room(bot: MatrixBot, synapse: Synapse, tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.core.clock import FixedClock
-from bot.core.messages import OutgoingMessage, UserRef
+from bot.core.messages import EDIT_MESSAGE_ID, OutgoingMessage, UserRef
 from bot.outbox.ports import (
     ChatMoved,
     DeliveryLimits,
@@ -42,7 +42,11 @@ class ScriptedSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return chat_id.startswith("-")
 
-    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
+    idempotent = False
+
+    async def deliver(
+        self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
+    ) -> str | None:
         failures = self.script.get(chat_id)
         if failures:
             raise failures.pop(0)
@@ -364,3 +368,59 @@ async def test_global_rate_holds_in_every_trailing_second(sessions, clock: Fixed
     busiest = max(sum(1 for other in times if start <= other < start + 1.0) for start in times)
     assert busiest <= 20
     assert times[-1] - times[0] < 50 / 20 + 0.5  # and the rate is still the limit
+
+
+async def interrupted_after_the_attempt(sessions, clock: FixedClock) -> None:
+    """What a process killed mid-request leaves: claimed rows with the attempt committed."""
+    async with sessions.begin() as session:
+        claimed = await outbox.claim_due(
+            session, owner="dead", now=clock.now(), lease=timedelta(seconds=60), limit=100
+        )
+        for row in claimed:
+            await outbox.start_attempt(
+                session, row.id, owner="dead", now=clock.now(), lease=timedelta(seconds=60)
+            )
+    clock.advance(timedelta(seconds=61))
+
+
+async def test_an_interrupted_delivery_is_uncertain_unless_a_repeat_is_harmless(
+    sessions, clock: FixedClock
+) -> None:
+    await put(sessions, clock, "plain", chat_id="7")
+    async with sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            dedupe_key="edit",
+            purpose="test",
+            platform="test",
+            chat_id="8",
+            message=OutgoingMessage("new text", extra={EDIT_MESSAGE_ID: "41"}),
+            now=clock.now(),
+        )
+    await interrupted_after_the_attempt(sessions, clock)
+    sender = ScriptedSender()
+    await make_worker(sessions, sender, clock).run_once()
+    assert [text for _, text, _ in sender.sent] == ["new text"]  # an edit just sets it again
+    assert await statuses(sessions) == {"plain": "uncertain", "edit": "sent"}
+
+
+async def test_an_idempotent_platform_gets_the_interrupted_delivery_again_with_its_key(
+    sessions, clock: FixedClock
+) -> None:
+    await put(sessions, clock, "plain", chat_id="7")
+    await interrupted_after_the_attempt(sessions, clock)
+    sender = ScriptedSender()
+    sender.idempotent = True
+    keys: list[str | None] = []
+    deliver = sender.deliver
+
+    async def remember_key(chat_id, message, *, key=None):  # type: ignore[no-untyped-def]
+        keys.append(key)
+        return await deliver(chat_id, message, key=key)
+
+    sender.deliver = remember_key  # type: ignore[method-assign]
+    await make_worker(sessions, sender, clock).run_once()
+    assert await statuses(sessions) == {"plain": "sent"}
+    async with sessions() as session:
+        row_id = await session.scalar(select(OutboxMessage.id))
+    assert keys == [f"outbox-{row_id}"]  # the same key as the interrupted attempt had

@@ -65,6 +65,7 @@ class _Chat:
 class ConsoleSender:
     platform = PLATFORM
     limits = CONSOLE_LIMITS
+    idempotent = False
 
     def __init__(self, console: ConsoleAdapter) -> None:
         self._console = console
@@ -72,7 +73,9 @@ class ConsoleSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return not chat_id.startswith(DM_PREFIX)
 
-    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
+    async def deliver(
+        self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
+    ) -> str | None:
         self._console.show_delivery(chat_id, message)
         return None
 

@@ -145,10 +145,19 @@ def with_choices(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[st
     return text + "\n\n" + "\n".join(lines), flat
 
 
+def _tx(key: str | None, part: str) -> str | None:
+    """The transaction id of one event of a delivery (None: a fresh one per request)."""
+    return f"{key}-{part}" if key else None
+
+
 class MatrixSender:
     """The outbox's view of Matrix."""
 
     platform = PLATFORM
+    # Every event of a delivery is sent with a transaction id derived from the outbox row,
+    # and the homeserver answers a repeated PUT with the same id with the event it already
+    # has: a delivery cut short by a crash is simply repeated (exactly once).
+    idempotent = True
 
     def __init__(self, adapter: MatrixAdapter) -> None:
         self._adapter = adapter
@@ -157,16 +166,23 @@ class MatrixSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return not chat_id.startswith("@") and not self._adapter.is_direct_room(chat_id)
 
-    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
+    async def deliver(
+        self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
+    ) -> str | None:
         room_id = chat_id
         if chat_id.startswith("@"):  # a person without a known direct room yet
             room_id = await self._adapter.direct_room(chat_id)
         if edit := message.extra.get(EDIT_MESSAGE_ID):
             reply = Reply(message.text, message.buttons)
-            await self._adapter.edit(room_id, edit, reply, raise_delivery=True)
+            await self._adapter.edit(room_id, edit, reply, raise_delivery=True, tx_key=key)
             return edit
         return await self._adapter.send(
-            room_id, message.text, message.buttons, message.document, raise_delivery=True
+            room_id,
+            message.text,
+            message.buttons,
+            message.document,
+            raise_delivery=True,
+            tx_key=key,
         )
 
 
@@ -590,7 +606,10 @@ class MatrixAdapter:
         *,
         in_reply_to: str | None = None,
         raise_delivery: bool = False,
+        tx_key: str | None = None,
     ) -> str | None:
+        """Send text (split at the size limit), a file and choices. With `tx_key`, each
+        event's transaction id is derived from it, so repeating the call sends nothing new."""
         text, choices = with_choices(text, buttons)
         last: str | None = None
         chunks = split_text(text, MAX_TEXT) if text else []
@@ -603,11 +622,16 @@ class MatrixAdapter:
             }
             if in_reply_to and index == 0:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
-            last = await self._room_send(room_id, content, raise_delivery)
+            last = await self._room_send(
+                room_id, content, raise_delivery, tx_id=_tx(tx_key, f"text-{index}")
+            )
         if document is not None:
-            last = await self._send_file(room_id, document, raise_delivery) or last
+            file_event = await self._send_file(
+                room_id, document, raise_delivery, tx_id=_tx(tx_key, "file")
+            )
+            last = file_event or last
         if choices and last:
-            await self._offer_choices(room_id, last, choices)
+            await self._offer_choices(room_id, last, choices, tx_key=tx_key)
         return last
 
     async def _room_send(
@@ -616,6 +640,7 @@ class MatrixAdapter:
         content: dict[str, Any],
         raise_delivery: bool,
         event_type: str = "m.room.message",
+        tx_id: str | None = None,
     ) -> str | None:
         """Send one event. Deliveries report failures to the outbox (429 included); direct
         replies wait out a 429 up to twice, then give up with a log line."""
@@ -624,7 +649,7 @@ class MatrixAdapter:
             await self._prepare_encrypted_send(room)
         for attempt in range(REPLY_RETRIES + 1):
             response = await self.client.room_send(
-                room_id, event_type, content, ignore_unverified_devices=True
+                room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
             )
             if isinstance(response, RoomSendResponse):
                 return response.event_id
@@ -647,7 +672,7 @@ class MatrixAdapter:
         return None
 
     async def _send_file(
-        self, room_id: str, document: Document, raise_delivery: bool
+        self, room_id: str, document: Document, raise_delivery: bool, tx_id: str | None = None
     ) -> str | None:
         room = self.client.rooms.get(room_id)
         encrypted = bool(room and room.encrypted and self.client.olm)
@@ -672,21 +697,30 @@ class MatrixAdapter:
             content["file"] = {"url": upload.content_uri, **keys}
         else:
             content["url"] = upload.content_uri
-        return await self._room_send(room_id, content, raise_delivery)
+        return await self._room_send(room_id, content, raise_delivery, tx_id=tx_id)
 
-    async def _offer_choices(self, room_id: str, event_id: str, choices: list[Button]) -> None:
+    async def _offer_choices(
+        self, room_id: str, event_id: str, choices: list[Button], tx_key: str | None = None
+    ) -> None:
         mapping = {KEYCAPS[i]: button.data for i, button in enumerate(choices)}
         await self._save(f"buttons:{event_id}", json.dumps(mapping, ensure_ascii=False))
-        for key in mapping:
+        for index, key in enumerate(mapping):
             await self._room_send(
                 room_id,
                 {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
                 raise_delivery=False,
                 event_type="m.reaction",
+                tx_id=_tx(tx_key, f"choice-{index}"),
             )
 
     async def edit(
-        self, room_id: str, event_id: str, reply: Reply, *, raise_delivery: bool = False
+        self,
+        room_id: str,
+        event_id: str,
+        reply: Reply,
+        *,
+        raise_delivery: bool = False,
+        tx_key: str | None = None,
     ) -> None:
         """Replace an event's text (m.replace) and offer its choices again."""
         text, choices = with_choices(reply.text, reply.buttons)
@@ -705,9 +739,10 @@ class MatrixAdapter:
                 "m.relates_to": {"rel_type": "m.replace", "event_id": event_id},
             },
             raise_delivery=raise_delivery,
+            tx_id=_tx(tx_key, "edit"),
         )
         if choices and edited:
-            await self._offer_choices(room_id, event_id, choices)
+            await self._offer_choices(room_id, event_id, choices, tx_key=tx_key)
         elif edited:  # no buttons any more (e.g. a closed poll): old reactions do nothing
             await self._save(f"buttons:{event_id}", "{}")
 

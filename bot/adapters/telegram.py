@@ -222,6 +222,9 @@ class TelegramSender:
     """The outbox's view of Telegram: deliver one message, classify failures."""
 
     platform = PLATFORM
+    # The Bot API has no idempotency key and no way to ask what arrived: a delivery cut
+    # short by a crash is marked uncertain instead of repeated (see storage/outbox.py).
+    idempotent = False
 
     def __init__(self, application: Application, limits: DeliveryLimits = TELEGRAM_LIMITS) -> None:
         self._application = application
@@ -230,7 +233,9 @@ class TelegramSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return chat_id.startswith("-")
 
-    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
+    async def deliver(
+        self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
+    ) -> str | None:
         try:
             if edit := message.extra.get(EDIT_MESSAGE_ID):
                 return await self._edit(int(chat_id), edit, message)

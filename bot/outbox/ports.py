@@ -55,9 +55,17 @@ TELEGRAM_LIMITS = DeliveryLimits(
 class Sender(Protocol):
     platform: str
     limits: DeliveryLimits
+    # True if delivering the same `key` twice shows the message once (the platform
+    # deduplicates requests): then a delivery cut short by a crash is simply repeated.
+    idempotent: bool
 
     def is_group_chat(self, chat_id: str) -> bool: ...
 
-    async def deliver(self, chat_id: str, message: OutgoingMessage) -> str | None:
-        """Send; return the platform's message id. Raise a DeliveryError subclass on failure."""
+    async def deliver(
+        self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
+    ) -> str | None:
+        """Send; return the platform's message id. Raise a DeliveryError subclass on failure.
+
+        `key` is the same for every attempt at one outbox row.
+        """
         ...

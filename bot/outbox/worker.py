@@ -199,6 +199,7 @@ class DeliveryWorker:
             name: _PlatformLimiters(_capped(s.limits, global_per_second))
             for name, s in self.senders.items()
         }
+        self._idempotent = frozenset(n for n, s in self.senders.items() if s.idempotent)
         self._wake = asyncio.Event()
         self._queues: dict[tuple[str, str], deque[repo.Delivery]] = {}
         self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -254,6 +255,7 @@ class DeliveryWorker:
                 now=self.clock.now(),
                 lease=self.policy.lease,
                 limit=self.policy.batch_size,
+                idempotent=self._idempotent,
             )
         fresh = 0
         for delivery in claimed:
@@ -335,7 +337,9 @@ class DeliveryWorker:
             return None
         await limiters.keep_spacing(delivery.chat_id, sender.is_group_chat(delivery.chat_id))
         try:
-            message_id = await sender.deliver(delivery.chat_id, delivery.message)
+            message_id = await sender.deliver(
+                delivery.chat_id, delivery.message, key=f"outbox-{delivery.id}"
+            )
         except RetryLater as exc:
             return _Pause(True, partial(self._release, seconds=exc.seconds, error=str(exc)))
         except RecipientUnreachable as exc:

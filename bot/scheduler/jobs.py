@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from bot.core.context import Services
 from bot.scheduler.reminders import run_reminders
 from handlers.advisor_escalation import run_advisor_escalation
+from handlers.outbox_report import report_uncertain
 from handlers.poll_deadlines import run_poll_deadlines
 from handlers.series_occurrences import extend_series
 
@@ -39,6 +40,8 @@ def every_sweep() -> tuple[Job, ...]:
         Job("poll_deadlines", run_poll_deadlines),
         # Series occurrences are made three months ahead, long before any reminder is due.
         Job("series_occurrences", extend_all_series),
+        # Messages a crash left uncertain go to the admins' attention, never out of sight.
+        Job("outbox_uncertain", report_uncertain),
     )
 
 
