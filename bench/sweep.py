@@ -10,9 +10,16 @@ working groups (70 % open, due dates from two months ago to a year ahead).
   (`ix_advisors_next_step_on`) and open action items due by tomorrow
   (`ix_action_items_status_due_date`). `sweep_seconds` is the median of 7 warm sweeps.
 * **naive** – the same reminders as one APScheduler 3 job each (`BackgroundScheduler`,
-  `MemoryJobStore`, a date trigger per job, `add_job` per reminder): one job per advisor
-  (only its next step, which flatters the naive way) and one per action item with a due
-  date, loaded from the same database at start as a restarted bot would.
+  `MemoryJobStore`, a date trigger per job, `add_job` per reminder): for each advisor every
+  step of the current cycle still ahead (reminders, last call, delisting), for each open
+  action item with a due date the reminder the day before and the one when it is overdue
+  (those still ahead), loaded from the same database at start as a restarted bot would.
+
+Where the memory goes: both processes first load the same modules (~48 MB here, of which
+SQLAlchemy's code objects alone are ~15 MB); ours then needs a few MB for its queries and
+holds nothing per advisor, the naive one ~0.8 KB per job. `memory_ratio` compares whole
+processes, as the issue asks; `marginal_memory_ratio` compares what each adds above the
+shared imports.
 
 Each side runs in its own subprocess importing the same modules (SQLAlchemy, the models,
 the policy, APScheduler), so `peak_rss_mb` (VmHWM) compares like with like. With
