@@ -8,13 +8,18 @@ shown to a working group that has no business with it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.i18n import Translator
+from bot.core.messages import OutgoingMessage
 from bot.settings import Settings
-from storage.models import Group, GroupChat, Identity, Membership
+from storage import outbox
+from storage.models import Group, GroupChat, Identity, Membership, User
 
 
 async def admin_group_ids(session: AsyncSession, settings: Settings) -> set[int]:
@@ -78,3 +83,44 @@ async def chat_language(session: AsyncSession, settings: Settings, platform: str
         .where(GroupChat.platform == platform, GroupChat.chat_id == chat)
     )
     return language or settings.bot_language
+
+
+async def tell_admins(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    dedupe_key: str,
+    purpose: str,
+    text: Callable[[Translator], str | None],
+    now: datetime,
+    chats: Sequence[tuple[str, str]] | None = None,
+) -> int:
+    """Queue a note to the admin chats (or `chats`) and to each listed admin, each in their
+    language, once per `dedupe_key`; an empty text is not sent. Returns how many queued."""
+    admins = await admin_destinations(session, settings)
+    queued = 0
+    for platform, chat in admins.chats if chats is None else chats:
+        body = text(Translator(await chat_language(session, settings, platform, chat)))
+        if body:
+            queued += await outbox.enqueue(
+                session,
+                dedupe_key=f"{dedupe_key}:{platform}:{chat}",
+                purpose=purpose,
+                platform=platform,
+                chat_id=chat,
+                message=OutgoingMessage(body),
+                now=now,
+            )
+    for user_id in admins.user_ids:
+        user = await session.get(User, user_id)
+        body = text(Translator((user.language if user else None) or settings.bot_language))
+        if body:
+            queued += await outbox.enqueue_to_person(
+                session,
+                user_id=user_id,
+                dedupe_key=f"{dedupe_key}:user:{user_id}",
+                purpose=purpose,
+                message=OutgoingMessage(body),
+                now=now,
+            )
+    return queued

@@ -22,6 +22,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -31,7 +32,7 @@ from bot.core.context import Services
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from bot.settings import Settings
-from handlers.admins import admin_destinations, chat_language
+from handlers.admins import admin_destinations, chat_language, tell_admins
 from handlers.advisor_messages import (
     ExchangeInfo,
     ReportLine,
@@ -288,32 +289,15 @@ async def send_reports(services: Services, today: date, report: EscalationReport
             unreachable = [line for line in lines if line.outcome == StepOutcome.UNREACHABLE]
             # Without admin destinations, the summary chat gets the admin report as well.
             admin_chats = list(admins.chats) or ([summary_chat] if summary_chat else [])
-            for platform, chat in admin_chats:
-                t = Translator(await chat_language(session, settings, platform, chat))
-                text = admin_report(t, missed, unreachable, today)
-                if text:
-                    report.summaries += await outbox.enqueue(
-                        session,
-                        dedupe_key=f"advisor-admin:{first}:{platform}:{chat}",
-                        purpose="advisor_admin_report",
-                        platform=platform,
-                        chat_id=chat,
-                        message=OutgoingMessage(text),
-                        now=now,
-                    )
-            for user_id in admins.user_ids:
-                user = await session.get(User, user_id)
-                t = Translator((user.language if user else None) or settings.bot_language)
-                text = admin_report(t, missed, unreachable, today)
-                if text:
-                    report.summaries += await outbox.enqueue_to_person(
-                        session,
-                        user_id=user_id,
-                        dedupe_key=f"advisor-admin:{first}:user:{user_id}",
-                        purpose="advisor_admin_report",
-                        message=OutgoingMessage(text),
-                        now=now,
-                    )
+            report.summaries += await tell_admins(
+                session,
+                settings,
+                dedupe_key=f"advisor-admin:{first}",
+                purpose="advisor_admin_report",
+                text=partial(admin_report, missed=missed, unreachable=unreachable, today=today),
+                now=now,
+                chats=admin_chats,
+            )
             await session.execute(
                 update(AdvisorStep)
                 .where(AdvisorStep.id.in_([s.id for s in steps]))

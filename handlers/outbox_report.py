@@ -20,13 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.context import HandlerContext, Services
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
-from bot.core.messages import OutgoingMessage, Reply
+from bot.core.messages import Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, Command
-from handlers.admins import admin_destinations, chat_language, is_admin
+from handlers.admins import admin_destinations, is_admin, tell_admins
 from handlers.dates import format_date
-from storage import outbox
-from storage.models import GroupChat, Identity, OutboxMessage, OutboxStatus, User
+from storage.models import GroupChat, Identity, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +43,7 @@ async def report_uncertain(services: Services, now: datetime) -> int:
                 .where(
                     OutboxMessage.status == OutboxStatus.UNCERTAIN.value,
                     OutboxMessage.reported_at.is_(None),
+                    OutboxMessage.purpose != PURPOSE,  # no reports about reports
                 )
                 .order_by(OutboxMessage.id)
                 .limit(BATCH)
@@ -53,43 +53,27 @@ async def report_uncertain(services: Services, now: datetime) -> int:
         if not rows:
             return 0
         recipients = {row.id: await _recipient(session, row) for row in rows}
-        admins = await admin_destinations(session, settings)
-        if not admins:
+        if not await admin_destinations(session, settings):
             log.warning(
                 "%d messages may not have arrived (the bot stopped while sending them): "
                 "`python -m bot outbox` lists them; set ADMIN_CHATS or ADMIN_USERS to be "
                 "told in chat",
                 len(rows),
             )
-        key = f"{PURPOSE}:{rows[0].id}:{rows[-1].id}"
         tz = ZoneInfo(settings.bot_timezone)
         resend_command = services.router.get("resend")
 
         def command(language: str) -> str:
             return "/" + (resend_command.display_name(language) if resend_command else "resend")
 
-        for platform, chat in admins.chats:
-            t = Translator(await chat_language(session, settings, platform, chat))
-            await outbox.enqueue(
-                session,
-                dedupe_key=f"{key}:{platform}:{chat}",
-                purpose=PURPOSE,
-                platform=platform,
-                chat_id=chat,
-                message=OutgoingMessage(uncertain_report(t, rows, recipients, tz, command)),
-                now=now,
-            )
-        for user_id in admins.user_ids:
-            user = await session.get(User, user_id)
-            t = Translator((user.language if user else None) or settings.bot_language)
-            await outbox.enqueue_to_person(
-                session,
-                user_id=user_id,
-                dedupe_key=f"{key}:user:{user_id}",
-                purpose=PURPOSE,
-                message=OutgoingMessage(uncertain_report(t, rows, recipients, tz, command)),
-                now=now,
-            )
+        await tell_admins(
+            session,
+            settings,
+            dedupe_key=f"{PURPOSE}:{rows[0].id}:{rows[-1].id}",
+            purpose=PURPOSE,
+            text=lambda t: uncertain_report(t, rows, recipients, tz, command),
+            now=now,
+        )
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_([row.id for row in rows]))

@@ -273,9 +273,7 @@ async def _poll(ctx: HandlerContext, raw: str | None) -> Poll:
     number = raw.lstrip("#")
     wanted = small_number(number)
     poll = (
-        await repo.poll_by_number(ctx.session, ctx.group.id, wanted)
-        if wanted is not None
-        else None
+        await repo.poll_by_number(ctx.session, ctx.group.id, wanted) if wanted is not None else None
     )
     if poll is None:
         raise UserError(

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.core.clock import FixedClock
 from bot.core.messages import EDIT_MESSAGE_ID, OutgoingMessage, UserRef
+from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
     DeliveryLimits,
@@ -21,7 +22,7 @@ from bot.outbox.ports import (
     RetryLater,
     TransientFailure,
 )
-from bot.outbox.worker import DeliveryWorker, SendWindow, WorkerPolicy, backoff_seconds
+from bot.outbox.worker import DeliveryWorker, WorkerPolicy, backoff_seconds
 from storage import outbox, repositories
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_to_head
@@ -43,6 +44,7 @@ class ScriptedSender:
         return chat_id.startswith("-")
 
     idempotent = False
+    replies = None
 
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
@@ -424,3 +426,23 @@ async def test_an_idempotent_platform_gets_the_interrupted_delivery_again_with_i
     async with sessions() as session:
         row_id = await session.scalar(select(OutboxMessage.id))
     assert keys == [f"outbox-{row_id}"]  # the same key as the interrupted attempt had
+
+
+async def test_direct_replies_count_against_the_platform_ceiling(
+    sessions, clock: FixedClock
+) -> None:
+    """Replies never wait; the worker yields to them so that together they stay below it."""
+    sender = ScriptedSender(
+        DeliveryLimits(20, per_chat_per_second=1, per_group_per_minute=20, ceiling_per_second=20)
+    )
+    sender.replies = SendWindow(30)
+    for index in range(30):
+        await put(sessions, clock, f"m{index}", chat_id=str(1000 + index))
+    worker = make_worker(sessions, sender, clock)
+    started = time.monotonic()
+    for _ in range(12):  # a busy moment: twelve command replies just went out
+        sender.replies.record_now()
+    await worker.run_once()
+    first_second = [at for _, _, at in sender.sent if at - started < 0.95]
+    assert len(first_second) <= 20 - 12
+    assert len(sender.sent) == 30

@@ -66,6 +66,7 @@ class ConsoleSender:
     platform = PLATFORM
     limits = CONSOLE_LIMITS
     idempotent = False
+    replies = None  # direct replies are not counted: no shared platform limit
 
     def __init__(self, console: ConsoleAdapter) -> None:
         self._console = console

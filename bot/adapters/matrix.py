@@ -158,6 +158,7 @@ class MatrixSender:
     # and the homeserver answers a repeated PUT with the same id with the event it already
     # has: a delivery cut short by a crash is simply repeated (exactly once).
     idempotent = True
+    replies = None  # the homeserver's limit is per sender and answered with 429s
 
     def __init__(self, adapter: MatrixAdapter) -> None:
         self._adapter = adapter

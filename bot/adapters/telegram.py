@@ -62,6 +62,7 @@ from bot.core.messages import (
 )
 from bot.core.router import Router
 from bot.core.text import split_text
+from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     TELEGRAM_LIMITS,
     ChatMoved,
@@ -226,9 +227,15 @@ class TelegramSender:
     # short by a crash is marked uncertain instead of repeated (see storage/outbox.py).
     idempotent = False
 
-    def __init__(self, application: Application, limits: DeliveryLimits = TELEGRAM_LIMITS) -> None:
+    def __init__(
+        self,
+        application: Application,
+        limits: DeliveryLimits = TELEGRAM_LIMITS,
+        replies: SendWindow | None = None,
+    ) -> None:
         self._application = application
         self.limits = limits
+        self.replies = replies
 
     def is_group_chat(self, chat_id: str) -> bool:
         return chat_id.startswith("-")
@@ -307,7 +314,10 @@ class TelegramAdapter:
             TgMessageHandler(filters.StatusUpdate.MIGRATE, self._on_migration)
         )
         self.application.add_error_handler(self._on_error)
-        self._sender = TelegramSender(self.application)
+        # Direct replies never wait, but the delivery worker counts them against Telegram's
+        # overall limit (see TELEGRAM_LIMITS.ceiling_per_second).
+        self._replies = SendWindow(30)
+        self._sender = TelegramSender(self.application, replies=self._replies)
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
 
     # --- Platform protocol (what handlers may ask) ---------------------------------------
@@ -430,7 +440,7 @@ class TelegramAdapter:
             log.info("callback query %s expired before we answered", query.id)
         for reply in replies:
             if reply.edit and reply.document is None:
-                await _patiently(
+                await self._reply_call(
                     message.edit_text,
                     text=reply.text[: self.max_text_length],
                     reply_markup=keyboard(reply.buttons),
@@ -441,8 +451,18 @@ class TelegramAdapter:
     async def _send_reply(self, incoming: IncomingMessage, reply: Reply) -> None:
         chat_id = int(incoming.sender.user_id if reply.to_private else incoming.chat.chat_id)
         await send_content(
-            self.application.bot, chat_id, reply.text, reply.buttons, reply.document, _patiently
+            self.application.bot,
+            chat_id,
+            reply.text,
+            reply.buttons,
+            reply.document,
+            self._reply_call,
         )
+
+    async def _reply_call(self, method: Call, **kwargs: Any) -> Any:
+        """One request of a direct reply: counted for the worker's pacing, then sent."""
+        self._replies.record_now()
+        return await _patiently(method, **kwargs)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: error while processing an update", exc_info=context.error)

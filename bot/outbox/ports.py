@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.core.messages import OutgoingMessage
+from bot.outbox.pacing import SendWindow
 
 
 class DeliveryError(Exception):
@@ -42,13 +43,18 @@ class PermanentFailure(DeliveryError):
 
 @dataclass(frozen=True, slots=True)
 class DeliveryLimits:
-    global_per_second: float
+    global_per_second: float  # the worker's own sends
     per_chat_per_second: float
     per_group_per_minute: float
+    # The worker's sends and the adapter's direct replies together, if the adapter counts
+    # its replies (`Sender.replies`): the platform's limit minus room for arrival jitter.
+    ceiling_per_second: float | None = None
 
 
+# Telegram: about 30 messages a second in all. The worker takes 25; with the replies it
+# stays at 27, so that requests bunching on the way still arrive below 30.
 TELEGRAM_LIMITS = DeliveryLimits(
-    global_per_second=25, per_chat_per_second=1, per_group_per_minute=20
+    global_per_second=25, per_chat_per_second=1, per_group_per_minute=20, ceiling_per_second=27
 )
 
 
@@ -58,6 +64,8 @@ class Sender(Protocol):
     # True if delivering the same `key` twice shows the message once (the platform
     # deduplicates requests): then a delivery cut short by a crash is simply repeated.
     idempotent: bool
+    # The adapter's direct replies as they go out (they never wait), or None.
+    replies: SendWindow | None
 
     def is_group_chat(self, chat_id: str) -> bool: ...
 

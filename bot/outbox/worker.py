@@ -21,6 +21,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
+from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
     DeliveryLimits,
@@ -76,47 +77,13 @@ def _spaced(per_second: float) -> AsyncLimiter:
     return AsyncLimiter(1, 1.0 / per_second)
 
 
-class SendWindow:
-    """At most `limit` events in any trailing `period`, like the platform's own count
-    (Telegram: 30 messages in any second).
-
-    The token bucket below paces sends but lets its spare token through after a stall;
-    with commits that stall and then catch up, 31 requests landed within one second at a
-    Telegram-like sliding window and earned 429s.
-    """
-
-    def __init__(self, limit: int, period: float = 1.0) -> None:
-        self.limit = max(1, limit)
-        self.period = period
-        self._starts: deque[float] = deque()
-
-    def delay(self, now: float) -> float:
-        """Seconds to wait before one more send may start (0: now)."""
-        while self._starts and self._starts[0] <= now - self.period:
-            self._starts.popleft()
-        if len(self._starts) < self.limit:
-            return 0.0
-        return self._starts[len(self._starts) - self.limit] + self.period - now
-
-    def record(self, now: float) -> None:
-        self._starts.append(now)
-
-    async def wait_turn(self) -> None:
-        """Sleep until a send fits, then count it; no await between check and count."""
-        loop = asyncio.get_running_loop()
-        for _ in range(1000):  # each pass waits for the oldest send to age out
-            wait = self.delay(loop.time())
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self.record(loop.time())
-
-
 class _PlatformLimiters:
     """aiolimiter buckets: one global, one per chat, and a per-minute one per group chat,
     plus the global sliding window (see below)."""
 
-    def __init__(self, limits: DeliveryLimits, max_chats: int = 10_000) -> None:
+    def __init__(
+        self, limits: DeliveryLimits, replies: SendWindow | None = None, max_chats: int = 10_000
+    ) -> None:
         self.limits = limits
         # Two tokens overall: a late wake-up of the event loop (a busy machine) is made up
         # by the next send instead of being lost for good, which at 25/s cost ~15% of the
@@ -130,6 +97,14 @@ class _PlatformLimiters:
         # there only makes up the difference in commit times, a few milliseconds.
         self.grant_window = SendWindow(int(limits.global_per_second))
         self.send_window = SendWindow(int(limits.global_per_second))
+        # With the adapter's direct replies: together below the platform's ceiling, so a
+        # busy moment in the chats slows the worker instead of earning 429s.
+        self._replies = replies
+        self.total_window = (
+            SendWindow(int(limits.ceiling_per_second))
+            if replies is not None and limits.ceiling_per_second
+            else None
+        )
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._per_group: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._max_chats = max_chats
@@ -164,6 +139,8 @@ class _PlatformLimiters:
         if last is not None and (wait := last + gap - loop.time()) > 0:
             await asyncio.sleep(wait)
         await self.send_window.wait_turn()
+        if self.total_window is not None and self._replies is not None:
+            await self.total_window.wait_turn(others=(self._replies,))
         self._last_send[chat_id] = loop.time()
         self._last_send.move_to_end(chat_id)
         if len(self._last_send) > self._max_chats:
@@ -196,7 +173,7 @@ class DeliveryWorker:
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._jitter = jitter
         self._limiters = {
-            name: _PlatformLimiters(_capped(s.limits, global_per_second))
+            name: _PlatformLimiters(_capped(s.limits, global_per_second), s.replies)
             for name, s in self.senders.items()
         }
         self._idempotent = frozenset(n for n, s in self.senders.items() if s.idempotent)
@@ -208,7 +185,7 @@ class DeliveryWorker:
 
     def set_limits(self, platform: str, limits: DeliveryLimits) -> None:
         """Replace a platform's pacing (e.g. once a homeserver's real limits are known)."""
-        self._limiters[platform] = _PlatformLimiters(limits)
+        self._limiters[platform] = _PlatformLimiters(limits, self.senders[platform].replies)
 
     def wake(self) -> None:
         """Something was enqueued: look now instead of at the next poll."""
