@@ -359,6 +359,20 @@ def test_send_window_counts_the_trailing_period() -> None:
     assert window.delay(1.05) == pytest.approx(0.05)  # now 0.1, 0.2 and 1.0 are in it
 
 
+async def test_requests_in_flight_count_until_answered() -> None:
+    """A request that is slow to arrive still counts: until its answer, then from then on."""
+    window, replies = SendWindow(2), SendWindow(30)
+    loop = asyncio.get_running_loop()
+    async with window.slot():
+        async with replies.slot(wait=False):  # a reply never waits, but counts
+            assert window.delay(loop.time(), others=(replies,)) > 0
+        assert window.delay(loop.time()) == 0  # on its own, one place is left
+    started = loop.time()
+    assert window.delay(started) == 0
+    window.record(started)
+    assert window.delay(started) == pytest.approx(1.0, abs=0.05)  # both answered just now
+
+
 async def test_global_rate_holds_in_every_trailing_second(sessions, clock: FixedClock) -> None:
     """However the token bucket and slow commits bunch sends, no second exceeds the limit."""
     sender = ScriptedSender(DeliveryLimits(20, per_chat_per_second=1, per_group_per_minute=20))
@@ -440,8 +454,9 @@ async def test_direct_replies_count_against_the_platform_ceiling(
         await put(sessions, clock, f"m{index}", chat_id=str(1000 + index))
     worker = make_worker(sessions, sender, clock)
     started = time.monotonic()
+    now = asyncio.get_running_loop().time()
     for _ in range(12):  # a busy moment: twelve command replies just went out
-        sender.replies.record_now()
+        sender.replies.record(now)
     await worker.run_once()
     first_second = [at for _, _, at in sender.sent if at - started < 0.95]
     assert len(first_second) <= 20 - 12

@@ -460,9 +460,9 @@ class TelegramAdapter:
         )
 
     async def _reply_call(self, method: Call, **kwargs: Any) -> Any:
-        """One request of a direct reply: counted for the worker's pacing, then sent."""
-        self._replies.record_now()
-        return await _patiently(method, **kwargs)
+        """One request of a direct reply: it goes at once, counted for the worker's pacing."""
+        async with self._replies.slot(wait=False):
+            return await _patiently(method, **kwargs)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram: error while processing an update", exc_info=context.error)

@@ -1,57 +1,76 @@
-"""Sliding-window pacing shared by the delivery worker and the adapters' direct replies."""
+"""Sliding-window pacing shared by the delivery worker and the adapters' direct replies.
+
+A platform like Telegram counts requests when they arrive: at most 30 in any second. A
+sender can only count what it knows: a request is "in flight" from the moment it is
+granted until its answer is back, and counted at that completion afterwards. Every
+request that arrives within a second was granted before that second ended and answered
+after it began, so counting in-flight requests plus those answered within the last second
+never undercounts – however the event loop or the network bunches requests on the way.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+_POLL = 0.005  # everything in the window is still in flight: look again shortly
 
 
 class SendWindow:
-    """At most `limit` events in any trailing `period`, like the platform's own count
-    (Telegram: 30 messages in any second).
+    """At most `limit` requests in any trailing `period`, counted as described above.
 
-    The worker's token bucket paces sends but lets its spare token through after a stall;
-    with commits that stall and then catch up, 31 requests landed within one second at a
-    Telegram-like sliding window and earned 429s. Windows can also be read together
-    (`others`): the worker counts the adapter's direct replies, which never wait, against
-    the platform's ceiling.
+    Windows can be read together (`others`): the worker counts the adapter's direct
+    replies, which never wait, against the platform's overall ceiling.
     """
 
     def __init__(self, limit: int, period: float = 1.0) -> None:
         self.limit = max(1, limit)
         self.period = period
-        self._starts: deque[float] = deque()
+        self._done: deque[float] = deque()
+        self._in_flight = 0
 
     def _recent(self, now: float) -> deque[float]:
-        while self._starts and self._starts[0] <= now - self.period:
-            self._starts.popleft()
-        return self._starts
+        while self._done and self._done[0] <= now - self.period:
+            self._done.popleft()
+        return self._done
 
     def delay(self, now: float, others: Iterable[SendWindow] = ()) -> float:
-        """Seconds to wait before one more send may start (0: now)."""
-        starts = list(self._recent(now))
-        for other in others:
-            starts += other._recent(now)
-        if len(starts) < self.limit:
+        """Seconds to wait before one more request may start (0: now)."""
+        windows = (self, *others)
+        done = sorted(t for w in windows for t in w._recent(now))
+        in_flight = sum(w._in_flight for w in windows)
+        excess = len(done) + in_flight - self.limit  # this many must leave the window first
+        if excess < 0:
             return 0.0
-        starts.sort()
-        return starts[len(starts) - self.limit] + self.period - now
+        if excess < len(done):
+            return max(done[excess] + self.period - now, 0.0)
+        return _POLL
 
     def record(self, now: float) -> None:
-        self._starts.append(now)
+        """Count a request answered at `now`."""
+        self._done.append(now)
 
-    def record_now(self) -> None:
-        """Count a send that does not wait (a direct reply)."""
-        self.record(asyncio.get_running_loop().time())
+    @asynccontextmanager
+    async def slot(
+        self, others: Iterable[SendWindow] = (), *, wait: bool = True
+    ) -> AsyncIterator[None]:
+        """Hold a place from now until the request is answered (or failed).
 
-    async def wait_turn(self, others: Iterable[SendWindow] = ()) -> None:
-        """Sleep until a send fits, then count it; no await between check and count."""
+        With `wait=False` the request goes at once and is only counted (direct replies).
+        """
         loop = asyncio.get_running_loop()
         others = tuple(others)
-        for _ in range(1000):  # each pass waits for the oldest send to age out
-            wait = self.delay(loop.time(), others)
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        self.record(loop.time())
+        if wait:
+            for _ in range(100_000):
+                pause = self.delay(loop.time(), others)
+                if pause <= 0:
+                    break
+                await asyncio.sleep(pause)
+        self._in_flight += 1  # no await since the check: nobody slipped in between
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self.record(loop.time())

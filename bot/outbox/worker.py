@@ -12,7 +12,8 @@ import logging
 import random
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
@@ -78,8 +79,9 @@ def _spaced(per_second: float) -> AsyncLimiter:
 
 
 class _PlatformLimiters:
-    """aiolimiter buckets: one global, one per chat, and a per-minute one per group chat,
-    plus the global sliding window (see below)."""
+    """What a send waits for: aiolimiter buckets (one global, one per chat, a per-minute one
+    per group chat) that space requests evenly, and the sliding windows that hold the
+    platform's limits however requests bunch on the way (bot/outbox/pacing.py)."""
 
     def __init__(
         self, limits: DeliveryLimits, replies: SendWindow | None = None, max_chats: int = 10_000
@@ -87,20 +89,13 @@ class _PlatformLimiters:
         self.limits = limits
         # Two tokens overall: a late wake-up of the event loop (a busy machine) is made up
         # by the next send instead of being lost for good, which at 25/s cost ~15% of the
-        # rate; at most one extra message in any second stays well below Telegram's ~30/s.
+        # rate. The window below keeps any second at the limit all the same.
         self.global_limiter = AsyncLimiter(2, 2.0 / limits.global_per_second)
-        # …and the spare token never shows: no trailing second holds more than the limit,
-        # which keeps the platform's headroom for command replies. Counted twice: when the
-        # slot is granted, before the attempt is committed (all long waits happen there, so
-        # a process killed while waiting has promised nothing and its message is simply sent
-        # by the next one), and as the request leaves, where the platform counts; waiting
-        # there only makes up the difference in commit times, a few milliseconds.
-        self.grant_window = SendWindow(int(limits.global_per_second))
-        self.send_window = SendWindow(int(limits.global_per_second))
+        self.window = SendWindow(int(limits.global_per_second))
         # With the adapter's direct replies: together below the platform's ceiling, so a
         # busy moment in the chats slows the worker instead of earning 429s.
         self._replies = replies
-        self.total_window = (
+        self.ceiling = (
             SendWindow(int(limits.ceiling_per_second))
             if replies is not None and limits.ceiling_per_second
             else None
@@ -108,7 +103,7 @@ class _PlatformLimiters:
         self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._per_group: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._max_chats = max_chats
-        self._last_send: OrderedDict[str, float] = OrderedDict()
+        self._last_done: OrderedDict[str, float] = OrderedDict()
 
     def _bucket(
         self, table: OrderedDict[str, AsyncLimiter], key: str, per_second: float
@@ -122,37 +117,40 @@ class _PlatformLimiters:
             table.move_to_end(key)
         return limiter
 
-    async def keep_spacing(self, chat_id: str, is_group: bool) -> None:
-        """Right before the request: at least one chat interval since this chat's last one.
+    @asynccontextmanager
+    async def slot(self, chat_id: str, is_group: bool) -> AsyncIterator[None]:
+        """Wait for every limit, then hold the place until the request is answered.
 
-        The buckets space the tokens, but the attempt is committed between token and send,
-        and a commit that is quicker than the previous one would shorten the gap the
-        platform sees below its limit. One task drains a chat, so this needs no lock. The
-        sleep here is that difference of commit times only: a few milliseconds at most.
-        The global send window is kept here for the same reason.
+        All waiting happens here, before the caller commits its attempt: a process killed
+        while waiting has promised nothing, and its message is simply sent by the next one.
+        A chat's interval counts from the answer to its previous request, so however fast
+        the next commit is, the platform never sees two requests closer than that. One
+        task drains a chat, so this needs no lock.
         """
-        loop = asyncio.get_running_loop()
-        gap = 1.0 / self.limits.per_chat_per_second
-        if is_group:
-            gap = max(gap, 60.0 / self.limits.per_group_per_minute)
-        last = self._last_send.get(chat_id)
-        if last is not None and (wait := last + gap - loop.time()) > 0:
-            await asyncio.sleep(wait)
-        await self.send_window.wait_turn()
-        if self.total_window is not None and self._replies is not None:
-            await self.total_window.wait_turn(others=(self._replies,))
-        self._last_send[chat_id] = loop.time()
-        self._last_send.move_to_end(chat_id)
-        if len(self._last_send) > self._max_chats:
-            self._last_send.popitem(last=False)
-
-    async def acquire(self, chat_id: str, is_group: bool) -> None:
         await self._bucket(self._per_chat, chat_id, self.limits.per_chat_per_second).acquire()
+        gap = 1.0 / self.limits.per_chat_per_second
         if is_group:
             per_second = self.limits.per_group_per_minute / 60.0
             await self._bucket(self._per_group, chat_id, per_second).acquire()
+            gap = max(gap, 60.0 / self.limits.per_group_per_minute)
         await self.global_limiter.acquire()
-        await self.grant_window.wait_turn()
+        loop = asyncio.get_running_loop()
+        last = self._last_done.get(chat_id)
+        if last is not None and (wait := last + gap - loop.time()) > 0:
+            await asyncio.sleep(wait)
+        ceiling = (
+            self.ceiling.slot(others=(self._replies,))
+            if self.ceiling is not None and self._replies is not None
+            else nullcontext()
+        )
+        try:
+            async with self.window.slot(), ceiling:
+                yield
+        finally:
+            self._last_done[chat_id] = loop.time()
+            self._last_done.move_to_end(chat_id)
+            if len(self._last_done) > self._max_chats:
+                self._last_done.popitem(last=False)
 
 
 class DeliveryWorker:
@@ -299,53 +297,60 @@ class DeliveryWorker:
         """Send one row and record its outcome; a _Pause stops this chat's queue."""
         sender = self.senders[delivery.platform]
         limiters = self._limiters[delivery.platform]
-        await limiters.acquire(delivery.chat_id, sender.is_group_chat(delivery.chat_id))
-        # Committed before the request: if this process dies from here on, the row is marked
-        # uncertain instead of being sent a second time (see storage/outbox.py).
-        async with self.sessions.begin() as session:
-            still_ours = await repo.start_attempt(
-                session,
-                delivery.id,
-                owner=self.owner,
-                now=self.clock.now(),
-                lease=self.policy.lease,
-            )
-        if not still_ours:
+        async with limiters.slot(delivery.chat_id, sender.is_group_chat(delivery.chat_id)):
+            # Committed before the request: if this process dies from here on, the row is
+            # marked uncertain instead of being sent a second time (see storage/outbox.py).
+            async with self.sessions.begin() as session:
+                still_ours = await repo.start_attempt(
+                    session,
+                    delivery.id,
+                    owner=self.owner,
+                    now=self.clock.now(),
+                    lease=self.policy.lease,
+                )
+            if not still_ours:
+                return None
+            try:
+                message_id = await sender.deliver(
+                    delivery.chat_id, delivery.message, key=f"outbox-{delivery.id}"
+                )
+            except Exception as exc:  # classified below, once the place is given back
+                failure: Exception | None = exc
+            else:
+                failure = None
+        if failure is None:
+            async with self.sessions.begin() as session:
+                await repo.mark_sent(
+                    session, delivery.id, now=self.clock.now(), platform_message_id=message_id
+                )
             return None
-        await limiters.keep_spacing(delivery.chat_id, sender.is_group_chat(delivery.chat_id))
-        try:
-            message_id = await sender.deliver(
-                delivery.chat_id, delivery.message, key=f"outbox-{delivery.id}"
-            )
-        except RetryLater as exc:
-            return _Pause(True, partial(self._release, seconds=exc.seconds, error=str(exc)))
-        except RecipientUnreachable as exc:
-            await self._unreachable([delivery], error=str(exc))
-            return _Pause(False, partial(self._unreachable, error=str(exc)))
-        except ChatMoved as exc:
-            return _Pause(
-                True,
-                partial(
+        return await self._failed(delivery, failure)
+
+    async def _failed(self, delivery: repo.Delivery, failure: Exception) -> _Pause | None:
+        """Record a failed request; a _Pause stops this chat's queue."""
+        match failure:
+            case RetryLater(seconds=seconds):
+                return _Pause(True, partial(self._release, seconds=seconds, error=str(failure)))
+            case RecipientUnreachable():
+                await self._unreachable([delivery], error=str(failure))
+                return _Pause(False, partial(self._unreachable, error=str(failure)))
+            case ChatMoved(new_chat_id=new_chat_id):
+                moved = partial(
                     self._moved,
                     platform=delivery.platform,
                     old_chat_id=delivery.chat_id,
-                    new=exc.new_chat_id,
-                ),
-            )
-        except TransientFailure as exc:
-            await self._retry_or_fail(delivery, str(exc))
-            return None
-        except PermanentFailure as exc:
-            await self._finish(delivery.id, OutboxStatus.FAILED, str(exc))
-            return None
-        except Exception as exc:  # an adapter bug must not stop the worker
-            log.exception("unexpected delivery error for outbox row %s", delivery.id)
-            await self._retry_or_fail(delivery, f"{type(exc).__name__}: {exc}")
-            return None
-        async with self.sessions.begin() as session:
-            await repo.mark_sent(
-                session, delivery.id, now=self.clock.now(), platform_message_id=message_id
-            )
+                    new=new_chat_id,
+                )
+                return _Pause(True, moved)
+            case TransientFailure():
+                await self._retry_or_fail(delivery, str(failure))
+            case PermanentFailure():
+                await self._finish(delivery.id, OutboxStatus.FAILED, str(failure))
+            case _:  # an adapter bug must not stop the worker
+                log.error(
+                    "unexpected delivery error for outbox row %s", delivery.id, exc_info=failure
+                )
+                await self._retry_or_fail(delivery, f"{type(failure).__name__}: {failure}")
         return None
 
     async def _release(self, rows: list[repo.Delivery], *, seconds: float, error: str) -> None:
