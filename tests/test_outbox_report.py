@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-
 import pytest
 from sqlalchemy import select, update
 
-from bot.app import Core
-from bot.core.clock import FixedClock
-from bot.core.messages import OutgoingMessage
+from bot.core.messages import OutgoingMessage, UserRef
 from handlers.outbox_report import report_uncertain
 from storage import outbox, repositories
 from storage.models import OutboxMessage
 from storage.outbox import decode_message
-from tests.harness import GROUP, Conversation, dm, person
-from tests.test_advisor_escalation import advisor_settings
+from tests.harness import GROUP, Conversation, dm
+from tests.test_advisor_commands import ADMIN, ADVISOR, CHAIR, LISTED_ADMIN
+from tests.test_advisor_commands import chat as chat  # the fixture, reused
 
-ADMIN = person("alma")  # member of the admin working group (GROUP)
-LISTED_ADMIN = person("olaf", "en")  # listed in ADMIN_USERS
-BERTA = person("berta")
-MEMBER = person("max")
+BERTA = ADVISOR
+MEMBER = CHAIR  # a chair of another working group: not an admin
 
 
 @pytest.fixture
-async def chat(database_url: str, clock: FixedClock) -> AsyncIterator[Conversation]:
-    clock.set(datetime(2021, 6, 10, 8, 0, tzinfo=UTC))
-    core = await Core.create(
-        advisor_settings(database_url, admin_users=f"test:{LISTED_ADMIN.user_id}"), clock
-    )
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, ADMIN.user_id))
-    await conversation.say(ADMIN, '/registrieren ag "Admins"', GROUP)
+async def people(chat: Conversation) -> Conversation:
+    """The advisor-registry chat, with private chats open and the listed admin in English."""
     for who in (LISTED_ADMIN, BERTA, MEMBER):
-        await conversation.say(who, "/start", dm(who))
-    await conversation.say(LISTED_ADMIN, "/language en", dm(LISTED_ADMIN))
-    yield conversation
-    await core.close()
+        await chat.say(who, "/start", dm(who))
+    await chat.say(LISTED_ADMIN, "/language en", dm(LISTED_ADMIN))
+    return chat
 
 
-async def uncertain_message_to(chat: Conversation, who, text: str) -> int:  # type: ignore[no-untyped-def]
+async def uncertain_message_to(chat: Conversation, who: UserRef, text: str) -> int:
     services = chat.core.services
     async with services.sessions.begin() as session:
         identity = await repositories.find_identity_by_username(session, "test", who.user_id)
@@ -74,7 +61,8 @@ async def reports(chat: Conversation) -> list[OutboxMessage]:
         )
 
 
-async def test_admins_are_told_once_which_messages_may_be_missing(chat: Conversation) -> None:
+async def test_admins_are_told_once_which_messages_may_be_missing(people: Conversation) -> None:
+    chat = people
     number = await uncertain_message_to(chat, BERTA, "Guten Tag Berta,\nIhre Autorisierung …")
     services = chat.core.services
     assert await report_uncertain(services, services.clock.now()) == 1
@@ -95,7 +83,8 @@ async def test_admins_are_told_once_which_messages_may_be_missing(chat: Conversa
     assert len(await reports(chat)) == 2
 
 
-async def test_an_admin_sends_one_again_and_nobody_else_may(chat: Conversation) -> None:
+async def test_an_admin_sends_one_again_and_nobody_else_may(people: Conversation) -> None:
+    chat = people
     number = await uncertain_message_to(chat, BERTA, "Erinnerung")
     refused = await chat.text(MEMBER, f"/nachsenden {number}", dm(MEMBER))
     assert refused == "Das dürfen nur Admins."
