@@ -330,22 +330,6 @@ async def start_attempt(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def renew_lease(
-    session: AsyncSession, delivery_id: int, *, owner: str, now: datetime, lease: timedelta
-) -> bool:
-    """Right before sending: still ours? (Another process may have taken an expired lease.)"""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == delivery_id,
-            OutboxMessage.lease_owner == owner,
-            OutboxMessage.status == OutboxStatus.SENDING.value,
-        )
-        .values(lease_until=now + lease)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
 async def mark_sent(
     session: AsyncSession, delivery_id: int, *, now: datetime, platform_message_id: str | None
 ) -> None:
