@@ -85,6 +85,8 @@ class AuthorizationDeadlinesSource:
         ).where(AdvisorAuthorization.advisor_id.in_(mine))
         steps = select(func.count(AdvisorStep.id)).where(AdvisorStep.advisor_id.in_(mine))
         count, latest, listed = (await session.execute(advisors)).one()
+        if not count:  # most people are no advisors: one query for them on every fetch
+            return SourceVersion("-", None)
         authorized = (await session.execute(authorizations)).one()
         step_count = await session.scalar(steps)
         policy = repo.policy_fingerprint(advisor_policy(scope.settings))
