@@ -94,7 +94,7 @@ class _PlatformLimiters:
         self.window = SendWindow(int(limits.global_per_second))
         # With the adapter's direct replies: together below the platform's ceiling, so a
         # busy moment in the chats slows the worker instead of earning 429s.
-        self._replies = replies
+        self._replies = (replies,) if replies is not None else ()
         self.ceiling = (
             SendWindow(int(limits.ceiling_per_second))
             if replies is not None and limits.ceiling_per_second
@@ -139,9 +139,7 @@ class _PlatformLimiters:
         if last is not None and (wait := last + gap - loop.time()) > 0:
             await asyncio.sleep(wait)
         ceiling = (
-            self.ceiling.slot(others=(self._replies,))
-            if self.ceiling is not None and self._replies is not None
-            else nullcontext()
+            self.ceiling.slot(others=self._replies) if self.ceiling is not None else nullcontext()
         )
         try:
             async with self.window.slot(), ceiling:
