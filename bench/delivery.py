@@ -37,9 +37,9 @@ sys.path.insert(0, str(ROOT))
 
 from bot.app import Core  # noqa: E402
 from bot.core.messages import OutgoingMessage, UserRef  # noqa: E402
+from bot.core.settings import load_settings  # noqa: E402
 from bot.outbox.ports import TELEGRAM_LIMITS  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
-from storage import outbox, repositories  # noqa: E402
+from storage import outbox, people  # noqa: E402
 from tests.fake_telegram import FakeTelegram  # noqa: E402
 
 FIRST_RECIPIENT = 100_000
@@ -55,7 +55,7 @@ async def seed(database_url: str, fake: FakeTelegram, count: int) -> None:
             for index in range(start, min(start + 1000, count)):
                 chat = FIRST_RECIPIENT + index
                 fake.add_user(chat, f"P{index}", f"p{index}", started=True)
-                identity = await repositories.upsert_identity(
+                identity = await people.upsert_identity(
                     session,
                     UserRef("telegram", str(chat), f"P{index}"),
                     now,
@@ -74,7 +74,7 @@ async def seed(database_url: str, fake: FakeTelegram, count: int) -> None:
         for index in range(INTERACTIVE_USERS):  # known already: no first-contact burst
             chat = FIRST_INTERACTIVE + index
             fake.add_user(chat, f"I{index}", f"i{index}", started=True)
-            await repositories.upsert_identity(
+            await people.upsert_identity(
                 session,
                 UserRef("telegram", str(chat), f"I{index}"),
                 now,

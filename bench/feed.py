@@ -42,10 +42,11 @@ from sqlalchemy import update  # noqa: E402
 
 from bot.app import Core  # noqa: E402
 from bot.core.clock import FixedClock  # noqa: E402
+from bot.core.enums import FeedKind  # noqa: E402
+from bot.core.settings import load_settings  # noqa: E402
 from bot.feed_server import FeedServer  # noqa: E402
-from bot.settings import load_settings  # noqa: E402
 from storage import calendar as feeds  # noqa: E402
-from storage.models import FeedKind, Group, Meeting, Membership, User  # noqa: E402
+from storage.models import Group, Meeting, Membership, User  # noqa: E402
 
 NOW = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 

@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 if TYPE_CHECKING:
-    from handlers.advisor_policy import EscalationPolicy
+    from handlers.advisors.policy import EscalationPolicy
 
 TODAY = date(2024, 6, 3)
 POLICY_START = date(2021, 1, 1)
@@ -75,7 +75,7 @@ def _common_imports() -> float:
     import apscheduler.schedulers.background  # noqa: F401
     import sqlalchemy  # noqa: F401
 
-    import handlers.advisor_policy  # noqa: F401
+    import handlers.advisors.policy  # noqa: F401
     import storage.models  # noqa: F401
 
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -88,7 +88,7 @@ def _common_imports() -> float:
 
 
 def _policy() -> EscalationPolicy:
-    from handlers.advisor_policy import EscalationPolicy
+    from handlers.advisors.policy import EscalationPolicy
 
     return EscalationPolicy(policy_start=POLICY_START)
 
@@ -108,7 +108,7 @@ def _authorizations(count: int, rng: random.Random) -> list[date]:
 
 def _next_steps(authorized: list[date]) -> list[date | None]:
     """`next_step_on` per advisor in the steady state of daily runs (all earlier steps done)."""
-    from handlers.advisor_policy import AdvisorHistory, due_steps, next_due_on
+    from handlers.advisors.policy import AdvisorHistory, due_steps, next_due_on
 
     policy = _policy()
     yesterday = TODAY - timedelta(days=1)
@@ -211,9 +211,10 @@ async def ours(url: str) -> dict[str, float]:
     baseline = _common_imports()
     from sqlalchemy import select
 
+    from bot.core.enums import ActionItemStatus
     from storage import advisors as repo
     from storage.db import create_engine, session_factory
-    from storage.models import ActionItem, ActionItemStatus
+    from storage.models import ActionItem
 
     engine = create_engine(url)
     sessions = session_factory(engine)
@@ -253,9 +254,10 @@ async def naive(url: str) -> dict[str, float]:
     from apscheduler.schedulers.background import BackgroundScheduler
     from sqlalchemy import select
 
-    from handlers.advisor_policy import AdvisorHistory, timeline
+    from bot.core.enums import ActionItemStatus
+    from handlers.advisors.policy import AdvisorHistory, timeline
     from storage.db import create_engine, session_factory
-    from storage.models import ActionItem, ActionItemStatus, AdvisorAuthorization
+    from storage.models import ActionItem, AdvisorAuthorization
 
     engine = create_engine(url)
     async with session_factory(engine)() as session:

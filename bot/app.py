@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.clock import Clock, SystemClock
-from bot.core.context import Services
-from bot.core.dispatcher import Dispatcher
+from bot.core.settings import Settings
 from bot.outbox.ports import Sender
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
 from bot.scheduler.runner import SweepScheduler
-from bot.settings import Settings
+from handlers.context import Services
+from handlers.dispatcher import Dispatcher
 from handlers.registry import build_router
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_to_head

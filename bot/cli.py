@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, TypeVar
 
 import click
 
-from bot.settings import Settings, SettingsError, load_settings
+from bot.core.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
-    from bot.core.context import Services
+    from handlers.context import Services
 
 T = TypeVar("T")
 
@@ -214,14 +214,14 @@ def advisors_import(file: Path) -> None:
     are valid. Rows match existing advisors by id, else by e-mail: re-importing is safe."""
     from zoneinfo import ZoneInfo
 
-    from handlers.advisor_csv import (
+    from handlers.advisors.escalation import advisor_policy
+    from handlers.advisors.registry_csv import (
         ImportResult,
         RowError,
         apply_rows,
         check_against_database,
         parse_rows,
     )
-    from handlers.advisor_escalation import advisor_policy
 
     settings = _settings()
     text = file.read_text(encoding="utf-8-sig")
@@ -259,7 +259,7 @@ def advisors_import(file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def advisors_export(file: Path) -> None:
     """Write the registry to FILE.csv (importing it again changes nothing)."""
-    from handlers.advisor_csv import export_csv
+    from handlers.advisors.registry_csv import export_csv
 
     settings = _settings()
 
@@ -280,8 +280,8 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
     from datetime import date
 
     from bot.core.i18n import Translator
-    from handlers.advisor_escalation import advisor_policy, preview
-    from handlers.advisors import preview_text
+    from handlers.advisors.commands import preview_text
+    from handlers.advisors.escalation import advisor_policy, preview
 
     settings = _settings()
     policy = advisor_policy(settings)

@@ -14,8 +14,8 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
-from bot.core.context import Services
-from handlers.calendar_feeds import FeedBuilder, Validator
+from handlers.calendar.feeds import FeedBuilder, Validator
+from handlers.context import Services
 from storage import calendar as repo
 
 log = logging.getLogger(__name__)

@@ -1,52 +1,49 @@
-"""All commands, in the order /help lists them."""
+"""All commands, in the order /help lists them: each capability's command modules in turn."""
 
 from __future__ import annotations
 
 from bot.core.router import Command, Router
-from handlers import (
-    actions,
-    advisors,
-    agenda,
-    decisions,
-    general,
-    groups,
-    invitations,
-    linking,
-    me,
-    meeting_live,
-    meeting_view,
-    meetings,
-    members,
-    minutes,
-    outbox_report,
-    polls,
-    reminders,
-    series,
-    subscriptions,
-)
+from handlers.action_items import commands as action_item_commands
+from handlers.advisors import commands as advisor_commands
+from handlers.agenda import commands as agenda_commands
+from handlers.agenda import live_commands
+from handlers.calendar import commands as calendar_commands
+from handlers.calendar import invitations
+from handlers.decisions import commands as decision_commands
+from handlers.delivery import commands as delivery_commands
+from handlers.general import commands as general_commands
+from handlers.groups import commands as group_commands
+from handlers.linking import commands as linking_commands
+from handlers.meetings import commands as meeting_commands
+from handlers.meetings import edit_commands, series_commands
+from handlers.members import commands as member_commands
+from handlers.minutes import commands as minutes_commands
+from handlers.personal_data import commands as personal_data_commands
+from handlers.polls import commands as poll_commands
+from handlers.reminders import commands as reminder_commands
 
 
 def all_commands() -> tuple[Command, ...]:
     return (
-        *general.COMMANDS,
-        *groups.COMMANDS,
-        *members.COMMANDS,
-        *meetings.COMMANDS,
-        *meeting_view.COMMANDS,
-        *series.COMMANDS,
-        *agenda.COMMANDS,
-        *meeting_live.COMMANDS,
+        *general_commands.COMMANDS,
+        *group_commands.COMMANDS,
+        *member_commands.COMMANDS,
+        *meeting_commands.COMMANDS,
+        *edit_commands.COMMANDS,
+        *series_commands.COMMANDS,
+        *agenda_commands.COMMANDS,
+        *live_commands.COMMANDS,
         *invitations.COMMANDS,
-        *subscriptions.COMMANDS,
-        *decisions.COMMANDS,
-        *actions.COMMANDS,
-        *minutes.COMMANDS,
-        *polls.COMMANDS,
-        *reminders.COMMANDS,
-        *linking.COMMANDS,
-        *me.COMMANDS,
-        *advisors.COMMANDS,
-        *outbox_report.COMMANDS,
+        *calendar_commands.COMMANDS,
+        *decision_commands.COMMANDS,
+        *action_item_commands.COMMANDS,
+        *minutes_commands.COMMANDS,
+        *poll_commands.COMMANDS,
+        *reminder_commands.COMMANDS,
+        *linking_commands.COMMANDS,
+        *personal_data_commands.COMMANDS,
+        *advisor_commands.COMMANDS,
+        *delivery_commands.COMMANDS,
     )
 
 

@@ -20,13 +20,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.core.context import HandlerContext  # noqa: E402
-from bot.core.dispatcher import usage_line  # noqa: E402
+from bot.core.enums import Role  # noqa: E402
 from bot.core.i18n import LANGUAGE_NAMES, Translator  # noqa: E402
 from bot.core.router import Command, Router, Scope  # noqa: E402
-from handlers.members import ROLE_LABELS  # noqa: E402
+from handlers.context import HandlerContext  # noqa: E402
+from handlers.dispatcher import usage_line  # noqa: E402
+from handlers.members.commands import ROLE_LABELS  # noqa: E402
 from handlers.registry import all_commands, build_router  # noqa: E402
-from storage.models import Role  # noqa: E402
 
 LANGUAGE_ORDER = ("de", "en")
 

@@ -14,26 +14,19 @@ from datetime import date, datetime
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.enums import AuthorizationSource, StepOutcome
 from bot.core.numbers import small_number
-from handlers.advisor_policy import (
-    AdvisorHistory,
-    DoneStep,
-    EscalationPolicy,
-    Step,
-    next_due_on,
-)
+from handlers.advisors.policy import AdvisorHistory, DoneStep, EscalationPolicy, Step, next_due_on
 from storage.db import dialect_insert
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
     AdvisorStep,
-    AuthorizationSource,
     ExchangeAttendance,
     ExperienceExchange,
     Identity,
     Membership,
     PlatformState,
-    StepOutcome,
 )
 
 POLICY_STATE = ("advisors", "policy")  # PlatformState row: the policy next_step_on was made by

@@ -13,17 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import (
-    AgendaItem,
-    AgendaItemKind,
-    AgendaItemStatus,
-    Attendance,
-    Group,
-    Meeting,
-    MeetingNote,
-    MeetingStatus,
-    Rsvp,
-)
+from bot.core.enums import AgendaItemKind, AgendaItemStatus, MeetingStatus
+from storage.models import AgendaItem, Attendance, Group, Meeting, MeetingNote, Rsvp
 
 # A meeting without an end time counts as running for this long after its start.
 DEFAULT_LENGTH = timedelta(hours=2)

@@ -15,14 +15,12 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.enums import ActionItemStatus, AgendaItemStatus, FeedKind
 from storage.models import (
     ActionItem,
     ActionItemAssignee,
-    ActionItemStatus,
     AgendaItem,
-    AgendaItemStatus,
     CalendarFeed,
-    FeedKind,
     Group,
     Meeting,
     MeetingSeries,

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.enums import Role
 from storage.models import (
     Advisor,
     ExchangeAttendance,
@@ -18,7 +19,6 @@ from storage.models import (
     LinkCode,
     Membership,
     OutboxMessage,
-    Role,
     User,
 )
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Meeting, MeetingStatus, Rsvp
+from bot.core.enums import MeetingStatus
+from storage.models import Meeting, Rsvp
 
 
 async def create_meeting(

@@ -14,6 +14,14 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.enums import (
+    ActionItemStatus,
+    AgendaItemKind,
+    AgendaItemStatus,
+    MeetingStatus,
+    MinutesStatus,
+    Role,
+)
 from storage.agenda import accepted_items, current_agenda_item
 from storage.minutes_data import (
     MinutesAction,
@@ -27,21 +35,15 @@ from storage.minutes_data import (
 from storage.models import (
     ActionItem,
     ActionItemAssignee,
-    ActionItemStatus,
     AgendaItem,
-    AgendaItemKind,
-    AgendaItemStatus,
     Attendance,
     Decision,
     Group,
     Identity,
     Meeting,
     MeetingNote,
-    MeetingStatus,
     Membership,
     MinutesObjection,
-    MinutesStatus,
-    Role,
 )
 
 

@@ -30,9 +30,10 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.enums import OutboxStatus
 from bot.core.messages import EDIT_MESSAGE_ID, Button, Document, OutgoingMessage
 from storage.db import dialect_insert
-from storage.models import GroupChat, Identity, OutboxMessage, OutboxStatus
+from storage.models import GroupChat, Identity, OutboxMessage
 
 # Where a bot may start a private conversation itself (on Telegram it may not).
 PLATFORMS_OPENING_DIRECT_CHATS = frozenset({"matrix"})

@@ -15,16 +15,14 @@ from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.core.enums import OutboxStatus, PollKind, PollStatus
 from storage.models import (
     Identity,
     Membership,
     OutboxMessage,
-    OutboxStatus,
     Poll,
-    PollKind,
     PollMessage,
     PollOption,
-    PollStatus,
     PollVote,
 )
 

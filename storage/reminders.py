@@ -15,17 +15,15 @@ from typing import Any
 from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.enums import ActionItemStatus, MeetingStatus, ReminderStatus
 from storage.db import dialect_insert
 from storage.models import (
     ActionItem,
     ActionItemAssignee,
-    ActionItemStatus,
     Group,
     GroupReminderSettings,
     Meeting,
-    MeetingStatus,
     ReminderLog,
-    ReminderStatus,
     Rsvp,
     User,
     UserReminderSettings,

@@ -52,7 +52,7 @@ def clock() -> FixedClock:
 @pytest.fixture
 async def core(database_url: str, clock: FixedClock) -> AsyncIterator[object]:
     from bot.app import Core
-    from bot.settings import load_settings
+    from bot.core.settings import load_settings
 
     core = await Core.create(load_settings(database_url=database_url, _env_file=None), clock)
     yield core

@@ -93,7 +93,7 @@ def running_bot(
     """A whole bot on a throwaway SQLite file with its own event loop, for synchronous
     (hypothesis) tests that send it many messages; `setup` is said first, in order."""
     from bot.core.clock import FixedClock
-    from bot.settings import load_settings
+    from bot.core.settings import load_settings
 
     with tempfile.TemporaryDirectory() as tmp, asyncio.Runner() as runner:
         url = f"sqlite:///{Path(tmp) / 'bot.db'}"

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from bot.core.dispatcher import Dispatcher
 from bot.core.messages import (
     Button,
     ChatKind,
@@ -31,6 +30,7 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.outbox.ports import DeliveryLimits
+from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 

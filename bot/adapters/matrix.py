@@ -54,8 +54,6 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 from sqlalchemy import select, update
 
-from bot.core.context import Services
-from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import N_, Translator
 from bot.core.messages import (
     EDIT_MESSAGE_ID,
@@ -69,6 +67,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.settings import Settings
 from bot.core.text import split_text
 from bot.outbox.ports import (
     DeliveryLimits,
@@ -77,10 +76,11 @@ from bot.outbox.ports import (
     RetryLater,
     TransientFailure,
 )
-from bot.settings import Settings
+from handlers.context import Services
+from handlers.dispatcher import Dispatcher
 from storage import platform_state
 from storage.models import Identity
-from storage.repositories import group_for_chat
+from storage.people import group_for_chat
 
 log = logging.getLogger(__name__)
 

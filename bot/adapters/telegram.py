@@ -46,7 +46,6 @@ from telegram.ext import MessageHandler as TgMessageHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters.telegram_http import AiohttpRequest
-from bot.core.dispatcher import Dispatcher
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
     EDIT_MESSAGE_ID,
@@ -61,6 +60,7 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.core.router import Router
+from bot.core.settings import Settings, TelegramMode
 from bot.core.text import split_text
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
@@ -72,7 +72,7 @@ from bot.outbox.ports import (
     RetryLater,
     TransientFailure,
 )
-from bot.settings import Settings, TelegramMode
+from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
 

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from storage.models import Role
+from bot.core.enums import Role
 
 if TYPE_CHECKING:
-    from bot.core.context import HandlerContext
     from bot.core.messages import Reply
+    from handlers.context import HandlerContext
 
 Handler = Callable[["HandlerContext"], Awaitable["Reply | list[Reply] | None"]]
 

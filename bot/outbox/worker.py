@@ -22,6 +22,7 @@ from aiolimiter import AsyncLimiter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
+from bot.core.enums import OutboxStatus
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
@@ -33,8 +34,7 @@ from bot.outbox.ports import (
     TransientFailure,
 )
 from storage import outbox as repo
-from storage.models import OutboxStatus
-from storage.repositories import move_chat
+from storage.people import move_chat
 
 log = logging.getLogger(__name__)
 

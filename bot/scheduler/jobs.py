@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.context import Services
-from bot.scheduler.reminders import run_reminders
-from handlers.advisor_escalation import run_advisor_escalation
-from handlers.outbox_report import report_uncertain
-from handlers.poll_deadlines import run_poll_deadlines
-from handlers.series_occurrences import extend_series
+from handlers.advisors.escalation import run_advisor_escalation
+from handlers.context import Services
+from handlers.delivery.commands import report_uncertain
+from handlers.meetings.series_occurrences import extend_series
+from handlers.polls.deadlines import run_poll_deadlines
+from handlers.reminders.sweep import run_reminders
 
 SweepJob = Callable[[Services, datetime], Awaitable[object]]
 

@@ -19,8 +19,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.core.context import Services
 from bot.scheduler import jobs as registry
+from handlers.context import Services
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ def _run(connection: Connection) -> None:
 
 
 def _run_from_settings() -> None:
-    from bot.settings import load_settings
+    from bot.core.settings import load_settings
     from storage.db import create_engine
 
     async def go() -> None:

@@ -1,0 +1,22 @@
+"""What handlers may ask of the chat platform a message came from; each adapter provides it."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Platform(Protocol):
+    """What handlers may ask of the chat platform the message came from."""
+
+    name: str
+    max_text_length: int
+    command_prefix: str  # how commands are written here: "/" on Telegram, "!" on Matrix
+
+    @property
+    def bot_username(self) -> str | None: ...
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool: ...
+
+    def direct_chat_hint(self) -> str | None:
+        """A link or address that opens a private chat with the bot (e.g. t.me/…)."""
+        ...

@@ -1,0 +1,1 @@
+"""Action items (Aufgaben): record with assignees and due date, change status, list."""

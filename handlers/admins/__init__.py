@@ -1,0 +1,1 @@
+"""Admins: the deployment's role above chairs, and how to reach them."""

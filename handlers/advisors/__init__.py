@@ -1,0 +1,1 @@
+"""The advisor registry: authorizations, experience exchanges, the escalation ladder."""

@@ -1,0 +1,608 @@
+"""The advisor registry in chat: admins add, edit, list and show advisors, record experience
+exchanges and attendance, hand out link codes and preview the escalation run.
+
+Registry data is shown only to admins (see `handlers.admins`), and only in a private chat or
+an admin chat. The escalation itself lives in `handlers.advisor_escalation`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from bot.core.dates import format_date, parse_date
+from bot.core.enums import AuthorizationSource, ListingStatus, Role, StepOutcome
+from bot.core.errors import UserError
+from bot.core.i18n import N_, Translator
+from bot.core.messages import Reply
+from bot.core.numbers import small_number
+from bot.core.router import Arg, ArgKind, Command
+from handlers.admins.directory import admin_group_ids, is_admin
+from handlers.advisors.escalation import PreviewLine, advisor_policy, exchange_info, preview
+from handlers.advisors.letters import describe_exchange, step_name
+from handlers.advisors.policy import EscalationPolicy, Step, timeline
+from handlers.context import HandlerContext
+from handlers.meetings.commands import _read_when
+from storage import advisors as repo
+from storage import linking
+from storage.models import Advisor, AdvisorLinkCode, ExperienceExchange
+
+ADVISOR_CODE = "advisor"
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LANGUAGE_CHOICES = {"de": "de", "deutsch": "de", "german": "de", "en": "en", "englisch": "en"}
+LIST_LIMIT = 30
+ADD_EXAMPLE = (
+    "Berta Beispiel | berta@example.org | RKW Nord | Digitalisierung, Finanzierung | 15.03.2021"
+)
+EXCHANGE_EXAMPLE = '10.03.2027 9-12 Uhr "IHK Köln" | https://meet.example.org/eax | 30'
+
+OUTCOME_NAMES = {
+    StepOutcome.SENT.value: N_("sent"),
+    StepOutcome.MISSED.value: N_("missed (superseded), reported"),
+    StepOutcome.UNREACHABLE.value: N_("not reachable by chat, reported"),
+    StepOutcome.MANUAL.value: N_("by an admin"),
+}
+SOURCE_NAMES = {
+    AuthorizationSource.INITIAL.value: N_("initial"),
+    AuthorizationSource.EXCHANGE.value: N_("experience exchange"),
+    AuthorizationSource.IMPORT.value: N_("import"),
+    AuthorizationSource.MANUAL.value: N_("entered by an admin"),
+}
+STATUS_NAMES = {
+    ListingStatus.LISTED.value: N_("listed"),
+    ListingStatus.DELISTED.value: N_("delisted"),
+}
+
+
+async def require_admin(ctx: HandlerContext) -> None:
+    """Admins only, and only where registry data may be shown."""
+    settings = ctx.services.settings
+    if not await is_admin(ctx.session, settings, ctx.user.id):
+        raise UserError(ctx._("Only admins may use the advisor registry."))
+    if ctx.message.is_direct:
+        return
+    if ctx.group is None or ctx.group.id not in await admin_group_ids(ctx.session, settings):
+        raise UserError(
+            ctx._("Please use the advisor registry in our private chat or in the admin group.")
+        )
+
+
+def _policy(ctx: HandlerContext) -> EscalationPolicy | None:
+    return advisor_policy(ctx.services.settings)
+
+
+def _today(ctx: HandlerContext) -> date:
+    return ctx.now.astimezone(ctx.tz).date()
+
+
+def _date(ctx: HandlerContext, text: str) -> date:
+    return parse_date(text.strip(), now=ctx.now, tz=ctx.tz, prefer_future=False)
+
+
+def _check_email(ctx: HandlerContext, email: str) -> str:
+    email = email.strip()
+    if not EMAIL.match(email) or len(email) > 254:
+        raise UserError(ctx._("“{value}” is not an e-mail address.", value=email))
+    return email
+
+
+async def _advisor(ctx: HandlerContext, ref: str) -> Advisor:
+    advisor = await repo.find_advisor(ctx.session, ref)
+    if advisor is None:
+        raise UserError(
+            ctx._(
+                "There is no advisor “{ref}”. {command} lists them.",
+                ref=ref,
+                command=ctx.command_name("advisors"),
+            )
+        )
+    return advisor
+
+
+def _line(ctx: HandlerContext, advisor: Advisor) -> str:
+    status = ctx._(STATUS_NAMES[advisor.status])
+    linked = "" if advisor.user_id else " " + ctx._("(no chat account linked)")
+    email = advisor.email or "–"
+    return f"#{advisor.id} {advisor.name} <{email}>, {advisor.institution} – {status}{linked}"
+
+
+async def advisors(ctx: HandlerContext) -> Reply:
+    await require_admin(ctx)
+    query = (ctx.args.get("query") or "").strip()
+    if query and (query.lstrip("#").isdigit() or "@" in query):
+        return Reply(await _details(ctx, await _advisor(ctx, query)))
+    found, total = await repo.list_advisors(ctx.session, search=query or None, limit=LIST_LIMIT)
+    if not found:
+        return Reply(
+            ctx._(
+                "No advisors found. Add one with {command}, or import a CSV file with the "
+                "command line: ag-assistant advisors import FILE.csv",
+                command=ctx.command_name("advisoradd"),
+            )
+        )
+    lines = [ctx.ngettext("{n} advisor:", "{n} advisors:", total)]
+    lines += [f"• {_line(ctx, a)}" for a in found]
+    if total > len(found):
+        lines.append(ctx._("… and {more} more; narrow the search.", more=total - len(found)))
+    lines.append(
+        ctx._("Details and timeline: {command}", command=ctx.command_name("advisors") + " 12")
+    )
+    return Reply("\n".join(lines))
+
+
+async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
+    lines = [_line(ctx, advisor)]
+    if advisor.fields:
+        lines.append(ctx._("Consulting fields: {fields}", fields=advisor.fields))
+    lines.append(ctx._("Language: {language}", language=advisor.language))
+    lines.append(ctx._("Authorizations:"))
+    for auth in await repo.authorizations(ctx.session, advisor.id):
+        source = ctx._(SOURCE_NAMES[auth.source])
+        lines.append(f"• {format_date(auth.authorized_on, ctx.language)} – {source}")
+    policy = _policy(ctx)
+    if policy is None:
+        lines.append(ctx._("No escalation policy is active (ADVISOR_POLICY_START is not set)."))
+        return "\n".join(lines)
+    history = await repo.history(ctx.session, advisor.id)
+    entries = timeline(history, policy)
+    if entries:
+        lines.append(
+            ctx._(
+                "Timeline of the authorization of {day}:",
+                day=format_date(entries[0].cycle_start, ctx.language),
+            )
+        )
+    outcomes = {(s.step, s.cycle_start): s for s in await repo.steps_of(ctx.session, advisor.id)}
+    for entry in entries:
+        record = outcomes.get((entry.step.value, entry.cycle_start))
+        state = (
+            ctx._(OUTCOME_NAMES[record.outcome])
+            + " "
+            + format_date(record.done_at.astimezone(ctx.tz).date(), ctx.language)
+            if record
+            else ctx._("planned")
+        )
+        deadline = (
+            " " + ctx._("(deadline {day})", day=format_date(entry.deadline, ctx.language))
+            if entry.deadline
+            else ""
+        )
+        lines.append(
+            f"• {format_date(entry.due_on, ctx.language)} {step_name(ctx.t, entry.step)}"
+            f"{deadline}: {state}"
+        )
+    if advisor.next_step_on:
+        lines.append(
+            ctx._("Next step due: {day}", day=format_date(advisor.next_step_on, ctx.language))
+        )
+    return "\n".join(lines)
+
+
+async def add_advisor(ctx: HandlerContext) -> Reply:
+    await require_admin(ctx)
+    parts = [p.strip() for p in ctx.args["details"].split("|")]
+    if len(parts) not in (5, 6) or not all(parts[:3]) or not parts[4]:
+        raise UserError(
+            ctx._(
+                "Please give name | e-mail | training institution | consulting fields | date "
+                "of authorization [| language], e.g. {example}",
+                example=ctx.command_name("advisoradd") + " " + ADD_EXAMPLE,
+            )
+        )
+    name, email, institution, fields, authorized = parts[:5]
+    email = _check_email(ctx, email)
+    language = ctx.services.settings.bot_language
+    if len(parts) == 6 and parts[5]:
+        language = LANGUAGE_CHOICES.get(parts[5].lower(), "")
+        if not language:
+            raise UserError(ctx._("The language must be de or en."))
+    if await repo.find_advisor(ctx.session, email) is not None:
+        raise UserError(
+            ctx._("An advisor with the e-mail address {email} exists already.", email=email)
+        )
+    day = _date(ctx, authorized)
+    if day > _today(ctx):
+        raise UserError(ctx._("The authorization date lies in the future."))
+    advisor = await repo.create_advisor(
+        ctx.session,
+        name=name[:200],
+        email=email,
+        institution=institution[:200],
+        fields=fields[:500],
+        language=language,
+        authorized_on=day,
+        source=AuthorizationSource.MANUAL,
+        now=ctx.now,
+        policy=_policy(ctx),
+    )
+    return Reply(ctx._("Advisor added:") + "\n" + await _details(ctx, advisor))
+
+
+EDIT_FIELDS = {
+    "name": "name",
+    "email": "email",
+    "e-mail": "email",
+    "mail": "email",
+    "institution": "institution",
+    "institut": "institution",
+    "fields": "fields",
+    "felder": "fields",
+    "beratungsfelder": "fields",
+    "language": "language",
+    "sprache": "language",
+    "authorized": "authorized",
+    "autorisiert": "authorized",
+    "status": "status",
+}
+DELISTED_WORDS = {"delisted", "delisten", "gesperrt", "entfernt", "ausgelistet"}
+
+
+async def edit_advisor(ctx: HandlerContext) -> Reply:
+    await require_admin(ctx)
+    advisor = await _advisor(ctx, ctx.args["advisor"])
+    field_name, _, value = ctx.args["change"].partition("=")
+    key = EDIT_FIELDS.get(field_name.strip().lower())
+    value = value.strip()
+    if key is None or not value:
+        raise UserError(
+            ctx._(
+                "Please write field=value; fields: name, email, institution, fields, language, "
+                "authorized (a renewal date), status=delisted. Example: {example}",
+                example=ctx.command_name("advisoredit") + " 12 email=neu@example.org",
+            )
+        )
+    policy = _policy(ctx)
+    if key == "email":
+        value = _check_email(ctx, value)
+        other = await repo.find_advisor(ctx.session, value)
+        if other is not None and other.id != advisor.id:
+            raise UserError(
+                ctx._("An advisor with the e-mail address {email} exists already.", email=value)
+            )
+        advisor.email = value
+    elif key == "language":
+        language = LANGUAGE_CHOICES.get(value.lower())
+        if language is None:
+            raise UserError(ctx._("The language must be de or en."))
+        advisor.language = language
+    elif key == "authorized":
+        day = _date(ctx, value)
+        if day > _today(ctx):
+            raise UserError(ctx._("The authorization date lies in the future."))
+        await repo.add_authorization(
+            ctx.session, advisor, day, source=AuthorizationSource.MANUAL, now=ctx.now, policy=policy
+        )
+    elif key == "status":
+        if value.lower() not in DELISTED_WORDS:
+            raise UserError(
+                ctx._(
+                    "Only status=delisted can be set by hand; an advisor is listed again by "
+                    "a renewal (attendance, or authorized=DATE)."
+                )
+            )
+        await _delist_by_hand(ctx, advisor)
+    else:
+        setattr(advisor, key, value[:500] if key == "fields" else value[:200])
+    advisor.updated_at = ctx.now
+    return Reply(ctx._("Saved.") + "\n" + await _details(ctx, advisor))
+
+
+async def _delist_by_hand(ctx: HandlerContext, advisor: Advisor) -> None:
+    """Recorded like the policy's delisting, so no letters follow and a renewal relists."""
+    if advisor.status == ListingStatus.DELISTED.value:
+        raise UserError(ctx._("This advisor is delisted already."))
+    starts = [
+        a for a in (await repo.history(ctx.session, advisor.id)).authorizations if a <= _today(ctx)
+    ]
+    if not starts:
+        raise UserError(ctx._("This advisor has no authorization yet."))
+    await repo.record_step(
+        ctx.session,
+        advisor_id=advisor.id,
+        step=Step.DELISTING,
+        cycle_start=starts[-1],
+        due_on=_today(ctx),
+        outcome=StepOutcome.MANUAL,
+        now=ctx.now,
+        outbox_key=None,
+    )
+    advisor.status = ListingStatus.DELISTED.value
+    await repo.refresh_next_step(ctx.session, advisor, _policy(ctx))
+
+
+async def advisor_code(ctx: HandlerContext) -> Reply:
+    await require_admin(ctx)
+    advisor = await _advisor(ctx, ctx.args["advisor"])
+    code = await linking.create_code(ctx.session, purpose=ADVISOR_CODE, now=ctx.now)
+    days = ctx.services.settings.advisor_link_code_days
+    record = await linking.find_code(ctx.session, code)
+    assert record is not None
+    record.expires_at = ctx.now + timedelta(days=days)
+    ctx.session.add(AdvisorLinkCode(link_code_id=record.id, advisor_id=advisor.id))
+    advisor_t = Translator(advisor.language)
+    instruction = advisor_t.gettext(
+        "Please send {command} {code} to the bot in a private chat; then you get the "
+        "reminders about your authorization there.",
+        command=ctx.platform.command_prefix
+        + ctx.services.router.get("link").display_name(advisor.language),
+        code=code,
+    )
+    return Reply(
+        ctx.ngettext(
+            "Link code for {name}, valid for {n} day; pass it on to the advisor:",
+            "Link code for {name}, valid for {n} days; pass it on to the advisor:",
+            days,
+            name=advisor.name,
+        )
+        + f"\n{code}\n\n"
+        + instruction
+    )
+
+
+async def redeem_advisor_code(ctx: HandlerContext, code: str) -> Reply | None:
+    """Called by the link command in a private chat: a code an admin gave to an advisor."""
+    used = await linking.redeem(ctx.session, code, purpose=ADVISOR_CODE, now=ctx.now)
+    if used is None:
+        return None
+    link = await ctx.session.get(AdvisorLinkCode, used.id)
+    advisor = await ctx.session.get(Advisor, link.advisor_id) if link else None
+    if advisor is None:
+        raise UserError(ctx._("This code is unknown or expired. Ask for a new one."))
+    advisor.user_id = ctx.user.id
+    advisor.updated_at = ctx.now
+    return Reply(
+        ctx._(
+            "Thank you, {name}: you are now linked to your entry in the advisor registry. "
+            "Reminders about your authorization come to this chat.",
+            name=advisor.name,
+        )
+    )
+
+
+async def exchanges(ctx: HandlerContext) -> Reply:
+    details = (ctx.args.get("details") or "").strip()
+    if not details:
+        return await _list_exchanges(ctx)
+    group_id = await _exchange_scope(ctx)
+    text, *rest = [p.strip() for p in details.split("|")]
+    when, provider = _read_when(ctx, text)
+    provider = provider.strip().strip('"').strip()
+    place = rest[0] if rest else ""
+    if not provider or not place or len(rest) > 2:
+        raise UserError(
+            ctx._(
+                "Please give date time provider | place or link [| places], e.g. {example}",
+                example=ctx.command_name("exchange") + " " + EXCHANGE_EXAMPLE,
+            )
+        )
+    capacity = None
+    if len(rest) == 2 and rest[1]:
+        capacity = small_number(rest[1])
+        if capacity is None:
+            raise UserError(ctx._("The number of places must be a whole number."))
+    exchange = ExperienceExchange(
+        starts_at=when.start_at(),
+        ends_at=when.end_at(),
+        provider=provider[:200],
+        place=place[:500],
+        capacity=capacity,
+        group_id=group_id,
+        created_by_user_id=ctx.user.id,
+        created_at=ctx.now,
+    )
+    ctx.session.add(exchange)
+    await ctx.session.flush()
+    return Reply(
+        ctx._("Experience exchange recorded:")
+        + "\n"
+        + describe_exchange(ctx.t, exchange_info(exchange), ctx.tz)
+    )
+
+
+async def _exchange_scope(ctx: HandlerContext) -> int | None:
+    """Admins publish for everyone; a chair publishes for their own working group."""
+    settings = ctx.services.settings
+    admin_here = ctx.message.is_direct or (
+        ctx.group is not None and ctx.group.id in await admin_group_ids(ctx.session, settings)
+    )
+    if admin_here and await is_admin(ctx.session, settings, ctx.user.id):
+        return None
+    if ctx.group is not None and ctx.role is not None and ctx.role.allows(Role.CHAIR):
+        return ctx.group.id
+    raise UserError(
+        ctx._("Only admins, or the chairs of a working group for their group, may record that.")
+    )
+
+
+async def _list_exchanges(ctx: HandlerContext) -> Reply:
+    found = await repo.upcoming_exchanges(ctx.session, now=ctx.now, user_id=ctx.user.id, limit=20)
+    if ctx.group is not None and not ctx.message.is_direct:
+        found = [e for e in found if e.group_id in (None, ctx.group.id)]
+    if not found:
+        return Reply(ctx._("No upcoming experience exchanges are published."))
+    lines = [ctx._("Upcoming experience exchanges:")]
+    lines += [f"• {describe_exchange(ctx.t, exchange_info(e), ctx.tz)}" for e in found]
+    return Reply("\n".join(lines))
+
+
+async def attendance(ctx: HandlerContext) -> Reply:
+    await require_admin(ctx)
+    raw = ctx.args["exchange"].lstrip("#")
+    exchange_id = small_number(raw)
+    exchange = (
+        await ctx.session.get(ExperienceExchange, exchange_id) if exchange_id is not None else None
+    )
+    if exchange is None:
+        raise UserError(ctx._("There is no experience exchange #{number}.", number=raw))
+    day = exchange.starts_at.astimezone(ctx.tz).date()
+    if day > _today(ctx):
+        raise UserError(ctx._("This experience exchange has not taken place yet."))
+    names = []
+    policy = _policy(ctx)
+    for ref in ctx.args["advisors"].replace(",", " ").split():
+        advisor = await _advisor(ctx, ref)
+        await repo.record_attendance(
+            ctx.session,
+            exchange,
+            advisor,
+            day=day,
+            now=ctx.now,
+            by_user_id=ctx.user.id,
+            policy=policy,
+        )
+        names.append(advisor.name)
+    return Reply(
+        ctx._(
+            "Attendance recorded for {names}: authorization renewed from {day}.",
+            names=", ".join(names),
+            day=format_date(day, ctx.language),
+        )
+    )
+
+
+AS_OF = re.compile(r"^\s*(--as-of[= ]|--stichtag[= ])", re.IGNORECASE)
+
+
+async def advisor_preview(ctx: HandlerContext) -> Reply:
+    await require_admin(ctx)
+    policy = _policy(ctx)
+    if policy is None:
+        raise UserError(ctx._("No escalation policy is active (ADVISOR_POLICY_START is not set)."))
+    text = AS_OF.sub("", ctx.args.get("when") or "").strip()
+    as_of = _date(ctx, text) if text else _today(ctx)
+    lines, total = await preview(ctx.session, policy, as_of, limit=LIST_LIMIT)
+    return Reply(preview_text(ctx.t, lines, total, as_of))
+
+
+def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: date) -> str:
+    """Shared by the chat command and the CLI."""
+    day = format_date(as_of, t.language)
+    if not lines:
+        return t.gettext("Nothing would be sent on {day}.", day=day)
+    out = [
+        t.ngettext(
+            "On {day}, {n} advisor has due steps (nothing is sent by this preview):",
+            "On {day}, {n} advisors have due steps (nothing is sent by this preview):",
+            total,
+            day=day,
+        )
+    ]
+    for line in lines:
+        if line.step.superseded:
+            what = t.gettext("missed, reported to admins")
+        elif line.reachable:
+            what = t.gettext("direct message")
+        else:
+            what = t.gettext("not reachable by chat, reported to admins")
+        out.append(
+            f"• #{line.advisor.id} {line.advisor.name}: {step_name(t, line.step.step)} – {what}"
+        )
+    shown = len({line.advisor.id for line in lines})
+    if total > shown:
+        out.append(t.gettext("… and {more} more advisors.", more=total - shown))
+    return "\n".join(out)
+
+
+COMMANDS = (
+    Command(
+        "advisors",
+        advisors,
+        N_("Advisor registry: list or search advisors, or show one with its timeline"),
+        german="berater",
+        args=(Arg("query", N_("number, e-mail or search"), kind=ArgKind.TEXT, required=False),),
+        details=N_(
+            "Without a word: all advisors. With a number or e-mail address: that advisor "
+            "with authorizations, reminders sent and planned. Anything else searches name, "
+            "e-mail and training institution. Admins only, in a private chat or the admin group."
+        ),
+        admin_only=True,
+    ),
+    Command(
+        "advisoradd",
+        add_advisor,
+        N_("Add an advisor to the registry"),
+        german="beraterneu",
+        args=(
+            Arg(
+                "details",
+                N_("name | e-mail | institution | fields | date"),
+                kind=ArgKind.TEXT,
+                max_length=1000,
+            ),
+        ),
+        details=N_(
+            "Example: /beraterneu Berta Beispiel | berta@example.org | RKW Nord | "
+            "Digitalisierung, Finanzierung | 15.03.2021 | de – the last part (language, de or "
+            "en) may be left out. Admins only."
+        ),
+        admin_only=True,
+    ),
+    Command(
+        "advisoredit",
+        edit_advisor,
+        N_("Change an advisor's entry"),
+        german="berateraendern",
+        args=(
+            Arg("advisor", N_("number or e-mail")),
+            Arg("change", N_("field=value"), kind=ArgKind.TEXT, max_length=600),
+        ),
+        details=N_(
+            "Fields: name, email, institution, fields, language (de/en), authorized=DATE (a "
+            "renewal entered by hand), status=delisted. Example: /berateraendern 12 "
+            "institution=RKW Nord. Admins only."
+        ),
+        admin_only=True,
+    ),
+    Command(
+        "advisorcode",
+        advisor_code,
+        N_("One-time code an advisor sends me to link their chat account"),
+        german="beratercode",
+        args=(Arg("advisor", N_("number or e-mail")),),
+        details=N_(
+            "The advisor sends the link command with this code to me in a private chat; "
+            "reminders then reach them there. Admins only."
+        ),
+        admin_only=True,
+    ),
+    Command(
+        "exchange",
+        exchanges,
+        N_("List experience exchanges, or record one: date, time, provider, place, places"),
+        german="austausch",
+        args=(
+            Arg(
+                "details",
+                N_("date time provider | place | places"),
+                kind=ArgKind.TEXT,
+                required=False,
+                max_length=800,
+            ),
+        ),
+        details=N_(
+            'Example: /austausch 10.03.2027 9-12 Uhr "IHK Köln" | https://meet.example.org/eax '
+            "| 30 – admins publish for everyone, chairs of a working group for their group."
+        ),
+    ),
+    Command(
+        "attended",
+        attendance,
+        N_("Record advisors' attendance at an experience exchange (renews their authorization)"),
+        german="teilnahme",
+        args=(
+            Arg("exchange", N_("exchange number")),
+            Arg("advisors", N_("advisor numbers or e-mails"), kind=ArgKind.TEXT, max_length=2000),
+        ),
+        details=N_("Example: /teilnahme 3 12 17 berta@example.org. Admins only."),
+        admin_only=True,
+    ),
+    Command(
+        "advisorpreview",
+        advisor_preview,
+        N_("Preview which advisor reminders would go out on a date, without sending"),
+        german="beratervorschau",
+        args=(Arg("when", N_("date"), kind=ArgKind.TEXT, required=False),),
+        details=N_("Example: /beratervorschau --as-of 2023-05-01 (default: today). Admins only."),
+        admin_only=True,
+    ),
+)

@@ -1,0 +1,140 @@
+"""An advisor's authorization deadlines in their personal calendar feed.
+
+The reminder letters name these dates; in the calendar they are there all along, with the
+phone's own alarm, and move by themselves when attendance renews the authorization (a new
+cycle: new UIDs, the old dates drop out of the feed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.dates import format_date
+from bot.core.enums import ListingStatus
+from handlers.advisors.escalation import advisor_policy
+from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, add_months, timeline
+from handlers.calendar.events import EventStyle, due_date_event
+from handlers.calendar.feed_source import FeedScope, SourceVersion
+from handlers.calendar.ics import CalendarEvent
+from storage import advisors as repo
+from storage.calendar import as_utc
+from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
+
+_DELISTINGS = (Step.DELISTING, Step.LEGACY_DELISTING)
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    kind: str  # "expiry" or "delisting"
+    due: date
+    cycle_start: date
+
+
+def authorization_deadlines(
+    history: AdvisorHistory,
+    *,
+    listed: bool,
+    expiry_months: int,
+    policy: EscalationPolicy | None,
+) -> list[Deadline]:
+    """The dates a listed advisor must know for their latest authorization.
+
+    Expiry is `expiry_months` after it; without a policy start date there is no delisting
+    schedule, so only the expiry is shown. An authorization that had already run out when
+    the policy started has no expiry ahead, only the legacy delisting date.
+    """
+    if not listed or not history.authorizations:
+        return []
+    start = max(history.authorizations)
+    if policy is None:
+        return [Deadline("expiry", add_months(start, expiry_months), start)]
+    deadlines = []
+    if not policy.is_legacy(start):
+        deadlines.append(Deadline("expiry", policy.expiry(start), start))
+    for entry in timeline(history, policy):
+        if entry.step in _DELISTINGS and entry.done is None:
+            deadlines.append(Deadline("delisting", entry.due_on, start))
+    return deadlines
+
+
+class AuthorizationDeadlinesSource:
+    """The person's advisor entries (usually one, once linked with /verknuepfen)."""
+
+    name = "authorization"
+
+    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
+        if scope.user is None:
+            return SourceVersion("-", None)
+        mine = select(Advisor.id).where(Advisor.user_id == scope.user.id)
+        advisors = select(
+            func.count(Advisor.id),
+            func.max(Advisor.updated_at),
+            func.sum(case((Advisor.status == ListingStatus.LISTED.value, Advisor.id), else_=0)),
+        ).where(Advisor.user_id == scope.user.id)
+        authorizations = select(
+            func.count(AdvisorAuthorization.id), func.max(AdvisorAuthorization.authorized_on)
+        ).where(AdvisorAuthorization.advisor_id.in_(mine))
+        steps = select(func.count(AdvisorStep.id)).where(AdvisorStep.advisor_id.in_(mine))
+        count, latest, listed = (await session.execute(advisors)).one()
+        if not count:  # most people are no advisors: one query for them on every fetch
+            return SourceVersion("-", None)
+        authorized = (await session.execute(authorizations)).one()
+        step_count = await session.scalar(steps)
+        policy = repo.policy_fingerprint(advisor_policy(scope.settings))
+        months = scope.settings.advisor_second_reminder_months
+        tag = f"{count}:{listed}:{latest}:{authorized[0]}:{authorized[1]}:{step_count}"
+        return SourceVersion(f"{tag}:{policy}:{months}", as_utc(latest))
+
+    async def events(
+        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+    ) -> list[CalendarEvent]:
+        if scope.user is None:
+            return []
+        advisors = list(
+            await session.scalars(
+                select(Advisor).where(Advisor.user_id == scope.user.id).order_by(Advisor.id)
+            )
+        )
+        histories = await repo.histories(session, [a.id for a in advisors])
+        policy = advisor_policy(scope.settings)
+        t = style.t
+        events = []
+        for advisor in advisors:
+            for deadline in authorization_deadlines(
+                histories[advisor.id],
+                listed=advisor.status == ListingStatus.LISTED.value,
+                expiry_months=scope.settings.advisor_second_reminder_months,
+                policy=policy,
+            ):
+                if deadline.kind == "expiry":
+                    summary = t.gettext("Advisor authorization ends")
+                    description = t.gettext(
+                        "Your authorization of {date} ends today. Attending an experience "
+                        "exchange renews it from the day you attend.",
+                        date=format_date(deadline.cycle_start, t.language),
+                    )
+                else:
+                    summary = t.gettext("Removal from the public advisor list")
+                    description = t.gettext(
+                        "Unless your authorization of {date} is renewed by attending an "
+                        "experience exchange, you are removed from the public advisor list "
+                        "today.",
+                        date=format_date(deadline.cycle_start, t.language),
+                    )
+                events.append(
+                    due_date_event(
+                        kind="authorization",
+                        key=f"{advisor.id}-{deadline.cycle_start.isoformat()}-{deadline.kind}",
+                        summary=summary,
+                        due=deadline.due,
+                        tzid=scope.settings.bot_timezone,
+                        style=style,
+                        stamp=advisor.updated_at,
+                        description=description,
+                    )
+                )
+        return events

@@ -1,0 +1,347 @@
+"""The daily advisor escalation run: due steps become letters, listing changes, reports.
+
+`run_advisor_escalation(services, today)` is what the scheduler calls once a day (and again
+at start-up, which is harmless). Guarantees:
+
+* **Exactly once.** Each step is recorded in `advisor_steps` (unique per advisor, step and
+  cycle) in the same transaction as its outbox row (unique dedupe key). A repeated run, a
+  restart or a second bot process finds the record and sends nothing; on PostgreSQL the
+  advisors being handled are also locked with `FOR UPDATE SKIP LOCKED`, so a concurrent
+  run passes over them instead of waiting.
+* **Nothing silently dropped.** Superseded steps (downtime, late renewal) are recorded as
+  missed; advisors without a reachable chat account are recorded as unreachable. Both are
+  reported to admins, and every handled step goes into its training institution's summary.
+  Reports are built from unreported records (`reported_at`), so a crash between handling
+  and reporting only delays the report.
+* **Cheap.** Only advisors with `next_step_on <= today` (an index range) are loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import partial
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.enums import ListingStatus, StepOutcome
+from bot.core.i18n import Translator
+from bot.core.messages import OutgoingMessage
+from bot.core.settings import Settings
+from handlers.admins.directory import admin_destinations, chat_language, tell_admins
+from handlers.advisors.exchange_ics import exchanges_document
+from handlers.advisors.letters import (
+    ExchangeInfo,
+    ReportLine,
+    admin_report,
+    advisor_letter,
+    institution_summary,
+)
+from handlers.advisors.policy import DueStep, EscalationPolicy, Step, due_steps, next_due_on
+from handlers.context import Services
+from storage import advisors as repo
+from storage import outbox
+from storage.models import Advisor, AdvisorStep, ExperienceExchange, User
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # advisors per transaction: short locks, bounded memory
+PURPOSE = "advisor_escalation"
+
+
+def advisor_policy(settings: Settings) -> EscalationPolicy | None:
+    """The configured policy, or None while ADVISOR_POLICY_START is not set."""
+    if settings.advisor_policy_start is None:
+        return None
+    return EscalationPolicy(
+        policy_start=settings.advisor_policy_start,
+        first_reminder_months=settings.advisor_first_reminder_months,
+        second_reminder_months=settings.advisor_second_reminder_months,
+        final_notice_months=settings.advisor_final_notice_months,
+        delisting_months=settings.advisor_delisting_months,
+        grace_months_for_already_expired=settings.advisor_grace_months,
+    )
+
+
+@dataclass
+class EscalationReport:
+    """What one run did; ``disabled`` when no policy start date is configured."""
+
+    today: date
+    disabled: bool = False
+    sent: int = 0  # letters queued for advisors who can be reached
+    unreachable: int = 0  # steps for advisors without a reachable chat account
+    missed: int = 0  # superseded steps, recorded and reported instead of sent
+    delisted: int = 0
+    relisted: int = 0
+    advisors: int = 0  # advisors handled by this process
+    summaries: int = 0  # summary/report messages queued
+    unreported: int = 0  # handled steps left for the next run: no report destination set
+    steps: list[tuple[int, str, str]] = field(default_factory=list)  # (advisor, step, outcome)
+
+
+def outbox_key(advisor_id: int, step: DueStep) -> str:
+    return f"advisor:{advisor_id}:{step.key}"
+
+
+def exchange_info(exchange: ExperienceExchange) -> ExchangeInfo:
+    return ExchangeInfo(
+        number=exchange.id,
+        starts_at=exchange.starts_at,
+        ends_at=exchange.ends_at,
+        provider=exchange.provider,
+        place=exchange.place,
+        capacity=exchange.capacity,
+    )
+
+
+async def ensure_next_steps(services: Services, policy: EscalationPolicy | None) -> bool:
+    """Recompute every `next_step_on` once after the policy settings changed; True if so."""
+    fingerprint = repo.policy_fingerprint(policy)
+    async with services.sessions() as session:
+        if await repo.stored_policy(session) == fingerprint:
+            return False
+    after: int | None = 0
+    while after is not None:
+        async with services.sessions.begin() as session:
+            after = await repo.recompute_batch(session, policy, after_id=after, limit=2000)
+    async with services.sessions.begin() as session:
+        await repo.store_policy(session, fingerprint, services.clock.now())
+    log.info("advisor policy is now %s: next steps recomputed", fingerprint)
+    return True
+
+
+async def run_advisor_escalation(services: Services, today: date) -> EscalationReport:
+    """Handle every step due by ``today`` once, then queue the reports (see module doc)."""
+    report = EscalationReport(today)
+    policy = advisor_policy(services.settings)
+    await ensure_next_steps(services, policy)
+    if policy is None:
+        log.warning("ADVISOR_POLICY_START is not set: no advisor reminders are sent")
+        report.disabled = True
+        return report
+    after = 0
+    while True:
+        async with services.sessions.begin() as session:
+            batch = await repo.claim_due(session, today, after_id=after, limit=BATCH)
+            if not batch:
+                break
+            after = batch[-1].id
+            await _handle_batch(session, services, policy, batch, today, report)
+        services.wake_outbox()
+    await send_reports(services, today, report)
+    services.wake_outbox()
+    return report
+
+
+async def _handle_batch(
+    session: AsyncSession,
+    services: Services,
+    policy: EscalationPolicy,
+    batch: list[Advisor],
+    today: date,
+    report: EscalationReport,
+) -> None:
+    now = services.clock.now()
+    found = await repo.histories(session, [a.id for a in batch])
+    linked = [a.user_id for a in batch if a.user_id is not None]
+    reachable = await repo.reachable_users(session, linked)
+    for advisor in batch:
+        history = found[advisor.id]
+        steps = due_steps(history, policy, today)
+        report.advisors += 1
+        for step in steps:
+            await _handle_step(session, services, advisor, step, reachable, now, report)
+        advisor.next_step_on = next_due_on(history.record(steps, today), policy)
+
+
+async def _handle_step(
+    session: AsyncSession,
+    services: Services,
+    advisor: Advisor,
+    step: DueStep,
+    reachable: set[int],
+    now: datetime,
+    report: EscalationReport,
+) -> None:
+    if step.superseded:
+        outcome, key = StepOutcome.MISSED, None
+    else:
+        can_write = advisor.user_id is not None and await repo.has_identity(
+            session, advisor.user_id
+        )
+        key = outbox_key(advisor.id, step) if can_write else None
+        reached = advisor.user_id in reachable
+        outcome = StepOutcome.SENT if reached else StepOutcome.UNREACHABLE
+    # The record first: if it exists (another process, an earlier run) nothing happens.
+    if not await repo.record_step(
+        session,
+        advisor_id=advisor.id,
+        step=step.step,
+        cycle_start=step.cycle_start,
+        due_on=step.due_on,
+        outcome=outcome,
+        now=now,
+        outbox_key=key,
+    ):
+        return
+    report.steps.append((advisor.id, step.step.value, outcome.value))
+    if outcome is StepOutcome.MISSED:
+        report.missed += 1
+        return
+    if step.step.is_delisting:
+        advisor.status = ListingStatus.DELISTED.value
+        advisor.updated_at = now
+        report.delisted += 1
+    elif step.step is Step.RELISTING:
+        advisor.status = ListingStatus.LISTED.value
+        advisor.updated_at = now
+        report.relisted += 1
+    if outcome is StepOutcome.SENT:
+        report.sent += 1
+    else:
+        report.unreachable += 1
+    if key is not None:  # linked: queued, it waits for a private chat if none is open yet
+        assert advisor.user_id is not None
+        await outbox.enqueue_to_person(
+            session,
+            user_id=advisor.user_id,
+            dedupe_key=key,
+            purpose=PURPOSE,
+            message=await build_letter(session, services.settings, advisor, step, now),
+            now=now,
+        )
+
+
+async def build_letter(
+    session: AsyncSession, settings: Settings, advisor: Advisor, step: DueStep, now: datetime
+) -> OutgoingMessage:
+    user = await session.get(User, advisor.user_id) if advisor.user_id else None
+    tz = ZoneInfo((user.timezone if user else None) or settings.bot_timezone)
+    exchanges = await repo.upcoming_exchanges(
+        session, now=now, user_id=advisor.user_id, limit=settings.advisor_exchanges_listed
+    )
+    return advisor_letter(
+        Translator(advisor.language),
+        name=advisor.name,
+        step=step.step,
+        deadline=step.deadline,
+        exchanges=[exchange_info(e) for e in exchanges],
+        tz=tz,
+        attach=lambda listed: exchanges_document(
+            listed,
+            t=Translator(advisor.language),
+            tz=tz,
+            domain=settings.calendar_domain,
+            now=now,
+        ),
+    )
+
+
+async def send_reports(services: Services, today: date, report: EscalationReport) -> None:
+    """Institution summaries and the admin report of every step not reported yet."""
+    settings = services.settings
+    while True:
+        async with services.sessions.begin() as session:
+            steps = await repo.unreported_steps(session, limit=1000)
+            if not steps:
+                return
+            admins = await admin_destinations(session, settings)
+            summary_chat = settings.advisor_summary_chat_ref
+            if not admins and summary_chat is None:
+                report.unreported += len(steps)
+                log.warning(
+                    "%d advisor steps are not reported: set ADMIN_CHATS, ADMIN_USERS or "
+                    "ADVISOR_SUMMARY_CHAT",
+                    len(steps),
+                )
+                return
+            lines = await _report_lines(session, steps)
+            first = steps[0].id
+            now = services.clock.now()
+            summary_targets = [summary_chat] if summary_chat else list(admins.chats)
+            by_institution: dict[str, list[ReportLine]] = defaultdict(list)
+            for line in lines:
+                by_institution[line.institution].append(line)
+            for platform, chat in summary_targets:
+                t = Translator(await chat_language(session, settings, platform, chat))
+                for index, (institution, group) in enumerate(sorted(by_institution.items())):
+                    report.summaries += await outbox.enqueue(
+                        session,
+                        dedupe_key=f"advisor-summary:{first}:{index}:{platform}:{chat}",
+                        purpose="advisor_summary",
+                        platform=platform,
+                        chat_id=chat,
+                        message=OutgoingMessage(institution_summary(t, institution, group, today)),
+                        now=now,
+                    )
+            missed = [line for line in lines if line.outcome == StepOutcome.MISSED]
+            unreachable = [line for line in lines if line.outcome == StepOutcome.UNREACHABLE]
+            # Without admin destinations, the summary chat gets the admin report as well.
+            admin_chats = list(admins.chats) or ([summary_chat] if summary_chat else [])
+            report.summaries += await tell_admins(
+                session,
+                settings,
+                dedupe_key=f"advisor-admin:{first}",
+                purpose="advisor_admin_report",
+                text=partial(admin_report, missed=missed, unreachable=unreachable, today=today),
+                now=now,
+                chats=admin_chats,
+            )
+            await session.execute(
+                update(AdvisorStep)
+                .where(AdvisorStep.id.in_([s.id for s in steps]))
+                .values(reported_at=now)
+            )
+
+
+async def _report_lines(session: AsyncSession, steps: list[AdvisorStep]) -> list[ReportLine]:
+    ids = {s.advisor_id for s in steps}
+    advisors = {a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(ids)))}
+    return [
+        ReportLine(
+            advisor_id=s.advisor_id,
+            name=advisors[s.advisor_id].name,
+            email=advisors[s.advisor_id].email,
+            institution=advisors[s.advisor_id].institution,
+            step=Step(s.step),
+            outcome=s.outcome,
+            due_on=s.due_on,
+        )
+        for s in steps
+    ]
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    advisor: Advisor
+    step: DueStep
+    reachable: bool
+
+
+async def preview(
+    session: AsyncSession, policy: EscalationPolicy, as_of: date, *, limit: int = 1000
+) -> tuple[list[PreviewLine], int]:
+    """What a run on ``as_of`` would do, without writing anything, and how many advisors.
+
+    Uses the stored `next_step_on`, so it assumes no renewal is recorded before ``as_of``.
+    """
+    ids = await repo.due_advisors(session, as_of)
+    shown = ids[:limit]
+    found = await repo.histories(session, shown)
+    advisors = {
+        a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(shown)))
+    }
+    reachable = await repo.reachable_users(
+        session, [a.user_id for a in advisors.values() if a.user_id is not None]
+    )
+    lines = [
+        PreviewLine(advisors[i], step, advisors[i].user_id in reachable)
+        for i in shown
+        for step in due_steps(found[i], policy, as_of)
+    ]
+    return lines, len(ids)

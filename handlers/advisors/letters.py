@@ -1,0 +1,199 @@
+"""Texts of the advisor escalation: letters to advisors, summaries and reports for admins.
+
+Pure: a translator, data in, an `OutgoingMessage` out. Letters are built in two parts,
+the text and the list of upcoming exchanges, so the calendar feature can attach an `.ics`
+file per letter through `attach` without touching the wording.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.core.dates import ParsedWhen, format_date, format_when
+from bot.core.i18n import N_, Translator
+from bot.core.messages import Document, OutgoingMessage
+from handlers.advisors.policy import Step
+
+
+@dataclass(frozen=True)
+class ExchangeInfo:
+    """What a letter says about one upcoming Erfahrungsaustausch."""
+
+    number: int
+    starts_at: datetime
+    ends_at: datetime | None
+    provider: str
+    place: str
+    capacity: int | None
+
+
+LETTERS = {
+    Step.FIRST_REMINDER: N_(
+        "Dear {name},\nyour authorization as an advisor ends on {deadline}. To renew it, "
+        "please attend an experience exchange (Erfahrungsaustausch) by then."
+    ),
+    Step.SECOND_REMINDER: N_(
+        "Dear {name},\nyour authorization as an advisor has expired. Please attend an "
+        "experience exchange by {deadline}; otherwise you will be removed from the public "
+        "advisor list on that day."
+    ),
+    Step.FINAL_NOTICE: N_(
+        "Dear {name},\nthis is the last reminder: your authorization as an advisor has "
+        "expired. If you do not attend an experience exchange by {deadline}, you will be "
+        "removed from the public advisor list."
+    ),
+    Step.LEGACY_NOTICE: N_(
+        "Dear {name},\nyour authorization as an advisor had already expired when the new "
+        "renewal rules took effect. Please attend an experience exchange by {deadline}; "
+        "otherwise you will be removed from the public advisor list on that day."
+    ),
+    Step.DELISTING: N_(
+        "Dear {name},\nbecause your authorization was not renewed, you have been removed "
+        "from the public advisor list today. Attending an experience exchange renews your "
+        "authorization and lists you again."
+    ),
+    Step.RELISTING: N_(
+        "Dear {name},\nyour authorization has been renewed: you are listed in the public "
+        "advisor list again."
+    ),
+}
+LETTERS[Step.LEGACY_DELISTING] = LETTERS[Step.DELISTING]
+
+STEP_NAMES = {
+    Step.FIRST_REMINDER: N_("first reminder"),
+    Step.SECOND_REMINDER: N_("second reminder"),
+    Step.FINAL_NOTICE: N_("last call"),
+    Step.LEGACY_NOTICE: N_("notice (expired before the policy)"),
+    Step.DELISTING: N_("delisting"),
+    Step.LEGACY_DELISTING: N_("delisting (expired before the policy)"),
+    Step.RELISTING: N_("relisting"),
+}
+
+
+def step_name(t: Translator, step: Step) -> str:
+    return t.gettext(STEP_NAMES[step])
+
+
+def describe_exchange(t: Translator, exchange: ExchangeInfo, tz: ZoneInfo) -> str:
+    start = exchange.starts_at.astimezone(tz)
+    end = exchange.ends_at.astimezone(tz) if exchange.ends_at else None
+    same_day = end is not None and end.date() == start.date()
+    when = format_when(
+        ParsedWhen(start.date(), start.time(), end.time() if same_day else None, tz), t.language
+    )
+    line = t.gettext(
+        "#{number} {when}, {provider}: {place}",
+        number=exchange.number,
+        when=when,
+        provider=exchange.provider,
+        place=exchange.place,
+    )
+    if exchange.capacity is not None:
+        line += " " + t.gettext("({capacity} places)", capacity=exchange.capacity)
+    return line
+
+
+Attach = Callable[[Sequence[ExchangeInfo]], Document | None]
+
+
+def advisor_letter(
+    t: Translator,
+    *,
+    name: str,
+    step: Step,
+    deadline: date | None,
+    exchanges: Sequence[ExchangeInfo],
+    tz: ZoneInfo,
+    attach: Attach | None = None,
+) -> OutgoingMessage:
+    """The direct message for one step, in the advisor's language (``t``).
+
+    ``attach`` turns the listed exchanges into a document (e.g. an ``.ics`` file).
+    """
+    text = t.gettext(
+        LETTERS[step],
+        name=name,
+        deadline=format_date(deadline, t.language) if deadline else "",
+    )
+    if step is not Step.RELISTING:
+        if exchanges:
+            lines = [t.gettext("Upcoming experience exchanges:")]
+            lines += [f"• {describe_exchange(t, e, tz)}" for e in exchanges]
+            text += "\n\n" + "\n".join(lines)
+        else:
+            text += "\n\n" + t.gettext(
+                "No experience exchange is published yet; the dates will follow."
+            )
+    document = attach(exchanges) if attach and exchanges else None
+    return OutgoingMessage(text, document=document)
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    """One handled step as admins see it."""
+
+    advisor_id: int
+    name: str
+    email: str | None
+    institution: str
+    step: Step
+    outcome: str  # StepOutcome value
+    due_on: date
+
+
+def institution_summary(
+    t: Translator, institution: str, lines: Sequence[ReportLine], today: date
+) -> str:
+    """Which advisors of one training institution were reminded, delisted, relisted."""
+    out = [
+        t.gettext(
+            "Advisor reminders of {institution} ({day}):",
+            institution=institution,
+            day=format_date(today, t.language),
+        )
+    ]
+    for line in lines:
+        entry = f"• {line.name}: {step_name(t, line.step)}"
+        if line.outcome == "unreachable":
+            entry += " – " + t.gettext("could not be reached by chat")
+        out.append(entry)
+    return "\n".join(out)
+
+
+def admin_report(
+    t: Translator, missed: Sequence[ReportLine], unreachable: Sequence[ReportLine], today: date
+) -> str | None:
+    """What admins must act on: superseded (missed) steps and advisors nobody can reach."""
+    if not missed and not unreachable:
+        return None
+    out = [t.gettext("Advisor escalation, {day}:", day=format_date(today, t.language))]
+    if unreachable:
+        out.append(
+            t.ngettext(
+                "Could not be reached: {n} (no chat the bot can write to; contact by e-mail)",
+                "Could not be reached: {n} (no chat the bot can write to; contact by e-mail)",
+                len({line.advisor_id for line in unreachable}),
+            )
+        )
+        out += [
+            f"• #{line.advisor_id} {line.name} <{line.email or '–'}>, {line.institution}: "
+            f"{step_name(t, line.step)}"
+            for line in unreachable
+        ]
+    if missed:
+        out.append(
+            t.ngettext(
+                "Not sent because a later step was due (missed, e.g. after downtime): {n}",
+                "Not sent because a later step was due (missed, e.g. after downtime): {n}",
+                len(missed),
+            )
+        )
+        out += [
+            f"• #{line.advisor_id} {line.name}: {step_name(t, line.step)} "
+            + t.gettext("due {day}", day=format_date(line.due_on, t.language))
+            for line in missed
+        ]
+    return "\n".join(out)

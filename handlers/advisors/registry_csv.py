@@ -1,0 +1,311 @@
+"""CSV import and export of the advisor registry (used by the `advisors` CLI commands).
+
+Import is all or nothing: every row is validated first and every problem is reported with
+its line number; only a clean file is written, in one transaction. Rows are matched to
+existing advisors by the `id` column when given, else by e-mail, so importing the same file
+again (or a file made by export) changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.dates import DateParseError, parse_date
+from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
+from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, next_due_on
+from storage import advisors as repo
+from storage.models import Advisor, AdvisorAuthorization
+
+COLUMNS = ("id", "name", "email", "institution", "fields", "language", "authorized_on", "status")
+REQUIRED = ("name", "email", "institution", "authorized_on")
+EXPORT_COLUMNS = (*COLUMNS, "authorizations", "linked", "next_step_on")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+LANGUAGES = {"de", "en"}
+T = TypeVar("T")
+STATUSES = {"", ListingStatus.LISTED.value, ListingStatus.DELISTED.value}
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    id: int | None
+    name: str
+    email: str
+    institution: str
+    fields: str
+    language: str
+    authorized_on: date
+    status: str
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.column}: {self.message}"
+
+
+def parse_rows(
+    text: str, *, today: date, tz: ZoneInfo, default_language: str
+) -> tuple[list[Row], list[RowError]]:
+    """Validate the whole file (pure); rows are only usable if there are no errors."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        return [], [RowError(1, ",".join(missing), "column missing in the header line")]
+    reader.fieldnames = header
+    now = datetime(today.year, today.month, today.day, 12, tzinfo=tz)
+    rows: list[Row] = []
+    errors: list[RowError] = []
+    seen_emails: dict[str, int] = {}
+    seen_ids: dict[int, int] = {}
+    for record in reader:
+        line = reader.line_num
+        value = {k: (v or "").strip() for k, v in record.items() if k is not None}
+        if not any(value.values()):
+            continue
+        problems: list[RowError] = []
+        for column in REQUIRED:
+            if not value.get(column):
+                problems.append(RowError(line, column, "empty"))
+        email = value.get("email", "").lower()
+        if email and not EMAIL.match(email):
+            problems.append(RowError(line, "email", f"{email!r} is not an e-mail address"))
+        elif email in seen_emails:
+            problems.append(
+                RowError(line, "email", f"{email} appears already in line {seen_emails[email]}")
+            )
+        advisor_id = None
+        if raw_id := value.get("id"):
+            if not raw_id.isdigit():
+                problems.append(RowError(line, "id", f"{raw_id!r} is not a number"))
+            elif int(raw_id) in seen_ids:
+                problems.append(
+                    RowError(
+                        line, "id", f"{raw_id} appears already in line {seen_ids[int(raw_id)]}"
+                    )
+                )
+            else:
+                advisor_id = int(raw_id)
+        day = None
+        if raw_day := value.get("authorized_on"):
+            try:
+                day = parse_date(raw_day, now=now, tz=tz, prefer_future=False)
+            except DateParseError:
+                problems.append(
+                    RowError(line, "authorized_on", f"{raw_day!r} is no date (2021-03-15)")
+                )
+            else:
+                if day > today:
+                    problems.append(RowError(line, "authorized_on", "lies in the future"))
+        language = value.get("language", "").lower() or default_language
+        if language not in LANGUAGES:
+            problems.append(RowError(line, "language", f"{language!r} is not de or en"))
+        status = value.get("status", "").lower()
+        if status not in STATUSES:
+            problems.append(RowError(line, "status", f"{status!r} is not listed or delisted"))
+        for column, limit in (("name", 200), ("institution", 200), ("fields", 500)):
+            if len(value.get(column, "")) > limit:
+                problems.append(RowError(line, column, f"longer than {limit} characters"))
+        if problems:
+            errors += problems
+            continue
+        assert day is not None
+        seen_emails[email] = line
+        if advisor_id is not None:
+            seen_ids[advisor_id] = line
+        rows.append(
+            Row(
+                line=line,
+                id=advisor_id,
+                name=value["name"],
+                email=email,
+                institution=value["institution"],
+                fields=value.get("fields", ""),
+                language=language,
+                authorized_on=day,
+                status=status,
+            )
+        )
+    return rows, errors
+
+
+async def check_against_database(session: AsyncSession, rows: list[Row]) -> list[RowError]:
+    """Ids that do not exist, and e-mail addresses that belong to another advisor."""
+    errors: list[RowError] = []
+    by_email = await _existing_by_email(session, [r.email for r in rows])
+    ids = [r.id for r in rows if r.id is not None]
+    known_ids: set[int] = set()
+    for chunk in _chunks(ids, 500):
+        known_ids |= set(await session.scalars(select(Advisor.id).where(Advisor.id.in_(chunk))))
+    for row in rows:
+        if row.id is not None and row.id not in known_ids:
+            errors.append(RowError(row.line, "id", f"there is no advisor {row.id}"))
+        owner = by_email.get(row.email)
+        if row.id is not None and owner is not None and owner != row.id:
+            errors.append(RowError(row.line, "email", f"{row.email} belongs to advisor {owner}"))
+    return errors
+
+
+async def _existing_by_email(session: AsyncSession, emails: list[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for chunk in _chunks(emails, 500):
+        result = await session.execute(
+            select(func.lower(Advisor.email), Advisor.id).where(
+                func.lower(Advisor.email).in_(chunk)
+            )
+        )
+        found.update({email: advisor_id for email, advisor_id in result})
+    return found
+
+
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    renewed: int = 0
+
+
+async def apply_rows(
+    session: AsyncSession,
+    rows: list[Row],
+    *,
+    policy: EscalationPolicy | None,
+    now: datetime,
+    progress: Callable[[int], None] = lambda n: None,
+) -> ImportResult:
+    """Write validated rows (call inside one transaction)."""
+    result = ImportResult()
+    by_email = await _existing_by_email(session, [r.email for r in rows if r.id is None])
+    for row in rows:
+        advisor_id = row.id if row.id is not None else by_email.get(row.email)
+        if advisor_id is None:
+            advisor = Advisor(
+                name=row.name,
+                email=row.email,
+                institution=row.institution,
+                fields=row.fields,
+                language=row.language,
+                status=ListingStatus.LISTED.value,
+                created_at=now,
+                updated_at=now,
+                next_step_on=next_due_on(AdvisorHistory((row.authorized_on,)), policy)
+                if policy
+                else None,
+            )
+            session.add(advisor)
+            await session.flush()
+            session.add(
+                AdvisorAuthorization(
+                    advisor_id=advisor.id,
+                    authorized_on=row.authorized_on,
+                    source=AuthorizationSource.IMPORT.value,
+                    created_at=now,
+                )
+            )
+            result.created += 1
+            if row.status == ListingStatus.DELISTED.value:
+                await _delist(session, advisor, row.authorized_on, now, policy)
+        else:
+            advisor = await session.get(Advisor, advisor_id)
+            assert advisor is not None
+            changed = False
+            for column in ("name", "email", "institution", "fields", "language"):
+                if getattr(advisor, column) != getattr(row, column):
+                    setattr(advisor, column, getattr(row, column))
+                    changed = True
+            if await repo.add_authorization(
+                session,
+                advisor,
+                row.authorized_on,
+                source=AuthorizationSource.IMPORT,
+                now=now,
+                policy=policy,
+            ):
+                result.renewed += 1
+                changed = True
+            if row.status == ListingStatus.DELISTED.value and advisor.status != row.status:
+                await _delist(session, advisor, row.authorized_on, now, policy)
+                changed = True
+            if changed:
+                advisor.updated_at = now
+                result.updated += 1
+            else:
+                result.unchanged += 1
+        progress(1)
+    return result
+
+
+async def _delist(
+    session: AsyncSession,
+    advisor: Advisor,
+    cycle_start: date,
+    now: datetime,
+    policy: EscalationPolicy | None,
+) -> None:
+    """An imported delisting, recorded like the policy's so a renewal relists."""
+    await repo.record_step(
+        session,
+        advisor_id=advisor.id,
+        step=Step.DELISTING,
+        cycle_start=cycle_start,
+        due_on=now.date(),
+        outcome=StepOutcome.MANUAL,
+        now=now,
+        outbox_key=None,
+    )
+    advisor.status = ListingStatus.DELISTED.value
+    await repo.refresh_next_step(session, advisor, policy)
+
+
+async def export_csv(session: AsyncSession) -> str:
+    """The registry as CSV; importing it again changes nothing."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    dates: dict[int, list[date]] = {}
+    rows = await session.execute(
+        select(AdvisorAuthorization.advisor_id, AdvisorAuthorization.authorized_on).order_by(
+            AdvisorAuthorization.authorized_on
+        )
+    )
+    for advisor_id, day in rows:
+        dates.setdefault(advisor_id, []).append(day)
+    for advisor in await session.scalars(select(Advisor).order_by(Advisor.id)):
+        days = dates.get(advisor.id, [])
+        writer.writerow(
+            (
+                advisor.id,
+                advisor.name,
+                advisor.email or "",
+                advisor.institution,
+                advisor.fields,
+                advisor.language,
+                days[-1].isoformat() if days else "",
+                advisor.status,
+                ";".join(d.isoformat() for d in days),
+                "yes" if advisor.user_id else "no",
+                advisor.next_step_on.isoformat() if advisor.next_step_on else "",
+            )
+        )
+    return out.getvalue()

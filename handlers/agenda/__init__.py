@@ -1,0 +1,1 @@
+"""The agenda (Tagesordnung) and the running meeting: TOPs, current TOP, notes, attendance."""

@@ -1,0 +1,1 @@
+"""Calendars: .ics invitations by direct message and subscription feeds."""

@@ -1,0 +1,230 @@
+"""Calendar subscription feeds: what a group's or a person's feed contains, its validator,
+and a cache of serialized feeds keyed by that validator.
+
+A feed is assembled from *sources*. Each source answers two questions: a cheap `version`
+(aggregate queries only, no rows loaded) and the `events` themselves. The ETag is a hash
+of every source's version, so a conditional GET is answered from a few small queries
+without building anything. The person feed's sources are `PERSON_SOURCES`: other features
+(action items, authorization deadlines) add a source there and nothing else changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.enums import FeedKind
+from bot.core.i18n import Translator
+from handlers.advisors.deadlines_feed import AuthorizationDeadlinesSource
+from handlers.calendar.events import EventStyle, action_item_event, meeting_event, series_events
+from handlers.calendar.feed_source import FeedScope, FeedSource, SourceVersion
+from handlers.calendar.ics import CalendarEvent, render_feed
+from handlers.context import Services
+from storage import calendar as repo
+from storage.models import CalendarFeed, Group, Meeting, User
+
+# Bump when the rendering changes, so clients holding an old ETag get the new text.
+FEED_FORMAT = "1"
+FEED_PATH = "/calendar/{token}.ics"
+
+
+class MeetingsSource:
+    """The meetings of the scope's groups: single meetings, and each series as one RRULE
+    event with its exceptions; cancelled single meetings stay in, marked cancelled."""
+
+    name = "meetings"
+
+    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
+        tag, latest = await repo.meetings_version(session, scope.group_ids)
+        return SourceVersion(tag, latest)
+
+    async def events(
+        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+    ) -> list[CalendarEvent]:
+        groups = {group.id: group for group in scope.groups}
+        meetings = await repo.meetings_of_groups(session, scope.group_ids)
+        agendas = await repo.agendas_of_groups(session, scope.group_ids)
+        occurrences: dict[int, list[Meeting]] = {}
+        events: list[CalendarEvent] = []
+        for meeting in meetings:
+            if meeting.series_id is not None and meeting.recurrence_id is not None:
+                occurrences.setdefault(meeting.series_id, []).append(meeting)
+                continue
+            events.append(
+                meeting_event(
+                    meeting,
+                    groups[meeting.group_id],
+                    style,
+                    stamp=meeting.updated_at,
+                    agenda=agendas.get(meeting.id, ()),
+                )
+            )
+        series = await repo.series_by_id(session, list(occurrences))
+        for series_id, rows in occurrences.items():
+            one = series[series_id]
+            events += series_events(
+                one, rows, groups[one.group_id], style, stamp=one.updated_at, agendas=agendas
+            )
+        return events
+
+
+class ActionItemsSource:
+    """A person's open action items with a due date, as all-day events."""
+
+    name = "action_items"
+
+    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
+        if scope.user is None:
+            return SourceVersion("-", None)
+        tag, latest = await repo.action_items_version(session, scope.user.id)
+        return SourceVersion(tag, latest)
+
+    async def events(
+        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+    ) -> list[CalendarEvent]:
+        if scope.user is None:
+            return []
+        items = await repo.action_items_of_person(session, scope.user.id)
+        groups = {group.id: group for group in scope.groups}
+        for group_id in {item.group_id for item in items} - set(groups):
+            group = await session.get(Group, group_id)
+            if group is not None:
+                groups[group_id] = group
+        return [
+            action_item_event(item, groups[item.group_id], style, item.due_date)
+            for item in items
+            if item.due_date is not None and item.group_id in groups
+        ]
+
+
+GROUP_SOURCES: tuple[FeedSource, ...] = (MeetingsSource(),)
+# A person's feed. Extension point: another feature adds its source object here; see
+# FeedSource for the two methods it needs.
+PERSON_SOURCES: tuple[FeedSource, ...] = (
+    MeetingsSource(),
+    ActionItemsSource(),
+    AuthorizationDeadlinesSource(),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Validator:
+    etag: str  # without quotes
+    last_modified: datetime | None
+
+
+class FeedBuilder:
+    """Builds feeds, remembers the last body per feed (bounded), counts real rebuilds."""
+
+    def __init__(
+        self,
+        services: Services,
+        *,
+        group_sources: Sequence[FeedSource] = GROUP_SOURCES,
+        person_sources: Sequence[FeedSource] = PERSON_SOURCES,
+        cache_bytes: int = 32 * 1024 * 1024,
+    ) -> None:
+        self.services = services
+        self.sources = {
+            FeedKind.GROUP: tuple(group_sources),
+            FeedKind.PERSON: tuple(person_sources),
+        }
+        self.cache_bytes = cache_bytes
+        self._cache: OrderedDict[int, tuple[str, bytes]] = OrderedDict()
+        self._cached_bytes = 0
+        self.rebuilds = 0
+
+    async def scope(self, session: AsyncSession, feed: CalendarFeed) -> FeedScope | None:
+        settings = self.services.settings
+        if feed.kind == FeedKind.GROUP.value and feed.group_id is not None:
+            group = await session.get(Group, feed.group_id)
+            if group is None:
+                return None
+            return FeedScope(feed, FeedKind.GROUP, (group,), None, group.language, settings)
+        if feed.kind == FeedKind.PERSON.value and feed.user_id is not None:
+            user = await session.get(User, feed.user_id)
+            if user is None:
+                return None
+            groups = tuple(await repo.groups_of_person(session, user.id))
+            language = user.language or settings.bot_language
+            return FeedScope(feed, FeedKind.PERSON, groups, user, language, settings)
+        return None
+
+    async def validator(self, session: AsyncSession, scope: FeedScope) -> Validator:
+        settings = self.services.settings
+        parts = [
+            FEED_FORMAT,
+            scope.kind.value,
+            str(scope.feed.id),
+            scope.language,
+            str(settings.calendar_refresh_minutes),
+            settings.calendar_domain,
+        ]
+        parts += [f"{g.id}/{g.name}/{g.timezone}/{g.language}" for g in scope.groups]
+        latest: datetime | None = None
+        for source in self.sources[scope.kind]:
+            version = await source.version(session, scope)
+            parts.append(f"{source.name}={version.tag}")
+            if version.last_modified and (latest is None or version.last_modified > latest):
+                latest = version.last_modified
+        digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+        return Validator(digest, latest or scope.feed.created_at)
+
+    async def body(self, session: AsyncSession, scope: FeedScope, validator: Validator) -> bytes:
+        """The serialized feed: from the cache when the validator still matches."""
+        cached = self._cache.get(scope.feed.id)
+        if cached is not None and cached[0] == validator.etag:
+            self._cache.move_to_end(scope.feed.id)
+            return cached[1]
+        body = await self.render(session, scope)
+        self._remember(scope.feed.id, validator.etag, body)
+        return body
+
+    async def render(self, session: AsyncSession, scope: FeedScope) -> bytes:
+        self.rebuilds += 1
+        settings = self.services.settings
+        t = Translator(scope.language)
+        rsvp = self.services.router.get("rsvp")
+        style = EventStyle(
+            t=t,
+            domain=settings.calendar_domain,
+            rsvp_command="/" + (rsvp.display_name(t.language) if rsvp else "rsvp"),
+            group_in_summary=scope.kind is FeedKind.PERSON,
+        )
+        events: list[CalendarEvent] = []
+        for source in self.sources[scope.kind]:
+            events += await source.events(session, scope, style)
+        events.sort(key=lambda event: (event.start, event.uid))
+        if scope.kind is FeedKind.GROUP:
+            name = scope.groups[0].name
+            description = t.gettext("Meetings of {group}", group=name)
+        else:
+            name = t.gettext("My working groups")
+            description = t.gettext("Your meetings and deadlines in all your working groups")
+        return render_feed(
+            events,
+            name=name,
+            description=description,
+            refresh=timedelta(minutes=settings.calendar_refresh_minutes),
+        )
+
+    def _remember(self, feed_id: int, etag: str, body: bytes) -> None:
+        old = self._cache.pop(feed_id, None)
+        if old is not None:
+            self._cached_bytes -= len(old[1])
+        if len(body) > self.cache_bytes:
+            return
+        self._cache[feed_id] = (etag, body)
+        self._cached_bytes += len(body)
+        while self._cached_bytes > self.cache_bytes:
+            _, (_, dropped) = self._cache.popitem(last=False)
+            self._cached_bytes -= len(dropped)
+
+
+def feed_url(base_url: str, token: str) -> str:
+    return base_url.rstrip("/") + FEED_PATH.format(token=token)

@@ -1,0 +1,270 @@
+"""Calendar invitations by direct message: an `.ics` file for each participant.
+
+`meeting_changed` is the one call the meetings handlers make after a meeting was created,
+changed or cancelled. Every participant gets the invitation through the outbox, in their
+own language; the dedupe key holds the meeting's SEQUENCE, so each person gets each
+version exactly once, however often it is triggered (restarts, a chair's resend).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.core.dates import ParsedWhen, format_when
+from bot.core.enums import MeetingStatus, Role
+from bot.core.errors import UserError
+from bot.core.i18n import N_, Translator
+from bot.core.messages import Document, OutgoingMessage, Reply
+from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.calendar.events import EventStyle, attendee, meeting_event, series_events
+from handlers.calendar.ics import ICS_MIME, Method, render_invitation
+from handlers.context import HandlerContext
+from handlers.meetings.lookup import meeting_by_arg
+from storage import calendar as calendar_repo
+from storage import outbox
+from storage.models import AgendaItem, Group, Identity, Meeting, MeetingSeries, Membership, User
+
+PURPOSE = "meeting_invitation"
+
+
+def _when(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
+    start = meeting.starts_at.astimezone(tz)
+    end = meeting.ends_at.astimezone(tz) if meeting.ends_at else None
+    same_day = end is not None and end.date() == start.date()
+    return format_when(
+        ParsedWhen(start.date(), start.time(), end.time() if same_day else None, tz), language
+    )
+
+
+async def _participants(
+    ctx: HandlerContext, group: Group, user_ids: Iterable[int] | None
+) -> list[tuple[User, str]]:
+    """Group members (or the chosen subset of them) with a display name."""
+    query = (
+        select(User, Identity.display_name)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Identity, Identity.user_id == User.id)
+        .where(Membership.group_id == group.id)
+        .order_by(User.id, Identity.id)
+    )
+    if user_ids is not None:
+        query = query.where(User.id.in_(list(user_ids)))
+    people: dict[int, tuple[User, str]] = {}
+    for user, name in (await ctx.session.execute(query)).all():
+        people.setdefault(user.id, (user, name))
+    return list(people.values())
+
+
+def _style(ctx: HandlerContext, language: str) -> EventStyle:
+    settings = ctx.services.settings
+    rsvp = ctx.services.router.get("rsvp")
+    alarm = settings.calendar_alarm_minutes
+    return EventStyle(
+        t=Translator(language),
+        domain=settings.calendar_domain,
+        rsvp_command=ctx.platform.command_prefix + (rsvp.display_name(language) if rsvp else ""),
+        alarm_before=timedelta(minutes=alarm) if alarm else None,
+    )
+
+
+def invitation_file(
+    meeting: Meeting,
+    group: Group,
+    ctx: HandlerContext,
+    language: str,
+    attendees: list[tuple[User, str]],
+    agenda: list[AgendaItem],
+    series: MeetingSeries | None = None,
+) -> Document:
+    """The `.ics` for this meeting's current version, texts in `language`. An occurrence
+    of a series is sent as an override (series UID + RECURRENCE-ID)."""
+    domain = ctx.services.settings.calendar_domain
+    event = meeting_event(
+        meeting,
+        group,
+        _style(ctx, language),
+        stamp=ctx.now,
+        agenda=agenda,
+        attendees=tuple(attendee(user.id, name, domain) for user, name in attendees),
+        tzid=series.timezone if series is not None else None,
+    )
+    cancelled = meeting.status == MeetingStatus.CANCELLED.value
+    content = render_invitation([event], Method.CANCEL if cancelled else Method.REQUEST)
+    prefix = "sitzung" if language == "de" else "meeting"
+    return Document(f"{prefix}-{meeting.number}.ics", content, ICS_MIME)
+
+
+def _text(meeting: Meeting, group: Group, language: str) -> str:
+    t = Translator(language)
+    when = _when(meeting, ZoneInfo(group.timezone), language)
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        headline = t.gettext("Cancelled: {title}", title=meeting.title)
+    elif meeting.sequence > 0:
+        headline = t.gettext("Changed: {title}", title=meeting.title)
+    else:
+        headline = t.gettext("Invitation: {title}", title=meeting.title)
+    return "\n".join(
+        [
+            headline,
+            f"{group.name} #{meeting.number} – {when}",
+            t.gettext("Open the attached file to add it to your calendar."),
+        ]
+    )
+
+
+async def send_invitations(
+    ctx: HandlerContext,
+    meeting: Meeting,
+    *,
+    user_ids: Iterable[int] | None = None,
+    key_suffix: str = "",
+) -> int:
+    """Queue this version's invitation to every participant (all members, or `user_ids`);
+    returns how many were new. Without `key_suffix`, a person gets each version once."""
+    group = ctx.group if ctx.group and ctx.group.id == meeting.group_id else None
+    group = group or await ctx.session.get(Group, meeting.group_id)
+    assert group is not None
+    await ctx.session.flush()
+    everyone = await _participants(ctx, group, None)
+    wanted = set(user_ids) if user_ids is not None else None
+    agenda = await calendar_repo.agenda_of_meeting(ctx.session, meeting.id)
+    series = (
+        await ctx.session.get(MeetingSeries, meeting.series_id)
+        if meeting.series_id is not None
+        else None
+    )
+    files: dict[str, Document] = {}
+    queued = 0
+    for user, _ in everyone:
+        if wanted is not None and user.id not in wanted:
+            continue
+        language = user.language or group.language
+        if language not in files:
+            files[language] = invitation_file(
+                meeting, group, ctx, language, everyone, agenda, series
+            )
+        created = await outbox.enqueue_to_person(
+            ctx.session,
+            user_id=user.id,
+            dedupe_key=f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}",
+            purpose=PURPOSE,
+            message=OutgoingMessage(_text(meeting, group, language), document=files[language]),
+            now=ctx.now,
+            group_id=group.id,
+        )
+        queued += int(created)
+    ctx.enqueued += queued
+    return queued
+
+
+async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
+    """Hook for the series handlers: a series was created or changed (bump its `sequence`
+    on a change first). Every member gets the whole series once per version: the RRULE,
+    cancelled occurrences as EXDATE, changed ones as RECURRENCE-ID overrides."""
+    group = await ctx.session.get(Group, series.group_id)
+    assert group is not None
+    await ctx.session.flush()
+    everyone = await _participants(ctx, group, None)
+    occurrences = await calendar_repo.occurrences_of_series(ctx.session, series.id)
+    agendas = await calendar_repo.agendas_of_groups(ctx.session, [group.id])
+    domain = ctx.services.settings.calendar_domain
+    attendees = tuple(attendee(user.id, name, domain) for user, name in everyone)
+    files: dict[str, Document] = {}
+    queued = 0
+    for user, _ in everyone:
+        language = user.language or group.language
+        if language not in files:
+            events = series_events(
+                series,
+                occurrences,
+                group,
+                _style(ctx, language),
+                stamp=ctx.now,
+                agendas=agendas,
+                attendees=attendees,
+            )
+            content = render_invitation(events, Method.REQUEST)
+            prefix = "sitzungsreihe" if language == "de" else "meeting-series"
+            files[language] = Document(f"{prefix}-{series.id}.ics", content, ICS_MIME)
+        t = Translator(language)
+        created = await outbox.enqueue_to_person(
+            ctx.session,
+            user_id=user.id,
+            dedupe_key=f"ics-series:{series.id}:{series.sequence}:{user.id}",
+            purpose=PURPOSE,
+            message=OutgoingMessage(
+                t.gettext("Meeting series: {title}", title=series.title)
+                + f"\n{group.name}\n"
+                + t.gettext("Open the attached file to add it to your calendar."),
+                document=files[language],
+            ),
+            now=ctx.now,
+            group_id=group.id,
+        )
+        queued += int(created)
+    ctx.enqueued += queued
+    return queued
+
+
+async def meeting_changed(ctx: HandlerContext, meeting: Meeting) -> None:
+    """Hook for the meetings handlers: a meeting was created, changed or cancelled."""
+    await send_invitations(ctx, meeting)
+
+
+async def resend(ctx: HandlerContext) -> Reply:
+    """`/einladung 3`: the invitation to me again; `/einladung 3 alle` (chair): to every
+    member who has not had this version yet (e.g. who joined later)."""
+    assert ctx.group is not None
+    meeting = await meeting_by_arg(ctx, ctx.args["number"])
+    if ctx.args.get("who") == "all":
+        if ctx.role is None or not ctx.role.allows(Role.CHAIR):
+            raise UserError(ctx._("Only a chair can send the invitation to everyone."))
+        queued = await send_invitations(ctx, meeting)
+        return Reply(
+            ctx.ngettext(
+                "Sent the invitation to {n} member who did not have it yet.",
+                "Sent the invitation to {n} members who did not have it yet.",
+                queued,
+            )
+        )
+    await send_invitations(
+        ctx, meeting, user_ids=[ctx.user.id], key_suffix=f":again:{ctx.now.isoformat()}"
+    )
+    return Reply(
+        ctx._(
+            "I sent you the calendar file for #{number} in a private message.",
+            number=meeting.number,
+        )
+    )
+
+
+COMMANDS = (
+    Command(
+        "invitation",
+        resend,
+        N_("Send me a meeting's calendar invitation (.ics) again, or (chair) to everyone"),
+        german="einladung",
+        args=(
+            Arg("number", N_("number")),
+            Arg(
+                "who",
+                N_("all"),
+                kind=ArgKind.CHOICE,
+                required=False,
+                choices={"all": "all", "alle": "all"},
+                display={"de": "alle", "en": "all"},
+            ),
+        ),
+        details=N_(
+            "Example: /einladung 3 – you get the file for meeting #3 by private message. "
+            "A chair sends /einladung 3 alle to give it to every member who does not have "
+            "the current version yet."
+        ),
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+)

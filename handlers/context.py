@@ -1,0 +1,132 @@
+"""What a handler receives: everything it may use, passed explicitly (no module globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.core.clock import Clock
+from bot.core.enums import Role
+from bot.core.i18n import Translator
+from bot.core.messages import IncomingMessage, OutgoingMessage
+from bot.core.platform import Platform
+from bot.core.settings import Settings
+from storage import outbox
+from storage.models import Group, Identity, Membership, User
+
+if TYPE_CHECKING:
+    from bot.core.router import Router
+
+
+@dataclass
+class Services:
+    """Long-lived collaborators, built once at start-up."""
+
+    settings: Settings
+    clock: Clock
+    sessions: async_sessionmaker[AsyncSession]
+    router: Router
+    wake_outbox: Callable[[], None] = lambda: None
+
+
+@dataclass
+class HandlerContext:
+    services: Services
+    session: AsyncSession
+    message: IncomingMessage
+    platform: Platform
+    t: Translator
+    user: User
+    identity: Identity
+    group: Group | None
+    member: Membership | None
+    args: dict[str, Any] = field(default_factory=dict)
+    invoked_as: str = ""
+    enqueued: int = 0  # new outbox rows; the dispatcher wakes the worker after commit
+
+    def _(self, message: str, **params: object) -> str:
+        return self.t.gettext(message, **params)
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: object) -> str:
+        return self.t.ngettext(singular, plural, n, **params)
+
+    @property
+    def language(self) -> str:
+        return self.t.language
+
+    @property
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The zone dates are read and shown in: the group's in a group, the person's in DM."""
+        if self.group is not None and not self.message.is_direct:
+            return ZoneInfo(self.group.timezone)
+        return ZoneInfo(self.user.timezone or self.services.settings.bot_timezone)
+
+    @property
+    def role(self) -> Role | None:
+        return Role(self.member.role) if self.member is not None else None
+
+    def command_name(self, name: str) -> str:
+        """How to write a command in this conversation's language, prefix included."""
+        command = self.services.router.get(name)
+        shown = command.display_name(self.language) if command else name
+        return f"{self.platform.command_prefix}{shown}"
+
+    async def announce(
+        self,
+        *,
+        dedupe_key: str,
+        purpose: str,
+        message: OutgoingMessage,
+        elsewhere_only: bool = False,
+    ) -> int:
+        """Post to every chat of this working group (a Telegram group and a Matrix room
+        may form one group), or only to the others when this chat gets a reply anyway;
+        returns how many messages were queued."""
+        if self.group is None:
+            raise ValueError("announce needs a working group")
+        here = (self.message.platform, self.message.chat.chat_id) if elsewhere_only else None
+        queued = await outbox.enqueue_for_group(
+            self.session,
+            self.group.id,
+            dedupe_key=dedupe_key,
+            purpose=purpose,
+            message=message,
+            now=self.now,
+            skip_chat=here,
+        )
+        self.enqueued += queued
+        return queued
+
+    async def enqueue(
+        self,
+        *,
+        dedupe_key: str,
+        purpose: str,
+        message: OutgoingMessage,
+        chat_id: str | None = None,
+        user_id: int | None = None,
+        platform: str | None = None,
+    ) -> bool:
+        """Queue a message for the delivery worker; it is woken after this command commits."""
+        created = await outbox.enqueue(
+            self.session,
+            dedupe_key=dedupe_key,
+            purpose=purpose,
+            platform=platform or self.platform.name,
+            message=message,
+            now=self.now,
+            chat_id=chat_id,
+            user_id=user_id,
+            group_id=self.group.id if self.group else None,
+        )
+        self.enqueued += int(created)
+        return created

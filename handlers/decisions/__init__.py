@@ -1,0 +1,1 @@
+"""Decisions (Beschlüsse): record, correct, amend, list, search."""

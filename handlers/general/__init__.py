@@ -1,0 +1,1 @@
+"""What every newcomer touches first: /start, /help, /privacy, /date."""

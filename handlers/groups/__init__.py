@@ -1,0 +1,1 @@
+"""Registering a chat as a working group; settings of groups and people."""

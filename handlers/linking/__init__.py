@@ -1,0 +1,1 @@
+"""Linking chats and identities across platforms with one-time codes."""

@@ -1,0 +1,1 @@
+"""Meetings and meeting series: schedule, edit, postpone, cancel, find."""

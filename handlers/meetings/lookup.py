@@ -1,0 +1,126 @@
+"""Finding a meeting, a TOP or a member from what people type, always within this group."""
+
+from __future__ import annotations
+
+import re
+
+from bot.core.enums import AgendaItemStatus, MeetingStatus
+from bot.core.errors import UserError
+from bot.core.numbers import small_number
+from handlers.context import HandlerContext
+from storage import agenda as agenda_repo
+from storage import meetings as repo
+from storage import people
+from storage.models import AgendaItem, Identity, Meeting
+
+_MEETING_PREFIX = re.compile(r"^#(\d{1,9})\b\s*")
+
+
+async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
+    """Meeting "3" or "#3" of this group; a number of another group finds nothing."""
+    assert ctx.group is not None
+    number = (raw or "").lstrip("#")
+    meeting = (
+        await repo.meeting_by_number(ctx.session, ctx.group.id, wanted)
+        if (wanted := small_number(number)) is not None
+        else None
+    )
+    if meeting is None:
+        raise UserError(
+            ctx._(
+                "There is no meeting #{number} in this group. {command} lists them.",
+                number=number,
+                command=ctx.command_name("meetings"),
+            )
+        )
+    return meeting
+
+
+async def meeting_from_text(ctx: HandlerContext, text: str | None) -> tuple[Meeting, str]:
+    """An explicit "#3 …" at the start of `text`, else the meeting the group is in today;
+    returns the meeting and the rest of the text."""
+    assert ctx.group is not None
+    text = (text or "").strip()
+    match = _MEETING_PREFIX.match(text)
+    if match:
+        return await meeting_by_arg(ctx, match.group(1)), text[match.end() :].strip()
+    meeting = await agenda_repo.active_meeting(ctx.session, ctx.group.id, ctx.now)
+    if meeting is None:
+        raise UserError(
+            ctx._(
+                "There is no meeting today. Name the meeting with its number first, e.g. {example}",
+                example=f"{ctx.command_name(ctx.invoked_as)} #3 …",
+            )
+        )
+    return meeting, text
+
+
+def ensure_open(ctx: HandlerContext, meeting: Meeting) -> None:
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
+
+
+async def item_by_arg(
+    ctx: HandlerContext, meeting: Meeting, raw: str | None, *, proposal: bool = False
+) -> AgendaItem:
+    """TOP "3" (accepted items by position) or proposal "P2"/"V2" of this meeting."""
+    text = (raw or "").strip().upper().removeprefix("TOP").strip()
+    wants_proposal = proposal or text[:1] in ("P", "V")
+    number = text[1:] if text[:1] in ("P", "V") else text
+    items = await agenda_repo.items_of(ctx.session, meeting.id)
+    if wants_proposal:
+        proposed = agenda_repo.proposals(items)
+        if number.isdecimal() and 1 <= int(number) <= len(proposed):
+            return proposed[int(number) - 1]
+    else:
+        for item in items:
+            accepted = item.status == AgendaItemStatus.ACCEPTED.value
+            if number.isdecimal() and item.position == int(number) and accepted:
+                return item
+    if wants_proposal:
+        raise UserError(
+            ctx._(
+                "Meeting #{meeting} has no proposal P{number}. {command} shows the agenda.",
+                meeting=meeting.number,
+                number=number,
+                command=f"{ctx.command_name('agenda')} {meeting.number}",
+            )
+        )
+    raise UserError(
+        ctx._(
+            "Meeting #{meeting} has no TOP {number}. {command} shows the agenda.",
+            meeting=meeting.number,
+            number=number,
+            command=f"{ctx.command_name('agenda')} {meeting.number}",
+        )
+    )
+
+
+async def member_by_mention(ctx: HandlerContext, mention: str) -> Identity:
+    """A member of this group named as @username; others are unknown here, even if the bot
+    knows them from another group."""
+    assert ctx.group is not None
+    found = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
+    if (
+        found is None
+        or await people.membership(ctx.session, ctx.group.id, found.user_id) is None
+    ):
+        raise UserError(
+            ctx._(
+                "I don't know {mention} yet. They need to send a command in this chat first "
+                "(e.g. {join}), or reply to one of their messages.",
+                mention=mention,
+                join=ctx.command_name("join"),
+            )
+        )
+    return found
+
+
+async def member_names(ctx: HandlerContext) -> dict[int, str]:
+    """Display names of this group's members, by user id (the identity on this platform
+    when they have one)."""
+    assert ctx.group is not None
+    rows = await people.members_with_identities(
+        ctx.session, ctx.group.id, ctx.message.platform
+    )
+    return {m.user_id: i.display_name for m, i in rows if i is not None}

@@ -1,0 +1,122 @@
+"""Occurrences of meeting series as Meeting rows, created ahead up to a horizon.
+
+Each occurrence is a real meeting (own number, agenda, attendance, minutes) that remembers
+its original start as `recurrence_id`, so it can be moved or cancelled alone. The horizon
+moves forward lazily when a group lists its meetings, and through `extend_series` for a
+scheduler.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.enums import MeetingStatus
+from handlers.agenda.draft import create_agenda_draft
+from handlers.meetings.series_rule import occurrences
+from storage import meetings as meeting_repo
+from storage.models import Group, Meeting, MeetingSeries
+
+HORIZON = timedelta(days=92)  # about three months of occurrences exist ahead of time
+
+
+async def materialize(
+    session: AsyncSession, series: MeetingSeries, *, until: datetime, now: datetime
+) -> list[Meeting]:
+    """Create the occurrences from `series.materialized_until` up to `until` (exclusive).
+
+    `until` is rounded up to local midnight, so a later change of the series' clock time
+    never moves an occurrence across the boundary (and lose or double it)."""
+    tz = ZoneInfo(series.timezone)
+    until = _next_midnight(until, tz)
+    if series.ended_at is not None or until <= series.materialized_until:
+        return []
+    group = await session.get(Group, series.group_id)
+    assert group is not None
+    starts = occurrences(
+        series.rrule,
+        series.first_starts_at,
+        tz,
+        after=max(series.materialized_until, series.first_starts_at),
+        before=until,
+    )
+    created = []
+    for start in starts:
+        exists = await session.scalar(
+            select(Meeting.id).where(Meeting.series_id == series.id, Meeting.recurrence_id == start)
+        )
+        if exists is not None:
+            continue
+        meeting = await meeting_repo.create_meeting(
+            session,
+            group_id=series.group_id,
+            title=series.title,
+            starts_at=start,
+            ends_at=end_of(start, series.duration_minutes, tz),
+            location=series.location,
+            created_by_user_id=series.created_by_user_id,
+            now=now,
+        )
+        meeting.series_id, meeting.recurrence_id = series.id, start
+        meeting.description = series.description
+        await create_agenda_draft(session, meeting, language=group.language, now=now)
+        created.append(meeting)
+    series.materialized_until = until
+    await session.flush()
+    return created
+
+
+def _next_midnight(moment: datetime, tz: ZoneInfo) -> datetime:
+    local = moment.astimezone(tz)
+    midnight = datetime.combine(local.date(), time(0), tzinfo=tz)
+    if midnight < local:
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=tz)
+    return midnight.astimezone(UTC)
+
+
+def end_of(start: datetime, duration_minutes: int | None, tz: ZoneInfo) -> datetime | None:
+    """The end in local wall time (a 9–10 meeting ends at 10 local even on a DST night)."""
+    if duration_minutes is None:
+        return None
+    local = start.astimezone(tz).replace(tzinfo=None) + timedelta(minutes=duration_minutes)
+    return local.replace(tzinfo=tz).astimezone(start.tzinfo)
+
+
+async def extend_series(session: AsyncSession, now: datetime, group_id: int | None = None) -> int:
+    """Create the occurrences that came within the horizon since the last run, for every
+    running series (or one group's); returns how many meetings were created. Idempotent,
+    so a scheduler may call it as often as it likes."""
+    query = select(MeetingSeries).where(
+        MeetingSeries.ended_at.is_(None), MeetingSeries.materialized_until < now + HORIZON
+    )
+    if group_id is not None:
+        query = query.where(MeetingSeries.group_id == group_id)
+    created = 0
+    for series in list(await session.scalars(query.order_by(MeetingSeries.id))):
+        created += len(await materialize(session, series, until=now + HORIZON, now=now))
+    return created
+
+
+async def future_occurrences(
+    session: AsyncSession, series: MeetingSeries, now: datetime
+) -> list[Meeting]:
+    return list(
+        await session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.series_id == series.id,
+                Meeting.starts_at >= now,
+                Meeting.status == MeetingStatus.SCHEDULED.value,
+            )
+            .order_by(Meeting.starts_at)
+        )
+    )
+
+
+def at_clock(moment: datetime, clock: time, tz: ZoneInfo) -> datetime:
+    """The same local day as `moment`, at wall-clock time `clock`, in UTC."""
+    local_day = moment.astimezone(tz).date()
+    return datetime.combine(local_day, clock).replace(tzinfo=tz).astimezone(moment.tzinfo)

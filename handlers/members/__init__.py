@@ -1,0 +1,1 @@
+"""Members of a working group and their roles."""

@@ -1,0 +1,161 @@
+"""Members and roles of a working group."""
+
+from __future__ import annotations
+
+from bot.core.enums import Role
+from bot.core.errors import UserError
+from bot.core.i18n import N_
+from bot.core.messages import Reply
+from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.context import HandlerContext
+from handlers.dispatcher import private_chat_hint
+from handlers.meetings.lookup import member_by_mention
+from storage import people
+from storage.models import Identity
+
+ROLE_CHOICES = {
+    "chair": Role.CHAIR.value,
+    "vorsitz": Role.CHAIR.value,
+    "leitung": Role.CHAIR.value,
+    "minute-taker": Role.MINUTE_TAKER.value,
+    "minutetaker": Role.MINUTE_TAKER.value,
+    "protokoll": Role.MINUTE_TAKER.value,
+    "member": Role.MEMBER.value,
+    "mitglied": Role.MEMBER.value,
+}
+ROLE_LABELS = {
+    Role.CHAIR.value: N_("chair"),
+    Role.MINUTE_TAKER.value: N_("minute-taker"),
+    Role.MEMBER.value: N_("member"),
+}
+
+
+def _name(identity: Identity | None) -> str:
+    if identity is None:
+        return "?"
+    if not identity.username:
+        return identity.display_name
+    handle = identity.username if identity.username.startswith("@") else f"@{identity.username}"
+    return f"{identity.display_name} ({handle})"
+
+
+async def members(ctx: HandlerContext) -> Reply:
+    assert ctx.group is not None
+    rows = await people.members_with_identities(
+        ctx.session, ctx.group.id, ctx.message.platform
+    )
+    lines = [
+        ctx.ngettext(
+            "“{group}” has {n} member:",
+            "“{group}” has {n} members:",
+            len(rows),
+            group=ctx.group.name,
+        )
+    ]
+    for member, identity in rows:
+        marker = "" if identity is not None and identity.dm_chat_id else " ✉︎✗"
+        lines.append(f"• {_name(identity)} – {ctx._(ROLE_LABELS[member.role])}{marker}")
+    if any(identity is None or not identity.dm_chat_id for _, identity in rows):
+        lines += [
+            "",
+            ctx._("✉︎✗ = has not opened a private chat with me yet, so gets no reminders."),
+        ]
+    return Reply("\n".join(lines))
+
+
+async def set_role(ctx: HandlerContext) -> Reply:
+    assert ctx.group is not None
+    target = await _target_identity(ctx)
+    new_role = ctx.args["role"]
+    member = await people.ensure_membership(
+        ctx.session, ctx.group.id, target.user_id, ctx.now
+    )
+    demotes_chair = member.role == Role.CHAIR.value and new_role != Role.CHAIR.value
+    if demotes_chair and await people.count_chairs(ctx.session, ctx.group.id) <= 1:
+        raise UserError(
+            ctx._("{name} is the only chair. Make someone else chair first.", name=_name(target))
+        )
+    member.role = new_role
+    member.role_granted_by_user_id = ctx.user.id
+    return Reply(
+        ctx._(
+            "{name} is now {role} in “{group}”.",
+            name=_name(target),
+            role=ctx._(ROLE_LABELS[new_role]),
+            group=ctx.group.name,
+        )
+    )
+
+
+async def _target_identity(ctx: HandlerContext) -> Identity:
+    """The person named as @username, or the author of the message replied to."""
+    mention = ctx.args.get("person")
+    if mention:
+        # Only people who are in this group already: naming someone known from another
+        # group must not pull them in (nor reveal that the bot knows them).
+        return await member_by_mention(ctx, mention)
+    replied = ctx.message.reply_to
+    if replied is not None and replied.sender is not None:
+        return await people.upsert_identity(ctx.session, replied.sender, ctx.now)
+    raise UserError(
+        ctx._(
+            "Whom do you mean? Write @username, "
+            "or reply to one of their messages with this command."
+        )
+    )
+
+
+async def join(ctx: HandlerContext) -> Reply:
+    assert ctx.group is not None
+    text = ctx._(
+        "{name}, you are a member of “{group}” ({role}).",
+        name=ctx.message.sender.display_name,
+        group=ctx.group.name,
+        role=ctx._(ROLE_LABELS[ctx.member.role if ctx.member else Role.MEMBER.value]),
+    )
+    if not ctx.identity.dm_chat_id:
+        text += "\n" + private_chat_hint(ctx)
+    return Reply(text)
+
+
+COMMANDS = (
+    Command(
+        "join",
+        join,
+        N_("Become a member of this working group"),
+        german="beitreten",
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "members",
+        members,
+        N_("List the members and their roles"),
+        german="mitglieder",
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "role",
+        set_role,
+        N_("Give a member a role: chair, minute-taker or member"),
+        german="rolle",
+        args=(
+            Arg(
+                "role",
+                N_("role"),
+                kind=ArgKind.CHOICE,
+                choices=ROLE_CHOICES,
+                display={"de": "vorsitz|protokoll|mitglied", "en": "chair|minute-taker|member"},
+            ),
+            Arg("person", N_("@person"), kind=ArgKind.USER, required=False),
+        ),
+        details=N_(
+            "Name the person as @username, or reply to one of their messages. "
+            "Example: /role protokoll @anna. A group always keeps at least one chair."
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+)

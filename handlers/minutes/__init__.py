@@ -1,0 +1,1 @@
+"""Minutes (Protokoll): parse what minute-takers type, render, publish, approve."""

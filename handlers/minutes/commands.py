@@ -1,0 +1,327 @@
+"""Minutes (Protokoll): generate, publish a draft, object, approve.
+
+Approval rules (also in the README): a chair publishes a draft, which starts the objection
+period (MINUTES_OBJECTION_DAYS, or the days given). Members object with a text; chairs read
+the objections. After the period a chair approves. Before its end a chair may approve early
+only with "sofort"/"now" and only if nobody objected to this draft; with objections, the
+chair publishes a corrected draft (a new period) or waits. Approval freezes the decisions.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.core.dates import ParsedWhen, format_when
+from bot.core.enums import MinutesStatus, Role
+from bot.core.errors import UserError
+from bot.core.i18n import N_
+from bot.core.messages import Document, OutgoingMessage, Reply
+from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.context import HandlerContext
+from handlers.minutes.common import meeting_by_number
+from handlers.minutes.render import minutes_documents, render_markdown
+from storage import minutes as repo
+from storage import outbox
+from storage.agenda import active_meeting
+from storage.models import Meeting
+
+NOW_CHOICES = {"sofort": "now", "now": "now", "jetzt": "now"}
+MAX_OBJECTION = 2000
+
+
+def _when(ctx: HandlerContext, moment: datetime) -> str:
+    local = moment.astimezone(ctx.tz)
+    return format_when(ParsedWhen(local.date(), local.time(), None, ctx.tz), ctx.language)
+
+
+async def _meeting(ctx: HandlerContext, raw: str | None) -> Meeting:
+    """`#N`, or without a number the running meeting, else the latest one that began."""
+    assert ctx.group is not None
+    if raw:
+        return await meeting_by_number(ctx, raw)
+    meeting = await active_meeting(ctx.session, ctx.group.id, ctx.now)
+    meeting = meeting or await repo.latest_started_meeting(ctx.session, ctx.group.id, ctx.now)
+    if meeting is None:
+        raise UserError(
+            ctx._(
+                "There is no meeting with minutes yet. {command} lists the meetings.",
+                command=ctx.command_name("meetings"),
+            )
+        )
+    return meeting
+
+
+async def _rendered(
+    ctx: HandlerContext, meeting: Meeting
+) -> tuple[str, tuple[Document, Document, Document]]:
+    assert ctx.group is not None
+    data = await repo.collect_minutes(ctx.session, ctx.group, meeting, platform=ctx.platform.name)
+    return render_markdown(data, ctx.t), minutes_documents(data, ctx.t)
+
+
+async def generate(ctx: HandlerContext) -> list[Reply]:
+    meeting = await _meeting(ctx, ctx.args.get("number"))
+    text, files = await _rendered(ctx, meeting)
+    caption = ctx._("The minutes of meeting #{number} as a file.", number=meeting.number)
+    return [Reply(text), *(Reply(caption, document=file) for file in files)]
+
+
+async def publish(ctx: HandlerContext) -> Reply:
+    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    if meeting.minutes_status == MinutesStatus.APPROVED.value:
+        raise UserError(
+            ctx._("The minutes of meeting #{number} are approved already.", number=meeting.number)
+        )
+    raw_days = ctx.args.get("days")
+    days = ctx.services.settings.minutes_objection_days
+    if raw_days is not None:
+        if not (raw_days.isdecimal() and len(raw_days) < 4) or int(raw_days) > 90:
+            raise UserError(ctx._("Please give the objection period in days, from 0 to 90."))
+        days = int(raw_days)
+    meeting.minutes_status = MinutesStatus.DRAFT.value
+    meeting.minutes_published_at = ctx.now
+    meeting.objections_until = ctx.now + timedelta(days=days)
+    meeting.updated_at = ctx.now
+    await ctx.session.flush()
+    text, (markdown, html, _) = await _rendered(ctx, meeting)
+    headline = ctx._(
+        "Draft minutes of meeting #{number} “{title}”. Objections until {when}: {command}",
+        number=meeting.number,
+        title=meeting.title,
+        when=_when(ctx, meeting.objections_until),
+        command=f"{ctx.command_name('object')} {meeting.number} …",
+    )
+    key = f"minutes:{meeting.id}:draft:{ctx.now.isoformat()}"
+    await ctx.announce(
+        dedupe_key=f"{key}:md",
+        purpose="minutes_draft",
+        message=OutgoingMessage(headline + "\n\n" + text, document=markdown),
+        elsewhere_only=True,
+    )
+    await ctx.announce(
+        dedupe_key=f"{key}:html",
+        purpose="minutes_draft",
+        message=OutgoingMessage(headline, document=html),
+        elsewhere_only=True,
+    )
+    return Reply(headline, document=html)
+
+
+async def object_to(ctx: HandlerContext) -> Reply:
+    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    text = " ".join(ctx.args["text"].split())
+    if meeting.minutes_status != MinutesStatus.DRAFT.value or meeting.objections_until is None:
+        raise UserError(
+            ctx._(
+                "The minutes of meeting #{number} are not open for objections.",
+                number=meeting.number,
+            )
+        )
+    if ctx.now > meeting.objections_until:
+        raise UserError(
+            ctx._(
+                "The objection period for meeting #{number} ended on {when}.",
+                number=meeting.number,
+                when=_when(ctx, meeting.objections_until),
+            )
+        )
+    if len(text) > MAX_OBJECTION:
+        raise UserError(
+            ctx._("That is too long: at most {limit} characters, please.", limit=MAX_OBJECTION)
+        )
+    objection = await repo.add_objection(ctx.session, meeting.id, ctx.user.id, text, ctx.now)
+    await _tell_chairs(ctx, meeting, objection.id, text)
+    return Reply(
+        ctx._(
+            "Your objection to the minutes of meeting #{number} is recorded. The chairs see it "
+            "before they approve.",
+            number=meeting.number,
+        )
+    )
+
+
+async def _tell_chairs(ctx: HandlerContext, meeting: Meeting, objection_id: int, text: str) -> None:
+    """Chairs hear of an objection in their private chat, so none is missed before approval."""
+    assert ctx.group is not None
+    message = OutgoingMessage(
+        ctx._(
+            "{name} objects to the minutes of meeting #{number} “{title}” ({group}): {text}",
+            name=ctx.message.sender.display_name,
+            number=meeting.number,
+            title=meeting.title,
+            group=ctx.group.name,
+            text=text,
+        )
+    )
+    for chair in await repo.chair_ids(ctx.session, ctx.group.id):
+        if chair == ctx.user.id:
+            continue
+        ctx.enqueued += await outbox.enqueue_to_person(
+            ctx.session,
+            user_id=chair,
+            dedupe_key=f"minutes-objection:{objection_id}:{chair}",
+            purpose="minutes_objection",
+            message=message,
+            now=ctx.now,
+            group_id=ctx.group.id,
+        )
+
+
+async def _current_objections(ctx: HandlerContext, meeting: Meeting) -> list[str]:
+    objections = await repo.objections_of(
+        ctx.session, meeting.id, since=meeting.minutes_published_at
+    )
+    names = await repo.display_names(
+        ctx.session, [o.user_id for o in objections if o.user_id], ctx.platform.name
+    )
+    return [
+        f"• {names.get(o.user_id or 0, '?')} ({_when(ctx, o.created_at)}): {o.text}"
+        for o in objections
+    ]
+
+
+async def objections(ctx: HandlerContext) -> Reply:
+    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    lines = await _current_objections(ctx, meeting)
+    if not lines:
+        return Reply(
+            ctx._("No objections to the minutes of meeting #{number}.", number=meeting.number)
+        )
+    title = ctx._("Objections to the minutes of meeting #{number}:", number=meeting.number)
+    return Reply("\n".join([title, *lines]))
+
+
+async def approve(ctx: HandlerContext) -> Reply:
+    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    if meeting.minutes_status == MinutesStatus.APPROVED.value:
+        raise UserError(
+            ctx._("The minutes of meeting #{number} are approved already.", number=meeting.number)
+        )
+    if meeting.minutes_status != MinutesStatus.DRAFT.value or meeting.objections_until is None:
+        raise UserError(
+            ctx._(
+                "Publish the draft first, so members can object: {command}",
+                command=f"{ctx.command_name('publishminutes')} {meeting.number}",
+            )
+        )
+    raised = await _current_objections(ctx, meeting)
+    if ctx.now < meeting.objections_until:
+        if raised:
+            raise UserError(
+                ctx._(
+                    "Members objected to this draft ({command}). Publish a corrected draft, "
+                    "or approve after the objection period ends on {when}.",
+                    command=f"{ctx.command_name('objections')} {meeting.number}",
+                    when=_when(ctx, meeting.objections_until),
+                )
+            )
+        if ctx.args.get("now") != "now":
+            raise UserError(
+                ctx._(
+                    "The objection period runs until {when}. To approve now anyway (nobody "
+                    "objected so far): {command}",
+                    when=_when(ctx, meeting.objections_until),
+                    command=f"{ctx.command_name('approveminutes')} {meeting.number} "
+                    + ("sofort" if ctx.language == "de" else "now"),
+                )
+            )
+    meeting.minutes_status = MinutesStatus.APPROVED.value
+    meeting.minutes_approved_at = ctx.now
+    meeting.updated_at = ctx.now
+    await ctx.session.flush()
+    _, (_, html, _) = await _rendered(ctx, meeting)
+    headline = ctx._(
+        "The minutes of meeting #{number} “{title}” are approved; its decisions are final.",
+        number=meeting.number,
+        title=meeting.title,
+    )
+    await ctx.announce(
+        dedupe_key=f"minutes:{meeting.id}:approved",
+        purpose="minutes_approved",
+        message=OutgoingMessage(headline, document=html),
+        elsewhere_only=True,
+    )
+    if raised:
+        headline += "\n" + ctx.ngettext(
+            "{n} objection was raised.", "{n} objections were raised.", len(raised)
+        )
+    return Reply(headline, document=html)
+
+
+def _number_arg(required: bool = True) -> Arg:
+    return Arg("number", N_("meeting number"), required=required)
+
+
+COMMANDS = (
+    Command(
+        "minutes",
+        generate,
+        N_("The minutes of a meeting, as text and as Markdown, HTML and Word files"),
+        german="protokoll",
+        args=(_number_arg(required=False),),
+        details=N_("Without a number: today's or the latest meeting. Example: /minutes 3"),
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "publishminutes",
+        publish,
+        N_("Publish the draft minutes; members may object for some days"),
+        german="protokollentwurf",
+        args=(_number_arg(), Arg("days", N_("days"), required=False)),
+        details=N_(
+            "Sends the draft to all chats of the group. Example: /publishminutes 3 – or "
+            "/publishminutes 3 14 for a 14-day objection period."
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "object",
+        object_to,
+        N_("Object to published draft minutes"),
+        german="einspruch",
+        args=(
+            _number_arg(),
+            Arg("text", N_("what is wrong"), kind=ArgKind.TEXT, max_length=MAX_OBJECTION),
+        ),
+        details=N_("Example: /object 3 Under TOP 2 Ms Weber's abstention is missing."),
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "objections",
+        objections,
+        N_("Read the objections to draft minutes"),
+        german="einsprueche",
+        args=(_number_arg(),),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "approveminutes",
+        approve,
+        N_("Approve the minutes; their decisions become final"),
+        german="protokollgenehmigen",
+        args=(
+            _number_arg(),
+            Arg(
+                "now",
+                N_("now"),
+                kind=ArgKind.CHOICE,
+                required=False,
+                choices=NOW_CHOICES,
+                display={"de": "sofort", "en": "now"},
+            ),
+        ),
+        details=N_(
+            "After the objection period ends. Earlier only with “now” and only if nobody "
+            "objected. Example: /approveminutes 3"
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+)

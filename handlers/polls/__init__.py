@@ -1,0 +1,1 @@
+"""Date polls (Terminabfrage) and surveys: create, answer, tally, deadlines."""

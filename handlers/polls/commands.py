@@ -1,0 +1,628 @@
+"""Date polls (Terminabfrage) and surveys: create, answer, close, pick the date.
+
+The poll message is the interface: buttons answer, and the message is edited in place
+with the new overview. Every chat of the group gets the poll (through the outbox), and the
+typed `/abstimmen` works wherever buttons cannot (console, Matrix with many slots).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+from uuid import uuid4
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.dates import format_date
+from bot.core.enums import PollKind, PollStatus, Role
+from bot.core.errors import UserError
+from bot.core.i18n import N_, Translator
+from bot.core.messages import EDIT_MESSAGE_ID, Button, OutgoingMessage, Reply
+from bot.core.numbers import small_number
+from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.agenda.draft import create_agenda_draft
+from handlers.context import HandlerContext, Services
+from handlers.meetings import commands as meeting_handlers
+from handlers.polls.tally import (
+    PollInputError,
+    PollSpec,
+    Tally,
+    Vote,
+    parse_date_poll,
+    parse_survey,
+    parse_vote,
+    tally,
+)
+from handlers.polls.view import (
+    best_position,
+    button_limit,
+    option_text,
+    pick_buttons,
+    render,
+    vote_buttons,
+    vote_hint,
+)
+from storage import meetings as meeting_repo
+from storage import outbox
+from storage import polls as repo
+from storage.models import Group, GroupChat, Meeting, Poll, User
+
+DATE_EXAMPLE = '"Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 10 Uhr bis 14.06.'
+SURVEY_EXAMPLE = '"Welche Themen?" Digitalisierung; Nachfolge; Fachkräfte mehrfach'
+
+POLL_ERRORS = {
+    "quotes": N_("A quotation mark is not closed."),
+    "no_title": N_("Please give the poll a title first, in quotes."),
+    "title_too_long": N_("The title is too long: at most {limit} characters, please."),
+    "survey_title": N_("Please put the question first, in quotes or ending with “?”."),
+    "no_slots": N_("I found no date with a time in that."),
+    "unreadable": N_("I could not read “{text}”."),
+    "slot_needs_time": N_("Please add a time to {date}."),
+    "slot_past": N_("{date} has passed already."),
+    "duplicate": N_("An option appears twice."),
+    "few_options": N_("Please give at least {minimum} options."),
+    "many_options": N_("At most {limit} options, please."),
+    "option_too_long": N_("An option is too long: at most {limit} characters, please."),
+    "deadline_past": N_("The deadline has passed already."),
+    "deadline_after_slot": N_("The deadline must be before the last date."),
+    "vote_syntax": N_("Please write the option numbers and your answer, e.g. {example}."),
+}
+
+
+def _input_error(ctx: HandlerContext, error: PollInputError, example: str) -> UserError:
+    params = dict(error.params)
+    if "date" in params:
+        params["date"] = format_date(date.fromisoformat(params["date"]), ctx.language)
+    params.setdefault("example", example)
+    text = ctx._(POLL_ERRORS[error.code], **params)
+    if error.code != "vote_syntax":
+        text += "\n" + ctx._("Example: {example}", example=example)
+    return UserError(text)
+
+
+def _vote_command(services: Services, language: str, platform: str) -> str:
+    prefix = services.settings.matrix_command_prefix if platform == "matrix" else "/"
+    command = services.router.get("vote")
+    return prefix + (command.display_name(language) if command else "vote")
+
+
+async def poll_tally(session: AsyncSession, poll: Poll) -> Tally:
+    rows = await repo.votes(session, poll)
+    return tally(
+        [o.position for o in poll.options],
+        (Vote(r.user_id, r.name, r.position, r.answer) for r in rows),
+    )
+
+
+ButtonsFor = Literal["vote", "pick", "none"]
+
+
+def chat_message(
+    services: Services,
+    t: Translator,
+    tz: ZoneInfo,
+    poll: Poll,
+    result: Tally,
+    platform: str,
+    *,
+    buttons_for: ButtonsFor,
+    headline: str | None = None,
+) -> OutgoingMessage:
+    """The poll as one chat of the group sees it, in its platform's terms: Matrix gets a
+    keyboard that fits its reactions and the `!` command hint. `buttons_for` is "vote"
+    (answer buttons while open), "pick" (the chair's date choice) or "none"."""
+    limit = button_limit(platform)
+    hint = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    if buttons_for == "vote" and poll.status == PollStatus.OPEN.value:
+        buttons = vote_buttons(t, poll, tz, limit)
+        hint = vote_hint(t, poll, _vote_command(services, t.language, platform))
+    elif buttons_for == "pick":
+        buttons = pick_buttons(t, poll, result, tz, services.clock.now(), limit)
+    text = render(t, poll, result, tz, services.clock.now(), hint=hint)
+    return OutgoingMessage(f"{headline}\n{text}" if headline else text, buttons)
+
+
+async def post_everywhere(
+    session: AsyncSession,
+    services: Services,
+    group: Group,
+    poll: Poll,
+    *,
+    dedupe_key: str,
+    buttons_for: ButtonsFor,
+    headline: str | None,
+    skip_chat: tuple[str, str] | None,
+) -> int:
+    """A new message with the poll to each chat of the group (but `skip_chat`)."""
+    t = Translator(group.language)
+    tz = ZoneInfo(group.timezone)
+    result = await poll_tally(session, poll)
+    chats = await session.scalars(
+        select(GroupChat).where(GroupChat.group_id == group.id).order_by(GroupChat.id)
+    )
+    queued = 0
+    for chat in chats:
+        if (chat.platform, chat.chat_id) == skip_chat:
+            continue
+        message = chat_message(
+            services, t, tz, poll, result, chat.platform, buttons_for=buttons_for, headline=headline
+        )
+        queued += await outbox.enqueue(
+            session,
+            dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
+            purpose="poll",
+            platform=chat.platform,
+            chat_id=chat.chat_id,
+            group_id=group.id,
+            message=message,
+            now=services.clock.now(),
+        )
+    return queued
+
+
+async def sync_shown(
+    session: AsyncSession,
+    services: Services,
+    group: Group,
+    poll: Poll,
+    *,
+    skip_chat: tuple[str, str] | None,
+) -> int:
+    """Edit the poll's message in every chat where it is known, so a Matrix room shows the
+    answers given on Telegram and vice versa; `skip_chat` is edited by the reply itself.
+    Only the newest view per chat stays queued."""
+    shown = await repo.shown_in(session, poll.id)
+    if not shown:
+        return 0
+    t = Translator(group.language)
+    tz = ZoneInfo(group.timezone)
+    result = await poll_tally(session, poll)
+    queued = 0
+    for (platform, chat_id), message_id in sorted(shown.items()):
+        if (platform, chat_id) == skip_chat:
+            continue
+        prefix = f"poll:{poll.id}:sync:{platform}:{chat_id}:"
+        await repo.drop_pending(session, prefix)
+        view = chat_message(services, t, tz, poll, result, platform, buttons_for="vote")
+        queued += await outbox.enqueue(
+            session,
+            dedupe_key=prefix + uuid4().hex,
+            purpose="poll_sync",
+            platform=platform,
+            chat_id=chat_id,
+            group_id=group.id,
+            message=OutgoingMessage(view.text, view.buttons, extra={EDIT_MESSAGE_ID: message_id}),
+            now=services.clock.now(),
+        )
+    return queued
+
+
+def _here(ctx: HandlerContext) -> tuple[str, str]:
+    return (ctx.message.platform, ctx.message.chat.chat_id)
+
+
+def _overview(ctx: HandlerContext, poll: Poll, result: Tally) -> Reply:
+    hint = vote_hint(ctx.t, poll, ctx.command_name("vote"))
+    buttons = vote_buttons(ctx.t, poll, ctx.tz, button_limit(ctx.platform.name))
+    return Reply(render(ctx.t, poll, result, ctx.tz, ctx.now, hint=hint), buttons=buttons)
+
+
+# --- create ------------------------------------------------------------------------------
+
+
+async def _create(ctx: HandlerContext, spec: PollSpec, kind: PollKind) -> Reply:
+    assert ctx.group is not None
+    if kind is PollKind.DATE:
+        options = [repo.NewOption(starts_at=s.start_at(), ends_at=s.end_at()) for s in spec.slots]
+    else:
+        options = [repo.NewOption(label=label) for label in spec.labels]
+    poll = await repo.create_poll(
+        ctx.session,
+        group_id=ctx.group.id,
+        kind=kind,
+        title=spec.title,
+        options=options,
+        deadline=spec.deadline,
+        allow_maybe=spec.allow_maybe,
+        anonymous=spec.anonymous,
+        created_by_user_id=ctx.user.id,
+        now=ctx.now,
+    )
+    ctx.enqueued += await post_everywhere(
+        ctx.session,
+        ctx.services,
+        ctx.group,
+        poll,
+        dedupe_key=repo.posted_key(poll.id),
+        buttons_for="vote",
+        headline=None,
+        skip_chat=_here(ctx),
+    )
+    return _overview(ctx, poll, await poll_tally(ctx.session, poll))
+
+
+async def create_date_poll(ctx: HandlerContext) -> Reply:
+    try:
+        spec = parse_date_poll(ctx.args["details"], now=ctx.now, tz=ctx.tz)
+    except PollInputError as error:
+        raise _input_error(ctx, error, ctx.command_name("datepoll") + " " + DATE_EXAMPLE) from None
+    return await _create(ctx, spec, PollKind.DATE)
+
+
+async def create_survey(ctx: HandlerContext) -> Reply:
+    try:
+        spec = parse_survey(ctx.args["details"], now=ctx.now, tz=ctx.tz)
+    except PollInputError as error:
+        raise _input_error(ctx, error, ctx.command_name("survey") + " " + SURVEY_EXAMPLE) from None
+    return await _create(ctx, spec, PollKind.MULTIPLE if spec.multiple else PollKind.SINGLE)
+
+
+# --- answer ------------------------------------------------------------------------------
+
+
+async def _poll(ctx: HandlerContext, raw: str | None) -> Poll:
+    """Poll `#n` of this group, or its newest open poll when no number is given."""
+    assert ctx.group is not None
+    if raw is None:
+        found = await repo.polls_of_group(ctx.session, ctx.group.id, open_only=True, limit=1)
+        if not found:
+            raise UserError(ctx._("There is no open poll in this group."))
+        return found[0]
+    number = raw.lstrip("#")
+    wanted = small_number(number)
+    poll = (
+        await repo.poll_by_number(ctx.session, ctx.group.id, wanted) if wanted is not None else None
+    )
+    if poll is None:
+        raise UserError(
+            ctx._(
+                "There is no poll #{number} in this group. {command} lists them.",
+                number=number,
+                command=ctx.command_name("polls"),
+            )
+        )
+    return poll
+
+
+async def vote(ctx: HandlerContext) -> Reply:
+    example = ctx.command_name("vote") + " 2 " + ("ja" if ctx.language == "de" else "yes")
+    try:
+        command = parse_vote(ctx.args["choice"])
+    except PollInputError as error:
+        raise _input_error(ctx, error, example) from None
+    poll = await _poll(ctx, None if command.poll_number is None else str(command.poll_number))
+    if poll.status != PollStatus.OPEN.value:
+        raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
+    positions = {o.position for o in poll.options}
+    unknown = [p for p in (*command.answers, *command.bare) if p not in positions]
+    if unknown:
+        raise UserError(
+            ctx._("Poll #{number} has no option {option}.", number=poll.number, option=unknown[0])
+        )
+    if poll.kind == PollKind.DATE.value:
+        await _vote_on_dates(ctx, poll, command.answers, command.bare, example)
+    else:
+        await _vote_on_choices(ctx, poll, command.answers, command.bare)
+    pressed = ctx.message.callback_data is not None
+    if pressed and ctx.message.message_id:
+        platform, chat_id = _here(ctx)
+        await repo.remember_message(
+            ctx.session, poll.id, platform, chat_id, ctx.message.message_id, ctx.now
+        )
+    assert ctx.group is not None
+    ctx.enqueued += await sync_shown(
+        ctx.session, ctx.services, ctx.group, poll, skip_chat=_here(ctx) if pressed else None
+    )
+    reply = _overview(ctx, poll, await poll_tally(ctx.session, poll))
+    if not pressed:
+        return reply
+    return Reply(reply.text, reply.buttons, edit=True, toast=ctx._("Saved"))
+
+
+async def _vote_on_dates(
+    ctx: HandlerContext, poll: Poll, answers: dict[int, str], bare: tuple[int, ...], example: str
+) -> None:
+    if bare or "toggle" in answers.values():
+        syntax = POLL_ERRORS["vote_syntax"]
+        raise UserError(ctx._(syntax, example=example))
+    if "maybe" in answers.values() and not poll.allow_maybe:
+        raise UserError(ctx._("This poll has no “if need be”: please answer yes or no."))
+    await repo.set_answers(ctx.session, poll, ctx.user.id, answers, ctx.now)
+
+
+async def _vote_on_choices(
+    ctx: HandlerContext, poll: Poll, answers: dict[int, str], bare: tuple[int, ...]
+) -> None:
+    """Typed numbers are the person's choices; `nein` takes one back; a button toggles a
+    choice of a multiple-choice survey."""
+    chosen = [*bare, *(p for p, a in answers.items() if a in ("yes", "maybe"))]
+    dropped = [p for p, a in answers.items() if a == "no"]
+    toggled = [p for p, a in answers.items() if a == "toggle"]
+    if toggled:
+        mine = {r.position for r in await repo.votes(ctx.session, poll) if r.user_id == ctx.user.id}
+        dropped += [p for p in toggled if p in mine]
+        chosen += [p for p in toggled if p not in mine]
+    single = poll.kind == PollKind.SINGLE.value
+    if single and len(chosen) > 1:
+        raise UserError(ctx._("Only one answer is possible in this survey."))
+    if dropped:
+        await repo.remove_answers(ctx.session, poll, ctx.user.id, dropped)
+    if chosen:
+        await repo.set_answers(
+            ctx.session,
+            poll,
+            ctx.user.id,
+            dict.fromkeys(chosen, "yes"),
+            ctx.now,
+            replace_all=single,
+        )
+
+
+# --- show ---------------------------------------------------------------------------------
+
+
+async def list_polls(ctx: HandlerContext) -> Reply:
+    """`/abfragen` lists the open polls; `/abfragen 3` shows poll #3 again (with buttons)."""
+    assert ctx.group is not None
+    if ctx.args.get("number"):
+        poll = await _poll(ctx, ctx.args["number"])
+        result = await poll_tally(ctx.session, poll)
+        if poll.status == PollStatus.OPEN.value:
+            return _overview(ctx, poll, result)
+        limit = button_limit(ctx.platform.name)
+        return Reply(
+            render(ctx.t, poll, result, ctx.tz, ctx.now),
+            buttons=pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, limit),
+        )
+    found = await repo.polls_of_group(ctx.session, ctx.group.id, open_only=True)
+    if not found:
+        return Reply(
+            ctx._(
+                "No open polls. A chair starts one with {command}.",
+                command=ctx.command_name("datepoll") + " " + DATE_EXAMPLE,
+            )
+        )
+    lines = [ctx._("Open polls:")]
+    for poll in found:
+        result = await poll_tally(ctx.session, poll)
+        lines.append(
+            ctx._(
+                "#{number} {title} – {n} answered",
+                number=poll.number,
+                title=poll.title,
+                n=result.respondents,
+            )
+        )
+    lines.append(
+        ctx._("{command} shows one with its buttons.", command=ctx.command_name("polls") + " 1")
+    )
+    return Reply("\n".join(lines))
+
+
+# --- close and decide ---------------------------------------------------------------------
+
+
+def close(poll: Poll, now: datetime) -> None:
+    poll.status, poll.closed_at = PollStatus.CLOSED.value, now
+
+
+def closed_headline(t: Translator, poll: Poll, result: Tally, tz: ZoneInfo, now: datetime) -> str:
+    if poll.kind != PollKind.DATE.value:
+        return t.gettext("The survey is closed. Result:")
+    suggested = best_position(poll, result, now)
+    best = next((o for o in poll.options if o.position == suggested), None)
+    if best is None:
+        return t.gettext("The date poll is closed; nobody can make any of the dates.")
+    return t.gettext(
+        "The date poll is closed. Suggested: {when}. A chair picks the date with the buttons.",
+        when=option_text(poll, best, tz, t.language),
+    )
+
+
+async def close_poll(ctx: HandlerContext) -> Reply:
+    assert ctx.group is not None
+    poll = await _poll(ctx, ctx.args["number"])
+    if poll.status != PollStatus.OPEN.value:
+        raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
+    close(poll, ctx.now)
+    await ctx.session.flush()
+    result = await poll_tally(ctx.session, poll)
+    headline = closed_headline(ctx.t, poll, result, ctx.tz, ctx.now)
+    ctx.enqueued += await post_everywhere(
+        ctx.session,
+        ctx.services,
+        ctx.group,
+        poll,
+        dedupe_key=f"poll:{poll.id}:closed",
+        buttons_for="pick",
+        headline=closed_headline(
+            Translator(ctx.group.language), poll, result, ZoneInfo(ctx.group.timezone), ctx.now
+        ),
+        skip_chat=_here(ctx),
+    )
+    ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
+    buttons = pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, button_limit(ctx.platform.name))
+    return Reply(headline + "\n" + render(ctx.t, poll, result, ctx.tz, ctx.now), buttons=buttons)
+
+
+async def pick_date(ctx: HandlerContext) -> list[Reply]:
+    """The chair fixes the date: the meeting is created, the group told, voters get a DM."""
+    assert ctx.group is not None
+    poll = await _poll(ctx, ctx.args["number"])
+    if poll.kind != PollKind.DATE.value:
+        raise UserError(ctx._("Poll #{number} is a survey, not a date poll.", number=poll.number))
+    if poll.meeting_id is not None:
+        meeting = await ctx.session.get(Meeting, poll.meeting_id)
+        raise UserError(
+            ctx._(
+                "The date for poll #{number} is fixed already: meeting #{meeting}.",
+                number=poll.number,
+                meeting=meeting.number if meeting else "?",
+            )
+        )
+    raw = ctx.args["option"]
+    position = small_number(raw)
+    option = next((o for o in poll.options if o.position == position), None)
+    if option is None:
+        raise UserError(
+            ctx._("Poll #{number} has no option {option}.", number=poll.number, option=raw)
+        )
+    assert option.starts_at is not None
+    if option.starts_at <= ctx.now:
+        raise UserError(ctx._("That time has passed already."))
+    if poll.status == PollStatus.OPEN.value:
+        close(poll, ctx.now)
+    meeting = await meeting_repo.create_meeting(
+        ctx.session,
+        group_id=ctx.group.id,
+        title=poll.title,
+        starts_at=option.starts_at,
+        ends_at=option.ends_at,
+        location=None,
+        created_by_user_id=ctx.user.id,
+        now=ctx.now,
+    )
+    await create_agenda_draft(ctx.session, meeting, language=ctx.group.language, now=ctx.now)
+    poll.chosen_position, poll.meeting_id = option.position, meeting.id
+    await ctx.session.flush()
+    await _tell_about_date(ctx, poll, meeting)
+    ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
+    result = await poll_tally(ctx.session, poll)
+    announcement = Reply(
+        _date_fixed_text(ctx.t, poll, meeting, ctx.tz),
+        buttons=meeting_handlers.rsvp_buttons(ctx, meeting),
+    )
+    if ctx.message.callback_data is None:
+        return [announcement]
+    return [Reply(render(ctx.t, poll, result, ctx.tz, ctx.now), edit=True), announcement]
+
+
+def _date_fixed_text(t: Translator, poll: Poll, meeting: Meeting, tz: ZoneInfo) -> str:
+    option = next(o for o in poll.options if o.position == poll.chosen_position)
+    return t.gettext(
+        "📌 The date for “{title}” is fixed: {when} (meeting #{meeting}).",
+        title=poll.title,
+        when=option_text(poll, option, tz, t.language),
+        meeting=meeting.number,
+    )
+
+
+async def _tell_about_date(ctx: HandlerContext, poll: Poll, meeting: Meeting) -> None:
+    """The group's other chats, and every person who answered (in their language)."""
+    assert ctx.group is not None
+    group_t = Translator(ctx.group.language)
+    group_tz = ZoneInfo(ctx.group.timezone)
+    await ctx.announce(
+        dedupe_key=f"poll:{poll.id}:fixed",
+        purpose="poll",
+        message=OutgoingMessage(_date_fixed_text(group_t, poll, meeting, group_tz)),
+        elsewhere_only=True,
+    )
+    for user_id in sorted(await repo.voter_ids(ctx.session, poll.id)):
+        user = await ctx.session.get(User, user_id)
+        if user is None:
+            continue
+        t = Translator(user.language or ctx.group.language)
+        tz = ZoneInfo(user.timezone or ctx.group.timezone)
+        text = (
+            _date_fixed_text(t, poll, meeting, tz)
+            + "\n"
+            + t.gettext("(Group: {group})", group=ctx.group.name)
+        )
+        try:
+            ctx.enqueued += await outbox.enqueue_to_person(
+                ctx.session,
+                user_id=user_id,
+                dedupe_key=f"poll:{poll.id}:fixed:{user_id}",
+                purpose="poll_result",
+                message=OutgoingMessage(text),
+                now=ctx.now,
+                group_id=ctx.group.id,
+            )
+        except LookupError:
+            continue
+
+
+NUMBER = Arg("number", N_("number"))
+
+COMMANDS = (
+    Command(
+        "datepoll",
+        create_date_poll,
+        N_("Start a date poll: title, candidate dates, optional deadline"),
+        german="terminabfrage",
+        args=(Arg("details", N_("title dates"), kind=ArgKind.TEXT, max_length=1500),),
+        details=N_(
+            'Example: /terminabfrage "Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; '
+            "22.06. 10 Uhr bis 14.06. – dates separated by ; or new lines. "
+            "“bis <date>” sets the deadline, “notfalls” adds the answer “if need be”, "
+            "“anonym” hides the names."
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "survey",
+        create_survey,
+        N_("Start a survey: a question and its choices"),
+        german="umfrage",
+        args=(Arg("details", N_("question choices"), kind=ArgKind.TEXT, max_length=1500),),
+        details=N_(
+            'Example: /umfrage "Welche Themen?" Digitalisierung; Nachfolge; Fachkräfte '
+            "– “mehrfach” allows several choices, “anonym” hides the names, "
+            "“bis <date>” sets the deadline."
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "vote",
+        vote,
+        N_("Answer a poll: option numbers and yes / if need be / no"),
+        german="abstimmen",
+        args=(Arg("choice", N_("numbers answer"), kind=ArgKind.TEXT, max_length=200),),
+        details=N_(
+            "Examples: /abstimmen 2 ja – /abstimmen 1 3 ja 2 nein – /abstimmen #4 2 notfalls "
+            "(without #number: the newest open poll). In a survey: /abstimmen 2. "
+            "Or use the buttons under the poll."
+        ),
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "polls",
+        list_polls,
+        N_("List the open polls, or show one again"),
+        german="abfragen",
+        args=(Arg("number", N_("number"), required=False),),
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "closepoll",
+        close_poll,
+        N_("Close a poll and show the result"),
+        german="abfrageende",
+        args=(NUMBER,),
+        details=N_("Example: /abfrageende 1 – then pick the date with the buttons."),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "pickdate",
+        pick_date,
+        N_("Fix the date of a date poll: creates the meeting and tells everyone"),
+        german="terminwahl",
+        args=(NUMBER, Arg("option", N_("option"))),
+        details=N_("Example: /terminwahl 1 2 – poll 1, date 2."),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+)

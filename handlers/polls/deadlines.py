@@ -1,0 +1,107 @@
+"""Poll deadlines, run by the scheduler: remind non-voters once, close polls at the deadline.
+
+Called with the time to act for (`now`), so tests drive it with a fixed clock and a late or
+repeated run does the right thing: every message has a dedupe key, a poll is closed once,
+and a poll whose deadline has already passed is closed without a late reminder.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.enums import PollKind
+from bot.core.i18n import N_, Translator
+from bot.core.messages import OutgoingMessage
+from handlers.context import Services
+from handlers.polls.commands import close, closed_headline, poll_tally, post_everywhere, sync_shown
+from handlers.polls.tally import reminder_due
+from handlers.polls.view import moment_text
+from storage import outbox
+from storage import polls as repo
+from storage.models import Group, Poll, User
+
+REMINDERS = {
+    True: N_(
+        "Reminder: please answer the date poll “{title}” in {group} by {when}. "
+        "The buttons are under the poll in the group chat."
+    ),
+    False: N_(
+        "Reminder: please answer the survey “{title}” in {group} by {when}. "
+        "The buttons are under the survey in the group chat."
+    ),
+}
+
+
+async def run_poll_deadlines(services: Services, now: datetime) -> None:
+    queued = 0
+    async with services.sessions.begin() as session:
+        for poll in await repo.past_deadline(session, now):
+            queued += await _close(session, services, poll, now)
+        lead = timedelta(hours=services.settings.poll_reminder_hours)
+        for poll in await repo.due_for_reminder(session, now, now + lead):
+            assert poll.deadline is not None
+            if now >= reminder_due(poll.created_at, poll.deadline, lead):
+                queued += await _remind(session, poll, now)
+    if queued:
+        services.wake_outbox()
+
+
+async def _close(session: AsyncSession, services: Services, poll: Poll, now: datetime) -> int:
+    group = await session.get(Group, poll.group_id)
+    assert group is not None
+    close(poll, now)
+    await session.flush()
+    result = await poll_tally(session, poll)
+    headline = closed_headline(
+        Translator(group.language), poll, result, ZoneInfo(group.timezone), now
+    )
+    posted = await post_everywhere(
+        session,
+        services,
+        group,
+        poll,
+        dedupe_key=f"poll:{poll.id}:closed",
+        buttons_for="pick",
+        headline=headline,
+        skip_chat=None,
+    )
+    return posted + await sync_shown(session, services, group, poll, skip_chat=None)
+
+
+async def _remind(session: AsyncSession, poll: Poll, now: datetime) -> int:
+    """One DM to each member who has not answered; the key makes it once per person."""
+    group = await session.get(Group, poll.group_id)
+    assert group is not None and poll.deadline is not None
+    answered = await repo.voter_ids(session, poll.id)
+    queued = 0
+    for user_id in await repo.member_ids(session, group.id):
+        if user_id in answered:
+            continue
+        user = await session.get(User, user_id)
+        if user is None:
+            continue
+        t = Translator(user.language or group.language)
+        tz = ZoneInfo(user.timezone or group.timezone)
+        text = t.gettext(
+            REMINDERS[poll.kind == PollKind.DATE.value],
+            title=poll.title,
+            group=group.name,
+            when=moment_text(poll.deadline, tz, t.language),
+        )
+        try:
+            queued += await outbox.enqueue_to_person(
+                session,
+                user_id=user_id,
+                dedupe_key=f"poll:{poll.id}:reminder:{user_id}",
+                purpose="poll_reminder",
+                message=OutgoingMessage(text),
+                now=now,
+                group_id=group.id,
+            )
+        except LookupError:  # a member without any chat account left: nobody to tell
+            continue
+    poll.reminded_at = now
+    return queued

@@ -1,0 +1,1 @@
+"""Reminders: the policy, the sweep that sends them, and people's settings."""

@@ -1,0 +1,370 @@
+"""Queries for people, groups and memberships. Each function takes the caller's session, so
+one command is one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from bot.core.enums import OutboxStatus, Role
+from bot.core.messages import UserRef
+from storage import agenda, minutes
+from storage.models import (
+    Advisor,
+    AdvisorAuthorization,
+    CalendarFeed,
+    Group,
+    GroupChat,
+    Identity,
+    Membership,
+    OutboxMessage,
+    Poll,
+    PollOption,
+    PollVote,
+    ReminderLog,
+    User,
+    UserReminderSettings,
+)
+
+LAST_SEEN_RESOLUTION = timedelta(hours=1)
+
+# Built once: SQLAlchemy memoizes a statement's cache key on the object, so reusing it
+# skips rebuilding and re-keying the query on every command (the hottest query we have).
+_IDENTITY_WITH_USER = (
+    select(Identity)
+    .where(
+        Identity.platform == bindparam("platform"),
+        Identity.platform_user_id == bindparam("platform_user_id"),
+    )
+    .options(joinedload(Identity.user))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SeenIdentity:
+    identity: Identity
+    dm_opened: bool  # the private chat became usable just now: release waiting messages
+
+
+async def upsert_identity(
+    session: AsyncSession, person: UserRef, now: datetime, *, private_chat_id: str | None = None
+) -> Identity:
+    """Find or create the person behind a platform identity and refresh what we know."""
+    return (await see_identity(session, person, now, private_chat_id=private_chat_id)).identity
+
+
+async def see_identity(
+    session: AsyncSession, person: UserRef, now: datetime, *, private_chat_id: str | None = None
+) -> SeenIdentity:
+    """Like upsert_identity, and says whether the private chat was just opened.
+
+    Writes only what changed (last_seen_at at most hourly), so the common case of a known
+    person sending a command costs one indexed SELECT.
+    """
+    identity = await session.scalar(
+        _IDENTITY_WITH_USER, {"platform": person.platform, "platform_user_id": person.user_id}
+    )
+    if identity is None:
+        identity = Identity(
+            user=User(created_at=now),
+            platform=person.platform,
+            platform_user_id=person.user_id,
+            display_name=person.display_name,
+            username=person.username,
+            created_at=now,
+            last_seen_at=now,
+        )
+        session.add(identity)
+    else:
+        if identity.display_name != person.display_name:
+            identity.display_name = person.display_name
+        if identity.username != person.username:
+            identity.username = person.username
+        if now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:
+            identity.last_seen_at = now
+    dm_opened = private_chat_id is not None and (
+        identity.dm_chat_id != private_chat_id or identity.unreachable_at is not None
+    )
+    if dm_opened:
+        identity.dm_chat_id = private_chat_id
+        identity.unreachable_at = None
+    if identity.id is None:
+        await session.flush()
+    return SeenIdentity(identity, dm_opened)
+
+
+async def find_identity_by_username(
+    session: AsyncSession, platform: str, username: str
+) -> Identity | None:
+    bare = username.lstrip("@").lower()  # Telegram stores "anna", Matrix "@anna:server"
+    return await session.scalar(
+        select(Identity).where(
+            Identity.platform == platform,
+            func.lower(Identity.username).in_([bare, f"@{bare}"]),
+        )
+    )
+
+
+async def identities_of(session: AsyncSession, user_id: int) -> list[Identity]:
+    result = await session.scalars(select(Identity).where(Identity.user_id == user_id))
+    return list(result)
+
+
+async def group_by_id(session: AsyncSession, group_id: int) -> Group:
+    group = await session.get(Group, group_id)
+    if group is None:
+        raise LookupError(f"no group {group_id}")
+    return group
+
+
+async def user_by_id(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise LookupError(f"no user {user_id}")
+    return user
+
+
+async def group_for_chat(session: AsyncSession, platform: str, chat_id: str) -> Group | None:
+    return await session.scalar(
+        select(Group)
+        .join(GroupChat, GroupChat.group_id == Group.id)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
+    )
+
+
+async def move_chat(
+    session: AsyncSession, platform: str, old_chat_id: str, new_chat_id: str
+) -> None:
+    """A chat changed its id (Telegram upgrades groups to supergroups): follow it.
+
+    The working group keeps its chat, and queued messages go to the new id.
+    """
+    await session.execute(
+        update(GroupChat)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == old_chat_id)
+        .values(chat_id=new_chat_id)
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.chat_id == old_chat_id,
+            OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+        )
+        .values(chat_id=new_chat_id)
+    )
+
+
+async def create_group(
+    session: AsyncSession,
+    *,
+    name: str,
+    kind: str,
+    timezone: str,
+    language: str,
+    platform: str,
+    chat_id: str,
+    chat_title: str | None,
+    creator: User,
+    now: datetime,
+) -> Group:
+    group = Group(
+        name=name,
+        kind=kind,
+        timezone=timezone,
+        language=language,
+        created_at=now,
+        created_by_user_id=creator.id,
+    )
+    group.chats.append(
+        GroupChat(platform=platform, chat_id=chat_id, title=chat_title, created_at=now)
+    )
+    session.add(group)
+    await session.flush()
+    return group
+
+
+async def membership(session: AsyncSession, group_id: int, user_id: int) -> Membership | None:
+    return await session.scalar(
+        select(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
+    )
+
+
+async def ensure_membership(
+    session: AsyncSession, group_id: int, user_id: int, now: datetime
+) -> Membership:
+    existing = await membership(session, group_id, user_id)
+    if existing is not None:
+        return existing
+    created = Membership(group_id=group_id, user_id=user_id, role=Role.MEMBER.value, created_at=now)
+    session.add(created)
+    await session.flush()
+    return created
+
+
+async def members_with_identities(
+    session: AsyncSession, group_id: int, platform: str
+) -> list[tuple[Membership, Identity | None]]:
+    """Members with the identity to show: the one on `platform` if they have it (so
+    @mentions work here), else any (a person known only on the group's other platform)."""
+    members = list(
+        await session.scalars(
+            select(Membership)
+            .where(Membership.group_id == group_id)
+            .order_by(Membership.created_at, Membership.id)
+        )
+    )
+    identities = await session.scalars(
+        select(Identity).where(Identity.user_id.in_([m.user_id for m in members]))
+    )
+    best: dict[int, Identity] = {}
+    for identity in identities:
+        current = best.get(identity.user_id)
+        if current is None or (identity.platform == platform and current.platform != platform):
+            best[identity.user_id] = identity
+    return [(member, best.get(member.user_id)) for member in members]
+
+
+async def count_chairs(session: AsyncSession, group_id: int) -> int:
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
+        )
+        or 0
+    )
+
+
+async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
+    """Everything stored about one person (GDPR Art. 15)."""
+    identities = await identities_of(session, user.id)
+    memberships = await session.execute(
+        select(Membership, Group)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.user_id == user.id)
+    )
+    queued = await session.scalars(select(OutboxMessage).where(OutboxMessage.user_id == user.id))
+    advisor_entries = []
+    for advisor in await session.scalars(select(Advisor).where(Advisor.user_id == user.id)):
+        days = await session.scalars(
+            select(AdvisorAuthorization.authorized_on)
+            .where(AdvisorAuthorization.advisor_id == advisor.id)
+            .order_by(AdvisorAuthorization.authorized_on)
+        )
+        advisor_entries.append(
+            {
+                "name": advisor.name,
+                "email": advisor.email,
+                "training_institution": advisor.institution,
+                "consulting_fields": advisor.fields,
+                "language": advisor.language,
+                "listing_status": advisor.status,
+                "authorizations": [d.isoformat() for d in days],
+            }
+        )
+    feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    poll_answers = await session.execute(
+        select(PollVote, PollOption, Poll, Group)
+        .join(PollOption, PollOption.id == PollVote.option_id)
+        .join(Poll, Poll.id == PollVote.poll_id)
+        .join(Group, Group.id == Poll.group_id)
+        .where(PollVote.user_id == user.id)
+        .order_by(PollVote.id)
+    )
+    meetings = await agenda.personal_meeting_data(session, user.id)
+    minutes_data = await minutes.personal_minutes_data(session, user.id)
+    reminder_settings = await session.get(UserReminderSettings, user.id)
+    reminders = await session.scalars(
+        select(ReminderLog).where(ReminderLog.recipient_id == user.id).order_by(ReminderLog.id)
+    )
+    return {
+        "user": {
+            "id": user.id,
+            "language": user.language,
+            "timezone": user.timezone,
+            "created_at": user.created_at.isoformat(),
+        },
+        "identities": [
+            {
+                "platform": i.platform,
+                "platform_user_id": i.platform_user_id,
+                "display_name": i.display_name,
+                "username": i.username,
+                "direct_chat_id": i.dm_chat_id,
+                "first_seen_at": i.created_at.isoformat(),
+                "last_seen_at": i.last_seen_at.isoformat(),
+            }
+            for i in identities
+        ],
+        "memberships": [
+            {
+                "group": g.name,
+                "group_kind": g.kind,
+                "role": m.role,
+                "since": m.created_at.isoformat(),
+            }
+            for m, g in memberships.all()
+        ],
+        "advisor_registry": advisor_entries,
+        "queued_messages": [
+            {
+                "purpose": q.purpose,
+                "status": q.status,
+                "created_at": q.created_at.isoformat(),
+                "sent_at": q.sent_at.isoformat() if q.sent_at else None,
+                "text": q.payload.get("text"),
+            }
+            for q in queued
+        ],
+        # Personal calendar links: only a hash of each token is stored, so none is shown.
+        "calendar_links": [
+            {
+                "created_at": f.created_at.isoformat(),
+                "revoked_at": f.revoked_at.isoformat() if f.revoked_at else None,
+            }
+            for f in feeds
+        ],
+        "poll_answers": [
+            {
+                "group": g.name,
+                "poll": p.number,
+                "title": p.title,
+                "option": o.position,
+                "option_label": o.label,
+                "option_starts_at": o.starts_at.isoformat() if o.starts_at else None,
+                "answer": v.answer,
+                "answered_at": v.answered_at.isoformat(),
+            }
+            for v, o, p, g in poll_answers.all()
+        ],
+        **meetings,
+        **minutes_data,
+        "reminder_settings": {
+            "meeting_offsets_minutes": reminder_settings.meeting_offsets,
+            "muted": reminder_settings.muted,
+        }
+        if reminder_settings
+        else None,
+        "reminders": [
+            {
+                "kind": r.kind,
+                "subject": r.subject,
+                "due_at": r.due_at.isoformat(),
+                "status": r.status,
+            }
+            for r in reminders
+        ],
+    }
+
+
+async def delete_user(session: AsyncSession, user: User) -> None:
+    """Erase a person (GDPR Art. 17): identities, memberships and queued messages cascade."""
+    await agenda.forget_person(session, user.id)
+    await session.execute(delete(User).where(User.id == user.id))
+    await session.flush()

@@ -1,0 +1,155 @@
+"""CSV import/export of the advisor registry through the real CLI, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from bot.cli import main
+from handlers.advisors.registry_csv import parse_rows
+from storage.db import create_engine, session_factory
+from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
+
+HEADER = "name,email,institution,fields,language,authorized_on,status\n"
+GOOD = (
+    HEADER
+    + "Berta Beispiel,berta@example.org,RKW Nord,Digitalisierung,de,2019-03-15,\n"
+    + "Erik Example,erik@example.org,BIFA,Finanzierung; Export,en,01.02.2020,listed\n"
+    + "Dora Delisted,dora@example.org,BIFA,,,2017-05-02,delisted\n"
+)
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("ADVISOR_POLICY_START", "2021-01-01")
+    return CliRunner()
+
+
+def count(database_url: str, model: type) -> int:
+    async def go() -> int:
+        engine = create_engine(database_url)
+        try:
+            async with session_factory(engine)() as session:
+                return await session.scalar(select(func.count()).select_from(model)) or 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(go())
+
+
+def test_import_is_idempotent_and_export_round_trips(
+    cli: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "advisors.csv"
+    source.write_text(GOOD, encoding="utf-8")
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "created 3, updated 0 (renewed 0), unchanged 0" in result.output
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert "created 0, updated 0 (renewed 0), unchanged 3" in result.output
+    assert count(database_url, Advisor) == 3
+    assert count(database_url, AdvisorAuthorization) == 3
+    assert count(database_url, AdvisorStep) == 1  # Dora's imported delisting
+    exported = tmp_path / "export.csv"
+    result = cli.invoke(main, ["advisors", "export", str(exported)])
+    assert result.exit_code == 0 and "wrote 3 advisors" in result.output
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8"))))
+    assert [(r["email"], r["authorized_on"], r["status"]) for r in rows] == [
+        ("berta@example.org", "2019-03-15", "listed"),
+        ("erik@example.org", "2020-02-01", "listed"),
+        ("dora@example.org", "2017-05-02", "delisted"),
+    ]
+    assert rows[0]["next_step_on"] == "2021-01-01"
+    assert rows[2]["next_step_on"] == ""  # delisted: no letters until renewal
+    result = cli.invoke(main, ["advisors", "import", str(exported)])
+    assert "unchanged 3" in result.output
+    # A later file with a renewal and a changed institution, keyed by id.
+    changed = exported.read_text(encoding="utf-8").replace(
+        "RKW Nord,Digitalisierung,de,2019-03-15", "RKW Süd,Digitalisierung,de,2021-02-01"
+    )
+    exported.write_text(changed, encoding="utf-8")
+    result = cli.invoke(main, ["advisors", "import", str(exported)])
+    assert "created 0, updated 1 (renewed 1), unchanged 2" in result.output
+    assert count(database_url, AdvisorAuthorization) == 4
+
+
+def test_invalid_rows_are_all_reported_and_nothing_is_imported(
+    cli: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text(
+        HEADER
+        + "Good One,good@example.org,RKW,,de,2019-03-15,\n"
+        + "No Mail,not-an-address,RKW,,de,2019-03-15,\n"
+        + ",x@example.org,RKW,,fr,31.02.2019,\n"
+        + "Twice,good@example.org,RKW,,de,2019-03-15,gone\n",
+        encoding="utf-8",
+    )
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert result.exit_code != 0
+    lines = result.output.splitlines()
+    assert "line 3: email: 'not-an-address' is not an e-mail address" in lines
+    assert "line 4: name: empty" in lines
+    assert "line 4: authorized_on: '31.02.2019' is no date (2021-03-15)" in lines
+    assert "line 4: language: 'fr' is not de or en" in lines
+    assert "line 5: email: good@example.org appears already in line 2" in lines
+    assert "line 5: status: 'gone' is not listed or delisted" in lines
+    assert "6 problem(s) in bad.csv; nothing was imported" in result.output
+    assert count(database_url, Advisor) == 0
+
+
+def test_unknown_id_is_refused(cli: CliRunner, database_url: str, tmp_path: Path) -> None:
+    source = tmp_path / "ids.csv"
+    source.write_text(
+        "id," + HEADER + "7,Ghost,ghost@example.org,RKW,,de,2019-03-15,\n", encoding="utf-8"
+    )
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert "line 2: id: there is no advisor 7" in result.output
+    assert count(database_url, Advisor) == 0
+
+
+def test_missing_columns_are_named() -> None:
+    rows, errors = parse_rows(
+        "name,mail\nA,a@b.de\n",
+        today=date(2021, 1, 1),
+        tz=ZoneInfo("Europe/Berlin"),
+        default_language="de",
+    )
+    assert rows == [] and [str(e) for e in errors] == [
+        "line 1: email,institution,authorized_on: column missing in the header line"
+    ]
+
+
+def test_large_import_in_one_transaction_and_preview(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("ADVISOR_POLICY_START", "2021-01-01")
+    cli = CliRunner()
+    source = tmp_path / "many.csv"
+    body = "".join(
+        f"Person {i},p{i}@example.org,Institut {i % 7},,de,"
+        f"2019-{1 + i % 12:02d}-{1 + i % 28:02d},\n"
+        for i in range(3000)
+    )
+    source.write_text(HEADER + body, encoding="utf-8")
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "created 3000" in result.output
+    result = cli.invoke(main, ["advisors", "preview", "--as-of", "2021-01-01", "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    # Authorized January to March 2019: first reminder due at the policy start.
+    assert result.output.startswith("Am 01.01.2021 sind für 750 Personen Schritte fällig")
+    assert "… und 745 weitere Personen." in result.output
+    assert count(sqlite_url, AdvisorStep) == 0  # the preview sent and recorded nothing
