@@ -212,7 +212,7 @@ async def ours(url: str) -> dict[str, float]:
     from sqlalchemy import select
 
     from bot.core.enums import ActionItemStatus
-    from storage import advisors as repo
+    from storage import advisors as advisor_store
     from storage.db import create_engine, session_factory
     from storage.models import ActionItem
 
@@ -221,7 +221,7 @@ async def ours(url: str) -> dict[str, float]:
 
     async def sweep() -> tuple[int, int]:
         async with sessions() as session:
-            due_advisors = await repo.due_advisors(session, TODAY)
+            due_advisors = await advisor_store.due_advisors(session, TODAY)
             due_items = list(
                 await session.scalars(
                     select(ActionItem.id).where(

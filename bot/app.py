@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
 from bot.core.clock import Clock, SystemClock
 from bot.core.settings import Settings
 from bot.outbox.ports import Sender
@@ -21,7 +19,7 @@ from bot.scheduler.runner import SweepScheduler
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from handlers.registry import build_router
-from storage.db import create_engine, session_factory
+from storage.db import Engine, create_engine, session_factory
 from storage.migrate import upgrade_to_head
 
 if TYPE_CHECKING:
@@ -48,7 +46,7 @@ class Core:
     """The platform-free part of the running bot."""
 
     settings: Settings
-    engine: AsyncEngine
+    engine: Engine
     services: Services
     dispatcher: Dispatcher
     worker: DeliveryWorker | None = None

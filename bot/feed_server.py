@@ -16,7 +16,7 @@ from aiohttp import web
 
 from handlers.calendar.feeds import FeedBuilder, Validator
 from handlers.context import Services
-from storage import calendar as repo
+from storage import calendar as calendar_store
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class FeedServer:
     async def feed(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
         async with self.services.sessions() as session:
-            feed = await repo.feed_for_token(session, token)
+            feed = await calendar_store.feed_for_token(session, token)
             scope = await self.builder.scope(session, feed) if feed is not None else None
             if scope is None:
                 raise web.HTTPNotFound(text="Not found")

@@ -8,8 +8,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.core.clock import Clock
 from bot.core.enums import Role
 from bot.core.i18n import Translator
@@ -17,6 +15,7 @@ from bot.core.messages import IncomingMessage, OutgoingMessage
 from bot.core.platform import Platform
 from bot.core.settings import Settings
 from storage import outbox
+from storage.db import Session, SessionFactory
 from storage.models import Group, Identity, Membership, User
 
 if TYPE_CHECKING:
@@ -29,7 +28,7 @@ class Services:
 
     settings: Settings
     clock: Clock
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: SessionFactory
     router: Router
     wake_outbox: Callable[[], None] = lambda: None
 
@@ -37,7 +36,7 @@ class Services:
 @dataclass
 class HandlerContext:
     services: Services
-    session: AsyncSession
+    session: Session
     message: IncomingMessage
     platform: Platform
     t: Translator

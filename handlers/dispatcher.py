@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.core.date_messages import date_error_text
 from bot.core.dates import DateParseError
 from bot.core.enums import Role
@@ -21,6 +19,7 @@ from bot.core.platform import Platform
 from bot.core.router import ArgError, ArgKind, Command, CommandCall, Scope, UnknownCommand
 from handlers.context import HandlerContext, Services
 from storage import outbox, people
+from storage.db import Session
 from storage.models import Group, Identity, Membership
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ class Dispatcher:
 
     async def _handle(
         self,
-        session: AsyncSession,
+        session: Session,
         message: IncomingMessage,
         platform: Platform,
         call: CommandCall | UnknownCommand | None,
@@ -109,7 +108,7 @@ class Dispatcher:
         return replies, bool(released or ctx.enqueued)
 
     async def _bookkeeping(
-        self, session: AsyncSession, message: IncomingMessage, now: datetime
+        self, session: Session, message: IncomingMessage, now: datetime
     ) -> tuple[Identity, int, Group | None, Membership | None]:
         """Who wrote, from which chat: the person, a newly usable private chat (and the
         messages that waited for it), the working group and the membership in it."""
@@ -131,13 +130,9 @@ class Dispatcher:
         group = None
         member = None
         if not message.is_direct:
-            group = await people.group_for_chat(
-                session, message.platform, message.chat.chat_id
-            )
+            group = await people.group_for_chat(session, message.platform, message.chat.chat_id)
         if group is not None:
-            member = await people.ensure_membership(
-                session, group.id, seen.identity.user_id, now
-            )
+            member = await people.ensure_membership(session, group.id, seen.identity.user_id, now)
         return seen.identity, released, group, member
 
     def _language(self, message: IncomingMessage, identity: Identity, group: Group | None) -> str:

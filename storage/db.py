@@ -20,6 +20,12 @@ from sqlalchemy.ext.asyncio import (
 
 from storage.sqlite_inline import connect_inline
 
+# The names the layers above use for a database session and its factory, so that only
+# storage imports SQLAlchemy (see README, Architecture).
+Session = AsyncSession
+SessionFactory = async_sessionmaker[AsyncSession]
+Engine = AsyncEngine
+
 _ASYNC_DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
     "postgres": "postgresql+asyncpg",

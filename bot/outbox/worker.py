@@ -19,7 +19,6 @@ from datetime import timedelta
 from functools import partial
 
 from aiolimiter import AsyncLimiter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.core.clock import Clock
 from bot.core.enums import OutboxStatus
@@ -33,7 +32,8 @@ from bot.outbox.ports import (
     Sender,
     TransientFailure,
 )
-from storage import outbox as repo
+from storage import outbox as outbox_store
+from storage.db import SessionFactory
 from storage.people import move_chat
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class _Pause:
     """A chat cannot take more messages now; `settle` decides what happens to the rest."""
 
     include_current: bool
-    settle: Callable[[list[repo.Delivery]], Awaitable[None]]
+    settle: Callable[[list[outbox_store.Delivery]], Awaitable[None]]
 
 
 def backoff_seconds(attempt: int, policy: WorkerPolicy, jitter: Callable[[], float]) -> float:
@@ -154,7 +154,7 @@ class _PlatformLimiters:
 class DeliveryWorker:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        sessions: SessionFactory,
         senders: Mapping[str, Sender],
         clock: Clock,
         policy: WorkerPolicy | None = None,
@@ -174,7 +174,7 @@ class DeliveryWorker:
         }
         self._idempotent = frozenset(n for n, s in self.senders.items() if s.idempotent)
         self._wake = asyncio.Event()
-        self._queues: dict[tuple[str, str], deque[repo.Delivery]] = {}
+        self._queues: dict[tuple[str, str], deque[outbox_store.Delivery]] = {}
         self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._queued_ids: set[int] = set()
         self._stopping = False
@@ -222,7 +222,7 @@ class DeliveryWorker:
         never holds up direct messages to others, across batches too.
         """
         async with self.sessions.begin() as session:
-            claimed = await repo.claim_due(
+            claimed = await outbox_store.claim_due(
                 session,
                 owner=self.owner,
                 now=self.clock.now(),
@@ -257,7 +257,7 @@ class DeliveryWorker:
         if leftovers:
             async with self.sessions.begin() as session:
                 for delivery in leftovers:
-                    await repo.reschedule(
+                    await outbox_store.reschedule(
                         session,
                         delivery.id,
                         at=self.clock.now(),
@@ -291,7 +291,7 @@ class DeliveryWorker:
             if not queue:
                 self._queues.pop(key, None)
 
-    async def _deliver_one(self, delivery: repo.Delivery) -> _Pause | None:
+    async def _deliver_one(self, delivery: outbox_store.Delivery) -> _Pause | None:
         """Send one row and record its outcome; a _Pause stops this chat's queue."""
         sender = self.senders[delivery.platform]
         limiters = self._limiters[delivery.platform]
@@ -299,7 +299,7 @@ class DeliveryWorker:
             # Committed before the request: if this process dies from here on, the row is
             # marked uncertain instead of being sent a second time (see storage/outbox.py).
             async with self.sessions.begin() as session:
-                still_ours = await repo.start_attempt(
+                still_ours = await outbox_store.start_attempt(
                     session,
                     delivery.id,
                     owner=self.owner,
@@ -318,13 +318,13 @@ class DeliveryWorker:
                 failure = None
         if failure is None:
             async with self.sessions.begin() as session:
-                await repo.mark_sent(
+                await outbox_store.mark_sent(
                     session, delivery.id, now=self.clock.now(), platform_message_id=message_id
                 )
             return None
         return await self._failed(delivery, failure)
 
-    async def _failed(self, delivery: repo.Delivery, failure: Exception) -> _Pause | None:
+    async def _failed(self, delivery: outbox_store.Delivery, failure: Exception) -> _Pause | None:
         """Record a failed request; a _Pause stops this chat's queue."""
         match failure:
             case RetryLater(seconds=seconds):
@@ -351,7 +351,9 @@ class DeliveryWorker:
                 await self._retry_or_fail(delivery, f"{type(failure).__name__}: {failure}")
         return None
 
-    async def _release(self, rows: list[repo.Delivery], *, seconds: float, error: str) -> None:
+    async def _release(
+        self, rows: list[outbox_store.Delivery], *, seconds: float, error: str
+    ) -> None:
         """429: hand this chat's rows back, due after retry_after."""
         if not rows:
             return
@@ -359,9 +361,11 @@ class DeliveryWorker:
         log.warning("rate limited on chat %s: retry in %.1fs", rows[0].chat_id, seconds)
         async with self.sessions.begin() as session:
             for row in rows:
-                await repo.reschedule(session, row.id, at=at, error=error, count_attempt=False)
+                await outbox_store.reschedule(
+                    session, row.id, at=at, error=error, count_attempt=False
+                )
 
-    async def _unreachable(self, rows: list[repo.Delivery], *, error: str) -> None:
+    async def _unreachable(self, rows: list[outbox_store.Delivery], *, error: str) -> None:
         if not rows:
             return
         log.warning("chat %s is unreachable: %s", rows[0].chat_id, error)
@@ -370,23 +374,23 @@ class DeliveryWorker:
             personal = [r for r in rows if r.user_id is not None]
             for user_id in {r.user_id for r in personal}:
                 ids = [r.id for r in personal if r.user_id == user_id]
-                await repo.park_for_dm(
+                await outbox_store.park_for_dm(
                     session, ids, user_id=user_id, platform=rows[0].platform, now=now
                 )
             for row in rows:
                 if row.user_id is None:
-                    await repo.mark_final(
+                    await outbox_store.mark_final(
                         session, row.id, status=OutboxStatus.UNREACHABLE, error=error
                     )
 
     async def _moved(
-        self, rows: list[repo.Delivery], *, platform: str, old_chat_id: str, new: str
+        self, rows: list[outbox_store.Delivery], *, platform: str, old_chat_id: str, new: str
     ) -> None:
         log.info("chat %s moved to %s; following it", old_chat_id, new)
         async with self.sessions.begin() as session:
             await move_chat(session, platform, old_chat_id, new)
             for row in rows:
-                await repo.reschedule(
+                await outbox_store.reschedule(
                     session,
                     row.id,
                     at=self.clock.now(),
@@ -394,7 +398,7 @@ class DeliveryWorker:
                     count_attempt=False,
                 )
 
-    async def _retry_or_fail(self, delivery: repo.Delivery, error: str) -> None:
+    async def _retry_or_fail(self, delivery: outbox_store.Delivery, error: str) -> None:
         attempt = delivery.attempts + 1
         if attempt >= self.policy.max_attempts:
             log.error(
@@ -404,7 +408,7 @@ class DeliveryWorker:
             return
         delay = backoff_seconds(attempt, self.policy, self._jitter)
         async with self.sessions.begin() as session:
-            await repo.reschedule(
+            await outbox_store.reschedule(
                 session,
                 delivery.id,
                 at=self.clock.now() + timedelta(seconds=delay),
@@ -414,4 +418,4 @@ class DeliveryWorker:
 
     async def _finish(self, delivery_id: int, status: OutboxStatus, error: str) -> None:
         async with self.sessions.begin() as session:
-            await repo.mark_final(session, delivery_id, status=status, error=error)
+            await outbox_store.mark_final(session, delivery_id, status=status, error=error)

@@ -15,7 +15,7 @@ from handlers.context import HandlerContext
 from handlers.minutes.common import input_error, is_chair, target_meeting, top_text
 from handlers.minutes.parsing import InputError, parse_action, parse_action_ref, split_meeting_ref
 from handlers.minutes.render import status_text
-from storage import minutes as repo
+from storage import minutes as minutes_store
 from storage import people
 from storage.minutes_data import action_label, decision_label
 from storage.models import ActionItem, ActionItemAssignee
@@ -61,10 +61,10 @@ def describe(
 
 
 async def _describe_all(ctx: HandlerContext, items: list[ActionItem]) -> list[str]:
-    assignees = await repo.assignees_of(ctx.session, [item.id for item in items])
+    assignees = await minutes_store.assignees_of(ctx.session, [item.id for item in items])
     user_ids = {a.user_id for rows in assignees.values() for a in rows if a.user_id is not None}
-    names = await repo.display_names(ctx.session, user_ids, ctx.platform.name)
-    labels = await repo.decision_labels(ctx.session, [item.decision_id for item in items])
+    names = await minutes_store.display_names(ctx.session, user_ids, ctx.platform.name)
+    labels = await minutes_store.decision_labels(ctx.session, [item.decision_id for item in items])
     lines = []
     for item in items:
         line = describe(ctx, item, assignees[item.id], names)
@@ -77,9 +77,7 @@ async def _describe_all(ctx: HandlerContext, items: list[ActionItem]) -> list[st
 async def _resolve(ctx: HandlerContext, mention: str) -> int:
     """A @mention of a member of this group → their user id."""
     assert ctx.group is not None
-    identity = await people.find_identity_by_username(
-        ctx.session, ctx.message.platform, mention
-    )
+    identity = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
     if identity is None or (
         await people.membership(ctx.session, ctx.group.id, identity.user_id) is None
     ):
@@ -104,12 +102,16 @@ async def record(ctx: HandlerContext) -> Reply:
     assignees = []
     for assignee in parsed.assignees:
         if assignee.mention is not None:
-            assignees.append(repo.NewAssignee(user_id=await _resolve(ctx, assignee.mention)))
+            assignees.append(
+                minutes_store.NewAssignee(user_id=await _resolve(ctx, assignee.mention))
+            )
         else:
-            assignees.append(repo.NewAssignee(name=assignee.name))
+            assignees.append(minutes_store.NewAssignee(name=assignee.name))
     decision_id = None
     if parsed.decision_ref is not None:
-        decision = await repo.decision_by_ref(ctx.session, ctx.group.id, *parsed.decision_ref)
+        decision = await minutes_store.decision_by_ref(
+            ctx.session, ctx.group.id, *parsed.decision_ref
+        )
         if decision is None:
             raise UserError(
                 ctx._(
@@ -120,20 +122,20 @@ async def record(ctx: HandlerContext) -> Reply:
             )
         decision_id = decision.id
     unique = list(dict.fromkeys(assignees))
-    item = await repo.create_action_item(
+    item = await minutes_store.create_action_item(
         ctx.session,
         group_id=ctx.group.id,
         text=parsed.text,
         due=parsed.due,
         assignees=unique,
         meeting_id=meeting.id,
-        agenda_item_id=await repo.current_top_id(ctx.session, meeting),
+        agenda_item_id=await minutes_store.current_top_id(ctx.session, meeting),
         decision_id=decision_id,
         user_id=ctx.user.id,
         now=ctx.now,
     )
     [line] = await _describe_all(ctx, [item])
-    top = await repo.top_number(ctx.session, item.agenda_item_id)
+    top = await minutes_store.top_number(ctx.session, item.agenda_item_id)
     return Reply(
         ctx._(
             "Action item recorded for #{meeting}, {top}:\n{item}",
@@ -147,7 +149,9 @@ async def record(ctx: HandlerContext) -> Reply:
 async def _item(ctx: HandlerContext, raw: str) -> ActionItem:
     assert ctx.group is not None
     number = parse_action_ref(raw)
-    item = await repo.action_by_number(ctx.session, ctx.group.id, number) if number else None
+    item = (
+        await minutes_store.action_by_number(ctx.session, ctx.group.id, number) if number else None
+    )
     if item is None:
         raise UserError(
             ctx._(
@@ -160,7 +164,7 @@ async def _item(ctx: HandlerContext, raw: str) -> ActionItem:
 
 
 async def _set_status(ctx: HandlerContext, item: ActionItem, status: str) -> Reply:
-    assignees = (await repo.assignees_of(ctx.session, [item.id]))[item.id]
+    assignees = (await minutes_store.assignees_of(ctx.session, [item.id]))[item.id]
     mine = any(a.user_id == ctx.user.id for a in assignees)
     if not mine and not await is_chair(ctx):
         raise UserError(
@@ -198,15 +202,17 @@ async def list_items(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     which = ctx.args.get("which") or "open"
     if which == "overdue":
-        items = await repo.action_items_of_group(ctx.session, ctx.group.id, due_before=_today(ctx))
+        items = await minutes_store.action_items_of_group(
+            ctx.session, ctx.group.id, due_before=_today(ctx)
+        )
         title, empty = ctx._("Overdue action items:"), ctx._("No action item is overdue.")
     elif which == "all":
-        items = await repo.action_items_of_group(
+        items = await minutes_store.action_items_of_group(
             ctx.session, ctx.group.id, statuses=[s.value for s in ActionItemStatus], limit=100
         )
         title, empty = ctx._("All action items:"), ctx._("No action items yet.")
     else:
-        items = await repo.action_items_of_group(ctx.session, ctx.group.id)
+        items = await minutes_store.action_items_of_group(ctx.session, ctx.group.id)
         title, empty = ctx._("Open action items:"), ctx._("No open action items.")
     if not items:
         return Reply(empty)
@@ -215,7 +221,7 @@ async def list_items(ctx: HandlerContext) -> Reply:
 
 
 async def my_items(ctx: HandlerContext) -> Reply:
-    rows = await repo.action_items_of_user(ctx.session, ctx.user.id)
+    rows = await minutes_store.action_items_of_user(ctx.session, ctx.user.id)
     if not rows:
         return Reply(ctx._("You have no open action items."))
     lines = [ctx._("Your open action items:")]

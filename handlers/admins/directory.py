@@ -13,16 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from bot.core.settings import Settings
 from storage import outbox
+from storage.db import Session
 from storage.models import Group, GroupChat, Identity, Membership, User
 
 
-async def admin_group_ids(session: AsyncSession, settings: Settings) -> set[int]:
+async def admin_group_ids(session: Session, settings: Settings) -> set[int]:
     groups: set[int] = set()
     for platform, chat_id in settings.admin_chat_refs:
         group_id = await session.scalar(
@@ -35,7 +35,7 @@ async def admin_group_ids(session: AsyncSession, settings: Settings) -> set[int]
     return groups
 
 
-async def is_admin(session: AsyncSession, settings: Settings, user_id: int) -> bool:
+async def is_admin(session: Session, settings: Settings, user_id: int) -> bool:
     identities = await session.execute(
         select(Identity.platform, Identity.platform_user_id).where(Identity.user_id == user_id)
     )
@@ -62,7 +62,7 @@ class AdminDestinations:
         return bool(self.chats or self.user_ids)
 
 
-async def admin_destinations(session: AsyncSession, settings: Settings) -> AdminDestinations:
+async def admin_destinations(session: Session, settings: Settings) -> AdminDestinations:
     user_ids: list[int] = []
     for platform, ident in settings.admin_user_refs:
         user_id = await session.scalar(
@@ -75,7 +75,7 @@ async def admin_destinations(session: AsyncSession, settings: Settings) -> Admin
     return AdminDestinations(settings.admin_chat_refs, tuple(user_ids))
 
 
-async def chat_language(session: AsyncSession, settings: Settings, platform: str, chat: str) -> str:
+async def chat_language(session: Session, settings: Settings, platform: str, chat: str) -> str:
     """The language of the working group that owns a chat (else the bot's)."""
     language = await session.scalar(
         select(Group.language)
@@ -86,7 +86,7 @@ async def chat_language(session: AsyncSession, settings: Settings, platform: str
 
 
 async def tell_admins(
-    session: AsyncSession,
+    session: Session,
     settings: Settings,
     *,
     dedupe_key: str,

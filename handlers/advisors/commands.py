@@ -23,7 +23,7 @@ from handlers.advisors.letters import describe_exchange, step_name
 from handlers.advisors.policy import EscalationPolicy, Step, timeline
 from handlers.context import HandlerContext
 from handlers.meetings.commands import _read_when
-from storage import advisors as repo
+from storage import advisors as advisor_store
 from storage import linking
 from storage.models import Advisor, AdvisorLinkCode, ExperienceExchange
 
@@ -87,7 +87,7 @@ def _check_email(ctx: HandlerContext, email: str) -> str:
 
 
 async def _advisor(ctx: HandlerContext, ref: str) -> Advisor:
-    advisor = await repo.find_advisor(ctx.session, ref)
+    advisor = await advisor_store.find_advisor(ctx.session, ref)
     if advisor is None:
         raise UserError(
             ctx._(
@@ -111,7 +111,9 @@ async def advisors(ctx: HandlerContext) -> Reply:
     query = (ctx.args.get("query") or "").strip()
     if query and (query.lstrip("#").isdigit() or "@" in query):
         return Reply(await _details(ctx, await _advisor(ctx, query)))
-    found, total = await repo.list_advisors(ctx.session, search=query or None, limit=LIST_LIMIT)
+    found, total = await advisor_store.list_advisors(
+        ctx.session, search=query or None, limit=LIST_LIMIT
+    )
     if not found:
         return Reply(
             ctx._(
@@ -136,14 +138,14 @@ async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
         lines.append(ctx._("Consulting fields: {fields}", fields=advisor.fields))
     lines.append(ctx._("Language: {language}", language=advisor.language))
     lines.append(ctx._("Authorizations:"))
-    for auth in await repo.authorizations(ctx.session, advisor.id):
+    for auth in await advisor_store.authorizations(ctx.session, advisor.id):
         source = ctx._(SOURCE_NAMES[auth.source])
         lines.append(f"• {format_date(auth.authorized_on, ctx.language)} – {source}")
     policy = _policy(ctx)
     if policy is None:
         lines.append(ctx._("No escalation policy is active (ADVISOR_POLICY_START is not set)."))
         return "\n".join(lines)
-    history = await repo.history(ctx.session, advisor.id)
+    history = await advisor_store.history(ctx.session, advisor.id)
     entries = timeline(history, policy)
     if entries:
         lines.append(
@@ -152,7 +154,9 @@ async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
                 day=format_date(entries[0].cycle_start, ctx.language),
             )
         )
-    outcomes = {(s.step, s.cycle_start): s for s in await repo.steps_of(ctx.session, advisor.id)}
+    outcomes = {
+        (s.step, s.cycle_start): s for s in await advisor_store.steps_of(ctx.session, advisor.id)
+    }
     for entry in entries:
         record = outcomes.get((entry.step.value, entry.cycle_start))
         state = (
@@ -196,14 +200,14 @@ async def add_advisor(ctx: HandlerContext) -> Reply:
         language = LANGUAGE_CHOICES.get(parts[5].lower(), "")
         if not language:
             raise UserError(ctx._("The language must be de or en."))
-    if await repo.find_advisor(ctx.session, email) is not None:
+    if await advisor_store.find_advisor(ctx.session, email) is not None:
         raise UserError(
             ctx._("An advisor with the e-mail address {email} exists already.", email=email)
         )
     day = _date(ctx, authorized)
     if day > _today(ctx):
         raise UserError(ctx._("The authorization date lies in the future."))
-    advisor = await repo.create_advisor(
+    advisor = await advisor_store.create_advisor(
         ctx.session,
         name=name[:200],
         email=email,
@@ -254,7 +258,7 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
     policy = _policy(ctx)
     if key == "email":
         value = _check_email(ctx, value)
-        other = await repo.find_advisor(ctx.session, value)
+        other = await advisor_store.find_advisor(ctx.session, value)
         if other is not None and other.id != advisor.id:
             raise UserError(
                 ctx._("An advisor with the e-mail address {email} exists already.", email=value)
@@ -269,7 +273,7 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
         day = _date(ctx, value)
         if day > _today(ctx):
             raise UserError(ctx._("The authorization date lies in the future."))
-        await repo.add_authorization(
+        await advisor_store.add_authorization(
             ctx.session, advisor, day, source=AuthorizationSource.MANUAL, now=ctx.now, policy=policy
         )
     elif key == "status":
@@ -292,11 +296,13 @@ async def _delist_by_hand(ctx: HandlerContext, advisor: Advisor) -> None:
     if advisor.status == ListingStatus.DELISTED.value:
         raise UserError(ctx._("This advisor is delisted already."))
     starts = [
-        a for a in (await repo.history(ctx.session, advisor.id)).authorizations if a <= _today(ctx)
+        a
+        for a in (await advisor_store.history(ctx.session, advisor.id)).authorizations
+        if a <= _today(ctx)
     ]
     if not starts:
         raise UserError(ctx._("This advisor has no authorization yet."))
-    await repo.record_step(
+    await advisor_store.record_step(
         ctx.session,
         advisor_id=advisor.id,
         step=Step.DELISTING,
@@ -307,7 +313,7 @@ async def _delist_by_hand(ctx: HandlerContext, advisor: Advisor) -> None:
         outbox_key=None,
     )
     advisor.status = ListingStatus.DELISTED.value
-    await repo.refresh_next_step(ctx.session, advisor, _policy(ctx))
+    await advisor_store.refresh_next_step(ctx.session, advisor, _policy(ctx))
 
 
 async def advisor_code(ctx: HandlerContext) -> Reply:
@@ -415,7 +421,9 @@ async def _exchange_scope(ctx: HandlerContext) -> int | None:
 
 
 async def _list_exchanges(ctx: HandlerContext) -> Reply:
-    found = await repo.upcoming_exchanges(ctx.session, now=ctx.now, user_id=ctx.user.id, limit=20)
+    found = await advisor_store.upcoming_exchanges(
+        ctx.session, now=ctx.now, user_id=ctx.user.id, limit=20
+    )
     if ctx.group is not None and not ctx.message.is_direct:
         found = [e for e in found if e.group_id in (None, ctx.group.id)]
     if not found:
@@ -441,7 +449,7 @@ async def attendance(ctx: HandlerContext) -> Reply:
     policy = _policy(ctx)
     for ref in ctx.args["advisors"].replace(",", " ").split():
         advisor = await _advisor(ctx, ref)
-        await repo.record_attendance(
+        await advisor_store.record_attendance(
             ctx.session,
             exchange,
             advisor,

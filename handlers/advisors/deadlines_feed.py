@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import case, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.dates import format_date
 from bot.core.enums import ListingStatus
@@ -20,8 +19,9 @@ from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, add
 from handlers.calendar.events import EventStyle, due_date_event
 from handlers.calendar.feed_source import FeedScope, SourceVersion
 from handlers.calendar.ics import CalendarEvent
-from storage import advisors as repo
+from storage import advisors as advisor_store
 from storage.calendar import as_utc
+from storage.db import Session
 from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
 
 _DELISTINGS = (Step.DELISTING, Step.LEGACY_DELISTING)
@@ -66,7 +66,7 @@ class AuthorizationDeadlinesSource:
 
     name = "authorization"
 
-    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
+    async def version(self, session: Session, scope: FeedScope) -> SourceVersion:
         if scope.user is None:
             return SourceVersion("-", None)
         mine = select(Advisor.id).where(Advisor.user_id == scope.user.id)
@@ -84,13 +84,13 @@ class AuthorizationDeadlinesSource:
             return SourceVersion("-", None)
         authorized = (await session.execute(authorizations)).one()
         step_count = await session.scalar(steps)
-        policy = repo.policy_fingerprint(advisor_policy(scope.settings))
+        policy = advisor_store.policy_fingerprint(advisor_policy(scope.settings))
         months = scope.settings.advisor_second_reminder_months
         tag = f"{count}:{listed}:{latest}:{authorized[0]}:{authorized[1]}:{step_count}"
         return SourceVersion(f"{tag}:{policy}:{months}", as_utc(latest))
 
     async def events(
-        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+        self, session: Session, scope: FeedScope, style: EventStyle
     ) -> list[CalendarEvent]:
         if scope.user is None:
             return []
@@ -99,7 +99,7 @@ class AuthorizationDeadlinesSource:
                 select(Advisor).where(Advisor.user_id == scope.user.id).order_by(Advisor.id)
             )
         )
-        histories = await repo.histories(session, [a.id for a in advisors])
+        histories = await advisor_store.histories(session, [a.id for a in advisors])
         policy = advisor_policy(scope.settings)
         t = style.t
         events = []

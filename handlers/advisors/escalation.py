@@ -26,7 +26,6 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import ListingStatus, StepOutcome
 from bot.core.i18n import Translator
@@ -43,8 +42,9 @@ from handlers.advisors.letters import (
 )
 from handlers.advisors.policy import DueStep, EscalationPolicy, Step, due_steps, next_due_on
 from handlers.context import Services
-from storage import advisors as repo
+from storage import advisors as advisor_store
 from storage import outbox
+from storage.db import Session
 from storage.models import Advisor, AdvisorStep, ExperienceExchange, User
 
 log = logging.getLogger(__name__)
@@ -101,16 +101,16 @@ def exchange_info(exchange: ExperienceExchange) -> ExchangeInfo:
 
 async def ensure_next_steps(services: Services, policy: EscalationPolicy | None) -> bool:
     """Recompute every `next_step_on` once after the policy settings changed; True if so."""
-    fingerprint = repo.policy_fingerprint(policy)
+    fingerprint = advisor_store.policy_fingerprint(policy)
     async with services.sessions() as session:
-        if await repo.stored_policy(session) == fingerprint:
+        if await advisor_store.stored_policy(session) == fingerprint:
             return False
     after: int | None = 0
     while after is not None:
         async with services.sessions.begin() as session:
-            after = await repo.recompute_batch(session, policy, after_id=after, limit=2000)
+            after = await advisor_store.recompute_batch(session, policy, after_id=after, limit=2000)
     async with services.sessions.begin() as session:
-        await repo.store_policy(session, fingerprint, services.clock.now())
+        await advisor_store.store_policy(session, fingerprint, services.clock.now())
     log.info("advisor policy is now %s: next steps recomputed", fingerprint)
     return True
 
@@ -127,7 +127,7 @@ async def run_advisor_escalation(services: Services, today: date) -> EscalationR
     after = 0
     while True:
         async with services.sessions.begin() as session:
-            batch = await repo.claim_due(session, today, after_id=after, limit=BATCH)
+            batch = await advisor_store.claim_due(session, today, after_id=after, limit=BATCH)
             if not batch:
                 break
             after = batch[-1].id
@@ -139,7 +139,7 @@ async def run_advisor_escalation(services: Services, today: date) -> EscalationR
 
 
 async def _handle_batch(
-    session: AsyncSession,
+    session: Session,
     services: Services,
     policy: EscalationPolicy,
     batch: list[Advisor],
@@ -147,9 +147,9 @@ async def _handle_batch(
     report: EscalationReport,
 ) -> None:
     now = services.clock.now()
-    found = await repo.histories(session, [a.id for a in batch])
+    found = await advisor_store.histories(session, [a.id for a in batch])
     linked = [a.user_id for a in batch if a.user_id is not None]
-    reachable = await repo.reachable_users(session, linked)
+    reachable = await advisor_store.reachable_users(session, linked)
     for advisor in batch:
         history = found[advisor.id]
         steps = due_steps(history, policy, today)
@@ -160,7 +160,7 @@ async def _handle_batch(
 
 
 async def _handle_step(
-    session: AsyncSession,
+    session: Session,
     services: Services,
     advisor: Advisor,
     step: DueStep,
@@ -171,14 +171,14 @@ async def _handle_step(
     if step.superseded:
         outcome, key = StepOutcome.MISSED, None
     else:
-        can_write = advisor.user_id is not None and await repo.has_identity(
+        can_write = advisor.user_id is not None and await advisor_store.has_identity(
             session, advisor.user_id
         )
         key = outbox_key(advisor.id, step) if can_write else None
         reached = advisor.user_id in reachable
         outcome = StepOutcome.SENT if reached else StepOutcome.UNREACHABLE
     # The record first: if it exists (another process, an earlier run) nothing happens.
-    if not await repo.record_step(
+    if not await advisor_store.record_step(
         session,
         advisor_id=advisor.id,
         step=step.step,
@@ -218,11 +218,11 @@ async def _handle_step(
 
 
 async def build_letter(
-    session: AsyncSession, settings: Settings, advisor: Advisor, step: DueStep, now: datetime
+    session: Session, settings: Settings, advisor: Advisor, step: DueStep, now: datetime
 ) -> OutgoingMessage:
     user = await session.get(User, advisor.user_id) if advisor.user_id else None
     tz = ZoneInfo((user.timezone if user else None) or settings.bot_timezone)
-    exchanges = await repo.upcoming_exchanges(
+    exchanges = await advisor_store.upcoming_exchanges(
         session, now=now, user_id=advisor.user_id, limit=settings.advisor_exchanges_listed
     )
     return advisor_letter(
@@ -247,7 +247,7 @@ async def send_reports(services: Services, today: date, report: EscalationReport
     settings = services.settings
     while True:
         async with services.sessions.begin() as session:
-            steps = await repo.unreported_steps(session, limit=1000)
+            steps = await advisor_store.unreported_steps(session, limit=1000)
             if not steps:
                 return
             admins = await admin_destinations(session, settings)
@@ -299,7 +299,7 @@ async def send_reports(services: Services, today: date, report: EscalationReport
             )
 
 
-async def _report_lines(session: AsyncSession, steps: list[AdvisorStep]) -> list[ReportLine]:
+async def _report_lines(session: Session, steps: list[AdvisorStep]) -> list[ReportLine]:
     ids = {s.advisor_id for s in steps}
     advisors = {a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(ids)))}
     return [
@@ -324,19 +324,19 @@ class PreviewLine:
 
 
 async def preview(
-    session: AsyncSession, policy: EscalationPolicy, as_of: date, *, limit: int = 1000
+    session: Session, policy: EscalationPolicy, as_of: date, *, limit: int = 1000
 ) -> tuple[list[PreviewLine], int]:
     """What a run on ``as_of`` would do, without writing anything, and how many advisors.
 
     Uses the stored `next_step_on`, so it assumes no renewal is recorded before ``as_of``.
     """
-    ids = await repo.due_advisors(session, as_of)
+    ids = await advisor_store.due_advisors(session, as_of)
     shown = ids[:limit]
-    found = await repo.histories(session, shown)
+    found = await advisor_store.histories(session, shown)
     advisors = {
         a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(shown)))
     }
-    reachable = await repo.reachable_users(
+    reachable = await advisor_store.reachable_users(
         session, [a.user_id for a in advisors.values() if a.user_id is not None]
     )
     lines = [

@@ -18,12 +18,12 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.dates import DateParseError, parse_date
 from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
 from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, next_due_on
-from storage import advisors as repo
+from storage import advisors as advisor_store
+from storage.db import Session
 from storage.models import Advisor, AdvisorAuthorization
 
 COLUMNS = ("id", "name", "email", "institution", "fields", "language", "authorized_on", "status")
@@ -144,7 +144,7 @@ def parse_rows(
     return rows, errors
 
 
-async def check_against_database(session: AsyncSession, rows: list[Row]) -> list[RowError]:
+async def check_against_database(session: Session, rows: list[Row]) -> list[RowError]:
     """Ids that do not exist, and e-mail addresses that belong to another advisor."""
     errors: list[RowError] = []
     by_email = await _existing_by_email(session, [r.email for r in rows])
@@ -161,7 +161,7 @@ async def check_against_database(session: AsyncSession, rows: list[Row]) -> list
     return errors
 
 
-async def _existing_by_email(session: AsyncSession, emails: list[str]) -> dict[str, int]:
+async def _existing_by_email(session: Session, emails: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     for chunk in _chunks(emails, 500):
         result = await session.execute(
@@ -187,7 +187,7 @@ class ImportResult:
 
 
 async def apply_rows(
-    session: AsyncSession,
+    session: Session,
     rows: list[Row],
     *,
     policy: EscalationPolicy | None,
@@ -234,7 +234,7 @@ async def apply_rows(
                 if getattr(advisor, column) != getattr(row, column):
                     setattr(advisor, column, getattr(row, column))
                     changed = True
-            if await repo.add_authorization(
+            if await advisor_store.add_authorization(
                 session,
                 advisor,
                 row.authorized_on,
@@ -257,14 +257,14 @@ async def apply_rows(
 
 
 async def _delist(
-    session: AsyncSession,
+    session: Session,
     advisor: Advisor,
     cycle_start: date,
     now: datetime,
     policy: EscalationPolicy | None,
 ) -> None:
     """An imported delisting, recorded like the policy's so a renewal relists."""
-    await repo.record_step(
+    await advisor_store.record_step(
         session,
         advisor_id=advisor.id,
         step=Step.DELISTING,
@@ -275,10 +275,10 @@ async def _delist(
         outbox_key=None,
     )
     advisor.status = ListingStatus.DELISTED.value
-    await repo.refresh_next_step(session, advisor, policy)
+    await advisor_store.refresh_next_step(session, advisor, policy)
 
 
-async def export_csv(session: AsyncSession) -> str:
+async def export_csv(session: Session) -> str:
     """The registry as CSV; importing it again changes nothing."""
     out = io.StringIO()
     writer = csv.writer(out)

@@ -21,7 +21,7 @@ from handlers.meetings.lookup import (
     member_by_mention,
     member_names,
 )
-from storage import agenda as repo
+from storage import agenda as agenda_store
 from storage.models import AgendaItem, Meeting
 
 ITEM_EXAMPLE = "Bericht der Fachgruppe Handwerk | @anna | 10:30"
@@ -47,7 +47,7 @@ def presenter_text(item: AgendaItem, names: dict[int, str]) -> str:
 
 async def agenda_lines(ctx: HandlerContext, meeting: Meeting) -> list[str]:
     """The agenda as aligned lines: TOP, time, topic, presenter; then open proposals."""
-    items = await repo.items_of(ctx.session, meeting.id)
+    items = await agenda_store.items_of(ctx.session, meeting.id)
     names = await member_names(ctx)
     accepted = [i for i in items if i.status == AgendaItemStatus.ACCEPTED.value]
     proposals = [i for i in items if i.status != AgendaItemStatus.ACCEPTED.value]
@@ -159,7 +159,7 @@ async def _add(
     kind: AgendaItemKind = AgendaItemKind.TOPIC,
     status: AgendaItemStatus = AgendaItemStatus.ACCEPTED,
 ) -> AgendaItem:
-    return await repo.add_item(
+    return await agenda_store.add_item(
         ctx.session,
         meeting,
         title=fields.title,
@@ -237,7 +237,7 @@ async def accept(ctx: HandlerContext) -> Reply:
     if item.status == AgendaItemStatus.ACCEPTED.value:
         raise UserError(ctx._("This proposal was accepted already."))
     number = item.position
-    await repo.accept_item(ctx.session, meeting, item)
+    await agenda_store.accept_item(ctx.session, meeting, item)
     return await _answer(
         ctx,
         meeting,
@@ -291,7 +291,7 @@ async def remove(ctx: HandlerContext) -> Reply:
     meeting = await _editable_meeting(ctx)
     item = await item_by_arg(ctx, meeting, ctx.args["item"])
     title = item.title
-    await repo.remove_item(ctx.session, meeting, item)
+    await agenda_store.remove_item(ctx.session, meeting, item)
     return await _answer(ctx, meeting, ctx._("Removed: {title}", title=title))
 
 
@@ -303,7 +303,7 @@ async def move(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("Please give the new place as a number, e.g. {example}", example="2"))
     if item.kind == AgendaItemKind.MISC.value:
         raise UserError(ctx._("“{title}” always stays last.", title=item.title))
-    await repo.move_item(ctx.session, meeting, item, int(raw))
+    await agenda_store.move_item(ctx.session, meeting, item, int(raw))
     return await _answer(
         ctx,
         meeting,

@@ -11,11 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import ActionItemStatus, AgendaItemKind, AgendaItemStatus, MeetingStatus
 from bot.core.i18n import N_, translator
-from storage import agenda as repo
+from storage import agenda as agenda_store
+from storage.db import Session
 from storage.models import ActionItem, AgendaItem, Meeting
 
 MISC_TITLE = N_("Any other business / next dates")
@@ -23,7 +23,7 @@ FOLLOW_UP_TITLE = N_("Follow-up: A-{number} {text}")
 TITLE_LIMIT = 300
 
 
-async def previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting | None:
+async def previous_meeting(session: Session, meeting: Meeting) -> Meeting | None:
     """The group's last meeting (not cancelled) that started before this one."""
     return await session.scalar(
         select(Meeting)
@@ -44,11 +44,11 @@ def _clip(text: str) -> str:
 
 
 async def create_agenda_draft(
-    session: AsyncSession, meeting: Meeting, *, language: str, now: datetime
+    session: Session, meeting: Meeting, *, language: str, now: datetime
 ) -> None:
     """Fill the agenda of `meeting` (in `language`) from what its predecessor left open."""
     t = translator(language)
-    existing = await repo.items_of(session, meeting.id)
+    existing = await agenda_store.items_of(session, meeting.id)
     carried_ids = {i.carried_from_id for i in existing if i.carried_from_id is not None}
     titles = {i.title for i in existing}
     previous = await previous_meeting(session, meeting)
@@ -65,7 +65,7 @@ async def create_agenda_draft(
         for item in continued:
             if item.id in carried_ids:
                 continue
-            await repo.add_item(
+            await agenda_store.add_item(
                 session,
                 meeting,
                 title=item.title,
@@ -86,9 +86,9 @@ async def create_agenda_draft(
             title = _clip(t.gettext(FOLLOW_UP_TITLE, number=action.number, text=action.text))
             if title in titles:
                 continue
-            await repo.add_item(session, meeting, title=title, now=now)
+            await agenda_store.add_item(session, meeting, title=title, now=now)
             titles.add(title)
     if not any(i.kind == AgendaItemKind.MISC.value for i in existing):
-        await repo.add_item(
+        await agenda_store.add_item(
             session, meeting, title=t.gettext(MISC_TITLE), kind=AgendaItemKind.MISC, now=now
         )

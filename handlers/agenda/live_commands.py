@@ -23,7 +23,7 @@ from handlers.meetings.lookup import (
     member_by_mention,
     member_names,
 )
-from storage import agenda as repo
+from storage import agenda as agenda_store
 from storage.models import AgendaItem, Attendance, Meeting, Rsvp
 
 NEXT_WORDS = {"next", "weiter", "nächster", "naechster", "nächste", "naechste", "+"}
@@ -58,11 +58,11 @@ def split_guests(text: str) -> list[str]:
 async def set_current(ctx: HandlerContext) -> Reply:
     meeting, rest = await meeting_from_text(ctx, ctx.args.get("item"))
     ensure_open(ctx, meeting)
-    accepted = await repo.accepted_items(ctx.session, meeting.id)
+    accepted = await agenda_store.accepted_items(ctx.session, meeting.id)
     if not accepted:
         raise UserError(ctx._("Meeting #{number} has no agenda items yet.", number=meeting.number))
     if rest.lower() in NEXT_WORDS or not rest:
-        current = await repo.current_agenda_item(ctx.session, meeting)
+        current = await agenda_store.current_agenda_item(ctx.session, meeting)
         if current is None:
             item = accepted[0]
         elif current.position >= len(accepted):
@@ -92,14 +92,14 @@ async def add_note(ctx: HandlerContext) -> Reply:
                 example=f"{ctx.command_name('note')} Die AG begrüßt den Vorschlag.",
             )
         )
-    note = await repo.add_note(
+    note = await agenda_store.add_note(
         ctx.session, meeting, text=text, author_user_id=ctx.user.id, now=ctx.now
     )
     if note.agenda_item_id is None:
         return Reply(
             ctx._("Note saved for meeting #{number} (no TOP is current).", number=meeting.number)
         )
-    item = await repo.current_agenda_item(ctx.session, meeting)
+    item = await agenda_store.current_agenda_item(ctx.session, meeting)
     assert item is not None
     return Reply(
         ctx._("Note saved for TOP {number}.", number=item.position),
@@ -117,11 +117,11 @@ async def list_notes(ctx: HandlerContext) -> Reply:
     meeting, rest = await meeting_from_text(ctx, _meeting_arg(ctx))
     if rest:
         raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
-    notes = await repo.notes_of(ctx.session, meeting.id)
+    notes = await agenda_store.notes_of(ctx.session, meeting.id)
     if not notes:
         return Reply(ctx._("No notes for meeting #{number} yet.", number=meeting.number))
     names = await member_names(ctx)
-    items = {i.id: i for i in await repo.items_of(ctx.session, meeting.id)}
+    items = {i.id: i for i in await agenda_store.items_of(ctx.session, meeting.id)}
     lines = [ctx._("Notes of meeting #{number}:", number=meeting.number)]
     grouped: dict[int | None, list[str]] = {}
     for note in notes:
@@ -166,13 +166,13 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
         )
         names = await member_names(ctx)
         for user_id in list(said_yes):
-            if await repo.mark_present(
+            if await agenda_store.mark_present(
                 ctx.session, meeting, user_id=user_id, by_user_id=ctx.user.id, now=ctx.now
             ):
                 added.append(names.get(user_id, "?"))
     for mention in _MENTION.findall(people):
         identity = await member_by_mention(ctx, mention)
-        if await repo.mark_present(
+        if await agenda_store.mark_present(
             ctx.session, meeting, user_id=identity.user_id, by_user_id=ctx.user.id, now=ctx.now
         ):
             added.append(identity.display_name)
@@ -184,7 +184,7 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
     for guest in split_guests(guests):
         if len(guest) > 200:
             raise UserError(ctx._("A guest's name is too long (at most 200 characters)."))
-        if await repo.mark_present(
+        if await agenda_store.mark_present(
             ctx.session, meeting, guest_name=guest, by_user_id=ctx.user.id, now=ctx.now
         ):
             added.append(guest)
@@ -243,7 +243,7 @@ async def remove_attendance(ctx: HandlerContext) -> Reply:
 
 async def attendance_lines(ctx: HandlerContext, meeting: Meeting) -> list[str]:
     """Who attended (members, then guests) and the head count, if anything is recorded."""
-    rows = await repo.attendance_of(ctx.session, meeting.id)
+    rows = await agenda_store.attendance_of(ctx.session, meeting.id)
     if not rows and meeting.attendance_count is None:
         return []
     names = await member_names(ctx)

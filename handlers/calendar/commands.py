@@ -12,7 +12,7 @@ from bot.core.router import Arg, ArgKind, Command
 from handlers.calendar.feeds import feed_url
 from handlers.context import HandlerContext
 from handlers.dispatcher import private_chat_hint
-from storage import calendar as repo
+from storage import calendar as calendar_store
 from storage import outbox
 
 ACTIONS = {
@@ -57,11 +57,11 @@ async def calendar(ctx: HandlerContext) -> Reply:
     owner = ctx.group.id if in_group and ctx.group else ctx.user.id
     action = ctx.args.get("action")
     if action == "off":
-        revoked = await repo.revoke(ctx.session, kind, owner, ctx.now)
+        revoked = await calendar_store.revoke(ctx.session, kind, owner, ctx.now)
         if not revoked:
             return Reply(ctx._("There was no calendar link to switch off."))
         return Reply(ctx._("The calendar link is switched off; it no longer works."))
-    if action is None and await repo.has_live_feed(ctx.session, kind, owner):
+    if action is None and await calendar_store.has_live_feed(ctx.session, kind, owner):
         return Reply(
             ctx._(
                 "A calendar link exists already. I keep only a fingerprint of it, so I cannot "
@@ -69,7 +69,7 @@ async def calendar(ctx: HandlerContext) -> Reply:
                 command=_word(ctx, "new"),
             )
         )
-    token = await repo.issue(ctx.session, kind, owner, ctx.now)
+    token = await calendar_store.issue(ctx.session, kind, owner, ctx.now)
     url = feed_url(ctx.services.settings.feed_base_url, token)
     if kind is FeedKind.PERSON:
         text = ctx._("Your personal calendar (meetings of all your groups):") + f"\n{url}\n\n"
@@ -79,7 +79,7 @@ async def calendar(ctx: HandlerContext) -> Reply:
     await outbox.enqueue_to_person(
         ctx.session,
         user_id=ctx.user.id,
-        dedupe_key=f"feed-url:{repo.token_hash(token)}",
+        dedupe_key=f"feed-url:{calendar_store.token_hash(token)}",
         purpose="calendar_feed_url",
         message=OutgoingMessage(text),
         now=ctx.now,

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.core.enums import FeedKind
 from bot.core.settings import Settings
 from handlers.calendar.events import EventStyle
 from handlers.calendar.ics import CalendarEvent
+from storage.db import Session
 from storage.models import CalendarFeed, Group, User
 
 
@@ -50,10 +49,10 @@ class FeedSource(Protocol):
 
     name: str
 
-    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
+    async def version(self, session: Session, scope: FeedScope) -> SourceVersion:
         """Cheap: must change whenever `events` would; must not load the events."""
         ...
 
     async def events(
-        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+        self, session: Session, scope: FeedScope, style: EventStyle
     ) -> list[CalendarEvent]: ...

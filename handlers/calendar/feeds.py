@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.core.enums import FeedKind
 from bot.core.i18n import Translator
 from handlers.advisors.deadlines_feed import AuthorizationDeadlinesSource
@@ -25,7 +23,8 @@ from handlers.calendar.events import EventStyle, action_item_event, meeting_even
 from handlers.calendar.feed_source import FeedScope, FeedSource, SourceVersion
 from handlers.calendar.ics import CalendarEvent, render_feed
 from handlers.context import Services
-from storage import calendar as repo
+from storage import calendar as calendar_store
+from storage.db import Session
 from storage.models import CalendarFeed, Group, Meeting, User
 
 # Bump when the rendering changes, so clients holding an old ETag get the new text.
@@ -39,16 +38,16 @@ class MeetingsSource:
 
     name = "meetings"
 
-    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
-        tag, latest = await repo.meetings_version(session, scope.group_ids)
+    async def version(self, session: Session, scope: FeedScope) -> SourceVersion:
+        tag, latest = await calendar_store.meetings_version(session, scope.group_ids)
         return SourceVersion(tag, latest)
 
     async def events(
-        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+        self, session: Session, scope: FeedScope, style: EventStyle
     ) -> list[CalendarEvent]:
         groups = {group.id: group for group in scope.groups}
-        meetings = await repo.meetings_of_groups(session, scope.group_ids)
-        agendas = await repo.agendas_of_groups(session, scope.group_ids)
+        meetings = await calendar_store.meetings_of_groups(session, scope.group_ids)
+        agendas = await calendar_store.agendas_of_groups(session, scope.group_ids)
         occurrences: dict[int, list[Meeting]] = {}
         events: list[CalendarEvent] = []
         for meeting in meetings:
@@ -64,7 +63,7 @@ class MeetingsSource:
                     agenda=agendas.get(meeting.id, ()),
                 )
             )
-        series = await repo.series_by_id(session, list(occurrences))
+        series = await calendar_store.series_by_id(session, list(occurrences))
         for series_id, rows in occurrences.items():
             one = series[series_id]
             events += series_events(
@@ -78,18 +77,18 @@ class ActionItemsSource:
 
     name = "action_items"
 
-    async def version(self, session: AsyncSession, scope: FeedScope) -> SourceVersion:
+    async def version(self, session: Session, scope: FeedScope) -> SourceVersion:
         if scope.user is None:
             return SourceVersion("-", None)
-        tag, latest = await repo.action_items_version(session, scope.user.id)
+        tag, latest = await calendar_store.action_items_version(session, scope.user.id)
         return SourceVersion(tag, latest)
 
     async def events(
-        self, session: AsyncSession, scope: FeedScope, style: EventStyle
+        self, session: Session, scope: FeedScope, style: EventStyle
     ) -> list[CalendarEvent]:
         if scope.user is None:
             return []
-        items = await repo.action_items_of_person(session, scope.user.id)
+        items = await calendar_store.action_items_of_person(session, scope.user.id)
         groups = {group.id: group for group in scope.groups}
         for group_id in {item.group_id for item in items} - set(groups):
             group = await session.get(Group, group_id)
@@ -139,7 +138,7 @@ class FeedBuilder:
         self._cached_bytes = 0
         self.rebuilds = 0
 
-    async def scope(self, session: AsyncSession, feed: CalendarFeed) -> FeedScope | None:
+    async def scope(self, session: Session, feed: CalendarFeed) -> FeedScope | None:
         settings = self.services.settings
         if feed.kind == FeedKind.GROUP.value and feed.group_id is not None:
             group = await session.get(Group, feed.group_id)
@@ -150,12 +149,12 @@ class FeedBuilder:
             user = await session.get(User, feed.user_id)
             if user is None:
                 return None
-            groups = tuple(await repo.groups_of_person(session, user.id))
+            groups = tuple(await calendar_store.groups_of_person(session, user.id))
             language = user.language or settings.bot_language
             return FeedScope(feed, FeedKind.PERSON, groups, user, language, settings)
         return None
 
-    async def validator(self, session: AsyncSession, scope: FeedScope) -> Validator:
+    async def validator(self, session: Session, scope: FeedScope) -> Validator:
         settings = self.services.settings
         parts = [
             FEED_FORMAT,
@@ -175,7 +174,7 @@ class FeedBuilder:
         digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
         return Validator(digest, latest or scope.feed.created_at)
 
-    async def body(self, session: AsyncSession, scope: FeedScope, validator: Validator) -> bytes:
+    async def body(self, session: Session, scope: FeedScope, validator: Validator) -> bytes:
         """The serialized feed: from the cache when the validator still matches."""
         cached = self._cache.get(scope.feed.id)
         if cached is not None and cached[0] == validator.etag:
@@ -185,7 +184,7 @@ class FeedBuilder:
         self._remember(scope.feed.id, validator.etag, body)
         return body
 
-    async def render(self, session: AsyncSession, scope: FeedScope) -> bytes:
+    async def render(self, session: Session, scope: FeedScope) -> bytes:
         self.rebuilds += 1
         settings = self.services.settings
         t = Translator(scope.language)

@@ -24,7 +24,8 @@ from handlers.calendar.events import EventStyle, attendee, meeting_event, series
 from handlers.calendar.ics import ICS_MIME, Method, render_invitation
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
-from storage import calendar as calendar_repo
+from handlers.members.audience import language_of
+from storage import calendar as calendar_store
 from storage import outbox
 from storage.models import AgendaItem, Group, Identity, Meeting, MeetingSeries, Membership, User
 
@@ -131,7 +132,7 @@ async def send_invitations(
     await ctx.session.flush()
     everyone = await _participants(ctx, group, None)
     wanted = set(user_ids) if user_ids is not None else None
-    agenda = await calendar_repo.agenda_of_meeting(ctx.session, meeting.id)
+    agenda = await calendar_store.agenda_of_meeting(ctx.session, meeting.id)
     series = (
         await ctx.session.get(MeetingSeries, meeting.series_id)
         if meeting.series_id is not None
@@ -142,7 +143,7 @@ async def send_invitations(
     for user, _ in everyone:
         if wanted is not None and user.id not in wanted:
             continue
-        language = user.language or group.language
+        language = language_of(user, group)
         if language not in files:
             files[language] = invitation_file(
                 meeting, group, ctx, language, everyone, agenda, series
@@ -169,14 +170,14 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
     assert group is not None
     await ctx.session.flush()
     everyone = await _participants(ctx, group, None)
-    occurrences = await calendar_repo.occurrences_of_series(ctx.session, series.id)
-    agendas = await calendar_repo.agendas_of_groups(ctx.session, [group.id])
+    occurrences = await calendar_store.occurrences_of_series(ctx.session, series.id)
+    agendas = await calendar_store.agendas_of_groups(ctx.session, [group.id])
     domain = ctx.services.settings.calendar_domain
     attendees = tuple(attendee(user.id, name, domain) for user, name in everyone)
     files: dict[str, Document] = {}
     queued = 0
     for user, _ in everyone:
-        language = user.language or group.language
+        language = language_of(user, group)
         if language not in files:
             events = series_events(
                 series,

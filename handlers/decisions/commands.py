@@ -22,7 +22,7 @@ from handlers.minutes.parsing import (
     split_meeting_ref,
 )
 from handlers.minutes.render import kind_text, outcome_text
-from storage import minutes as repo
+from storage import minutes as minutes_store
 from storage.minutes_data import decision_label
 from storage.models import Decision, Meeting
 
@@ -32,7 +32,7 @@ MAX_LIST = 30
 
 def summary(ctx: HandlerContext, decision: Decision) -> str:
     """``B-2021-07 Empfehlung an Strategiekreis (einstimmig): Text`` in plain text."""
-    value = repo.decision_value(decision)
+    value = minutes_store.decision_value(decision)
     line = f"{value.label} {kind_text(ctx.t, value.kind, value.addressee)}"
     if value.kind != DecisionKind.INFORMATION.value:
         line += f" ({outcome_text(ctx.t, value)})"
@@ -49,7 +49,7 @@ def _parse(ctx: HandlerContext, text: str) -> ParsedDecision:
 async def _decision(ctx: HandlerContext, raw: str) -> Decision:
     assert ctx.group is not None
     ref = parse_decision_ref(raw)
-    decision = await repo.decision_by_ref(ctx.session, ctx.group.id, *ref) if ref else None
+    decision = await minutes_store.decision_by_ref(ctx.session, ctx.group.id, *ref) if ref else None
     if decision is None:
         raise UserError(
             ctx._(
@@ -78,12 +78,12 @@ async def _store(
     assert ctx.group is not None
     _refuse_if_approved(ctx, meeting)
     year = meeting.starts_at.astimezone(ctx.tz).year
-    return await repo.create_decision(
+    return await minutes_store.create_decision(
         ctx.session,
         group_id=ctx.group.id,
         year=year,
         meeting_id=meeting.id,
-        agenda_item_id=await repo.current_top_id(ctx.session, meeting),
+        agenda_item_id=await minutes_store.current_top_id(ctx.session, meeting),
         kind=parsed.kind.value,
         addressee=parsed.addressee,
         text=parsed.text,
@@ -100,7 +100,7 @@ async def _store(
 
 
 async def _recorded(ctx: HandlerContext, decision: Decision, meeting: Meeting) -> Reply:
-    top = await repo.top_number(ctx.session, decision.agenda_item_id)
+    top = await minutes_store.top_number(ctx.session, decision.agenda_item_id)
     return Reply(
         ctx._(
             "Decision recorded for #{meeting}, {top}:\n{decision}",
@@ -135,7 +135,7 @@ async def amend(ctx: HandlerContext) -> Reply:
 async def edit(ctx: HandlerContext) -> Reply:
     decision = await _decision(ctx, ctx.args["number"])
     label = decision_label(decision.year, decision.number)
-    if await repo.is_frozen(ctx.session, decision):
+    if await minutes_store.is_frozen(ctx.session, decision):
         raise UserError(
             ctx._(
                 "{label} can no longer be changed: the minutes of its meeting are approved. "
@@ -159,7 +159,7 @@ async def show(ctx: HandlerContext, decision: Decision) -> Reply:
     if decision.meeting_id is not None:
         meeting = await ctx.session.get(Meeting, decision.meeting_id)
         if meeting is not None:
-            top = await repo.top_number(ctx.session, decision.agenda_item_id)
+            top = await minutes_store.top_number(ctx.session, decision.agenda_item_id)
             lines.append(
                 ctx._(
                     "Meeting #{number} {title}, {top}",
@@ -174,7 +174,7 @@ async def show(ctx: HandlerContext, decision: Decision) -> Reply:
         original = await ctx.session.get(Decision, decision.amends_decision_id)
         if original is not None:
             lines.append(ctx._("Amends: {decision}", decision=summary(ctx, original)))
-    for amendment in await repo.amendments_of(ctx.session, decision.id):
+    for amendment in await minutes_store.amendments_of(ctx.session, decision.id):
         lines.append(ctx._("Amended by: {decision}", decision=summary(ctx, amendment)))
     return Reply("\n".join(lines))
 
@@ -185,7 +185,7 @@ async def list_or_search(ctx: HandlerContext) -> Reply:
     if query and parse_decision_ref(query):
         return await show(ctx, await _decision(ctx, query))
     words = [word.strip('"') for word in query.split() if word.strip('"')][:10]
-    found = await repo.decisions_of_group(ctx.session, ctx.group.id, words, limit=MAX_LIST)
+    found = await minutes_store.decisions_of_group(ctx.session, ctx.group.id, words, limit=MAX_LIST)
     if not found:
         if words:
             return Reply(ctx._("No decision contains “{query}”.", query=" ".join(words)))

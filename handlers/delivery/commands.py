@@ -15,7 +15,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.dates import format_date
 from bot.core.enums import OutboxStatus
@@ -26,6 +25,7 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, Command
 from handlers.admins.directory import admin_destinations, is_admin, tell_admins
 from handlers.context import HandlerContext, Services
+from storage.db import Session
 from storage.models import GroupChat, Identity, OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def uncertain_report(
     return "\n".join(lines)
 
 
-async def _recipient(session: AsyncSession, row: OutboxMessage) -> str:
+async def _recipient(session: Session, row: OutboxMessage) -> str:
     """A name an admin recognises: the person, or the group chat's title."""
     if row.user_id is not None:
         name = await session.scalar(

@@ -16,7 +16,7 @@ from handlers.calendar import invitations
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.meetings.series_occurrences import extend_series
-from storage import meetings as repo
+from storage import meetings as meeting_store
 from storage.models import Meeting
 
 EXAMPLE = '15.06.2027 9-12 Uhr "AG-Sitzung" | https://meet.example.org/ag'
@@ -78,7 +78,7 @@ async def schedule(ctx: HandlerContext) -> Reply:
     if len(title) > 200 or len(location) > 500:
         raise UserError(ctx._("The title or place is too long."))
     starts_at = _future_start(ctx, when)
-    meeting = await repo.create_meeting(
+    meeting = await meeting_store.create_meeting(
         ctx.session,
         group_id=ctx.group.id,
         title=title,
@@ -137,8 +137,8 @@ async def rsvp(ctx: HandlerContext) -> Reply:
     if meeting.status == MeetingStatus.CANCELLED.value:
         raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
     answer = ctx.args["answer"]
-    await repo.set_rsvp(ctx.session, meeting.id, ctx.user.id, answer, ctx.now)
-    counts = (await repo.rsvp_counts(ctx.session, [meeting.id])).get(meeting.id, {})
+    await meeting_store.set_rsvp(ctx.session, meeting.id, ctx.user.id, answer, ctx.now)
+    counts = (await meeting_store.rsvp_counts(ctx.session, [meeting.id])).get(meeting.id, {})
     return Reply(
         ctx._(
             "{name}: {answer} for #{number}. So far: {yes} yes, {maybe} maybe, {no} no.",
@@ -157,7 +157,7 @@ async def list_meetings(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     everything = ctx.args.get("which") == "all"
     await extend_series(ctx.session, ctx.now, group_id=ctx.group.id)
-    found = await repo.meetings_of_group(
+    found = await meeting_store.meetings_of_group(
         ctx.session, ctx.group.id, since=None if everything else ctx.now
     )
     if not found:
@@ -168,7 +168,7 @@ async def list_meetings(ctx: HandlerContext) -> Reply:
             )
         )
     title = ctx._("All meetings:") if everything else ctx._("Upcoming meetings:")
-    counts = await repo.rsvp_counts(ctx.session, [m.id for m in found])
+    counts = await meeting_store.rsvp_counts(ctx.session, [m.id for m in found])
     lines = [title]
     for meeting in found:
         line = describe(ctx, meeting)
@@ -197,14 +197,14 @@ async def postpone(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
     starts_at = _future_start(ctx, when)
     meeting.starts_at, meeting.ends_at = starts_at, when.end_at()
-    repo.mark_changed(meeting, ctx.now)
+    meeting_store.mark_changed(meeting, ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting postponed:"))
 
 
 async def cancel(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
     meeting.status = MeetingStatus.CANCELLED.value
-    repo.mark_changed(meeting, ctx.now)
+    meeting_store.mark_changed(meeting, ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting cancelled:"))
 
 

@@ -12,7 +12,7 @@ from handlers.agenda.live_commands import attendance_lines
 from handlers.context import HandlerContext
 from handlers.meetings.commands import _future_start, _read_when, _tell_group, describe
 from handlers.meetings.lookup import ensure_open, meeting_by_arg
-from storage import meetings as repo
+from storage import meetings as meeting_store
 
 MEETING_FIELDS = {
     "title": "title",
@@ -56,7 +56,7 @@ async def edit(ctx: HandlerContext) -> Reply:
         if len(value) > 4000:
             raise UserError(ctx._("The description is too long (at most 4000 characters)."))
         meeting.description = value or None
-    repo.mark_changed(meeting, ctx.now)
+    meeting_store.mark_changed(meeting, ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting changed:"))
 
 
@@ -68,7 +68,7 @@ async def show(ctx: HandlerContext) -> Reply:
         lines.append(f"{label}: {meeting.location}")
     if meeting.description:
         lines.append(meeting.description)
-    counts = (await repo.rsvp_counts(ctx.session, [meeting.id])).get(meeting.id, {})
+    counts = (await meeting_store.rsvp_counts(ctx.session, [meeting.id])).get(meeting.id, {})
     lines.append(
         ctx._(
             "Replies: {yes} yes, {maybe} maybe, {no} no",

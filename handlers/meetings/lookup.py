@@ -8,8 +8,8 @@ from bot.core.enums import AgendaItemStatus, MeetingStatus
 from bot.core.errors import UserError
 from bot.core.numbers import small_number
 from handlers.context import HandlerContext
-from storage import agenda as agenda_repo
-from storage import meetings as repo
+from storage import agenda as agenda_store
+from storage import meetings as meeting_store
 from storage import people
 from storage.models import AgendaItem, Identity, Meeting
 
@@ -21,7 +21,7 @@ async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
     assert ctx.group is not None
     number = (raw or "").lstrip("#")
     meeting = (
-        await repo.meeting_by_number(ctx.session, ctx.group.id, wanted)
+        await meeting_store.meeting_by_number(ctx.session, ctx.group.id, wanted)
         if (wanted := small_number(number)) is not None
         else None
     )
@@ -44,7 +44,7 @@ async def meeting_from_text(ctx: HandlerContext, text: str | None) -> tuple[Meet
     match = _MEETING_PREFIX.match(text)
     if match:
         return await meeting_by_arg(ctx, match.group(1)), text[match.end() :].strip()
-    meeting = await agenda_repo.active_meeting(ctx.session, ctx.group.id, ctx.now)
+    meeting = await agenda_store.active_meeting(ctx.session, ctx.group.id, ctx.now)
     if meeting is None:
         raise UserError(
             ctx._(
@@ -67,9 +67,9 @@ async def item_by_arg(
     text = (raw or "").strip().upper().removeprefix("TOP").strip()
     wants_proposal = proposal or text[:1] in ("P", "V")
     number = text[1:] if text[:1] in ("P", "V") else text
-    items = await agenda_repo.items_of(ctx.session, meeting.id)
+    items = await agenda_store.items_of(ctx.session, meeting.id)
     if wants_proposal:
-        proposed = agenda_repo.proposals(items)
+        proposed = agenda_store.proposals(items)
         if number.isdecimal() and 1 <= int(number) <= len(proposed):
             return proposed[int(number) - 1]
     else:
@@ -101,10 +101,7 @@ async def member_by_mention(ctx: HandlerContext, mention: str) -> Identity:
     knows them from another group."""
     assert ctx.group is not None
     found = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
-    if (
-        found is None
-        or await people.membership(ctx.session, ctx.group.id, found.user_id) is None
-    ):
+    if found is None or await people.membership(ctx.session, ctx.group.id, found.user_id) is None:
         raise UserError(
             ctx._(
                 "I don't know {mention} yet. They need to send a command in this chat first "
@@ -120,7 +117,5 @@ async def member_names(ctx: HandlerContext) -> dict[int, str]:
     """Display names of this group's members, by user id (the identity on this platform
     when they have one)."""
     assert ctx.group is not None
-    rows = await people.members_with_identities(
-        ctx.session, ctx.group.id, ctx.message.platform
-    )
+    rows = await people.members_with_identities(ctx.session, ctx.group.id, ctx.message.platform)
     return {m.user_id: i.display_name for m, i in rows if i is not None}

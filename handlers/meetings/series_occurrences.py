@@ -12,19 +12,19 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import MeetingStatus
 from handlers.agenda.draft import create_agenda_draft
 from handlers.meetings.series_rule import occurrences
-from storage import meetings as meeting_repo
+from storage import meetings as meeting_store
+from storage.db import Session
 from storage.models import Group, Meeting, MeetingSeries
 
 HORIZON = timedelta(days=92)  # about three months of occurrences exist ahead of time
 
 
 async def materialize(
-    session: AsyncSession, series: MeetingSeries, *, until: datetime, now: datetime
+    session: Session, series: MeetingSeries, *, until: datetime, now: datetime
 ) -> list[Meeting]:
     """Create the occurrences from `series.materialized_until` up to `until` (exclusive).
 
@@ -50,7 +50,7 @@ async def materialize(
         )
         if exists is not None:
             continue
-        meeting = await meeting_repo.create_meeting(
+        meeting = await meeting_store.create_meeting(
             session,
             group_id=series.group_id,
             title=series.title,
@@ -85,7 +85,7 @@ def end_of(start: datetime, duration_minutes: int | None, tz: ZoneInfo) -> datet
     return local.replace(tzinfo=tz).astimezone(start.tzinfo)
 
 
-async def extend_series(session: AsyncSession, now: datetime, group_id: int | None = None) -> int:
+async def extend_series(session: Session, now: datetime, group_id: int | None = None) -> int:
     """Create the occurrences that came within the horizon since the last run, for every
     running series (or one group's); returns how many meetings were created. Idempotent,
     so a scheduler may call it as often as it likes."""
@@ -101,7 +101,7 @@ async def extend_series(session: AsyncSession, now: datetime, group_id: int | No
 
 
 async def future_occurrences(
-    session: AsyncSession, series: MeetingSeries, now: datetime
+    session: Session, series: MeetingSeries, now: datetime
 ) -> list[Meeting]:
     return list(
         await session.scalars(

@@ -41,9 +41,7 @@ def _name(identity: Identity | None) -> str:
 
 async def members(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
-    rows = await people.members_with_identities(
-        ctx.session, ctx.group.id, ctx.message.platform
-    )
+    rows = await people.members_with_identities(ctx.session, ctx.group.id, ctx.message.platform)
     lines = [
         ctx.ngettext(
             "“{group}” has {n} member:",
@@ -67,9 +65,7 @@ async def set_role(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     target = await _target_identity(ctx)
     new_role = ctx.args["role"]
-    member = await people.ensure_membership(
-        ctx.session, ctx.group.id, target.user_id, ctx.now
-    )
+    member = await people.ensure_membership(ctx.session, ctx.group.id, target.user_id, ctx.now)
     demotes_chair = member.role == Role.CHAIR.value and new_role != Role.CHAIR.value
     if demotes_chair and await people.count_chairs(ctx.session, ctx.group.id) <= 1:
         raise UserError(

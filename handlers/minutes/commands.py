@@ -20,7 +20,7 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.minutes.common import meeting_by_number
 from handlers.minutes.render import minutes_documents, render_markdown
-from storage import minutes as repo
+from storage import minutes as minutes_store
 from storage import outbox
 from storage.agenda import active_meeting
 from storage.models import Meeting
@@ -40,7 +40,9 @@ async def _meeting(ctx: HandlerContext, raw: str | None) -> Meeting:
     if raw:
         return await meeting_by_number(ctx, raw)
     meeting = await active_meeting(ctx.session, ctx.group.id, ctx.now)
-    meeting = meeting or await repo.latest_started_meeting(ctx.session, ctx.group.id, ctx.now)
+    meeting = meeting or await minutes_store.latest_started_meeting(
+        ctx.session, ctx.group.id, ctx.now
+    )
     if meeting is None:
         raise UserError(
             ctx._(
@@ -55,7 +57,9 @@ async def _rendered(
     ctx: HandlerContext, meeting: Meeting
 ) -> tuple[str, tuple[Document, Document, Document]]:
     assert ctx.group is not None
-    data = await repo.collect_minutes(ctx.session, ctx.group, meeting, platform=ctx.platform.name)
+    data = await minutes_store.collect_minutes(
+        ctx.session, ctx.group, meeting, platform=ctx.platform.name
+    )
     return render_markdown(data, ctx.t), minutes_documents(data, ctx.t)
 
 
@@ -129,7 +133,9 @@ async def object_to(ctx: HandlerContext) -> Reply:
         raise UserError(
             ctx._("That is too long: at most {limit} characters, please.", limit=MAX_OBJECTION)
         )
-    objection = await repo.add_objection(ctx.session, meeting.id, ctx.user.id, text, ctx.now)
+    objection = await minutes_store.add_objection(
+        ctx.session, meeting.id, ctx.user.id, text, ctx.now
+    )
     await _tell_chairs(ctx, meeting, objection.id, text)
     return Reply(
         ctx._(
@@ -153,7 +159,7 @@ async def _tell_chairs(ctx: HandlerContext, meeting: Meeting, objection_id: int,
             text=text,
         )
     )
-    for chair in await repo.chair_ids(ctx.session, ctx.group.id):
+    for chair in await minutes_store.chair_ids(ctx.session, ctx.group.id):
         if chair == ctx.user.id:
             continue
         ctx.enqueued += await outbox.enqueue_to_person(
@@ -168,10 +174,10 @@ async def _tell_chairs(ctx: HandlerContext, meeting: Meeting, objection_id: int,
 
 
 async def _current_objections(ctx: HandlerContext, meeting: Meeting) -> list[str]:
-    objections = await repo.objections_of(
+    objections = await minutes_store.objections_of(
         ctx.session, meeting.id, since=meeting.minutes_published_at
     )
-    names = await repo.display_names(
+    names = await minutes_store.display_names(
         ctx.session, [o.user_id for o in objections if o.user_id], ctx.platform.name
     )
     return [

@@ -9,7 +9,7 @@ from bot.core.i18n import N_
 from bot.core.numbers import small_number
 from handlers.context import HandlerContext
 from handlers.minutes.parsing import InputError
-from storage import meetings as meetings_repo
+from storage import meetings as meeting_store
 from storage.agenda import active_meeting
 from storage.models import Meeting
 
@@ -36,7 +36,7 @@ async def meeting_by_number(ctx: HandlerContext, raw: str | None) -> Meeting:
     assert ctx.group is not None
     value = (raw or "").strip().lstrip("#")
     meeting = (
-        await meetings_repo.meeting_by_number(ctx.session, ctx.group.id, number)
+        await meeting_store.meeting_by_number(ctx.session, ctx.group.id, number)
         if (number := small_number(value)) is not None
         else None
     )

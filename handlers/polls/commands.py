@@ -13,7 +13,6 @@ from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.dates import format_date
 from bot.core.enums import PollKind, PollStatus, Role
@@ -25,6 +24,7 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.agenda.draft import create_agenda_draft
 from handlers.context import HandlerContext, Services
 from handlers.meetings import commands as meeting_handlers
+from handlers.members.audience import audience
 from handlers.polls.tally import (
     PollInputError,
     PollSpec,
@@ -44,9 +44,10 @@ from handlers.polls.view import (
     vote_buttons,
     vote_hint,
 )
-from storage import meetings as meeting_repo
+from storage import meetings as meeting_store
 from storage import outbox
-from storage import polls as repo
+from storage import polls as poll_store
+from storage.db import Session
 from storage.models import Group, GroupChat, Meeting, Poll, User
 
 DATE_EXAMPLE = '"Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 10 Uhr bis 14.06.'
@@ -88,8 +89,8 @@ def _vote_command(services: Services, language: str, platform: str) -> str:
     return prefix + (command.display_name(language) if command else "vote")
 
 
-async def poll_tally(session: AsyncSession, poll: Poll) -> Tally:
-    rows = await repo.votes(session, poll)
+async def poll_tally(session: Session, poll: Poll) -> Tally:
+    rows = await poll_store.votes(session, poll)
     return tally(
         [o.position for o in poll.options],
         (Vote(r.user_id, r.name, r.position, r.answer) for r in rows),
@@ -126,7 +127,7 @@ def chat_message(
 
 
 async def post_everywhere(
-    session: AsyncSession,
+    session: Session,
     services: Services,
     group: Group,
     poll: Poll,
@@ -164,7 +165,7 @@ async def post_everywhere(
 
 
 async def sync_shown(
-    session: AsyncSession,
+    session: Session,
     services: Services,
     group: Group,
     poll: Poll,
@@ -174,7 +175,7 @@ async def sync_shown(
     """Edit the poll's message in every chat where it is known, so a Matrix room shows the
     answers given on Telegram and vice versa; `skip_chat` is edited by the reply itself.
     Only the newest view per chat stays queued."""
-    shown = await repo.shown_in(session, poll.id)
+    shown = await poll_store.shown_in(session, poll.id)
     if not shown:
         return 0
     t = Translator(group.language)
@@ -185,7 +186,7 @@ async def sync_shown(
         if (platform, chat_id) == skip_chat:
             continue
         prefix = f"poll:{poll.id}:sync:{platform}:{chat_id}:"
-        await repo.drop_pending(session, prefix)
+        await poll_store.drop_pending(session, prefix)
         view = chat_message(services, t, tz, poll, result, platform, buttons_for="vote")
         queued += await outbox.enqueue(
             session,
@@ -216,10 +217,12 @@ def _overview(ctx: HandlerContext, poll: Poll, result: Tally) -> Reply:
 async def _create(ctx: HandlerContext, spec: PollSpec, kind: PollKind) -> Reply:
     assert ctx.group is not None
     if kind is PollKind.DATE:
-        options = [repo.NewOption(starts_at=s.start_at(), ends_at=s.end_at()) for s in spec.slots]
+        options = [
+            poll_store.NewOption(starts_at=s.start_at(), ends_at=s.end_at()) for s in spec.slots
+        ]
     else:
-        options = [repo.NewOption(label=label) for label in spec.labels]
-    poll = await repo.create_poll(
+        options = [poll_store.NewOption(label=label) for label in spec.labels]
+    poll = await poll_store.create_poll(
         ctx.session,
         group_id=ctx.group.id,
         kind=kind,
@@ -236,7 +239,7 @@ async def _create(ctx: HandlerContext, spec: PollSpec, kind: PollKind) -> Reply:
         ctx.services,
         ctx.group,
         poll,
-        dedupe_key=repo.posted_key(poll.id),
+        dedupe_key=poll_store.posted_key(poll.id),
         buttons_for="vote",
         headline=None,
         skip_chat=_here(ctx),
@@ -267,14 +270,16 @@ async def _poll(ctx: HandlerContext, raw: str | None) -> Poll:
     """Poll `#n` of this group, or its newest open poll when no number is given."""
     assert ctx.group is not None
     if raw is None:
-        found = await repo.polls_of_group(ctx.session, ctx.group.id, open_only=True, limit=1)
+        found = await poll_store.polls_of_group(ctx.session, ctx.group.id, open_only=True, limit=1)
         if not found:
             raise UserError(ctx._("There is no open poll in this group."))
         return found[0]
     number = raw.lstrip("#")
     wanted = small_number(number)
     poll = (
-        await repo.poll_by_number(ctx.session, ctx.group.id, wanted) if wanted is not None else None
+        await poll_store.poll_by_number(ctx.session, ctx.group.id, wanted)
+        if wanted is not None
+        else None
     )
     if poll is None:
         raise UserError(
@@ -309,7 +314,7 @@ async def vote(ctx: HandlerContext) -> Reply:
     pressed = ctx.message.callback_data is not None
     if pressed and ctx.message.message_id:
         platform, chat_id = _here(ctx)
-        await repo.remember_message(
+        await poll_store.remember_message(
             ctx.session, poll.id, platform, chat_id, ctx.message.message_id, ctx.now
         )
     assert ctx.group is not None
@@ -330,7 +335,7 @@ async def _vote_on_dates(
         raise UserError(ctx._(syntax, example=example))
     if "maybe" in answers.values() and not poll.allow_maybe:
         raise UserError(ctx._("This poll has no “if need be”: please answer yes or no."))
-    await repo.set_answers(ctx.session, poll, ctx.user.id, answers, ctx.now)
+    await poll_store.set_answers(ctx.session, poll, ctx.user.id, answers, ctx.now)
 
 
 async def _vote_on_choices(
@@ -342,16 +347,20 @@ async def _vote_on_choices(
     dropped = [p for p, a in answers.items() if a == "no"]
     toggled = [p for p, a in answers.items() if a == "toggle"]
     if toggled:
-        mine = {r.position for r in await repo.votes(ctx.session, poll) if r.user_id == ctx.user.id}
+        mine = {
+            r.position
+            for r in await poll_store.votes(ctx.session, poll)
+            if r.user_id == ctx.user.id
+        }
         dropped += [p for p in toggled if p in mine]
         chosen += [p for p in toggled if p not in mine]
     single = poll.kind == PollKind.SINGLE.value
     if single and len(chosen) > 1:
         raise UserError(ctx._("Only one answer is possible in this survey."))
     if dropped:
-        await repo.remove_answers(ctx.session, poll, ctx.user.id, dropped)
+        await poll_store.remove_answers(ctx.session, poll, ctx.user.id, dropped)
     if chosen:
-        await repo.set_answers(
+        await poll_store.set_answers(
             ctx.session,
             poll,
             ctx.user.id,
@@ -377,7 +386,7 @@ async def list_polls(ctx: HandlerContext) -> Reply:
             render(ctx.t, poll, result, ctx.tz, ctx.now),
             buttons=pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, limit),
         )
-    found = await repo.polls_of_group(ctx.session, ctx.group.id, open_only=True)
+    found = await poll_store.polls_of_group(ctx.session, ctx.group.id, open_only=True)
     if not found:
         return Reply(
             ctx._(
@@ -475,7 +484,7 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         raise UserError(ctx._("That time has passed already."))
     if poll.status == PollStatus.OPEN.value:
         close(poll, ctx.now)
-    meeting = await meeting_repo.create_meeting(
+    meeting = await meeting_store.create_meeting(
         ctx.session,
         group_id=ctx.group.id,
         title=poll.title,
@@ -521,12 +530,11 @@ async def _tell_about_date(ctx: HandlerContext, poll: Poll, meeting: Meeting) ->
         message=OutgoingMessage(_date_fixed_text(group_t, poll, meeting, group_tz)),
         elsewhere_only=True,
     )
-    for user_id in sorted(await repo.voter_ids(ctx.session, poll.id)):
+    for user_id in sorted(await poll_store.voter_ids(ctx.session, poll.id)):
         user = await ctx.session.get(User, user_id)
         if user is None:
             continue
-        t = Translator(user.language or ctx.group.language)
-        tz = ZoneInfo(user.timezone or ctx.group.timezone)
+        t, tz = audience(user, ctx.group)
         text = (
             _date_fixed_text(t, poll, meeting, tz)
             + "\n"

@@ -10,17 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from bot.core.enums import PollKind
 from bot.core.i18n import N_, Translator
 from bot.core.messages import OutgoingMessage
 from handlers.context import Services
+from handlers.members.audience import audience
 from handlers.polls.commands import close, closed_headline, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import reminder_due
 from handlers.polls.view import moment_text
 from storage import outbox
-from storage import polls as repo
+from storage import polls as poll_store
+from storage.db import Session
 from storage.models import Group, Poll, User
 
 REMINDERS = {
@@ -38,10 +38,10 @@ REMINDERS = {
 async def run_poll_deadlines(services: Services, now: datetime) -> None:
     queued = 0
     async with services.sessions.begin() as session:
-        for poll in await repo.past_deadline(session, now):
+        for poll in await poll_store.past_deadline(session, now):
             queued += await _close(session, services, poll, now)
         lead = timedelta(hours=services.settings.poll_reminder_hours)
-        for poll in await repo.due_for_reminder(session, now, now + lead):
+        for poll in await poll_store.due_for_reminder(session, now, now + lead):
             assert poll.deadline is not None
             if now >= reminder_due(poll.created_at, poll.deadline, lead):
                 queued += await _remind(session, poll, now)
@@ -49,7 +49,7 @@ async def run_poll_deadlines(services: Services, now: datetime) -> None:
         services.wake_outbox()
 
 
-async def _close(session: AsyncSession, services: Services, poll: Poll, now: datetime) -> int:
+async def _close(session: Session, services: Services, poll: Poll, now: datetime) -> int:
     group = await session.get(Group, poll.group_id)
     assert group is not None
     close(poll, now)
@@ -71,20 +71,19 @@ async def _close(session: AsyncSession, services: Services, poll: Poll, now: dat
     return posted + await sync_shown(session, services, group, poll, skip_chat=None)
 
 
-async def _remind(session: AsyncSession, poll: Poll, now: datetime) -> int:
+async def _remind(session: Session, poll: Poll, now: datetime) -> int:
     """One DM to each member who has not answered; the key makes it once per person."""
     group = await session.get(Group, poll.group_id)
     assert group is not None and poll.deadline is not None
-    answered = await repo.voter_ids(session, poll.id)
+    answered = await poll_store.voter_ids(session, poll.id)
     queued = 0
-    for user_id in await repo.member_ids(session, group.id):
+    for user_id in await poll_store.member_ids(session, group.id):
         if user_id in answered:
             continue
         user = await session.get(User, user_id)
         if user is None:
             continue
-        t = Translator(user.language or group.language)
-        tz = ZoneInfo(user.timezone or group.timezone)
+        t, tz = audience(user, group)
         text = t.gettext(
             REMINDERS[poll.kind == PollKind.DATE.value],
             title=poll.title,

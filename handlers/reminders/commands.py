@@ -16,7 +16,7 @@ from handlers.reminders.policy import (
     store_offsets,
     stored_offsets,
 )
-from storage import reminders as repo
+from storage import reminders as reminder_store
 
 KIND_NAMES = {
     ReminderKind.MEETING.value: N_("meetings"),
@@ -57,10 +57,10 @@ def _default_offsets(ctx: HandlerContext) -> tuple[int, ...]:
 
 
 async def show(ctx: HandlerContext) -> Reply:
-    mine = await repo.user_settings(ctx.session, ctx.user.id)
+    mine = await reminder_store.user_settings(ctx.session, ctx.user.id)
     group_offsets = None
     if ctx.group is not None and not ctx.message.is_direct:
-        group_settings = await repo.group_settings(ctx.session, ctx.group.id)
+        group_settings = await reminder_store.group_settings(ctx.session, ctx.group.id)
         group_offsets = stored_offsets(group_settings.meeting_offsets if group_settings else None)
     lines = [ctx._("Meeting reminders:")]
     if ctx.group is not None and not ctx.message.is_direct:
@@ -108,7 +108,7 @@ async def set_times(ctx: HandlerContext) -> Reply:
     offsets = _parse(ctx, ctx.args["times"])
     stored = store_offsets(offsets) if offsets else None
     if ctx.message.is_direct:
-        await repo.set_user_offsets(ctx.session, ctx.user.id, stored, ctx.now)
+        await reminder_store.set_user_offsets(ctx.session, ctx.user.id, stored, ctx.now)
         if offsets is None:
             return Reply(ctx._("Your meeting reminders follow your groups again."))
         return Reply(
@@ -121,7 +121,7 @@ async def set_times(ctx: HandlerContext) -> Reply:
                 register=ctx.command_name("register"),
             )
         )
-    await repo.set_group_offsets(ctx.session, ctx.group.id, stored, ctx.now)
+    await reminder_store.set_group_offsets(ctx.session, ctx.group.id, stored, ctx.now)
     return Reply(
         ctx._(
             "Meeting reminders in this group: {offsets}",
@@ -133,10 +133,10 @@ async def set_times(ctx: HandlerContext) -> Reply:
 async def _change_muted(ctx: HandlerContext, mute: bool) -> Reply:
     chosen = ctx.args["kind"]
     kinds = set(KIND_NAMES) if chosen == "all" else {chosen}
-    mine = await repo.user_settings(ctx.session, ctx.user.id)
+    mine = await reminder_store.user_settings(ctx.session, ctx.user.id)
     muted = {k for k in (mine.muted.split(",") if mine else []) if k}
     muted = muted | kinds if mute else muted - kinds
-    await repo.set_user_muted(ctx.session, ctx.user.id, ",".join(sorted(muted)), ctx.now)
+    await reminder_store.set_user_muted(ctx.session, ctx.user.id, ",".join(sorted(muted)), ctx.now)
     names = ", ".join(ctx._(KIND_NAMES[k]) for k in sorted(kinds))
     if mute:
         return Reply(ctx._("Muted: {kinds}. No more reminders of this kind.", kinds=names))

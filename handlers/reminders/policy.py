@@ -106,7 +106,9 @@ def due_instant(starts_at: datetime, offset_minutes: int, tz: ZoneInfo) -> datet
     return starts_at.astimezone(UTC) - timedelta(minutes=offset_minutes)
 
 
-class Decision(StrEnum):
+class Timing(StrEnum):
+    """Whether a reminder is due now, not yet, or too late to be of use."""
+
     NOT_YET = "not_yet"
     SEND = "send"
     MISSED = "missed"  # due while the bot was down, and too late to be of use now
@@ -121,11 +123,11 @@ class Lateness:
     deadline: datetime | None = None
 
 
-def decide(due_at: datetime, now: datetime, lateness: Lateness) -> Decision:
+def decide(due_at: datetime, now: datetime, lateness: Lateness) -> Timing:
     if due_at > now:
-        return Decision.NOT_YET
+        return Timing.NOT_YET
     if now - due_at > lateness.maximum:
-        return Decision.MISSED
+        return Timing.MISSED
     if lateness.deadline is not None and now >= lateness.deadline:
-        return Decision.MISSED
-    return Decision.SEND
+        return Timing.MISSED
+    return Timing.SEND

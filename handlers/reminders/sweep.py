@@ -14,18 +14,18 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.enums import ReminderStatus, Role
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from handlers.context import Services
+from handlers.members.audience import audience
 from handlers.reminders.policy import (
     MAX_OFFSET,
-    Decision,
     Lateness,
     ReminderKind,
+    Timing,
     decide,
     due_instant,
     local_instant,
@@ -33,7 +33,8 @@ from handlers.reminders.policy import (
     stored_offsets,
 )
 from storage import outbox
-from storage import reminders as repo
+from storage import reminders as reminder_store
+from storage.db import Session
 from storage.models import ActionItem, Meeting, Membership, ReminderLog, User
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,10 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
     default_offsets = parse_offsets(settings.reminder_meeting_offsets)
     queued = 0
     async with services.sessions.begin() as session:
-        since = await repo.swept_until(session, kind) or now - maximum
+        since = await reminder_store.swept_until(session, kind) or now - maximum
         # A reminder is due at most MAX_OFFSET (+1 day for a DST shift) before its meeting,
         # and a meeting that started before `since` had all its reminders decided already.
-        attendees = await repo.meeting_attendees(
+        attendees = await reminder_store.meeting_attendees(
             session, starts_from=since, starts_until=now + MAX_OFFSET + timedelta(days=1)
         )
         for entry in attendees:
@@ -80,15 +81,14 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                 or stored_offsets(entry.group_offsets)
                 or default_offsets
             )
-            tz = ZoneInfo(entry.user.timezone or entry.group.timezone)
+            t, tz = audience(entry.user, entry.group)
             for offset in offsets:
                 due_at = due_instant(entry.meeting.starts_at, offset, tz)
                 if due_at < since:
                     continue  # decided by an earlier sweep (or before this person answered)
                 decision = decide(due_at, now, Lateness(maximum, entry.meeting.starts_at))
-                if decision is Decision.NOT_YET:
+                if decision is Timing.NOT_YET:
                     continue
-                t = Translator(entry.user.language or entry.group.language)
                 queued += await _queue_personal(
                     session,
                     kind=kind,
@@ -101,15 +101,15 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                     text=_meeting_text(t, entry.meeting, tz),
                 )
         await _report_missed(session, services, now)
-        await repo.set_swept_until(session, kind, now)
+        await reminder_store.set_swept_until(session, kind, now)
     if queued:
         services.wake_outbox()
     return queued
 
 
-async def _report_missed(session: AsyncSession, services: Services, now: datetime) -> None:
+async def _report_missed(session: Session, services: Services, now: datetime) -> None:
     """Tell each group's chairs which reminders fell due while the bot was down."""
-    missed = await repo.unreported_missed(session)
+    missed = await reminder_store.unreported_missed(session)
     if not missed:
         return
     by_subject: dict[tuple[int | None, str, str], list[ReminderLog]] = defaultdict(list)
@@ -155,10 +155,10 @@ async def _report_missed(session: AsyncSession, services: Services, now: datetim
                 )
             except LookupError:
                 log.warning("chair %s has no chat account for the missed-reminder note", chair.id)
-        await repo.mark_reported(session, [row.id for row in rows], now)
+        await reminder_store.mark_reported(session, [row.id for row in rows], now)
 
 
-async def _subject_title(session: AsyncSession, subject: str) -> str:
+async def _subject_title(session: Session, subject: str) -> str:
     kind, _, rest = subject.partition(":")
     raw_id = rest.split(":", 1)[0]
     if kind == "meeting" and raw_id.isdigit():
@@ -178,20 +178,20 @@ def _item_label(item: ActionItem) -> str:
 
 
 async def _queue_personal(
-    session: AsyncSession,
+    session: Session,
     *,
     kind: str,
     subject: str,
     user: User,
     group_id: int | None,
     due_at: datetime,
-    decision: Decision,
+    decision: Timing,
     now: datetime,
     text: str,
 ) -> int:
     """Log one personal reminder decision and, when it is to be sent, queue it with it."""
-    status = ReminderStatus.SENT if decision is Decision.SEND else ReminderStatus.MISSED
-    new = await repo.record(
+    status = ReminderStatus.SENT if decision is Timing.SEND else ReminderStatus.MISSED
+    new = await reminder_store.record(
         session,
         kind=kind,
         subject=subject,
@@ -233,10 +233,10 @@ async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
     maximum = timedelta(hours=settings.reminder_action_item_max_lateness_hours)
     queued = 0
     async with services.sessions.begin() as session:
-        since = await repo.swept_until(session, kind) or now - maximum
+        since = await reminder_store.swept_until(session, kind) or now - maximum
         # Reminders fall on (due - days_before) and (due + 1) at `at`; a day's slack each
         # side for time zones.
-        entries = await repo.open_items_due_between(
+        entries = await reminder_store.open_items_due_between(
             session,
             (since - timedelta(days=2)).date(),
             (now + timedelta(days=days_before + 2)).date(),
@@ -245,8 +245,7 @@ async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
             if kind in muted_kinds(entry.muted) or entry.item.due_date is None:
                 continue
             due = entry.item.due_date
-            tz = ZoneInfo(entry.user.timezone or entry.group.timezone)
-            t = Translator(entry.user.language or entry.group.language)
+            t, tz = audience(entry.user, entry.group)
             label, shown = _item_label(entry.item), format_date(due, t.language)
             plans = [
                 (
@@ -280,7 +279,7 @@ async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
                 if due_at < since:
                     continue
                 decision = decide(due_at, now, Lateness(maximum, deadline))
-                if decision is Decision.NOT_YET:
+                if decision is Timing.NOT_YET:
                     continue
                 queued += await _queue_personal(
                     session,
@@ -294,7 +293,7 @@ async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
                     text=text,
                 )
         await _report_missed(session, services, now)
-        await repo.set_swept_until(session, kind, now)
+        await reminder_store.set_swept_until(session, kind, now)
     if queued:
         services.wake_outbox()
     return queued
@@ -308,7 +307,7 @@ async def sweep_digests(services: Services, now: datetime) -> int:
     maximum = timedelta(hours=settings.reminder_digest_max_lateness_hours)
     queued = 0
     async with services.sessions.begin() as session:
-        since = await repo.swept_until(session, kind) or now - maximum
+        since = await reminder_store.swept_until(session, kind) or now - maximum
         # Only on the digest day, give or take the world's time zones (UTC-12 … UTC+14),
         # is anybody's overview due: the rest of the week this sweep reads nothing.
         days = [
@@ -319,7 +318,7 @@ async def sweep_digests(services: Services, now: datetime) -> int:
             and local_instant(d, at, ZoneInfo("UTC")) + timedelta(hours=12) >= since
         ]
         if days:
-            for items in await repo.open_items_per_person(session):
+            for items in await reminder_store.open_items_per_person(session):
                 user = items[0].user
                 if kind in muted_kinds(items[0].muted):
                     continue
@@ -329,7 +328,7 @@ async def sweep_digests(services: Services, now: datetime) -> int:
                     if due_at < since:
                         continue
                     decision = decide(due_at, now, Lateness(maximum))
-                    if decision is Decision.NOT_YET:
+                    if decision is Timing.NOT_YET:
                         continue
                     t = Translator(user.language or items[0].group.language)
                     queued += await _queue_personal(
@@ -344,13 +343,13 @@ async def sweep_digests(services: Services, now: datetime) -> int:
                         text=_digest_text(t, items),
                     )
         await _report_missed(session, services, now)
-        await repo.set_swept_until(session, kind, now)
+        await reminder_store.set_swept_until(session, kind, now)
     if queued:
         services.wake_outbox()
     return queued
 
 
-def _digest_text(t: Translator, items: list[repo.ItemAssignee]) -> str:
+def _digest_text(t: Translator, items: list[reminder_store.ItemAssignee]) -> str:
     lines = [t.ngettext("Your open task this week:", "Your {n} open tasks this week:", len(items))]
     for entry in items:
         line = f"• {_item_label(entry.item)} ({entry.group.name})"

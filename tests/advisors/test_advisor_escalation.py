@@ -26,7 +26,7 @@ from handlers.advisors.policy import (
     due_steps,
     next_due_on,
 )
-from storage import advisors as repo
+from storage import advisors as advisor_store
 from storage.models import Advisor, AdvisorStep, ExperienceExchange, OutboxMessage
 from storage.outbox import decode_message
 from tests.harness import GROUP, Conversation, dm, person
@@ -68,7 +68,7 @@ async def add_advisor(
 ) -> int:
     policy = advisor_policy(core.settings)
     async with core.services.sessions.begin() as session:
-        advisor = await repo.create_advisor(
+        advisor = await advisor_store.create_advisor(
             session,
             name=name,
             email=email or f"{name.split()[0].lower()}@example.org",
@@ -234,7 +234,7 @@ async def test_delisting_then_relisting_after_attendance(acore: Core, clock: Fix
         assert advisor.status == "delisted"
     async with acore.services.sessions.begin() as session:
         advisor = await session.get(Advisor, advisor_id)
-        await repo.add_authorization(
+        await advisor_store.add_authorization(
             session,
             advisor,
             date(2021, 7, 5),

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from handlers.reminders.policy import (
-    Decision,
     Lateness,
     OffsetError,
+    Timing,
     decide,
     due_instant,
     format_offsets,
@@ -80,10 +80,10 @@ def test_decide_sends_late_reminders_only_while_meaningful() -> None:
     due = datetime(2027, 6, 1, 7, 0, tzinfo=UTC)
     start = due + timedelta(hours=1)
     lateness = Lateness(timedelta(minutes=30), start)
-    assert decide(due, due - timedelta(seconds=1), lateness) is Decision.NOT_YET
-    assert decide(due, due, lateness) is Decision.SEND
-    assert decide(due, due + timedelta(minutes=30), lateness) is Decision.SEND
-    assert decide(due, due + timedelta(minutes=31), lateness) is Decision.MISSED
+    assert decide(due, due - timedelta(seconds=1), lateness) is Timing.NOT_YET
+    assert decide(due, due, lateness) is Timing.SEND
+    assert decide(due, due + timedelta(minutes=30), lateness) is Timing.SEND
+    assert decide(due, due + timedelta(minutes=31), lateness) is Timing.MISSED
     generous = Lateness(timedelta(hours=5), start)
-    assert decide(due, start - timedelta(minutes=1), generous) is Decision.SEND
-    assert decide(due, start, generous) is Decision.MISSED  # the meeting has begun
+    assert decide(due, start - timedelta(minutes=1), generous) is Timing.SEND
+    assert decide(due, start, generous) is Timing.MISSED  # the meeting has begun
