@@ -41,5 +41,8 @@ NAMING = {
 
 
 class Base(DeclarativeBase):
+    """The one base of every model: all tables share this metadata and its naming convention,
+    so constraint names are stable and migrations can refer to them."""
+
     metadata = MetaData(naming_convention=NAMING)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
