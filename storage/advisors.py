@@ -1,22 +1,23 @@
 """Storage of the advisor registry: advisors, authorizations, handled steps, exchanges.
 
-The escalation decision itself is the pure `handlers.advisor_policy`; this module loads its
-input (`AdvisorHistory`), writes its results, and keeps `Advisor.next_step_on` (the first
-day with due work) current, so due advisors are found by an index range scan.
+The escalation decision itself is the pure `handlers.advisors.policy`; this module hands out
+its input as plain rows (`HistoryRecords`), writes its results, and stores `next_step_on`
+(the first day with due work, computed by `handlers.advisors.actions`), so due advisors are
+found by an index range scan.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.enums import AuthorizationSource, StepOutcome
+from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
 from bot.core.numbers import small_number
-from handlers.advisors.policy import AdvisorHistory, DoneStep, EscalationPolicy, Step, next_due_on
 from storage.db import dialect_insert
 from storage.models import (
     Advisor,
@@ -26,17 +27,39 @@ from storage.models import (
     ExperienceExchange,
     Identity,
     Membership,
-    PlatformState,
 )
+from storage.platform_state import get_state, set_state
 
 POLICY_STATE = ("advisors", "policy")  # PlatformState row: the policy next_step_on was made by
 
 
-async def histories(session: AsyncSession, advisor_ids: Sequence[int]) -> dict[int, AdvisorHistory]:
-    """The policy input of each advisor, in two queries."""
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """A handled step as stored; the policy's `DoneStep` is built from it."""
+
+    step: str
+    cycle_start: date
+    done_at: datetime
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecords:
+    """One advisor's stored history: authorization days and handled steps, as read."""
+
+    authorized_on: tuple[date, ...]
+    steps: tuple[StepRecord, ...]
+
+
+async def history_records(
+    session: AsyncSession, advisor_ids: Sequence[int]
+) -> dict[int, HistoryRecords]:
+    """The history of each advisor, in two queries; flushed first, so what this transaction
+    just wrote (a renewal, a recorded step) counts."""
+    await session.flush()
     ids = list(advisor_ids)
     dates: dict[int, list[date]] = defaultdict(list)
-    steps: dict[int, list[DoneStep]] = defaultdict(list)
+    steps: dict[int, list[StepRecord]] = defaultdict(list)
     if ids:
         rows = await session.execute(
             select(AdvisorAuthorization.advisor_id, AdvisorAuthorization.authorized_on).where(
@@ -55,71 +78,26 @@ async def histories(session: AsyncSession, advisor_ids: Sequence[int]) -> dict[i
             ).where(AdvisorStep.advisor_id.in_(ids))
         )
         for advisor_id, step, cycle_start, done_at, outcome in rows:
-            steps[advisor_id].append(
-                DoneStep(
-                    Step(step), cycle_start, done_at.date(), missed=outcome == StepOutcome.MISSED
-                )
-            )
-    return {i: AdvisorHistory(tuple(dates[i]), tuple(steps[i])) for i in ids}
-
-
-async def history(session: AsyncSession, advisor_id: int) -> AdvisorHistory:
-    return (await histories(session, [advisor_id]))[advisor_id]
-
-
-async def refresh_next_step(
-    session: AsyncSession, advisor: Advisor, policy: EscalationPolicy | None
-) -> None:
-    """Recompute `next_step_on` after the history changed (no policy: nothing is due)."""
-    await session.flush()
-    advisor.next_step_on = (
-        next_due_on(await history(session, advisor.id), policy) if policy else None
-    )
-
-
-def policy_fingerprint(policy: EscalationPolicy | None) -> str:
-    if policy is None:
-        return "off"
-    return ":".join(
-        str(v)
-        for v in (
-            policy.policy_start.isoformat(),
-            policy.first_reminder_months,
-            policy.second_reminder_months,
-            policy.final_notice_months,
-            policy.delisting_months,
-            policy.grace_months_for_already_expired,
-        )
-    )
+            steps[advisor_id].append(StepRecord(step, cycle_start, done_at, outcome))
+    return {i: HistoryRecords(tuple(dates[i]), tuple(steps[i])) for i in ids}
 
 
 async def stored_policy(session: AsyncSession) -> str | None:
-    return await session.scalar(
-        select(PlatformState.value).where(
-            PlatformState.platform == POLICY_STATE[0], PlatformState.key == POLICY_STATE[1]
-        )
-    )
+    """The fingerprint of the policy the stored `next_step_on` values were computed by."""
+    return await get_state(session, *POLICY_STATE)
 
 
 async def store_policy(session: AsyncSession, fingerprint: str, now: datetime) -> None:
-    statement = dialect_insert(session)(PlatformState).values(
-        platform=POLICY_STATE[0], key=POLICY_STATE[1], value=fingerprint, updated_at=now
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["platform", "key"],
-            set_={"value": fingerprint, "updated_at": now},
-        )
-    )
+    await set_state(session, *POLICY_STATE, fingerprint, now)
 
 
-async def recompute_batch(
-    session: AsyncSession, policy: EscalationPolicy | None, *, after_id: int, limit: int
-) -> int | None:
-    """Recompute `next_step_on` for the next `limit` advisors by id; the last id, or None."""
-    # Locked before the histories are read: a concurrent daily run that records a step
-    # must not have its new next_step_on overwritten with one computed from older data.
-    ids = list(
+async def lock_batch(session: AsyncSession, *, after_id: int, limit: int) -> list[int]:
+    """The next `limit` advisor ids after `after_id`, locked for a recomputation.
+
+    Locked before the histories are read: a concurrent daily run that records a step
+    must not have its new next_step_on overwritten with one computed from older data.
+    """
+    return list(
         await session.scalars(
             select(Advisor.id)
             .where(Advisor.id > after_id)
@@ -128,15 +106,14 @@ async def recompute_batch(
             .with_for_update()
         )
     )
-    if not ids:
-        return None
-    found = await histories(session, ids)
-    for advisor_id in ids:
-        value = next_due_on(found[advisor_id], policy) if policy else None
+
+
+async def set_next_steps(session: AsyncSession, next_steps: Mapping[int, date | None]) -> None:
+    """Store recomputed `next_step_on` values by advisor id."""
+    for advisor_id, value in next_steps.items():
         await session.execute(
             update(Advisor).where(Advisor.id == advisor_id).values(next_step_on=value)
         )
-    return ids[-1]
 
 
 async def claim_due(
@@ -171,19 +148,20 @@ async def record_step(
     session: AsyncSession,
     *,
     advisor_id: int,
-    step: Step,
+    step: str,
     cycle_start: date,
     due_on: date,
     outcome: StepOutcome,
     now: datetime,
     outbox_key: str | None,
 ) -> bool:
-    """Record a handled step once; False if it was recorded already (then do nothing)."""
+    """Record a handled step (a `Step` value) once; False if it was recorded already (then
+    do nothing)."""
     statement = (
         dialect_insert(session)(AdvisorStep)
         .values(
             advisor_id=advisor_id,
-            step=step.value,
+            step=str(step),
             cycle_start=cycle_start,
             due_on=due_on,
             outcome=outcome.value,
@@ -203,10 +181,10 @@ async def add_authorization(
     *,
     source: AuthorizationSource,
     now: datetime,
-    policy: EscalationPolicy | None,
     exchange_id: int | None = None,
 ) -> bool:
-    """Add an authorization (renewal); False if that day was recorded already."""
+    """Add an authorization (renewal); False if that day was recorded already. The caller
+    recomputes `next_step_on` (`handlers.advisors.actions.add_authorization`)."""
     statement = (
         dialect_insert(session)(AdvisorAuthorization)
         .values(
@@ -220,7 +198,6 @@ async def add_authorization(
     )
     added = bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
     advisor.updated_at = now
-    await refresh_next_step(session, advisor, policy)
     return added
 
 
@@ -324,9 +301,9 @@ async def record_attendance(
     day: date,
     now: datetime,
     by_user_id: int | None,
-    policy: EscalationPolicy | None,
 ) -> bool:
-    """Attendance renews the authorization from the exchange's day; False if recorded."""
+    """Attendance renews the authorization from the exchange's day; False if recorded.
+    The caller recomputes `next_step_on`."""
     statement = (
         dialect_insert(session)(ExchangeAttendance)
         .values(
@@ -344,7 +321,6 @@ async def record_attendance(
         day,
         source=AuthorizationSource.EXCHANGE,
         now=now,
-        policy=policy,
         exchange_id=exchange.id,
     )
     return new
@@ -374,21 +350,24 @@ async def create_advisor(
     authorized_on: date,
     source: AuthorizationSource,
     now: datetime,
-    policy: EscalationPolicy | None,
+    next_step_on: date | None,
     user_id: int | None = None,
 ) -> Advisor:
+    """A listed advisor with their first authorization; `next_step_on` is the policy's
+    answer for that history (`handlers.advisors.actions.create_advisor`)."""
     advisor = Advisor(
         name=name,
         email=email,
         institution=institution,
         fields=fields,
         language=language,
-        status="listed",
+        status=ListingStatus.LISTED.value,
         user_id=user_id,
+        next_step_on=next_step_on,
         created_at=now,
         updated_at=now,
     )
     session.add(advisor)
     await session.flush()
-    await add_authorization(session, advisor, authorized_on, source=source, now=now, policy=policy)
+    await add_authorization(session, advisor, authorized_on, source=source, now=now)
     return advisor

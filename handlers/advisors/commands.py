@@ -18,9 +18,10 @@ from bot.core.messages import Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command
 from handlers.admins.directory import admin_group_ids, is_admin
+from handlers.advisors import actions
 from handlers.advisors.escalation import PreviewLine, advisor_policy, exchange_info, preview
 from handlers.advisors.letters import describe_exchange, step_name
-from handlers.advisors.policy import EscalationPolicy, Step, timeline
+from handlers.advisors.policy import EscalationPolicy, timeline
 from handlers.context import HandlerContext
 from handlers.meetings.commands import _read_when
 from storage import advisors as advisor_store
@@ -145,7 +146,7 @@ async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
     if policy is None:
         lines.append(ctx._("No escalation policy is active (ADVISOR_POLICY_START is not set)."))
         return "\n".join(lines)
-    history = await advisor_store.history(ctx.session, advisor.id)
+    history = await actions.history(ctx.session, advisor.id)
     entries = timeline(history, policy)
     if entries:
         lines.append(
@@ -207,7 +208,7 @@ async def add_advisor(ctx: HandlerContext) -> Reply:
     day = _date(ctx, authorized)
     if day > _today(ctx):
         raise UserError(ctx._("The authorization date lies in the future."))
-    advisor = await advisor_store.create_advisor(
+    advisor = await actions.create_advisor(
         ctx.session,
         name=name[:200],
         email=email,
@@ -273,7 +274,7 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
         day = _date(ctx, value)
         if day > _today(ctx):
             raise UserError(ctx._("The authorization date lies in the future."))
-        await advisor_store.add_authorization(
+        await actions.add_authorization(
             ctx.session, advisor, day, source=AuthorizationSource.MANUAL, now=ctx.now, policy=policy
         )
     elif key == "status":
@@ -297,23 +298,19 @@ async def _delist_by_hand(ctx: HandlerContext, advisor: Advisor) -> None:
         raise UserError(ctx._("This advisor is delisted already."))
     starts = [
         a
-        for a in (await advisor_store.history(ctx.session, advisor.id)).authorizations
+        for a in (await actions.history(ctx.session, advisor.id)).authorizations
         if a <= _today(ctx)
     ]
     if not starts:
         raise UserError(ctx._("This advisor has no authorization yet."))
-    await advisor_store.record_step(
+    await actions.delist(
         ctx.session,
-        advisor_id=advisor.id,
-        step=Step.DELISTING,
+        advisor,
         cycle_start=starts[-1],
         due_on=_today(ctx),
-        outcome=StepOutcome.MANUAL,
         now=ctx.now,
-        outbox_key=None,
+        policy=_policy(ctx),
     )
-    advisor.status = ListingStatus.DELISTED.value
-    await advisor_store.refresh_next_step(ctx.session, advisor, _policy(ctx))
 
 
 async def advisor_code(ctx: HandlerContext) -> Reply:
@@ -449,7 +446,7 @@ async def attendance(ctx: HandlerContext) -> Reply:
     policy = _policy(ctx)
     for ref in ctx.args["advisors"].replace(",", " ").split():
         advisor = await _advisor(ctx, ref)
-        await advisor_store.record_attendance(
+        await actions.record_attendance(
             ctx.session,
             exchange,
             advisor,

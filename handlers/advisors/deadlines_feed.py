@@ -14,12 +14,19 @@ from sqlalchemy import case, func, select
 
 from bot.core.dates import format_date
 from bot.core.enums import ListingStatus
+from handlers.advisors.actions import histories
 from handlers.advisors.escalation import advisor_policy
-from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, add_months, timeline
+from handlers.advisors.policy import (
+    AdvisorHistory,
+    EscalationPolicy,
+    Step,
+    add_months,
+    policy_fingerprint,
+    timeline,
+)
 from handlers.calendar.events import EventStyle, due_date_event
 from handlers.calendar.feed_source import FeedScope, SourceVersion
 from handlers.calendar.ics import CalendarEvent
-from storage import advisors as advisor_store
 from storage.calendar import as_utc
 from storage.db import Session
 from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
@@ -84,7 +91,7 @@ class AuthorizationDeadlinesSource:
             return SourceVersion("-", None)
         authorized = (await session.execute(authorizations)).one()
         step_count = await session.scalar(steps)
-        policy = advisor_store.policy_fingerprint(advisor_policy(scope.settings))
+        policy = policy_fingerprint(advisor_policy(scope.settings))
         months = scope.settings.advisor_second_reminder_months
         tag = f"{count}:{listed}:{latest}:{authorized[0]}:{authorized[1]}:{step_count}"
         return SourceVersion(f"{tag}:{policy}:{months}", as_utc(latest))
@@ -99,13 +106,13 @@ class AuthorizationDeadlinesSource:
                 select(Advisor).where(Advisor.user_id == scope.user.id).order_by(Advisor.id)
             )
         )
-        histories = await advisor_store.histories(session, [a.id for a in advisors])
+        found = await histories(session, [a.id for a in advisors])
         policy = advisor_policy(scope.settings)
         t = style.t
         events = []
         for advisor in advisors:
             for deadline in authorization_deadlines(
-                histories[advisor.id],
+                found[advisor.id],
                 listed=advisor.status == ListingStatus.LISTED.value,
                 expiry_months=scope.settings.advisor_second_reminder_months,
                 policy=policy,

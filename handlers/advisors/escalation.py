@@ -32,6 +32,7 @@ from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from bot.core.settings import Settings
 from handlers.admins.directory import admin_destinations, chat_language, tell_admins
+from handlers.advisors.actions import histories, recompute_batch
 from handlers.advisors.exchange_ics import exchanges_document
 from handlers.advisors.letters import (
     ExchangeInfo,
@@ -40,7 +41,14 @@ from handlers.advisors.letters import (
     advisor_letter,
     institution_summary,
 )
-from handlers.advisors.policy import DueStep, EscalationPolicy, Step, due_steps, next_due_on
+from handlers.advisors.policy import (
+    DueStep,
+    EscalationPolicy,
+    Step,
+    due_steps,
+    next_due_on,
+    policy_fingerprint,
+)
 from handlers.context import Services
 from storage import advisors as advisor_store
 from storage import outbox
@@ -101,14 +109,14 @@ def exchange_info(exchange: ExperienceExchange) -> ExchangeInfo:
 
 async def ensure_next_steps(services: Services, policy: EscalationPolicy | None) -> bool:
     """Recompute every `next_step_on` once after the policy settings changed; True if so."""
-    fingerprint = advisor_store.policy_fingerprint(policy)
+    fingerprint = policy_fingerprint(policy)
     async with services.sessions() as session:
         if await advisor_store.stored_policy(session) == fingerprint:
             return False
     after: int | None = 0
     while after is not None:
         async with services.sessions.begin() as session:
-            after = await advisor_store.recompute_batch(session, policy, after_id=after, limit=2000)
+            after = await recompute_batch(session, policy, after_id=after, limit=2000)
     async with services.sessions.begin() as session:
         await advisor_store.store_policy(session, fingerprint, services.clock.now())
     log.info("advisor policy is now %s: next steps recomputed", fingerprint)
@@ -147,7 +155,7 @@ async def _handle_batch(
     report: EscalationReport,
 ) -> None:
     now = services.clock.now()
-    found = await advisor_store.histories(session, [a.id for a in batch])
+    found = await histories(session, [a.id for a in batch])
     linked = [a.user_id for a in batch if a.user_id is not None]
     reachable = await advisor_store.reachable_users(session, linked)
     for advisor in batch:
@@ -332,7 +340,7 @@ async def preview(
     """
     ids = await advisor_store.due_advisors(session, as_of)
     shown = ids[:limit]
-    found = await advisor_store.histories(session, shown)
+    found = await histories(session, shown)
     advisors = {
         a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(shown)))
     }

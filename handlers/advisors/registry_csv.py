@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.core.dates import DateParseError, parse_date
-from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
-from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, next_due_on
-from storage import advisors as advisor_store
+from bot.core.enums import AuthorizationSource, ListingStatus
+from handlers.advisors import actions
+from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, next_due_on
 from storage.db import Session
 from storage.models import Advisor, AdvisorAuthorization
 
@@ -234,7 +234,7 @@ async def apply_rows(
                 if getattr(advisor, column) != getattr(row, column):
                     setattr(advisor, column, getattr(row, column))
                     changed = True
-            if await advisor_store.add_authorization(
+            if await actions.add_authorization(
                 session,
                 advisor,
                 row.authorized_on,
@@ -264,18 +264,9 @@ async def _delist(
     policy: EscalationPolicy | None,
 ) -> None:
     """An imported delisting, recorded like the policy's so a renewal relists."""
-    await advisor_store.record_step(
-        session,
-        advisor_id=advisor.id,
-        step=Step.DELISTING,
-        cycle_start=cycle_start,
-        due_on=now.date(),
-        outcome=StepOutcome.MANUAL,
-        now=now,
-        outbox_key=None,
+    await actions.delist(
+        session, advisor, cycle_start=cycle_start, due_on=now.date(), now=now, policy=policy
     )
-    advisor.status = ListingStatus.DELISTED.value
-    await advisor_store.refresh_next_step(session, advisor, policy)
 
 
 async def export_csv(session: Session) -> str:
