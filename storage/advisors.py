@@ -371,3 +371,18 @@ async def create_advisor(
     await session.flush()
     await add_authorization(session, advisor, authorized_on, source=source, now=now)
     return advisor
+
+
+async def advisors_by_id(session: AsyncSession, advisor_ids: Iterable[int]) -> dict[int, Advisor]:
+    """Advisors by id, in one query (for reports and previews of many steps)."""
+    ids = list(advisor_ids)
+    return {a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(ids)))}
+
+
+async def mark_steps_reported(
+    session: AsyncSession, step_ids: Sequence[int], now: datetime
+) -> None:
+    """The steps are in a summary now: the next report leaves them out."""
+    await session.execute(
+        update(AdvisorStep).where(AdvisorStep.id.in_(list(step_ids))).values(reported_at=now)
+    )

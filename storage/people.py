@@ -368,3 +368,8 @@ async def delete_user(session: AsyncSession, user: User) -> None:
     await agenda.forget_person(session, user.id)
     await session.execute(delete(User).where(User.id == user.id))
     await session.flush()
+
+
+async def find_user(session: AsyncSession, user_id: int) -> User | None:
+    """The person with this id, or None: for callers that fall back to defaults."""
+    return await session.get(User, user_id)

@@ -25,8 +25,6 @@ from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-
 from bot.core.enums import ListingStatus, StepOutcome
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
@@ -51,9 +49,9 @@ from handlers.advisors.policy import (
 )
 from handlers.context import Services
 from storage import advisors as advisor_store
-from storage import outbox
+from storage import outbox, people
 from storage.db import Session
-from storage.models import Advisor, AdvisorStep, ExperienceExchange, User
+from storage.models import Advisor, AdvisorStep, ExperienceExchange
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +226,7 @@ async def _handle_step(
 async def build_letter(
     session: Session, settings: Settings, advisor: Advisor, step: DueStep, now: datetime
 ) -> OutgoingMessage:
-    user = await session.get(User, advisor.user_id) if advisor.user_id else None
+    user = await people.find_user(session, advisor.user_id) if advisor.user_id else None
     tz = ZoneInfo((user.timezone if user else None) or settings.bot_timezone)
     exchanges = await advisor_store.upcoming_exchanges(
         session, now=now, user_id=advisor.user_id, limit=settings.advisor_exchanges_listed
@@ -300,16 +298,11 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                 now=now,
                 chats=admin_chats,
             )
-            await session.execute(
-                update(AdvisorStep)
-                .where(AdvisorStep.id.in_([s.id for s in steps]))
-                .values(reported_at=now)
-            )
+            await advisor_store.mark_steps_reported(session, [s.id for s in steps], now)
 
 
 async def _report_lines(session: Session, steps: list[AdvisorStep]) -> list[ReportLine]:
-    ids = {s.advisor_id for s in steps}
-    advisors = {a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(ids)))}
+    advisors = await advisor_store.advisors_by_id(session, {s.advisor_id for s in steps})
     return [
         ReportLine(
             advisor_id=s.advisor_id,
@@ -341,9 +334,7 @@ async def preview(
     ids = await advisor_store.due_advisors(session, as_of)
     shown = ids[:limit]
     found = await histories(session, shown)
-    advisors = {
-        a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(shown)))
-    }
+    advisors = await advisor_store.advisors_by_id(session, shown)
     reachable = await advisor_store.reachable_users(
         session, [a.user_id for a in advisors.values() if a.user_id is not None]
     )
