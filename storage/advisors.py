@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,8 @@ from storage.models import (
     Membership,
 )
 from storage.platform_state import get_state, set_state
+
+T = TypeVar("T")
 
 POLICY_STATE = ("advisors", "policy")  # PlatformState row: the policy next_step_on was made by
 
@@ -386,3 +389,53 @@ async def mark_steps_reported(
     await session.execute(
         update(AdvisorStep).where(AdvisorStep.id.in_(list(step_ids))).values(reported_at=now)
     )
+
+
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
+    """Slices of `items`, so an IN list stays within every backend's parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def existing_ids(session: AsyncSession, advisor_ids: Iterable[int]) -> set[int]:
+    """Which of these advisor ids exist (checked in chunks of 500)."""
+    found: set[int] = set()
+    for chunk in _chunks(list(advisor_ids), 500):
+        found |= set(await session.scalars(select(Advisor.id).where(Advisor.id.in_(chunk))))
+    return found
+
+
+async def ids_by_email(session: AsyncSession, emails: Iterable[str]) -> dict[str, int]:
+    """Advisor ids by lower-cased e-mail address, for those of `emails` (lower-cased) that
+    belong to an advisor (in chunks of 500)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(emails), 500):
+        result = await session.execute(
+            select(func.lower(Advisor.email), Advisor.id).where(
+                func.lower(Advisor.email).in_(chunk)
+            )
+        )
+        found.update({email: advisor_id for email, advisor_id in result})
+    return found
+
+
+async def advisor_by_id(session: AsyncSession, advisor_id: int) -> Advisor | None:
+    return await session.get(Advisor, advisor_id)
+
+
+async def all_advisors(session: AsyncSession) -> list[Advisor]:
+    """The whole registry by id (for the CSV export)."""
+    return list(await session.scalars(select(Advisor).order_by(Advisor.id)))
+
+
+async def authorization_days(session: AsyncSession) -> dict[int, list[date]]:
+    """Every advisor's authorization days, oldest first (for the CSV export)."""
+    days: dict[int, list[date]] = {}
+    rows = await session.execute(
+        select(AdvisorAuthorization.advisor_id, AdvisorAuthorization.authorized_on).order_by(
+            AdvisorAuthorization.authorized_on
+        )
+    )
+    for advisor_id, day in rows:
+        days.setdefault(advisor_id, []).append(day)
+    return days
