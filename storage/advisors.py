@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
 from bot.core.numbers import small_number
+from storage.calendar import as_utc
 from storage.db import dialect_insert
 from storage.models import (
     Advisor,
@@ -439,3 +440,37 @@ async def authorization_days(session: AsyncSession) -> dict[int, list[date]]:
     for advisor_id, day in rows:
         days.setdefault(advisor_id, []).append(day)
     return days
+
+
+async def entries_version(
+    session: AsyncSession, user_id: int
+) -> tuple[str, datetime | None] | None:
+    """A tag that changes whenever a person's advisor entries, their authorizations or their
+    handled steps do, and the latest change; None if the person is no advisor (one query,
+    the common case on every calendar fetch)."""
+    mine = select(Advisor.id).where(Advisor.user_id == user_id)
+    advisors = select(
+        func.count(Advisor.id),
+        func.max(Advisor.updated_at),
+        func.sum(case((Advisor.status == ListingStatus.LISTED.value, Advisor.id), else_=0)),
+    ).where(Advisor.user_id == user_id)
+    authorizations = select(
+        func.count(AdvisorAuthorization.id), func.max(AdvisorAuthorization.authorized_on)
+    ).where(AdvisorAuthorization.advisor_id.in_(mine))
+    steps = select(func.count(AdvisorStep.id)).where(AdvisorStep.advisor_id.in_(mine))
+    count, latest, listed = (await session.execute(advisors)).one()
+    if not count:
+        return None
+    authorized = (await session.execute(authorizations)).one()
+    step_count = await session.scalar(steps)
+    tag = f"{count}:{listed}:{latest}:{authorized[0]}:{authorized[1]}:{step_count}"
+    return tag, as_utc(latest)
+
+
+async def advisors_of_person(session: AsyncSession, user_id: int) -> list[Advisor]:
+    """The advisor entries linked to a person's chat account, by id."""
+    return list(
+        await session.scalars(
+            select(Advisor).where(Advisor.user_id == user_id).order_by(Advisor.id)
+        )
+    )
