@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import case, func, or_, select, update
@@ -19,11 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
 from bot.core.numbers import small_number
+from storage import linking
 from storage.calendar import as_utc
 from storage.db import dialect_insert
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
+    AdvisorLinkCode,
     AdvisorStep,
     ExchangeAttendance,
     ExperienceExchange,
@@ -474,3 +476,53 @@ async def advisors_of_person(session: AsyncSession, user_id: int) -> list[Adviso
             select(Advisor).where(Advisor.user_id == user_id).order_by(Advisor.id)
         )
     )
+
+
+async def create_link_code(
+    session: AsyncSession, advisor_id: int, *, purpose: str, now: datetime, valid_for: timedelta
+) -> str:
+    """A one-time code with which a person links their chat account to this advisor entry."""
+    code = await linking.create_code(session, purpose=purpose, now=now)
+    record = await linking.find_code(session, code)
+    assert record is not None
+    record.expires_at = now + valid_for
+    session.add(AdvisorLinkCode(link_code_id=record.id, advisor_id=advisor_id))
+    return code
+
+
+async def advisor_of_code(session: AsyncSession, link_code_id: int) -> Advisor | None:
+    """The advisor entry a redeemed code was made for, if it still exists."""
+    link = await session.get(AdvisorLinkCode, link_code_id)
+    return await session.get(Advisor, link.advisor_id) if link else None
+
+
+async def create_exchange(
+    session: AsyncSession,
+    *,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    provider: str,
+    place: str,
+    capacity: int | None,
+    group_id: int | None,
+    created_by_user_id: int,
+    now: datetime,
+) -> ExperienceExchange:
+    """Record an experience exchange (flushed, so it has its number)."""
+    exchange = ExperienceExchange(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        provider=provider,
+        place=place,
+        capacity=capacity,
+        group_id=group_id,
+        created_by_user_id=created_by_user_id,
+        created_at=now,
+    )
+    session.add(exchange)
+    await session.flush()
+    return exchange
+
+
+async def exchange_by_id(session: AsyncSession, exchange_id: int) -> ExperienceExchange | None:
+    return await session.get(ExperienceExchange, exchange_id)

@@ -26,7 +26,7 @@ from handlers.context import HandlerContext
 from handlers.meetings.commands import _read_when
 from storage import advisors as advisor_store
 from storage import linking
-from storage.models import Advisor, AdvisorLinkCode, ExperienceExchange
+from storage.models import Advisor
 
 ADVISOR_CODE = "advisor"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -316,12 +316,10 @@ async def _delist_by_hand(ctx: HandlerContext, advisor: Advisor) -> None:
 async def advisor_code(ctx: HandlerContext) -> Reply:
     await require_admin(ctx)
     advisor = await _advisor(ctx, ctx.args["advisor"])
-    code = await linking.create_code(ctx.session, purpose=ADVISOR_CODE, now=ctx.now)
     days = ctx.services.settings.advisor_link_code_days
-    record = await linking.find_code(ctx.session, code)
-    assert record is not None
-    record.expires_at = ctx.now + timedelta(days=days)
-    ctx.session.add(AdvisorLinkCode(link_code_id=record.id, advisor_id=advisor.id))
+    code = await advisor_store.create_link_code(
+        ctx.session, advisor.id, purpose=ADVISOR_CODE, now=ctx.now, valid_for=timedelta(days=days)
+    )
     advisor_t = Translator(advisor.language)
     instruction = advisor_t.gettext(
         "Please send {command} {code} to the bot in a private chat; then you get the "
@@ -347,8 +345,7 @@ async def redeem_advisor_code(ctx: HandlerContext, code: str) -> Reply | None:
     used = await linking.redeem(ctx.session, code, purpose=ADVISOR_CODE, now=ctx.now)
     if used is None:
         return None
-    link = await ctx.session.get(AdvisorLinkCode, used.id)
-    advisor = await ctx.session.get(Advisor, link.advisor_id) if link else None
+    advisor = await advisor_store.advisor_of_code(ctx.session, used.id)
     if advisor is None:
         raise UserError(ctx._("This code is unknown or expired. Ask for a new one."))
     advisor.user_id = ctx.user.id
@@ -383,7 +380,8 @@ async def exchanges(ctx: HandlerContext) -> Reply:
         capacity = small_number(rest[1])
         if capacity is None:
             raise UserError(ctx._("The number of places must be a whole number."))
-    exchange = ExperienceExchange(
+    exchange = await advisor_store.create_exchange(
+        ctx.session,
         starts_at=when.start_at(),
         ends_at=when.end_at(),
         provider=provider[:200],
@@ -391,10 +389,8 @@ async def exchanges(ctx: HandlerContext) -> Reply:
         capacity=capacity,
         group_id=group_id,
         created_by_user_id=ctx.user.id,
-        created_at=ctx.now,
+        now=ctx.now,
     )
-    ctx.session.add(exchange)
-    await ctx.session.flush()
     return Reply(
         ctx._("Experience exchange recorded:")
         + "\n"
@@ -435,7 +431,9 @@ async def attendance(ctx: HandlerContext) -> Reply:
     raw = ctx.args["exchange"].lstrip("#")
     exchange_id = small_number(raw)
     exchange = (
-        await ctx.session.get(ExperienceExchange, exchange_id) if exchange_id is not None else None
+        await advisor_store.exchange_by_id(ctx.session, exchange_id)
+        if exchange_id is not None
+        else None
     )
     if exchange is None:
         raise UserError(ctx._("There is no experience exchange #{number}.", number=raw))
