@@ -373,3 +373,24 @@ async def delete_user(session: AsyncSession, user: User) -> None:
 async def find_user(session: AsyncSession, user_id: int) -> User | None:
     """The person with this id, or None: for callers that fall back to defaults."""
     return await session.get(User, user_id)
+
+
+async def user_id_of_identity(
+    session: AsyncSession, platform: str, platform_user_id: str
+) -> int | None:
+    """The person behind an account on a platform, if the bot has seen it."""
+    return await session.scalar(
+        select(Identity.user_id).where(
+            Identity.platform == platform, Identity.platform_user_id == platform_user_id
+        )
+    )
+
+
+async def is_member_of_any(session: AsyncSession, user_id: int, group_ids: set[int]) -> bool:
+    """Whether the person belongs to at least one of these working groups."""
+    member = await session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user_id, Membership.group_id.in_(group_ids)
+        )
+    )
+    return member is not None
