@@ -8,9 +8,6 @@ recipient).
 
 from __future__ import annotations
 
-from sqlalchemy import update
-
-from bot.core.enums import OutboxStatus
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
@@ -21,7 +18,7 @@ from handlers.context import HandlerContext
 
 # bot.scheduler.jobs still imports the sweep from here; it moves to the package's jobs.py.
 from handlers.delivery.uncertain import report_uncertain as report_uncertain
-from storage.models import OutboxMessage
+from storage import outbox
 
 
 async def resend(ctx: HandlerContext) -> Reply:
@@ -29,8 +26,8 @@ async def resend(ctx: HandlerContext) -> Reply:
     if not await is_admin(ctx.session, ctx.services.settings, ctx.user.id):
         raise UserError(ctx._("Only admins may do that."))
     number = small_number(ctx.args["message"].lstrip("#"))
-    row = await ctx.session.get(OutboxMessage, number) if number is not None else None
-    if row is None or row.status != OutboxStatus.UNCERTAIN.value:
+    row = await outbox.uncertain_message(ctx.session, number) if number is not None else None
+    if row is None:
         raise UserError(
             ctx._(
                 "There is no message #{number} whose delivery is uncertain. The numbers are "
@@ -38,15 +35,11 @@ async def resend(ctx: HandlerContext) -> Reply:
                 number=ctx.args["message"].lstrip("#"),
             )
         )
-    await ctx.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row.id)
-        .values(
-            status=OutboxStatus.PENDING.value,
-            attempted_at=None,
-            next_attempt_at=ctx.now,
-            last_error=f"resent on request of an admin ({ctx.user.id})",
-        )
+    await outbox.send_again(
+        ctx.session,
+        row.id,
+        now=ctx.now,
+        note=f"resent on request of an admin ({ctx.user.id})",
     )
     ctx.services.wake_outbox()
     return Reply(ctx._("Message #{number} is sent again.", number=row.id))

@@ -14,15 +14,12 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-
 from bot.core.dates import format_date
-from bot.core.enums import OutboxStatus
 from bot.core.i18n import Translator
 from handlers.admins.directory import admin_destinations, tell_admins
 from handlers.context import Services
-from storage.db import Session
-from storage.models import GroupChat, Identity, OutboxMessage
+from storage import outbox
+from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -34,22 +31,14 @@ async def report_uncertain(services: Services, now: datetime) -> int:
     """Tell admins about uncertain messages not reported yet; returns how many."""
     settings = services.settings
     async with services.sessions.begin() as session:
-        rows = list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.UNCERTAIN.value,
-                    OutboxMessage.reported_at.is_(None),
-                    OutboxMessage.purpose != PURPOSE,  # no reports about reports
-                )
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            )
-        )
+        # No reports about reports.
+        rows = await outbox.unreported_uncertain(session, limit=BATCH, skip_purpose=PURPOSE)
         if not rows:
             return 0
-        recipients = {row.id: await _recipient(session, row) for row in rows}
+        recipients = {
+            row.id: await outbox.recipient_name(session, row) or f"{row.platform}:{row.chat_id}"
+            for row in rows
+        }
         if not await admin_destinations(session, settings):
             log.warning(
                 "%d messages may not have arrived (the bot stopped while sending them): "
@@ -71,11 +60,7 @@ async def report_uncertain(services: Services, now: datetime) -> int:
             text=lambda t: uncertain_report(t, rows, recipients, tz, command),
             now=now,
         )
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([row.id for row in rows]))
-            .values(reported_at=now)
-        )
+        await outbox.mark_uncertain_reported(session, [row.id for row in rows], now)
     return len(rows)
 
 
@@ -109,22 +94,3 @@ def uncertain_report(
         )
     )
     return "\n".join(lines)
-
-
-async def _recipient(session: Session, row: OutboxMessage) -> str:
-    """A name an admin recognises: the person, or the group chat's title."""
-    if row.user_id is not None:
-        name = await session.scalar(
-            select(Identity.display_name)
-            .where(Identity.user_id == row.user_id)
-            .order_by(Identity.last_seen_at.desc())
-            .limit(1)
-        )
-        if name:
-            return name
-    title = await session.scalar(
-        select(GroupChat.title).where(
-            GroupChat.platform == row.platform, GroupChat.chat_id == row.chat_id
-        )
-    )
-    return title or f"{row.platform}:{row.chat_id}"
