@@ -394,3 +394,15 @@ async def is_member_of_any(session: AsyncSession, user_id: int, group_ids: set[i
         )
     )
     return member is not None
+
+
+async def chairs_of(session: AsyncSession, group_id: int) -> list[User]:
+    """The chairs of a working group, by person id."""
+    return list(
+        await session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
+            .order_by(User.id)
+        )
+    )
