@@ -2,7 +2,7 @@
 exchanges and attendance, hand out link codes and preview the escalation run.
 
 Registry data is shown only to admins (see `handlers.admins`), and only in a private chat or
-an admin chat. The escalation itself lives in `handlers.advisor_escalation`.
+an admin chat. The escalation itself lives in `handlers.advisors.escalation`.
 """
 
 from __future__ import annotations
