@@ -1,42 +1,71 @@
 """Storage of the advisor registry: advisors, authorizations, handled steps, exchanges.
 
-The escalation decision itself is the pure `handlers.advisor_policy`; this module loads its
-input (`AdvisorHistory`), writes its results, and keeps `Advisor.next_step_on` (the first
-day with due work) current, so due advisors are found by an index range scan.
+The escalation decision itself is the pure `handlers.advisors.policy`; this module hands out
+its input as plain rows (`HistoryRecords`), writes its results, and stores `next_step_on`
+(the first day with due work, computed by `handlers.advisors.actions`), so due advisors are
+found by an index range scan.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.enums import AuthorizationSource, StepOutcome
+from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
 from bot.core.numbers import small_number
-from handlers.advisors.policy import AdvisorHistory, DoneStep, EscalationPolicy, Step, next_due_on
+from storage import linking
+from storage.calendar import as_utc
 from storage.db import dialect_insert
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
+    AdvisorLinkCode,
     AdvisorStep,
     ExchangeAttendance,
     ExperienceExchange,
     Identity,
     Membership,
-    PlatformState,
 )
+from storage.platform_state import get_state, set_state
+
+T = TypeVar("T")
 
 POLICY_STATE = ("advisors", "policy")  # PlatformState row: the policy next_step_on was made by
 
 
-async def histories(session: AsyncSession, advisor_ids: Sequence[int]) -> dict[int, AdvisorHistory]:
-    """The policy input of each advisor, in two queries."""
+@dataclass(frozen=True, slots=True)
+class StepRecord:
+    """A handled step as stored; the policy's `DoneStep` is built from it."""
+
+    step: str
+    cycle_start: date
+    done_at: datetime
+    outcome: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRecords:
+    """One advisor's stored history: authorization days and handled steps, as read."""
+
+    authorized_on: tuple[date, ...]
+    steps: tuple[StepRecord, ...]
+
+
+async def history_records(
+    session: AsyncSession, advisor_ids: Sequence[int]
+) -> dict[int, HistoryRecords]:
+    """The history of each advisor, in two queries; flushed first, so what this transaction
+    just wrote (a renewal, a recorded step) counts."""
+    await session.flush()
     ids = list(advisor_ids)
     dates: dict[int, list[date]] = defaultdict(list)
-    steps: dict[int, list[DoneStep]] = defaultdict(list)
+    steps: dict[int, list[StepRecord]] = defaultdict(list)
     if ids:
         rows = await session.execute(
             select(AdvisorAuthorization.advisor_id, AdvisorAuthorization.authorized_on).where(
@@ -55,71 +84,26 @@ async def histories(session: AsyncSession, advisor_ids: Sequence[int]) -> dict[i
             ).where(AdvisorStep.advisor_id.in_(ids))
         )
         for advisor_id, step, cycle_start, done_at, outcome in rows:
-            steps[advisor_id].append(
-                DoneStep(
-                    Step(step), cycle_start, done_at.date(), missed=outcome == StepOutcome.MISSED
-                )
-            )
-    return {i: AdvisorHistory(tuple(dates[i]), tuple(steps[i])) for i in ids}
-
-
-async def history(session: AsyncSession, advisor_id: int) -> AdvisorHistory:
-    return (await histories(session, [advisor_id]))[advisor_id]
-
-
-async def refresh_next_step(
-    session: AsyncSession, advisor: Advisor, policy: EscalationPolicy | None
-) -> None:
-    """Recompute `next_step_on` after the history changed (no policy: nothing is due)."""
-    await session.flush()
-    advisor.next_step_on = (
-        next_due_on(await history(session, advisor.id), policy) if policy else None
-    )
-
-
-def policy_fingerprint(policy: EscalationPolicy | None) -> str:
-    if policy is None:
-        return "off"
-    return ":".join(
-        str(v)
-        for v in (
-            policy.policy_start.isoformat(),
-            policy.first_reminder_months,
-            policy.second_reminder_months,
-            policy.final_notice_months,
-            policy.delisting_months,
-            policy.grace_months_for_already_expired,
-        )
-    )
+            steps[advisor_id].append(StepRecord(step, cycle_start, done_at, outcome))
+    return {i: HistoryRecords(tuple(dates[i]), tuple(steps[i])) for i in ids}
 
 
 async def stored_policy(session: AsyncSession) -> str | None:
-    return await session.scalar(
-        select(PlatformState.value).where(
-            PlatformState.platform == POLICY_STATE[0], PlatformState.key == POLICY_STATE[1]
-        )
-    )
+    """The fingerprint of the policy the stored `next_step_on` values were computed by."""
+    return await get_state(session, *POLICY_STATE)
 
 
 async def store_policy(session: AsyncSession, fingerprint: str, now: datetime) -> None:
-    statement = dialect_insert(session)(PlatformState).values(
-        platform=POLICY_STATE[0], key=POLICY_STATE[1], value=fingerprint, updated_at=now
-    )
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["platform", "key"],
-            set_={"value": fingerprint, "updated_at": now},
-        )
-    )
+    await set_state(session, *POLICY_STATE, fingerprint, now)
 
 
-async def recompute_batch(
-    session: AsyncSession, policy: EscalationPolicy | None, *, after_id: int, limit: int
-) -> int | None:
-    """Recompute `next_step_on` for the next `limit` advisors by id; the last id, or None."""
-    # Locked before the histories are read: a concurrent daily run that records a step
-    # must not have its new next_step_on overwritten with one computed from older data.
-    ids = list(
+async def lock_batch(session: AsyncSession, *, after_id: int, limit: int) -> list[int]:
+    """The next `limit` advisor ids after `after_id`, locked for a recomputation.
+
+    Locked before the histories are read: a concurrent daily run that records a step
+    must not have its new next_step_on overwritten with one computed from older data.
+    """
+    return list(
         await session.scalars(
             select(Advisor.id)
             .where(Advisor.id > after_id)
@@ -128,15 +112,14 @@ async def recompute_batch(
             .with_for_update()
         )
     )
-    if not ids:
-        return None
-    found = await histories(session, ids)
-    for advisor_id in ids:
-        value = next_due_on(found[advisor_id], policy) if policy else None
+
+
+async def set_next_steps(session: AsyncSession, next_steps: Mapping[int, date | None]) -> None:
+    """Store recomputed `next_step_on` values by advisor id."""
+    for advisor_id, value in next_steps.items():
         await session.execute(
             update(Advisor).where(Advisor.id == advisor_id).values(next_step_on=value)
         )
-    return ids[-1]
 
 
 async def claim_due(
@@ -171,19 +154,20 @@ async def record_step(
     session: AsyncSession,
     *,
     advisor_id: int,
-    step: Step,
+    step: str,
     cycle_start: date,
     due_on: date,
     outcome: StepOutcome,
     now: datetime,
     outbox_key: str | None,
 ) -> bool:
-    """Record a handled step once; False if it was recorded already (then do nothing)."""
+    """Record a handled step (a `Step` value) once; False if it was recorded already (then
+    do nothing)."""
     statement = (
         dialect_insert(session)(AdvisorStep)
         .values(
             advisor_id=advisor_id,
-            step=step.value,
+            step=str(step),
             cycle_start=cycle_start,
             due_on=due_on,
             outcome=outcome.value,
@@ -203,10 +187,10 @@ async def add_authorization(
     *,
     source: AuthorizationSource,
     now: datetime,
-    policy: EscalationPolicy | None,
     exchange_id: int | None = None,
 ) -> bool:
-    """Add an authorization (renewal); False if that day was recorded already."""
+    """Add an authorization (renewal); False if that day was recorded already. The caller
+    recomputes `next_step_on` (`handlers.advisors.actions.add_authorization`)."""
     statement = (
         dialect_insert(session)(AdvisorAuthorization)
         .values(
@@ -220,7 +204,6 @@ async def add_authorization(
     )
     added = bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
     advisor.updated_at = now
-    await refresh_next_step(session, advisor, policy)
     return added
 
 
@@ -324,9 +307,9 @@ async def record_attendance(
     day: date,
     now: datetime,
     by_user_id: int | None,
-    policy: EscalationPolicy | None,
 ) -> bool:
-    """Attendance renews the authorization from the exchange's day; False if recorded."""
+    """Attendance renews the authorization from the exchange's day; False if recorded.
+    The caller recomputes `next_step_on`."""
     statement = (
         dialect_insert(session)(ExchangeAttendance)
         .values(
@@ -344,7 +327,6 @@ async def record_attendance(
         day,
         source=AuthorizationSource.EXCHANGE,
         now=now,
-        policy=policy,
         exchange_id=exchange.id,
     )
     return new
@@ -374,21 +356,173 @@ async def create_advisor(
     authorized_on: date,
     source: AuthorizationSource,
     now: datetime,
-    policy: EscalationPolicy | None,
+    next_step_on: date | None,
     user_id: int | None = None,
 ) -> Advisor:
+    """A listed advisor with their first authorization; `next_step_on` is the policy's
+    answer for that history (`handlers.advisors.actions.create_advisor`)."""
     advisor = Advisor(
         name=name,
         email=email,
         institution=institution,
         fields=fields,
         language=language,
-        status="listed",
+        status=ListingStatus.LISTED.value,
         user_id=user_id,
+        next_step_on=next_step_on,
         created_at=now,
         updated_at=now,
     )
     session.add(advisor)
     await session.flush()
-    await add_authorization(session, advisor, authorized_on, source=source, now=now, policy=policy)
+    await add_authorization(session, advisor, authorized_on, source=source, now=now)
     return advisor
+
+
+async def advisors_by_id(session: AsyncSession, advisor_ids: Iterable[int]) -> dict[int, Advisor]:
+    """Advisors by id, in one query (for reports and previews of many steps)."""
+    ids = list(advisor_ids)
+    return {a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(ids)))}
+
+
+async def mark_steps_reported(
+    session: AsyncSession, step_ids: Sequence[int], now: datetime
+) -> None:
+    """The steps are in a summary now: the next report leaves them out."""
+    await session.execute(
+        update(AdvisorStep).where(AdvisorStep.id.in_(list(step_ids))).values(reported_at=now)
+    )
+
+
+def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
+    """Slices of `items`, so an IN list stays within every backend's parameter limit."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+async def existing_ids(session: AsyncSession, advisor_ids: Iterable[int]) -> set[int]:
+    """Which of these advisor ids exist (checked in chunks of 500)."""
+    found: set[int] = set()
+    for chunk in _chunks(list(advisor_ids), 500):
+        found |= set(await session.scalars(select(Advisor.id).where(Advisor.id.in_(chunk))))
+    return found
+
+
+async def ids_by_email(session: AsyncSession, emails: Iterable[str]) -> dict[str, int]:
+    """Advisor ids by lower-cased e-mail address, for those of `emails` (lower-cased) that
+    belong to an advisor (in chunks of 500)."""
+    found: dict[str, int] = {}
+    for chunk in _chunks(list(emails), 500):
+        result = await session.execute(
+            select(func.lower(Advisor.email), Advisor.id).where(
+                func.lower(Advisor.email).in_(chunk)
+            )
+        )
+        found.update({email: advisor_id for email, advisor_id in result})
+    return found
+
+
+async def advisor_by_id(session: AsyncSession, advisor_id: int) -> Advisor | None:
+    return await session.get(Advisor, advisor_id)
+
+
+async def all_advisors(session: AsyncSession) -> list[Advisor]:
+    """The whole registry by id (for the CSV export)."""
+    return list(await session.scalars(select(Advisor).order_by(Advisor.id)))
+
+
+async def authorization_days(session: AsyncSession) -> dict[int, list[date]]:
+    """Every advisor's authorization days, oldest first (for the CSV export)."""
+    days: dict[int, list[date]] = {}
+    rows = await session.execute(
+        select(AdvisorAuthorization.advisor_id, AdvisorAuthorization.authorized_on).order_by(
+            AdvisorAuthorization.authorized_on
+        )
+    )
+    for advisor_id, day in rows:
+        days.setdefault(advisor_id, []).append(day)
+    return days
+
+
+async def entries_version(
+    session: AsyncSession, user_id: int
+) -> tuple[str, datetime | None] | None:
+    """A tag that changes whenever a person's advisor entries, their authorizations or their
+    handled steps do, and the latest change; None if the person is no advisor (one query,
+    the common case on every calendar fetch)."""
+    mine = select(Advisor.id).where(Advisor.user_id == user_id)
+    advisors = select(
+        func.count(Advisor.id),
+        func.max(Advisor.updated_at),
+        func.sum(case((Advisor.status == ListingStatus.LISTED.value, Advisor.id), else_=0)),
+    ).where(Advisor.user_id == user_id)
+    authorizations = select(
+        func.count(AdvisorAuthorization.id), func.max(AdvisorAuthorization.authorized_on)
+    ).where(AdvisorAuthorization.advisor_id.in_(mine))
+    steps = select(func.count(AdvisorStep.id)).where(AdvisorStep.advisor_id.in_(mine))
+    count, latest, listed = (await session.execute(advisors)).one()
+    if not count:
+        return None
+    authorized = (await session.execute(authorizations)).one()
+    step_count = await session.scalar(steps)
+    tag = f"{count}:{listed}:{latest}:{authorized[0]}:{authorized[1]}:{step_count}"
+    return tag, as_utc(latest)
+
+
+async def advisors_of_person(session: AsyncSession, user_id: int) -> list[Advisor]:
+    """The advisor entries linked to a person's chat account, by id."""
+    return list(
+        await session.scalars(
+            select(Advisor).where(Advisor.user_id == user_id).order_by(Advisor.id)
+        )
+    )
+
+
+async def create_link_code(
+    session: AsyncSession, advisor_id: int, *, purpose: str, now: datetime, valid_for: timedelta
+) -> str:
+    """A one-time code with which a person links their chat account to this advisor entry."""
+    code = await linking.create_code(session, purpose=purpose, now=now)
+    record = await linking.find_code(session, code)
+    assert record is not None
+    record.expires_at = now + valid_for
+    session.add(AdvisorLinkCode(link_code_id=record.id, advisor_id=advisor_id))
+    return code
+
+
+async def advisor_of_code(session: AsyncSession, link_code_id: int) -> Advisor | None:
+    """The advisor entry a redeemed code was made for, if it still exists."""
+    link = await session.get(AdvisorLinkCode, link_code_id)
+    return await session.get(Advisor, link.advisor_id) if link else None
+
+
+async def create_exchange(
+    session: AsyncSession,
+    *,
+    starts_at: datetime,
+    ends_at: datetime | None,
+    provider: str,
+    place: str,
+    capacity: int | None,
+    group_id: int | None,
+    created_by_user_id: int,
+    now: datetime,
+) -> ExperienceExchange:
+    """Record an experience exchange (flushed, so it has its number)."""
+    exchange = ExperienceExchange(
+        starts_at=starts_at,
+        ends_at=ends_at,
+        provider=provider,
+        place=place,
+        capacity=capacity,
+        group_id=group_id,
+        created_by_user_id=created_by_user_id,
+        created_at=now,
+    )
+    session.add(exchange)
+    await session.flush()
+    return exchange
+
+
+async def exchange_by_id(session: AsyncSession, exchange_id: int) -> ExperienceExchange | None:
+    return await session.get(ExperienceExchange, exchange_id)

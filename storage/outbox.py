@@ -451,3 +451,72 @@ async def uncertain_rows(session: AsyncSession, limit: int = 100) -> list[Outbox
             .limit(limit)
         )
     )
+
+
+async def unreported_uncertain(
+    session: AsyncSession, *, limit: int, skip_purpose: str
+) -> list[OutboxMessage]:
+    """Uncertain messages not reported to admins yet, oldest first, locked so one process
+    reports each; messages with `skip_purpose` (the reports themselves) are left out."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == OutboxStatus.UNCERTAIN.value,
+                OutboxMessage.reported_at.is_(None),
+                OutboxMessage.purpose != skip_purpose,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+async def mark_uncertain_reported(
+    session: AsyncSession, message_ids: Sequence[int], now: datetime
+) -> None:
+    """The admins were told about these messages: the next sweep leaves them out."""
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.id.in_(list(message_ids))).values(reported_at=now)
+    )
+
+
+async def recipient_name(session: AsyncSession, message: OutboxMessage) -> str | None:
+    """A name an admin recognises for a message's recipient: the person's most recently
+    seen display name, else the group chat's title (None if neither is known)."""
+    if message.user_id is not None:
+        name = await session.scalar(
+            select(Identity.display_name)
+            .where(Identity.user_id == message.user_id)
+            .order_by(Identity.last_seen_at.desc())
+            .limit(1)
+        )
+        if name:
+            return name
+    return await session.scalar(
+        select(GroupChat.title).where(
+            GroupChat.platform == message.platform, GroupChat.chat_id == message.chat_id
+        )
+    )
+
+
+async def uncertain_message(session: AsyncSession, message_id: int) -> OutboxMessage | None:
+    """The message with this number, if its delivery is uncertain."""
+    row = await session.get(OutboxMessage, message_id)
+    return row if row is not None and row.status == OutboxStatus.UNCERTAIN.value else None
+
+
+async def send_again(session: AsyncSession, message_id: int, *, now: datetime, note: str) -> None:
+    """Queue a message again now (an uncertain one an admin knows to be missing); `note` is
+    kept as its last error, so the row says why it went out twice."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .values(
+            status=OutboxStatus.PENDING.value,
+            attempted_at=None,
+            next_attempt_at=now,
+            last_error=note,
+        )
+    )

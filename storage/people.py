@@ -368,3 +368,41 @@ async def delete_user(session: AsyncSession, user: User) -> None:
     await agenda.forget_person(session, user.id)
     await session.execute(delete(User).where(User.id == user.id))
     await session.flush()
+
+
+async def find_user(session: AsyncSession, user_id: int) -> User | None:
+    """The person with this id, or None: for callers that fall back to defaults."""
+    return await session.get(User, user_id)
+
+
+async def user_id_of_identity(
+    session: AsyncSession, platform: str, platform_user_id: str
+) -> int | None:
+    """The person behind an account on a platform, if the bot has seen it."""
+    return await session.scalar(
+        select(Identity.user_id).where(
+            Identity.platform == platform, Identity.platform_user_id == platform_user_id
+        )
+    )
+
+
+async def is_member_of_any(session: AsyncSession, user_id: int, group_ids: set[int]) -> bool:
+    """Whether the person belongs to at least one of these working groups."""
+    member = await session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == user_id, Membership.group_id.in_(group_ids)
+        )
+    )
+    return member is not None
+
+
+async def chairs_of(session: AsyncSession, group_id: int) -> list[User]:
+    """The chairs of a working group, by person id."""
+    return list(
+        await session.scalars(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
+            .order_by(User.id)
+        )
+    )

@@ -12,43 +12,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from bot.core.settings import Settings
-from storage import outbox
+from storage import outbox, people
 from storage.db import Session
-from storage.models import Group, GroupChat, Identity, Membership, User
 
 
 async def admin_group_ids(session: Session, settings: Settings) -> set[int]:
     groups: set[int] = set()
     for platform, chat_id in settings.admin_chat_refs:
-        group_id = await session.scalar(
-            select(GroupChat.group_id).where(
-                GroupChat.platform == platform, GroupChat.chat_id == chat_id
-            )
-        )
-        if group_id is not None:
-            groups.add(group_id)
+        group = await people.group_for_chat(session, platform, chat_id)
+        if group is not None:
+            groups.add(group.id)
     return groups
 
 
 async def is_admin(session: Session, settings: Settings, user_id: int) -> bool:
-    identities = await session.execute(
-        select(Identity.platform, Identity.platform_user_id).where(Identity.user_id == user_id)
-    )
     listed = set(settings.admin_user_refs)
-    if any((platform, ident) in listed for platform, ident in identities):
+    identities = await people.identities_of(session, user_id)
+    if any((i.platform, i.platform_user_id) in listed for i in identities):
         return True
     groups = await admin_group_ids(session, settings)
     if not groups:
         return False
-    member = await session.scalar(
-        select(Membership.id).where(Membership.user_id == user_id, Membership.group_id.in_(groups))
-    )
-    return member is not None
+    return await people.is_member_of_any(session, user_id, groups)
 
 
 @dataclass(frozen=True)
@@ -65,11 +53,7 @@ class AdminDestinations:
 async def admin_destinations(session: Session, settings: Settings) -> AdminDestinations:
     user_ids: list[int] = []
     for platform, ident in settings.admin_user_refs:
-        user_id = await session.scalar(
-            select(Identity.user_id).where(
-                Identity.platform == platform, Identity.platform_user_id == ident
-            )
-        )
+        user_id = await people.user_id_of_identity(session, platform, ident)
         if user_id is not None and user_id not in user_ids:
             user_ids.append(user_id)
     return AdminDestinations(settings.admin_chat_refs, tuple(user_ids))
@@ -77,12 +61,8 @@ async def admin_destinations(session: Session, settings: Settings) -> AdminDesti
 
 async def chat_language(session: Session, settings: Settings, platform: str, chat: str) -> str:
     """The language of the working group that owns a chat (else the bot's)."""
-    language = await session.scalar(
-        select(Group.language)
-        .join(GroupChat, GroupChat.group_id == Group.id)
-        .where(GroupChat.platform == platform, GroupChat.chat_id == chat)
-    )
-    return language or settings.bot_language
+    group = await people.group_for_chat(session, platform, chat)
+    return (group.language if group else None) or settings.bot_language
 
 
 async def tell_admins(
@@ -112,7 +92,7 @@ async def tell_admins(
                 now=now,
             )
     for user_id in admins.user_ids:
-        user = await session.get(User, user_id)
+        user = await people.find_user(session, user_id)
         body = text(Translator((user.language if user else None) or settings.bot_language))
         if body:
             queued += await outbox.enqueue_to_person(

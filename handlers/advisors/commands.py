@@ -2,7 +2,7 @@
 exchanges and attendance, hand out link codes and preview the escalation run.
 
 Registry data is shown only to admins (see `handlers.admins`), and only in a private chat or
-an admin chat. The escalation itself lives in `handlers.advisor_escalation`.
+an admin chat. The escalation itself lives in `handlers.advisors.escalation`.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from bot.core.messages import Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command
 from handlers.admins.directory import admin_group_ids, is_admin
+from handlers.advisors import actions
 from handlers.advisors.escalation import PreviewLine, advisor_policy, exchange_info, preview
 from handlers.advisors.letters import describe_exchange, step_name
-from handlers.advisors.policy import EscalationPolicy, Step, timeline
+from handlers.advisors.policy import EscalationPolicy, timeline
 from handlers.context import HandlerContext
 from handlers.meetings.commands import _read_when
 from storage import advisors as advisor_store
 from storage import linking
-from storage.models import Advisor, AdvisorLinkCode, ExperienceExchange
+from storage.models import Advisor
 
 ADVISOR_CODE = "advisor"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -145,7 +146,7 @@ async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
     if policy is None:
         lines.append(ctx._("No escalation policy is active (ADVISOR_POLICY_START is not set)."))
         return "\n".join(lines)
-    history = await advisor_store.history(ctx.session, advisor.id)
+    history = await actions.history(ctx.session, advisor.id)
     entries = timeline(history, policy)
     if entries:
         lines.append(
@@ -207,7 +208,7 @@ async def add_advisor(ctx: HandlerContext) -> Reply:
     day = _date(ctx, authorized)
     if day > _today(ctx):
         raise UserError(ctx._("The authorization date lies in the future."))
-    advisor = await advisor_store.create_advisor(
+    advisor = await actions.create_advisor(
         ctx.session,
         name=name[:200],
         email=email,
@@ -273,7 +274,7 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
         day = _date(ctx, value)
         if day > _today(ctx):
             raise UserError(ctx._("The authorization date lies in the future."))
-        await advisor_store.add_authorization(
+        await actions.add_authorization(
             ctx.session, advisor, day, source=AuthorizationSource.MANUAL, now=ctx.now, policy=policy
         )
     elif key == "status":
@@ -297,34 +298,28 @@ async def _delist_by_hand(ctx: HandlerContext, advisor: Advisor) -> None:
         raise UserError(ctx._("This advisor is delisted already."))
     starts = [
         a
-        for a in (await advisor_store.history(ctx.session, advisor.id)).authorizations
+        for a in (await actions.history(ctx.session, advisor.id)).authorizations
         if a <= _today(ctx)
     ]
     if not starts:
         raise UserError(ctx._("This advisor has no authorization yet."))
-    await advisor_store.record_step(
+    await actions.delist(
         ctx.session,
-        advisor_id=advisor.id,
-        step=Step.DELISTING,
+        advisor,
         cycle_start=starts[-1],
         due_on=_today(ctx),
-        outcome=StepOutcome.MANUAL,
         now=ctx.now,
-        outbox_key=None,
+        policy=_policy(ctx),
     )
-    advisor.status = ListingStatus.DELISTED.value
-    await advisor_store.refresh_next_step(ctx.session, advisor, _policy(ctx))
 
 
 async def advisor_code(ctx: HandlerContext) -> Reply:
     await require_admin(ctx)
     advisor = await _advisor(ctx, ctx.args["advisor"])
-    code = await linking.create_code(ctx.session, purpose=ADVISOR_CODE, now=ctx.now)
     days = ctx.services.settings.advisor_link_code_days
-    record = await linking.find_code(ctx.session, code)
-    assert record is not None
-    record.expires_at = ctx.now + timedelta(days=days)
-    ctx.session.add(AdvisorLinkCode(link_code_id=record.id, advisor_id=advisor.id))
+    code = await advisor_store.create_link_code(
+        ctx.session, advisor.id, purpose=ADVISOR_CODE, now=ctx.now, valid_for=timedelta(days=days)
+    )
     advisor_t = Translator(advisor.language)
     instruction = advisor_t.gettext(
         "Please send {command} {code} to the bot in a private chat; then you get the "
@@ -350,8 +345,7 @@ async def redeem_advisor_code(ctx: HandlerContext, code: str) -> Reply | None:
     used = await linking.redeem(ctx.session, code, purpose=ADVISOR_CODE, now=ctx.now)
     if used is None:
         return None
-    link = await ctx.session.get(AdvisorLinkCode, used.id)
-    advisor = await ctx.session.get(Advisor, link.advisor_id) if link else None
+    advisor = await advisor_store.advisor_of_code(ctx.session, used.id)
     if advisor is None:
         raise UserError(ctx._("This code is unknown or expired. Ask for a new one."))
     advisor.user_id = ctx.user.id
@@ -386,7 +380,8 @@ async def exchanges(ctx: HandlerContext) -> Reply:
         capacity = small_number(rest[1])
         if capacity is None:
             raise UserError(ctx._("The number of places must be a whole number."))
-    exchange = ExperienceExchange(
+    exchange = await advisor_store.create_exchange(
+        ctx.session,
         starts_at=when.start_at(),
         ends_at=when.end_at(),
         provider=provider[:200],
@@ -394,10 +389,8 @@ async def exchanges(ctx: HandlerContext) -> Reply:
         capacity=capacity,
         group_id=group_id,
         created_by_user_id=ctx.user.id,
-        created_at=ctx.now,
+        now=ctx.now,
     )
-    ctx.session.add(exchange)
-    await ctx.session.flush()
     return Reply(
         ctx._("Experience exchange recorded:")
         + "\n"
@@ -438,7 +431,9 @@ async def attendance(ctx: HandlerContext) -> Reply:
     raw = ctx.args["exchange"].lstrip("#")
     exchange_id = small_number(raw)
     exchange = (
-        await ctx.session.get(ExperienceExchange, exchange_id) if exchange_id is not None else None
+        await advisor_store.exchange_by_id(ctx.session, exchange_id)
+        if exchange_id is not None
+        else None
     )
     if exchange is None:
         raise UserError(ctx._("There is no experience exchange #{number}.", number=raw))
@@ -449,7 +444,7 @@ async def attendance(ctx: HandlerContext) -> Reply:
     policy = _policy(ctx)
     for ref in ctx.args["advisors"].replace(",", " ").split():
         advisor = await _advisor(ctx, ref)
-        await advisor_store.record_attendance(
+        await actions.record_attendance(
             ctx.session,
             exchange,
             advisor,

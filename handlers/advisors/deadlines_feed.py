@@ -10,19 +10,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import case, func, select
-
 from bot.core.dates import format_date
 from bot.core.enums import ListingStatus
+from handlers.advisors.actions import histories
 from handlers.advisors.escalation import advisor_policy
-from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, add_months, timeline
+from handlers.advisors.policy import (
+    AdvisorHistory,
+    EscalationPolicy,
+    Step,
+    add_months,
+    policy_fingerprint,
+    timeline,
+)
 from handlers.calendar.events import EventStyle, due_date_event
 from handlers.calendar.feed_source import FeedScope, SourceVersion
 from handlers.calendar.ics import CalendarEvent
 from storage import advisors as advisor_store
-from storage.calendar import as_utc
 from storage.db import Session
-from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
 
 _DELISTINGS = (Step.DELISTING, Step.LEGACY_DELISTING)
 
@@ -69,43 +73,27 @@ class AuthorizationDeadlinesSource:
     async def version(self, session: Session, scope: FeedScope) -> SourceVersion:
         if scope.user is None:
             return SourceVersion("-", None)
-        mine = select(Advisor.id).where(Advisor.user_id == scope.user.id)
-        advisors = select(
-            func.count(Advisor.id),
-            func.max(Advisor.updated_at),
-            func.sum(case((Advisor.status == ListingStatus.LISTED.value, Advisor.id), else_=0)),
-        ).where(Advisor.user_id == scope.user.id)
-        authorizations = select(
-            func.count(AdvisorAuthorization.id), func.max(AdvisorAuthorization.authorized_on)
-        ).where(AdvisorAuthorization.advisor_id.in_(mine))
-        steps = select(func.count(AdvisorStep.id)).where(AdvisorStep.advisor_id.in_(mine))
-        count, latest, listed = (await session.execute(advisors)).one()
-        if not count:  # most people are no advisors: one query for them on every fetch
+        found = await advisor_store.entries_version(session, scope.user.id)
+        if found is None:  # most people are no advisors: one query for them on every fetch
             return SourceVersion("-", None)
-        authorized = (await session.execute(authorizations)).one()
-        step_count = await session.scalar(steps)
-        policy = advisor_store.policy_fingerprint(advisor_policy(scope.settings))
+        tag, latest = found
+        policy = policy_fingerprint(advisor_policy(scope.settings))
         months = scope.settings.advisor_second_reminder_months
-        tag = f"{count}:{listed}:{latest}:{authorized[0]}:{authorized[1]}:{step_count}"
-        return SourceVersion(f"{tag}:{policy}:{months}", as_utc(latest))
+        return SourceVersion(f"{tag}:{policy}:{months}", latest)
 
     async def events(
         self, session: Session, scope: FeedScope, style: EventStyle
     ) -> list[CalendarEvent]:
         if scope.user is None:
             return []
-        advisors = list(
-            await session.scalars(
-                select(Advisor).where(Advisor.user_id == scope.user.id).order_by(Advisor.id)
-            )
-        )
-        histories = await advisor_store.histories(session, [a.id for a in advisors])
+        advisors = await advisor_store.advisors_of_person(session, scope.user.id)
+        found = await histories(session, [a.id for a in advisors])
         policy = advisor_policy(scope.settings)
         t = style.t
         events = []
         for advisor in advisors:
             for deadline in authorization_deadlines(
-                histories[advisor.id],
+                found[advisor.id],
                 listed=advisor.status == ListingStatus.LISTED.value,
                 expiry_months=scope.settings.advisor_second_reminder_months,
                 policy=policy,

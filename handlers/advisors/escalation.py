@@ -25,13 +25,12 @@ from datetime import date, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
-
 from bot.core.enums import ListingStatus, StepOutcome
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from bot.core.settings import Settings
 from handlers.admins.directory import admin_destinations, chat_language, tell_admins
+from handlers.advisors.actions import histories, recompute_batch
 from handlers.advisors.exchange_ics import exchanges_document
 from handlers.advisors.letters import (
     ExchangeInfo,
@@ -40,12 +39,19 @@ from handlers.advisors.letters import (
     advisor_letter,
     institution_summary,
 )
-from handlers.advisors.policy import DueStep, EscalationPolicy, Step, due_steps, next_due_on
+from handlers.advisors.policy import (
+    DueStep,
+    EscalationPolicy,
+    Step,
+    due_steps,
+    next_due_on,
+    policy_fingerprint,
+)
 from handlers.context import Services
 from storage import advisors as advisor_store
-from storage import outbox
+from storage import outbox, people
 from storage.db import Session
-from storage.models import Advisor, AdvisorStep, ExperienceExchange, User
+from storage.models import Advisor, AdvisorStep, ExperienceExchange
 
 log = logging.getLogger(__name__)
 
@@ -101,14 +107,14 @@ def exchange_info(exchange: ExperienceExchange) -> ExchangeInfo:
 
 async def ensure_next_steps(services: Services, policy: EscalationPolicy | None) -> bool:
     """Recompute every `next_step_on` once after the policy settings changed; True if so."""
-    fingerprint = advisor_store.policy_fingerprint(policy)
+    fingerprint = policy_fingerprint(policy)
     async with services.sessions() as session:
         if await advisor_store.stored_policy(session) == fingerprint:
             return False
     after: int | None = 0
     while after is not None:
         async with services.sessions.begin() as session:
-            after = await advisor_store.recompute_batch(session, policy, after_id=after, limit=2000)
+            after = await recompute_batch(session, policy, after_id=after, limit=2000)
     async with services.sessions.begin() as session:
         await advisor_store.store_policy(session, fingerprint, services.clock.now())
     log.info("advisor policy is now %s: next steps recomputed", fingerprint)
@@ -147,7 +153,7 @@ async def _handle_batch(
     report: EscalationReport,
 ) -> None:
     now = services.clock.now()
-    found = await advisor_store.histories(session, [a.id for a in batch])
+    found = await histories(session, [a.id for a in batch])
     linked = [a.user_id for a in batch if a.user_id is not None]
     reachable = await advisor_store.reachable_users(session, linked)
     for advisor in batch:
@@ -220,7 +226,7 @@ async def _handle_step(
 async def build_letter(
     session: Session, settings: Settings, advisor: Advisor, step: DueStep, now: datetime
 ) -> OutgoingMessage:
-    user = await session.get(User, advisor.user_id) if advisor.user_id else None
+    user = await people.find_user(session, advisor.user_id) if advisor.user_id else None
     tz = ZoneInfo((user.timezone if user else None) or settings.bot_timezone)
     exchanges = await advisor_store.upcoming_exchanges(
         session, now=now, user_id=advisor.user_id, limit=settings.advisor_exchanges_listed
@@ -292,16 +298,11 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                 now=now,
                 chats=admin_chats,
             )
-            await session.execute(
-                update(AdvisorStep)
-                .where(AdvisorStep.id.in_([s.id for s in steps]))
-                .values(reported_at=now)
-            )
+            await advisor_store.mark_steps_reported(session, [s.id for s in steps], now)
 
 
 async def _report_lines(session: Session, steps: list[AdvisorStep]) -> list[ReportLine]:
-    ids = {s.advisor_id for s in steps}
-    advisors = {a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(ids)))}
+    advisors = await advisor_store.advisors_by_id(session, {s.advisor_id for s in steps})
     return [
         ReportLine(
             advisor_id=s.advisor_id,
@@ -332,10 +333,8 @@ async def preview(
     """
     ids = await advisor_store.due_advisors(session, as_of)
     shown = ids[:limit]
-    found = await advisor_store.histories(session, shown)
-    advisors = {
-        a.id: a for a in await session.scalars(select(Advisor).where(Advisor.id.in_(shown)))
-    }
+    found = await histories(session, shown)
+    advisors = await advisor_store.advisors_by_id(session, shown)
     reachable = await advisor_store.reachable_users(
         session, [a.user_id for a in advisors.values() if a.user_id is not None]
     )

@@ -311,3 +311,22 @@ def next_due_on(history: AdvisorHistory, policy: EscalationPolicy) -> date | Non
         if due_steps(history, policy, day):
             return day
     return None
+
+
+def policy_fingerprint(policy: EscalationPolicy | None) -> str:
+    """The policy's numbers as one stable text ("off" without a policy): stored with the
+    `next_step_on` values it produced, so a change of settings is noticed and they are
+    recomputed; also part of the authorization feed's version."""
+    if policy is None:
+        return "off"
+    return ":".join(
+        str(v)
+        for v in (
+            policy.policy_start.isoformat(),
+            policy.first_reminder_months,
+            policy.second_reminder_months,
+            policy.final_notice_months,
+            policy.delisting_months,
+            policy.grace_months_for_already_expired,
+        )
+    )

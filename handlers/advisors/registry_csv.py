@@ -11,27 +11,24 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
 from bot.core.dates import DateParseError, parse_date
-from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
-from handlers.advisors.policy import AdvisorHistory, EscalationPolicy, Step, next_due_on
+from bot.core.enums import AuthorizationSource, ListingStatus
+from handlers.advisors import actions
+from handlers.advisors.policy import EscalationPolicy
 from storage import advisors as advisor_store
 from storage.db import Session
-from storage.models import Advisor, AdvisorAuthorization
+from storage.models import Advisor
 
 COLUMNS = ("id", "name", "email", "institution", "fields", "language", "authorized_on", "status")
 REQUIRED = ("name", "email", "institution", "authorized_on")
 EXPORT_COLUMNS = (*COLUMNS, "authorizations", "linked", "next_step_on")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGES = {"de", "en"}
-T = TypeVar("T")
 STATUSES = {"", ListingStatus.LISTED.value, ListingStatus.DELISTED.value}
 
 
@@ -147,11 +144,8 @@ def parse_rows(
 async def check_against_database(session: Session, rows: list[Row]) -> list[RowError]:
     """Ids that do not exist, and e-mail addresses that belong to another advisor."""
     errors: list[RowError] = []
-    by_email = await _existing_by_email(session, [r.email for r in rows])
-    ids = [r.id for r in rows if r.id is not None]
-    known_ids: set[int] = set()
-    for chunk in _chunks(ids, 500):
-        known_ids |= set(await session.scalars(select(Advisor.id).where(Advisor.id.in_(chunk))))
+    by_email = await advisor_store.ids_by_email(session, [r.email for r in rows])
+    known_ids = await advisor_store.existing_ids(session, [r.id for r in rows if r.id is not None])
     for row in rows:
         if row.id is not None and row.id not in known_ids:
             errors.append(RowError(row.line, "id", f"there is no advisor {row.id}"))
@@ -159,23 +153,6 @@ async def check_against_database(session: Session, rows: list[Row]) -> list[RowE
         if row.id is not None and owner is not None and owner != row.id:
             errors.append(RowError(row.line, "email", f"{row.email} belongs to advisor {owner}"))
     return errors
-
-
-async def _existing_by_email(session: Session, emails: list[str]) -> dict[str, int]:
-    found: dict[str, int] = {}
-    for chunk in _chunks(emails, 500):
-        result = await session.execute(
-            select(func.lower(Advisor.email), Advisor.id).where(
-                func.lower(Advisor.email).in_(chunk)
-            )
-        )
-        found.update({email: advisor_id for email, advisor_id in result})
-    return found
-
-
-def _chunks(items: list[T], size: int) -> Iterable[list[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass
@@ -196,45 +173,34 @@ async def apply_rows(
 ) -> ImportResult:
     """Write validated rows (call inside one transaction)."""
     result = ImportResult()
-    by_email = await _existing_by_email(session, [r.email for r in rows if r.id is None])
+    by_email = await advisor_store.ids_by_email(session, [r.email for r in rows if r.id is None])
     for row in rows:
         advisor_id = row.id if row.id is not None else by_email.get(row.email)
         if advisor_id is None:
-            advisor = Advisor(
+            advisor = await actions.create_advisor(
+                session,
                 name=row.name,
                 email=row.email,
                 institution=row.institution,
                 fields=row.fields,
                 language=row.language,
-                status=ListingStatus.LISTED.value,
-                created_at=now,
-                updated_at=now,
-                next_step_on=next_due_on(AdvisorHistory((row.authorized_on,)), policy)
-                if policy
-                else None,
-            )
-            session.add(advisor)
-            await session.flush()
-            session.add(
-                AdvisorAuthorization(
-                    advisor_id=advisor.id,
-                    authorized_on=row.authorized_on,
-                    source=AuthorizationSource.IMPORT.value,
-                    created_at=now,
-                )
+                authorized_on=row.authorized_on,
+                source=AuthorizationSource.IMPORT,
+                now=now,
+                policy=policy,
             )
             result.created += 1
             if row.status == ListingStatus.DELISTED.value:
                 await _delist(session, advisor, row.authorized_on, now, policy)
         else:
-            advisor = await session.get(Advisor, advisor_id)
+            advisor = await advisor_store.advisor_by_id(session, advisor_id)
             assert advisor is not None
             changed = False
             for column in ("name", "email", "institution", "fields", "language"):
                 if getattr(advisor, column) != getattr(row, column):
                     setattr(advisor, column, getattr(row, column))
                     changed = True
-            if await advisor_store.add_authorization(
+            if await actions.add_authorization(
                 session,
                 advisor,
                 row.authorized_on,
@@ -264,18 +230,9 @@ async def _delist(
     policy: EscalationPolicy | None,
 ) -> None:
     """An imported delisting, recorded like the policy's so a renewal relists."""
-    await advisor_store.record_step(
-        session,
-        advisor_id=advisor.id,
-        step=Step.DELISTING,
-        cycle_start=cycle_start,
-        due_on=now.date(),
-        outcome=StepOutcome.MANUAL,
-        now=now,
-        outbox_key=None,
+    await actions.delist(
+        session, advisor, cycle_start=cycle_start, due_on=now.date(), now=now, policy=policy
     )
-    advisor.status = ListingStatus.DELISTED.value
-    await advisor_store.refresh_next_step(session, advisor, policy)
 
 
 async def export_csv(session: Session) -> str:
@@ -283,15 +240,8 @@ async def export_csv(session: Session) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
-    dates: dict[int, list[date]] = {}
-    rows = await session.execute(
-        select(AdvisorAuthorization.advisor_id, AdvisorAuthorization.authorized_on).order_by(
-            AdvisorAuthorization.authorized_on
-        )
-    )
-    for advisor_id, day in rows:
-        dates.setdefault(advisor_id, []).append(day)
-    for advisor in await session.scalars(select(Advisor).order_by(Advisor.id)):
+    dates = await advisor_store.authorization_days(session)
+    for advisor in await advisor_store.all_advisors(session):
         days = dates.get(advisor.id, [])
         writer.writerow(
             (

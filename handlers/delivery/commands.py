@@ -1,137 +1,24 @@
-"""Messages that may not have arrived: admins are told, and may send one again.
+"""/nachsenden: an admin sends again a message whose delivery is uncertain.
 
-When the bot is killed while a request is on its way, Telegram cannot be asked whether the
-message arrived, so the outbox marks it `uncertain` instead of risking a second copy (see
-storage/outbox.py). Such a message must not vanish from sight: the next sweep tells the
-admins which messages they are, and `/nachsenden N` queues one again once they know it is
-missing (e.g. after asking the recipient).
+The outbox marks a message `uncertain` when the bot was stopped while sending it; the sweep
+in `handlers.delivery.uncertain` reports such messages to admins with their numbers, and
+this command queues one again once they know it is missing (e.g. after asking the
+recipient).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from sqlalchemy import select, update
-
-from bot.core.dates import format_date
-from bot.core.enums import OutboxStatus
 from bot.core.errors import UserError
-from bot.core.i18n import N_, Translator
+from bot.core.i18n import N_
 from bot.core.messages import Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, Command
-from handlers.admins.directory import admin_destinations, is_admin, tell_admins
-from handlers.context import HandlerContext, Services
-from storage.db import Session
-from storage.models import GroupChat, Identity, OutboxMessage
+from handlers.admins.directory import is_admin
+from handlers.context import HandlerContext
 
-log = logging.getLogger(__name__)
-
-PURPOSE = "outbox_uncertain"
-BATCH = 50  # rows per report: one readable message
-
-
-async def report_uncertain(services: Services, now: datetime) -> int:
-    """Tell admins about uncertain messages not reported yet; returns how many."""
-    settings = services.settings
-    async with services.sessions.begin() as session:
-        rows = list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.UNCERTAIN.value,
-                    OutboxMessage.reported_at.is_(None),
-                    OutboxMessage.purpose != PURPOSE,  # no reports about reports
-                )
-                .order_by(OutboxMessage.id)
-                .limit(BATCH)
-                .with_for_update(skip_locked=True)
-            )
-        )
-        if not rows:
-            return 0
-        recipients = {row.id: await _recipient(session, row) for row in rows}
-        if not await admin_destinations(session, settings):
-            log.warning(
-                "%d messages may not have arrived (the bot stopped while sending them): "
-                "`python -m bot outbox` lists them; set ADMIN_CHATS or ADMIN_USERS to be "
-                "told in chat",
-                len(rows),
-            )
-        tz = ZoneInfo(settings.bot_timezone)
-        resend_command = services.router.get("resend")
-
-        def command(language: str) -> str:
-            return "/" + (resend_command.display_name(language) if resend_command else "resend")
-
-        await tell_admins(
-            session,
-            settings,
-            dedupe_key=f"{PURPOSE}:{rows[0].id}:{rows[-1].id}",
-            purpose=PURPOSE,
-            text=lambda t: uncertain_report(t, rows, recipients, tz, command),
-            now=now,
-        )
-        await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id.in_([row.id for row in rows]))
-            .values(reported_at=now)
-        )
-    return len(rows)
-
-
-def uncertain_report(
-    t: Translator,
-    rows: list[OutboxMessage],
-    recipients: dict[int, str],
-    tz: ZoneInfo,
-    command: Callable[[str], str],
-) -> str:
-    lines = [
-        t.ngettext(
-            "I was stopped while sending {n} message. The platform cannot tell me whether it "
-            "arrived, so I did not send it again:",
-            "I was stopped while sending {n} messages. The platform cannot tell me whether "
-            "they arrived, so I did not send them again:",
-            len(rows),
-        )
-    ]
-    for row in rows:
-        text = " ".join(str(row.payload.get("text", "")).split())
-        short = text if len(text) <= 60 else text[:59] + "…"
-        attempted = (row.attempted_at or row.created_at).astimezone(tz)
-        moment = f"{format_date(attempted.date(), t.language)} {attempted:%H:%M}"
-        lines.append(f"• #{row.id} {moment} → {recipients[row.id]}: „{short}“")
-    lines.append(
-        t.gettext(
-            "Most of them did arrive. If one is missing (ask the recipient), {command} sends "
-            "it again.",
-            command=f"{command(t.language)} {rows[0].id}",
-        )
-    )
-    return "\n".join(lines)
-
-
-async def _recipient(session: Session, row: OutboxMessage) -> str:
-    """A name an admin recognises: the person, or the group chat's title."""
-    if row.user_id is not None:
-        name = await session.scalar(
-            select(Identity.display_name)
-            .where(Identity.user_id == row.user_id)
-            .order_by(Identity.last_seen_at.desc())
-            .limit(1)
-        )
-        if name:
-            return name
-    title = await session.scalar(
-        select(GroupChat.title).where(
-            GroupChat.platform == row.platform, GroupChat.chat_id == row.chat_id
-        )
-    )
-    return title or f"{row.platform}:{row.chat_id}"
+# bot.scheduler.jobs still imports the sweep from here; it moves to the package's jobs.py.
+from handlers.delivery.uncertain import report_uncertain as report_uncertain
+from storage import outbox
 
 
 async def resend(ctx: HandlerContext) -> Reply:
@@ -139,8 +26,8 @@ async def resend(ctx: HandlerContext) -> Reply:
     if not await is_admin(ctx.session, ctx.services.settings, ctx.user.id):
         raise UserError(ctx._("Only admins may do that."))
     number = small_number(ctx.args["message"].lstrip("#"))
-    row = await ctx.session.get(OutboxMessage, number) if number is not None else None
-    if row is None or row.status != OutboxStatus.UNCERTAIN.value:
+    row = await outbox.uncertain_message(ctx.session, number) if number is not None else None
+    if row is None:
         raise UserError(
             ctx._(
                 "There is no message #{number} whose delivery is uncertain. The numbers are "
@@ -148,15 +35,11 @@ async def resend(ctx: HandlerContext) -> Reply:
                 number=ctx.args["message"].lstrip("#"),
             )
         )
-    await ctx.session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row.id)
-        .values(
-            status=OutboxStatus.PENDING.value,
-            attempted_at=None,
-            next_attempt_at=ctx.now,
-            last_error=f"resent on request of an admin ({ctx.user.id})",
-        )
+    await outbox.send_again(
+        ctx.session,
+        row.id,
+        now=ctx.now,
+        note=f"resent on request of an admin ({ctx.user.id})",
     )
     ctx.services.wake_outbox()
     return Reply(ctx._("Message #{number} is sent again.", number=row.id))

@@ -13,10 +13,8 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.core.dates import ParsedWhen, format_date, format_when
-from bot.core.enums import ReminderStatus, Role
+from bot.core.enums import ReminderStatus
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from handlers.context import Services
@@ -32,10 +30,10 @@ from handlers.reminders.policy import (
     parse_offsets,
     stored_offsets,
 )
-from storage import outbox
+from storage import outbox, people
 from storage import reminders as reminder_store
 from storage.db import Session
-from storage.models import ActionItem, Meeting, Membership, ReminderLog, User
+from storage.models import ActionItem, Meeting, ReminderLog, User
 
 log = logging.getLogger(__name__)
 
@@ -116,18 +114,7 @@ async def _report_missed(session: Session, services: Services, now: datetime) ->
     for row in missed:
         by_subject[(row.group_id, row.kind, row.subject)].append(row)
     for (group_id, kind, subject), rows in by_subject.items():
-        chairs = (
-            list(
-                await session.scalars(
-                    select(User)
-                    .join(Membership, Membership.user_id == User.id)
-                    .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
-                    .order_by(User.id)
-                )
-            )
-            if group_id is not None
-            else []
-        )
+        chairs = await people.chairs_of(session, group_id) if group_id is not None else []
         what = await _subject_title(session, subject)
         if not chairs:
             log.warning(
@@ -162,11 +149,11 @@ async def _subject_title(session: Session, subject: str) -> str:
     kind, _, rest = subject.partition(":")
     raw_id = rest.split(":", 1)[0]
     if kind == "meeting" and raw_id.isdigit():
-        meeting = await session.get(Meeting, int(raw_id))
+        meeting = await reminder_store.subject_meeting(session, int(raw_id))
         if meeting is not None:
             return f"#{meeting.number} {meeting.title}"
     if kind == "action_item" and raw_id.isdigit():
-        item = await session.get(ActionItem, int(raw_id))
+        item = await reminder_store.subject_action_item(session, int(raw_id))
         if item is not None:
             return _item_label(item)
     return subject

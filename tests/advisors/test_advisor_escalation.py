@@ -17,6 +17,7 @@ from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.core.enums import AuthorizationSource, OutboxStatus
 from bot.core.settings import Settings, load_settings
+from handlers.advisors import actions as advisor_actions
 from handlers.advisors.escalation import advisor_policy, preview, run_advisor_escalation
 from handlers.advisors.policy import (
     AdvisorHistory,
@@ -26,7 +27,6 @@ from handlers.advisors.policy import (
     due_steps,
     next_due_on,
 )
-from storage import advisors as advisor_store
 from storage.models import Advisor, AdvisorStep, ExperienceExchange, OutboxMessage
 from storage.outbox import decode_message
 from tests.harness import GROUP, Conversation, dm, person
@@ -68,7 +68,7 @@ async def add_advisor(
 ) -> int:
     policy = advisor_policy(core.settings)
     async with core.services.sessions.begin() as session:
-        advisor = await advisor_store.create_advisor(
+        advisor = await advisor_actions.create_advisor(
             session,
             name=name,
             email=email or f"{name.split()[0].lower()}@example.org",
@@ -234,7 +234,7 @@ async def test_delisting_then_relisting_after_attendance(acore: Core, clock: Fix
         assert advisor.status == "delisted"
     async with acore.services.sessions.begin() as session:
         advisor = await session.get(Advisor, advisor_id)
-        await advisor_store.add_authorization(
+        await advisor_actions.add_authorization(
             session,
             advisor,
             date(2021, 7, 5),

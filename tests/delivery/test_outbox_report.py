@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.core.messages import OutgoingMessage, UserRef
-from handlers.delivery.commands import report_uncertain
+from handlers.delivery.uncertain import report_uncertain
 from storage import outbox
 from storage import people as people_store
 from storage.models import OutboxMessage
