@@ -190,12 +190,7 @@ async def mark_present(
     now: datetime,
 ) -> bool:
     """Record one attendee; False when they were recorded already."""
-    query = select(Attendance).where(Attendance.meeting_id == meeting.id)
-    if user_id is not None:
-        query = query.where(Attendance.user_id == user_id)
-    else:
-        query = query.where(Attendance.guest_name == guest_name)
-    if await session.scalar(query) is not None:
+    if await _attendance_row(session, meeting, user_id, guest_name) is not None:
         return False
     session.add(
         Attendance(
@@ -292,3 +287,32 @@ async def forget_person(session: AsyncSession, user_id: int) -> None:
         .where(AgendaItem.presenter_user_id == user_id)
         .values(presenter_name=None)
     )
+
+
+async def _attendance_row(
+    session: AsyncSession, meeting: Meeting, user_id: int | None, guest_name: str | None
+) -> Attendance | None:
+    """The attendance row of a member (by `user_id`) or else of a guest (by name)."""
+    query = select(Attendance).where(Attendance.meeting_id == meeting.id)
+    if user_id is not None:
+        query = query.where(Attendance.user_id == user_id)
+    else:
+        query = query.where(Attendance.guest_name == guest_name)
+    return await session.scalar(query)
+
+
+async def mark_absent(
+    session: AsyncSession,
+    meeting: Meeting,
+    *,
+    user_id: int | None = None,
+    guest_name: str | None = None,
+) -> bool:
+    """Take one attendee off the list (the counterpart of `mark_present`); False when they
+    were not on it."""
+    row = await _attendance_row(session, meeting, user_id, guest_name)
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True

@@ -95,3 +95,12 @@ def mark_changed(meeting: Meeting, now: datetime) -> None:
     iCalendar SEQUENCE goes up and `updated_at` moves, so subscribers replace the event."""
     meeting.sequence = (meeting.sequence or 0) + 1
     meeting.updated_at = now
+
+
+async def said_yes(session: AsyncSession, meeting_id: int) -> list[int]:
+    """The people who answered yes to the meeting (e.g. to record them all as present)."""
+    return list(
+        await session.scalars(
+            select(Rsvp.user_id).where(Rsvp.meeting_id == meeting_id, Rsvp.answer == "yes")
+        )
+    )
