@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.enums import AgendaItemKind, AgendaItemStatus, MeetingStatus
-from storage.models import AgendaItem, Attendance, Group, Meeting, MeetingNote, Rsvp
+from bot.core.enums import ActionItemStatus, AgendaItemKind, AgendaItemStatus, MeetingStatus
+from storage.models import ActionItem, AgendaItem, Attendance, Group, Meeting, MeetingNote, Rsvp
 
 # A meeting without an end time counts as running for this long after its start.
 DEFAULT_LENGTH = timedelta(hours=2)
@@ -316,3 +316,33 @@ async def mark_absent(
     await session.delete(row)
     await session.flush()
     return True
+
+
+async def items_to_continue(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
+    """The meeting's accepted TOPs marked to be taken up again next time, in agenda order."""
+    return list(
+        await session.scalars(
+            select(AgendaItem)
+            .where(
+                AgendaItem.meeting_id == meeting_id,
+                AgendaItem.continue_next_time.is_(True),
+                AgendaItem.status == AgendaItemStatus.ACCEPTED.value,
+            )
+            .order_by(AgendaItem.position)
+        )
+    )
+
+
+async def open_action_items(session: AsyncSession, meeting_id: int) -> list[ActionItem]:
+    """The meeting's action items still open, by number: all of them come back on the next
+    agenda as follow-ups (no limit, unlike the listings for a chat)."""
+    return list(
+        await session.scalars(
+            select(ActionItem)
+            .where(
+                ActionItem.meeting_id == meeting_id,
+                ActionItem.status == ActionItemStatus.OPEN.value,
+            )
+            .order_by(ActionItem.number)
+        )
+    )

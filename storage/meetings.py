@@ -104,3 +104,18 @@ async def said_yes(session: AsyncSession, meeting_id: int) -> list[int]:
             select(Rsvp.user_id).where(Rsvp.meeting_id == meeting_id, Rsvp.answer == "yes")
         )
     )
+
+
+async def previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting | None:
+    """The group's last meeting (not cancelled) that started before this one."""
+    return await session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.id != meeting.id,
+            Meeting.status == MeetingStatus.SCHEDULED.value,
+            Meeting.starts_at < meeting.starts_at,
+        )
+        .order_by(Meeting.starts_at.desc(), Meeting.number.desc())
+        .limit(1)
+    )
