@@ -22,7 +22,12 @@ async def create_meeting(
     location: str | None,
     created_by_user_id: int | None,
     now: datetime,
+    description: str | None = None,
+    series_id: int | None = None,
+    recurrence_id: datetime | None = None,
 ) -> Meeting:
+    """The group's next meeting number; an occurrence of a series also gets `series_id` and
+    its original start as `recurrence_id`."""
     last = await session.scalar(
         select(func.max(Meeting.number)).where(Meeting.group_id == group_id)
     )
@@ -37,6 +42,9 @@ async def create_meeting(
         created_at=now,
         updated_at=now,
         created_by_user_id=created_by_user_id,
+        description=description,
+        series_id=series_id,
+        recurrence_id=recurrence_id,
     )
     session.add(meeting)
     await session.flush()

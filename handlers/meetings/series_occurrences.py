@@ -14,9 +14,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.core.enums import MeetingStatus
-from handlers.agenda.draft import create_agenda_draft
+from handlers.meetings.actions import open_meeting
 from handlers.meetings.series_rule import occurrences
-from storage import meetings as meeting_store
 from storage.db import Session
 from storage.models import Group, Meeting, MeetingSeries
 
@@ -50,19 +49,19 @@ async def materialize(
         )
         if exists is not None:
             continue
-        meeting = await meeting_store.create_meeting(
+        meeting = await open_meeting(
             session,
-            group_id=series.group_id,
+            group,
             title=series.title,
             starts_at=start,
             ends_at=end_of(start, series.duration_minutes, tz),
             location=series.location,
             created_by_user_id=series.created_by_user_id,
             now=now,
+            description=series.description,
+            series_id=series.id,
+            recurrence_id=start,
         )
-        meeting.series_id, meeting.recurrence_id = series.id, start
-        meeting.description = series.description
-        await create_agenda_draft(session, meeting, language=group.language, now=now)
         created.append(meeting)
     series.materialized_until = until
     await session.flush()

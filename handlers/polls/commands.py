@@ -21,9 +21,9 @@ from bot.core.i18n import N_, Translator
 from bot.core.messages import EDIT_MESSAGE_ID, Button, OutgoingMessage, Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
-from handlers.agenda.draft import create_agenda_draft
 from handlers.context import HandlerContext, Services
 from handlers.meetings import commands as meeting_handlers
+from handlers.meetings.actions import open_meeting
 from handlers.members.audience import audience
 from handlers.polls.tally import (
     PollInputError,
@@ -44,7 +44,6 @@ from handlers.polls.view import (
     vote_buttons,
     vote_hint,
 )
-from storage import meetings as meeting_store
 from storage import outbox
 from storage import polls as poll_store
 from storage.db import Session
@@ -484,9 +483,9 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         raise UserError(ctx._("That time has passed already."))
     if poll.status == PollStatus.OPEN.value:
         close(poll, ctx.now)
-    meeting = await meeting_store.create_meeting(
+    meeting = await open_meeting(
         ctx.session,
-        group_id=ctx.group.id,
+        ctx.group,
         title=poll.title,
         starts_at=option.starts_at,
         ends_at=option.ends_at,
@@ -494,7 +493,6 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
-    await create_agenda_draft(ctx.session, meeting, language=ctx.group.language, now=ctx.now)
     poll.chosen_position, poll.meeting_id = option.position, meeting.id
     await ctx.session.flush()
     await _tell_about_date(ctx, poll, meeting)
