@@ -115,7 +115,6 @@ def rsvp_buttons(ctx: HandlerContext, meeting: Meeting) -> tuple[tuple[Button, .
 async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
     """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
     text = headline + "\n" + describe(ctx, meeting)
-    await ctx.session.flush()
     await invitations.meeting_changed(ctx, meeting)
     await ctx.announce(
         dedupe_key=(
