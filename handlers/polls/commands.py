@@ -12,8 +12,6 @@ from typing import Literal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.core.dates import format_date
 from bot.core.enums import PollKind, PollStatus, Role
 from bot.core.errors import UserError
@@ -47,7 +45,7 @@ from handlers.polls.view import (
 from storage import outbox
 from storage import polls as poll_store
 from storage.db import Session
-from storage.models import Group, GroupChat, Meeting, Poll, User
+from storage.models import Group, Meeting, Poll, User
 
 DATE_EXAMPLE = '"Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 10 Uhr bis 14.06.'
 SURVEY_EXAMPLE = '"Welche Themen?" Digitalisierung; Nachfolge; Fachkräfte mehrfach'
@@ -136,31 +134,26 @@ async def post_everywhere(
     headline: str | None,
     skip_chat: tuple[str, str] | None,
 ) -> int:
-    """A new message with the poll to each chat of the group (but `skip_chat`)."""
+    """A new message with the poll to each chat of the group (but `skip_chat`), in the
+    chat's platform's terms."""
     t = Translator(group.language)
     tz = ZoneInfo(group.timezone)
     result = await poll_tally(session, poll)
-    chats = await session.scalars(
-        select(GroupChat).where(GroupChat.group_id == group.id).order_by(GroupChat.id)
+
+    def message(platform: str) -> OutgoingMessage:
+        return chat_message(
+            services, t, tz, poll, result, platform, buttons_for=buttons_for, headline=headline
+        )
+
+    return await outbox.enqueue_for_group(
+        session,
+        group.id,
+        dedupe_key=dedupe_key,
+        purpose="poll",
+        message=message,
+        now=services.clock.now(),
+        skip_chat=skip_chat,
     )
-    queued = 0
-    for chat in chats:
-        if (chat.platform, chat.chat_id) == skip_chat:
-            continue
-        message = chat_message(
-            services, t, tz, poll, result, chat.platform, buttons_for=buttons_for, headline=headline
-        )
-        queued += await outbox.enqueue(
-            session,
-            dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
-            purpose="poll",
-            platform=chat.platform,
-            chat_id=chat.chat_id,
-            group_id=group.id,
-            message=message,
-            now=services.clock.now(),
-        )
-    return queued
 
 
 async def sync_shown(
