@@ -129,6 +129,11 @@ async def previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting |
     )
 
 
+async def meeting_by_id(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    """The meeting a row points to (e.g. a poll's fixed date); None once it was deleted."""
+    return await session.get(Meeting, meeting_id)
+
+
 # --- meeting series ---------------------------------------------------------------------------
 
 

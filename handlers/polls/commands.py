@@ -42,10 +42,11 @@ from handlers.polls.view import (
     vote_buttons,
     vote_hint,
 )
-from storage import outbox
+from storage import meetings as meeting_store
+from storage import outbox, people
 from storage import polls as poll_store
 from storage.db import Session
-from storage.models import Group, Meeting, Poll, User
+from storage.models import Group, Meeting, Poll
 
 DATE_EXAMPLE = '"Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 10 Uhr bis 14.06.'
 SURVEY_EXAMPLE = '"Welche Themen?" Digitalisierung; Nachfolge; Fachkräfte mehrfach'
@@ -429,7 +430,6 @@ async def close_poll(ctx: HandlerContext) -> Reply:
     if poll.status != PollStatus.OPEN.value:
         raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
     close(poll, ctx.now)
-    await ctx.session.flush()
     result = await poll_tally(ctx.session, poll)
     headline = closed_headline(ctx.t, poll, result, ctx.tz, ctx.now)
     ctx.enqueued += await post_everywhere(
@@ -456,7 +456,7 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
     if poll.kind != PollKind.DATE.value:
         raise UserError(ctx._("Poll #{number} is a survey, not a date poll.", number=poll.number))
     if poll.meeting_id is not None:
-        meeting = await ctx.session.get(Meeting, poll.meeting_id)
+        meeting = await meeting_store.meeting_by_id(ctx.session, poll.meeting_id)
         raise UserError(
             ctx._(
                 "The date for poll #{number} is fixed already: meeting #{meeting}.",
@@ -487,7 +487,6 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         now=ctx.now,
     )
     poll.chosen_position, poll.meeting_id = option.position, meeting.id
-    await ctx.session.flush()
     await _tell_about_date(ctx, poll, meeting)
     ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
     result = await poll_tally(ctx.session, poll)
@@ -522,8 +521,9 @@ async def _tell_about_date(ctx: HandlerContext, poll: Poll, meeting: Meeting) ->
         elsewhere_only=True,
     )
     for user_id in sorted(await poll_store.voter_ids(ctx.session, poll.id)):
-        user = await ctx.session.get(User, user_id)
-        if user is None:
+        try:
+            user = await people.user_by_id(ctx.session, user_id)
+        except LookupError:
             continue
         t, tz = audience(user, ctx.group)
         text = (
