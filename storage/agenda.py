@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.enums import AgendaItemKind, AgendaItemStatus, MeetingStatus
-from storage.models import AgendaItem, Attendance, Group, Meeting, MeetingNote, Rsvp
+from bot.core.enums import ActionItemStatus, AgendaItemKind, AgendaItemStatus, MeetingStatus
+from storage.models import ActionItem, AgendaItem, Attendance, Group, Meeting, MeetingNote, Rsvp
 
 # A meeting without an end time counts as running for this long after its start.
 DEFAULT_LENGTH = timedelta(hours=2)
@@ -190,12 +190,7 @@ async def mark_present(
     now: datetime,
 ) -> bool:
     """Record one attendee; False when they were recorded already."""
-    query = select(Attendance).where(Attendance.meeting_id == meeting.id)
-    if user_id is not None:
-        query = query.where(Attendance.user_id == user_id)
-    else:
-        query = query.where(Attendance.guest_name == guest_name)
-    if await session.scalar(query) is not None:
+    if await _attendance_row(session, meeting, user_id, guest_name) is not None:
         return False
     session.add(
         Attendance(
@@ -291,4 +286,63 @@ async def forget_person(session: AsyncSession, user_id: int) -> None:
         update(AgendaItem)
         .where(AgendaItem.presenter_user_id == user_id)
         .values(presenter_name=None)
+    )
+
+
+async def _attendance_row(
+    session: AsyncSession, meeting: Meeting, user_id: int | None, guest_name: str | None
+) -> Attendance | None:
+    """The attendance row of a member (by `user_id`) or else of a guest (by name)."""
+    query = select(Attendance).where(Attendance.meeting_id == meeting.id)
+    if user_id is not None:
+        query = query.where(Attendance.user_id == user_id)
+    else:
+        query = query.where(Attendance.guest_name == guest_name)
+    return await session.scalar(query)
+
+
+async def mark_absent(
+    session: AsyncSession,
+    meeting: Meeting,
+    *,
+    user_id: int | None = None,
+    guest_name: str | None = None,
+) -> bool:
+    """Take one attendee off the list (the counterpart of `mark_present`); False when they
+    were not on it."""
+    row = await _attendance_row(session, meeting, user_id, guest_name)
+    if row is None:
+        return False
+    await session.delete(row)
+    await session.flush()
+    return True
+
+
+async def items_to_continue(session: AsyncSession, meeting_id: int) -> list[AgendaItem]:
+    """The meeting's accepted TOPs marked to be taken up again next time, in agenda order."""
+    return list(
+        await session.scalars(
+            select(AgendaItem)
+            .where(
+                AgendaItem.meeting_id == meeting_id,
+                AgendaItem.continue_next_time.is_(True),
+                AgendaItem.status == AgendaItemStatus.ACCEPTED.value,
+            )
+            .order_by(AgendaItem.position)
+        )
+    )
+
+
+async def open_action_items(session: AsyncSession, meeting_id: int) -> list[ActionItem]:
+    """The meeting's action items still open, by number: all of them come back on the next
+    agenda as follow-ups (no limit, unlike the listings for a chat)."""
+    return list(
+        await session.scalars(
+            select(ActionItem)
+            .where(
+                ActionItem.meeting_id == meeting_id,
+                ActionItem.status == ActionItemStatus.OPEN.value,
+            )
+            .order_by(ActionItem.number)
+        )
     )

@@ -22,9 +22,11 @@ from storage.models import (
     AgendaItem,
     CalendarFeed,
     Group,
+    Identity,
     Meeting,
     MeetingSeries,
     Membership,
+    User,
 )
 
 TOKEN_BYTES = 32
@@ -261,3 +263,19 @@ async def action_items_of_person(session: AsyncSession, user_id: int) -> list[Ac
             .order_by(ActionItem.due_date, ActionItem.id)
         )
     )
+
+
+async def invitees(session: AsyncSession, group_id: int) -> list[tuple[User, str]]:
+    """The group's members who have a chat account, each with the name of their first one:
+    who gets a meeting's invitation and who is listed as its attendee."""
+    rows = await session.execute(
+        select(User, Identity.display_name)
+        .join(Membership, Membership.user_id == User.id)
+        .join(Identity, Identity.user_id == User.id)
+        .where(Membership.group_id == group_id)
+        .order_by(User.id, Identity.id)
+    )
+    people: dict[int, tuple[User, str]] = {}
+    for user, name in rows.all():
+        people.setdefault(user.id, (user, name))
+    return list(people.values())

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import MeetingStatus
-from storage.models import Meeting, Rsvp
+from storage.models import Meeting, MeetingSeries, Rsvp
 
 
 async def create_meeting(
@@ -22,7 +22,12 @@ async def create_meeting(
     location: str | None,
     created_by_user_id: int | None,
     now: datetime,
+    description: str | None = None,
+    series_id: int | None = None,
+    recurrence_id: datetime | None = None,
 ) -> Meeting:
+    """The group's next meeting number; an occurrence of a series also gets `series_id` and
+    its original start as `recurrence_id`."""
     last = await session.scalar(
         select(func.max(Meeting.number)).where(Meeting.group_id == group_id)
     )
@@ -37,6 +42,9 @@ async def create_meeting(
         created_at=now,
         updated_at=now,
         created_by_user_id=created_by_user_id,
+        description=description,
+        series_id=series_id,
+        recurrence_id=recurrence_id,
     )
     session.add(meeting)
     await session.flush()
@@ -95,3 +103,123 @@ def mark_changed(meeting: Meeting, now: datetime) -> None:
     iCalendar SEQUENCE goes up and `updated_at` moves, so subscribers replace the event."""
     meeting.sequence = (meeting.sequence or 0) + 1
     meeting.updated_at = now
+
+
+async def said_yes(session: AsyncSession, meeting_id: int) -> list[int]:
+    """The people who answered yes to the meeting (e.g. to record them all as present)."""
+    return list(
+        await session.scalars(
+            select(Rsvp.user_id).where(Rsvp.meeting_id == meeting_id, Rsvp.answer == "yes")
+        )
+    )
+
+
+async def previous_meeting(session: AsyncSession, meeting: Meeting) -> Meeting | None:
+    """The group's last meeting (not cancelled) that started before this one."""
+    return await session.scalar(
+        select(Meeting)
+        .where(
+            Meeting.group_id == meeting.group_id,
+            Meeting.id != meeting.id,
+            Meeting.status == MeetingStatus.SCHEDULED.value,
+            Meeting.starts_at < meeting.starts_at,
+        )
+        .order_by(Meeting.starts_at.desc(), Meeting.number.desc())
+        .limit(1)
+    )
+
+
+async def meeting_by_id(session: AsyncSession, meeting_id: int) -> Meeting | None:
+    """The meeting a row points to (e.g. a poll's fixed date); None once it was deleted."""
+    return await session.get(Meeting, meeting_id)
+
+
+# --- meeting series ---------------------------------------------------------------------------
+
+
+async def create_series(
+    session: AsyncSession,
+    *,
+    group_id: int,
+    title: str,
+    rrule: str,
+    first_starts_at: datetime,
+    timezone: str,
+    duration_minutes: int | None,
+    location: str | None,
+    created_by_user_id: int,
+    now: datetime,
+) -> MeetingSeries:
+    """A new series; none of its occurrences exists yet (they are materialized from its
+    first start on)."""
+    series = MeetingSeries(
+        group_id=group_id,
+        title=title,
+        rrule=rrule,
+        first_starts_at=first_starts_at,
+        timezone=timezone,
+        duration_minutes=duration_minutes,
+        location=location,
+        materialized_until=first_starts_at,
+        sequence=0,
+        created_at=now,
+        updated_at=now,
+        created_by_user_id=created_by_user_id,
+    )
+    session.add(series)
+    await session.flush()
+    return series
+
+
+def mark_series_changed(series: MeetingSeries, now: datetime) -> None:
+    """Like `mark_changed` for a whole series: calendars replace it by its higher SEQUENCE."""
+    series.sequence += 1
+    series.updated_at = now
+
+
+async def series_of_group(session: AsyncSession, group_id: int) -> list[MeetingSeries]:
+    """The group's series, oldest first: their place in this list is their number (S1, …)."""
+    return list(
+        await session.scalars(
+            select(MeetingSeries)
+            .where(MeetingSeries.group_id == group_id)
+            .order_by(MeetingSeries.id)
+        )
+    )
+
+
+async def series_to_extend(
+    session: AsyncSession, horizon: datetime, group_id: int | None = None
+) -> list[MeetingSeries]:
+    """Running series (of every group, or of one) whose occurrences do not reach `horizon`."""
+    query = select(MeetingSeries).where(
+        MeetingSeries.ended_at.is_(None), MeetingSeries.materialized_until < horizon
+    )
+    if group_id is not None:
+        query = query.where(MeetingSeries.group_id == group_id)
+    return list(await session.scalars(query.order_by(MeetingSeries.id)))
+
+
+async def has_occurrence(session: AsyncSession, series_id: int, recurrence_id: datetime) -> bool:
+    """Whether the series' occurrence originally starting at `recurrence_id` exists."""
+    found = await session.scalar(
+        select(Meeting.id).where(
+            Meeting.series_id == series_id, Meeting.recurrence_id == recurrence_id
+        )
+    )
+    return found is not None
+
+
+async def future_occurrences(session: AsyncSession, series_id: int, now: datetime) -> list[Meeting]:
+    """The series' scheduled occurrences from `now` on, soonest first."""
+    return list(
+        await session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.series_id == series_id,
+                Meeting.starts_at >= now,
+                Meeting.status == MeetingStatus.SCHEDULED.value,
+            )
+            .order_by(Meeting.starts_at)
+        )
+    )

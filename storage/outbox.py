@@ -22,7 +22,7 @@ Guarantees, and their limits:
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -185,12 +185,14 @@ async def enqueue_for_group(
     *,
     dedupe_key: str,
     purpose: str,
-    message: OutgoingMessage,
+    message: OutgoingMessage | Callable[[str], OutgoingMessage],
     now: datetime,
     skip_chat: tuple[str, str] | None = None,
 ) -> int:
     """Queue one message per chat of a working group (it may span platforms); `skip_chat`
-    (platform, chat id) is left out, e.g. the chat where the command was answered."""
+    (platform, chat id) is left out, e.g. the chat where the command was answered.
+    `message` may be a function of the chat's platform, for a message that differs per
+    platform (a poll's buttons and command hint)."""
     chats = await session.scalars(
         select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
     )
@@ -205,7 +207,7 @@ async def enqueue_for_group(
             platform=chat.platform,
             chat_id=chat.chat_id,
             group_id=group_id,
-            message=message,
+            message=message(chat.platform) if callable(message) else message,
             now=now,
         )
     return queued

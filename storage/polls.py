@@ -1,8 +1,8 @@
 """Polls of a working group: date polls (Terminabfrage) and surveys.
 
 Every lookup is scoped to one group, so a poll number guessed in another group finds
-nothing. Tallying and rendering live in handlers/poll_logic.py (pure); this module only
-reads and writes rows.
+nothing. Tallying lives in handlers/polls/tally.py, rendering in handlers/polls/view.py (both pure);
+this module only reads and writes rows.
 """
 
 from __future__ import annotations

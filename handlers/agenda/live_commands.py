@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
-
 from bot.core.enums import Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
@@ -24,7 +22,8 @@ from handlers.meetings.lookup import (
     member_names,
 )
 from storage import agenda as agenda_store
-from storage.models import AgendaItem, Attendance, Meeting, Rsvp
+from storage import meetings as meeting_store
+from storage.models import AgendaItem, Meeting
 
 NEXT_WORDS = {"next", "weiter", "nächster", "naechster", "nächste", "naechste", "+"}
 _COUNT = re.compile(
@@ -161,11 +160,9 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
     added: list[str] = []
     if _EVERYONE_YES.search(people):
         people = _EVERYONE_YES.sub(" ", people)
-        said_yes = await ctx.session.scalars(
-            select(Rsvp.user_id).where(Rsvp.meeting_id == meeting.id, Rsvp.answer == "yes")
-        )
+        said_yes = await meeting_store.said_yes(ctx.session, meeting.id)
         names = await member_names(ctx)
-        for user_id in list(said_yes):
+        for user_id in said_yes:
             if await agenda_store.mark_present(
                 ctx.session, meeting, user_id=user_id, by_user_id=ctx.user.id, now=ctx.now
             ):
@@ -209,28 +206,15 @@ async def remove_attendance(ctx: HandlerContext) -> Reply:
     removed = []
     for mention in _MENTION.findall(text):
         identity = await member_by_mention(ctx, mention)
-        row = await ctx.session.scalar(
-            select(Attendance).where(
-                Attendance.meeting_id == meeting.id, Attendance.user_id == identity.user_id
-            )
-        )
-        if row is not None:
-            await ctx.session.delete(row)
+        if await agenda_store.mark_absent(ctx.session, meeting, user_id=identity.user_id):
             removed.append(identity.display_name)
     guest = _MENTION.sub(" ", text).strip()
     if guest:
-        row = await ctx.session.scalar(
-            select(Attendance).where(
-                Attendance.meeting_id == meeting.id, Attendance.guest_name == guest
-            )
-        )
-        if row is None:
+        if not await agenda_store.mark_absent(ctx.session, meeting, guest_name=guest):
             raise UserError(ctx._("“{value}” is not on the list.", value=guest))
-        await ctx.session.delete(row)
         removed.append(guest)
     if not removed:
         raise UserError(ctx._("Nobody named was on the list."))
-    await ctx.session.flush()
     return Reply(
         "\n".join(
             [

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from icalendar import vRecur
@@ -13,7 +14,9 @@ from icalendar import vRecur
 from bot.core.enums import AgendaItemKind, MeetingStatus
 from bot.core.i18n import Translator
 from handlers.calendar.ics import CalendarEvent, Party, uid_for
-from storage.models import ActionItem, AgendaItem, Group, Meeting, MeetingSeries
+
+if TYPE_CHECKING:
+    from storage.models import ActionItem, AgendaItem, Group, Meeting, MeetingSeries
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ class FeedSource(Protocol):
     """One kind of event in a feed (meetings, action items, authorization deadlines, …).
 
     A new kind for the personal feed implements these two methods and is added to
-    `PERSON_SOURCES` (see handlers/advisor_feed.py for the authorization deadlines).
+    `PERSON_SOURCES` (see handlers/advisors/deadlines_feed.py for the authorization deadlines).
     """
 
     name: str

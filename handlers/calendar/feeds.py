@@ -24,8 +24,9 @@ from handlers.calendar.feed_source import FeedScope, FeedSource, SourceVersion
 from handlers.calendar.ics import CalendarEvent, render_feed
 from handlers.context import Services
 from storage import calendar as calendar_store
+from storage import people
 from storage.db import Session
-from storage.models import CalendarFeed, Group, Meeting, User
+from storage.models import CalendarFeed, Meeting
 
 # Bump when the rendering changes, so clients holding an old ETag get the new text.
 FEED_FORMAT = "1"
@@ -91,9 +92,10 @@ class ActionItemsSource:
         items = await calendar_store.action_items_of_person(session, scope.user.id)
         groups = {group.id: group for group in scope.groups}
         for group_id in {item.group_id for item in items} - set(groups):
-            group = await session.get(Group, group_id)
-            if group is not None:
-                groups[group_id] = group
+            try:
+                groups[group_id] = await people.group_by_id(session, group_id)
+            except LookupError:
+                continue
         return [
             action_item_event(item, groups[item.group_id], style, item.due_date)
             for item in items
@@ -141,13 +143,15 @@ class FeedBuilder:
     async def scope(self, session: Session, feed: CalendarFeed) -> FeedScope | None:
         settings = self.services.settings
         if feed.kind == FeedKind.GROUP.value and feed.group_id is not None:
-            group = await session.get(Group, feed.group_id)
-            if group is None:
+            try:
+                group = await people.group_by_id(session, feed.group_id)
+            except LookupError:
                 return None
             return FeedScope(feed, FeedKind.GROUP, (group,), None, group.language, settings)
         if feed.kind == FeedKind.PERSON.value and feed.user_id is not None:
-            user = await session.get(User, feed.user_id)
-            if user is None:
+            try:
+                user = await people.user_by_id(session, feed.user_id)
+            except LookupError:
                 return None
             groups = tuple(await calendar_store.groups_of_person(session, user.id))
             language = user.language or settings.bot_language

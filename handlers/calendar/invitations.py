@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.core.dates import ParsedWhen, format_when
 from bot.core.enums import MeetingStatus, Role
 from bot.core.errors import UserError
@@ -26,8 +24,8 @@ from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.audience import language_of
 from storage import calendar as calendar_store
-from storage import outbox
-from storage.models import AgendaItem, Group, Identity, Meeting, MeetingSeries, Membership, User
+from storage import outbox, people
+from storage.models import AgendaItem, Group, Meeting, MeetingSeries, User
 
 PURPOSE = "meeting_invitation"
 
@@ -39,25 +37,6 @@ def _when(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
     return format_when(
         ParsedWhen(start.date(), start.time(), end.time() if same_day else None, tz), language
     )
-
-
-async def _participants(
-    ctx: HandlerContext, group: Group, user_ids: Iterable[int] | None
-) -> list[tuple[User, str]]:
-    """Group members (or the chosen subset of them) with a display name."""
-    query = (
-        select(User, Identity.display_name)
-        .join(Membership, Membership.user_id == User.id)
-        .join(Identity, Identity.user_id == User.id)
-        .where(Membership.group_id == group.id)
-        .order_by(User.id, Identity.id)
-    )
-    if user_ids is not None:
-        query = query.where(User.id.in_(list(user_ids)))
-    people: dict[int, tuple[User, str]] = {}
-    for user, name in (await ctx.session.execute(query)).all():
-        people.setdefault(user.id, (user, name))
-    return list(people.values())
 
 
 def _style(ctx: HandlerContext, language: str) -> EventStyle:
@@ -127,17 +106,14 @@ async def send_invitations(
     """Queue this version's invitation to every participant (all members, or `user_ids`);
     returns how many were new. Without `key_suffix`, a person gets each version once."""
     group = ctx.group if ctx.group and ctx.group.id == meeting.group_id else None
-    group = group or await ctx.session.get(Group, meeting.group_id)
-    assert group is not None
-    await ctx.session.flush()
-    everyone = await _participants(ctx, group, None)
+    group = group or await people.group_by_id(ctx.session, meeting.group_id)
+    everyone = await calendar_store.invitees(ctx.session, group.id)
     wanted = set(user_ids) if user_ids is not None else None
     agenda = await calendar_store.agenda_of_meeting(ctx.session, meeting.id)
-    series = (
-        await ctx.session.get(MeetingSeries, meeting.series_id)
-        if meeting.series_id is not None
-        else None
-    )
+    series = None
+    if meeting.series_id is not None:
+        found = await calendar_store.series_by_id(ctx.session, [meeting.series_id])
+        series = found.get(meeting.series_id)
     files: dict[str, Document] = {}
     queued = 0
     for user, _ in everyone:
@@ -166,10 +142,8 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
     """Hook for the series handlers: a series was created or changed (bump its `sequence`
     on a change first). Every member gets the whole series once per version: the RRULE,
     cancelled occurrences as EXDATE, changed ones as RECURRENCE-ID overrides."""
-    group = await ctx.session.get(Group, series.group_id)
-    assert group is not None
-    await ctx.session.flush()
-    everyone = await _participants(ctx, group, None)
+    group = await people.group_by_id(ctx.session, series.group_id)
+    everyone = await calendar_store.invitees(ctx.session, group.id)
     occurrences = await calendar_store.occurrences_of_series(ctx.session, series.id)
     agendas = await calendar_store.agendas_of_groups(ctx.session, [group.id])
     domain = ctx.services.settings.calendar_domain

@@ -11,9 +11,9 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
-from handlers.agenda.draft import create_agenda_draft
 from handlers.calendar import invitations
 from handlers.context import HandlerContext
+from handlers.meetings.actions import open_meeting
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.meetings.series_occurrences import extend_series
 from storage import meetings as meeting_store
@@ -78,9 +78,9 @@ async def schedule(ctx: HandlerContext) -> Reply:
     if len(title) > 200 or len(location) > 500:
         raise UserError(ctx._("The title or place is too long."))
     starts_at = _future_start(ctx, when)
-    meeting = await meeting_store.create_meeting(
+    meeting = await open_meeting(
         ctx.session,
-        group_id=ctx.group.id,
+        ctx.group,
         title=title,
         starts_at=starts_at,
         ends_at=when.end_at(),
@@ -88,7 +88,6 @@ async def schedule(ctx: HandlerContext) -> Reply:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
-    await create_agenda_draft(ctx.session, meeting, language=ctx.group.language, now=ctx.now)
     return await _tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
 
 
@@ -116,7 +115,6 @@ def rsvp_buttons(ctx: HandlerContext, meeting: Meeting) -> tuple[tuple[Button, .
 async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
     """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
     text = headline + "\n" + describe(ctx, meeting)
-    await ctx.session.flush()
     await invitations.meeting_changed(ctx, meeting)
     await ctx.announce(
         dedupe_key=(

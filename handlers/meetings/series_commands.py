@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.core.dates import format_date, parse_date, parse_time_range
 from bot.core.enums import MeetingStatus, Role
 from bot.core.errors import UserError
@@ -23,7 +21,6 @@ from handlers.meetings.series_occurrences import (
     at_clock,
     end_of,
     extend_series,
-    future_occurrences,
     materialize,
 )
 from handlers.meetings.series_rule import (
@@ -33,7 +30,7 @@ from handlers.meetings.series_rule import (
     first_occurrence,
     parse_series,
 )
-from storage.meetings import mark_changed
+from storage import meetings as meeting_store
 from storage.models import MeetingSeries
 
 EXAMPLE = 'jeden 2. Donnerstag im Monat 9-10 Uhr "AG Transfer" | https://meet.example.org/ag'
@@ -61,13 +58,7 @@ def _parse(ctx: HandlerContext, text: str) -> SeriesSpec:
 async def _numbered(ctx: HandlerContext) -> list[MeetingSeries]:
     """The group's series; their number is their place in this list (S1, S2, …)."""
     assert ctx.group is not None
-    return list(
-        await ctx.session.scalars(
-            select(MeetingSeries)
-            .where(MeetingSeries.group_id == ctx.group.id)
-            .order_by(MeetingSeries.id)
-        )
-    )
+    return await meeting_store.series_of_group(ctx.session, ctx.group.id)
 
 
 async def _series(ctx: HandlerContext) -> tuple[int, MeetingSeries]:
@@ -112,7 +103,7 @@ def series_text(ctx: HandlerContext, number: int, series: MeetingSeries) -> str:
 
 
 async def _upcoming_lines(ctx: HandlerContext, series: MeetingSeries) -> list[str]:
-    upcoming = await future_occurrences(ctx.session, series, ctx.now)
+    upcoming = await meeting_store.future_occurrences(ctx.session, series.id, ctx.now)
     return ["  " + describe(ctx, meeting) for meeting in upcoming[:SHOWN_DATES]]
 
 
@@ -133,7 +124,8 @@ async def create(ctx: HandlerContext) -> Reply:
         duration = (spec.end.hour * 60 + spec.end.minute) - (
             spec.start.hour * 60 + spec.start.minute
         )
-    series = MeetingSeries(
+    series = await meeting_store.create_series(
+        ctx.session,
         group_id=ctx.group.id,
         title=title,
         rrule=spec.rrule(ctx.tz),
@@ -141,14 +133,9 @@ async def create(ctx: HandlerContext) -> Reply:
         timezone=ctx.tz.key,
         duration_minutes=duration,
         location=location.strip() or None,
-        materialized_until=first,
-        sequence=0,
-        created_at=ctx.now,
-        updated_at=ctx.now,
         created_by_user_id=ctx.user.id,
+        now=ctx.now,
     )
-    ctx.session.add(series)
-    await ctx.session.flush()
     await materialize(
         ctx.session, series, until=max(ctx.now + HORIZON, first + timedelta(minutes=1)), now=ctx.now
     )
@@ -212,7 +199,7 @@ async def edit(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("Series S{number} has ended.", number=number))
     field, value = ctx.args["field"], ctx.args["value"].strip()
     tz = ZoneInfo(series.timezone)
-    upcoming = await future_occurrences(ctx.session, series, ctx.now)
+    upcoming = await meeting_store.future_occurrences(ctx.session, series.id, ctx.now)
     if field == "title":
         title = value.strip('"').strip()
         if not title or len(title) > 200:
@@ -220,7 +207,7 @@ async def edit(ctx: HandlerContext) -> Reply:
         for meeting in upcoming:
             if meeting.title == series.title:
                 meeting.title = title
-                mark_changed(meeting, ctx.now)
+                meeting_store.mark_changed(meeting, ctx.now)
         series.title = title
     elif field == "place":
         if len(value) > 500:
@@ -228,7 +215,7 @@ async def edit(ctx: HandlerContext) -> Reply:
         for meeting in upcoming:
             if meeting.location == series.location:
                 meeting.location = value or None
-                mark_changed(meeting, ctx.now)
+                meeting_store.mark_changed(meeting, ctx.now)
         series.location = value or None
     elif field == "description":
         for meeting in upcoming:
@@ -247,12 +234,10 @@ async def edit(ctx: HandlerContext) -> Reply:
             if not moved:
                 meeting.starts_at = meeting.recurrence_id
                 meeting.ends_at = end_of(meeting.starts_at, duration, tz)
-                mark_changed(meeting, ctx.now)
+                meeting_store.mark_changed(meeting, ctx.now)
         series.first_starts_at = at_clock(series.first_starts_at, start, tz)
         series.duration_minutes = duration
-    series.sequence += 1
-    series.updated_at = ctx.now
-    await ctx.session.flush()
+    meeting_store.mark_series_changed(series, ctx.now)
     text = ctx._("Series changed:") + "\n" + series_text(ctx, number, series)
     await invitations.series_changed(ctx, series)
     await ctx.announce(
@@ -283,13 +268,12 @@ async def end(ctx: HandlerContext) -> Reply:
         [p for p in series.rrule.split(";") if not p.startswith("UNTIL=")] + [f"UNTIL={until}"]
     )
     cancelled = 0
-    for meeting in await future_occurrences(ctx.session, series, ctx.now):
+    for meeting in await meeting_store.future_occurrences(ctx.session, series.id, ctx.now):
         if (meeting.recurrence_id or meeting.starts_at) >= cutoff:
             meeting.status = MeetingStatus.CANCELLED.value
-            mark_changed(meeting, ctx.now)
+            meeting_store.mark_changed(meeting, ctx.now)
             cancelled += 1
-    series.sequence += 1
-    series.updated_at = ctx.now
+    meeting_store.mark_series_changed(series, ctx.now)
     text = ctx.ngettext(
         "Series S{number} ends on {date}; {n} later meeting was cancelled.",
         "Series S{number} ends on {date}; {n} later meetings were cancelled.",

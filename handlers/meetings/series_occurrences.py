@@ -11,14 +11,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
-from bot.core.enums import MeetingStatus
-from handlers.agenda.draft import create_agenda_draft
+from handlers.meetings.actions import open_meeting
 from handlers.meetings.series_rule import occurrences
 from storage import meetings as meeting_store
+from storage import people
 from storage.db import Session
-from storage.models import Group, Meeting, MeetingSeries
+from storage.models import Meeting, MeetingSeries
 
 HORIZON = timedelta(days=92)  # about three months of occurrences exist ahead of time
 
@@ -34,8 +32,7 @@ async def materialize(
     until = _next_midnight(until, tz)
     if series.ended_at is not None or until <= series.materialized_until:
         return []
-    group = await session.get(Group, series.group_id)
-    assert group is not None
+    group = await people.group_by_id(session, series.group_id)
     starts = occurrences(
         series.rrule,
         series.first_starts_at,
@@ -45,27 +42,23 @@ async def materialize(
     )
     created = []
     for start in starts:
-        exists = await session.scalar(
-            select(Meeting.id).where(Meeting.series_id == series.id, Meeting.recurrence_id == start)
-        )
-        if exists is not None:
+        if await meeting_store.has_occurrence(session, series.id, start):
             continue
-        meeting = await meeting_store.create_meeting(
+        meeting = await open_meeting(
             session,
-            group_id=series.group_id,
+            group,
             title=series.title,
             starts_at=start,
             ends_at=end_of(start, series.duration_minutes, tz),
             location=series.location,
             created_by_user_id=series.created_by_user_id,
             now=now,
+            description=series.description,
+            series_id=series.id,
+            recurrence_id=start,
         )
-        meeting.series_id, meeting.recurrence_id = series.id, start
-        meeting.description = series.description
-        await create_agenda_draft(session, meeting, language=group.language, now=now)
         created.append(meeting)
-    series.materialized_until = until
-    await session.flush()
+    series.materialized_until = until  # flushed by the next query or the commit
     return created
 
 
@@ -89,31 +82,10 @@ async def extend_series(session: Session, now: datetime, group_id: int | None = 
     """Create the occurrences that came within the horizon since the last run, for every
     running series (or one group's); returns how many meetings were created. Idempotent,
     so a scheduler may call it as often as it likes."""
-    query = select(MeetingSeries).where(
-        MeetingSeries.ended_at.is_(None), MeetingSeries.materialized_until < now + HORIZON
-    )
-    if group_id is not None:
-        query = query.where(MeetingSeries.group_id == group_id)
     created = 0
-    for series in list(await session.scalars(query.order_by(MeetingSeries.id))):
+    for series in await meeting_store.series_to_extend(session, now + HORIZON, group_id):
         created += len(await materialize(session, series, until=now + HORIZON, now=now))
     return created
-
-
-async def future_occurrences(
-    session: Session, series: MeetingSeries, now: datetime
-) -> list[Meeting]:
-    return list(
-        await session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.series_id == series.id,
-                Meeting.starts_at >= now,
-                Meeting.status == MeetingStatus.SCHEDULED.value,
-            )
-            .order_by(Meeting.starts_at)
-        )
-    )
 
 
 def at_clock(moment: datetime, clock: time, tz: ZoneInfo) -> datetime:

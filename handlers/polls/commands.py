@@ -12,8 +12,6 @@ from typing import Literal
 from uuid import uuid4
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from bot.core.dates import format_date
 from bot.core.enums import PollKind, PollStatus, Role
 from bot.core.errors import UserError
@@ -21,9 +19,9 @@ from bot.core.i18n import N_, Translator
 from bot.core.messages import EDIT_MESSAGE_ID, Button, OutgoingMessage, Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
-from handlers.agenda.draft import create_agenda_draft
 from handlers.context import HandlerContext, Services
 from handlers.meetings import commands as meeting_handlers
+from handlers.meetings.actions import open_meeting
 from handlers.members.audience import audience
 from handlers.polls.tally import (
     PollInputError,
@@ -45,10 +43,10 @@ from handlers.polls.view import (
     vote_hint,
 )
 from storage import meetings as meeting_store
-from storage import outbox
+from storage import outbox, people
 from storage import polls as poll_store
 from storage.db import Session
-from storage.models import Group, GroupChat, Meeting, Poll, User
+from storage.models import Group, Meeting, Poll
 
 DATE_EXAMPLE = '"Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 10 Uhr bis 14.06.'
 SURVEY_EXAMPLE = '"Welche Themen?" Digitalisierung; Nachfolge; Fachkräfte mehrfach'
@@ -137,31 +135,26 @@ async def post_everywhere(
     headline: str | None,
     skip_chat: tuple[str, str] | None,
 ) -> int:
-    """A new message with the poll to each chat of the group (but `skip_chat`)."""
+    """A new message with the poll to each chat of the group (but `skip_chat`), in the
+    chat's platform's terms."""
     t = Translator(group.language)
     tz = ZoneInfo(group.timezone)
     result = await poll_tally(session, poll)
-    chats = await session.scalars(
-        select(GroupChat).where(GroupChat.group_id == group.id).order_by(GroupChat.id)
+
+    def message(platform: str) -> OutgoingMessage:
+        return chat_message(
+            services, t, tz, poll, result, platform, buttons_for=buttons_for, headline=headline
+        )
+
+    return await outbox.enqueue_for_group(
+        session,
+        group.id,
+        dedupe_key=dedupe_key,
+        purpose="poll",
+        message=message,
+        now=services.clock.now(),
+        skip_chat=skip_chat,
     )
-    queued = 0
-    for chat in chats:
-        if (chat.platform, chat.chat_id) == skip_chat:
-            continue
-        message = chat_message(
-            services, t, tz, poll, result, chat.platform, buttons_for=buttons_for, headline=headline
-        )
-        queued += await outbox.enqueue(
-            session,
-            dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
-            purpose="poll",
-            platform=chat.platform,
-            chat_id=chat.chat_id,
-            group_id=group.id,
-            message=message,
-            now=services.clock.now(),
-        )
-    return queued
 
 
 async def sync_shown(
@@ -437,7 +430,6 @@ async def close_poll(ctx: HandlerContext) -> Reply:
     if poll.status != PollStatus.OPEN.value:
         raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
     close(poll, ctx.now)
-    await ctx.session.flush()
     result = await poll_tally(ctx.session, poll)
     headline = closed_headline(ctx.t, poll, result, ctx.tz, ctx.now)
     ctx.enqueued += await post_everywhere(
@@ -464,7 +456,7 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
     if poll.kind != PollKind.DATE.value:
         raise UserError(ctx._("Poll #{number} is a survey, not a date poll.", number=poll.number))
     if poll.meeting_id is not None:
-        meeting = await ctx.session.get(Meeting, poll.meeting_id)
+        meeting = await meeting_store.meeting_by_id(ctx.session, poll.meeting_id)
         raise UserError(
             ctx._(
                 "The date for poll #{number} is fixed already: meeting #{meeting}.",
@@ -484,9 +476,9 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         raise UserError(ctx._("That time has passed already."))
     if poll.status == PollStatus.OPEN.value:
         close(poll, ctx.now)
-    meeting = await meeting_store.create_meeting(
+    meeting = await open_meeting(
         ctx.session,
-        group_id=ctx.group.id,
+        ctx.group,
         title=poll.title,
         starts_at=option.starts_at,
         ends_at=option.ends_at,
@@ -494,9 +486,7 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
-    await create_agenda_draft(ctx.session, meeting, language=ctx.group.language, now=ctx.now)
     poll.chosen_position, poll.meeting_id = option.position, meeting.id
-    await ctx.session.flush()
     await _tell_about_date(ctx, poll, meeting)
     ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
     result = await poll_tally(ctx.session, poll)
@@ -531,8 +521,9 @@ async def _tell_about_date(ctx: HandlerContext, poll: Poll, meeting: Meeting) ->
         elsewhere_only=True,
     )
     for user_id in sorted(await poll_store.voter_ids(ctx.session, poll.id)):
-        user = await ctx.session.get(User, user_id)
-        if user is None:
+        try:
+            user = await people.user_by_id(ctx.session, user_id)
+        except LookupError:
             continue
         t, tz = audience(user, ctx.group)
         text = (

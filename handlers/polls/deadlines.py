@@ -18,10 +18,10 @@ from handlers.members.audience import audience
 from handlers.polls.commands import close, closed_headline, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import reminder_due
 from handlers.polls.view import moment_text
-from storage import outbox
+from storage import outbox, people
 from storage import polls as poll_store
 from storage.db import Session
-from storage.models import Group, Poll, User
+from storage.models import Poll
 
 REMINDERS = {
     True: N_(
@@ -50,10 +50,8 @@ async def run_poll_deadlines(services: Services, now: datetime) -> None:
 
 
 async def _close(session: Session, services: Services, poll: Poll, now: datetime) -> int:
-    group = await session.get(Group, poll.group_id)
-    assert group is not None
+    group = await people.group_by_id(session, poll.group_id)
     close(poll, now)
-    await session.flush()
     result = await poll_tally(session, poll)
     headline = closed_headline(
         Translator(group.language), poll, result, ZoneInfo(group.timezone), now
@@ -73,15 +71,16 @@ async def _close(session: Session, services: Services, poll: Poll, now: datetime
 
 async def _remind(session: Session, poll: Poll, now: datetime) -> int:
     """One DM to each member who has not answered; the key makes it once per person."""
-    group = await session.get(Group, poll.group_id)
-    assert group is not None and poll.deadline is not None
+    group = await people.group_by_id(session, poll.group_id)
+    assert poll.deadline is not None
     answered = await poll_store.voter_ids(session, poll.id)
     queued = 0
     for user_id in await poll_store.member_ids(session, group.id):
         if user_id in answered:
             continue
-        user = await session.get(User, user_id)
-        if user is None:
+        try:
+            user = await people.user_by_id(session, user_id)
+        except LookupError:
             continue
         t, tz = audience(user, group)
         text = t.gettext(

@@ -1,7 +1,7 @@
 """Pure poll logic: reading a chair's one-line poll, tallying answers, picking the best slot.
 
 No I/O and no translations here: errors carry a code the handler translates, so the rules
-are unit-tested directly (tests/test_poll_logic.py).
+are unit-tested directly (tests/polls/test_poll_logic.py).
 
 Syntax (German or English words, any order after the title):
     /terminabfrage "Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 10 Uhr bis 20.06.

@@ -7,6 +7,7 @@ every answer, and sent again when it closes, so every chat shows the same table.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.dates import ParsedWhen, format_when
@@ -14,7 +15,9 @@ from bot.core.enums import PollKind, PollStatus
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Button
 from handlers.polls.tally import Tally
-from storage.models import Poll, PollOption
+
+if TYPE_CHECKING:
+    from storage.models import Poll, PollOption
 
 ICONS = {"yes": "✅", "maybe": "🟡", "no": "❌"}
 ANSWER_LABELS = {"yes": N_("yes"), "maybe": N_("if need be"), "no": N_("no")}
