@@ -10,10 +10,12 @@ from bot.core.enums import ActionItemStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
+from bot.core.numbers import split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.minutes.common import input_error, is_chair, target_meeting, top_text
-from handlers.minutes.parsing import InputError, parse_action, parse_action_ref, split_meeting_ref
+from handlers.meetings.lookup import ensure_open, meeting_or_today
+from handlers.minutes.common import input_error, is_chair, top_text
+from handlers.minutes.parsing import InputError, parse_action, parse_action_ref
 from handlers.minutes.render import status_text
 from storage import minutes as minutes_store
 from storage import people
@@ -93,12 +95,13 @@ async def _resolve(ctx: HandlerContext, mention: str) -> int:
 
 async def record(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
-    number, text = split_meeting_ref(ctx.args["details"])
+    number, text = split_leading_ref(ctx.args["details"])
     try:
         parsed = parse_action(text, now=ctx.now, tz=ctx.tz)
     except InputError as error:
         raise input_error(ctx, error) from error
-    meeting = await target_meeting(ctx, number)
+    meeting = await meeting_or_today(ctx, number)
+    ensure_open(ctx, meeting)
     assignees = []
     for assignee in parsed.assignees:
         if assignee.mention is not None:

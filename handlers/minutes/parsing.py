@@ -43,7 +43,6 @@ class InputError(ValueError):
 _DECISION_REF = re.compile(r"^(?:b-?)?(\d{4})[-/.](\d{1,4})$", re.IGNORECASE)
 _DECISION_IN_TEXT = re.compile(r"(?<![\w-])B-?(\d{4})-(\d{1,4})(?![\w-])", re.IGNORECASE)
 _ACTION_REF = re.compile(r"^(?:a-?)?#?(\d{1,6})$", re.IGNORECASE)
-_MEETING_REF = re.compile(r"^#(\d{1,6})$")
 
 
 def parse_decision_ref(text: str) -> tuple[int, int] | None:
@@ -55,15 +54,6 @@ def parse_decision_ref(text: str) -> tuple[int, int] | None:
 def parse_action_ref(text: str) -> int | None:
     match = _ACTION_REF.match(text.strip())
     return int(match.group(1)) if match else None
-
-
-def split_meeting_ref(text: str) -> tuple[int | None, str]:
-    """A leading ``#3`` names the meeting explicitly; the rest is returned."""
-    head, _, rest = text.strip().partition(" ")
-    match = _MEETING_REF.match(head)
-    if match:
-        return int(match.group(1)), rest.strip()
-    return None, text.strip()
 
 
 # --- decisions ------------------------------------------------------------------------------
