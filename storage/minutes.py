@@ -22,6 +22,7 @@ from bot.core.enums import (
     MinutesStatus,
     Role,
 )
+from bot.core.numbers import action_label, decision_label
 from storage.agenda import accepted_items, current_agenda_item
 from storage.minutes_data import (
     MinutesAction,
@@ -29,8 +30,6 @@ from storage.minutes_data import (
     MinutesDecision,
     MinutesTop,
     NextMeeting,
-    action_label,
-    decision_label,
 )
 from storage.models import (
     ActionItem,

@@ -72,12 +72,3 @@ class MinutesData:
     objections_until: datetime | None = None
     approved_at: datetime | None = None
     cancelled: bool = False
-
-
-def decision_label(year: int, number: int) -> str:
-    """``B-2021-07``: the number people cite in minutes and mails."""
-    return f"B-{year}-{number:02d}"
-
-
-def action_label(number: int) -> str:
-    return f"A-{number}"

@@ -31,3 +31,14 @@ def split_leading_ref(text: str | None) -> tuple[str | None, str]:
     if match is None:
         return None, text
     return match.group(1), text[match.end() :].strip()
+
+
+def decision_label(year: int, number: int) -> str:
+    """``B-2021-07``: the number people cite in minutes and mails (the data export, which
+    storage writes, shows it too, so it lives here and not with the minutes)."""
+    return f"B-{year}-{number:02d}"
+
+
+def action_label(number: int) -> str:
+    """``A-12``: how an action item is cited."""
+    return f"A-{number}"

@@ -10,7 +10,7 @@ from bot.core.enums import ActionItemStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
-from bot.core.numbers import split_leading_ref
+from bot.core.numbers import action_label, decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import ensure_open, meeting_or_today
@@ -19,7 +19,6 @@ from handlers.minutes.parsing import InputError, parse_action, parse_action_ref
 from handlers.minutes.render import status_text
 from storage import minutes as minutes_store
 from storage import people
-from storage.minutes_data import action_label, decision_label
 from storage.models import ActionItem, ActionItemAssignee
 
 STATUS_CHOICES = {

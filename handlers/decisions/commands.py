@@ -11,7 +11,7 @@ from bot.core.enums import DecisionKind, MinutesStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
-from bot.core.numbers import split_leading_ref
+from bot.core.numbers import decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import ensure_open, meeting_or_today
@@ -19,7 +19,6 @@ from handlers.minutes.common import input_error, top_text
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
 from handlers.minutes.render import kind_text, outcome_text
 from storage import minutes as minutes_store
-from storage.minutes_data import decision_label
 from storage.models import Decision, Meeting
 
 EXAMPLE = N_("unanimous Recommendation to Strategiekreis: extend the checks.")
