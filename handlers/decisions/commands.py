@@ -15,6 +15,7 @@ from bot.core.numbers import decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import ensure_open, meeting_or_today
+from handlers.minutes.collect import decision_value
 from handlers.minutes.common import input_error, top_text
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
 from handlers.minutes.render import kind_text, outcome_text
@@ -27,7 +28,7 @@ MAX_LIST = 30
 
 def summary(ctx: HandlerContext, decision: Decision) -> str:
     """``B-2021-07 Empfehlung an Strategiekreis (einstimmig): Text`` in plain text."""
-    value = minutes_store.decision_value(decision)
+    value = decision_value(decision)
     line = f"{value.label} {kind_text(ctx.t, value.kind, value.addressee)}"
     if value.kind != DecisionKind.INFORMATION.value:
         line += f" ({outcome_text(ctx.t, value)})"

@@ -19,6 +19,7 @@ from bot.core.messages import Document, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
+from handlers.minutes.collect import collect_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
 from storage import minutes as minutes_store
 from storage import outbox
@@ -57,9 +58,7 @@ async def _rendered(
     ctx: HandlerContext, meeting: Meeting
 ) -> tuple[str, tuple[Document, Document, Document]]:
     assert ctx.group is not None
-    data = await minutes_store.collect_minutes(
-        ctx.session, ctx.group, meeting, platform=ctx.platform.name
-    )
+    data = await collect_minutes(ctx.session, ctx.group, meeting, platform=ctx.platform.name)
     return render_markdown(data, ctx.t), minutes_documents(data, ctx.t)
 
 
