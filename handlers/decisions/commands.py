@@ -15,8 +15,8 @@ from bot.core.numbers import decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import ensure_open, meeting_or_today
-from handlers.minutes.collect import decision_value
 from handlers.minutes.common import input_error, top_text
+from handlers.minutes.data import decision_value
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
 from handlers.minutes.render import kind_text, outcome_text
 from storage import minutes as minutes_store

@@ -7,35 +7,20 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.enums import AgendaItemKind, MeetingStatus
-from bot.core.numbers import action_label, decision_label
-from storage import agenda as agenda_store
-from storage import minutes as minutes_store
-from storage.minutes_data import (
+from bot.core.numbers import action_label
+from handlers.minutes.data import (
     MinutesAction,
     MinutesData,
-    MinutesDecision,
     MinutesTop,
     NextMeeting,
+    decision_value,
 )
+from storage import agenda as agenda_store
+from storage import minutes as minutes_store
 
 if TYPE_CHECKING:
     from storage.db import Session
-    from storage.models import ActionItem, AgendaItem, Decision, Group, Meeting
-
-
-def decision_value(decision: Decision, amends_label: str | None = None) -> MinutesDecision:
-    """A decision as the minutes renderer and the decision replies show it."""
-    return MinutesDecision(
-        label=decision_label(decision.year, decision.number),
-        kind=decision.kind,
-        addressee=decision.addressee,
-        text=decision.text,
-        outcome=decision.outcome,
-        votes_for=decision.votes_for,
-        votes_against=decision.votes_against,
-        abstentions=decision.abstentions,
-        amends_label=amends_label,
-    )
+    from storage.models import ActionItem, AgendaItem, Group, Meeting
 
 
 async def collect_minutes(

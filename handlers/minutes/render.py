@@ -28,7 +28,7 @@ from bot.core.enums import (
 )
 from bot.core.i18n import Translator
 from bot.core.messages import Document
-from storage.minutes_data import MinutesAction, MinutesData, MinutesDecision, MinutesTop
+from handlers.minutes.data import MinutesAction, MinutesData, MinutesDecision, MinutesTop
 
 _WHITESPACE = re.compile(r"\s+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")

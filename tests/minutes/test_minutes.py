@@ -11,6 +11,13 @@ from sqlalchemy import select
 from bot.core.enums import DecisionKind, DecisionOutcome
 from bot.core.i18n import Translator
 from bot.core.text import split_text
+from handlers.minutes.data import (
+    MinutesAction,
+    MinutesData,
+    MinutesDecision,
+    MinutesTop,
+    NextMeeting,
+)
 from handlers.minutes.parsing import InputError, parse_action, parse_action_ref, parse_decision
 from handlers.minutes.render import (
     escape,
@@ -18,13 +25,6 @@ from handlers.minutes.render import (
     render_docx,
     render_html,
     render_markdown,
-)
-from storage.minutes_data import (
-    MinutesAction,
-    MinutesData,
-    MinutesDecision,
-    MinutesTop,
-    NextMeeting,
 )
 from storage.models import GroupChat, Identity, OutboxMessage
 from tests.harness import GROUP, Conversation, person
