@@ -14,9 +14,9 @@ from bot.core.numbers import action_label, decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import ensure_open, meeting_or_today
-from handlers.minutes.common import input_error, is_chair, top_text
+from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, parse_action, parse_action_ref
-from handlers.minutes.render import status_text
+from handlers.minutes.render import status_text, top_text
 from storage import minutes as minutes_store
 from storage import people
 from storage.models import ActionItem, ActionItemAssignee
@@ -142,7 +142,7 @@ async def record(ctx: HandlerContext) -> Reply:
         ctx._(
             "Action item recorded for #{meeting}, {top}:\n{item}",
             meeting=meeting.number,
-            top=top_text(ctx, top),
+            top=top_text(ctx.t, top),
             item=line,
         )
     )
@@ -163,6 +163,17 @@ async def _item(ctx: HandlerContext, raw: str) -> ActionItem:
             )
         )
     return item
+
+
+async def is_chair(ctx: HandlerContext) -> bool:
+    """A chair, or a chat admin whose role no chair has set (as the dispatcher rules)."""
+    if ctx.role is Role.CHAIR:
+        return True
+    member = ctx.member
+    if member is None or member.role_granted_by_user_id is not None:
+        return False
+    message = ctx.message
+    return await ctx.platform.is_chat_admin(message.chat.chat_id, message.sender.user_id)
 
 
 async def _set_status(ctx: HandlerContext, item: ActionItem, status: str) -> Reply:

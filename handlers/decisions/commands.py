@@ -15,10 +15,10 @@ from bot.core.numbers import decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import ensure_open, meeting_or_today
-from handlers.minutes.common import input_error, top_text
 from handlers.minutes.data import decision_value
+from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
-from handlers.minutes.render import kind_text, outcome_text
+from handlers.minutes.render import kind_text, outcome_text, top_text
 from storage import minutes as minutes_store
 from storage.models import Decision, Meeting
 
@@ -101,7 +101,7 @@ async def _recorded(ctx: HandlerContext, decision: Decision, meeting: Meeting) -
         ctx._(
             "Decision recorded for #{meeting}, {top}:\n{decision}",
             meeting=meeting.number,
-            top=top_text(ctx, top),
+            top=top_text(ctx.t, top),
             decision=summary(ctx, decision),
         )
     )
@@ -163,7 +163,7 @@ async def show(ctx: HandlerContext, decision: Decision) -> Reply:
                     "Meeting #{number} {title}, {top}",
                     number=meeting.number,
                     title=meeting.title,
-                    top=top_text(ctx, top),
+                    top=top_text(ctx.t, top),
                 )
             )
             if meeting.minutes_status == MinutesStatus.APPROVED.value:

@@ -90,6 +90,13 @@ def kind_text(t: Translator, kind: str, addressee: str | None) -> str:
     return t.gettext("Decision")
 
 
+def top_text(t: Translator, top: tuple[int, str] | None) -> str:
+    """The TOP an entry was recorded under, from its (number, title), or "no TOP"."""
+    if top is None:
+        return t.gettext("no TOP")
+    return t.gettext("TOP {number} {title}", number=top[0], title=top[1])
+
+
 def status_text(t: Translator, status: str) -> str:
     return {
         ActionItemStatus.OPEN.value: t.gettext("open"),

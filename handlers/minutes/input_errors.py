@@ -1,9 +1,8 @@
-"""What the decision and action-item commands share: which TOP an entry belongs to, who
-may change what, and the translated texts of input errors."""
+"""The translated texts of the input errors the minutes parsers (parsing.py) report by code;
+the decision and action-item commands answer with them."""
 
 from __future__ import annotations
 
-from bot.core.enums import Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from handlers.context import HandlerContext
@@ -24,21 +23,5 @@ INPUT_ERRORS = {
 
 
 def input_error(ctx: HandlerContext, error: InputError) -> UserError:
+    """The hint for `error` in the reader's language."""
     return UserError(ctx._(INPUT_ERRORS[error.code], **error.params))
-
-
-async def is_chair(ctx: HandlerContext) -> bool:
-    """A chair, or a chat admin whose role no chair has set (as the dispatcher rules)."""
-    if ctx.role is Role.CHAIR:
-        return True
-    member = ctx.member
-    if member is None or member.role_granted_by_user_id is not None:
-        return False
-    message = ctx.message
-    return await ctx.platform.is_chat_admin(message.chat.chat_id, message.sender.user_id)
-
-
-def top_text(ctx: HandlerContext, top: tuple[int, str] | None) -> str:
-    if top is None:
-        return ctx._("no TOP")
-    return ctx._("TOP {number} {title}", number=top[0], title=top[1])
