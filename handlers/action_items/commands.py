@@ -13,12 +13,11 @@ from bot.core.messages import Reply
 from bot.core.numbers import action_label, decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.meetings.lookup import ensure_open, meeting_or_today
+from handlers.meetings.lookup import ensure_open, find_member, meeting_or_today
 from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, parse_action, parse_action_ref
 from handlers.minutes.render import status_text, top_text
 from storage import minutes as minutes_store
-from storage import people
 from storage.models import ActionItem, ActionItemAssignee
 
 STATUS_CHOICES = {
@@ -77,11 +76,8 @@ async def _describe_all(ctx: HandlerContext, items: list[ActionItem]) -> list[st
 
 async def _resolve(ctx: HandlerContext, mention: str) -> int:
     """A @mention of a member of this group → their user id."""
-    assert ctx.group is not None
-    identity = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
-    if identity is None or (
-        await people.membership(ctx.session, ctx.group.id, identity.user_id) is None
-    ):
+    identity = await find_member(ctx, mention)
+    if identity is None:
         raise UserError(
             ctx._(
                 "I don't know @{name} in this group. For people outside the bot, write the "

@@ -97,12 +97,20 @@ async def item_by_arg(
     )
 
 
-async def member_by_mention(ctx: HandlerContext, mention: str) -> Identity:
-    """A member of this group named as @username; others are unknown here, even if the bot
-    knows them from another group."""
+async def find_member(ctx: HandlerContext, mention: str) -> Identity | None:
+    """A member of this group named as @username, or None: others are unknown here, even if
+    the bot knows them from another group."""
     assert ctx.group is not None
     found = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
     if found is None or await people.membership(ctx.session, ctx.group.id, found.user_id) is None:
+        return None
+    return found
+
+
+async def member_by_mention(ctx: HandlerContext, mention: str) -> Identity:
+    """A member of this group named as @username; anyone else is refused with a hint."""
+    found = await find_member(ctx, mention)
+    if found is None:
         raise UserError(
             ctx._(
                 "I don't know {mention} yet. They need to send a command in this chat first "
