@@ -45,8 +45,12 @@ def _today(ctx: HandlerContext) -> date:
 
 
 def describe(
-    ctx: HandlerContext, item: ActionItem, assignees: list[ActionItemAssignee], names: dict
+    ctx: HandlerContext,
+    item: ActionItem,
+    assignees: list[ActionItemAssignee],
+    names: dict[int, str],
 ) -> str:
+    """One item on one line: ``A-12 who: what – due date``, with its status unless open."""
     who = ", ".join(
         names.get(a.user_id, "?") if a.user_id is not None else (a.name or "?") for a in assignees
     )
