@@ -1,6 +1,6 @@
-"""Decisions, action items, minutes objections and the query that collects a meeting's
-minutes. Every lookup takes the group id: a number guessed from another group finds
-nothing."""
+"""Decisions, action items, minutes objections and the queries a meeting's minutes are
+collected from (handlers/minutes/collect.py). Every lookup takes the group id: a number
+guessed from another group finds nothing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -16,32 +15,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import (
     ActionItemStatus,
-    AgendaItemKind,
     AgendaItemStatus,
     MeetingStatus,
     MinutesStatus,
     Role,
 )
-from storage.agenda import accepted_items, current_agenda_item
-from storage.minutes_data import (
-    MinutesAction,
-    MinutesData,
-    MinutesDecision,
-    MinutesTop,
-    NextMeeting,
-    action_label,
-    decision_label,
-)
+from bot.core.numbers import action_label, decision_label
+from storage.agenda import current_agenda_item
 from storage.models import (
     ActionItem,
     ActionItemAssignee,
     AgendaItem,
-    Attendance,
     Decision,
     Group,
     Identity,
     Meeting,
-    MeetingNote,
     Membership,
     MinutesObjection,
 )
@@ -407,21 +395,6 @@ async def personal_minutes_data(session: AsyncSession, user_id: int) -> dict[str
 # --- the minutes ----------------------------------------------------------------------------
 
 
-def decision_value(decision: Decision, amends_label: str | None = None) -> MinutesDecision:
-    """A decision as the minutes renderer and the decision replies show it."""
-    return MinutesDecision(
-        label=decision_label(decision.year, decision.number),
-        kind=decision.kind,
-        addressee=decision.addressee,
-        text=decision.text,
-        outcome=decision.outcome,
-        votes_for=decision.votes_for,
-        votes_against=decision.votes_against,
-        abstentions=decision.abstentions,
-        amends_label=amends_label,
-    )
-
-
 async def decision_labels(session: AsyncSession, ids: Iterable[int | None]) -> dict[int, str]:
     wanted = {i for i in ids if i is not None}
     if not wanted:
@@ -432,146 +405,60 @@ async def decision_labels(session: AsyncSession, ids: Iterable[int | None]) -> d
     return {row.id: decision_label(row.year, row.number) for row in rows}
 
 
-async def collect_minutes(
-    session: AsyncSession, group: Group, meeting: Meeting, *, platform: str | None = None
-) -> MinutesData:
-    """Everything the minutes show, as plain values in the group's time zone."""
-    tz = ZoneInfo(group.timezone)
-    tops = await accepted_items(session, meeting.id)
-    notes = list(
-        await session.scalars(
-            select(MeetingNote)
-            .where(MeetingNote.meeting_id == meeting.id)
-            .order_by(MeetingNote.created_at, MeetingNote.id)
-        )
-    )
-    decisions = list(
+async def decisions_of_meeting(
+    session: AsyncSession, group_id: int, meeting_id: int
+) -> list[Decision]:
+    """The decisions recorded in one meeting, by number."""
+    return list(
         await session.scalars(
             select(Decision)
-            .where(Decision.meeting_id == meeting.id, Decision.group_id == group.id)
+            .where(Decision.meeting_id == meeting_id, Decision.group_id == group_id)
             .order_by(Decision.year, Decision.number)
         )
     )
-    actions = list(
+
+
+async def action_items_of_meeting(
+    session: AsyncSession, group_id: int, meeting_id: int
+) -> list[ActionItem]:
+    """The action items recorded in one meeting, whatever their status, by number."""
+    return list(
         await session.scalars(
             select(ActionItem)
-            .where(ActionItem.meeting_id == meeting.id, ActionItem.group_id == group.id)
+            .where(ActionItem.meeting_id == meeting_id, ActionItem.group_id == group_id)
             .order_by(ActionItem.number)
         )
     )
-    attendance = list(
+
+
+async def scheduled_meetings_after(
+    session: AsyncSession, group_id: int, after: datetime, *, limit: int = 5
+) -> list[Meeting]:
+    """The next meetings that start after `after` and are not cancelled ("Nächste Termine")."""
+    return list(
         await session.scalars(
-            select(Attendance)
-            .where(Attendance.meeting_id == meeting.id)
-            .order_by(Attendance.recorded_at, Attendance.id)
+            select(Meeting)
+            .where(
+                Meeting.group_id == group_id,
+                Meeting.status == MeetingStatus.SCHEDULED.value,
+                Meeting.starts_at > after,
+            )
+            .order_by(Meeting.starts_at)
+            .limit(limit)
         )
     )
-    assignees = await assignees_of(session, [a.id for a in actions])
-    writers = [n.author_user_id for n in notes] + [d.created_by_user_id for d in decisions]
-    writers += [a.created_by_user_id for a in actions]
-    people = {a.user_id for a in attendance if a.user_id is not None}
-    people |= {r.user_id for rows in assignees.values() for r in rows if r.user_id is not None}
-    people |= {t.presenter_user_id for t in tops if t.presenter_user_id is not None}
-    names = await display_names(session, people | {w for w in writers if w}, platform)
-    labels = await decision_labels(
-        session,
-        [d.amends_decision_id for d in decisions] + [a.decision_id for a in actions],
-    )
 
-    def action_value(item: ActionItem) -> MinutesAction:
-        who = tuple(
-            (names.get(row.user_id, "?") if row.user_id is not None else row.name or "?")
-            for row in assignees[item.id]
-        )
-        return MinutesAction(
-            label=action_label(item.number),
-            assignees=who,
-            text=item.text,
-            due=item.due_date,
-            status=item.status,
-            decision_label=labels.get(item.decision_id or 0),
-        )
 
-    def top_value(number: int | None, item: AgendaItem | None) -> MinutesTop:
-        item_id = item.id if item is not None else None
-        known = {t.id for t in tops}
-
-        def here(agenda_item_id: int | None) -> bool:
-            if item is None:
-                return agenda_item_id is None or agenda_item_id not in known
-            return agenda_item_id == item_id
-
-        presenter = None
-        if item is not None:
-            presenter = item.presenter_name or names.get(item.presenter_user_id or 0)
-        return MinutesTop(
-            number=number,
-            title=item.title if item is not None else "",
-            kind=item.kind if item is not None else AgendaItemKind.TOPIC.value,
-            presenter=presenter,
-            planned_start=item.planned_start.astimezone(tz)
-            if item is not None and item.planned_start
-            else None,
-            notes=tuple(n.text for n in notes if here(n.agenda_item_id)),
-            decisions=tuple(
-                decision_value(d, labels.get(d.amends_decision_id or 0))
-                for d in decisions
-                if here(d.agenda_item_id)
-            ),
-            actions=tuple(action_value(a) for a in actions if here(a.agenda_item_id)),
-            continue_next_time=bool(item is not None and item.continue_next_time),
-        )
-
-    loose = top_value(None, None)
-    has_loose = bool(loose.notes or loose.decisions or loose.actions)
-    upcoming = await session.scalars(
-        select(Meeting)
-        .where(
-            Meeting.group_id == group.id,
-            Meeting.status == MeetingStatus.SCHEDULED.value,
-            Meeting.starts_at > meeting.starts_at,
-        )
-        .order_by(Meeting.starts_at)
-        .limit(5)
-    )
-    # "Mitschrift": those who recorded entries in the role of minute-taker or chair; members
-    # may add notes too, but they do not sign the minutes unless nobody else wrote.
-    takers = set(
+async def minute_takers_among(
+    session: AsyncSession, group_id: int, user_ids: Iterable[int]
+) -> set[int]:
+    """Those of `user_ids` who take minutes in this group: its minute-takers and chairs."""
+    return set(
         await session.scalars(
             select(Membership.user_id).where(
-                Membership.group_id == group.id,
-                Membership.user_id.in_({w for w in writers if w}),
+                Membership.group_id == group_id,
+                Membership.user_id.in_(set(user_ids)),
                 Membership.role.in_([Role.MINUTE_TAKER.value, Role.CHAIR.value]),
             )
         )
-    )
-    signing = [w for w in writers if w in takers] or [w for w in writers if w]
-    seen_writers = dict.fromkeys(names[w] for w in signing if w in names)
-    return MinutesData(
-        group_name=group.name,
-        meeting_number=meeting.number,
-        title=meeting.title,
-        starts_at=meeting.starts_at.astimezone(tz),
-        ends_at=meeting.ends_at.astimezone(tz) if meeting.ends_at else None,
-        location=meeting.location,
-        participants=tuple(names.get(a.user_id, "?") for a in attendance if a.user_id is not None),
-        guests=tuple(a.guest_name for a in attendance if a.user_id is None and a.guest_name),
-        attendance_count=meeting.attendance_count,
-        tops=tuple(top_value(item.position, item) for item in tops),
-        unassigned=loose if has_loose else None,
-        next_meetings=tuple(
-            NextMeeting(
-                m.starts_at.astimezone(tz), m.ends_at.astimezone(tz) if m.ends_at else None, m.title
-            )
-            for m in upcoming
-        ),
-        minute_takers=tuple(seen_writers),
-        status=meeting.minutes_status,
-        objections_until=meeting.objections_until.astimezone(tz)
-        if meeting.objections_until
-        else None,
-        approved_at=meeting.minutes_approved_at.astimezone(tz)
-        if meeting.minutes_approved_at
-        else None,
-        cancelled=meeting.status == MeetingStatus.CANCELLED.value,
     )

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import re
+
 MAX_DIGITS = 9
 
 
@@ -15,3 +17,28 @@ def small_number(raw: str | None) -> int | None:
     if not text or len(text) > MAX_DIGITS or not (text.isascii() and text.isdecimal()):
         return None
     return int(text)
+
+
+_LEADING_REF = re.compile(rf"#(\d{{1,{MAX_DIGITS}}})\b\s*")
+
+
+def split_leading_ref(text: str | None) -> tuple[str | None, str]:
+    """A leading "#3" names what the rest of the text is about (a meeting): returns the
+    digits as typed (the lookup checks them with `small_number`, so "#３" is refused, not
+    read as 3) and the rest; (None, the whole text) when there is none."""
+    text = (text or "").strip()
+    match = _LEADING_REF.match(text)
+    if match is None:
+        return None, text
+    return match.group(1), text[match.end() :].strip()
+
+
+def decision_label(year: int, number: int) -> str:
+    """``B-2021-07``: the number people cite in minutes and mails (the data export, which
+    storage writes, shows it too, so it lives here and not with the minutes)."""
+    return f"B-{year}-{number:02d}"
+
+
+def action_label(number: int) -> str:
+    """``A-12``: how an action item is cited."""
+    return f"A-{number}"

@@ -10,14 +10,14 @@ from bot.core.enums import ActionItemStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
+from bot.core.numbers import action_label, decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.minutes.common import input_error, is_chair, target_meeting, top_text
-from handlers.minutes.parsing import InputError, parse_action, parse_action_ref, split_meeting_ref
-from handlers.minutes.render import status_text
+from handlers.meetings.lookup import ensure_open, find_member, meeting_or_today
+from handlers.minutes.input_errors import input_error
+from handlers.minutes.parsing import InputError, parse_action, parse_action_ref
+from handlers.minutes.render import status_text, top_text
 from storage import minutes as minutes_store
-from storage import people
-from storage.minutes_data import action_label, decision_label
 from storage.models import ActionItem, ActionItemAssignee
 
 STATUS_CHOICES = {
@@ -45,8 +45,12 @@ def _today(ctx: HandlerContext) -> date:
 
 
 def describe(
-    ctx: HandlerContext, item: ActionItem, assignees: list[ActionItemAssignee], names: dict
+    ctx: HandlerContext,
+    item: ActionItem,
+    assignees: list[ActionItemAssignee],
+    names: dict[int, str],
 ) -> str:
+    """One item on one line: ``A-12 who: what – due date``, with its status unless open."""
     who = ", ".join(
         names.get(a.user_id, "?") if a.user_id is not None else (a.name or "?") for a in assignees
     )
@@ -76,11 +80,8 @@ async def _describe_all(ctx: HandlerContext, items: list[ActionItem]) -> list[st
 
 async def _resolve(ctx: HandlerContext, mention: str) -> int:
     """A @mention of a member of this group → their user id."""
-    assert ctx.group is not None
-    identity = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
-    if identity is None or (
-        await people.membership(ctx.session, ctx.group.id, identity.user_id) is None
-    ):
+    identity = await find_member(ctx, mention)
+    if identity is None:
         raise UserError(
             ctx._(
                 "I don't know @{name} in this group. For people outside the bot, write the "
@@ -93,12 +94,13 @@ async def _resolve(ctx: HandlerContext, mention: str) -> int:
 
 async def record(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
-    number, text = split_meeting_ref(ctx.args["details"])
+    number, text = split_leading_ref(ctx.args["details"])
     try:
         parsed = parse_action(text, now=ctx.now, tz=ctx.tz)
     except InputError as error:
         raise input_error(ctx, error) from error
-    meeting = await target_meeting(ctx, number)
+    meeting = await meeting_or_today(ctx, number)
+    ensure_open(ctx, meeting)
     assignees = []
     for assignee in parsed.assignees:
         if assignee.mention is not None:
@@ -140,7 +142,7 @@ async def record(ctx: HandlerContext) -> Reply:
         ctx._(
             "Action item recorded for #{meeting}, {top}:\n{item}",
             meeting=meeting.number,
-            top=top_text(ctx, top),
+            top=top_text(ctx.t, top),
             item=line,
         )
     )
@@ -161,6 +163,17 @@ async def _item(ctx: HandlerContext, raw: str) -> ActionItem:
             )
         )
     return item
+
+
+async def is_chair(ctx: HandlerContext) -> bool:
+    """A chair, or a chat admin whose role no chair has set (as the dispatcher rules)."""
+    if ctx.role is Role.CHAIR:
+        return True
+    member = ctx.member
+    if member is None or member.role_granted_by_user_id is not None:
+        return False
+    message = ctx.message
+    return await ctx.platform.is_chat_admin(message.chat.chat_id, message.sender.user_id)
 
 
 async def _set_status(ctx: HandlerContext, item: ActionItem, status: str) -> Reply:

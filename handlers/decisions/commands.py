@@ -11,19 +11,15 @@ from bot.core.enums import DecisionKind, MinutesStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
+from bot.core.numbers import decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.minutes.common import input_error, target_meeting, top_text
-from handlers.minutes.parsing import (
-    InputError,
-    ParsedDecision,
-    parse_decision,
-    parse_decision_ref,
-    split_meeting_ref,
-)
-from handlers.minutes.render import kind_text, outcome_text
+from handlers.meetings.lookup import ensure_open, meeting_or_today
+from handlers.minutes.data import decision_value
+from handlers.minutes.input_errors import input_error
+from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
+from handlers.minutes.render import kind_text, outcome_text, top_text
 from storage import minutes as minutes_store
-from storage.minutes_data import decision_label
 from storage.models import Decision, Meeting
 
 EXAMPLE = N_("unanimous Recommendation to Strategiekreis: extend the checks.")
@@ -32,7 +28,7 @@ MAX_LIST = 30
 
 def summary(ctx: HandlerContext, decision: Decision) -> str:
     """``B-2021-07 Empfehlung an Strategiekreis (einstimmig): Text`` in plain text."""
-    value = minutes_store.decision_value(decision)
+    value = decision_value(decision)
     line = f"{value.label} {kind_text(ctx.t, value.kind, value.addressee)}"
     if value.kind != DecisionKind.INFORMATION.value:
         line += f" ({outcome_text(ctx.t, value)})"
@@ -105,27 +101,29 @@ async def _recorded(ctx: HandlerContext, decision: Decision, meeting: Meeting) -
         ctx._(
             "Decision recorded for #{meeting}, {top}:\n{decision}",
             meeting=meeting.number,
-            top=top_text(ctx, top),
+            top=top_text(ctx.t, top),
             decision=summary(ctx, decision),
         )
     )
 
 
 async def record(ctx: HandlerContext) -> Reply:
-    number, text = split_meeting_ref(ctx.args["details"])
+    number, text = split_leading_ref(ctx.args["details"])
     if parse_decision_ref(text):  # "/beschluss B-2021-07" means: show it
         return await show(ctx, await _decision(ctx, text))
     parsed = _parse(ctx, text)
-    meeting = await target_meeting(ctx, number)
+    meeting = await meeting_or_today(ctx, number)
+    ensure_open(ctx, meeting)
     decision = await _store(ctx, parsed, meeting, None)
     return await _recorded(ctx, decision, meeting)
 
 
 async def amend(ctx: HandlerContext) -> Reply:
     original = await _decision(ctx, ctx.args["number"])
-    number, text = split_meeting_ref(ctx.args["details"])
+    number, text = split_leading_ref(ctx.args["details"])
     parsed = _parse(ctx, text)
-    meeting = await target_meeting(ctx, number)
+    meeting = await meeting_or_today(ctx, number)
+    ensure_open(ctx, meeting)
     decision = await _store(ctx, parsed, meeting, original)
     reply = await _recorded(ctx, decision, meeting)
     label = decision_label(original.year, original.number)
@@ -165,7 +163,7 @@ async def show(ctx: HandlerContext, decision: Decision) -> Reply:
                     "Meeting #{number} {title}, {top}",
                     number=meeting.number,
                     title=meeting.title,
-                    top=top_text(ctx, top),
+                    top=top_text(ctx.t, top),
                 )
             )
             if meeting.minutes_status == MinutesStatus.APPROVED.value:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.core.enums import AgendaItemStatus, MeetingStatus
 from bot.core.errors import UserError
-from bot.core.numbers import small_number
+from bot.core.numbers import small_number, split_leading_ref
 from handlers.context import HandlerContext
 from storage import agenda as agenda_store
 from storage import meetings as meeting_store
 from storage import people
 from storage.models import AgendaItem, Identity, Meeting
-
-_MEETING_PREFIX = re.compile(r"^#(\d{1,9})\b\s*")
 
 
 async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
@@ -39,11 +35,16 @@ async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
 async def meeting_from_text(ctx: HandlerContext, text: str | None) -> tuple[Meeting, str]:
     """An explicit "#3 …" at the start of `text`, else the meeting the group is in today;
     returns the meeting and the rest of the text."""
+    number, rest = split_leading_ref(text)
+    return await meeting_or_today(ctx, number), rest
+
+
+async def meeting_or_today(ctx: HandlerContext, number: str | None) -> Meeting:
+    """Meeting `number` of this group when one is named, else the meeting the group is in
+    today: for commands that parse their text before they look the meeting up."""
     assert ctx.group is not None
-    text = (text or "").strip()
-    match = _MEETING_PREFIX.match(text)
-    if match:
-        return await meeting_by_arg(ctx, match.group(1)), text[match.end() :].strip()
+    if number is not None:
+        return await meeting_by_arg(ctx, number)
     meeting = await agenda_store.active_meeting(ctx.session, ctx.group.id, ctx.now)
     if meeting is None:
         raise UserError(
@@ -52,7 +53,7 @@ async def meeting_from_text(ctx: HandlerContext, text: str | None) -> tuple[Meet
                 example=f"{ctx.command_name(ctx.invoked_as)} #3 …",
             )
         )
-    return meeting, text
+    return meeting
 
 
 def ensure_open(ctx: HandlerContext, meeting: Meeting) -> None:
@@ -96,12 +97,20 @@ async def item_by_arg(
     )
 
 
-async def member_by_mention(ctx: HandlerContext, mention: str) -> Identity:
-    """A member of this group named as @username; others are unknown here, even if the bot
-    knows them from another group."""
+async def find_member(ctx: HandlerContext, mention: str) -> Identity | None:
+    """A member of this group named as @username, or None: others are unknown here, even if
+    the bot knows them from another group."""
     assert ctx.group is not None
     found = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
     if found is None or await people.membership(ctx.session, ctx.group.id, found.user_id) is None:
+        return None
+    return found
+
+
+async def member_by_mention(ctx: HandlerContext, mention: str) -> Identity:
+    """A member of this group named as @username; anyone else is refused with a hint."""
+    found = await find_member(ctx, mention)
+    if found is None:
         raise UserError(
             ctx._(
                 "I don't know {mention} yet. They need to send a command in this chat first "

@@ -18,7 +18,8 @@ from bot.core.i18n import N_
 from bot.core.messages import Document, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.minutes.common import meeting_by_number
+from handlers.meetings.lookup import meeting_by_arg
+from handlers.minutes.collect import collect_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
 from storage import minutes as minutes_store
 from storage import outbox
@@ -38,7 +39,7 @@ async def _meeting(ctx: HandlerContext, raw: str | None) -> Meeting:
     """`#N`, or without a number the running meeting, else the latest one that began."""
     assert ctx.group is not None
     if raw:
-        return await meeting_by_number(ctx, raw)
+        return await meeting_by_arg(ctx, raw)
     meeting = await active_meeting(ctx.session, ctx.group.id, ctx.now)
     meeting = meeting or await minutes_store.latest_started_meeting(
         ctx.session, ctx.group.id, ctx.now
@@ -57,9 +58,7 @@ async def _rendered(
     ctx: HandlerContext, meeting: Meeting
 ) -> tuple[str, tuple[Document, Document, Document]]:
     assert ctx.group is not None
-    data = await minutes_store.collect_minutes(
-        ctx.session, ctx.group, meeting, platform=ctx.platform.name
-    )
+    data = await collect_minutes(ctx.session, ctx.group, meeting, platform=ctx.platform.name)
     return render_markdown(data, ctx.t), minutes_documents(data, ctx.t)
 
 
@@ -71,7 +70,7 @@ async def generate(ctx: HandlerContext) -> list[Reply]:
 
 
 async def publish(ctx: HandlerContext) -> Reply:
-    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    meeting = await meeting_by_arg(ctx, ctx.args["number"])
     if meeting.minutes_status == MinutesStatus.APPROVED.value:
         raise UserError(
             ctx._("The minutes of meeting #{number} are approved already.", number=meeting.number)
@@ -112,7 +111,7 @@ async def publish(ctx: HandlerContext) -> Reply:
 
 
 async def object_to(ctx: HandlerContext) -> Reply:
-    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    meeting = await meeting_by_arg(ctx, ctx.args["number"])
     text = " ".join(ctx.args["text"].split())
     if meeting.minutes_status != MinutesStatus.DRAFT.value or meeting.objections_until is None:
         raise UserError(
@@ -187,7 +186,7 @@ async def _current_objections(ctx: HandlerContext, meeting: Meeting) -> list[str
 
 
 async def objections(ctx: HandlerContext) -> Reply:
-    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    meeting = await meeting_by_arg(ctx, ctx.args["number"])
     lines = await _current_objections(ctx, meeting)
     if not lines:
         return Reply(
@@ -198,7 +197,7 @@ async def objections(ctx: HandlerContext) -> Reply:
 
 
 async def approve(ctx: HandlerContext) -> Reply:
-    meeting = await meeting_by_number(ctx, ctx.args["number"])
+    meeting = await meeting_by_arg(ctx, ctx.args["number"])
     if meeting.minutes_status == MinutesStatus.APPROVED.value:
         raise UserError(
             ctx._("The minutes of meeting #{number} are approved already.", number=meeting.number)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.dates import DateParseError, parse_date
 from bot.core.enums import DecisionKind, DecisionOutcome
+from bot.core.numbers import small_number
 
 MAX_VOTES = 100_000  # more voters than any working group has; keeps integers small
 MAX_NAME = 200
@@ -42,8 +43,7 @@ class InputError(ValueError):
 
 _DECISION_REF = re.compile(r"^(?:b-?)?(\d{4})[-/.](\d{1,4})$", re.IGNORECASE)
 _DECISION_IN_TEXT = re.compile(r"(?<![\w-])B-?(\d{4})-(\d{1,4})(?![\w-])", re.IGNORECASE)
-_ACTION_REF = re.compile(r"^(?:a-?)?#?(\d{1,6})$", re.IGNORECASE)
-_MEETING_REF = re.compile(r"^#(\d{1,6})$")
+_ACTION_REF = re.compile(r"^(?:a-?)?#?(\d+)$", re.IGNORECASE)
 
 
 def parse_decision_ref(text: str) -> tuple[int, int] | None:
@@ -53,17 +53,9 @@ def parse_decision_ref(text: str) -> tuple[int, int] | None:
 
 
 def parse_action_ref(text: str) -> int | None:
+    """12 from ``A-12``, ``a12``, ``#12`` or ``12``; None if it is no small, plain number."""
     match = _ACTION_REF.match(text.strip())
-    return int(match.group(1)) if match else None
-
-
-def split_meeting_ref(text: str) -> tuple[int | None, str]:
-    """A leading ``#3`` names the meeting explicitly; the rest is returned."""
-    head, _, rest = text.strip().partition(" ")
-    match = _MEETING_REF.match(head)
-    if match:
-        return int(match.group(1)), rest.strip()
-    return None, text.strip()
+    return small_number(match.group(1)) if match else None
 
 
 # --- decisions ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from bot.core.enums import (
 )
 from bot.core.i18n import Translator
 from bot.core.messages import Document
-from storage.minutes_data import MinutesAction, MinutesData, MinutesDecision, MinutesTop
+from handlers.minutes.data import MinutesAction, MinutesData, MinutesDecision, MinutesTop
 
 _WHITESPACE = re.compile(r"\s+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
@@ -88,6 +88,13 @@ def kind_text(t: Translator, kind: str, addressee: str | None) -> str:
     if kind == DecisionKind.INFORMATION.value:
         return t.gettext("Information")
     return t.gettext("Decision")
+
+
+def top_text(t: Translator, top: tuple[int, str] | None) -> str:
+    """The TOP an entry was recorded under, from its (number, title), or "no TOP"."""
+    if top is None:
+        return t.gettext("no TOP")
+    return t.gettext("TOP {number} {title}", number=top[0], title=top[1])
 
 
 def status_text(t: Translator, status: str) -> str:

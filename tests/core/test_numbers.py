@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.numbers import small_number
+from bot.core.numbers import small_number, split_leading_ref
 
 
 @pytest.mark.parametrize(
@@ -27,3 +27,20 @@ from bot.core.numbers import small_number
 )
 def test_small_number(raw: str | None, expected: int | None) -> None:
     assert small_number(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("#3 Nachtrag", ("3", "Nachtrag")),
+        ("  #12\nText", ("12", "Text")),
+        ("#3", ("3", "")),
+        ("#３ Text", ("３", "Text")),  # found as a reference, refused by the lookup
+        ("#1234567890 Text", (None, "#1234567890 Text")),  # too long to be a number
+        ("#3abc Text", (None, "#3abc Text")),
+        ("Text #3", (None, "Text #3")),
+        (None, (None, "")),
+    ],
+)
+def test_split_leading_ref(text: str | None, expected: tuple[str | None, str]) -> None:
+    assert split_leading_ref(text) == expected

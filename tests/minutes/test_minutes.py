@@ -11,20 +11,20 @@ from sqlalchemy import select
 from bot.core.enums import DecisionKind, DecisionOutcome
 from bot.core.i18n import Translator
 from bot.core.text import split_text
-from handlers.minutes.parsing import InputError, parse_action, parse_decision
+from handlers.minutes.data import (
+    MinutesAction,
+    MinutesData,
+    MinutesDecision,
+    MinutesTop,
+    NextMeeting,
+)
+from handlers.minutes.parsing import InputError, parse_action, parse_action_ref, parse_decision
 from handlers.minutes.render import (
     escape,
     minutes_documents,
     render_docx,
     render_html,
     render_markdown,
-)
-from storage.minutes_data import (
-    MinutesAction,
-    MinutesData,
-    MinutesDecision,
-    MinutesTop,
-    NextMeeting,
 )
 from storage.models import GroupChat, Identity, OutboxMessage
 from tests.harness import GROUP, Conversation, person
@@ -314,6 +314,15 @@ def test_action_syntax() -> None:
     assert parsed.decision_ref == (2021, 3)
     prose = parse_action("Anna: bis Ende Juli koordinieren bis Ende Juli", now=now, tz=BERLIN)
     assert prose.due is None and prose.text.endswith("bis Ende Juli")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("A-12", 12), ("a12", 12), ("#12", 12), ("12", 12), ("A-１２", None), ("1234567890", None)],
+)
+def test_action_ref(text: str, expected: int | None) -> None:
+    """Action-item numbers go through the one number parser: plain, small ASCII digits."""
+    assert parse_action_ref(text) == expected
 
 
 # --- in chat ---------------------------------------------------------------------------------

@@ -1,11 +1,18 @@
-"""Plain values describing one meeting's minutes: what the storage query collects and the
-pure renderer (handlers/minutes_render.py) turns into Markdown and HTML. No ORM objects
-here, so rendering is testable without a database and cannot trigger lazy loads."""
+"""Plain values describing one meeting's minutes: what handlers/minutes/collect.py reads
+from storage and the pure renderer (handlers/minutes/render.py) turns into Markdown and
+HTML. No ORM objects here, so rendering is testable without a database and cannot trigger
+lazy loads."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
+
+from bot.core.numbers import decision_label
+
+if TYPE_CHECKING:
+    from storage.models import Decision
 
 
 @dataclass(frozen=True)
@@ -74,10 +81,16 @@ class MinutesData:
     cancelled: bool = False
 
 
-def decision_label(year: int, number: int) -> str:
-    """``B-2021-07``: the number people cite in minutes and mails."""
-    return f"B-{year}-{number:02d}"
-
-
-def action_label(number: int) -> str:
-    return f"A-{number}"
+def decision_value(decision: Decision, amends_label: str | None = None) -> MinutesDecision:
+    """A decision as the minutes renderer and the decision replies show it."""
+    return MinutesDecision(
+        label=decision_label(decision.year, decision.number),
+        kind=decision.kind,
+        addressee=decision.addressee,
+        text=decision.text,
+        outcome=decision.outcome,
+        votes_for=decision.votes_for,
+        votes_against=decision.votes_against,
+        abstentions=decision.abstentions,
+        amends_label=amends_label,
+    )
