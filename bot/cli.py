@@ -68,32 +68,22 @@ def run(force_console: bool) -> None:
 @contextlib.contextmanager
 def _startup_errors_explained(settings: Settings) -> Iterator[None]:
     """An unusable database or token at start is the admin's to fix: say so in one line."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
     from telegram.error import InvalidToken
 
     from bot.feed_server import FeedServerError
-    from storage.db import DatabaseUrlError
+    from storage.db import DatabaseError, DatabaseUrlError, redacted_url
 
-    where = _redacted(settings.database_url)
+    where = redacted_url(settings.database_url)
     try:
         yield
     except (DatabaseUrlError, FeedServerError) as exc:
         raise click.ClickException(str(exc)) from None
-    except (OSError, OperationalError, DBAPIError) as exc:
+    except (OSError, DatabaseError) as exc:
         raise click.ClickException(f"cannot use the database at {where}: {exc}") from None
     except InvalidToken:
         raise click.ClickException(
             "Telegram refused TELEGRAM_TOKEN; check it with @BotFather."
         ) from None
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "DATABASE_URL"
 
 
 async def _run(settings: Settings, console: bool) -> None:
