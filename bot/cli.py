@@ -68,22 +68,17 @@ def run(force_console: bool) -> None:
 @contextlib.contextmanager
 def _startup_errors_explained(settings: Settings) -> Iterator[None]:
     """An unusable database or token at start is the admin's to fix: say so in one line."""
-    from telegram.error import InvalidToken
-
+    from bot.adapters import AdapterStartError
     from bot.feed_server import FeedServerError
     from storage.db import DatabaseError, DatabaseUrlError, redacted_url
 
     where = redacted_url(settings.database_url)
     try:
         yield
-    except (DatabaseUrlError, FeedServerError) as exc:
+    except (DatabaseUrlError, FeedServerError, AdapterStartError) as exc:
         raise click.ClickException(str(exc)) from None
     except (OSError, DatabaseError) as exc:
         raise click.ClickException(f"cannot use the database at {where}: {exc}") from None
-    except InvalidToken:
-        raise click.ClickException(
-            "Telegram refused TELEGRAM_TOKEN; check it with @BotFather."
-        ) from None
 
 
 async def _run(settings: Settings, console: bool) -> None:

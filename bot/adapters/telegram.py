@@ -30,6 +30,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -45,6 +46,7 @@ from telegram.ext import (
 from telegram.ext import MessageHandler as TgMessageHandler
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters import AdapterStartError
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
@@ -353,6 +355,14 @@ class TelegramAdapter:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except InvalidToken:
+            raise AdapterStartError(
+                "Telegram refused TELEGRAM_TOKEN; check it with @BotFather."
+            ) from None
+
+    async def _start(self) -> None:
         await self.application.initialize()
         await self._publish_commands()
         await self.application.start()
