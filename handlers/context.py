@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -12,7 +12,7 @@ from bot.core.clock import Clock
 from bot.core.enums import Role
 from bot.core.i18n import Translator
 from bot.core.messages import IncomingMessage, OutgoingMessage
-from bot.core.platform import Platform
+from bot.core.platform import Platform, PlatformTraits
 from bot.core.settings import Settings
 from storage import outbox
 from storage.db import Session, SessionFactory
@@ -31,6 +31,12 @@ class Services:
     sessions: SessionFactory
     router: Router
     wake_outbox: Callable[[], None] = lambda: None
+    platforms: Mapping[str, PlatformTraits] = field(default_factory=dict)
+
+    def platform_traits(self, platform: str) -> PlatformTraits:
+        """What differs on the platform of a chat written to without a message from it (a
+        sweep, a post to every chat of a group); an unknown name gets the defaults."""
+        return self.platforms.get(platform) or PlatformTraits()
 
 
 @dataclass

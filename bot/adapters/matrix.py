@@ -188,6 +188,7 @@ class MatrixSender:
 class MatrixAdapter:
     name = PLATFORM
     max_text_length = MAX_TEXT
+    max_buttons = len(KEYCAPS)  # buttons are keycap reactions
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, services: Services) -> None:
         if not settings.matrix_homeserver or not settings.matrix_user_id:
