@@ -96,7 +96,7 @@ class Core:
         return self.feed_server
 
     def start_scheduler(self) -> None:
-        """Wake the reminder (and other registered) sweeps; see bot/scheduler/jobs.py."""
+        """Wake the sweeps: each capability's `JOBS`, gathered by handlers.registry.all_jobs."""
         self.scheduler = SweepScheduler(
             self.services,
             every_seconds=self.settings.scheduler_sweep_seconds,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -37,6 +37,24 @@ class Services:
         """What differs on the platform of a chat written to without a message from it (a
         sweep, a post to every chat of a group); an unknown name gets the defaults."""
         return self.platforms.get(platform) or PlatformTraits()
+
+
+SweepJob = Callable[[Services, datetime], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A sweep the scheduler wakes. It finds its due work with indexed queries and records
+    what it did, so running it twice, late, or in two processes at once changes nothing."""
+
+    name: str
+    run: SweepJob
+    daily: bool = False  # once a day at SCHEDULER_DAILY_AT; else every SCHEDULER_SWEEP_SECONDS
+
+
+def local_today(services: Services, now: datetime) -> date:
+    """The calendar day in the deployment's zone, for jobs that think in days."""
+    return now.astimezone(ZoneInfo(services.settings.bot_timezone)).date()
 
 
 @dataclass
