@@ -267,6 +267,7 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
     from bot.core.i18n import Translator
     from handlers.advisors.commands import preview_text
     from handlers.advisors.escalation import advisor_policy, preview
+    from handlers.context import local_today
 
     settings = _settings()
     policy = advisor_policy(settings)
@@ -278,9 +279,7 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
         raise click.BadParameter(f"{as_of!r} is not a date like 2023-05-01") from None
 
     async def work(services: Services) -> str:
-        from zoneinfo import ZoneInfo
-
-        target = day or services.clock.now().astimezone(ZoneInfo(settings.bot_timezone)).date()
+        target = day or local_today(services, services.clock.now())
         async with services.sessions() as session:
             lines, total = await preview(session, policy, target, limit=limit)
         return preview_text(Translator(settings.bot_language), lines, total, target)
