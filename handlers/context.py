@@ -36,7 +36,7 @@ class Services:
     def platform_traits(self, platform: str) -> PlatformTraits:
         """What differs on the platform of a chat written to without a message from it (a
         sweep, a post to every chat of a group); an unknown name gets the defaults."""
-        return self.platforms.get(platform) or PlatformTraits()
+        return self.platforms.get(platform, PlatformTraits())
 
 
 SweepJob = Callable[[Services, datetime], Awaitable[object]]

@@ -59,8 +59,8 @@ def build_router(prefixes: tuple[str, ...] = ("/", "!")) -> Router:
 
 
 def all_jobs() -> tuple[Job, ...]:
-    """Every sweep job; the scheduler runs the every-sweep ones and the daily ones in this
-    order, reminders first because they are the most time-bound."""
+    """Every sweep job, each capability's `JOBS` in turn; the scheduler runs them in this
+    order (every-sweep and daily ones apart, see bot/scheduler/jobs.py)."""
     return (
         *reminder_jobs.JOBS,
         *poll_jobs.JOBS,

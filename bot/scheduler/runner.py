@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.scheduler import jobs
+from bot.scheduler import jobs as schedule
 from handlers.context import Job, Services
 
 log = logging.getLogger(__name__)
@@ -37,8 +37,8 @@ class SweepScheduler:
         tz: ZoneInfo,
     ) -> None:
         self.services = services
-        self.sweeps = tuple(jobs.every_sweep() if sweeps is None else sweeps)
-        self.daily = tuple(jobs.daily() if daily is None else daily)
+        self.sweeps = tuple(schedule.every_sweep() if sweeps is None else sweeps)
+        self.daily = tuple(schedule.daily() if daily is None else daily)
         self.every_seconds = every_seconds
         self.daily_at = daily_at
         self.tz = tz
