@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from bot.adapters import platform_traits
 from bot.core.clock import Clock, SystemClock
 from bot.core.settings import Settings
 from bot.outbox.ports import Sender
@@ -59,11 +60,14 @@ class Core:
     async def create(cls, settings: Settings, clock: Clock | None = None) -> Core:
         engine = create_engine(settings.database_url)
         await upgrade_to_head(engine)
+        platforms = platform_traits(settings)
+        prefixes = tuple(dict.fromkeys(traits.command_prefix for traits in platforms.values()))
         services = Services(
             settings=settings,
             clock=clock or SystemClock(),
             sessions=session_factory(engine),
-            router=build_router(tuple(dict.fromkeys(("/", settings.matrix_command_prefix)))),
+            router=build_router(prefixes),
+            platforms=platforms,
         )
         return cls(settings, engine, services, Dispatcher(services))
 
@@ -92,7 +96,7 @@ class Core:
         return self.feed_server
 
     def start_scheduler(self) -> None:
-        """Wake the reminder (and other registered) sweeps; see bot/scheduler/jobs.py."""
+        """Wake the sweeps: each capability's `JOBS`, gathered by handlers.registry.all_jobs."""
         self.scheduler = SweepScheduler(
             self.services,
             every_seconds=self.settings.scheduler_sweep_seconds,

@@ -68,32 +68,17 @@ def run(force_console: bool) -> None:
 @contextlib.contextmanager
 def _startup_errors_explained(settings: Settings) -> Iterator[None]:
     """An unusable database or token at start is the admin's to fix: say so in one line."""
-    from sqlalchemy.exc import DBAPIError, OperationalError
-    from telegram.error import InvalidToken
-
+    from bot.adapters import AdapterStartError
     from bot.feed_server import FeedServerError
-    from storage.db import DatabaseUrlError
+    from storage.db import DatabaseError, DatabaseUrlError, redacted_url
 
-    where = _redacted(settings.database_url)
+    where = redacted_url(settings.database_url)
     try:
         yield
-    except (DatabaseUrlError, FeedServerError) as exc:
+    except (DatabaseUrlError, FeedServerError, AdapterStartError) as exc:
         raise click.ClickException(str(exc)) from None
-    except (OSError, OperationalError, DBAPIError) as exc:
+    except (OSError, DatabaseError) as exc:
         raise click.ClickException(f"cannot use the database at {where}: {exc}") from None
-    except InvalidToken:
-        raise click.ClickException(
-            "Telegram refused TELEGRAM_TOKEN; check it with @BotFather."
-        ) from None
-
-
-def _redacted(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "DATABASE_URL"
 
 
 async def _run(settings: Settings, console: bool) -> None:
@@ -282,6 +267,7 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
     from bot.core.i18n import Translator
     from handlers.advisors.commands import preview_text
     from handlers.advisors.escalation import advisor_policy, preview
+    from handlers.context import local_today
 
     settings = _settings()
     policy = advisor_policy(settings)
@@ -293,9 +279,7 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
         raise click.BadParameter(f"{as_of!r} is not a date like 2023-05-01") from None
 
     async def work(services: Services) -> str:
-        from zoneinfo import ZoneInfo
-
-        target = day or services.clock.now().astimezone(ZoneInfo(settings.bot_timezone)).date()
+        target = day or local_today(services, services.clock.now())
         async with services.sessions() as session:
             lines, total = await preview(session, policy, target, limit=limit)
         return preview_text(Translator(settings.bot_language), lines, total, target)

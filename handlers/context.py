@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -12,7 +12,7 @@ from bot.core.clock import Clock
 from bot.core.enums import Role
 from bot.core.i18n import Translator
 from bot.core.messages import IncomingMessage, OutgoingMessage
-from bot.core.platform import Platform
+from bot.core.platform import Platform, PlatformTraits
 from bot.core.settings import Settings
 from storage import outbox
 from storage.db import Session, SessionFactory
@@ -31,6 +31,30 @@ class Services:
     sessions: SessionFactory
     router: Router
     wake_outbox: Callable[[], None] = lambda: None
+    platforms: Mapping[str, PlatformTraits] = field(default_factory=dict)
+
+    def platform_traits(self, platform: str) -> PlatformTraits:
+        """What differs on the platform of a chat written to without a message from it (a
+        sweep, a post to every chat of a group); an unknown name gets the defaults."""
+        return self.platforms.get(platform, PlatformTraits())
+
+
+SweepJob = Callable[[Services, datetime], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A sweep the scheduler wakes. It finds its due work with indexed queries and records
+    what it did, so running it twice, late, or in two processes at once changes nothing."""
+
+    name: str
+    run: SweepJob
+    daily: bool = False  # once a day at SCHEDULER_DAILY_AT; else every SCHEDULER_SWEEP_SECONDS
+
+
+def local_today(services: Services, now: datetime) -> date:
+    """The calendar day in the deployment's zone, for jobs that think in days."""
+    return now.astimezone(ZoneInfo(services.settings.bot_timezone)).date()
 
 
 @dataclass

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -104,3 +105,16 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
     """INSERT with the backend's ON CONFLICT support (SQLite and PostgreSQL share the API)."""
     return pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+
+
+# What the layers above catch as "the database cannot be used" (unreachable, refused, a
+# failing statement), so they need not import SQLAlchemy; OperationalError is one of them.
+DatabaseError = DBAPIError
+
+
+def redacted_url(url: str) -> str:
+    """DATABASE_URL as an admin may see it in a message or log: the password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "DATABASE_URL"

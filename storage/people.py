@@ -406,3 +406,25 @@ async def chairs_of(session: AsyncSession, group_id: int) -> list[User]:
             .order_by(User.id)
         )
     )
+
+
+async def known_direct_chat(
+    session: AsyncSession, platform: str, platform_user_id: str
+) -> str | None:
+    """The private chat stored for a platform account, if the account and a chat are known."""
+    return await session.scalar(
+        select(Identity.dm_chat_id).where(
+            Identity.platform == platform, Identity.platform_user_id == platform_user_id
+        )
+    )
+
+
+async def remember_direct_chat(
+    session: AsyncSession, platform: str, platform_user_id: str, chat_id: str
+) -> None:
+    """Store the private chat an adapter opened with a known account (unknown: nothing)."""
+    await session.execute(
+        update(Identity)
+        .where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
+        .values(dm_chat_id=chat_id)
+    )

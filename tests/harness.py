@@ -22,6 +22,7 @@ class FakePlatform:
     name: str = "test"
     max_text_length: int = 4096
     command_prefix: str = "/"
+    max_buttons: int | None = None
     admins: set[tuple[str, str]] = field(default_factory=set)  # (chat id, user id)
     limits: DeliveryLimits = field(default_factory=lambda: DeliveryLimits(1000, 1000, 60000))
     delivered: list[tuple[str, str]] = field(default_factory=list)

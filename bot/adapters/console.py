@@ -85,6 +85,7 @@ class ConsoleAdapter:
     name = PLATFORM
     max_text_length = 4096
     command_prefix = "/"
+    max_buttons: int | None = None  # numbered [1] [2] … pressed with :press N
 
     def __init__(
         self,

@@ -52,7 +52,6 @@ from nio import (
     UploadResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
-from sqlalchemy import select, update
 
 from bot.core.i18n import N_, Translator
 from bot.core.messages import (
@@ -79,8 +78,7 @@ from bot.outbox.ports import (
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from storage import platform_state
-from storage.models import Identity
-from storage.people import group_for_chat
+from storage.people import group_for_chat, known_direct_chat, remember_direct_chat
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +188,7 @@ class MatrixSender:
 class MatrixAdapter:
     name = PLATFORM
     max_text_length = MAX_TEXT
+    max_buttons = len(KEYCAPS)  # buttons are keycap reactions
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, services: Services) -> None:
         if not settings.matrix_homeserver or not settings.matrix_user_id:
@@ -572,15 +571,10 @@ class MatrixAdapter:
     async def direct_room(self, user_id: str) -> str:
         """The private room with a person: reuse the stored one, or create it (bots may
         write first on Matrix)."""
-        async with self.services.sessions.begin() as session:
-            identity = await session.scalar(
-                select(Identity).where(
-                    Identity.platform == PLATFORM, Identity.platform_user_id == user_id
-                )
-            )
-            known = identity.dm_chat_id if identity is not None else None
-            if known and known in self.client.rooms:
-                return known
+        async with self.services.sessions() as session:
+            known = await known_direct_chat(session, PLATFORM, user_id)
+        if known and known in self.client.rooms:
+            return known
         response = await self.client.room_create(
             is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[user_id]
         )
@@ -589,13 +583,8 @@ class MatrixAdapter:
                 raise RetryLater((response.retry_after_ms or 1000) / 1000, response.message)
             raise RecipientUnreachable(f"cannot open a direct room: {response.message}")
         await self._remember_direct(response.room_id)
-        if identity is not None:
-            async with self.services.sessions.begin() as session:
-                await session.execute(
-                    update(Identity)
-                    .where(Identity.id == identity.id)
-                    .values(dm_chat_id=response.room_id)
-                )
+        async with self.services.sessions.begin() as session:
+            await remember_direct_chat(session, PLATFORM, user_id, response.room_id)
         return response.room_id
 
     async def send(

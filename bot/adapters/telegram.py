@@ -30,6 +30,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -45,6 +46,7 @@ from telegram.ext import (
 from telegram.ext import MessageHandler as TgMessageHandler
 from telegram.warnings import PTBDeprecationWarning
 
+from bot.adapters import AdapterStartError
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
@@ -289,6 +291,7 @@ class TelegramAdapter:
     name = PLATFORM
     max_text_length = MessageLimit.MAX_TEXT_LENGTH
     command_prefix = "/"
+    max_buttons: int | None = None  # an inline keyboard takes what a poll needs
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, router: Router) -> None:
         if not settings.telegram_token:
@@ -353,6 +356,14 @@ class TelegramAdapter:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
+        try:
+            await self._start()
+        except InvalidToken:
+            raise AdapterStartError(
+                "Telegram refused TELEGRAM_TOKEN; check it with @BotFather."
+            ) from None
+
+    async def _start(self) -> None:
         await self.application.initialize()
         await self._publish_commands()
         await self.application.start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 
@@ -11,6 +12,7 @@ class Platform(Protocol):
     name: str
     max_text_length: int
     command_prefix: str  # how commands are written here: "/" on Telegram, "!" on Matrix
+    max_buttons: int | None  # most buttons one message can show; None: no limit
 
     @property
     def bot_username(self) -> str | None: ...
@@ -20,3 +22,13 @@ class Platform(Protocol):
     def direct_chat_hint(self) -> str | None:
         """A link or address that opens a private chat with the bot (e.g. t.me/…)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformTraits:
+    """What differs per platform, for code that writes to a chat without a message from it:
+    a sweep posting a poll to every chat of a group knows only each chat's platform name.
+    The defaults are those of a platform the bot knows nothing special about."""
+
+    command_prefix: str = "/"
+    max_buttons: int | None = None

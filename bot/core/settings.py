@@ -15,6 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.core.escalation_months import check_escalation_months
+from bot.core.reminder_offsets import OffsetError, parse_offsets
+
 SUPPORTED_LANGUAGES = ("de", "en")
 
 
@@ -135,10 +138,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _advisor_policy_valid(self) -> Settings:
-        from handlers.advisors.policy import EscalationPolicy
-
-        EscalationPolicy(
-            policy_start=self.advisor_policy_start or date(2000, 1, 1),
+        check_escalation_months(
             first_reminder_months=self.advisor_first_reminder_months,
             second_reminder_months=self.advisor_second_reminder_months,
             final_notice_months=self.advisor_final_notice_months,
@@ -186,8 +186,6 @@ class Settings(BaseSettings):
     @field_validator("reminder_meeting_offsets")
     @classmethod
     def _offsets(cls, value: str) -> str:
-        from handlers.reminders.policy import OffsetError, parse_offsets
-
         try:
             parse_offsets(value)
         except OffsetError:

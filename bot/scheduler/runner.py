@@ -19,8 +19,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.scheduler import jobs as registry
-from handlers.context import Services
+from bot.scheduler import jobs as schedule
+from handlers.context import Job, Services
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +30,15 @@ class SweepScheduler:
         self,
         services: Services,
         *,
-        sweeps: Sequence[registry.Job] | None = None,
-        daily: Sequence[registry.Job] | None = None,
+        sweeps: Sequence[Job] | None = None,
+        daily: Sequence[Job] | None = None,
         every_seconds: float,
         daily_at: time,
         tz: ZoneInfo,
     ) -> None:
         self.services = services
-        self.sweeps = tuple(registry.every_sweep() if sweeps is None else sweeps)
-        self.daily = tuple(registry.daily() if daily is None else daily)
+        self.sweeps = tuple(schedule.every_sweep() if sweeps is None else sweeps)
+        self.daily = tuple(schedule.daily() if daily is None else daily)
         self.every_seconds = every_seconds
         self.daily_at = daily_at
         self.tz = tz
@@ -46,7 +46,7 @@ class SweepScheduler:
         self._running: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
 
-    async def run_jobs(self, jobs: Sequence[registry.Job]) -> None:
+    async def run_jobs(self, jobs: Sequence[Job]) -> None:
         """Run jobs one after another; one failing job does not keep the others from running."""
         async with self._lock:
             for job in jobs:
@@ -58,7 +58,7 @@ class SweepScheduler:
                         "sweep job %s failed; it runs again at the next wake-up", job.name
                     )
 
-    async def _wake(self, jobs: Sequence[registry.Job]) -> None:
+    async def _wake(self, jobs: Sequence[Job]) -> None:
         task = asyncio.current_task()
         assert task is not None
         self._running.add(task)

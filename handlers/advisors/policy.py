@@ -56,7 +56,8 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 from functools import lru_cache
-from itertools import pairwise
+
+from bot.core.escalation_months import check_escalation_months
 
 
 def add_months(d: date, n: int) -> date:
@@ -104,29 +105,13 @@ class EscalationPolicy:
     grace_months_for_already_expired: int = 3
 
     def __post_init__(self) -> None:
-        months = {
-            "first_reminder_months": self.first_reminder_months,
-            "second_reminder_months": self.second_reminder_months,
-            "final_notice_months": self.final_notice_months,
-            "delisting_months": self.delisting_months,
-        }
-        grace = ("grace_months_for_already_expired", self.grace_months_for_already_expired)
-        for name, value in (*months.items(), grace):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"{name} must be a whole number of months, got {value!r}")
-        if self.first_reminder_months < 1:
-            raise ValueError(
-                f"first_reminder_months must be positive, got {self.first_reminder_months}"
-            )
-        values = list(months.values())
-        if any(b <= a for a, b in pairwise(values)):
-            shown = ", ".join(f"{k}={v}" for k, v in months.items())
-            raise ValueError(f"policy months must be strictly increasing: {shown}")
-        if self.grace_months_for_already_expired < 1:
-            raise ValueError(
-                "grace_months_for_already_expired must be at least 1, got "
-                f"{self.grace_months_for_already_expired}"
-            )
+        check_escalation_months(
+            first_reminder_months=self.first_reminder_months,
+            second_reminder_months=self.second_reminder_months,
+            final_notice_months=self.final_notice_months,
+            delisting_months=self.delisting_months,
+            grace_months_for_already_expired=self.grace_months_for_already_expired,
+        )
         if not isinstance(self.policy_start, date):
             raise ValueError(f"policy_start must be a date, got {self.policy_start!r}")
 

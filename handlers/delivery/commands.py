@@ -15,9 +15,6 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, Command
 from handlers.admins.directory import is_admin
 from handlers.context import HandlerContext
-
-# bot.scheduler.jobs still imports the sweep from here; it moves to the package's jobs.py.
-from handlers.delivery.uncertain import report_uncertain as report_uncertain
 from storage import outbox
 
 

@@ -35,7 +35,6 @@ from handlers.polls.tally import (
 )
 from handlers.polls.view import (
     best_position,
-    button_limit,
     option_text,
     pick_buttons,
     render,
@@ -82,7 +81,7 @@ def _input_error(ctx: HandlerContext, error: PollInputError, example: str) -> Us
 
 
 def _vote_command(services: Services, language: str, platform: str) -> str:
-    prefix = services.settings.matrix_command_prefix if platform == "matrix" else "/"
+    prefix = services.platform_traits(platform).command_prefix
     command = services.router.get("vote")
     return prefix + (command.display_name(language) if command else "vote")
 
@@ -112,7 +111,7 @@ def chat_message(
     """The poll as one chat of the group sees it, in its platform's terms: Matrix gets a
     keyboard that fits its reactions and the `!` command hint. `buttons_for` is "vote"
     (answer buttons while open), "pick" (the chair's date choice) or "none"."""
-    limit = button_limit(platform)
+    limit = services.platform_traits(platform).max_buttons
     hint = None
     buttons: tuple[tuple[Button, ...], ...] = ()
     if buttons_for == "vote" and poll.status == PollStatus.OPEN.value:
@@ -200,7 +199,7 @@ def _here(ctx: HandlerContext) -> tuple[str, str]:
 
 def _overview(ctx: HandlerContext, poll: Poll, result: Tally) -> Reply:
     hint = vote_hint(ctx.t, poll, ctx.command_name("vote"))
-    buttons = vote_buttons(ctx.t, poll, ctx.tz, button_limit(ctx.platform.name))
+    buttons = vote_buttons(ctx.t, poll, ctx.tz, ctx.platform.max_buttons)
     return Reply(render(ctx.t, poll, result, ctx.tz, ctx.now, hint=hint), buttons=buttons)
 
 
@@ -374,7 +373,7 @@ async def list_polls(ctx: HandlerContext) -> Reply:
         result = await poll_tally(ctx.session, poll)
         if poll.status == PollStatus.OPEN.value:
             return _overview(ctx, poll, result)
-        limit = button_limit(ctx.platform.name)
+        limit = ctx.platform.max_buttons
         return Reply(
             render(ctx.t, poll, result, ctx.tz, ctx.now),
             buttons=pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, limit),
@@ -445,7 +444,7 @@ async def close_poll(ctx: HandlerContext) -> Reply:
         skip_chat=_here(ctx),
     )
     ctx.enqueued += await sync_shown(ctx.session, ctx.services, ctx.group, poll, skip_chat=None)
-    buttons = pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, button_limit(ctx.platform.name))
+    buttons = pick_buttons(ctx.t, poll, result, ctx.tz, ctx.now, ctx.platform.max_buttons)
     return Reply(headline + "\n" + render(ctx.t, poll, result, ctx.tz, ctx.now), buttons=buttons)
 
 

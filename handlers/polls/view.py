@@ -26,13 +26,6 @@ TITLES = {
     PollKind.SINGLE.value: N_("Survey #{number}: {title}"),
     PollKind.MULTIPLE.value: N_("Survey #{number}: {title}"),
 }
-# Matrix shows buttons as keycap reactions 1️⃣…🔟 (bot/adapters/matrix.py KEYCAPS; a test
-# keeps the two in step); other platforms take any number of buttons.
-BUTTON_LIMITS = {"matrix": 10}
-
-
-def button_limit(platform: str) -> int | None:
-    return BUTTON_LIMITS.get(platform)
 
 
 def slot_when(option: PollOption, tz: ZoneInfo) -> ParsedWhen:

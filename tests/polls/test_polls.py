@@ -268,10 +268,11 @@ async def test_poll_reaches_the_groups_other_chats_with_fitting_buttons(
 
 
 def test_matrix_button_limit_matches_the_adapter() -> None:
+    from bot.adapters import platform_traits
     from bot.adapters.matrix import KEYCAPS
-    from handlers.polls.view import button_limit
+    from bot.core.settings import load_settings
 
-    assert button_limit("matrix") == len(KEYCAPS)
+    assert platform_traits(load_settings(_env_file=None))["matrix"].max_buttons == len(KEYCAPS)
 
 
 async def test_my_data_contains_my_poll_answers_and_deletion_removes_them(

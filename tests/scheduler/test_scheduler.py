@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from bot.core.clock import FixedClock
 from bot.scheduler import jobs
 from bot.scheduler.runner import SweepScheduler
-from handlers.context import Services
+from handlers.context import Job, Services, local_today
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -33,8 +33,8 @@ async def test_sweeps_run_at_start_then_every_interval_with_the_injected_time() 
 
     scheduler = SweepScheduler(
         services(clock),
-        sweeps=(jobs.Job("broken", broken), jobs.Job("sweep", sweep)),
-        daily=(jobs.Job("daily", daily),),
+        sweeps=(Job("broken", broken), Job("sweep", sweep)),
+        daily=(Job("daily", daily),),
         every_seconds=1,
         daily_at=time(6, 0),
         tz=BERLIN,
@@ -66,7 +66,7 @@ async def test_stop_waits_for_a_running_sweep() -> None:
 
     scheduler = SweepScheduler(
         services(clock),
-        sweeps=(jobs.Job("slow", slow),),
+        sweeps=(Job("slow", slow),),
         daily=(),
         every_seconds=60,
         daily_at=time(6, 0),
@@ -86,7 +86,7 @@ def test_registry_has_the_reminders_and_the_day_in_the_local_zone() -> None:
         bot_timezone = "Europe/Berlin"
 
     s = Services(settings=_Settings(), clock=clock, sessions=None, router=None)  # type: ignore[arg-type]
-    assert jobs.local_today(s, clock.now()).isoformat() == "2027-03-28"
+    assert local_today(s, clock.now()).isoformat() == "2027-03-28"
 
 
 async def test_registered_jobs_close_polls_and_make_series_occurrences(core) -> None:

@@ -1,0 +1,8 @@
+"""Messages a crash left uncertain go to the admins' attention, never out of sight."""
+
+from __future__ import annotations
+
+from handlers.context import Job
+from handlers.delivery.uncertain import report_uncertain
+
+JOBS = (Job("outbox_uncertain", report_uncertain),)
