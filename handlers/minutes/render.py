@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import io
 import re
+import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -411,7 +412,21 @@ def render_docx(data: MinutesData, t: Translator) -> bytes:
                     cell.text = _xml(text)
     buffer = io.BytesIO()
     document.save(buffer)
-    return buffer.getvalue()
+    return _zip_entries_dated(buffer.getvalue(), data.starts_at.astimezone(UTC))
+
+
+def _zip_entries_dated(content: bytes, when: datetime) -> bytes:
+    """The same zip with every entry dated `when`: python-docx stamps entries with the time of
+    saving, so two files of the same minutes differed whenever a save crossed a second."""
+    stamp = (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w") as target:
+        for entry in source.infolist():
+            dated = zipfile.ZipInfo(entry.filename, date_time=stamp)
+            dated.compress_type = entry.compress_type
+            dated.external_attr = entry.external_attr
+            target.writestr(dated, source.read(entry.filename))
+    return out.getvalue()
 
 
 def file_stem(data: MinutesData, t: Translator) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -180,7 +181,9 @@ def test_user_text_cannot_become_markup() -> None:
     assert escape("1. Punkt") == "1\\. Punkt"
 
 
-def test_documents_are_markdown_html_and_word_named_after_group_and_date() -> None:
+def test_documents_are_markdown_html_and_word_named_after_group_and_date(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     markdown, page, word = minutes_documents(sample(), Translator("de"))
     assert markdown.filename == "Protokoll-AG-Transfer-2021-06-15.md"
     assert markdown.mime_type == "text/markdown"
@@ -189,7 +192,10 @@ def test_documents_are_markdown_html_and_word_named_after_group_and_date() -> No
     assert "<table>" in page.content.decode() and "<h2>Tagesordnung</h2>" in page.content.decode()
     assert word.filename == "Protokoll-AG-Transfer-2021-06-15.docx"
     assert word.content.startswith(b"PK")  # a zip container
-    # the same file for the same minutes: nothing depends on the clock
+    # the same file for the same minutes: nothing depends on the clock, not even when the
+    # second file is saved an hour later (zip entries carry a date of their own)
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
     assert minutes_documents(sample(), Translator("de"))[2].content == word.content
 
 
