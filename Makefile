@@ -12,10 +12,12 @@ test: $(VENV)/.installed-dev
 	bash scripts/ensure_postgres.sh
 	bash scripts/ensure_synapse.sh
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m ruff format --check bot handlers storage
 
 bench: $(VENV)/.installed-dev

@@ -3,7 +3,7 @@
 Why this exists: the README's command list is generated from the same declarative
 `Command` objects the bot runs on (`handlers.registry.all_commands()`), with the bot's own
 translations and its own usage-line code, so the documentation cannot drift from the bot.
-`tests/test_readme.py` fails when README.md no longer matches this output.
+`tests/docs/test_readme.py` fails when README.md no longer matches this output.
 
     python scripts/command_reference.py     # paste the output into README.md
 """

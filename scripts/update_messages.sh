@@ -2,7 +2,7 @@
 # Re-extract translatable strings into bot/locale/messages.pot and merge them into the
 # de and en catalogs (bot/locale/<lang>/LC_MESSAGES/messages.po). Run it after adding or
 # changing a message, then translate the new empty entries in the de catalog.
-# Keywords and file patterns must stay in sync with babel.cfg and tests/test_i18n.py.
+# Keywords and file patterns must stay in sync with babel.cfg and tests/core/test_i18n.py.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
