@@ -1,6 +1,6 @@
 """Fake Telegram Bot API server so the real PTB bot can be tested end to end offline."""
 
-from tests.fake_telegram.server import (
+from tests.fake_telegram.api import (
     AnsweredCallback,
     ApiCall,
     ApiError,

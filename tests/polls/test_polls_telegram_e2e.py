@@ -26,8 +26,7 @@ from tests.adapters.test_telegram_e2e import (
     settings_for,
     stop_bot,
 )
-from tests.fake_telegram import FakeTelegram
-from tests.fake_telegram.server import SentMessage
+from tests.fake_telegram import FakeTelegram, SentMessage
 
 POLL = '/terminabfrage "Juni-Sitzung" 15.06.2031 9-12 Uhr; 17.06.2031 14-16 Uhr notfalls'
 
