@@ -1,4 +1,5 @@
-"""Shared fixtures: databases on SQLite and a real PostgreSQL, a fixed clock, the core."""
+"""Shared fixtures: databases on SQLite and a real PostgreSQL, a fixed clock, the core;
+the bot on the fake Telegram (tests/telegram_bot.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 
 from bot.core.clock import FixedClock
 from tests.postgres import PostgresCluster, find_pg_bin
+
+pytest_plugins = ["tests.telegram_bot"]
 
 _db_counter = itertools.count()
 
