@@ -1,5 +1,6 @@
 """Shared fixtures: databases on SQLite and a real PostgreSQL, a fixed clock, the core;
-the bot on the fake Telegram (tests/telegram_bot.py)."""
+the bot on the fake Telegram (tests/telegram_bot.py) and on a real Synapse
+(tests/matrix_bot.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pytest
 from bot.core.clock import FixedClock
 from tests.postgres import PostgresCluster, find_pg_bin
 
-pytest_plugins = ["tests.telegram_bot"]
+pytest_plugins = ["tests.telegram_bot", "tests.matrix_bot"]
 
 _db_counter = itertools.count()
 
