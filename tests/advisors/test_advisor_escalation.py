@@ -29,7 +29,7 @@ from handlers.advisors.policy import (
 from storage import advisors as advisor_store
 from storage.models import Advisor, AdvisorStep, ExperienceExchange, OutboxMessage
 from storage.outbox import decode_message
-from tests.harness import GROUP, Conversation, dm, person
+from tests.harness import GROUP, Conversation, dm, outbox_rows, person
 from tests.postgres import PostgresCluster
 
 POLICY_START = date(2021, 1, 1)
@@ -94,14 +94,6 @@ async def linked_user(core: Core, chat: Conversation, name: str, language: str =
         return await session.scalar(
             select(Identity.user_id).where(Identity.platform_user_id == name)
         )
-
-
-async def outbox_rows(core: Core, purpose: str | None = None) -> list[OutboxMessage]:
-    async with core.services.sessions() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if purpose:
-            query = query.where(OutboxMessage.purpose == purpose)
-        return list(await session.scalars(query))
 
 
 async def step_rows(core: Core) -> list[AdvisorStep]:

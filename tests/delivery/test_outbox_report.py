@@ -13,7 +13,7 @@ from storage.models import OutboxMessage
 from storage.outbox import decode_message
 from tests.advisors.test_advisor_commands import ADMIN, ADVISOR, CHAIR, LISTED_ADMIN
 from tests.advisors.test_advisor_commands import chat as chat  # the fixture, reused
-from tests.harness import GROUP, Conversation, dm
+from tests.harness import GROUP, Conversation, dm, outbox_rows
 
 BERTA = ADVISOR
 MEMBER = CHAIR  # a chair of another working group: not an admin
@@ -52,14 +52,8 @@ async def uncertain_message_to(chat: Conversation, who: UserRef, text: str) -> i
 
 
 async def reports(chat: Conversation) -> list[OutboxMessage]:
-    async with chat.core.services.sessions() as session:
-        return list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.purpose == "outbox_uncertain")
-                .order_by(OutboxMessage.id)
-            )
-        )
+    """The admins' reports of messages whose delivery is uncertain."""
+    return await outbox_rows(chat.core, "outbox_uncertain")
 
 
 async def test_admins_are_told_once_which_messages_may_be_missing(people: Conversation) -> None:
