@@ -13,8 +13,7 @@ from bot.core.clock import FixedClock
 from bot.feed_server import FeedServer
 from handlers.advisors.deadlines_feed import Deadline, authorization_deadlines
 from handlers.advisors.policy import AdvisorHistory, DoneStep, EscalationPolicy, Step
-from tests.advisors.test_advisor_commands import ADD, ADMIN, ADVISOR
-from tests.advisors.test_advisor_commands import chat as chat  # the fixture, reused
+from tests.advisor_registry import ADD, ADMIN, ADVISOR
 from tests.feeds import feed_token_in
 from tests.harness import Conversation, dm
 
