@@ -1,4 +1,6 @@
-"""Shared fixtures: databases on SQLite and a real PostgreSQL, a fixed clock, the core."""
+"""Shared fixtures: databases on SQLite and a real PostgreSQL, a fixed clock, the core, the
+registered working group in the dialogue harness, an HTTP client; the bot on the fake Telegram
+(tests/telegram_bot.py) and on a real Synapse (tests/matrix_bot.py)."""
 
 from __future__ import annotations
 
@@ -8,10 +10,15 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from bot.app import Core
 from bot.core.clock import FixedClock
+from tests.harness import Conversation, registered_ag_transfer
 from tests.postgres import PostgresCluster, find_pg_bin
+
+pytest_plugins = ["tests.telegram_bot", "tests.matrix_bot"]
 
 _db_counter = itertools.count()
 
@@ -50,13 +57,26 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-async def core(database_url: str, clock: FixedClock) -> AsyncIterator[object]:
-    from bot.app import Core
+async def core(database_url: str, clock: FixedClock) -> AsyncIterator[Core]:
     from bot.core.settings import load_settings
 
     core = await Core.create(load_settings(database_url=database_url, _env_file=None), clock)
     yield core
     await core.close()
+
+
+@pytest.fixture
+async def chat(core: Core) -> Conversation:
+    """AG Transfer registered in GROUP by Anna, its chat admin, who so chairs it. A test module
+    that needs more of a scene extends this with a `chat(chat)` fixture of its own."""
+    return await registered_ag_transfer(core)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client for the servers the bot runs (calendar feeds)."""
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 # --- Matrix: a real Synapse homeserver (tests/matrix_server.py) ------------------------------

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.app import Core
 from bot.core.messages import ChatKind, ChatRef, IncomingMessage, Reply, ReplyTarget, UserRef
 from bot.outbox.ports import DeliveryLimits
+from storage.models import OutboxMessage
 
 
 @dataclass
@@ -58,9 +61,19 @@ def dm(user: UserRef) -> ChatRef:
 
 
 class Conversation:
-    def __init__(self, core: Core, platform: FakePlatform | None = None) -> None:
+    """Messages to the dispatcher as people in chats; `admins` are (chat, person) pairs the
+    platform reports as chat admins."""
+
+    def __init__(
+        self,
+        core: Core,
+        platform: FakePlatform | None = None,
+        admins: Iterable[tuple[ChatRef, UserRef]] = (),
+    ) -> None:
         self.core = core
         self.platform = platform or FakePlatform()
+        for where, who in admins:
+            self.platform.admins.add((where.chat_id, who.user_id))
 
     async def say(
         self,
@@ -101,15 +114,30 @@ def running_bot(
         core = runner.run(
             Core.create(load_settings(database_url=url, _env_file=None), FixedClock(now))
         )
-        chat = Conversation(core)
-        for where, who in admins:
-            chat.platform.admins.add((where.chat_id, who.user_id))
+        chat = Conversation(core, admins=admins)
         for who, text, where in setup:
             runner.run(chat.say(who, text, where))
         try:
             yield runner, chat
         finally:
             runner.run(core.close())
+
+
+async def registered_ag_transfer(core: Core) -> Conversation:
+    """AG Transfer registered in GROUP by Anna, its chat admin, who so chairs it."""
+    anna = person("anna")
+    chat = Conversation(core, admins=[(GROUP, anna)])
+    await chat.say(anna, '/registrieren ag "AG Transfer"')
+    return chat
+
+
+async def outbox_rows(core: Core, purpose: str | None = None) -> list[OutboxMessage]:
+    """What the outbox holds, in the order it was queued; only `purpose`'s rows if given."""
+    async with core.services.sessions() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if purpose:
+            query = query.where(OutboxMessage.purpose == purpose)
+        return list(await session.scalars(query))
 
 
 def assert_answered_without_apology(replies: list[Reply]) -> None:

@@ -21,7 +21,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVER_NAME = "localhost"
@@ -56,12 +57,6 @@ def find_synapse_python() -> Path | None:
     configured = os.environ.get("SYNAPSE_PYTHON")
     candidate = Path(configured) if configured else REPO_ROOT / ".venv-synapse/bin/python"
     return candidate if candidate.exists() else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class SynapseError(RuntimeError):
@@ -101,7 +96,7 @@ class Synapse:
         if self.process is not None:
             raise SynapseError("this Synapse is already started")
         self.root = Path(tempfile.mkdtemp(prefix="ag-synapse-"))
-        self.port = _free_port()
+        self.port = free_port()
         configs = [self._write_config()]
         if not self.strict_rate_limits:
             relaxed = self.root / "relaxed.yaml"

@@ -10,11 +10,12 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import free_port
 
 
 def find_pg_bin() -> Path | None:
@@ -29,12 +30,6 @@ def find_pg_bin() -> Path | None:
         return Path(candidates[-1]).parent
     initdb = shutil.which("initdb")
     return Path(initdb).parent if initdb else None
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -60,7 +55,7 @@ class PostgresCluster:
         if os.geteuid() == 0:
             shutil.chown(root, "postgres")
             shutil.chown(root / "sock", "postgres")
-        cluster = cls(bin_dir, root, _free_port())
+        cluster = cls(bin_dir, root, free_port())
         cluster._run(
             "initdb",
             "-D",

@@ -13,34 +13,32 @@ from bot.adapters.matrix import MatrixAdapter
 from bot.adapters.telegram import TelegramAdapter
 from bot.app import Core, run_adapters
 from bot.core.messages import OutgoingMessage
-from bot.core.settings import load_settings
 from storage import outbox
 from storage.models import Identity
 from storage.people import group_for_chat
-from tests.adapters.test_matrix_e2e import PASSWORD, joined, notice, person
 from tests.fake_telegram import FakeTelegram
+from tests.matrix_bot import PASSWORD, MakePerson, joined, notice
 from tests.matrix_server import Synapse
+from tests.telegram_bot import settings_for
 
 ANNA, GROUP = 2001, -1002000000001
 CODE = re.compile(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b")
 
 
-async def test_group_and_person_span_telegram_and_matrix(synapse: Synapse, tmp_path: Path) -> None:
+async def test_group_and_person_span_telegram_and_matrix(
+    synapse: Synapse, tmp_path: Path, matrix_person: MakePerson
+) -> None:
     bot_id, _ = await synapse.aregister(synapse.unique_localpart("agbot"), PASSWORD)
     async with FakeTelegram() as fake:
         fake.add_user(ANNA, "Anna", "anna")
         fake.add_group(GROUP, "AG Transfer", admins=[ANNA])
-        settings = load_settings(
-            _env_file=None,
-            database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-            telegram_token=fake.token,
-            telegram_base_url=fake.base_url,
-            telegram_base_file_url=fake.base_file_url,
+        settings = settings_for(
+            fake,
+            tmp_path,
             matrix_homeserver=synapse.base_url,
             matrix_user_id=bot_id,
             matrix_password=PASSWORD,
             matrix_store_path=str(tmp_path / "store"),
-            outbox_poll_seconds=0.2,
         )
         core = await Core.create(settings)
         adapters = [
@@ -51,7 +49,7 @@ async def test_group_and_person_span_telegram_and_matrix(synapse: Synapse, tmp_p
         task = asyncio.create_task(run_adapters(core, adapters, stop))
         try:
             await fake.wait_for_call("getUpdates", timeout=20)
-            alice = await person(synapse, "alice")  # Anna's Matrix account
+            alice = await matrix_person(synapse, "alice")  # Anna's Matrix account
             room = await alice.room(bot_id)
             await joined(alice, room, bot_id)
 

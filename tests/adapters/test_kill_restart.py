@@ -28,8 +28,8 @@ from bot.core.messages import OutgoingMessage, UserRef
 from bot.core.settings import load_settings
 from storage import outbox, people
 from storage.models import Meeting, Membership, OutboxMessage, Rsvp
-from tests.adapters.test_restart import bot_env, start
 from tests.fake_telegram import FakeTelegram
+from tests.telegram_bot import bot_process_env, start_bot_process
 
 DIRECT = 120  # queued direct messages, one per person
 ATTENDEES = 60  # of those people, who said yes to a meeting (one reminder each)
@@ -112,7 +112,7 @@ async def test_random_kill_9_during_delivery_never_sends_twice(tmp_path: Path) -
     async with FakeTelegram() as fake:
         fake.rate_limits(enabled=True)  # Telegram's limits: 30/s overall, 1/s per chat
         await seed(db, fake)
-        env = bot_env(fake, db) | {
+        env = bot_process_env(fake, db) | {
             "OUTBOX_GLOBAL_PER_SECOND": "25",
             "SCHEDULER_SWEEP_SECONDS": "1",
             "REMINDER_MEETING_OFFSETS": "1h",
@@ -122,7 +122,7 @@ async def test_random_kill_9_during_delivery_never_sends_twice(tmp_path: Path) -
         kills = 0
         for _ in range(KILLS):
             before = sum(delivered(fake).values())
-            process = await start(env, tmp_path)
+            process = await start_bot_process(env, tmp_path)
             try:
                 await fake.wait_until(
                     lambda before=before: sum(delivered(fake).values()) >= before + 5,
@@ -145,7 +145,7 @@ async def test_random_kill_9_during_delivery_never_sends_twice(tmp_path: Path) -
             kills += 1
         assert sum(delivered(fake).values()) < len(expected), "all sent before the last kill"
 
-        last = await start(env, tmp_path)
+        last = await start_bot_process(env, tmp_path)
         try:
             core = await Core.create(load_settings(_env_file=None, database_url=f"sqlite:///{db}"))
             try:

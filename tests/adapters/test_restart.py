@@ -9,9 +9,7 @@ process against the fake Telegram API served from this test process.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -23,37 +21,9 @@ from bot.core.settings import load_settings
 from storage import outbox, people
 from storage.models import OutboxMessage
 from tests.fake_telegram import FakeTelegram
+from tests.telegram_bot import bot_process_env, start_bot_process
 
 PEOPLE = 40
-
-
-def bot_env(fake: FakeTelegram, db: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
-    env.update(
-        DATABASE_URL=f"sqlite:///{db}",
-        TELEGRAM_TOKEN=fake.token,
-        TELEGRAM_BASE_URL=fake.base_url,
-        TELEGRAM_BASE_FILE_URL=fake.base_file_url,
-        OUTBOX_GLOBAL_PER_SECOND="10",
-        OUTBOX_LEASE_SECONDS="2",
-        OUTBOX_POLL_SECONDS="0.2",
-        LOG_LEVEL="WARNING",
-    )
-    return env
-
-
-async def start(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        env=env,
-        cwd=cwd,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
 
 
 async def test_kill_and_restart_never_sends_twice_and_loses_nothing_silently(
@@ -83,8 +53,8 @@ async def test_kill_and_restart_never_sends_twice_and_loses_nothing_silently(
                 )
         await core.close()
 
-        env = bot_env(fake, db)
-        first = await start(env, tmp_path)
+        env = bot_process_env(fake, db)
+        first = await start_bot_process(env, tmp_path)
         try:
             await fake.wait_until(
                 lambda: sum(m.text.startswith("Erinnerung") for m in fake.sent) >= 10,
@@ -97,7 +67,7 @@ async def test_kill_and_restart_never_sends_twice_and_loses_nothing_silently(
         delivered_before = sum(m.text.startswith("Erinnerung") for m in fake.sent)
         assert delivered_before < PEOPLE, "killed too late to prove anything"
 
-        second = await start(env, tmp_path)
+        second = await start_bot_process(env, tmp_path)
         try:
             await fake.wait_until(
                 lambda: (

@@ -4,149 +4,100 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
-from bot.adapters.telegram import TelegramAdapter
-from bot.app import Core, run_adapters
+from bot.app import Core
 from bot.core.messages import OutgoingMessage
-from bot.core.settings import Settings, load_settings
 from storage import outbox
 from storage.models import Identity, OutboxMessage
 from tests.fake_telegram import FakeTelegram
-
-ANNA, BERND, CLARA = 1001, 1002, 1003
-GROUP = -1001234567890
-
-
-@dataclass
-class Running:
-    fake: FakeTelegram
-    core: Core
-    adapter: TelegramAdapter
-    stop: asyncio.Event
-    task: asyncio.Task[None]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.ports import free_port
+from tests.telegram_bot import (
+    ANNA,
+    BERND,
+    CLARA,
+    GROUP,
+    TelegramBot,
+    converse,
+    settings_for,
+    start_telegram_bot,
+    stop_telegram_bot,
+)
 
 
-def settings_for(fake: FakeTelegram, tmp_path: Path, **extra: object) -> Settings:
-    return load_settings(
-        _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        telegram_token=fake.token,
-        telegram_base_url=fake.base_url,
-        telegram_base_file_url=fake.base_file_url,
-        outbox_poll_seconds=0.2,
-        **extra,
-    )
-
-
-async def start_bot(fake: FakeTelegram, settings: Settings) -> Running:
-    core = await Core.create(settings)
-    adapter = TelegramAdapter(settings, core.dispatcher, core.services.router)
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_adapters(core, [adapter], stop))
-    await fake.wait_for_call("getMe", timeout=10)
-    return Running(fake, core, adapter, stop, task)
-
-
-async def stop_bot(running: Running) -> None:
-    running.stop.set()
-    await asyncio.wait_for(running.task, timeout=15)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        fake.add_user(ANNA, "Anna", "anna")
-        fake.add_user(BERND, "Bernd", "bernd")
-        fake.add_user(CLARA, "Clara", "clara", language_code="en")
-        fake.add_group(GROUP, "AG Transfer", admins=[ANNA], members=[BERND, CLARA])
-        yield fake
-
-
-@pytest.fixture
-async def bot(fake: FakeTelegram, tmp_path: Path) -> AsyncIterator[Running]:
-    running = await start_bot(fake, settings_for(fake, tmp_path))
-    yield running
-    await stop_bot(running)
-
-
-async def converse(fake: FakeTelegram, chat: int, user: int, text: str, count: int = 1) -> list:
-    since = len(fake.sent)
-    fake.send_text(chat, user, text)
-    return await fake.wait_for_messages(chat, count=count, since=since, timeout=10)
-
-
-async def test_start_help_and_command_menu(bot: Running, fake: FakeTelegram) -> None:
-    [reply] = await converse(fake, ANNA, ANNA, "/start")
+async def test_start_help_and_command_menu(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    [reply] = await converse(telegram, ANNA, ANNA, "/start")
     assert "Hallo Anna" in reply.text
-    [help_text] = await converse(fake, GROUP, BERND, "/hilfe@ag_test_bot")
+    [help_text] = await converse(telegram, GROUP, BERND, "/hilfe@ag_test_bot")
     assert "/registrieren" in help_text.text
-    [english] = await converse(fake, CLARA, CLARA, "/help")  # app language en
+    [english] = await converse(telegram, CLARA, CLARA, "/help")  # app language en
     assert "/register" in english.text and "What I can do" in english.text
     menus = {
         call.get("language_code"): {c["command"] for c in call["commands"]}
-        for call in fake.calls_of("setMyCommands")
+        for call in telegram.calls_of("setMyCommands")
     }
     assert "registrieren" in menus["de"] and "register" in menus["en"]
     assert menus[None] == menus["de"]  # other app languages see the default language
 
 
-async def test_commands_for_another_bot_are_ignored(bot: Running, fake: FakeTelegram) -> None:
-    since = len(fake.sent)
-    fake.send_text(GROUP, BERND, "/help@other_bot")
-    fake.send_text(GROUP, BERND, "Guten Morgen!")
-    [reply] = await converse(fake, GROUP, BERND, "/hilfe")
-    assert len(fake.sent[since:]) == 1 and "/registrieren" in reply.text
+async def test_commands_for_another_bot_are_ignored(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    since = len(telegram.sent)
+    telegram.send_text(GROUP, BERND, "/help@other_bot")
+    telegram.send_text(GROUP, BERND, "Guten Morgen!")
+    [reply] = await converse(telegram, GROUP, BERND, "/hilfe")
+    assert len(telegram.sent[since:]) == 1 and "/registrieren" in reply.text
 
 
-async def test_register_roles_and_members(bot: Running, fake: FakeTelegram) -> None:
-    [refused] = await converse(fake, GROUP, BERND, '/registrieren ag "AG Transfer"')
+async def test_register_roles_and_members(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    [refused] = await converse(telegram, GROUP, BERND, '/registrieren ag "AG Transfer"')
     assert "Admin" in refused.text
-    [done] = await converse(fake, GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    [done] = await converse(telegram, GROUP, ANNA, '/registrieren ag "AG Transfer"')
     assert "AG Transfer" in done.text and "Vorsitz" in done.text
-    await converse(fake, GROUP, BERND, "/beitreten")
-    [granted] = await converse(fake, GROUP, ANNA, "/rolle protokoll @bernd")
+    await converse(telegram, GROUP, BERND, "/beitreten")
+    [granted] = await converse(telegram, GROUP, ANNA, "/rolle protokoll @bernd")
     assert "Bernd (@bernd)" in granted.text
-    [members] = await converse(fake, GROUP, CLARA, "/mitglieder")
+    [members] = await converse(telegram, GROUP, CLARA, "/mitglieder")
     assert "Anna (@anna)" in members.text and "Protokoll" in members.text
 
 
-async def test_delete_my_data_with_buttons(bot: Running, fake: FakeTelegram) -> None:
-    [question] = await converse(fake, BERND, BERND, "/datenloeschen")
+async def test_delete_my_data_with_buttons(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    [question] = await converse(telegram, BERND, BERND, "/datenloeschen")
     labels = [button["text"] for row in question.reply_markup["inline_keyboard"] for button in row]
     assert len(labels) == 2
     data = question.reply_markup["inline_keyboard"][0][0]["callback_data"]
-    fake.press_button(BERND, question.message_id, BERND, data)
-    await fake.wait_until(lambda: question.edited, timeout=10, what="the question to be edited")
+    telegram.press_button(BERND, question.message_id, BERND, data)
+    await telegram.wait_until(lambda: question.edited, timeout=10, what="the question to be edited")
     assert "gelöscht" in question.text
-    assert fake.answered_callbacks, "the button press was answered"
-    async with bot.core.services.sessions() as session:
+    assert telegram.answered_callbacks, "the button press was answered"
+    async with telegram_bot.core.services.sessions() as session:
         assert await session.scalar(select(Identity).where(Identity.username == "bernd")) is None
 
 
-async def test_my_data_arrives_as_a_json_document(bot: Running, fake: FakeTelegram) -> None:
-    [reply] = await converse(fake, ANNA, ANNA, "/meinedaten")
+async def test_my_data_arrives_as_a_json_document(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    [reply] = await converse(telegram, ANNA, ANNA, "/meinedaten")
     assert reply.document is not None and reply.document.filename == "my-data.json"
     data = json.loads(reply.document.data)
     assert data["identities"][0]["platform_user_id"] == str(ANNA)
 
 
-async def test_bad_input_gets_a_german_explanation(bot: Running, fake: FakeTelegram) -> None:
-    [unknown] = await converse(fake, ANNA, ANNA, "/protokol")
+async def test_bad_input_gets_a_german_explanation(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    [unknown] = await converse(telegram, ANNA, ANNA, "/protokol")
     assert "„protokol“ kenne ich nicht" in unknown.text and "/hilfe" in unknown.text
-    [bad_date] = await converse(fake, ANNA, ANNA, "/datum 30.02.2021")
+    [bad_date] = await converse(telegram, ANNA, ANNA, "/datum 30.02.2021")
     assert "30.02.2021" in bad_date.text and "Kalender" in bad_date.text
 
 
@@ -168,18 +119,18 @@ async def enqueue_dm(core: Core, user_id: int, key: str, text: str) -> None:
 
 
 async def test_outbox_delivers_dms_and_parks_blocked_people(
-    bot: Running, fake: FakeTelegram
+    telegram_bot: TelegramBot, telegram: FakeTelegram
 ) -> None:
     for user in (ANNA, BERND, CLARA):
-        await converse(fake, user, user, "/start")
-    fake.block_bot(BERND)
+        await converse(telegram, user, user, "/start")
+    telegram.block_bot(BERND)
     for user in (ANNA, BERND, CLARA):
-        await enqueue_dm(bot.core, user, f"hello:{user}", f"Erinnerung {user}")
-    await fake.wait_for_messages(ANNA, predicate=lambda m: m.text == f"Erinnerung {ANNA}")
-    await fake.wait_for_messages(CLARA, predicate=lambda m: m.text == f"Erinnerung {CLARA}")
+        await enqueue_dm(telegram_bot.core, user, f"hello:{user}", f"Erinnerung {user}")
+    await telegram.wait_for_messages(ANNA, predicate=lambda m: m.text == f"Erinnerung {ANNA}")
+    await telegram.wait_for_messages(CLARA, predicate=lambda m: m.text == f"Erinnerung {CLARA}")
 
     async def status() -> str:
-        async with bot.core.services.sessions() as session:
+        async with telegram_bot.core.services.sessions() as session:
             return (
                 await session.scalar(
                     select(OutboxMessage.status).where(OutboxMessage.dedupe_key == f"hello:{BERND}")
@@ -192,40 +143,42 @@ async def test_outbox_delivers_dms_and_parks_blocked_people(
         await asyncio.sleep(0.1)
     assert await status() == "waiting_for_dm"
     # Bernd unblocks the bot and writes to it: the waiting reminder is delivered then
-    await converse(fake, BERND, BERND, "/start")
-    await fake.wait_for_messages(BERND, predicate=lambda m: m.text == f"Erinnerung {BERND}")
+    await converse(telegram, BERND, BERND, "/start")
+    await telegram.wait_for_messages(BERND, predicate=lambda m: m.text == f"Erinnerung {BERND}")
 
 
-async def test_outbox_honours_429_retry_after(bot: Running, fake: FakeTelegram) -> None:
-    await converse(fake, ANNA, ANNA, "/start")
-    fake.fail_next("sendMessage", status_code=429, count=1)
+async def test_outbox_honours_429_retry_after(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    await converse(telegram, ANNA, ANNA, "/start")
+    telegram.fail_next("sendMessage", status_code=429, count=1)
     enqueued_at = asyncio.get_running_loop().time()
-    await enqueue_dm(bot.core, ANNA, "k1", "nach der Pause")
-    [message] = await fake.wait_for_messages(
+    await enqueue_dm(telegram_bot.core, ANNA, "k1", "nach der Pause")
+    [message] = await telegram.wait_for_messages(
         ANNA, predicate=lambda m: m.text == "nach der Pause", timeout=10
     )
-    assert [e.status for e in fake.errors] == [429]
+    assert [e.status for e in telegram.errors] == [429]
     assert message.at - enqueued_at >= 0.9  # waited retry_after (1 s) before the retry
 
 
 async def test_long_deliveries_are_split_at_the_length_limit(
-    bot: Running, fake: FakeTelegram
+    telegram_bot: TelegramBot, telegram: FakeTelegram
 ) -> None:
-    await converse(fake, ANNA, ANNA, "/start")
+    await converse(telegram, ANNA, ANNA, "/start")
     paragraph = "Tagesordnungspunkt mit viel Text. " * 40
-    await enqueue_dm(bot.core, ANNA, "long", "\n\n".join([paragraph] * 8))
-    parts = await fake.wait_for_messages(
+    await enqueue_dm(telegram_bot.core, ANNA, "long", "\n\n".join([paragraph] * 8))
+    parts = await telegram.wait_for_messages(
         ANNA, count=3, predicate=lambda m: m.text.startswith("Tagesordnungspunkt"), timeout=10
     )
     assert all(len(part.text) <= 4096 for part in parts)
 
 
 async def test_direct_replies_do_not_wait_for_a_long_delivery_run(
-    bot: Running, fake: FakeTelegram
+    telegram_bot: TelegramBot, telegram: FakeTelegram
 ) -> None:
     """30 announcements to one group take 90 s at 20/min; a command is answered meanwhile."""
-    fake.rate_limits(enabled=True)
-    async with bot.core.services.sessions.begin() as session:
+    telegram.rate_limits(enabled=True)
+    async with telegram_bot.core.services.sessions.begin() as session:
         for index in range(30):
             await outbox.enqueue(
                 session,
@@ -234,50 +187,54 @@ async def test_direct_replies_do_not_wait_for_a_long_delivery_run(
                 platform="telegram",
                 chat_id=str(GROUP),
                 message=OutgoingMessage(f"Ankündigung {index}"),
-                now=bot.core.services.clock.now(),
+                now=telegram_bot.core.services.clock.now(),
             )
-    bot.core.services.wake_outbox()
-    await fake.wait_for_messages(GROUP, predicate=lambda m: m.text.startswith("Ankündigung"))
+    telegram_bot.core.services.wake_outbox()
+    await telegram.wait_for_messages(GROUP, predicate=lambda m: m.text.startswith("Ankündigung"))
     started = asyncio.get_running_loop().time()
-    [reply] = await converse(fake, CLARA, CLARA, "/help")
+    [reply] = await converse(telegram, CLARA, CLARA, "/help")
     assert asyncio.get_running_loop().time() - started < 3
     assert "What I can do" in reply.text
-    assert fake.count_429 == 0
+    assert telegram.count_429 == 0
 
 
-async def test_reply_honours_429_from_telegram(bot: Running, fake: FakeTelegram) -> None:
-    fake.fail_next("sendMessage", status_code=429, count=1)
-    [reply] = await converse(fake, ANNA, ANNA, "/start")
-    assert "Hallo" in reply.text and fake.count_429 == 1
+async def test_reply_honours_429_from_telegram(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    telegram.fail_next("sendMessage", status_code=429, count=1)
+    [reply] = await converse(telegram, ANNA, ANNA, "/start")
+    assert "Hallo" in reply.text and telegram.count_429 == 1
 
 
-async def test_webhook_mode(fake: FakeTelegram, tmp_path: Path) -> None:
-    port = _free_port()
+async def test_webhook_mode(telegram: FakeTelegram, tmp_path: Path) -> None:
+    port = free_port()
     settings = settings_for(
-        fake,
+        telegram,
         tmp_path,
         telegram_mode="webhook",
         telegram_webhook_port=port,
         telegram_webhook_url=f"http://127.0.0.1:{port}/telegram-hook",
         telegram_webhook_secret="s3cret",
     )
-    running = await start_bot(fake, settings)
+    running = await start_telegram_bot(telegram, settings)
     try:
-        await fake.wait_until(lambda: fake.webhook_url is not None, timeout=10, what="setWebhook")
-        assert fake.webhook_secret == "s3cret"
-        [reply] = await converse(fake, ANNA, ANNA, "/start")
+        await telegram.wait_until(
+            lambda: telegram.webhook_url is not None, timeout=10, what="setWebhook"
+        )
+        assert telegram.webhook_secret == "s3cret"
+        [reply] = await converse(telegram, ANNA, ANNA, "/start")
         assert "Hallo Anna" in reply.text
     finally:
-        await stop_bot(running)
+        await stop_telegram_bot(running)
 
 
 async def test_group_upgraded_to_supergroup_keeps_its_registration(
-    bot: Running, fake: FakeTelegram
+    telegram_bot: TelegramBot, telegram: FakeTelegram
 ) -> None:
-    await converse(fake, GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    await converse(telegram, GROUP, ANNA, '/registrieren ag "AG Transfer"')
     supergroup = -1009999999999
-    fake.add_group(supergroup, "AG Transfer", admins=[ANNA], members=[BERND])
-    fake.send_update(
+    telegram.add_group(supergroup, "AG Transfer", admins=[ANNA], members=[BERND])
+    telegram.send_update(
         {
             "message": {
                 "message_id": 999,
@@ -289,19 +246,21 @@ async def test_group_upgraded_to_supergroup_keeps_its_registration(
         }
     )
     for _ in range(50):
-        [reply] = await converse(fake, supergroup, BERND, "/einstellungen")
+        [reply] = await converse(telegram, supergroup, BERND, "/einstellungen")
         if "AG Transfer" in reply.text:
             break
         await asyncio.sleep(0.1)
     assert "Arbeitsgruppe „AG Transfer“" in reply.text
 
 
-async def test_a_file_with_a_long_text_loses_nothing(bot: Running, fake: FakeTelegram) -> None:
+async def test_a_file_with_a_long_text_loses_nothing(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
     from bot.core.messages import Document
 
-    await converse(fake, ANNA, ANNA, "/start")
+    await converse(telegram, ANNA, ANNA, "/start")
     text = "Protokoll der Sitzung. " * 100  # longer than a caption may be (1024)
-    async with bot.core.services.sessions.begin() as session:
+    async with telegram_bot.core.services.sessions.begin() as session:
         user = await session.scalar(
             select(Identity.user_id).where(Identity.platform_user_id == str(ANNA))
         )
@@ -311,23 +270,25 @@ async def test_a_file_with_a_long_text_loses_nothing(bot: Running, fake: FakeTel
             purpose="test",
             platform="telegram",
             message=OutgoingMessage(text, document=Document("protokoll.md", b"# Protokoll")),
-            now=bot.core.services.clock.now(),
+            now=telegram_bot.core.services.clock.now(),
             user_id=user,
         )
-    bot.core.services.wake_outbox()
-    [document] = await fake.wait_for_messages(ANNA, predicate=lambda m: m.document is not None)
-    [body] = [m for m in fake.messages_in(ANNA) if (m.text or "").startswith("Protokoll der")]
+    telegram_bot.core.services.wake_outbox()
+    [document] = await telegram.wait_for_messages(ANNA, predicate=lambda m: m.document is not None)
+    [body] = [m for m in telegram.messages_in(ANNA) if (m.text or "").startswith("Protokoll der")]
     assert body.text == text.strip() and document.document.filename == "protokoll.md"
 
 
-async def test_meeting_rsvp_with_telegram_buttons(bot: Running, fake: FakeTelegram) -> None:
-    await converse(fake, GROUP, ANNA, '/registrieren ag "AG Transfer"')
-    [meeting] = await converse(fake, GROUP, ANNA, "/sitzung 15.06.2031 9-12 Uhr Juni-Sitzung")
+async def test_meeting_rsvp_with_telegram_buttons(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    await converse(telegram, GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    [meeting] = await converse(telegram, GROUP, ANNA, "/sitzung 15.06.2031 9-12 Uhr Juni-Sitzung")
     assert "Juni-Sitzung" in meeting.text
     yes = meeting.reply_markup["inline_keyboard"][0][0]["callback_data"]
-    since = len(fake.sent)
-    fake.press_button(GROUP, meeting.message_id, BERND, yes)
-    [answer] = await fake.wait_for_messages(GROUP, since=since, timeout=10)
+    since = len(telegram.sent)
+    telegram.press_button(GROUP, meeting.message_id, BERND, yes)
+    [answer] = await telegram.wait_for_messages(GROUP, since=since, timeout=10)
     assert "Bernd: Ich komme für #1" in answer.text
-    await fake.wait_until(lambda: fake.answered_callbacks, timeout=10, what="the answer")
-    assert "Ich komme" in (fake.answered_callbacks[-1].text or "")
+    await telegram.wait_until(lambda: telegram.answered_callbacks, timeout=10, what="the answer")
+    assert "Ich komme" in (telegram.answered_callbacks[-1].text or "")

@@ -4,42 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
-import pytest
 from sqlalchemy import select
 
-from bot.app import Core
 from bot.core.clock import FixedClock
 from handlers.advisors.escalation import run_advisor_escalation
 from storage.models import Advisor, AdvisorAuthorization, OutboxMessage
 from storage.outbox import decode_message
-from tests.advisors.test_advisor_escalation import advisor_settings
+from tests.advisor_registry import ADD, ADMIN, ADVISOR, CHAIR, LISTED_ADMIN
 from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
-
-ADMIN = person("alma")  # member of the admin working group (GROUP)
-LISTED_ADMIN = person("olaf", "en")  # listed in ADMIN_USERS
-CHAIR = person("carl")  # chair of another working group
-ADVISOR = person("berta")
-
-
-@pytest.fixture
-async def chat(database_url: str, clock: FixedClock) -> AsyncIterator[Conversation]:
-    clock.set(datetime(2021, 6, 10, 8, 0, tzinfo=UTC))
-    core = await Core.create(
-        advisor_settings(database_url, admin_users=f"test:{LISTED_ADMIN.user_id}"), clock
-    )
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, ADMIN.user_id))
-    conversation.platform.admins.add((OTHER_GROUP.chat_id, CHAIR.user_id))
-    await conversation.say(ADMIN, '/registrieren ag "Admins"', GROUP)
-    await conversation.say(CHAIR, '/registrieren ag "AG Transfer"', OTHER_GROUP)
-    yield conversation
-    await core.close()
-
-
-ADD = "/beraterneu Berta Beispiel | berta@example.org | RKW Nord | Digitalisierung | 15.03.2019"
 
 
 async def test_admin_adds_lists_and_shows_an_advisor(chat: Conversation) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.core.enums import AuthorizationSource, OutboxStatus
-from bot.core.settings import Settings, load_settings
+from bot.core.settings import load_settings
 from handlers.advisors import actions as advisor_actions
 from handlers.advisors.escalation import advisor_policy, preview, run_advisor_escalation
 from handlers.advisors.policy import (
@@ -29,24 +29,9 @@ from handlers.advisors.policy import (
 )
 from storage.models import Advisor, AdvisorStep, ExperienceExchange, OutboxMessage
 from storage.outbox import decode_message
-from tests.harness import GROUP, Conversation, dm, person
+from tests.advisor_registry import ADMIN_CHAT, SUMMARY_CHAT, advisor_settings
+from tests.harness import GROUP, Conversation, dm, outbox_rows, person
 from tests.postgres import PostgresCluster
-
-POLICY_START = date(2021, 1, 1)
-ADMIN_CHAT = GROUP  # the admin working group's chat
-SUMMARY_CHAT = "-300"
-
-
-def advisor_settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": database_url,
-        "advisor_policy_start": POLICY_START,
-        "admin_chats": f"test:{ADMIN_CHAT.chat_id}",
-        "advisor_summary_chat": f"test:{SUMMARY_CHAT}",
-        "_env_file": None,
-    }
-    values.update(overrides)
-    return load_settings(**values)
 
 
 @pytest.fixture
@@ -94,14 +79,6 @@ async def linked_user(core: Core, chat: Conversation, name: str, language: str =
         return await session.scalar(
             select(Identity.user_id).where(Identity.platform_user_id == name)
         )
-
-
-async def outbox_rows(core: Core, purpose: str | None = None) -> list[OutboxMessage]:
-    async with core.services.sessions() as session:
-        query = select(OutboxMessage).order_by(OutboxMessage.id)
-        if purpose:
-            query = query.where(OutboxMessage.purpose == purpose)
-        return list(await session.scalars(query))
 
 
 async def step_rows(core: Core) -> list[AdvisorStep]:

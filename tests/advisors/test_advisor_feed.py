@@ -4,23 +4,20 @@ and the feed served over HTTP as the advisor links, renews and is delisted."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
 import aiohttp
 import icalendar
-import pytest
 
 from bot.core.clock import FixedClock
 from bot.feed_server import FeedServer
 from handlers.advisors.deadlines_feed import Deadline, authorization_deadlines
 from handlers.advisors.policy import AdvisorHistory, DoneStep, EscalationPolicy, Step
-from tests.advisors.test_advisor_commands import ADD, ADMIN, ADVISOR
-from tests.advisors.test_advisor_commands import chat as chat  # the fixture, reused
+from tests.advisor_registry import ADD, ADMIN, ADVISOR
+from tests.feeds import feed_token_in
 from tests.harness import Conversation, dm
 
 POLICY = EscalationPolicy(policy_start=date(2021, 1, 1))
-TOKEN = re.compile(r"/calendar/([A-Za-z0-9_-]+)\.ics")
 
 
 def test_listed_advisor_sees_expiry_and_delisting_of_the_latest_authorization() -> None:
@@ -60,12 +57,6 @@ def test_delisted_advisors_and_done_delistings_show_nothing_more() -> None:
     )
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 async def feed(
     http: aiohttp.ClientSession, server: FeedServer, token: str, etag: str | None = None
 ) -> tuple[int, str, list[icalendar.Event]]:
@@ -94,7 +85,7 @@ async def test_the_advisors_feed_follows_link_renewal_and_delisting(
     await server.start("127.0.0.1", 0)
     try:
         await chat.say(ADMIN, ADD, dm(ADMIN))  # authorized 15.03.2019
-        token = TOKEN.search(await chat.text(ADVISOR, "/kalender", dm(ADVISOR))).group(1)
+        token = feed_token_in(await chat.text(ADVISOR, "/kalender", dm(ADVISOR)))
         status, etag, events = await feed(http, server, token)
         assert status == 200 and deadlines_in(events) == []  # not linked yet: not theirs
 

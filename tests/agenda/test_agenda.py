@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import GROUP, OTHER_GROUP, Conversation, person
+from tests.harness import OTHER_GROUP, Conversation, person
 
 anna, bernd, clara = person("anna"), person("bernd"), person("clara")
 MEETING = '/sitzung 15.06.2021 9-12 Uhr "AG-Sitzung Juni" | https://meet.example.org/ag'
 
 
 @pytest.fixture
-async def chat(core) -> Conversation:
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
-    await conversation.say(bernd, "/beitreten")
-    await conversation.say(anna, MEETING)
-    return conversation
+async def chat(chat: Conversation) -> Conversation:
+    """Bernd is a member too, and Anna has scheduled meeting #1."""
+    await chat.say(bernd, "/beitreten")
+    await chat.say(anna, MEETING)
+    return chat
 
 
 def _tops(agenda: str) -> list[str]:

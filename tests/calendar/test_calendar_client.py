@@ -12,18 +12,14 @@ import os
 import shutil
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from bot.app import Core
-from bot.core.enums import MeetingStatus
 from bot.core.settings import load_settings
 from bot.feed_server import FeedServer
-from storage.models import Group, Meeting, MeetingSeries
-from tests.calendar.test_calendar_feeds import token_in
+from tests.feeds import add_jour_fixe_series, feed_token_in
 from tests.harness import GROUP, Conversation, dm, person
 
 anna, bernd = person("anna"), person("bernd")
@@ -60,52 +56,6 @@ async def _run(*args: str, env: dict[str, str]) -> str:
     return out.decode() + err.decode()
 
 
-async def _add_series(core: Core) -> None:
-    """Every 2nd Thursday 9–10 Uhr from 2.9.2021, four times; the 3rd is cancelled, the 2nd
-    moved to 11 Uhr (as the series handlers will store it)."""
-    now = core.services.clock.now()
-    first = datetime(2021, 9, 2, 7, 0, tzinfo=UTC)  # 9:00 CEST
-    async with core.services.sessions() as session, session.begin():
-        group = await session.scalar(select(Group))
-        series = MeetingSeries(
-            group_id=group.id,
-            title="Jour fixe",
-            rrule="FREQ=WEEKLY;INTERVAL=2;COUNT=4",
-            first_starts_at=first,
-            timezone="Europe/Berlin",
-            duration_minutes=60,
-            location=None,
-            materialized_until=first + timedelta(weeks=8),
-            sequence=0,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(series)
-        await session.flush()
-        for index in range(4):
-            original = first + timedelta(weeks=2 * index)
-            start = original + timedelta(hours=2) if index == 1 else original
-            session.add(
-                Meeting(
-                    group_id=group.id,
-                    number=10 + index,
-                    title="Jour fixe",
-                    starts_at=start,
-                    ends_at=start + timedelta(hours=1),
-                    status=(
-                        MeetingStatus.CANCELLED.value
-                        if index == 2
-                        else MeetingStatus.SCHEDULED.value
-                    ),
-                    series_id=series.id,
-                    recurrence_id=original,
-                    sequence=1 if index in (1, 2) else 0,
-                    created_at=now,
-                    updated_at=now,
-                )
-            )
-
-
 async def test_vdirsyncer_and_khal_show_the_feed_at_local_times(
     sqlite_core: Core, tmp_path: Path
 ) -> None:
@@ -119,8 +69,8 @@ async def test_vdirsyncer_and_khal_show_the_feed_at_local_times(
     await chat.say(anna, "/sitzung 27.03.2022 9-12 Uhr Frühjahrssitzung")
     await chat.say(anna, "/sitzung 15.07.2021 14 Uhr Abgesagte Runde")
     await chat.say(anna, "/absagen 3")
-    await _add_series(core)
-    token = token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+    await add_jour_fixe_series(core)
+    token = feed_token_in(await chat.text(bernd, "/kalender", dm(bernd)))
 
     server = FeedServer(core.services)
     await server.start("127.0.0.1", 0)

@@ -17,21 +17,19 @@ from sqlalchemy import select
 
 from bot.feed_server import FeedServer
 from storage.models import ActionItem, ActionItemAssignee, Meeting, OutboxMessage
-from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
+from tests.feeds import add_jour_fixe_series, feed_token_in
+from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, outbox_rows, person
 
 anna, bernd, clara = person("anna"), person("bernd"), person("clara")
-TOKEN = re.compile(r"/calendar/([A-Za-z0-9_-]+)\.ics")
 
 
 @pytest.fixture
-async def chat(core) -> Conversation:
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
-    await conversation.say(bernd, "/beitreten")
+async def chat(chat: Conversation) -> Conversation:
+    """Bernd is a member too; Anna, Bernd and Clara have opened their private chats."""
+    await chat.say(bernd, "/beitreten")
     for who in (anna, bernd, clara):
-        await conversation.say(who, "/start", dm(who))  # opens the private chats
-    return conversation
+        await chat.say(who, "/start", dm(who))  # opens the private chats
+    return chat
 
 
 @pytest.fixture
@@ -42,35 +40,12 @@ async def server(core) -> AsyncIterator[FeedServer]:
     await feeds.stop()
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def token_in(text: str) -> str:
-    match = TOKEN.search(text)
-    assert match, text
-    return match.group(1)
-
-
 async def get(
     http: aiohttp.ClientSession, server: FeedServer, token: str, **headers: str
 ) -> tuple[int, CIMultiDict[str], bytes]:
     url = f"http://127.0.0.1:{server.port}/calendar/{token}.ics"
     async with http.get(url, headers=headers) as response:
         return response.status, CIMultiDict(response.headers), await response.read()
-
-
-async def outbox_rows(core, purpose: str) -> list[OutboxMessage]:
-    async with core.services.sessions() as session:
-        return list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.purpose == purpose)
-                .order_by(OutboxMessage.id)
-            )
-        )
 
 
 def attachment(row: OutboxMessage) -> bytes:
@@ -82,7 +57,7 @@ async def test_personal_feed_200_304_rotation_and_revocation(
 ) -> None:
     await chat.say(anna, '/sitzung 15.06.2021 9-12 Uhr "AG-Sitzung Juni" | https://meet.ex/ag')
     reply = await chat.text(bernd, "/kalender", dm(bernd))
-    token = token_in(reply)
+    token = feed_token_in(reply)
     assert len(base64.urlsafe_b64decode(token + "==")) >= 16  # at least 128 bits
 
     status, headers, body = await get(http, server, token)
@@ -119,7 +94,7 @@ async def test_personal_feed_200_304_rotation_and_revocation(
     # Asking again does not show the old URL (only its hash is stored) …
     assert "neu" in await chat.text(bernd, "/kalender", dm(bernd))
     # … rotating gives a new one and the old one is dead, looking like any unknown token.
-    rotated = token_in(await chat.text(bernd, "/kalender neu", dm(bernd)))
+    rotated = feed_token_in(await chat.text(bernd, "/kalender neu", dm(bernd)))
     gone = await get(http, server, token)
     unknown = await get(http, server, "x" * 43)
     assert gone[0] == unknown[0] == 404 and gone[2] == unknown[2]
@@ -142,7 +117,7 @@ async def test_group_feed_goes_to_the_chair_privately_and_stays_in_its_group(
     assert "privat" in await chat.text(anna, "/kalender")
     [row] = await outbox_rows(core, "calendar_feed_url")
     assert row.user_id is not None and row.chat_id == anna.user_id  # anna's private chat
-    token = token_in(row.payload["text"])
+    token = feed_token_in(row.payload["text"])
     assert token not in await chat.text(anna, "/sitzungen")
 
     status, _, body = await get(http, server, token)
@@ -155,7 +130,7 @@ async def test_group_feed_goes_to_the_chair_privately_and_stays_in_its_group(
     await chat.say(bernd, "/beitreten", OTHER_GROUP)
     await chat.say(clara, "/absagen 1", OTHER_GROUP)
     status, _, body = await get(
-        http, server, token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+        http, server, feed_token_in(await chat.text(bernd, "/kalender", dm(bernd)))
     )
     events = {str(e["SUMMARY"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}
     assert set(events) == {"AG Transfer: Transfer-Sitzung", "Abgesagt: AG Qualität: Qualitätsrunde"}
@@ -166,7 +141,7 @@ async def test_personal_feed_has_due_dates_of_own_action_items(
     chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
 ) -> None:
     await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung")
-    token = token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+    token = feed_token_in(await chat.text(bernd, "/kalender", dm(bernd)))
     _, headers, _ = await get(http, server, token)
     now = core.services.clock.now()
     async with core.services.sessions() as session, session.begin():
@@ -314,7 +289,7 @@ async def test_head_and_if_modified_since_after_a_change(
     chat: Conversation, core, server: FeedServer, http: aiohttp.ClientSession
 ) -> None:
     await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Sitzung")
-    token = token_in(await chat.text(anna, "/kalender", dm(anna)))
+    token = feed_token_in(await chat.text(anna, "/kalender", dm(anna)))
     url = f"http://127.0.0.1:{server.port}/calendar/{token}.ics"
     async with http.head(url) as response:
         assert response.status == 200
@@ -332,9 +307,8 @@ async def test_series_invitation_has_rrule_exdate_and_override(chat: Conversatio
     from handlers.calendar import invitations
     from handlers.context import HandlerContext
     from storage.models import Group, Identity, MeetingSeries, Membership, User
-    from tests.calendar.test_calendar_client import _add_series
 
-    await _add_series(core)
+    await add_jour_fixe_series(core)
     async with core.services.sessions() as session, session.begin():
         group = await session.scalar(select(Group))
         identity = await session.scalar(select(Identity).where(Identity.username == "anna"))
@@ -375,7 +349,7 @@ async def test_agenda_in_the_feed_and_its_changes_change_the_etag(
     from storage import agenda
 
     await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung")
-    token = token_in(await chat.text(anna, "/kalender", dm(anna)))
+    token = feed_token_in(await chat.text(anna, "/kalender", dm(anna)))
     _, headers, body = await get(http, server, token)
     assert "TOP 1 | Verschiedenes" in str(
         icalendar.Calendar.from_ical(body).walk("VEVENT")[0]["DESCRIPTION"]
@@ -449,7 +423,7 @@ async def test_another_feature_adds_its_deadlines_to_the_personal_feed(
     await server.start("127.0.0.1", 0)
     try:
         await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Sitzung")
-        token = token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+        token = feed_token_in(await chat.text(bernd, "/kalender", dm(bernd)))
         _, headers, body = await get(http, server, token)
         assert b"Autorisierung" not in body
         async with core.services.sessions() as session:
@@ -472,7 +446,7 @@ async def test_another_feature_adds_its_deadlines_to_the_personal_feed(
 async def test_my_data_lists_calendar_links_without_tokens(chat: Conversation) -> None:
     import json
 
-    token = token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+    token = feed_token_in(await chat.text(bernd, "/kalender", dm(bernd)))
     await chat.say(bernd, "/kalender neu", dm(bernd))
     [reply] = await chat.say(bernd, "/meinedaten", dm(bernd))
     assert reply.document is not None

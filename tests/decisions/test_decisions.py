@@ -9,23 +9,20 @@ from sqlalchemy import select
 
 from storage import agenda
 from storage.models import Decision, Meeting
-from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
+from tests.harness import OTHER_GROUP, Conversation, dm, person
 
 anna, bernd, clara, dora = person("anna"), person("bernd"), person("clara"), person("dora")
 
 
 @pytest.fixture
-async def chat(core) -> Conversation:
+async def chat(chat: Conversation) -> Conversation:
     """AG Transfer: anna chairs, bernd takes minutes, clara is a member; a meeting runs."""
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
     for who in (bernd, clara):
-        await conversation.say(who, "/beitreten")
-    await conversation.say(anna, "/rolle protokoll @bernd")
+        await chat.say(who, "/beitreten")
+    await chat.say(anna, "/rolle protokoll @bernd")
     # the clock stands at 10.06.2021 10:00 Berlin
-    await conversation.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung")
-    return conversation
+    await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung")
+    return chat
 
 
 async def add_tops(core, titles: list[str], current: int | None = None) -> None:

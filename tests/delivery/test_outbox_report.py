@@ -2,30 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from sqlalchemy import select, update
 
+from bot.core.clock import FixedClock
 from bot.core.messages import OutgoingMessage, UserRef
 from handlers.delivery.uncertain import report_uncertain
 from storage import outbox
 from storage import people as people_store
 from storage.models import OutboxMessage
 from storage.outbox import decode_message
-from tests.advisors.test_advisor_commands import ADMIN, ADVISOR, CHAIR, LISTED_ADMIN
-from tests.advisors.test_advisor_commands import chat as chat  # the fixture, reused
-from tests.harness import GROUP, Conversation, dm
+from tests.advisor_registry import ADMIN, ADVISOR, CHAIR, LISTED_ADMIN, registry_chat
+from tests.harness import GROUP, Conversation, dm, outbox_rows
 
 BERTA = ADVISOR
 MEMBER = CHAIR  # a chair of another working group: not an admin
 
 
 @pytest.fixture
-async def people(chat: Conversation) -> Conversation:
+async def people(database_url: str, clock: FixedClock) -> AsyncIterator[Conversation]:
     """The advisor-registry chat, with private chats open and the listed admin in English."""
-    for who in (LISTED_ADMIN, BERTA, MEMBER):
-        await chat.say(who, "/start", dm(who))
-    await chat.say(LISTED_ADMIN, "/language en", dm(LISTED_ADMIN))
-    return chat
+    async with registry_chat(database_url, clock) as chat:
+        for who in (LISTED_ADMIN, BERTA, MEMBER):
+            await chat.say(who, "/start", dm(who))
+        await chat.say(LISTED_ADMIN, "/language en", dm(LISTED_ADMIN))
+        yield chat
 
 
 async def uncertain_message_to(chat: Conversation, who: UserRef, text: str) -> int:
@@ -52,14 +55,8 @@ async def uncertain_message_to(chat: Conversation, who: UserRef, text: str) -> i
 
 
 async def reports(chat: Conversation) -> list[OutboxMessage]:
-    async with chat.core.services.sessions() as session:
-        return list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.purpose == "outbox_uncertain")
-                .order_by(OutboxMessage.id)
-            )
-        )
+    """The admins' reports of messages whose delivery is uncertain."""
+    return await outbox_rows(chat.core, "outbox_uncertain")
 
 
 async def test_admins_are_told_once_which_messages_may_be_missing(people: Conversation) -> None:

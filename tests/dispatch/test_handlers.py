@@ -16,9 +16,9 @@ anna, bernd, clara = person("anna"), person("bernd"), person("clara", language="
 
 @pytest.fixture
 async def chat(core) -> Conversation:
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    return conversation
+    """Anna is GROUP's chat admin, and nothing is registered yet: the tests register in
+    English (`registered`)."""
+    return Conversation(core, admins=[(GROUP, anna)])
 
 
 async def registered(chat: Conversation, language: str = "en") -> None:

@@ -1,17 +1,22 @@
-"""Fake Telegram Bot API server so the real PTB bot can be tested end to end offline."""
+"""Fake Telegram Bot API server so the real PTB bot can be tested end to end offline.
 
-from tests.fake_telegram.server import (
+By job: ``api`` serves the Bot API over aiohttp (FakeTelegram), ``state`` is the simulated
+world, ``records`` what the bot did, ``faults`` what tests inject, ``markup`` and ``keyboards``
+check formatted text and reply markup like Telegram, ``protocol`` is what they all speak.
+"""
+
+from tests.fake_telegram.api import FakeTelegram
+from tests.fake_telegram.faults import RateLimitConfig
+from tests.fake_telegram.keyboards import parse_reply_markup
+from tests.fake_telegram.markup import format_text
+from tests.fake_telegram.protocol import ApiError
+from tests.fake_telegram.records import (
     AnsweredCallback,
     ApiCall,
-    ApiError,
     FailedCall,
-    FakeTelegram,
     MessageVersion,
-    RateLimitConfig,
     SentDocument,
     SentMessage,
-    format_text,
-    parse_reply_markup,
 )
 
 __all__ = [

@@ -9,26 +9,25 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Meeting
-from tests.harness import GROUP, OTHER_GROUP, Conversation, person
+from tests.harness import OTHER_GROUP, Conversation, person
 
 anna, bernd, clara, dora, emil = (person(n) for n in ("anna", "bernd", "clara", "dora", "emil"))
 
 
 @pytest.fixture
-async def chat(core) -> Conversation:
+async def chat(chat: Conversation) -> Conversation:
+    """Bernd, Clara and Dora are members, Clara takes the minutes; today's meeting #1 has
+    two TOPs."""
     # the clock stands at Thu 10.06.2021 10:00 Berlin
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
     for member in (bernd, clara, dora):
-        await conversation.say(member, "/beitreten")
-    await conversation.say(anna, "/rolle protokoll @clara")
-    await conversation.say(
+        await chat.say(member, "/beitreten")
+    await chat.say(anna, "/rolle protokoll @clara")
+    await chat.say(
         anna, '/sitzung 10.06.2021 10:30-12 Uhr "AG-Sitzung" | https://meet.example.org/ag'
     )
-    await conversation.say(anna, "/tophinzu 1 Begrüßung | @anna")
-    await conversation.say(anna, "/tophinzu 1 Bericht der Fachgruppe | Dr. Weber (IHK Köln)")
-    return conversation
+    await chat.say(anna, "/tophinzu 1 Begrüßung | @anna")
+    await chat.say(anna, "/tophinzu 1 Bericht der Fachgruppe | Dr. Weber (IHK Köln)")
+    return chat
 
 
 async def test_minute_taker_moves_through_the_tops_and_notes_attach(

@@ -5,21 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import pairwise
 
-import pytest
 from sqlalchemy import select
 
 from storage.models import AgendaItem, Meeting, MeetingSeries
-from tests.harness import GROUP, OTHER_GROUP, Conversation, person
+from tests.harness import OTHER_GROUP, Conversation, person
 
 anna, bernd, clara = person("anna"), person("bernd"), person("clara")
-
-
-@pytest.fixture
-async def chat(core) -> Conversation:
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
-    return conversation
 
 
 async def _meetings(core) -> list[Meeting]:

@@ -5,22 +5,20 @@ The same script runs everywhere, and the generated minutes and their files are c
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.adapters.console import ConsoleAdapter
-from bot.adapters.telegram import TelegramAdapter
-from bot.app import Core, run_adapters
+from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.core.settings import load_settings
-from tests.adapters.test_telegram_e2e import settings_for
 from tests.fake_telegram import FakeTelegram
 from tests.harness import GROUP, Conversation, person
+from tests.telegram_bot import ANNA, BERND, CLARA, TelegramBot, TelegramSetup
+from tests.telegram_bot import GROUP as TG_GROUP
 
 # 10.06.2021 10:00 in Berlin: the meeting starts at 10:30 the same day.
 START = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
@@ -142,31 +140,19 @@ async def test_full_meeting_through_the_dispatcher(core) -> None:
 
 # --- Telegram -------------------------------------------------------------------------------
 
-IDS = {"anna": 1001, "bernd": 1002, "clara": 1003}
-TG_GROUP = -1001234567890
+IDS = {"anna": ANNA, "bernd": BERND, "clara": CLARA}
 
 
 @pytest.fixture
-async def telegram(tmp_path: Path) -> AsyncIterator[tuple[FakeTelegram, Core]]:
-    async with FakeTelegram() as fake:
-        for name, user_id in IDS.items():
-            fake.add_user(user_id, name.capitalize(), name)
-        fake.add_group(TG_GROUP, "AG Transfer", admins=[IDS["anna"]], members=[1002, 1003])
-        settings = settings_for(fake, tmp_path)
-        core = await Core.create(settings, FixedClock(START))
-        adapter = TelegramAdapter(settings, core.dispatcher, core.services.router)
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_adapters(core, [adapter], stop))
-        await fake.wait_for_call("getMe", timeout=10)
-        try:
-            yield fake, core
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=15)
+def telegram_setup() -> TelegramSetup:
+    """The clock stands at the script's start; everyone uses Telegram in German."""
+    return TelegramSetup(now=START, clara_language="de")
 
 
-async def test_full_meeting_through_telegram(telegram: tuple[FakeTelegram, Core]) -> None:
-    fake, core = telegram
+async def test_full_meeting_through_telegram(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    fake, core = telegram, telegram_bot.core
 
     async def run(steps: list[tuple[str, str, int]]) -> list[list]:
         answers = []

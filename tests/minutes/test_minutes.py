@@ -335,16 +335,14 @@ def test_action_ref(text: str, expected: int | None) -> None:
 
 
 @pytest.fixture
-async def chat(core) -> Conversation:
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
+async def chat(chat: Conversation) -> Conversation:
+    """Bernd and Clara are members, Bernd takes the minutes; meetings today and in July."""
     for who in (bernd, clara):
-        await conversation.say(who, "/beitreten")
-    await conversation.say(anna, "/rolle protokoll @bernd")
-    await conversation.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung | Zoom")
-    await conversation.say(anna, "/sitzung 08.07.2021 9-10 Uhr Juli-Sitzung")
-    return conversation
+        await chat.say(who, "/beitreten")
+    await chat.say(anna, "/rolle protokoll @bernd")
+    await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung | Zoom")
+    await chat.say(anna, "/sitzung 08.07.2021 9-10 Uhr Juli-Sitzung")
+    return chat
 
 
 async def test_minutes_in_chat_with_files(chat: Conversation) -> None:

@@ -12,7 +12,7 @@ from bot.core.messages import Reply
 from handlers.polls.deadlines import run_poll_deadlines
 from storage.models import Meeting, OutboxMessage, Poll
 from storage.outbox import decode_message
-from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
+from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, outbox_rows, person
 
 anna, bernd, clara, dora = person("anna"), person("bernd"), person("clara"), person("dora")
 # the clock stands at Thu 10.06.2021 10:00 Berlin
@@ -20,31 +20,18 @@ POLL = '/terminabfrage "Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 
 
 
 @pytest.fixture
-async def chat(core) -> Conversation:
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
+async def chat(chat: Conversation) -> Conversation:
+    """Bernd, Clara and Dora write in the group and have opened their private chats."""
     for member in (bernd, clara, dora):
-        await conversation.say(member, "/hilfe")  # they write in the group: members
-        await conversation.say(member, "/start", dm(member))  # and open a private chat
-    return conversation
+        await chat.say(member, "/hilfe")  # they write in the group: members
+        await chat.say(member, "/start", dm(member))  # and open a private chat
+    return chat
 
 
 def button(reply: Reply, label_part: str) -> str:
     found = [b.data for row in reply.buttons for b in row if label_part in b.label]
     assert found, f"no button with {label_part!r} in {reply.buttons}"
     return found[0]
-
-
-async def outbox_rows(core, purpose: str) -> list[OutboxMessage]:
-    async with core.services.sessions() as session:
-        return list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.purpose == purpose)
-                .order_by(OutboxMessage.id)
-            )
-        )
 
 
 async def test_date_poll_answer_with_buttons_change_close_and_pick(

@@ -5,15 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.adapters.test_matrix_e2e import (
-    MatrixBot,
-    Person,
-    _close_clients,  # noqa: F401  (fixture: closes the member clients)
-    bot,  # noqa: F401  (fixture)
-    joined,
-    notice,
-    person,
-)
+from tests.matrix_bot import MakePerson, MatrixBot, Person, joined, notice
 from tests.matrix_server import Synapse
 
 POLL = '!terminabfrage "Juni-Sitzung" 15.06.2031 9-12 Uhr; 17.06.2031 14 Uhr; 22.06.2031 10 Uhr'
@@ -35,36 +27,40 @@ def edit_of(bot_id: str, room: str, event_id: str, contains: str) -> Any:
     )
 
 
-async def test_poll_in_a_matrix_room(bot: MatrixBot, synapse: Synapse) -> None:  # noqa: F811
-    alice, bob = await person(synapse, "alice"), await person(synapse, "bob")
-    room = await alice.room(bot.user_id, bob.user_id)
+async def test_poll_in_a_matrix_room(
+    matrix_bot: MatrixBot, synapse: Synapse, matrix_person: MakePerson
+) -> None:
+    alice, bob = await matrix_person(synapse, "alice"), await matrix_person(synapse, "bob")
+    room = await alice.room(matrix_bot.user_id, bob.user_id)
     await bob.sync()
-    await joined(alice, room, bot.user_id)
+    await joined(alice, room, matrix_bot.user_id)
     await joined(alice, room, bob.user_id)
     await alice.say(room, '!registrieren ag "AG Matrix"')
-    await alice.wait(notice(bot.user_id, room, "AG Matrix"))
+    await alice.wait(notice(matrix_bot.user_id, room, "AG Matrix"))
 
     await alice.say(room, POLL + " notfalls")  # 3 dates x 3 answers: 9 reactions fit
-    [poll] = await alice.wait(notice(bot.user_id, room, "Terminabfrage #1"))
+    [poll] = await alice.wait(notice(matrix_bot.user_id, room, "Terminabfrage #1"))
     assert "1️⃣ 1 ✅ ja" in poll.body and "9️⃣ 3 ❌ nein" in poll.body
     assert "!abstimmen #1 1 2 ja" in poll.body
     await alice.wait(
         lambda e: (
             e.source.get("type") == "m.reaction"
-            and e.sender == bot.user_id
+            and e.sender == matrix_bot.user_id
             and e.source["content"]["m.relates_to"]["event_id"] == poll.event_id
         ),
         count=9,
     )
     await react(bob, room, poll.event_id, "1️⃣")  # date 1: yes
-    [edited] = await alice.wait(edit_of(bot.user_id, room, poll.event_id, "✅ 1 · 🟡 0 · ❌ 0"))
+    [edited] = await alice.wait(
+        edit_of(matrix_bot.user_id, room, poll.event_id, "✅ 1 · 🟡 0 · ❌ 0")
+    )
     assert "⭐" in edited.source["content"]["m.new_content"]["body"]
 
     await bob.say(room, "!abstimmen 2 notfalls")  # typed: a reply, and the poll edited too
-    await alice.wait(notice(bot.user_id, room, "1 Person hat geantwortet"), count=1)
-    await alice.wait(edit_of(bot.user_id, room, poll.event_id, "✅ 0 · 🟡 1 · ❌ 0"))
+    await alice.wait(notice(matrix_bot.user_id, room, "1 Person hat geantwortet"), count=1)
+    await alice.wait(edit_of(matrix_bot.user_id, room, poll.event_id, "✅ 0 · 🟡 1 · ❌ 0"))
 
     await alice.say(room, POLL.replace('"Juni', '"Juli') + "; 23.06.2031 9 Uhr notfalls")
-    [big] = await alice.wait(notice(bot.user_id, room, "Terminabfrage #2"))
+    [big] = await alice.wait(notice(matrix_bot.user_id, room, "Terminabfrage #2"))
     assert "4️⃣ 4 ✅" in big.body and "5️⃣" not in big.body  # one "yes" per date
     assert "!abstimmen #2 1 2 ja" in big.body

@@ -12,8 +12,8 @@ from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.core.settings import load_settings
 from handlers.reminders.sweep import run_reminders, sweep_action_item_reminders, sweep_digests
-from storage.models import ActionItem, ActionItemAssignee, Identity, OutboxMessage
-from tests.harness import GROUP, Conversation, dm, person
+from storage.models import ActionItem, ActionItemAssignee, Identity
+from tests.harness import Conversation, dm, outbox_rows, person, registered_ag_transfer
 
 anna, bernd, clara = person("anna"), person("bernd"), person("clara")
 
@@ -49,21 +49,9 @@ async def add_item(
         session.add(ActionItemAssignee(action_item_id=item.id, name="Externe Person"))
 
 
-async def queued(core: Core, purpose: str) -> list[OutboxMessage]:
-    async with core.services.sessions() as session:
-        return list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.purpose == purpose)
-                .order_by(OutboxMessage.id)
-            )
-        )
-
-
 async def start_group(core: Core) -> Conversation:
-    chat = Conversation(core)
-    chat.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await chat.say(anna, '/registrieren ag "AG Transfer"')
+    """AG Transfer with Anna, Bernd and Clara as members, each with a private chat open."""
+    chat = await registered_ag_transfer(core)
     for who in (anna, bernd, clara):
         await chat.say(who, "/beitreten")
         await chat.say(who, "/start", dm(who))
@@ -90,7 +78,7 @@ async def test_before_due_and_overdue_once_each(core: Core) -> None:
     assert await items_at(core, 2021, 6, 14, 6, 59) == 0
     assert await items_at(core, 2021, 6, 14, 7, 0) == 2
     assert await items_at(core, 2021, 6, 14, 7, 5) == 0
-    rows = await queued(core, "reminder_action_item")
+    rows = await outbox_rows(core, "reminder_action_item")
     assert sorted(r.chat_id for r in rows) == ["bernd", "clara"]
     assert rows[0].payload["text"] == (
         "Erinnerung: Aufgabe A-1 „Bögen an Anna senden“ (AG Transfer) ist am 15.06.2021 fällig."
@@ -98,7 +86,7 @@ async def test_before_due_and_overdue_once_each(core: Core) -> None:
     assert "Stumm" in await chat.text(clara, "/stumm aufgaben", dm(clara))
     # the day after the due date: overdue, only for bernd now
     assert await items_at(core, 2021, 6, 16, 7, 0) == 1
-    overdue = (await queued(core, "reminder_action_item"))[-1]
+    overdue = (await outbox_rows(core, "reminder_action_item"))[-1]
     assert overdue.chat_id == "bernd" and "noch offen" in overdue.payload["text"]
 
 
@@ -110,7 +98,7 @@ async def test_an_item_closed_in_time_gets_no_overdue_reminder(core: Core) -> No
         item = await session.scalar(select(ActionItem))
         item.status = "done"
     await items_at(core, 2021, 6, 16, 7, 0)
-    assert len(await queued(core, "reminder_action_item")) == 1
+    assert len(await outbox_rows(core, "reminder_action_item")) == 1
 
 
 async def test_weekly_overview_on_monday_lists_each_persons_open_items(core: Core) -> None:
@@ -120,17 +108,17 @@ async def test_weekly_overview_on_monday_lists_each_persons_open_items(core: Cor
     await chat.say(clara, "/language en", dm(clara))
     # 14.06.2021 is a Monday; 9:00 Berlin
     await run_reminders(core.services, at(core, datetime(2021, 6, 14, 6, 0, tzinfo=UTC)))
-    assert await queued(core, "reminder_digest") == []
+    assert await outbox_rows(core, "reminder_digest") == []
     await run_reminders(core.services, at(core, datetime(2021, 6, 14, 7, 0, tzinfo=UTC)))
     await run_reminders(core.services, at(core, datetime(2021, 6, 14, 8, 0, tzinfo=UTC)))
-    rows = {r.chat_id: r.payload["text"] for r in await queued(core, "reminder_digest")}
+    rows = {r.chat_id: r.payload["text"] for r in await outbox_rows(core, "reminder_digest")}
     assert set(rows) == {"bernd", "clara"}
     assert rows["bernd"].startswith("Ihre 2 offenen Aufgaben diese Woche:")
     assert "A-2 „Termin koordinieren“ (AG Transfer)" in rows["bernd"]
     assert "fällig 15.06.2021" in rows["bernd"]
     assert rows["clara"].startswith("Your open task this week:\n• A-1")
     await run_reminders(core.services, at(core, datetime(2021, 6, 21, 7, 0, tzinfo=UTC)))
-    assert len(await queued(core, "reminder_digest")) == 4  # next Monday, once more each
+    assert len(await outbox_rows(core, "reminder_digest")) == 4  # next Monday, once more each
 
 
 async def test_a_digest_missed_during_downtime_is_recorded_not_sent(core: Core) -> None:
@@ -139,7 +127,7 @@ async def test_a_digest_missed_during_downtime_is_recorded_not_sent(core: Core) 
     await sweep_digests(core.services, at(core, datetime(2021, 6, 13, 7, 0, tzinfo=UTC)))
     # down from Sunday until Monday evening (more than 12 hours after 9:00)
     await sweep_digests(core.services, at(core, datetime(2021, 6, 14, 19, 30, tzinfo=UTC)))
-    assert await queued(core, "reminder_digest") == []
+    assert await outbox_rows(core, "reminder_digest") == []
     from storage.models import ReminderLog
 
     async with core.services.sessions() as session:
@@ -182,4 +170,4 @@ async def test_a_digest_at_0230_on_dst_sundays_comes_exactly_once(
             sent_at.append(instant)
     assert len(sent_at) == 1
     assert sent_at[0].astimezone(core.settings.timezone).strftime("%H:%M") == local
-    assert len(await queued(core, "reminder_digest")) == 1
+    assert len(await outbox_rows(core, "reminder_digest")) == 1

@@ -13,31 +13,23 @@ from bot.core.clock import FixedClock
 from bot.core.settings import load_settings
 from handlers.reminders.sweep import sweep_meeting_reminders
 from storage.models import OutboxMessage, ReminderLog
-from tests.harness import GROUP, Conversation, dm, person
+from tests.harness import Conversation, dm, outbox_rows, person, registered_ag_transfer
 from tests.postgres import PostgresCluster
 
 anna, bernd, clara, dora = person("anna"), person("bernd"), person("clara"), person("dora")
 
 
 @pytest.fixture
-async def chat(core: Core) -> Conversation:
-    conversation = Conversation(core)
-    conversation.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await conversation.say(anna, '/registrieren ag "AG Transfer"')
+async def chat(chat: Conversation) -> Conversation:
+    """Anna, Bernd, Clara and Dora have opened their private chats."""
     for who in (anna, bernd, clara, dora):
-        await conversation.say(who, "/start", dm(who))
-    return conversation
+        await chat.say(who, "/start", dm(who))
+    return chat
 
 
 async def reminders(core: Core, purpose: str = "reminder_meeting") -> list[OutboxMessage]:
-    async with core.services.sessions() as session:
-        return list(
-            await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.purpose == purpose)
-                .order_by(OutboxMessage.id)
-            )
-        )
+    """The meeting reminders queued so far (or the outbox rows of another purpose)."""
+    return await outbox_rows(core, purpose)
 
 
 async def sweep_at(core: Core, instant: datetime) -> int:
@@ -183,9 +175,7 @@ async def test_two_processes_sweeping_at_once_send_each_reminder_once(
     first = await Core.create(settings, clock)
     second = await Core.create(settings, clock)
     try:
-        chat = Conversation(first)
-        chat.platform.admins.add((GROUP.chat_id, anna.user_id))
-        await chat.say(anna, '/registrieren ag "AG Transfer"')
+        chat = await registered_ag_transfer(first)
         await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Sitzung")
         people = [person(f"p{index}") for index in range(25)]
         for who in people:

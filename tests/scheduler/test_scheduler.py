@@ -96,12 +96,10 @@ async def test_registered_jobs_close_polls_and_make_series_occurrences(core) -> 
 
     from bot.core.enums import PollStatus
     from storage.models import Meeting, Poll
-    from tests.harness import GROUP, Conversation, person
+    from tests.harness import person, registered_ag_transfer
 
     anna = person("anna")
-    chat = Conversation(core)
-    chat.platform.admins.add((GROUP.chat_id, anna.user_id))
-    await chat.say(anna, '/registrieren ag "AG Transfer"')
+    chat = await registered_ag_transfer(core)
     await chat.say(anna, '/terminabfrage "Juni" 15.06. 9-12 Uhr; 17.06. 14 Uhr bis 12.06.')
     await chat.say(anna, "/serie wöchentlich montags 9-10 Uhr Jour fixe")
     clock = core.services.clock
