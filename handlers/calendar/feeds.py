@@ -149,9 +149,8 @@ class FeedBuilder:
                 return None
             return FeedScope(feed, FeedKind.GROUP, (group,), None, group.language, settings)
         if feed.kind == FeedKind.PERSON.value and feed.user_id is not None:
-            try:
-                user = await people.user_by_id(session, feed.user_id)
-            except LookupError:
+            user = await people.find_user(session, feed.user_id)
+            if user is None:
                 return None
             groups = tuple(await calendar_store.groups_of_person(session, user.id))
             language = user.language or settings.bot_language

@@ -7,34 +7,31 @@ typed `/abstimmen` works wherever buttons cannot (console, Matrix with many slot
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Literal
-from uuid import uuid4
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from bot.core.dates import format_date
 from bot.core.enums import PollKind, PollStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
-from bot.core.messages import EDIT_MESSAGE_ID, Button, OutgoingMessage, Reply
+from bot.core.messages import OutgoingMessage, Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
-from handlers.context import HandlerContext, Services
+from handlers.context import HandlerContext
 from handlers.meetings import commands as meeting_handlers
 from handlers.meetings.actions import open_meeting
 from handlers.members.audience import audience
+from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import (
     PollInputError,
     PollSpec,
     Tally,
-    Vote,
     parse_date_poll,
     parse_survey,
     parse_vote,
-    tally,
 )
 from handlers.polls.view import (
-    best_position,
+    closed_headline,
     option_text,
     pick_buttons,
     render,
@@ -44,8 +41,7 @@ from handlers.polls.view import (
 from storage import meetings as meeting_store
 from storage import outbox, people
 from storage import polls as poll_store
-from storage.db import Session
-from storage.models import Group, Meeting, Poll
+from storage.models import Meeting, Poll
 
 DATE_EXAMPLE = '"Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14-16 Uhr; 22.06. 10 Uhr bis 14.06.'
 SURVEY_EXAMPLE = '"Welche Themen?" Digitalisierung; Nachfolge; Fachkräfte mehrfach'
@@ -78,119 +74,6 @@ def _input_error(ctx: HandlerContext, error: PollInputError, example: str) -> Us
     if error.code != "vote_syntax":
         text += "\n" + ctx._("Example: {example}", example=example)
     return UserError(text)
-
-
-def _vote_command(services: Services, language: str, platform: str) -> str:
-    prefix = services.platform_traits(platform).command_prefix
-    command = services.router.get("vote")
-    return prefix + (command.display_name(language) if command else "vote")
-
-
-async def poll_tally(session: Session, poll: Poll) -> Tally:
-    rows = await poll_store.votes(session, poll)
-    return tally(
-        [o.position for o in poll.options],
-        (Vote(r.user_id, r.name, r.position, r.answer) for r in rows),
-    )
-
-
-ButtonsFor = Literal["vote", "pick", "none"]
-
-
-def chat_message(
-    services: Services,
-    t: Translator,
-    tz: ZoneInfo,
-    poll: Poll,
-    result: Tally,
-    platform: str,
-    *,
-    buttons_for: ButtonsFor,
-    headline: str | None = None,
-) -> OutgoingMessage:
-    """The poll as one chat of the group sees it, in its platform's terms: Matrix gets a
-    keyboard that fits its reactions and the `!` command hint. `buttons_for` is "vote"
-    (answer buttons while open), "pick" (the chair's date choice) or "none"."""
-    limit = services.platform_traits(platform).max_buttons
-    hint = None
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    if buttons_for == "vote" and poll.status == PollStatus.OPEN.value:
-        buttons = vote_buttons(t, poll, tz, limit)
-        hint = vote_hint(t, poll, _vote_command(services, t.language, platform))
-    elif buttons_for == "pick":
-        buttons = pick_buttons(t, poll, result, tz, services.clock.now(), limit)
-    text = render(t, poll, result, tz, services.clock.now(), hint=hint)
-    return OutgoingMessage(f"{headline}\n{text}" if headline else text, buttons)
-
-
-async def post_everywhere(
-    session: Session,
-    services: Services,
-    group: Group,
-    poll: Poll,
-    *,
-    dedupe_key: str,
-    buttons_for: ButtonsFor,
-    headline: str | None,
-    skip_chat: tuple[str, str] | None,
-) -> int:
-    """A new message with the poll to each chat of the group (but `skip_chat`), in the
-    chat's platform's terms."""
-    t = Translator(group.language)
-    tz = ZoneInfo(group.timezone)
-    result = await poll_tally(session, poll)
-
-    def message(platform: str) -> OutgoingMessage:
-        return chat_message(
-            services, t, tz, poll, result, platform, buttons_for=buttons_for, headline=headline
-        )
-
-    return await outbox.enqueue_for_group(
-        session,
-        group.id,
-        dedupe_key=dedupe_key,
-        purpose="poll",
-        message=message,
-        now=services.clock.now(),
-        skip_chat=skip_chat,
-    )
-
-
-async def sync_shown(
-    session: Session,
-    services: Services,
-    group: Group,
-    poll: Poll,
-    *,
-    skip_chat: tuple[str, str] | None,
-) -> int:
-    """Edit the poll's message in every chat where it is known, so a Matrix room shows the
-    answers given on Telegram and vice versa; `skip_chat` is edited by the reply itself.
-    Only the newest view per chat stays queued."""
-    shown = await poll_store.shown_in(session, poll.id)
-    if not shown:
-        return 0
-    t = Translator(group.language)
-    tz = ZoneInfo(group.timezone)
-    result = await poll_tally(session, poll)
-    queued = 0
-    for (platform, chat_id), message_id in sorted(shown.items()):
-        if (platform, chat_id) == skip_chat:
-            continue
-        prefix = f"poll:{poll.id}:sync:{platform}:{chat_id}:"
-        await poll_store.drop_pending(session, prefix)
-        view = chat_message(services, t, tz, poll, result, platform, buttons_for="vote")
-        queued += await outbox.enqueue(
-            session,
-            dedupe_key=prefix + uuid4().hex,
-            purpose="poll_sync",
-            platform=platform,
-            chat_id=chat_id,
-            group_id=group.id,
-            message=OutgoingMessage(view.text, view.buttons, extra={EDIT_MESSAGE_ID: message_id}),
-            now=services.clock.now(),
-        )
-    return queued
 
 
 def _here(ctx: HandlerContext) -> tuple[str, str]:
@@ -406,23 +289,6 @@ async def list_polls(ctx: HandlerContext) -> Reply:
 # --- close and decide ---------------------------------------------------------------------
 
 
-def close(poll: Poll, now: datetime) -> None:
-    poll.status, poll.closed_at = PollStatus.CLOSED.value, now
-
-
-def closed_headline(t: Translator, poll: Poll, result: Tally, tz: ZoneInfo, now: datetime) -> str:
-    if poll.kind != PollKind.DATE.value:
-        return t.gettext("The survey is closed. Result:")
-    suggested = best_position(poll, result, now)
-    best = next((o for o in poll.options if o.position == suggested), None)
-    if best is None:
-        return t.gettext("The date poll is closed; nobody can make any of the dates.")
-    return t.gettext(
-        "The date poll is closed. Suggested: {when}. A chair picks the date with the buttons.",
-        when=option_text(poll, best, tz, t.language),
-    )
-
-
 async def close_poll(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     poll = await _poll(ctx, ctx.args["number"])
@@ -520,9 +386,8 @@ async def _tell_about_date(ctx: HandlerContext, poll: Poll, meeting: Meeting) ->
         elsewhere_only=True,
     )
     for user_id in sorted(await poll_store.voter_ids(ctx.session, poll.id)):
-        try:
-            user = await people.user_by_id(ctx.session, user_id)
-        except LookupError:
+        user = await people.find_user(ctx.session, user_id)
+        if user is None:
             continue
         t, tz = audience(user, ctx.group)
         text = (

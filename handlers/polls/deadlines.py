@@ -15,9 +15,9 @@ from bot.core.i18n import N_, Translator
 from bot.core.messages import OutgoingMessage
 from handlers.context import Services
 from handlers.members.audience import audience
-from handlers.polls.commands import close, closed_headline, poll_tally, post_everywhere, sync_shown
+from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import reminder_due
-from handlers.polls.view import moment_text
+from handlers.polls.view import closed_headline, moment_text
 from storage import outbox, people
 from storage import polls as poll_store
 from storage.db import Session
@@ -78,9 +78,8 @@ async def _remind(session: Session, poll: Poll, now: datetime) -> int:
     for user_id in await poll_store.member_ids(session, group.id):
         if user_id in answered:
             continue
-        try:
-            user = await people.user_by_id(session, user_id)
-        except LookupError:
+        user = await people.find_user(session, user_id)
+        if user is None:
             continue
         t, tz = audience(user, group)
         text = t.gettext(

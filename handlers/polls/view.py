@@ -209,3 +209,16 @@ def pick_buttons(
         if o.starts_at is not None and o.starts_at > now
     )
     return rows if limit is None or len(rows) <= limit else rows[:limit]
+
+
+def closed_headline(t: Translator, poll: Poll, result: Tally, tz: ZoneInfo, now: datetime) -> str:
+    if poll.kind != PollKind.DATE.value:
+        return t.gettext("The survey is closed. Result:")
+    suggested = best_position(poll, result, now)
+    best = next((o for o in poll.options if o.position == suggested), None)
+    if best is None:
+        return t.gettext("The date poll is closed; nobody can make any of the dates.")
+    return t.gettext(
+        "The date poll is closed. Suggested: {when}. A chair picks the date with the buttons.",
+        when=option_text(poll, best, tz, t.language),
+    )
