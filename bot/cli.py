@@ -265,8 +265,8 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
     from datetime import date
 
     from bot.core.i18n import Translator
-    from handlers.advisors.commands import preview_text
     from handlers.advisors.escalation import advisor_policy, preview
+    from handlers.advisors.letters import preview_text
     from handlers.context import local_today
 
     settings = _settings()

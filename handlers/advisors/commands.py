@@ -19,11 +19,11 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command
 from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.advisors import actions
-from handlers.advisors.escalation import PreviewLine, advisor_policy, exchange_info, preview
-from handlers.advisors.letters import describe_exchange, step_name
+from handlers.advisors.escalation import advisor_policy, exchange_info, preview
+from handlers.advisors.letters import describe_exchange, preview_text, step_name
 from handlers.advisors.policy import EscalationPolicy, timeline
 from handlers.context import HandlerContext
-from handlers.meetings.commands import _read_when
+from handlers.meetings.commands import read_when
 from storage import advisors as advisor_store
 from storage import linking
 from storage.models import Advisor
@@ -365,7 +365,7 @@ async def exchanges(ctx: HandlerContext) -> Reply:
         return await _list_exchanges(ctx)
     group_id = await _exchange_scope(ctx)
     text, *rest = [p.strip() for p in details.split("|")]
-    when, provider = _read_when(ctx, text)
+    when, provider = read_when(ctx, text)
     provider = provider.strip().strip('"').strip()
     place = rest[0] if rest else ""
     if not provider or not place or len(rest) > 2:
@@ -428,7 +428,7 @@ async def _list_exchanges(ctx: HandlerContext) -> Reply:
 
 async def attendance(ctx: HandlerContext) -> Reply:
     await require_admin(ctx)
-    raw = ctx.args["exchange"].lstrip("#")
+    raw = ctx.args["exchange"].lstrip("#")  # shown as typed when there is no such exchange
     exchange_id = small_number(raw)
     exchange = (
         await advisor_store.exchange_by_id(ctx.session, exchange_id)
@@ -475,35 +475,6 @@ async def advisor_preview(ctx: HandlerContext) -> Reply:
     as_of = _date(ctx, text) if text else _today(ctx)
     lines, total = await preview(ctx.session, policy, as_of, limit=LIST_LIMIT)
     return Reply(preview_text(ctx.t, lines, total, as_of))
-
-
-def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: date) -> str:
-    """Shared by the chat command and the CLI."""
-    day = format_date(as_of, t.language)
-    if not lines:
-        return t.gettext("Nothing would be sent on {day}.", day=day)
-    out = [
-        t.ngettext(
-            "On {day}, {n} advisor has due steps (nothing is sent by this preview):",
-            "On {day}, {n} advisors have due steps (nothing is sent by this preview):",
-            total,
-            day=day,
-        )
-    ]
-    for line in lines:
-        if line.step.superseded:
-            what = t.gettext("missed, reported to admins")
-        elif line.reachable:
-            what = t.gettext("direct message")
-        else:
-            what = t.gettext("not reachable by chat, reported to admins")
-        out.append(
-            f"• #{line.advisor.id} {line.advisor.name}: {step_name(t, line.step.step)} – {what}"
-        )
-    shown = len({line.advisor.id for line in lines})
-    if total > shown:
-        out.append(t.gettext("… and {more} more advisors.", more=total - shown))
-    return "\n".join(out)
 
 
 COMMANDS = (

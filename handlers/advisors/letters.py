@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Document, OutgoingMessage
 from handlers.advisors.policy import Step
+
+if TYPE_CHECKING:
+    from handlers.advisors.escalation import PreviewLine
 
 
 @dataclass(frozen=True)
@@ -196,4 +200,33 @@ def admin_report(
             + t.gettext("due {day}", day=format_date(line.due_on, t.language))
             for line in missed
         ]
+    return "\n".join(out)
+
+
+def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: date) -> str:
+    """What the daily run would do on `as_of`: shared by the chat command and the CLI."""
+    day = format_date(as_of, t.language)
+    if not lines:
+        return t.gettext("Nothing would be sent on {day}.", day=day)
+    out = [
+        t.ngettext(
+            "On {day}, {n} advisor has due steps (nothing is sent by this preview):",
+            "On {day}, {n} advisors have due steps (nothing is sent by this preview):",
+            total,
+            day=day,
+        )
+    ]
+    for line in lines:
+        if line.step.superseded:
+            what = t.gettext("missed, reported to admins")
+        elif line.reachable:
+            what = t.gettext("direct message")
+        else:
+            what = t.gettext("not reachable by chat, reported to admins")
+        out.append(
+            f"• #{line.advisor.id} {line.advisor.name}: {step_name(t, line.step.step)} – {what}"
+        )
+    shown = len({line.advisor.id for line in lines})
+    if total > shown:
+        out.append(t.gettext("… and {more} more advisors.", more=total - shown))
     return "\n".join(out)

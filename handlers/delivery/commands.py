@@ -22,7 +22,7 @@ async def resend(ctx: HandlerContext) -> Reply:
     """Queue an uncertain message again, on an admin's word that it is missing."""
     if not await is_admin(ctx.session, ctx.services.settings, ctx.user.id):
         raise UserError(ctx._("Only admins may do that."))
-    number = small_number(ctx.args["message"].lstrip("#"))
+    number = small_number(ctx.args["message"])
     row = await outbox.uncertain_message(ctx.session, number) if number is not None else None
     if row is None:
         raise UserError(

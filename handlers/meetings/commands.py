@@ -43,7 +43,7 @@ def describe(ctx: HandlerContext, meeting: Meeting) -> str:
     return line
 
 
-def _read_when(ctx: HandlerContext, text: str) -> tuple[ParsedWhen, str]:
+def read_when(ctx: HandlerContext, text: str) -> tuple[ParsedWhen, str]:
     """The date and time at the start of `text`, and the rest (the title)."""
     found = find_whens(text, now=ctx.now, tz=ctx.tz)
     if not found or text[: found[0][1]].strip():
@@ -61,7 +61,7 @@ def _read_when(ctx: HandlerContext, text: str) -> tuple[ParsedWhen, str]:
     return when, text[end:].strip()
 
 
-def _future_start(ctx: HandlerContext, when: ParsedWhen) -> datetime:
+def future_start(ctx: HandlerContext, when: ParsedWhen) -> datetime:
     starts_at = when.start_at()
     if starts_at is None or starts_at < ctx.now:
         raise UserError(ctx._("That time has passed already."))
@@ -71,13 +71,13 @@ def _future_start(ctx: HandlerContext, when: ParsedWhen) -> datetime:
 async def schedule(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     text, _, location = ctx.args["details"].partition("|")
-    when, title = _read_when(ctx, text.strip())
+    when, title = read_when(ctx, text.strip())
     title = title.strip().strip('"').strip()
     if not title:
         raise UserError(ctx._("Please give the meeting a title, e.g. {example}", example=EXAMPLE))
     if len(title) > 200 or len(location) > 500:
         raise UserError(ctx._("The title or place is too long."))
-    starts_at = _future_start(ctx, when)
+    starts_at = future_start(ctx, when)
     meeting = await open_meeting(
         ctx.session,
         ctx.group,
@@ -88,7 +88,7 @@ async def schedule(ctx: HandlerContext) -> Reply:
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
-    return await _tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
+    return await tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
 
 
 RSVP_CHOICES = {
@@ -112,7 +112,7 @@ def rsvp_buttons(ctx: HandlerContext, meeting: Meeting) -> tuple[tuple[Button, .
     )
 
 
-async def _tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
+async def tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
     """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
     text = headline + "\n" + describe(ctx, meeting)
     await invitations.meeting_changed(ctx, meeting)
@@ -190,20 +190,20 @@ async def postpone(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
     if meeting.status == MeetingStatus.CANCELLED.value:
         raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
-    when, rest = _read_when(ctx, ctx.args["when"])
+    when, rest = read_when(ctx, ctx.args["when"])
     if rest:
         raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
-    starts_at = _future_start(ctx, when)
+    starts_at = future_start(ctx, when)
     meeting.starts_at, meeting.ends_at = starts_at, when.end_at()
     meeting_store.mark_changed(meeting, ctx.now)
-    return await _tell_group(ctx, meeting, ctx._("Meeting postponed:"))
+    return await tell_group(ctx, meeting, ctx._("Meeting postponed:"))
 
 
 async def cancel(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
     meeting.status = MeetingStatus.CANCELLED.value
     meeting_store.mark_changed(meeting, ctx.now)
-    return await _tell_group(ctx, meeting, ctx._("Meeting cancelled:"))
+    return await tell_group(ctx, meeting, ctx._("Meeting cancelled:"))
 
 
 COMMANDS = (

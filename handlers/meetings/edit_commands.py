@@ -10,7 +10,7 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.agenda.commands import agenda_lines
 from handlers.agenda.live_commands import attendance_lines
 from handlers.context import HandlerContext
-from handlers.meetings.commands import _future_start, _read_when, _tell_group, describe
+from handlers.meetings.commands import describe, future_start, read_when, tell_group
 from handlers.meetings.lookup import ensure_open, meeting_by_arg
 from storage import meetings as meeting_store
 
@@ -44,10 +44,10 @@ async def edit(ctx: HandlerContext) -> Reply:
             raise UserError(ctx._("Please give a title of at most 200 characters."))
         meeting.title = title
     elif field == "time":
-        when, rest = _read_when(ctx, value)
+        when, rest = read_when(ctx, value)
         if rest:
             raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
-        meeting.starts_at, meeting.ends_at = _future_start(ctx, when), when.end_at()
+        meeting.starts_at, meeting.ends_at = future_start(ctx, when), when.end_at()
     elif field == "place":
         if len(value) > 500:
             raise UserError(ctx._("The title or place is too long."))
@@ -57,7 +57,7 @@ async def edit(ctx: HandlerContext) -> Reply:
             raise UserError(ctx._("The description is too long (at most 4000 characters)."))
         meeting.description = value or None
     meeting_store.mark_changed(meeting, ctx.now)
-    return await _tell_group(ctx, meeting, ctx._("Meeting changed:"))
+    return await tell_group(ctx, meeting, ctx._("Meeting changed:"))
 
 
 async def show(ctx: HandlerContext) -> Reply:
