@@ -238,11 +238,6 @@ async def set_group_offsets(
     await session.flush()
 
 
-async def subject_meeting(session: AsyncSession, meeting_id: int) -> Meeting | None:
-    """The meeting a reminder was about, if it still exists (for the missed-reminder note)."""
-    return await session.get(Meeting, meeting_id)
-
-
 async def subject_action_item(session: AsyncSession, item_id: int) -> ActionItem | None:
     """The action item a reminder was about, if it still exists."""
     return await session.get(ActionItem, item_id)

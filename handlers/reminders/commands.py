@@ -6,13 +6,11 @@ from bot.core.enums import Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
+from bot.core.reminder_offsets import OffsetError, format_offsets, parse_offsets
 from bot.core.router import Arg, ArgKind, Command
 from handlers.context import HandlerContext
 from handlers.reminders.policy import (
-    OffsetError,
     ReminderKind,
-    format_offsets,
-    parse_offsets,
     store_offsets,
     stored_offsets,
 )

@@ -14,13 +14,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-# The written form ("1d 1h") is read in core, where the settings check it as well; the
-# reminder commands and the sweep keep importing it from here.
-from bot.core.reminder_offsets import MAX_OFFSET as MAX_OFFSET
+# Offsets are minutes; their written form ("1d 1h") is read in bot/core/reminder_offsets.py,
+# where the settings check it too.
 from bot.core.reminder_offsets import MINUTES_PER_DAY
-from bot.core.reminder_offsets import OffsetError as OffsetError
-from bot.core.reminder_offsets import format_offsets as format_offsets
-from bot.core.reminder_offsets import parse_offsets as parse_offsets
 
 
 class ReminderKind(StrEnum):

@@ -17,19 +17,19 @@ from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.enums import ReminderStatus
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
+from bot.core.reminder_offsets import MAX_OFFSET, parse_offsets
 from handlers.context import Services
 from handlers.members.audience import audience
 from handlers.reminders.policy import (
-    MAX_OFFSET,
     Lateness,
     ReminderKind,
     Timing,
     decide,
     due_instant,
     local_instant,
-    parse_offsets,
     stored_offsets,
 )
+from storage import meetings as meeting_store
 from storage import outbox, people
 from storage import reminders as reminder_store
 from storage.db import Session
@@ -149,7 +149,7 @@ async def _subject_title(session: Session, subject: str) -> str:
     kind, _, rest = subject.partition(":")
     raw_id = rest.split(":", 1)[0]
     if kind == "meeting" and raw_id.isdigit():
-        meeting = await reminder_store.subject_meeting(session, int(raw_id))
+        meeting = await meeting_store.meeting_by_id(session, int(raw_id))
         if meeting is not None:
             return f"#{meeting.number} {meeting.title}"
     if kind == "action_item" and raw_id.isdigit():

@@ -7,15 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.core.reminder_offsets import OffsetError, format_offsets, parse_offsets
 from handlers.reminders.policy import (
     Lateness,
-    OffsetError,
     Timing,
     decide,
     due_instant,
-    format_offsets,
     local_instant,
-    parse_offsets,
 )
 
 BERLIN = ZoneInfo("Europe/Berlin")
