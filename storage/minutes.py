@@ -28,7 +28,6 @@ from storage.models import (
     AgendaItem,
     Decision,
     Group,
-    Identity,
     Meeting,
     Membership,
     MinutesObjection,
@@ -61,21 +60,6 @@ async def current_top_id(session: AsyncSession, meeting: Meeting) -> int | None:
     """The TOP being discussed, if it still belongs to this meeting."""
     item = await current_agenda_item(session, meeting)
     return item.id if item is not None else None
-
-
-async def display_names(
-    session: AsyncSession, user_ids: Iterable[int], platform: str | None = None
-) -> dict[int, str]:
-    """A shown name per person, preferring their identity on `platform`."""
-    wanted = set(user_ids)
-    if not wanted:
-        return {}
-    best: dict[int, Identity] = {}
-    for identity in await session.scalars(select(Identity).where(Identity.user_id.in_(wanted))):
-        current = best.get(identity.user_id)
-        if current is None or (identity.platform == platform and current.platform != platform):
-            best[identity.user_id] = identity
-    return {user_id: identity.display_name for user_id, identity in best.items()}
 
 
 # --- numbering ------------------------------------------------------------------------------
@@ -462,3 +446,25 @@ async def minute_takers_among(
             )
         )
     )
+
+
+async def decision_by_id(session: AsyncSession, decision_id: int) -> Decision | None:
+    return await session.get(Decision, decision_id)
+
+
+async def publish_minutes_draft(
+    session: AsyncSession, meeting: Meeting, *, now: datetime, objections_until: datetime
+) -> None:
+    """The minutes become a draft that members may object to until `objections_until`."""
+    meeting.minutes_status = MinutesStatus.DRAFT.value
+    meeting.minutes_published_at = now
+    meeting.objections_until = objections_until
+    meeting.updated_at = now
+    await session.flush()
+
+
+async def approve_minutes(session: AsyncSession, meeting: Meeting, *, now: datetime) -> None:
+    meeting.minutes_status = MinutesStatus.APPROVED.value
+    meeting.minutes_approved_at = now
+    meeting.updated_at = now
+    await session.flush()

@@ -3,6 +3,7 @@ one command is one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -219,14 +220,7 @@ async def members_with_identities(
             .order_by(Membership.created_at, Membership.id)
         )
     )
-    identities = await session.scalars(
-        select(Identity).where(Identity.user_id.in_([m.user_id for m in members]))
-    )
-    best: dict[int, Identity] = {}
-    for identity in identities:
-        current = best.get(identity.user_id)
-        if current is None or (identity.platform == platform and current.platform != platform):
-            best[identity.user_id] = identity
+    best = await shown_identities(session, [m.user_id for m in members], platform)
     return [(member, best.get(member.user_id)) for member in members]
 
 
@@ -428,3 +422,44 @@ async def remember_direct_chat(
         .where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
         .values(dm_chat_id=chat_id)
     )
+
+
+async def add_group_chat(
+    session: AsyncSession,
+    group_id: int,
+    *,
+    platform: str,
+    chat_id: str,
+    title: str | None,
+    now: datetime,
+) -> GroupChat:
+    """A further chat of an existing working group (linked with a code)."""
+    chat = GroupChat(
+        group_id=group_id, platform=platform, chat_id=chat_id, title=title, created_at=now
+    )
+    session.add(chat)
+    return chat
+
+
+async def shown_identities(
+    session: AsyncSession, user_ids: Iterable[int], platform: str | None
+) -> dict[int, Identity]:
+    """The identity to show per person: the one on `platform` if they have it (so @mentions
+    work there), else any (a person known only on the group's other platform)."""
+    wanted = set(user_ids)
+    if not wanted:
+        return {}
+    best: dict[int, Identity] = {}
+    for identity in await session.scalars(select(Identity).where(Identity.user_id.in_(wanted))):
+        current = best.get(identity.user_id)
+        if current is None or (identity.platform == platform and current.platform != platform):
+            best[identity.user_id] = identity
+    return best
+
+
+async def display_names(
+    session: AsyncSession, user_ids: Iterable[int], platform: str | None = None
+) -> dict[int, str]:
+    """A shown name per person, preferring their identity on `platform`."""
+    shown = await shown_identities(session, user_ids, platform)
+    return {user_id: identity.display_name for user_id, identity in shown.items()}

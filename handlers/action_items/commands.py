@@ -18,6 +18,7 @@ from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, parse_action, parse_action_ref
 from handlers.minutes.render import status_text, top_text
 from storage import minutes as minutes_store
+from storage import people
 from storage.models import ActionItem, ActionItemAssignee
 
 STATUS_CHOICES = {
@@ -67,7 +68,7 @@ def describe(
 async def _describe_all(ctx: HandlerContext, items: list[ActionItem]) -> list[str]:
     assignees = await minutes_store.assignees_of(ctx.session, [item.id for item in items])
     user_ids = {a.user_id for rows in assignees.values() for a in rows if a.user_id is not None}
-    names = await minutes_store.display_names(ctx.session, user_ids, ctx.platform.name)
+    names = await people.display_names(ctx.session, user_ids, ctx.platform.name)
     labels = await minutes_store.decision_labels(ctx.session, [item.decision_id for item in items])
     lines = []
     for item in items:

@@ -180,7 +180,6 @@ async def _editable_meeting(ctx: HandlerContext) -> Meeting:
 
 
 async def _answer(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
-    await ctx.session.flush()
     return Reply("\n".join([headline, *await agenda_lines(ctx, meeting)]))
 
 

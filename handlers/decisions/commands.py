@@ -19,6 +19,7 @@ from handlers.minutes.data import decision_value
 from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
 from handlers.minutes.render import kind_text, outcome_text, top_text
+from storage import meetings as meeting_store
 from storage import minutes as minutes_store
 from storage.models import Decision, Meeting
 
@@ -155,7 +156,7 @@ async def edit(ctx: HandlerContext) -> Reply:
 async def show(ctx: HandlerContext, decision: Decision) -> Reply:
     lines = [summary(ctx, decision)]
     if decision.meeting_id is not None:
-        meeting = await ctx.session.get(Meeting, decision.meeting_id)
+        meeting = await meeting_store.meeting_by_id(ctx.session, decision.meeting_id)
         if meeting is not None:
             top = await minutes_store.top_number(ctx.session, decision.agenda_item_id)
             lines.append(
@@ -169,7 +170,7 @@ async def show(ctx: HandlerContext, decision: Decision) -> Reply:
             if meeting.minutes_status == MinutesStatus.APPROVED.value:
                 lines.append(ctx._("Final: the minutes are approved."))
     if decision.amends_decision_id is not None:
-        original = await ctx.session.get(Decision, decision.amends_decision_id)
+        original = await minutes_store.decision_by_id(ctx.session, decision.amends_decision_id)
         if original is not None:
             lines.append(ctx._("Amends: {decision}", decision=summary(ctx, original)))
     for amendment in await minutes_store.amendments_of(ctx.session, decision.id):

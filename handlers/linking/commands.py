@@ -10,7 +10,6 @@ from bot.core.messages import Reply
 from bot.core.router import Arg, Command
 from handlers.context import HandlerContext
 from storage import linking, people
-from storage.models import GroupChat
 
 GROUP = "group"
 IDENTITY = "identity"
@@ -55,14 +54,13 @@ async def _join_group(ctx: HandlerContext, code: str) -> Reply:
     if used is None or used.group_id is None:
         raise UserError(ctx._("This code is unknown or expired. Ask a chair for a new one."))
     group = await people.group_by_id(ctx.session, used.group_id)
-    ctx.session.add(
-        GroupChat(
-            group_id=group.id,
-            platform=message.platform,
-            chat_id=message.chat.chat_id,
-            title=message.chat.title,
-            created_at=ctx.now,
-        )
+    await people.add_group_chat(
+        ctx.session,
+        group.id,
+        platform=message.platform,
+        chat_id=message.chat.chat_id,
+        title=message.chat.title,
+        now=ctx.now,
     )
     member = await people.ensure_membership(ctx.session, group.id, ctx.user.id, ctx.now)
     if not Role(member.role).allows(Role.CHAIR):

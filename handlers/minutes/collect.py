@@ -17,6 +17,7 @@ from handlers.minutes.data import (
 )
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
+from storage import people
 
 if TYPE_CHECKING:
     from storage.db import Session
@@ -36,10 +37,10 @@ async def collect_minutes(
     assignees = await minutes_store.assignees_of(session, [a.id for a in actions])
     writers = [n.author_user_id for n in notes] + [d.created_by_user_id for d in decisions]
     writers += [a.created_by_user_id for a in actions]
-    people = {a.user_id for a in attendance if a.user_id is not None}
-    people |= {r.user_id for rows in assignees.values() for r in rows if r.user_id is not None}
-    people |= {t.presenter_user_id for t in tops if t.presenter_user_id is not None}
-    names = await minutes_store.display_names(session, people | {w for w in writers if w}, platform)
+    persons = {a.user_id for a in attendance if a.user_id is not None}
+    persons |= {r.user_id for rows in assignees.values() for r in rows if r.user_id is not None}
+    persons |= {t.presenter_user_id for t in tops if t.presenter_user_id is not None}
+    names = await people.display_names(session, persons | {w for w in writers if w}, platform)
     labels = await minutes_store.decision_labels(
         session,
         [d.amends_decision_id for d in decisions] + [a.decision_id for a in actions],

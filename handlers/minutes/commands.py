@@ -22,7 +22,7 @@ from handlers.meetings.lookup import meeting_by_arg
 from handlers.minutes.collect import collect_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
 from storage import minutes as minutes_store
-from storage import outbox
+from storage import outbox, people
 from storage.agenda import active_meeting
 from storage.models import Meeting
 
@@ -81,11 +81,9 @@ async def publish(ctx: HandlerContext) -> Reply:
         if not (raw_days.isdecimal() and len(raw_days) < 4) or int(raw_days) > 90:
             raise UserError(ctx._("Please give the objection period in days, from 0 to 90."))
         days = int(raw_days)
-    meeting.minutes_status = MinutesStatus.DRAFT.value
-    meeting.minutes_published_at = ctx.now
-    meeting.objections_until = ctx.now + timedelta(days=days)
-    meeting.updated_at = ctx.now
-    await ctx.session.flush()
+    await minutes_store.publish_minutes_draft(
+        ctx.session, meeting, now=ctx.now, objections_until=ctx.now + timedelta(days=days)
+    )
     text, (markdown, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "Draft minutes of meeting #{number} “{title}”. Objections until {when}: {command}",
@@ -176,7 +174,7 @@ async def _current_objections(ctx: HandlerContext, meeting: Meeting) -> list[str
     objections = await minutes_store.objections_of(
         ctx.session, meeting.id, since=meeting.minutes_published_at
     )
-    names = await minutes_store.display_names(
+    names = await people.display_names(
         ctx.session, [o.user_id for o in objections if o.user_id], ctx.platform.name
     )
     return [
@@ -230,10 +228,7 @@ async def approve(ctx: HandlerContext) -> Reply:
                     + ("sofort" if ctx.language == "de" else "now"),
                 )
             )
-    meeting.minutes_status = MinutesStatus.APPROVED.value
-    meeting.minutes_approved_at = ctx.now
-    meeting.updated_at = ctx.now
-    await ctx.session.flush()
+    await minutes_store.approve_minutes(ctx.session, meeting, now=ctx.now)
     _, (_, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "The minutes of meeting #{number} “{title}” are approved; its decisions are final.",
