@@ -19,7 +19,7 @@ def small_number(raw: str | None) -> int | None:
     return int(text)
 
 
-_LEADING_REF = re.compile(rf"#(\d{{1,{MAX_DIGITS}}})\b\s*")
+_LEADING_REF = re.compile(rf"#(\d{{1,{MAX_DIGITS}}})\b:?\s*")  # "#3: Text" too
 
 
 def split_leading_ref(text: str | None) -> tuple[str | None, str]:

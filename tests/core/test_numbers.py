@@ -35,6 +35,7 @@ def test_small_number(raw: str | None, expected: int | None) -> None:
         ("#3 Nachtrag", ("3", "Nachtrag")),
         ("  #12\nText", ("12", "Text")),
         ("#3", ("3", "")),
+        ("#3: Beschluss", ("3", "Beschluss")),  # the colon people put after the number
         ("#３ Text", ("３", "Text")),  # found as a reference, refused by the lookup
         ("#1234567890 Text", (None, "#1234567890 Text")),  # too long to be a number
         ("#3abc Text", (None, "#3abc Text")),
