@@ -131,6 +131,14 @@ async def registered_ag_transfer(core: Core) -> Conversation:
     return chat
 
 
+async def registered(chat: Conversation, language: str = "en") -> None:
+    """Anna registers AG Transfer in GROUP with the English command and sets its language: for
+    the tests of a module marked `unregistered`, whose `chat` starts with nothing registered."""
+    anna = person("anna")
+    await chat.say(anna, '/register ag "AG Transfer"')
+    await chat.say(anna, f"/language {language}")
+
+
 async def outbox_rows(core: Core, purpose: str | None = None) -> list[OutboxMessage]:
     """What the outbox holds, in the order it was queued; only `purpose`'s rows if given."""
     async with core.services.sessions() as session:
