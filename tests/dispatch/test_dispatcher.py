@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.core.messages import Reply
+from bot.app import Core
+from bot.core.messages import OutgoingMessage, Reply
+from storage import outbox
 from storage.models import Identity, OutboxMessage
 from tests.harness import OTHER_GROUP, Conversation, dm, person, registered
 
@@ -71,11 +73,9 @@ async def test_unexpected_error_is_logged_and_apologised(
     assert "boom" in caplog.text and "Traceback" in caplog.text
 
 
-async def test_dm_to_person_without_private_chat_waits(chat: Conversation, core) -> None:
-    """Telegram bots cannot write first: the message waits until the person opens the DM."""
-    from bot.core.messages import OutgoingMessage
-    from storage import outbox
-
+async def bernd_joined_with_a_dm_queued(chat: Conversation, core: Core) -> None:
+    """Bernd joins AG Transfer, and a message to him in private waits in the outbox before he has
+    ever written to the bot there."""
     await registered(chat)
     await chat.say(bernd, "/join")
     async with core.services.sessions.begin() as session:
@@ -89,6 +89,11 @@ async def test_dm_to_person_without_private_chat_waits(chat: Conversation, core)
             now=core.services.clock.now(),
             user_id=user_id,
         )
+
+
+async def test_dm_to_person_without_private_chat_waits(chat: Conversation, core) -> None:
+    """Telegram bots cannot write first: the message waits until the person opens the DM."""
+    await bernd_joined_with_a_dm_queued(chat, core)
     async with core.services.sessions() as session:
         row = await session.scalar(select(OutboxMessage))
         assert row.status == "waiting_for_dm" and row.chat_id is None
@@ -102,22 +107,7 @@ async def test_a_failing_first_command_still_opens_the_private_chat(
     chat: Conversation, core
 ) -> None:
     """The handler's changes roll back, what we learned about the person does not."""
-    from bot.core.messages import OutgoingMessage
-    from storage import outbox
-
-    await registered(chat)
-    await chat.say(bernd, "/join")
-    async with core.services.sessions.begin() as session:
-        user_id = await session.scalar(select(Identity.user_id).where(Identity.username == "bernd"))
-        await outbox.enqueue(
-            session,
-            dedupe_key="hello:bernd",
-            purpose="hello",
-            platform="test",
-            message=OutgoingMessage("Hallo"),
-            now=core.services.clock.now(),
-            user_id=user_id,
-        )
+    await bernd_joined_with_a_dm_queued(chat, core)
     reply = await chat.text(bernd, "/datum 31.02.2021", dm(bernd))  # fails: no such date
     assert "Kalender" in reply
     async with core.services.sessions() as session:
