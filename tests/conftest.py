@@ -66,6 +66,7 @@ async def core(database_url: str, clock: FixedClock) -> AsyncIterator[Core]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """The `unregistered` marker is ours: declared, so pytest does not warn about it."""
     config.addinivalue_line(
         "markers", "unregistered: `chat` starts with nothing registered (see the `chat` fixture)"
     )
