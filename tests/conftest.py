@@ -15,7 +15,7 @@ import pytest
 
 from bot.app import Core
 from bot.core.clock import FixedClock
-from tests.harness import Conversation, registered_ag_transfer
+from tests.harness import GROUP, Conversation, person, registered_ag_transfer
 from tests.postgres import PostgresCluster, find_pg_bin
 
 pytest_plugins = ["tests.telegram_bot", "tests.matrix_bot"]
@@ -65,10 +65,21 @@ async def core(database_url: str, clock: FixedClock) -> AsyncIterator[Core]:
     await core.close()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """The `unregistered` marker is ours: declared, so pytest does not warn about it."""
+    config.addinivalue_line(
+        "markers", "unregistered: `chat` starts with nothing registered (see the `chat` fixture)"
+    )
+
+
 @pytest.fixture
-async def chat(core: Core) -> Conversation:
+async def chat(core: Core, request: pytest.FixtureRequest) -> Conversation:
     """AG Transfer registered in GROUP by Anna, its chat admin, who so chairs it. A test module
-    that needs more of a scene extends this with a `chat(chat)` fixture of its own."""
+    that needs more of a scene extends this with a `chat(chat)` fixture of its own. In a module
+    marked `unregistered` (registration, roles, the dispatcher) Anna is GROUP's chat admin and
+    nothing is registered yet: its tests register in English (`harness.registered`)."""
+    if request.node.get_closest_marker("unregistered"):
+        return Conversation(core, admins=[(GROUP, person("anna"))])
     return await registered_ag_transfer(core)
 
 

@@ -123,12 +123,41 @@ def running_bot(
             runner.run(core.close())
 
 
+LiveBot = tuple[asyncio.Runner, Conversation]
+
+
+@contextmanager
+def running_ag_transfer(now: datetime, *scene: tuple[UserRef, str]) -> Iterator[LiveBot]:
+    """`running_bot` with AG Transfer registered in GROUP by Anna, its chat admin, and Bernd a
+    member; then `scene` is said in GROUP: the stage of a capability's property test."""
+    anna, bernd = person("anna"), person("bernd")
+    setup = [(anna, '/registrieren ag "AG Transfer"', GROUP), (bernd, "/beitreten", GROUP)]
+    setup += [(who, text, GROUP) for who, text in scene]
+    with running_bot(now, setup, admins=[(GROUP, anna)]) as bot:
+        yield bot
+
+
+def answers_politely(bot: LiveBot, who: str, text: str) -> None:
+    """`who` says `text` in GROUP of a `running_ag_transfer` bot and gets an answer that is not
+    the internal-error apology."""
+    runner, chat = bot
+    assert_answered_without_apology(runner.run(chat.say(person(who), text, GROUP)))
+
+
 async def registered_ag_transfer(core: Core) -> Conversation:
     """AG Transfer registered in GROUP by Anna, its chat admin, who so chairs it."""
     anna = person("anna")
     chat = Conversation(core, admins=[(GROUP, anna)])
     await chat.say(anna, '/registrieren ag "AG Transfer"')
     return chat
+
+
+async def registered(chat: Conversation, language: str = "en") -> None:
+    """Anna registers AG Transfer in GROUP with the English command and sets its language: for
+    the tests of a module marked `unregistered`, whose `chat` starts with nothing registered."""
+    anna = person("anna")
+    await chat.say(anna, '/register ag "AG Transfer"')
+    await chat.say(anna, f"/language {language}")
 
 
 async def outbox_rows(core: Core, purpose: str | None = None) -> list[OutboxMessage]:

@@ -3,7 +3,7 @@ members who talk to it through ordinary nio clients.
 
 The fixtures (registered in tests/conftest.py): `matrix_bot` is the bot running on the
 `synapse` homeserver under a fresh account; `matrix_person` makes members' clients and closes
-them when the test ends.
+them when the test ends; `matrix_group_room` is a room of alice, bob and the bot.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import pytest
 from nio import (
@@ -223,3 +223,25 @@ async def matrix_bot(synapse: Synapse, tmp_path: Path) -> AsyncIterator[MatrixBo
     running = await start_matrix_bot(synapse, user_id, tmp_path)
     yield running
     await stop_matrix_bot(running)
+
+
+class GroupRoom(NamedTuple):
+    """Alice's room with bob and the bot in it."""
+
+    alice: Person
+    bob: Person
+    room: str
+
+
+@pytest.fixture
+async def matrix_group_room(
+    matrix_bot: MatrixBot, synapse: Synapse, matrix_person: MakePerson
+) -> GroupRoom:
+    """A room alice made and invited bob and `matrix_bot` to, once both of them have joined:
+    where a working group meets."""
+    alice, bob = await matrix_person(synapse, "alice"), await matrix_person(synapse, "bob")
+    room = await alice.room(matrix_bot.user_id, bob.user_id)
+    await bob.sync()  # accepts the invitation
+    await joined(alice, room, matrix_bot.user_id)
+    await joined(alice, room, bob.user_id)
+    return GroupRoom(alice, bob, room)

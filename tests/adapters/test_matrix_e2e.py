@@ -20,6 +20,7 @@ from storage import outbox
 from storage.models import Identity, OutboxMessage
 from tests.matrix_bot import (
     PASSWORD,
+    GroupRoom,
     MakePerson,
     MatrixBot,
     joined,
@@ -31,13 +32,9 @@ from tests.matrix_server import Synapse
 
 
 async def test_group_room_commands_and_power_levels(
-    matrix_bot: MatrixBot, synapse: Synapse, matrix_person: MakePerson
+    matrix_bot: MatrixBot, matrix_group_room: GroupRoom
 ) -> None:
-    alice, bob = await matrix_person(synapse, "alice"), await matrix_person(synapse, "bob")
-    room = await alice.room(matrix_bot.user_id, bob.user_id)
-    await bob.sync()
-    await joined(alice, room, matrix_bot.user_id)
-    await joined(alice, room, bob.user_id)
+    alice, bob, room = matrix_group_room
     await alice.say(room, '!registrieren ag "AG Matrix"')
     [registered] = await alice.wait(notice(matrix_bot.user_id, room, "AG Matrix"))
     assert registered.source["content"]["msgtype"] == "m.notice"
@@ -89,12 +86,9 @@ async def test_direct_chat_file_and_reaction_buttons(
 
 
 async def test_outbox_opens_a_direct_room_and_delivers(
-    matrix_bot: MatrixBot, synapse: Synapse, matrix_person: MakePerson
+    matrix_bot: MatrixBot, matrix_group_room: GroupRoom
 ) -> None:
-    alice, bob = await matrix_person(synapse, "alice"), await matrix_person(synapse, "bob")
-    room = await alice.room(matrix_bot.user_id, bob.user_id)
-    await bob.sync()
-    await joined(alice, room, matrix_bot.user_id)
+    bob, room = matrix_group_room.bob, matrix_group_room.room
     await bob.say(room, "!hilfe")  # the bot now knows bob, but has no direct room with him
     await bob.wait(notice(matrix_bot.user_id, room))
     async with matrix_bot.core.services.sessions.begin() as session:

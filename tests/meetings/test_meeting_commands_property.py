@@ -3,7 +3,6 @@ always a helpful answer (the whole dispatcher on SQLite)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
@@ -11,13 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.harness import (
-    GROUP,
-    Conversation,
-    assert_answered_without_apology,
-    person,
-    running_bot,
-)
+from tests.harness import LiveBot, answers_politely, person, running_ag_transfer
 
 anna, bernd = person("anna"), person("bernd")
 
@@ -37,16 +30,14 @@ WORDS = [
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[tuple[asyncio.Runner, Conversation]]:
-    setup = (
-        (anna, '/registrieren ag "AG Transfer"', GROUP),
-        (bernd, "/beitreten", GROUP),
-        (anna, "/sitzung 10.06.2021 10:30-12 Uhr Heute | https://meet.example.org", GROUP),
-        (anna, "/tophinzu 1 Begrüßung | @anna | 10:30", GROUP),
-        (bernd, "/vorschlagen 1 Idee", GROUP),
-        (anna, "/serie montags 9 Uhr Jour fixe", GROUP),
-    )
-    with running_bot(datetime(2021, 6, 10, 8, 0, tzinfo=UTC), setup, admins=[(GROUP, anna)]) as bot:
+def live() -> Iterator[LiveBot]:
+    with running_ag_transfer(
+        datetime(2021, 6, 10, 8, 0, tzinfo=UTC),
+        (anna, "/sitzung 10.06.2021 10:30-12 Uhr Heute | https://meet.example.org"),
+        (anna, "/tophinzu 1 Begrüßung | @anna | 10:30"),
+        (bernd, "/vorschlagen 1 Idee"),
+        (anna, "/serie montags 9 Uhr Jour fixe"),
+    ) as bot:
         yield bot
 
 
@@ -62,6 +53,4 @@ def live() -> Iterator[tuple[asyncio.Runner, Conversation]]:
     who=st.sampled_from(["anna", "bernd"]),
 )
 def test_random_meeting_commands_never_crash_and_always_answer(live, command, rest, who) -> None:
-    runner, chat = live
-    replies = runner.run(chat.say(person(who), f"{command} {rest}", GROUP))
-    assert_answered_without_apology(replies)
+    answers_politely(live, who, f"{command} {rest}")

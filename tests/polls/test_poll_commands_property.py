@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -14,15 +13,9 @@ from hypothesis import strategies as st
 
 from bot.core.dates import DateParseError
 from handlers.polls.tally import PollInputError, parse_date_poll, parse_survey, parse_vote
-from tests.harness import (
-    GROUP,
-    Conversation,
-    assert_answered_without_apology,
-    person,
-    running_bot,
-)
+from tests.harness import LiveBot, answers_politely, person, running_ag_transfer
 
-anna, bernd = person("anna"), person("bernd")
+anna = person("anna")
 COMMANDS = [
     "/terminabfrage", "/umfrage", "/abstimmen", "/abfragen", "/abfrageende", "/terminwahl",
     "/datepoll", "/survey", "/vote", "/polls", "/closepoll", "/pickdate",
@@ -56,14 +49,12 @@ def test_the_parsers_raise_only_their_own_errors(text: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def live() -> Iterator[tuple[asyncio.Runner, Conversation]]:
-    setup = (
-        (anna, '/registrieren ag "AG Transfer"', GROUP),
-        (bernd, "/beitreten", GROUP),
-        (anna, '/terminabfrage "Juni" 15.06. 9-12 Uhr; 17.06. 14 Uhr notfalls bis 14.06.', GROUP),
-        (anna, '/umfrage "Welche?" A; B; C mehrfach', GROUP),
-    )
-    with running_bot(NOW, setup, admins=[(GROUP, anna)]) as bot:
+def live() -> Iterator[LiveBot]:
+    with running_ag_transfer(
+        NOW,
+        (anna, '/terminabfrage "Juni" 15.06. 9-12 Uhr; 17.06. 14 Uhr notfalls bis 14.06.'),
+        (anna, '/umfrage "Welche?" A; B; C mehrfach'),
+    ) as bot:
         yield bot
 
 
@@ -72,6 +63,4 @@ def live() -> Iterator[tuple[asyncio.Runner, Conversation]]:
 )
 @given(command=st.sampled_from(COMMANDS), rest=TEXT, who=st.sampled_from(["anna", "bernd"]))
 def test_random_poll_commands_never_crash_and_always_answer(live, command, rest, who) -> None:
-    runner, chat = live
-    replies = runner.run(chat.say(person(who), f"{command} {rest}", GROUP))
-    assert_answered_without_apology(replies)
+    answers_politely(live, who, f"{command} {rest}")

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.matrix_bot import MakePerson, MatrixBot, Person, joined, notice
-from tests.matrix_server import Synapse
+from tests.matrix_bot import GroupRoom, MatrixBot, Person, notice
 
 POLL = '!terminabfrage "Juni-Sitzung" 15.06.2031 9-12 Uhr; 17.06.2031 14 Uhr; 22.06.2031 10 Uhr'
 
@@ -27,14 +26,8 @@ def edit_of(bot_id: str, room: str, event_id: str, contains: str) -> Any:
     )
 
 
-async def test_poll_in_a_matrix_room(
-    matrix_bot: MatrixBot, synapse: Synapse, matrix_person: MakePerson
-) -> None:
-    alice, bob = await matrix_person(synapse, "alice"), await matrix_person(synapse, "bob")
-    room = await alice.room(matrix_bot.user_id, bob.user_id)
-    await bob.sync()
-    await joined(alice, room, matrix_bot.user_id)
-    await joined(alice, room, bob.user_id)
+async def test_poll_in_a_matrix_room(matrix_bot: MatrixBot, matrix_group_room: GroupRoom) -> None:
+    alice, bob, room = matrix_group_room
     await alice.say(room, '!registrieren ag "AG Matrix"')
     await alice.wait(notice(matrix_bot.user_id, room, "AG Matrix"))
 
