@@ -61,6 +61,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.redact import register_secret
 from bot.core.router import Router
 from bot.core.settings import Settings, TelegramMode
 from bot.core.text import split_text
@@ -299,6 +300,7 @@ class TelegramAdapter:
         self.settings = settings
         self.dispatcher = dispatcher
         self.router = router
+        register_secret(settings.telegram_token)
         self.application = (
             ApplicationBuilder()
             .token(settings.telegram_token)

@@ -22,6 +22,7 @@ from aiolimiter import AsyncLimiter
 
 from bot.core.clock import Clock
 from bot.core.enums import OutboxStatus
+from bot.core.redact import redact
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
@@ -325,13 +326,18 @@ class DeliveryWorker:
         return await self._failed(delivery, failure)
 
     async def _failed(self, delivery: outbox_store.Delivery, failure: Exception) -> _Pause | None:
-        """Record a failed request; a _Pause stops this chat's queue."""
+        """Record a failed request; a _Pause stops this chat's queue.
+
+        The error text is stored and logged redacted: client errors quote URLs, and a Bot
+        API URL carries the token.
+        """
+        error = redact(str(failure))
         match failure:
             case RetryLater(seconds=seconds):
-                return _Pause(True, partial(self._release, seconds=seconds, error=str(failure)))
+                return _Pause(True, partial(self._release, seconds=seconds, error=error))
             case RecipientUnreachable():
-                await self._unreachable([delivery], error=str(failure))
-                return _Pause(False, partial(self._unreachable, error=str(failure)))
+                await self._unreachable([delivery], error=error)
+                return _Pause(False, partial(self._unreachable, error=error))
             case ChatMoved(new_chat_id=new_chat_id):
                 moved = partial(
                     self._moved,
@@ -341,14 +347,14 @@ class DeliveryWorker:
                 )
                 return _Pause(True, moved)
             case TransientFailure():
-                await self._retry_or_fail(delivery, str(failure))
+                await self._retry_or_fail(delivery, error)
             case PermanentFailure():
-                await self._finish(delivery.id, OutboxStatus.FAILED, str(failure))
+                await self._finish(delivery.id, OutboxStatus.FAILED, error)
             case _:  # an adapter bug must not stop the worker
                 log.error(
                     "unexpected delivery error for outbox row %s", delivery.id, exc_info=failure
                 )
-                await self._retry_or_fail(delivery, f"{type(failure).__name__}: {failure}")
+                await self._retry_or_fail(delivery, f"{type(failure).__name__}: {error}")
         return None
 
     async def _release(
