@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from sqlalchemy import select
@@ -48,6 +49,51 @@ def restore_logging() -> Iterator[None]:
     for handler in logging.getLogger().handlers:
         for found in [f for f in handler.filters if isinstance(f, RedactingFilter)]:
             handler.removeFilter(found)
+
+
+def forged_start(update_id: int) -> dict[str, object]:
+    """What an attacker posts: "/start" in Anna's private chat, as if Telegram sent it."""
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 4242 + update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": ANNA, "type": "private", "first_name": "Anna"},
+            "from": {"id": ANNA, "is_bot": False, "first_name": "Anna"},
+            "text": "/start",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+async def test_webhook_without_a_configured_secret_refuses_forged_posts(
+    telegram: FakeTelegram, tmp_path: Path, http: aiohttp.ClientSession
+) -> None:
+    port = free_port()
+    hook = f"http://127.0.0.1:{port}/telegram-hook"
+    settings = settings_for(
+        telegram,
+        tmp_path,
+        telegram_mode="webhook",
+        telegram_webhook_port=port,
+        telegram_webhook_url=hook,
+    )
+    assert settings.telegram_webhook_secret is None
+    running = await start_telegram_bot(telegram, settings)
+    try:
+        await telegram.wait_until(
+            lambda: telegram.webhook_url is not None, timeout=10, what="setWebhook"
+        )
+        assert telegram.webhook_secret  # a random one, registered with Telegram
+        await converse(telegram, ANNA, ANNA, "/hilfe")  # the webhook server is up
+        for number, headers in enumerate(({}, {SECRET_HEADER: "guessed"}), start=900):
+            async with http.post(hook, json=forged_start(number), headers=headers) as response:
+                assert response.status == 403
+        [reply] = await converse(telegram, ANNA, ANNA, "/hilfe")  # Telegram's own post
+        assert "/registrieren" in reply.text
+        assert not [m for m in telegram.sent if m.text and "Hallo Anna" in m.text]
+    finally:
+        await stop_telegram_bot(running)
 
 
 async def redirect_loop() -> web.AppRunner:
