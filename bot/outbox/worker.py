@@ -15,7 +15,7 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from aiolimiter import AsyncLimiter
@@ -48,6 +48,8 @@ class WorkerPolicy:
     max_attempts: int = 8
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 3600.0
+    # While the database is down: one traceback, then a line at most this often.
+    outage_summary: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,15 @@ class _Pause:
 
     include_current: bool
     settle: Callable[[list[outbox_store.Delivery]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Outage:
+    """The database has been unreachable since `since`; `last_said` is the last log line."""
+
+    since: datetime
+    last_said: datetime
+    failures: int = 1
 
 
 def backoff_seconds(attempt: int, policy: WorkerPolicy, jitter: Callable[[], float]) -> float:
@@ -179,6 +190,7 @@ class DeliveryWorker:
         self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._queued_ids: set[int] = set()
         self._stopping = False
+        self._outage: _Outage | None = None
 
     def set_limits(self, platform: str, limits: DeliveryLimits) -> None:
         """Replace a platform's pacing (e.g. once a homeserver's real limits are known)."""
@@ -193,9 +205,11 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 claimed = await self.claim()
-            except Exception:
-                log.exception("claiming from the outbox failed; retrying after the poll interval")
+            except Exception as exc:
+                self._claim_failed(exc)
                 claimed = 0
+            else:
+                self._claim_worked()
             if claimed >= self.policy.batch_size:
                 await asyncio.sleep(0)
                 continue
@@ -208,6 +222,39 @@ class DeliveryWorker:
                 task.cancel()
         await self.shutdown()
         log.info("delivery worker %s stopped", self.owner)
+
+    def _claim_failed(self, error: Exception) -> None:
+        """The database is down: a traceback once, then a line at most every few minutes.
+
+        A traceback on every poll (once a second) buried everything else in the log.
+        """
+        now = self.clock.now()
+        if self._outage is None:
+            self._outage = _Outage(since=now, last_said=now)
+            log.exception(
+                "cannot claim from the outbox (is the database down?); retrying every %.1fs",
+                self.policy.poll_seconds,
+            )
+            return
+        self._outage.failures += 1
+        if now - self._outage.last_said >= self.policy.outage_summary:
+            self._outage.last_said = now
+            log.error(
+                "outbox still unreachable since %s (%d failed polls): %s: %s",
+                self._outage.since.isoformat(timespec="seconds"),
+                self._outage.failures,
+                type(error).__name__,
+                str(error).splitlines()[0] if str(error) else "",
+            )
+
+    def _claim_worked(self) -> None:
+        if self._outage is not None:
+            log.warning(
+                "database reachable again; the outbox was unreachable since %s (%d failed polls)",
+                self._outage.since.isoformat(timespec="seconds"),
+                self._outage.failures,
+            )
+            self._outage = None
 
     async def run_once(self) -> int:
         """Claim one batch and wait until every chat queue is drained (for tests and tools)."""
