@@ -28,14 +28,41 @@ def _settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-def _configure_logging(level: str) -> None:
+# Libraries that log request URLs, parameters and message bodies at DEBUG (PTB logs every
+# sendMessage with its text, its webhook server every update, nio every event).
+CHATTY_LIBRARIES = ("telegram", "aiohttp", "nio", "tornado")
+QUIET_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "apscheduler")
+
+
+def configure_logging(settings: Settings, level: str | None = None) -> None:
+    """Log to standard error at `level` (LOG_LEVEL by default), never showing a secret.
+
+    Every secret of the settings is registered for redaction and the root handlers get the
+    redacting filter. Message text stays out of the log unless LOG_MESSAGE_TEXT is true: the
+    chatty libraries are then kept at INFO or above even when LOG_LEVEL=DEBUG.
+    """
+    from bot.core.redact import install_log_redaction, register_secret
+
+    level = level or settings.log_level
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    for noisy in ("httpx", "httpcore", "aiosqlite", "apscheduler"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    for secret in (
+        settings.telegram_token,
+        settings.telegram_webhook_secret,
+        settings.matrix_password,
+        settings.matrix_access_token,
+    ):
+        register_secret(secret)
+    install_log_redaction()
+    numeric = logging.getLevelName(level)
+    floor = numeric if settings.log_message_text else max(logging.INFO, numeric)
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(floor)
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(max(logging.WARNING, numeric))
 
 
 @click.group(invoke_without_command=True)
@@ -58,8 +85,8 @@ def run(force_console: bool) -> None:
     settings = _settings()
     console = force_console or not (settings.telegram_token or settings.matrix_enabled)
     # The console owns the terminal: keep log lines out of the conversation.
-    _configure_logging(
-        "WARNING" if console and settings.log_level == "INFO" else settings.log_level
+    configure_logging(
+        settings, "WARNING" if console and settings.log_level == "INFO" else settings.log_level
     )
     with contextlib.suppress(KeyboardInterrupt), _startup_errors_explained(settings):
         asyncio.run(_run(settings, console))
@@ -111,7 +138,7 @@ async def _run(settings: Settings, console: bool) -> None:
 def migrate() -> None:
     """Bring the database schema up to date (the bot also does this at every start)."""
     settings = _settings()
-    _configure_logging(settings.log_level)
+    configure_logging(settings)
 
     async def go() -> str | None:
         from storage.db import create_engine

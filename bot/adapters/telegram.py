@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 import warnings
 from collections.abc import Awaitable, Callable
@@ -61,6 +62,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.redact import register_secret
 from bot.core.router import Router
 from bot.core.settings import Settings, TelegramMode
 from bot.core.text import split_text
@@ -299,6 +301,8 @@ class TelegramAdapter:
         self.settings = settings
         self.dispatcher = dispatcher
         self.router = router
+        register_secret(settings.telegram_token)
+        self._webhook_secret = self._choose_webhook_secret(settings)
         self.application = (
             ApplicationBuilder()
             .token(settings.telegram_token)
@@ -322,6 +326,21 @@ class TelegramAdapter:
         self._replies = SendWindow(30)
         self._sender = TelegramSender(self.application, replies=self._replies)
         self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+
+    @staticmethod
+    def _choose_webhook_secret(settings: Settings) -> str | None:
+        """Webhook mode always has a secret: without one anybody could post forged updates.
+
+        Without TELEGRAM_WEBHOOK_SECRET a random one is made for this run and registered with
+        setWebhook at every start, so Telegram sends it and PTB refuses posts without it.
+        """
+        if settings.telegram_mode is not TelegramMode.WEBHOOK:
+            return None
+        secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+        register_secret(secret)
+        if not settings.telegram_webhook_secret:
+            log.info("telegram: no TELEGRAM_WEBHOOK_SECRET set; using a random one for this run")
+        return secret
 
     # --- Platform protocol (what handlers may ask) ---------------------------------------
 
@@ -378,7 +397,7 @@ class TelegramAdapter:
                 port=self.settings.telegram_webhook_port,
                 url_path=self._webhook_path(),
                 webhook_url=self.settings.telegram_webhook_url,
-                secret_token=self.settings.telegram_webhook_secret,
+                secret_token=self._webhook_secret,
                 allowed_updates=allowed,
             )
         else:

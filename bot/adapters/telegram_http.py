@@ -15,6 +15,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.core.redact import redact
+
 
 class AiohttpRequest(BaseRequest):
     __slots__ = (
@@ -83,7 +85,8 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as error:
             raise TimedOut from error
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            # aiohttp quotes the URL, and the URL carries the bot token.
+            raise NetworkError(redact(f"aiohttp.{type(error).__name__}: {error}")) from error
 
     @staticmethod
     def _chosen(given: float | object | None, default: float | None) -> float | None:

@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     bot_timezone: str = "Europe/Berlin"
     bot_language: str = "de"
     log_level: str = "INFO"
+    log_message_text: bool = False
     outbox_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     outbox_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     outbox_global_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0

@@ -15,13 +15,14 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from aiolimiter import AsyncLimiter
 
 from bot.core.clock import Clock
 from bot.core.enums import OutboxStatus
+from bot.core.redact import redact
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
@@ -47,6 +48,8 @@ class WorkerPolicy:
     max_attempts: int = 8
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 3600.0
+    # While the database is down: one traceback, then a line at most this often.
+    outage_summary: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,15 @@ class _Pause:
 
     include_current: bool
     settle: Callable[[list[outbox_store.Delivery]], Awaitable[None]]
+
+
+@dataclass(slots=True)
+class _Outage:
+    """The database has been unreachable since `since`; `last_said` is the last log line."""
+
+    since: datetime
+    last_said: datetime
+    failures: int = 1
 
 
 def backoff_seconds(attempt: int, policy: WorkerPolicy, jitter: Callable[[], float]) -> float:
@@ -178,6 +190,7 @@ class DeliveryWorker:
         self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._queued_ids: set[int] = set()
         self._stopping = False
+        self._outage: _Outage | None = None
 
     def set_limits(self, platform: str, limits: DeliveryLimits) -> None:
         """Replace a platform's pacing (e.g. once a homeserver's real limits are known)."""
@@ -192,9 +205,11 @@ class DeliveryWorker:
         while not stop.is_set():
             try:
                 claimed = await self.claim()
-            except Exception:
-                log.exception("claiming from the outbox failed; retrying after the poll interval")
+            except Exception as exc:
+                self._claim_failed(exc)
                 claimed = 0
+            else:
+                self._claim_worked()
             if claimed >= self.policy.batch_size:
                 await asyncio.sleep(0)
                 continue
@@ -207,6 +222,39 @@ class DeliveryWorker:
                 task.cancel()
         await self.shutdown()
         log.info("delivery worker %s stopped", self.owner)
+
+    def _claim_failed(self, error: Exception) -> None:
+        """The database is down: a traceback once, then a line at most every few minutes.
+
+        A traceback on every poll (once a second) buried everything else in the log.
+        """
+        now = self.clock.now()
+        if self._outage is None:
+            self._outage = _Outage(since=now, last_said=now)
+            log.exception(
+                "cannot claim from the outbox (is the database down?); retrying every %.1fs",
+                self.policy.poll_seconds,
+            )
+            return
+        self._outage.failures += 1
+        if now - self._outage.last_said >= self.policy.outage_summary:
+            self._outage.last_said = now
+            log.error(
+                "outbox still unreachable since %s (%d failed polls): %s: %s",
+                self._outage.since.isoformat(timespec="seconds"),
+                self._outage.failures,
+                type(error).__name__,
+                str(error).splitlines()[0] if str(error) else "",
+            )
+
+    def _claim_worked(self) -> None:
+        if self._outage is not None:
+            log.warning(
+                "database reachable again; the outbox was unreachable since %s (%d failed polls)",
+                self._outage.since.isoformat(timespec="seconds"),
+                self._outage.failures,
+            )
+            self._outage = None
 
     async def run_once(self) -> int:
         """Claim one batch and wait until every chat queue is drained (for tests and tools)."""
@@ -325,13 +373,18 @@ class DeliveryWorker:
         return await self._failed(delivery, failure)
 
     async def _failed(self, delivery: outbox_store.Delivery, failure: Exception) -> _Pause | None:
-        """Record a failed request; a _Pause stops this chat's queue."""
+        """Record a failed request; a _Pause stops this chat's queue.
+
+        The error text is stored and logged redacted: client errors quote URLs, and a Bot
+        API URL carries the token.
+        """
+        error = redact(str(failure))
         match failure:
             case RetryLater(seconds=seconds):
-                return _Pause(True, partial(self._release, seconds=seconds, error=str(failure)))
+                return _Pause(True, partial(self._release, seconds=seconds, error=error))
             case RecipientUnreachable():
-                await self._unreachable([delivery], error=str(failure))
-                return _Pause(False, partial(self._unreachable, error=str(failure)))
+                await self._unreachable([delivery], error=error)
+                return _Pause(False, partial(self._unreachable, error=error))
             case ChatMoved(new_chat_id=new_chat_id):
                 moved = partial(
                     self._moved,
@@ -341,14 +394,14 @@ class DeliveryWorker:
                 )
                 return _Pause(True, moved)
             case TransientFailure():
-                await self._retry_or_fail(delivery, str(failure))
+                await self._retry_or_fail(delivery, error)
             case PermanentFailure():
-                await self._finish(delivery.id, OutboxStatus.FAILED, str(failure))
+                await self._finish(delivery.id, OutboxStatus.FAILED, error)
             case _:  # an adapter bug must not stop the worker
                 log.error(
                     "unexpected delivery error for outbox row %s", delivery.id, exc_info=failure
                 )
-                await self._retry_or_fail(delivery, f"{type(failure).__name__}: {failure}")
+                await self._retry_or_fail(delivery, f"{type(failure).__name__}: {error}")
         return None
 
     async def _release(

@@ -1,0 +1,93 @@
+"""The delivery worker while the database is down: a short log, not a traceback per poll."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from bot.core.clock import FixedClock
+from bot.outbox.worker import DeliveryWorker, WorkerPolicy
+from storage.db import SessionFactory, create_engine, session_factory
+from storage.migrate import upgrade_to_head
+from tests.outbox.test_outbox import ScriptedSender
+
+
+class FlakySessions:
+    """The real session factory, or "connection refused" while `down` is set."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        self.sessions = sessions
+        self.down = False
+        self.attempts = 0
+        self.asked = asyncio.Event()
+
+    def _check(self) -> None:
+        self.attempts += 1
+        self.asked.set()
+        if self.down:
+            raise ConnectionRefusedError(111, "Connect call failed ('10.0.0.5', 5432)")
+
+    def begin(self) -> Any:
+        self._check()
+        return self.sessions.begin()
+
+    def __call__(self) -> Any:
+        self._check()
+        return self.sessions()
+
+
+@pytest.fixture
+async def flaky(sqlite_url: str) -> AsyncIterator[FlakySessions]:
+    engine = create_engine(sqlite_url)
+    await upgrade_to_head(engine)
+    yield FlakySessions(session_factory(engine))
+    await engine.dispose()
+
+
+async def polls(flaky: FlakySessions, count: int) -> None:
+    """Wait until the worker has asked the database `count` more times."""
+    target = flaky.attempts + count
+    async with asyncio.timeout(10):
+        while flaky.attempts < target:
+            flaky.asked.clear()
+            await flaky.asked.wait()
+
+
+async def test_a_database_outage_is_logged_once_then_summarised_then_its_end(
+    flaky: FlakySessions, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    worker = DeliveryWorker(
+        flaky,  # type: ignore[arg-type]  # a SessionFactory in all that the worker uses
+        {"test": ScriptedSender()},
+        clock,
+        WorkerPolicy(poll_seconds=0.01),
+    )
+    stop = asyncio.Event()
+    caplog.set_level(logging.INFO, logger="bot.outbox.worker")
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await polls(flaky, 2)
+        flaky.down = True
+        await polls(flaky, 20)  # twenty polls within the first minutes: one traceback
+        clock.advance(timedelta(minutes=2))
+        await polls(flaky, 5)
+        clock.advance(timedelta(minutes=4))  # six minutes down: one summary line
+        await polls(flaky, 5)
+        flaky.down = False
+        await polls(flaky, 2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
+    worker_records = [r for r in caplog.records if r.name == "bot.outbox.worker"]
+    errors = [r for r in worker_records if r.levelno >= logging.ERROR]
+    assert len(errors) == 2
+    assert errors[0].exc_info is not None and "database" in errors[0].getMessage()
+    summary = errors[1].getMessage()
+    assert errors[1].exc_info is None and "still unreachable" in summary
+    assert "ConnectionRefusedError" in summary and "\n" not in summary
+    assert any("database reachable again" in r.getMessage() for r in worker_records)
