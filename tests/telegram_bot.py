@@ -24,6 +24,7 @@ from bot.app import Core, run_adapters
 from bot.core.clock import Clock, FixedClock
 from bot.core.settings import Settings, load_settings
 from tests.fake_telegram import FakeTelegram, SentMessage
+from tests.ports import free_port
 
 ANNA, BERND, CLARA = 1001, 1002, 1003
 GROUP = -1001234567890  # AG Transfer
@@ -89,7 +90,8 @@ async def converse(
 
 
 def bot_process_env(fake: FakeTelegram, db: Path) -> dict[str, str]:
-    """The environment of a `python -m bot` process on `fake` with its database at `db`."""
+    """The environment of a `python -m bot` process on `fake` with its database at `db`; its
+    feed server on a free port, so no other process on this machine stands in its way."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
     env.update(
         DATABASE_URL=f"sqlite:///{db}",
@@ -100,6 +102,7 @@ def bot_process_env(fake: FakeTelegram, db: Path) -> dict[str, str]:
         OUTBOX_LEASE_SECONDS="2",
         OUTBOX_POLL_SECONDS="0.2",
         LOG_LEVEL="WARNING",
+        HTTP_PORT=str(free_port()),
     )
     return env
 
