@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import OutboxStatus
@@ -522,3 +522,41 @@ async def send_again(session: AsyncSession, message_id: int, *, now: datetime, n
             last_error=note,
         )
     )
+
+
+# --- retention and erasure -----------------------------------------------------------------
+
+# Rows whose delivery is over: their payload is only a copy of what the recipient already has
+# (or never will). `uncertain` rows keep theirs, since `/nachsenden` may still need the text.
+FINISHED = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value, OutboxStatus.UNREACHABLE.value)
+PURGED_PAYLOAD: dict[str, Any] = {"text": ""}
+
+
+async def purge_old_payloads(
+    session: AsyncSession, *, before: datetime, now: datetime, limit: int = 500
+) -> int:
+    """Empty the payload of finished rows last touched before `before`; returns how many.
+
+    The row itself (status, dedupe key) stays, so enqueueing the same key again is still a
+    no-op and nothing is sent twice. At most `limit` rows per call; the sweep comes again.
+    """
+    ids = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status.in_(FINISHED),
+                OutboxMessage.payload_purged_at.is_(None),
+                func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(payload=PURGED_PAYLOAD, payload_purged_at=now)
+        )
+    return len(ids)
+
