@@ -128,3 +128,15 @@ async def test_a_member_who_never_took_part_leaves_no_trace(chat: Conversation, 
     assert "Gelöscht: Ihre Konten" in reply
     assert "ehemaliges Mitglied" not in reply and "Berater" not in reply
     assert "Dora" not in await chat.text(anna, "/mitglieder")
+
+
+async def test_privacy_notice_says_what_erasure_keeps_and_the_retention(
+    chat: Conversation,
+) -> None:
+    german = await chat.text(anna, "/datenschutz")
+    assert "als „ehemaliges Mitglied“" in german and "Berater*innen-Register bleibt" in german
+    assert "Text und Dateien 30 Tage" in german
+    await chat.say(anna, "/language en")
+    english = await chat.text(anna, "/privacy")
+    assert "as “former member”" in english and "advisor registry stays" in english
+    assert "text and files for 30 days" in english
