@@ -63,7 +63,7 @@ def erasure_report(t: Translator, erasure: people.Erasure) -> str:
     former = t.gettext(FORMER_MEMBER)
     lines = [
         t.gettext(
-            "Deleted: your accounts and names, memberships and roles, settings, link codes, "
+            "I deleted: your accounts and names, memberships and roles, settings, link codes, "
             "calendar links, replies to invitations, objections, the reminder log, and every "
             "message queued for or sent to you."
         )

@@ -93,7 +93,7 @@ async def test_erasure_keeps_the_record_without_the_name(chat: Conversation, cor
     reply = await chat.text(bernd, "/datenloeschen ja", dm(bernd))
 
     assert "alle Daten über Sie gelöscht" not in reply  # no longer claims what is untrue
-    assert "Gelöscht: Ihre Konten" in reply
+    assert "Ich habe gelöscht: Ihre Konten" in reply
     assert "als „ehemaliges Mitglied“" in reply
     assert "Berater*innen-Register" in reply and "ein Admin muss ihn löschen" in reply
     minutes = await chat.text(anna, "/protokoll 1")
@@ -125,7 +125,7 @@ async def test_a_member_who_never_took_part_leaves_no_trace(chat: Conversation, 
     await chat.say(dora, "/beitreten")
     await chat.say(dora, "/start", dm(dora))
     reply = await chat.text(dora, "/datenloeschen ja", dm(dora))
-    assert "Gelöscht: Ihre Konten" in reply
+    assert "Ich habe gelöscht: Ihre Konten" in reply
     assert "ehemaliges Mitglied" not in reply and "Berater" not in reply
     assert "Dora" not in await chat.text(anna, "/mitglieder")
 
