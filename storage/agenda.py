@@ -6,11 +6,12 @@ here can reach another group's data by a guessed number.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import ActionItemStatus, AgendaItemKind, AgendaItemStatus, MeetingStatus
@@ -279,14 +280,45 @@ async def personal_meeting_data(session: AsyncSession, user_id: int) -> dict[str
     }
 
 
-async def forget_person(session: AsyncSession, user_id: int) -> None:
-    """Before a person is erased: the agenda keeps their TOPs but not their name (the
-    foreign keys only clear the user id). Notes stay as the group's record, without author."""
-    await session.execute(
-        update(AgendaItem)
+async def forget_person(
+    session: AsyncSession, user_id: int, *, stand_in_id: int | None, label: Callable[[str], str]
+) -> int:
+    """Before a person is erased: the group's records keep them without their name. A TOP
+    they present shows `label(group language)` ("ehemaliges Mitglied") as presenter; their
+    attendance moves to `stand_in_id` (a person with no name or account, one per erased
+    person) with that label, so the minutes still count them. Notes stay as the group's
+    record, without author (the foreign key clears it). Returns how many rows changed."""
+    changed = 0
+    presented = await session.execute(
+        select(AgendaItem, Group.language)
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .join(Group, Group.id == Meeting.group_id)
         .where(AgendaItem.presenter_user_id == user_id)
-        .values(presenter_name=None)
     )
+    for item, language in presented.all():
+        item.presenter_user_id = None
+        item.presenter_name = label(language)
+        changed += 1
+    attended = await session.execute(
+        select(Attendance, Group.language)
+        .join(Meeting, Meeting.id == Attendance.meeting_id)
+        .join(Group, Group.id == Meeting.group_id)
+        .where(Attendance.user_id == user_id)
+    )
+    for row, language in attended.all():
+        if stand_in_id is None:
+            raise ValueError("attendance to keep needs a stand-in")
+        row.user_id = stand_in_id
+        row.guest_name = label(language)
+        changed += 1
+    await session.flush()
+    return changed
+
+
+async def has_attended(session: AsyncSession, user_id: int) -> bool:
+    """Whether a person is on any attendance list (their erasure then needs a stand-in)."""
+    found = await session.scalar(select(Attendance.id).where(Attendance.user_id == user_id))
+    return found is not None
 
 
 async def _attendance_row(

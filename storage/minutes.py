@@ -468,3 +468,23 @@ async def approve_minutes(session: AsyncSession, meeting: Meeting, *, now: datet
     meeting.minutes_approved_at = now
     meeting.updated_at = now
     await session.flush()
+
+
+async def forget_assignee(
+    session: AsyncSession, user_id: int, *, label: Callable[[str], str]
+) -> int:
+    """Before a person is erased: action items assigned to them keep an assignee, shown as
+    `label(group language)` ("ehemaliges Mitglied"), instead of losing it. Returns how many."""
+    rows = await session.execute(
+        select(ActionItemAssignee, Group.language)
+        .join(ActionItem, ActionItem.id == ActionItemAssignee.action_item_id)
+        .join(Group, Group.id == ActionItem.group_id)
+        .where(ActionItemAssignee.user_id == user_id)
+    )
+    changed = 0
+    for assignee, language in rows.all():
+        assignee.user_id = None
+        assignee.name = label(language)
+        changed += 1
+    await session.flush()
+    return changed

@@ -22,12 +22,13 @@ Guarantees, and their limits:
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import OutboxStatus
@@ -522,3 +523,115 @@ async def send_again(session: AsyncSession, message_id: int, *, now: datetime, n
             last_error=note,
         )
     )
+
+
+# --- retention and erasure -----------------------------------------------------------------
+
+# Rows whose delivery is over: their payload is only a copy of what the recipient already has
+# (or never will). `uncertain` rows keep theirs, since `/nachsenden` may still need the text.
+FINISHED = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value, OutboxStatus.UNREACHABLE.value)
+# Not delivered yet: the payload is still needed, so a name in it is replaced, not purged.
+UNDELIVERED = (OutboxStatus.PENDING.value, OutboxStatus.WAITING_FOR_DM.value)
+PURGED_PAYLOAD: dict[str, Any] = {"text": ""}
+
+
+async def purge_old_payloads(
+    session: AsyncSession, *, before: datetime, now: datetime, limit: int = 500
+) -> int:
+    """Empty the payload of finished rows last touched before `before`; returns how many.
+
+    The row itself (status, dedupe key) stays, so enqueueing the same key again is still a
+    no-op and nothing is sent twice. At most `limit` rows per call; the sweep comes again.
+    """
+    ids = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status.in_(FINISHED),
+                OutboxMessage.payload_purged_at.is_(None),
+                func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(payload=PURGED_PAYLOAD, payload_purged_at=now)
+        )
+    return len(ids)
+
+
+def _unfolded_texts(payload: dict[str, Any]) -> list[str]:
+    """Every text a payload carries: message, button labels, and a document's content with
+    iCalendar line folding undone (a long `ATTENDEE;CN=…` line is split across lines)."""
+    texts = [str(payload.get("text", ""))]
+    texts += [str(label) for row in payload.get("buttons", []) for label, _data in row]
+    if doc := payload.get("document"):
+        content = base64.b64decode(doc["content_b64"]).decode("utf-8", errors="replace")
+        texts.append(content.replace("\r\n ", "").replace("\n ", ""))
+    return texts
+
+
+def _replace_names(payload: dict[str, Any], pattern: re.Pattern[str], label: str) -> dict:
+    """The payload with every name matched by `pattern` replaced by `label`."""
+    changed = dict(payload)
+    changed["text"] = pattern.sub(label, str(payload.get("text", "")))
+    if "buttons" in payload:
+        changed["buttons"] = [
+            [[pattern.sub(label, str(text)), data] for text, data in row]
+            for row in payload["buttons"]
+        ]
+    if doc := payload.get("document"):
+        content = base64.b64decode(doc["content_b64"]).decode("utf-8", errors="replace")
+        content = pattern.sub(label, content.replace("\r\n ", "").replace("\n ", ""))
+        changed["document"] = {
+            **doc,
+            "content_b64": base64.b64encode(content.encode("utf-8")).decode("ascii"),
+        }
+    return changed
+
+
+def name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """A whole-word, case-insensitive match of any of these names (longest first), or None
+    when there is none worth matching (one letter would hit every text)."""
+    usable = sorted({n.strip() for n in names if len(n.strip()) >= 2}, key=len, reverse=True)
+    if not usable:
+        return None
+    words = "|".join(re.escape(n) for n in usable)
+    return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
+
+
+async def scrub_person(
+    session: AsyncSession, *, user_id: int, names: Iterable[str], label: str, now: datetime
+) -> int:
+    """At a person's erasure: their own rows go (queued and sent), and every other row that
+    names them loses the name. A finished row's payload is purged; one still to be delivered
+    (e.g. another member's invitation listing them as attendee) gets `label` instead of the
+    name, so it still arrives; so does an `uncertain` one, which `/nachsenden` may still send.
+    Rows being sent this very moment are left alone. Returns how many rows of others were
+    changed."""
+    await session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user_id))
+    pattern = name_pattern(names)
+    if pattern is None:
+        return 0
+    changed = 0
+    rows = await session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.status.in_(FINISHED + UNDELIVERED + (OutboxStatus.UNCERTAIN.value,)),
+            OutboxMessage.payload_purged_at.is_(None),
+        )
+    )
+    for row in rows:
+        if not any(pattern.search(text) for text in _unfolded_texts(row.payload)):
+            continue
+        if row.status not in FINISHED:
+            row.payload = _replace_names(row.payload, pattern, label)
+        else:
+            row.payload = PURGED_PAYLOAD
+            row.payload_purged_at = now
+        changed += 1
+    await session.flush()
+    return changed

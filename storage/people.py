@@ -3,7 +3,7 @@ one command is one transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,7 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from bot.core.enums import OutboxStatus, Role
 from bot.core.messages import UserRef
-from storage import agenda, minutes
+from storage import agenda, minutes, outbox, polls
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
@@ -357,11 +357,60 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
     }
 
 
-async def delete_user(session: AsyncSession, user: User) -> None:
-    """Erase a person (GDPR Art. 17): identities, memberships and queued messages cascade."""
-    await agenda.forget_person(session, user.id)
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What an erasure did, so the reply can say exactly that and nothing more."""
+
+    pseudonymised: int  # attendance, presenters, assignees, poll answers now "former member"
+    outbox_scrubbed: int  # others' messages that named the person, purged or name replaced
+    advisor_entries: tuple[int, ...]  # registry entries that stay until an admin erases them
+
+
+async def delete_user(
+    session: AsyncSession,
+    user: User,
+    *,
+    label: Callable[[str], str],
+    default_language: str,
+    now: datetime,
+) -> Erasure:
+    """Erase a person (GDPR Art. 17).
+
+    Deleted: identities, memberships, settings, link codes, calendar links, replies to
+    invitations, objections, reminder log, every message queued for or sent to them.
+    Kept without their name, because the group relies on them: attendance and poll answers
+    (moved to a stand-in person with no name or account, so counts stay), presenter and
+    assignee (shown as `label(language)`), authorship of notes, decisions and action items
+    (cleared). Others' messages that named them are purged or get `label`. The advisor
+    registry entry is the initiative's record: it stays (unlinked) for an admin to erase.
+    """
+    names = {i.display_name for i in await identities_of(session, user.id)}
+    names |= {i.username.lstrip("@") for i in await identities_of(session, user.id) if i.username}
+    stand_in_id = None
+    if await agenda.has_attended(session, user.id) or await polls.has_voted(session, user.id):
+        stand_in = User(created_at=now)
+        session.add(stand_in)
+        await session.flush()
+        stand_in_id = stand_in.id
+    changed = await agenda.forget_person(session, user.id, stand_in_id=stand_in_id, label=label)
+    changed += await minutes.forget_assignee(session, user.id, label=label)
+    if stand_in_id is not None:
+        changed += await polls.hand_votes_to(session, user.id, stand_in_id)
+    advisor_entries = tuple(
+        await session.scalars(
+            select(Advisor.id).where(Advisor.user_id == user.id).order_by(Advisor.id)
+        )
+    )
+    scrubbed = await outbox.scrub_person(
+        session,
+        user_id=user.id,
+        names=names,
+        label=label(user.language or default_language),
+        now=now,
+    )
     await session.execute(delete(User).where(User.id == user.id))
     await session.flush()
+    return Erasure(changed, scrubbed, advisor_entries)
 
 
 async def find_user(session: AsyncSession, user_id: int) -> User | None:

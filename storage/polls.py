@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -293,3 +293,18 @@ async def drop_pending(session: AsyncSession, dedupe_prefix: str) -> None:
             OutboxMessage.status == OutboxStatus.PENDING.value,
         )
     )
+
+
+async def has_voted(session: AsyncSession, user_id: int) -> bool:
+    """Whether a person answered any poll (their erasure then needs a stand-in)."""
+    found = await session.scalar(select(PollVote.id).where(PollVote.user_id == user_id))
+    return found is not None
+
+
+async def hand_votes_to(session: AsyncSession, user_id: int, stand_in_id: int) -> int:
+    """Before a person is erased: their answers stay counted, but belong to `stand_in_id`, a
+    person with no name or account, so they are anonymous. Returns how many answers."""
+    result = await session.execute(
+        update(PollVote).where(PollVote.user_id == user_id).values(user_id=stand_in_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

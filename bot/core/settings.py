@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     outbox_max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     outbox_global_per_second: Annotated[float, Field(gt=0, le=30)] = 25.0
     outbox_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 120.0
+    # Delivered (or given-up) messages keep their text and files this long, then only their
+    # status and dedupe key: a sent message's copy is personal data nobody needs for long.
+    outbox_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     admin_chats: str = ""
     admin_users: str = ""
     advisor_policy_start: date | None = None

@@ -231,7 +231,8 @@ async def attendance_lines(ctx: HandlerContext, meeting: Meeting) -> list[str]:
     if not rows and meeting.attendance_count is None:
         return []
     names = await member_names(ctx)
-    members = [names.get(r.user_id, "?") for r in rows if r.user_id is not None]
+    # A member who erased their data: a nameless stand-in labelled "former member".
+    members = [names.get(r.user_id, r.guest_name or "?") for r in rows if r.user_id is not None]
     guests = [r.guest_name for r in rows if r.user_id is None and r.guest_name]
     total = meeting.attendance_count if meeting.attendance_count is not None else len(rows)
     lines = [ctx.ngettext("Attendance: {n} participant", "Attendance: {n} participants", total)]

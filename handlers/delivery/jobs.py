@@ -1,8 +1,13 @@
-"""Messages a crash left uncertain go to the admins' attention, never out of sight."""
+"""Messages a crash left uncertain go to the admins' attention, never out of sight; sent
+messages lose their text after the retention."""
 
 from __future__ import annotations
 
 from handlers.context import Job
+from handlers.delivery.retention import purge_old_payloads
 from handlers.delivery.uncertain import report_uncertain
 
-JOBS = (Job("outbox_uncertain", report_uncertain),)
+JOBS = (
+    Job("outbox_uncertain", report_uncertain),
+    Job("outbox_retention", purge_old_payloads, daily=True),
+)

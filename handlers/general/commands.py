@@ -113,6 +113,21 @@ async def privacy(ctx: HandlerContext) -> Reply:
             mydata=ctx.command_name("mydata"),
             delete=ctx.command_name("deletemydata"),
         )
+        + "\n"
+        + ctx._(
+            "What {delete} does: it deletes your accounts, memberships, settings, link codes, "
+            "calendar links, replies to invitations, objections, the reminder log and every "
+            "message queued for or sent to you. Kept without your name, as “former member”, "
+            "because your groups rely on them: attendance, agenda items you present, action "
+            "items assigned to you and poll answers (counted, but anonymous); notes, decisions "
+            "and action items you recorded lose their author. Messages to others that named "
+            "you are emptied or say “former member”. An entry in the advisor registry stays "
+            "until an admin erases it; the bot tells the admins.\n"
+            "Retention: a sent message keeps its text and files for {days} days, then only its "
+            "delivery status.",
+            delete=ctx.command_name("deletemydata"),
+            days=ctx.services.settings.outbox_retention_days,
+        )
     )
 
 

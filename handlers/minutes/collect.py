@@ -107,7 +107,10 @@ async def collect_minutes(
         starts_at=meeting.starts_at.astimezone(tz),
         ends_at=meeting.ends_at.astimezone(tz) if meeting.ends_at else None,
         location=meeting.location,
-        participants=tuple(names.get(a.user_id, "?") for a in attendance if a.user_id is not None),
+        # A member who erased their data is a nameless stand-in labelled "former member".
+        participants=tuple(
+            names.get(a.user_id, a.guest_name or "?") for a in attendance if a.user_id is not None
+        ),
         guests=tuple(a.guest_name for a in attendance if a.user_id is None and a.guest_name),
         attendance_count=meeting.attendance_count,
         tops=tuple(top_value(item.position, item) for item in tops),

@@ -49,6 +49,9 @@ class OutboxMessage(Base):
     attempted_at: Mapped[datetime | None]
     # When admins were told about this row (an `uncertain` one); None: not yet.
     reported_at: Mapped[datetime | None]
+    # When the payload (text, documents) was emptied: after OUTBOX_RETENTION_DAYS, or at a
+    # person's erasure. Status and dedupe key stay, so nothing is ever sent twice.
+    payload_purged_at: Mapped[datetime | None]
 
 
 class PlatformState(Base):
