@@ -10,6 +10,7 @@ from bot.core.enums import AgendaItemKind, MeetingStatus
 from bot.core.numbers import action_label
 from handlers.minutes.data import (
     MinutesAction,
+    MinutesAddendum,
     MinutesData,
     MinutesTop,
     NextMeeting,
@@ -31,6 +32,7 @@ async def collect_minutes(
     tz = ZoneInfo(group.timezone)
     tops = await agenda_store.accepted_items(session, meeting.id)
     notes = await agenda_store.notes_of(session, meeting.id)
+    addenda = await agenda_store.notes_of(session, meeting.id, addenda=True)
     decisions = await minutes_store.decisions_of_meeting(session, group.id, meeting.id)
     actions = await minutes_store.action_items_of_meeting(session, group.id, meeting.id)
     attendance = await agenda_store.attendance_of(session, meeting.id)
@@ -40,6 +42,7 @@ async def collect_minutes(
     persons = {a.user_id for a in attendance if a.user_id is not None}
     persons |= {r.user_id for rows in assignees.values() for r in rows if r.user_id is not None}
     persons |= {t.presenter_user_id for t in tops if t.presenter_user_id is not None}
+    persons |= {a.author_user_id for a in addenda if a.author_user_id is not None}
     names = await people.display_names(session, persons | {w for w in writers if w}, platform)
     labels = await minutes_store.decision_labels(
         session,
@@ -127,4 +130,8 @@ async def collect_minutes(
         if meeting.minutes_approved_at
         else None,
         cancelled=meeting.status == MeetingStatus.CANCELLED.value,
+        addenda=tuple(
+            MinutesAddendum(a.created_at.astimezone(tz), names.get(a.author_user_id or 0), a.text)
+            for a in addenda
+        ),
     )
