@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.core.enums import AgendaItemKind, MeetingStatus
+from bot.core.enums import AgendaItemKind, MeetingStatus, MinutesStatus
 from bot.core.numbers import action_label
 from handlers.minutes.data import (
     MinutesAction,
@@ -95,9 +95,14 @@ async def collect_minutes(
 
     loose = top_value(None, None)
     has_loose = bool(loose.notes or loose.decisions or loose.actions)
-    upcoming = await minutes_store.scheduled_meetings_after(
-        session, group.id, meeting.starts_at, limit=5
-    )
+    if meeting.minutes_status == MinutesStatus.APPROVED.value and meeting.minutes_approved_at:
+        upcoming = await minutes_store.scheduled_meetings_known_at(
+            session, group.id, meeting.starts_at, meeting.minutes_approved_at, limit=5
+        )
+    else:
+        upcoming = await minutes_store.scheduled_meetings_after(
+            session, group.id, meeting.starts_at, limit=5
+        )
     # "Mitschrift": those who recorded entries in the role of minute-taker or chair; members
     # may add notes too, but they do not sign the minutes unless nobody else wrote.
     takers = await minutes_store.minute_takers_among(session, group.id, {w for w in writers if w})

@@ -78,6 +78,15 @@ async def test_approved_minutes_are_frozen(approved: Conversation, who, command:
     assert "Erfahrungsaustausch Saarland" in await approved.text(clara, "/tagesordnung 1")
 
 
+async def test_next_meetings_are_those_known_at_approval(approved: Conversation) -> None:
+    """ "Nächste Termine" is part of the approved text: a meeting scheduled later is not."""
+    before = await minutes(approved, 1)
+    assert "Noch keine geplant." in before
+    approved.core.services.clock.advance(timedelta(hours=1))
+    await approved.say(anna, "/sitzung 08.07.2021 9-10 Uhr Juli-Sitzung")
+    assert await minutes(approved, 1) == before
+
+
 async def test_action_items_keep_their_own_status_after_approval(approved: Conversation) -> None:
     """Doing a task is not changing the minutes: its status still moves, and the minutes show
     where it stands."""
