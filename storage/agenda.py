@@ -223,14 +223,35 @@ async def add_note(
     return note
 
 
-async def notes_of(session: AsyncSession, meeting_id: int) -> list[MeetingNote]:
+async def notes_of(
+    session: AsyncSession, meeting_id: int, *, addenda: bool = False
+) -> list[MeetingNote]:
+    """The discussion notes of a meeting, oldest first; with `addenda`, only the addenda to
+    its approved minutes instead, so neither ever shows up as the other."""
     return list(
         await session.scalars(
             select(MeetingNote)
-            .where(MeetingNote.meeting_id == meeting_id)
+            .where(MeetingNote.meeting_id == meeting_id, MeetingNote.addendum.is_(addenda))
             .order_by(MeetingNote.created_at, MeetingNote.id)
         )
     )
+
+
+async def add_addendum(
+    session: AsyncSession, meeting: Meeting, *, text: str, author_user_id: int, now: datetime
+) -> MeetingNote:
+    """An addendum to approved minutes: belongs to no TOP, and is dated and signed."""
+    note = MeetingNote(
+        meeting_id=meeting.id,
+        agenda_item_id=None,
+        author_user_id=author_user_id,
+        text=text,
+        created_at=now,
+        addendum=True,
+    )
+    session.add(note)
+    await session.flush()
+    return note
 
 
 async def personal_meeting_data(session: AsyncSession, user_id: int) -> dict[str, Any]:

@@ -488,3 +488,23 @@ async def forget_assignee(
         changed += 1
     await session.flush()
     return changed
+
+
+async def scheduled_meetings_known_at(
+    session: AsyncSession, group_id: int, after: datetime, known_at: datetime, *, limit: int = 5
+) -> list[Meeting]:
+    """Like `scheduled_meetings_after`, but only meetings that existed at `known_at`: approved
+    minutes list the next meetings known when they were approved, not those scheduled since."""
+    return list(
+        await session.scalars(
+            select(Meeting)
+            .where(
+                Meeting.group_id == group_id,
+                Meeting.status == MeetingStatus.SCHEDULED.value,
+                Meeting.starts_at > after,
+                Meeting.created_at <= known_at,
+            )
+            .order_by(Meeting.starts_at)
+            .limit(limit)
+        )
+    )

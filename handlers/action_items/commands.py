@@ -13,7 +13,12 @@ from bot.core.messages import Reply
 from bot.core.numbers import action_label, decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.meetings.lookup import ensure_open, find_member, meeting_or_today
+from handlers.meetings.lookup import (
+    ensure_not_approved,
+    ensure_open,
+    find_member,
+    meeting_or_today,
+)
 from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, parse_action, parse_action_ref
 from handlers.minutes.render import status_text, top_text
@@ -102,6 +107,7 @@ async def record(ctx: HandlerContext) -> Reply:
         raise input_error(ctx, error) from error
     meeting = await meeting_or_today(ctx, number)
     ensure_open(ctx, meeting)
+    ensure_not_approved(ctx, meeting)
     assignees = []
     for assignee in parsed.assignees:
         if assignee.mention is not None:

@@ -15,6 +15,7 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.commands import describe
 from handlers.meetings.lookup import (
+    ensure_not_approved,
     ensure_open,
     item_by_arg,
     meeting_by_arg,
@@ -176,6 +177,7 @@ async def _add(
 async def _editable_meeting(ctx: HandlerContext) -> Meeting:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
     ensure_open(ctx, meeting)
+    ensure_not_approved(ctx, meeting)
     return meeting
 
 
@@ -312,6 +314,7 @@ async def move(ctx: HandlerContext) -> Reply:
 
 async def carry_over(ctx: HandlerContext) -> Reply:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
+    ensure_not_approved(ctx, meeting)
     item = await item_by_arg(ctx, meeting, ctx.args["item"])
     item.continue_next_time = not item.continue_next_time
     if item.continue_next_time:

@@ -15,6 +15,7 @@ from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import (
+    ensure_not_approved,
     ensure_open,
     item_by_arg,
     meeting_from_text,
@@ -84,6 +85,7 @@ async def set_current(ctx: HandlerContext) -> Reply:
 async def add_note(ctx: HandlerContext) -> Reply:
     meeting, text = await meeting_from_text(ctx, ctx.args["text"])
     ensure_open(ctx, meeting)
+    ensure_not_approved(ctx, meeting)
     if not text:
         raise UserError(
             ctx._(
@@ -140,6 +142,7 @@ async def list_notes(ctx: HandlerContext) -> Reply:
 async def record_attendance(ctx: HandlerContext) -> Reply:
     meeting, text = await meeting_from_text(ctx, ctx.args["who"])
     ensure_open(ctx, meeting)
+    ensure_not_approved(ctx, meeting)
     if not text:
         raise UserError(_attendance_help(ctx))
     count = _COUNT.match(text.strip())
@@ -203,6 +206,7 @@ def _attendance_help(ctx: HandlerContext) -> str:
 
 async def remove_attendance(ctx: HandlerContext) -> Reply:
     meeting, text = await meeting_from_text(ctx, ctx.args["who"])
+    ensure_not_approved(ctx, meeting)
     removed = []
     for mention in _MENTION.findall(text):
         identity = await member_by_mention(ctx, mention)

@@ -14,7 +14,7 @@ from bot.core.messages import Reply
 from bot.core.numbers import decision_label, split_leading_ref
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.meetings.lookup import ensure_open, meeting_or_today
+from handlers.meetings.lookup import ensure_not_approved, ensure_open, meeting_or_today
 from handlers.minutes.data import decision_value
 from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
@@ -58,22 +58,11 @@ async def _decision(ctx: HandlerContext, raw: str) -> Decision:
     return decision
 
 
-def _refuse_if_approved(ctx: HandlerContext, meeting: Meeting) -> None:
-    if meeting.minutes_status == MinutesStatus.APPROVED.value:
-        raise UserError(
-            ctx._(
-                "The minutes of meeting #{number} are approved; nothing can be added to them. "
-                "Record it in the current meeting instead.",
-                number=meeting.number,
-            )
-        )
-
-
 async def _store(
     ctx: HandlerContext, parsed: ParsedDecision, meeting: Meeting, amends: Decision | None
 ) -> Decision:
     assert ctx.group is not None
-    _refuse_if_approved(ctx, meeting)
+    ensure_not_approved(ctx, meeting)
     year = meeting.starts_at.astimezone(ctx.tz).year
     return await minutes_store.create_decision(
         ctx.session,

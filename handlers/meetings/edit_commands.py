@@ -11,7 +11,7 @@ from handlers.agenda.commands import agenda_lines
 from handlers.agenda.live_commands import attendance_lines
 from handlers.context import HandlerContext
 from handlers.meetings.commands import describe, future_start, read_when, tell_group
-from handlers.meetings.lookup import ensure_open, meeting_by_arg
+from handlers.meetings.lookup import ensure_not_approved, ensure_open, meeting_by_arg
 from storage import meetings as meeting_store
 
 MEETING_FIELDS = {
@@ -37,6 +37,7 @@ def is_video(location: str | None) -> bool:
 async def edit(ctx: HandlerContext) -> Reply:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
     ensure_open(ctx, meeting)
+    ensure_not_approved(ctx, meeting)
     field, value = ctx.args["field"], (ctx.args.get("value") or "").strip()
     if field == "title":
         title = value.strip('"').strip()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core.enums import AgendaItemStatus, MeetingStatus
+from bot.core.enums import AgendaItemStatus, MeetingStatus, MinutesStatus
 from bot.core.errors import UserError
 from bot.core.numbers import small_number, split_leading_ref
 from handlers.context import HandlerContext
@@ -59,6 +59,21 @@ async def meeting_or_today(ctx: HandlerContext, number: str | None) -> Meeting:
 def ensure_open(ctx: HandlerContext, meeting: Meeting) -> None:
     if meeting.status == MeetingStatus.CANCELLED.value:
         raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
+
+
+def ensure_not_approved(ctx: HandlerContext, meeting: Meeting) -> None:
+    """Approved minutes are what the group agreed on: nothing they show may change any more
+    (notes, TOPs, attendance, decisions, action items, title, time, place). A later change is
+    a chair's addendum, shown apart from them."""
+    if meeting.minutes_status == MinutesStatus.APPROVED.value:
+        raise UserError(
+            ctx._(
+                "The minutes of meeting #{number} are approved; nothing in them can be changed "
+                "any more. A chair records a later change as an addendum: {command}",
+                number=meeting.number,
+                command=f"{ctx.command_name('addendum')} {meeting.number} …",
+            )
+        )
 
 
 async def item_by_arg(

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from bot.core.enums import AgendaItemKind, MeetingStatus
+from bot.core.enums import AgendaItemKind, MeetingStatus, MinutesStatus
 from bot.core.numbers import action_label
 from handlers.minutes.data import (
     MinutesAction,
+    MinutesAddendum,
     MinutesData,
     MinutesTop,
     NextMeeting,
@@ -31,6 +32,7 @@ async def collect_minutes(
     tz = ZoneInfo(group.timezone)
     tops = await agenda_store.accepted_items(session, meeting.id)
     notes = await agenda_store.notes_of(session, meeting.id)
+    addenda = await agenda_store.notes_of(session, meeting.id, addenda=True)
     decisions = await minutes_store.decisions_of_meeting(session, group.id, meeting.id)
     actions = await minutes_store.action_items_of_meeting(session, group.id, meeting.id)
     attendance = await agenda_store.attendance_of(session, meeting.id)
@@ -40,6 +42,7 @@ async def collect_minutes(
     persons = {a.user_id for a in attendance if a.user_id is not None}
     persons |= {r.user_id for rows in assignees.values() for r in rows if r.user_id is not None}
     persons |= {t.presenter_user_id for t in tops if t.presenter_user_id is not None}
+    persons |= {a.author_user_id for a in addenda if a.author_user_id is not None}
     names = await people.display_names(session, persons | {w for w in writers if w}, platform)
     labels = await minutes_store.decision_labels(
         session,
@@ -92,9 +95,14 @@ async def collect_minutes(
 
     loose = top_value(None, None)
     has_loose = bool(loose.notes or loose.decisions or loose.actions)
-    upcoming = await minutes_store.scheduled_meetings_after(
-        session, group.id, meeting.starts_at, limit=5
-    )
+    if meeting.minutes_status == MinutesStatus.APPROVED.value and meeting.minutes_approved_at:
+        upcoming = await minutes_store.scheduled_meetings_known_at(
+            session, group.id, meeting.starts_at, meeting.minutes_approved_at, limit=5
+        )
+    else:
+        upcoming = await minutes_store.scheduled_meetings_after(
+            session, group.id, meeting.starts_at, limit=5
+        )
     # "Mitschrift": those who recorded entries in the role of minute-taker or chair; members
     # may add notes too, but they do not sign the minutes unless nobody else wrote.
     takers = await minutes_store.minute_takers_among(session, group.id, {w for w in writers if w})
@@ -130,4 +138,8 @@ async def collect_minutes(
         if meeting.minutes_approved_at
         else None,
         cancelled=meeting.status == MeetingStatus.CANCELLED.value,
+        addenda=tuple(
+            MinutesAddendum(a.created_at.astimezone(tz), names.get(a.author_user_id or 0), a.text)
+            for a in addenda
+        ),
     )

@@ -4,7 +4,9 @@ Approval rules (also in the README): a chair publishes a draft, which starts the
 period (MINUTES_OBJECTION_DAYS, or the days given). Members object with a text; chairs read
 the objections. After the period a chair approves. Before its end a chair may approve early
 only with "sofort"/"now" and only if nobody objected to this draft; with objections, the
-chair publishes a corrected draft (a new period) or waits. Approval freezes the decisions.
+chair publishes a corrected draft (a new period) or waits. Approval freezes everything the
+minutes show (handlers/meetings/lookup.ensure_not_approved); a chair records a later change as
+an addendum, which the minutes show dated and signed after the approved text.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.minutes.collect import collect_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
+from storage import agenda as agenda_store
 from storage import minutes as minutes_store
 from storage import outbox, people
 from storage.agenda import active_meeting
@@ -28,6 +31,7 @@ from storage.models import Meeting
 
 NOW_CHOICES = {"sofort": "now", "now": "now", "jetzt": "now"}
 MAX_OBJECTION = 2000
+MAX_ADDENDUM = 3000
 
 
 def _when(ctx: HandlerContext, moment: datetime) -> str:
@@ -248,6 +252,36 @@ async def approve(ctx: HandlerContext) -> Reply:
     return Reply(headline, document=html)
 
 
+async def add_addendum(ctx: HandlerContext) -> Reply:
+    """Approved minutes stay as approved; what changed later is added apart, by a chair."""
+    meeting = await meeting_by_arg(ctx, ctx.args["number"])
+    text = " ".join(ctx.args["text"].split())
+    if meeting.minutes_status != MinutesStatus.APPROVED.value:
+        raise UserError(
+            ctx._(
+                "The minutes of meeting #{number} are not approved yet; correct them directly, "
+                "e.g. {command}",
+                number=meeting.number,
+                command=f"{ctx.command_name('note')} #{meeting.number} …",
+            )
+        )
+    if len(text) > MAX_ADDENDUM:
+        raise UserError(
+            ctx._("That is too long: at most {limit} characters, please.", limit=MAX_ADDENDUM)
+        )
+    await agenda_store.add_addendum(
+        ctx.session, meeting, text=text, author_user_id=ctx.user.id, now=ctx.now
+    )
+    return Reply(
+        ctx._(
+            "Addendum to the approved minutes of meeting #{number} recorded; the minutes show "
+            "it after the approved text: {command}",
+            number=meeting.number,
+            command=f"{ctx.command_name('minutes')} {meeting.number}",
+        )
+    )
+
+
 def _number_arg(required: bool = True) -> Arg:
     return Arg("number", N_("meeting number"), required=required)
 
@@ -319,6 +353,24 @@ COMMANDS = (
         details=N_(
             "After the objection period ends. Earlier only with “now” and only if nobody "
             "objected. Example: /approveminutes 3"
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "addendum",
+        add_addendum,
+        N_("Add an addendum to approved minutes"),
+        german="nachtrag",
+        args=(
+            _number_arg(),
+            Arg("text", N_("what changed"), kind=ArgKind.TEXT, max_length=MAX_ADDENDUM),
+        ),
+        details=N_(
+            "Approved minutes can no longer be changed; a later change or correction is "
+            "recorded as an addendum, shown with date and author after the approved text. "
+            "Example: /addendum 3 Ms Weber (IHK Köln) also attended."
         ),
         role=Role.CHAIR,
         scope=Scope.GROUP,

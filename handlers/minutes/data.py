@@ -61,6 +61,15 @@ class NextMeeting:
 
 
 @dataclass(frozen=True)
+class MinutesAddendum:
+    """A change made after the minutes were approved: dated and signed, never mixed in."""
+
+    created_at: datetime  # aware, in the group's zone
+    author: str | None
+    text: str
+
+
+@dataclass(frozen=True)
 class MinutesData:
     group_name: str
     meeting_number: int
@@ -79,6 +88,7 @@ class MinutesData:
     objections_until: datetime | None = None
     approved_at: datetime | None = None
     cancelled: bool = False
+    addenda: tuple[MinutesAddendum, ...] = ()
 
 
 def decision_value(decision: Decision, amends_label: str | None = None) -> MinutesDecision:

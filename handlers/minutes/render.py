@@ -29,7 +29,13 @@ from bot.core.enums import (
 )
 from bot.core.i18n import Translator
 from bot.core.messages import Document
-from handlers.minutes.data import MinutesAction, MinutesData, MinutesDecision, MinutesTop
+from handlers.minutes.data import (
+    MinutesAction,
+    MinutesAddendum,
+    MinutesData,
+    MinutesDecision,
+    MinutesTop,
+)
 
 _WHITESPACE = re.compile(r"\s+")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")
@@ -210,6 +216,17 @@ def _top_section(t: Translator, top: MinutesTop, language: str) -> list[Block]:
     return blocks
 
 
+def _addendum_runs(t: Translator, addendum: MinutesAddendum, language: str) -> tuple[Run, ...]:
+    """**Added on 30.11.2026 by Anna:** text"""
+    day = format_date(addendum.created_at.date(), language)
+    head = (
+        t.gettext("Added on {date} by {name}:", date=day, name=addendum.author)
+        if addendum.author
+        else t.gettext("Added on {date}:", date=day)
+    )
+    return (Run(head, bold=True), Run(" " + " ".join(addendum.text.split())))
+
+
 def _participants(t: Translator, data: MinutesData) -> list[tuple[str, str | None]]:
     rows: list[tuple[str, str | None]] = []
     if data.participants:
@@ -296,6 +313,10 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
         blocks.append(_em(t.gettext("None scheduled yet.")))
     writers = ", ".join(data.minute_takers) or "–"
     blocks += [Rule(), Para((Run(t.gettext("Minutes taken by: {names}", names=writers)),))]
+    if data.addenda:
+        # After the signature: what was approved stays as it was, later changes are apart.
+        blocks.append(Heading(2, t.gettext("Addenda (after approval)")))
+        blocks.append(Bullets(tuple(_addendum_runs(t, a, language) for a in data.addenda)))
     return blocks
 
 

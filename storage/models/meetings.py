@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.enums import AgendaItemKind, AgendaItemStatus, MeetingStatus, MinutesStatus
@@ -146,7 +146,8 @@ class Attendance(Base):
 
 
 class MeetingNote(Base):
-    """A discussion note ("Auszüge aus der Diskussion"), attached to the TOP current then."""
+    """A discussion note ("Auszüge aus der Diskussion"), attached to the TOP current then; or,
+    with `addendum`, a chair's later change to approved minutes, shown apart from them."""
 
     __tablename__ = "meeting_notes"
 
@@ -160,3 +161,4 @@ class MeetingNote(Base):
     author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+    addendum: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
