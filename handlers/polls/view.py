@@ -67,6 +67,13 @@ def best_position(poll: Poll, result: Tally, now: datetime) -> int | None:
     return result.best_of(ahead)
 
 
+def shows_poll(text: str, poll: Poll) -> bool:
+    """True if `text` (a message as the platform reports it) is a view of `poll`: its first
+    line is the header `render` writes, in any language."""
+    first = text.split("\n", 1)[0]
+    return first.startswith(("📅 ", "📊 ")) and first.endswith(f" #{poll.number}: {poll.title}")
+
+
 def render(
     t: Translator,
     poll: Poll,
