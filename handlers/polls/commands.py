@@ -378,7 +378,8 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
     )
     if ctx.message.callback_data is None:
         return [announcement]
-    return [Reply(render(ctx.t, poll, result, ctx.tz, ctx.now), edit=True), announcement]
+    edit = await _pressed_on_poll(ctx, poll)
+    return [Reply(render(ctx.t, poll, result, ctx.tz, ctx.now), edit=edit), announcement]
 
 
 def _date_fixed_text(t: Translator, poll: Poll, meeting: Meeting, tz: ZoneInfo) -> str:

@@ -68,10 +68,12 @@ def best_position(poll: Poll, result: Tally, now: datetime) -> int | None:
 
 
 def shows_poll(text: str, poll: Poll) -> bool:
-    """True if `text` (a message as the platform reports it) is a view of `poll`: its first
-    line is the header `render` writes, in any language."""
-    first = text.split("\n", 1)[0]
-    return first.startswith(("📅 ", "📊 ")) and first.endswith(f" #{poll.number}: {poll.title}")
+    """True if `text` (a message as the platform reports it) is a view of `poll`: it starts
+    with the header `render` writes, in any language, or has it under a headline."""
+    return any(
+        line.startswith(("📅 ", "📊 ")) and line.endswith(f" #{poll.number}: {poll.title}")
+        for line in text.split("\n", 2)[:2]
+    )
 
 
 def render(

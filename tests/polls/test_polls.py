@@ -414,3 +414,11 @@ async def test_a_forged_vote_button_on_a_meeting_message_does_not_overwrite_it(
         poll = await session.scalar(select(Poll))
         shown = await poll_store.shown_in(session, poll.id)
     assert shown == {("test", GROUP.chat_id): "42", ("matrix", room.chat_id): "$poll-event"}
+
+    # Fixing the date by a forged button on the meeting's message: fixed, nothing overwritten.
+    await chat.say(anna, "/abfrageende 1")
+    view, announced = await chat.say(
+        anna, meeting.text, callback="/pickdate #1 1", message_id="7"
+    )
+    assert not view.edit and "📌" in view.text and "steht fest" in announced.text
+    # (a press on the poll's own closed message is edited: test_polls_telegram_e2e)
