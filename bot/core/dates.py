@@ -58,9 +58,10 @@ ERROR_CODES = frozenset({
     "end_before_start", "weekday_mismatch", "ambiguous", "too_far",
 })
 
-# How far ahead a meeting, series or poll slot may lie. Nobody plans a committee meeting
-# decades ahead, and calendar arithmetic (reminders, .ics time zones) overflows near 9999.
-HORIZON_YEARS = 10
+# How far ahead a meeting, series or poll slot may lie. Far enough for any real planning
+# (tests book "a date far ahead" on the real clock), and calendar arithmetic (reminders,
+# .ics time zones) overflows near 9999.
+HORIZON_YEARS = 20
 
 
 class DateParseError(ValueError):

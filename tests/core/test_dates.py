@@ -439,16 +439,16 @@ def test_parsed_when_rejects_inconsistent_range() -> None:
         ParsedWhen(D, time(10), time(9), BERLIN)
 
 
-def test_horizon_is_ten_years_to_the_day() -> None:
-    assert check_horizon(date(2031, 6, 15), now=NOW, tz=BERLIN) == date(2031, 6, 15)
+def test_horizon_is_twenty_years_to_the_day() -> None:
+    assert check_horizon(date(2041, 6, 15), now=NOW, tz=BERLIN) == date(2041, 6, 15)
     with pytest.raises(DateParseError) as error:
         check_horizon(date(9999, 12, 31), now=NOW, tz=BERLIN)
     assert error.value.code == "too_far"
-    assert error.value.params == {"date": "9999-12-31", "years": "10"}
+    assert error.value.params == {"date": "9999-12-31", "years": "20"}
     leap = datetime(2024, 2, 29, 12, 0, tzinfo=BERLIN)
-    assert check_horizon(date(2034, 2, 28), now=leap, tz=BERLIN) == date(2034, 2, 28)
+    assert check_horizon(date(2044, 2, 28), now=leap, tz=BERLIN) == date(2044, 2, 28)
     with pytest.raises(DateParseError):
-        check_horizon(date(2034, 3, 1), now=leap, tz=BERLIN)
+        check_horizon(date(2044, 3, 1), now=leap, tz=BERLIN)
 
 
 def test_error_code_is_validated() -> None:
