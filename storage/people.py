@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 
 from bot.core.enums import OutboxStatus, Role
 from bot.core.messages import UserRef
+from bot.core.text import strip_bidi
 from storage import agenda, minutes, outbox, polls
 from storage.models import (
     Advisor,
@@ -70,20 +71,21 @@ async def see_identity(
     identity = await session.scalar(
         _IDENTITY_WITH_USER, {"platform": person.platform, "platform_user_id": person.user_id}
     )
+    name = strip_bidi(person.display_name) or person.user_id  # no spoofing, never empty
     if identity is None:
         identity = Identity(
             user=User(created_at=now),
             platform=person.platform,
             platform_user_id=person.user_id,
-            display_name=person.display_name,
+            display_name=name,
             username=person.username,
             created_at=now,
             last_seen_at=now,
         )
         session.add(identity)
     else:
-        if identity.display_name != person.display_name:
-            identity.display_name = person.display_name
+        if identity.display_name != name:
+            identity.display_name = name
         if identity.username != person.username:
             identity.username = person.username
         if now - identity.last_seen_at >= LAST_SEEN_RESOLUTION:

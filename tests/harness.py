@@ -83,11 +83,15 @@ class Conversation:
         *,
         reply_to: UserRef | None = None,
         callback: str | None = None,
+        message_id: str | None = None,
     ) -> list[Reply]:
+        """With `callback`, `text` and `message_id` are those of the pressed message, as
+        Telegram reports them."""
         message = IncomingMessage(
             chat=chat,
             sender=who,
             text=text,
+            message_id=message_id,
             reply_to=ReplyTarget("1", reply_to) if reply_to else None,
             callback_data=callback,
         )

@@ -19,16 +19,20 @@ DATE_ERRORS = {
     "end_before_start": N_("The end time is before the start time."),
     "weekday_mismatch": N_("{date} is a {actual}, not a {given}."),
     "ambiguous": N_("“{text}” is ambiguous. Please write day.month.year, e.g. 01.02.2021."),
+    "too_far": N_("{date} is more than {years} years ahead. Please choose an earlier date."),
 }
 
 
 def date_error_text(error: DateParseError, t: Translator) -> str:
     template = DATE_ERRORS.get(error.code, DATE_ERRORS["unknown_format"])
-    params = {"text": "", "given": "", "actual": "", "date": ""}
+    params = {"text": "", "given": "", "actual": "", "date": "", "years": ""}
     params.update({key: str(value) for key, value in error.params.items()})
     if error.code == "weekday_mismatch" and params["date"]:
         day = date.fromisoformat(params["date"])
         params["date"] = format_date(day, t.language)
         params["actual"] = babel_dates.format_date(day, "EEEE", locale=t.language)
         return t.gettext(template, **params)  # the date was read fine; no examples needed
+    if error.code == "too_far":
+        params["date"] = format_date(date.fromisoformat(params["date"]), t.language)
+        return t.gettext(template, **params)
     return t.gettext(template, **params) + "\n" + t.gettext(EXAMPLES)

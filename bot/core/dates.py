@@ -41,8 +41,10 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "ERROR_CODES",
+    "HORIZON_YEARS",
     "DateParseError",
     "ParsedWhen",
+    "check_horizon",
     "find_whens",
     "format_date",
     "format_when",
@@ -53,8 +55,13 @@ __all__ = [
 
 ERROR_CODES = frozenset({
     "empty", "unknown_format", "invalid_date", "invalid_time",
-    "end_before_start", "weekday_mismatch", "ambiguous",
+    "end_before_start", "weekday_mismatch", "ambiguous", "too_far",
 })
+
+# How far ahead a meeting, series or poll slot may lie. Far enough for any real planning
+# (tests book "a date far ahead" on the real clock), and calendar arithmetic (reminders,
+# .ics time zones) overflows near 9999.
+HORIZON_YEARS = 20
 
 
 class DateParseError(ValueError):
@@ -62,7 +69,7 @@ class DateParseError(ValueError):
 
     The parser stays language-free; the caller maps ``code`` to a translated message and
     interpolates ``params`` (``text`` = offending input, ``given``/``actual`` for weekday
-    mismatches, ``hint`` for ambiguous input).
+    mismatches, ``hint`` for ambiguous input, ``date``/``years`` for ``too_far``).
     """
 
     code: str
@@ -529,6 +536,20 @@ def find_whens(text: str, *, now: datetime, tz: ZoneInfo) -> list[tuple[ParsedWh
                 continue
         pos = cand.start() + 1
     return found
+
+
+def check_horizon(day: date, *, now: datetime, tz: ZoneInfo) -> date:
+    """``day`` unchanged, or ``too_far`` if it lies more than HORIZON_YEARS ahead of today.
+
+    The parser itself reads any calendar day; callers that book something on a day ask
+    this so a typo like ``9999`` gets a clear answer instead of an overflow later.
+    """
+    today = _local_now(now, tz).date()
+    year = min(today.year + HORIZON_YEARS, date.max.year)
+    limit = date(year, today.month, 28 if (today.month, today.day) == (2, 29) else today.day)
+    if day > limit:
+        raise DateParseError("too_far", {"date": day.isoformat(), "years": str(HORIZON_YEARS)})
+    return day
 
 
 def _is_anchored(raw: _Raw, original: str) -> bool:

@@ -1,6 +1,22 @@
-"""Text helpers shared by adapters."""
+"""Text helpers shared by adapters and handlers."""
 
 from __future__ import annotations
+
+# Unicode bidirectional formatting characters: embeddings and overrides (U+202A–U+202E),
+# isolates (U+2066–U+2069) and marks (U+200E, U+200F, U+061C). In a name they reorder the
+# text around it, e.g. "Eve\u202Eredaolnwod" shows as "Evedownloader".
+_BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+)
+
+
+def strip_bidi(text: str) -> str:
+    """`text` without bidi controls, so a name cannot reorder the line it is shown in.
+
+    Applied where names enter the bot (platform profiles) and where names typed by people are
+    shown in lists and minutes; letters of right-to-left scripts stay as they are.
+    """
+    return text.translate(_BIDI_CONTROLS)
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -30,6 +30,25 @@ EXPORT_COLUMNS = (*COLUMNS, "authorizations", "linked", "next_step_on")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGES = {"de", "en"}
 STATUSES = {"", ListingStatus.LISTED.value, ListingStatus.DELISTED.value}
+# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection:
+# "=HYPERLINK(...)" in an advisor's name). Export prefixes such cells with a quote, which
+# spreadsheets show as text; import removes that one quote again.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _is_formula(cell: str) -> bool:
+    """Starts like a formula, also behind quotes ("'=x" must survive a round trip too)."""
+    return cell.lstrip("'").startswith(FORMULA_STARTS)
+
+
+def escape_cell(cell: object) -> object:
+    """The cell as written to CSV: a quote in front of anything a spreadsheet would run."""
+    return f"'{cell}" if isinstance(cell, str) and _is_formula(cell) else cell
+
+
+def unescape_cell(cell: str) -> str:
+    """Undo escape_cell: one leading quote goes, only where export would have added it."""
+    return cell[1:] if cell.startswith("'") and _is_formula(cell) else cell
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,7 @@ def parse_rows(
     seen_ids: dict[int, int] = {}
     for record in reader:
         line = reader.line_num
-        value = {k: (v or "").strip() for k, v in record.items() if k is not None}
+        value = {k: unescape_cell((v or "").strip()) for k, v in record.items() if k is not None}
         if not any(value.values()):
             continue
         problems: list[RowError] = []
@@ -244,7 +263,8 @@ async def export_csv(session: Session) -> str:
     for advisor in await advisor_store.all_advisors(session):
         days = dates.get(advisor.id, [])
         writer.writerow(
-            (
+            escape_cell(cell)
+            for cell in (
                 advisor.id,
                 advisor.name,
                 advisor.email or "",

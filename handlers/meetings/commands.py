@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.core.dates import ParsedWhen, find_whens, format_when, parse_when
+from bot.core.dates import ParsedWhen, check_horizon, find_whens, format_when, parse_when
 from bot.core.enums import MeetingStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
@@ -61,7 +61,19 @@ def read_when(ctx: HandlerContext, text: str) -> tuple[ParsedWhen, str]:
     return when, text[end:].strip()
 
 
+def read_place(ctx: HandlerContext, raw: str) -> str | None:
+    """The place or video link as typed, or None. It must fit on one line: a line break
+    would cut the link in chats, and calendar files allow none in a URL."""
+    place = raw.strip()
+    if len(place) > 500:
+        raise UserError(ctx._("The title or place is too long."))
+    if len(place.splitlines()) > 1:
+        raise UserError(ctx._("Please write the place or video link on one line."))
+    return place or None
+
+
 def future_start(ctx: HandlerContext, when: ParsedWhen) -> datetime:
+    check_horizon(when.day, now=ctx.now, tz=ctx.tz)
     starts_at = when.start_at()
     if starts_at is None or starts_at < ctx.now:
         raise UserError(ctx._("That time has passed already."))
@@ -75,8 +87,9 @@ async def schedule(ctx: HandlerContext) -> Reply:
     title = title.strip().strip('"').strip()
     if not title:
         raise UserError(ctx._("Please give the meeting a title, e.g. {example}", example=EXAMPLE))
-    if len(title) > 200 or len(location) > 500:
+    if len(title) > 200:
         raise UserError(ctx._("The title or place is too long."))
+    place = read_place(ctx, location)
     starts_at = future_start(ctx, when)
     meeting = await open_meeting(
         ctx.session,
@@ -84,7 +97,7 @@ async def schedule(ctx: HandlerContext) -> Reply:
         title=title,
         starts_at=starts_at,
         ends_at=when.end_at(),
-        location=location.strip() or None,
+        location=place,
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )

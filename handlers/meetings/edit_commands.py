@@ -10,7 +10,7 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.agenda.commands import agenda_lines
 from handlers.agenda.live_commands import attendance_lines
 from handlers.context import HandlerContext
-from handlers.meetings.commands import describe, future_start, read_when, tell_group
+from handlers.meetings.commands import describe, future_start, read_place, read_when, tell_group
 from handlers.meetings.lookup import ensure_not_approved, ensure_open, meeting_by_arg
 from storage import meetings as meeting_store
 
@@ -50,9 +50,7 @@ async def edit(ctx: HandlerContext) -> Reply:
             raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
         meeting.starts_at, meeting.ends_at = future_start(ctx, when), when.end_at()
     elif field == "place":
-        if len(value) > 500:
-            raise UserError(ctx._("The title or place is too long."))
-        meeting.location = value or None
+        meeting.location = read_place(ctx, value)
     else:
         if len(value) > 4000:
             raise UserError(ctx._("The description is too long (at most 4000 characters)."))

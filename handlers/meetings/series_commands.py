@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.dates import format_date, parse_date, parse_time_range
+from bot.core.dates import check_horizon, format_date, parse_date, parse_time_range
 from bot.core.enums import MeetingStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
@@ -15,7 +15,7 @@ from bot.core.messages import OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.calendar import invitations
 from handlers.context import HandlerContext
-from handlers.meetings.commands import describe
+from handlers.meetings.commands import describe, read_place
 from handlers.meetings.series_occurrences import (
     HORIZON,
     at_clock,
@@ -114,8 +114,9 @@ async def create(ctx: HandlerContext) -> Reply:
     title = spec.rest.strip().strip('"').strip()
     if not title:
         raise UserError(ctx._("Please give the series a title, e.g. {example}", example=EXAMPLE))
-    if len(title) > 200 or len(location) > 500:
+    if len(title) > 200:
         raise UserError(ctx._("The title or place is too long."))
+    place = read_place(ctx, location)
     first = first_occurrence(spec, now=ctx.now, tz=ctx.tz)
     if first is None:
         raise UserError(ctx._("This series has no date in the future."))
@@ -132,7 +133,7 @@ async def create(ctx: HandlerContext) -> Reply:
         first_starts_at=first,
         timezone=ctx.tz.key,
         duration_minutes=duration,
-        location=location.strip() or None,
+        location=place,
         created_by_user_id=ctx.user.id,
         now=ctx.now,
     )
@@ -210,13 +211,12 @@ async def edit(ctx: HandlerContext) -> Reply:
                 meeting_store.mark_changed(meeting, ctx.now)
         series.title = title
     elif field == "place":
-        if len(value) > 500:
-            raise UserError(ctx._("The title or place is too long."))
+        place = read_place(ctx, value)
         for meeting in upcoming:
             if meeting.location == series.location:
-                meeting.location = value or None
+                meeting.location = place
                 meeting_store.mark_changed(meeting, ctx.now)
-        series.location = value or None
+        series.location = place
     elif field == "description":
         for meeting in upcoming:
             if meeting.description == series.description:
@@ -257,7 +257,7 @@ async def end(ctx: HandlerContext) -> Reply:
     tz = ZoneInfo(series.timezone)
     raw = ctx.args.get("date")
     if raw:
-        last_day = parse_date(raw, now=ctx.now, tz=tz)
+        last_day = check_horizon(parse_date(raw, now=ctx.now, tz=tz), now=ctx.now, tz=tz)
         next_day = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=tz)
         cutoff = max(next_day.astimezone(UTC), ctx.now)
     else:  # end now: nothing more from this moment on

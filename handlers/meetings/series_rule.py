@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
-from bot.core.dates import parse_date, parse_time_range
+from bot.core.dates import check_horizon, parse_date, parse_time_range
 
 ERROR_CODES = frozenset({"no_rule", "no_weekday", "no_time", "bad_interval", "until_before"})
 
@@ -193,9 +193,9 @@ def parse_series(text: str, *, now: datetime, tz: ZoneInfo) -> SeriesSpec:
         if start is None and (m := _TIME.match(folded, at)):
             start, end = parse_time_range(original[m.start() : m.end()])
         elif first_day is None and (m := _FROM.match(folded, at)):
-            first_day = parse_date(m.group("date"), now=now, tz=tz)
+            first_day = check_horizon(parse_date(m.group("date"), now=now, tz=tz), now=now, tz=tz)
         elif until is None and (m := _UNTIL.match(folded, at)):
-            until = parse_date(m.group("date"), now=now, tz=tz)
+            until = check_horizon(parse_date(m.group("date"), now=now, tz=tz), now=now, tz=tz)
         else:
             break
         pos = m.end()

@@ -7,6 +7,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from bot.core.text import strip_bidi
 from handlers.context import HandlerContext
 from handlers.dispatcher import private_chat_hint
 from handlers.meetings.lookup import member_by_mention
@@ -31,12 +32,13 @@ ROLE_LABELS = {
 
 
 def _name(identity: Identity | None) -> str:
+    """Name and handle; bidi controls stripped also from names stored before they were."""
     if identity is None:
         return "?"
     if not identity.username:
-        return identity.display_name
+        return strip_bidi(identity.display_name)
     handle = identity.username if identity.username.startswith("@") else f"@{identity.username}"
-    return f"{identity.display_name} ({handle})"
+    return strip_bidi(f"{identity.display_name} ({handle})")
 
 
 async def members(ctx: HandlerContext) -> Reply:

@@ -29,6 +29,7 @@ from bot.core.enums import (
 )
 from bot.core.i18n import Translator
 from bot.core.messages import Document
+from bot.core.text import strip_bidi
 from handlers.minutes.data import (
     MinutesAction,
     MinutesAddendum,
@@ -170,6 +171,11 @@ def decision_runs(t: Translator, decision: MinutesDecision) -> tuple[Run, ...]:
     return (Run(decision.label, bold=True), Run(rest))
 
 
+def _names(names: tuple[str, ...]) -> str:
+    """Names typed or stored by people, without bidi controls that would reorder the line."""
+    return ", ".join(strip_bidi(name) for name in names)
+
+
 def _action_table(t: Translator, actions: tuple[MinutesAction, ...], language: str) -> Table:
     rows = []
     for action in actions:
@@ -179,7 +185,7 @@ def _action_table(t: Translator, actions: tuple[MinutesAction, ...], language: s
         if action.status != ActionItemStatus.OPEN.value:
             what += f" – {status_text(t, action.status)}"
         due = format_date(action.due, language) if action.due else "–"
-        rows.append((action.label, ", ".join(action.assignees), what, due))
+        rows.append((action.label, _names(action.assignees), what, due))
     header = (t.gettext("No."), t.gettext("Who"), t.gettext("What"), t.gettext("Due"))
     return Table(header, tuple(rows))
 
@@ -198,7 +204,7 @@ def _top_section(t: Translator, top: MinutesTop, language: str) -> list[Block]:
     else:
         blocks = [Heading(2, t.gettext("TOP {number}", number=top.number) + f": {top.title}")]
     if top.presenter:
-        blocks.append(_em(t.gettext("Presented by") + f": {top.presenter}"))
+        blocks.append(_em(t.gettext("Presented by") + f": {strip_bidi(top.presenter)}"))
     if top.notes:
         blocks.append(_bold(t.gettext("From the discussion")))
         blocks.append(Bullets(tuple((Run(" ".join(note.split())),) for note in top.notes)))
@@ -231,13 +237,13 @@ def _participants(t: Translator, data: MinutesData) -> list[tuple[str, str | Non
     rows: list[tuple[str, str | None]] = []
     if data.participants:
         count = max(len(data.participants), data.attendance_count or 0)
-        rows.append((t.gettext("Participants ({n})", n=count), ", ".join(data.participants)))
+        rows.append((t.gettext("Participants ({n})", n=count), _names(data.participants)))
     elif data.attendance_count is not None:
         rows.append(
             (t.gettext("Participants"), t.gettext("{n} participants", n=data.attendance_count))
         )
     if data.guests:
-        rows.append((t.gettext("Guests"), ", ".join(data.guests)))
+        rows.append((t.gettext("Guests"), _names(data.guests)))
     return rows
 
 
@@ -284,7 +290,7 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
             (
                 str(top.number),
                 top.title,
-                top.presenter or "",
+                strip_bidi(top.presenter or ""),
                 _clock(top.planned_start, language) if top.planned_start else "",
             )
             for top in data.tops
@@ -311,7 +317,7 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
         )
     else:
         blocks.append(_em(t.gettext("None scheduled yet.")))
-    writers = ", ".join(data.minute_takers) or "–"
+    writers = _names(data.minute_takers) or "–"
     blocks += [Rule(), Para((Run(t.gettext("Minutes taken by: {names}", names=writers)),))]
     if data.addenda:
         # After the signature: what was approved stays as it was, later changes are apart.

@@ -35,6 +35,7 @@ from handlers.polls.view import (
     option_text,
     pick_buttons,
     render,
+    shows_poll,
     vote_buttons,
     vote_hint,
 )
@@ -187,19 +188,35 @@ async def vote(ctx: HandlerContext) -> Reply:
     else:
         await _vote_on_choices(ctx, poll, command.answers, command.bare)
     pressed = ctx.message.callback_data is not None
-    if pressed and ctx.message.message_id:
+    edit = pressed and await _pressed_on_poll(ctx, poll)
+    if edit and ctx.message.message_id:
         platform, chat_id = _here(ctx)
         await poll_store.remember_message(
             ctx.session, poll.id, platform, chat_id, ctx.message.message_id, ctx.now
         )
     assert ctx.group is not None
     ctx.enqueued += await sync_shown(
-        ctx.session, ctx.services, ctx.group, poll, skip_chat=_here(ctx) if pressed else None
+        ctx.session, ctx.services, ctx.group, poll, skip_chat=_here(ctx) if edit else None
     )
     reply = _overview(ctx, poll, await poll_tally(ctx.session, poll))
     if not pressed:
         return reply
-    return Reply(reply.text, reply.buttons, edit=True, toast=ctx._("Saved"))
+    return Reply(reply.text, reply.buttons, edit=edit, toast=ctx._("Saved"))
+
+
+async def _pressed_on_poll(ctx: HandlerContext, poll: Poll) -> bool:
+    """Is the message a button was pressed on this poll's own? Only then may the answer
+    replace it: button data can be forged, and `/vote #1 1 yes` pressed on a meeting's
+    message must not overwrite the meeting. Where the poll's message in this chat is known,
+    it may be that one; any other message must show the poll in the text the platform
+    reports for it (Telegram does). Without text (Matrix sends only the pressed message's own
+    buttons) a message other than the known one is not the poll's."""
+    known = (await poll_store.shown_in(ctx.session, poll.id)).get(_here(ctx))
+    if ctx.message.message_id is not None and ctx.message.message_id == known:
+        return True
+    if ctx.message.text:
+        return shows_poll(ctx.message.text, poll)
+    return known is None
 
 
 async def _vote_on_dates(
@@ -361,7 +378,8 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
     )
     if ctx.message.callback_data is None:
         return [announcement]
-    return [Reply(render(ctx.t, poll, result, ctx.tz, ctx.now), edit=True), announcement]
+    edit = await _pressed_on_poll(ctx, poll)
+    return [Reply(render(ctx.t, poll, result, ctx.tz, ctx.now), edit=edit), announcement]
 
 
 def _date_fixed_text(t: Translator, poll: Poll, meeting: Meeting, tz: ZoneInfo) -> str:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.core.dates import ParsedWhen, find_whens, parse_when
+from bot.core.dates import ParsedWhen, check_horizon, find_whens, parse_when
 from bot.core.numbers import small_number
 
 MAX_OPTIONS = 10
@@ -93,6 +93,7 @@ def parse_date_poll(text: str, *, now: datetime, tz: ZoneInfo) -> PollSpec:
     for when in slots:
         if when.start is None:
             raise PollInputError("slot_needs_time", date=when.day.isoformat())
+        check_horizon(when.day, now=now, tz=tz)
         start = when.start_at()
         assert start is not None
         if start <= now:
@@ -195,6 +196,7 @@ def _deadline(
         if not found or found[0][1] != 0:
             continue
         when, _, end = found[0]
+        check_horizon(when.day, now=now, tz=tz)
         moment = when.start_at() or ParsedWhen(when.day, _END_OF_DAY, None, tz).start_at()
         assert moment is not None
         if moment <= now:

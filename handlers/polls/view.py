@@ -67,6 +67,15 @@ def best_position(poll: Poll, result: Tally, now: datetime) -> int | None:
     return result.best_of(ahead)
 
 
+def shows_poll(text: str, poll: Poll) -> bool:
+    """True if `text` (a message as the platform reports it) is a view of `poll`: it starts
+    with the header `render` writes, in any language, or has it under a headline."""
+    return any(
+        line.startswith(("📅 ", "📊 ")) and line.endswith(f" #{poll.number}: {poll.title}")
+        for line in text.split("\n", 2)[:2]
+    )
+
+
 def render(
     t: Translator,
     poll: Poll,

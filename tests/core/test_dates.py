@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from bot.core.dates import (
     DateParseError,
     ParsedWhen,
+    check_horizon,
     find_whens,
     format_date,
     format_when,
@@ -436,6 +437,18 @@ def test_parsed_when_rejects_inconsistent_range() -> None:
         ParsedWhen(D, None, time(10), BERLIN)
     with pytest.raises(ValueError):
         ParsedWhen(D, time(10), time(9), BERLIN)
+
+
+def test_horizon_is_twenty_years_to_the_day() -> None:
+    assert check_horizon(date(2041, 6, 15), now=NOW, tz=BERLIN) == date(2041, 6, 15)
+    with pytest.raises(DateParseError) as error:
+        check_horizon(date(9999, 12, 31), now=NOW, tz=BERLIN)
+    assert error.value.code == "too_far"
+    assert error.value.params == {"date": "9999-12-31", "years": "20"}
+    leap = datetime(2024, 2, 29, 12, 0, tzinfo=BERLIN)
+    assert check_horizon(date(2044, 2, 28), now=leap, tz=BERLIN) == date(2044, 2, 28)
+    with pytest.raises(DateParseError):
+        check_horizon(date(2044, 3, 1), now=leap, tz=BERLIN)
 
 
 def test_error_code_is_validated() -> None:

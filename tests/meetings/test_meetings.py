@@ -79,3 +79,32 @@ async def test_members_answer_with_buttons_and_can_change_their_mind(chat: Conve
     await chat.say(anna, "/absagen 1")
     assert "abgesagt" in await chat.text(bernd, "/zusage 1 ja")
     assert "Aufruf: /zusage" in await chat.text(bernd, "/zusage 1 gerne")
+
+
+async def test_a_date_decades_ahead_gets_a_clear_answer(chat: Conversation) -> None:
+    # year 9999 used to overflow in the invitation's calendar file: "something went wrong"
+    far = "liegt mehr als 20 Jahre in der Zukunft"
+    assert far in await chat.text(anna, "/sitzung 15.06.9999 9 Uhr X")
+    assert far in await chat.text(anna, "/sitzung 11.06.2041 9 Uhr Zu weit")
+    assert "#1 Bald" in await chat.text(anna, "/sitzung 10.06.2041 9 Uhr Bald")
+    assert far in await chat.text(anna, "/verschieben 1 15.06.9999 9 Uhr")
+    assert far in await chat.text(anna, "/sitzungaendern 1 zeit 31.12.9999 9 Uhr")
+    assert far in await chat.text(anna, "/serie wöchentlich ab 05.07.9999 9 Uhr X")
+    assert far in await chat.text(anna, "/serie montags 9 Uhr bis 31.12.9999 X")
+    await chat.say(anna, "/serie montags 9 Uhr Frührunde")
+    assert far in await chat.text(anna, "/serieende S1 31.12.9999")
+    assert far in await chat.text(anna, '/terminabfrage "X" 15.06.9999 9 Uhr; 16.06. 9 Uhr')
+    assert far in await chat.text(anna, '/terminabfrage "X" 15.06. 9 Uhr bis 31.12.9999')
+    assert "10.06.2041" in await chat.text(bernd, "/sitzungen")
+
+
+async def test_a_place_with_a_line_break_gets_a_clear_answer(chat: Conversation) -> None:
+    # a link with a line break used to break the calendar file: "something went wrong"
+    one_line = "in eine Zeile"
+    assert one_line in await chat.text(anna, "/sitzung 15.06.2021 9 Uhr X | https://a\nb")
+    assert one_line in await chat.text(anna, "/serie montags 9 Uhr X | Raum 1\r\nHaus 2")
+    await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Juni | https://meet.example.org/ag")
+    assert one_line in await chat.text(anna, "/sitzungaendern 1 ort https://a\nb")
+    await chat.say(anna, "/serie montags 9 Uhr Frührunde")
+    assert one_line in await chat.text(anna, "/serieaendern S1 ort Raum 1\nHaus 2")
+    assert "https://meet.example.org/ag" in await chat.text(bernd, "/sitzungen")

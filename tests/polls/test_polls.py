@@ -370,3 +370,60 @@ async def test_an_english_group(chat: Conversation) -> None:
     closed = await chat.text(anna, "/closepoll 1")
     assert "Suggested: Thu 2021-06-17, 14:00" in closed
     assert "is fixed: Thu 2021-06-17, 14:00 (meeting #1)" in await chat.text(anna, "/pickdate 1 2")
+
+
+async def test_a_forged_vote_button_on_a_meeting_message_does_not_overwrite_it(
+    chat: Conversation, core
+) -> None:
+    """Button data can be forged: `/vote #1 1 yes` pressed on a meeting's message is counted,
+    but only the poll's own message is edited with the poll's view."""
+    from bot.core.messages import ChatKind, ChatRef
+    from storage import polls as poll_store
+    from storage.models import GroupChat
+
+    room = ChatRef("matrix", "!room:localhost", ChatKind.GROUP, "AG Transfer")
+    async with core.services.sessions.begin() as session:
+        session.add(
+            GroupChat(
+                group_id=1, platform="matrix", chat_id=room.chat_id,
+                created_at=core.services.clock.now(),
+            )
+        )
+    [meeting] = await chat.say(anna, "/sitzung 15.06.2021 9 Uhr Juni-Sitzung")
+    [created] = await chat.say(anna, POLL)
+    async with core.services.sessions.begin() as session:  # the worker delivered the post
+        post = await session.scalar(select(OutboxMessage).where(OutboxMessage.purpose == "poll"))
+        post.status, post.platform_message_id = "sent", "$poll-event"
+
+    # In the group (the poll's message there is not known yet) on the meeting's message "7":
+    [forged] = await chat.say(
+        bernd, meeting.text, callback="/vote #1 1 yes", message_id="7"
+    )
+    assert not forged.edit and forged.toast == "Gespeichert"
+    assert "✅ Bernd" in forged.text  # the vote counts; the meeting's message stays
+    # In the room, where the poll's message is known, on another message:
+    [forged] = await chat.say(
+        dora, "", room, callback="/vote #1 2 yes", message_id="$meeting-event"
+    )
+    assert not forged.edit and "✅ Dora" in forged.text
+    # The poll's own messages are still edited, and only they are remembered as the poll's.
+    [pressed] = await chat.say(
+        clara, created.text, callback=button(created, "1 ✅"), message_id="42"
+    )
+    assert pressed.edit and "✅ Bernd, Clara" in pressed.text
+    [pressed] = await chat.say(
+        clara, "", room, callback=button(created, "2 ✅"), message_id="$poll-event"
+    )
+    assert pressed.edit
+    async with core.services.sessions() as session:
+        poll = await session.scalar(select(Poll))
+        shown = await poll_store.shown_in(session, poll.id)
+    assert shown == {("test", GROUP.chat_id): "42", ("matrix", room.chat_id): "$poll-event"}
+
+    # Fixing the date by a forged button on the meeting's message: fixed, nothing overwritten.
+    await chat.say(anna, "/abfrageende 1")
+    view, announced = await chat.say(
+        anna, meeting.text, callback="/pickdate #1 1", message_id="7"
+    )
+    assert not view.edit and "📌" in view.text and "steht fest" in announced.text
+    # (a press on the poll's own closed message is edited: test_polls_telegram_e2e)
