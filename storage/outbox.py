@@ -194,7 +194,9 @@ async def enqueue_for_group(
     `message` may be a function of the chat's platform, for a message that differs per
     platform (a poll's buttons and command hint)."""
     chats = await session.scalars(
-        select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
+        select(GroupChat)
+        .where(GroupChat.group_id == group_id, GroupChat.gone_at.is_(None))
+        .order_by(GroupChat.id)
     )
     queued = 0
     for chat in chats:
@@ -522,3 +524,30 @@ async def send_again(session: AsyncSession, message_id: int, *, now: datetime, n
             last_error=note,
         )
     )
+
+
+async def drop_for_former_member(
+    session: AsyncSession, *, user_id: int, group_id: int, now: datetime
+) -> int:
+    """The person left the group: what still waits for them about it is not sent.
+
+    Rows stay, marked `dropped` (what was not sent, and why, is recorded); a row already
+    being sent is left to finish. Returns how many were dropped.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.group_id == group_id,
+            OutboxMessage.status.in_(
+                [OutboxStatus.PENDING.value, OutboxStatus.WAITING_FOR_DM.value]
+            ),
+        )
+        .values(
+            status=OutboxStatus.DROPPED.value,
+            lease_owner=None,
+            lease_until=None,
+            last_error=f"recipient left the group at {now.isoformat()}",
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
