@@ -102,7 +102,12 @@ class Dispatcher:
         now = self.services.clock.now()
         async with self.services.sessions.begin() as session:
             await people.chat_back(session, platform, chat_id)
-            queued = 0 if is_admin else await leaving.bot_not_admin(session, platform, chat_id, now)
+            queued = 0
+            if not is_admin:
+                language = self.services.settings.bot_language
+                queued = await leaving.bot_not_admin(
+                    session, platform, chat_id, now, default_language=language
+                )
         if queued:
             self.services.wake_outbox()
 

@@ -607,7 +607,7 @@ async def mark_chat_gone(
 
 
 async def chat_back(session: AsyncSession, platform: str, chat_id: str) -> None:
-    """Someone wrote in a chat marked gone: the bot is there again."""
+    """The bot was added to a chat marked gone: it serves the chat again."""
     await session.execute(
         update(GroupChat)
         .where(

@@ -86,13 +86,14 @@ async def bot_removed(session: Session, platform: str, chat_id: str, now: dateti
     return queued
 
 
-async def bot_not_admin(session: Session, platform: str, chat_id: str, now: datetime) -> int:
+async def bot_not_admin(
+    session: Session, platform: str, chat_id: str, now: datetime, *, default_language: str
+) -> int:
     """The platform shows the bot who leaves only while it is an admin of the chat: say so
-    in a group's chat, once."""
+    in the chat, once, in its group's language (a chat not yet registered: the bot's), so
+    the admin who is about to register it knows."""
     group = await people.group_for_chat(session, platform, chat_id)
-    if group is None:
-        return 0
-    text = Translator(group.language).gettext(
+    text = Translator(group.language if group else default_language).gettext(
         "Please make me an admin of this chat. Only then does the platform tell me when "
         "someone leaves, so that people who left get no more invitations or links."
     )
@@ -103,7 +104,7 @@ async def bot_not_admin(session: Session, platform: str, chat_id: str, now: date
             purpose=PURPOSE_BOT_NOT_ADMIN,
             platform=platform,
             chat_id=chat_id,
-            group_id=group.id,
+            group_id=group.id if group else None,
             message=OutgoingMessage(text),
             now=now,
         )

@@ -151,6 +151,16 @@ class World:
         group.bot_kicked = True
         self._member_update("my_chat_member", chat_id, old, self.bot_id, by)
 
+    def add_bot(self, chat_id: int, by: int, *, admin: bool = False) -> None:
+        """Someone adds the bot to a group (again), as a member or an admin."""
+        group = self._require_group(chat_id)
+        group.bot_kicked, group.bot_is_admin = False, admin
+        self._member_update("my_chat_member", chat_id, self._left(self.bot_id), self.bot_id, by)
+
+    def _left(self, user_id: int) -> JSON:
+        user = self._bot_user() if user_id == self.bot_id else self._users[user_id].to_dict()
+        return {"status": "left", "user": user}
+
     def set_bot_admin(self, chat_id: int, is_admin: bool, by: int | None = None) -> None:
         """Someone promotes or demotes the bot in a group (my_chat_member, like Telegram)."""
         group = self._require_group(chat_id)

@@ -88,3 +88,33 @@ async def test_bot_removed_from_the_group_tells_the_chair_privately(
         what="the chair's note that the bot was removed",
     )
     assert not [m for m in telegram.sent if m.chat_id == BERND and "entfernt" in (m.text or "")]
+
+
+async def test_a_bot_added_without_admin_rights_asks_for_them_before_registration(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    telegram.add_bot(GROUP, by=ANNA)  # the usual order: add the bot, then register
+    await telegram.wait_until(
+        lambda: any("zum Admin" in (m.text or "") for m in telegram.sent if m.chat_id == GROUP),
+        timeout=15,
+        what="the request to make the bot an admin",
+    )
+    await registered(telegram)
+    asks = [m for m in telegram.sent if m.chat_id == GROUP and "zum Admin" in (m.text or "")]
+    assert len(asks) == 1
+
+
+async def test_a_bot_added_again_is_back_in_the_groups_chat(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    """After being added again, the chat is the group's again: a second removal is news."""
+    await registered(telegram)
+
+    def notes() -> int:
+        return len([m for m in telegram.sent if m.chat_id == ANNA and "entfernt" in (m.text or "")])
+
+    telegram.kick_bot(GROUP, by=BERND)
+    await telegram.wait_until(lambda: notes() == 1, timeout=15, what="the first note")
+    telegram.add_bot(GROUP, by=ANNA, admin=True)
+    telegram.kick_bot(GROUP, by=BERND)
+    await telegram.wait_until(lambda: notes() == 2, timeout=15, what="the second note")
