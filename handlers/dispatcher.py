@@ -18,6 +18,7 @@ from bot.core.messages import IncomingMessage, Reply
 from bot.core.platform import Platform
 from bot.core.router import ArgError, ArgKind, Command, CommandCall, Scope, UnknownCommand
 from handlers.context import HandlerContext, Services
+from handlers.members import leaving
 from storage import outbox, people
 from storage.db import Session
 from storage.models import Group, Identity, Membership
@@ -73,6 +74,42 @@ class Dispatcher:
         async with self.services.sessions.begin() as session:
             await people.move_chat(session, platform, old_chat_id, new_chat_id)
         log.info("%s chat %s is now %s", platform, old_chat_id, new_chat_id)
+
+    async def member_left(self, platform: str, chat_id: str, platform_user_id: str) -> None:
+        """Someone left, was removed or banned from a chat: in a group's last chat, their
+        membership ends (see handlers/members/leaving.py)."""
+        now = self.services.clock.now()
+        async with self.services.sessions.begin() as session:
+            await leaving.member_left(session, platform, chat_id, platform_user_id, now)
+
+    async def member_joined(self, platform: str, chat_id: str, platform_user_id: str) -> None:
+        """Someone (re)joined a chat: a departure from it no longer counts."""
+        async with self.services.sessions.begin() as session:
+            await people.joined_chat(session, platform, chat_id, platform_user_id)
+
+    async def bot_removed(self, platform: str, chat_id: str) -> None:
+        """The bot itself was removed from a chat: a group's chat is marked gone, the chairs
+        are told elsewhere."""
+        now = self.services.clock.now()
+        async with self.services.sessions.begin() as session:
+            queued = await leaving.bot_removed(session, platform, chat_id, now)
+        if queued:
+            self.services.wake_outbox()
+
+    async def bot_added(self, platform: str, chat_id: str, *, is_admin: bool) -> None:
+        """The bot is (again) in a chat; without admin rights it cannot see who leaves, so
+        a group's chat is told once."""
+        now = self.services.clock.now()
+        async with self.services.sessions.begin() as session:
+            await people.chat_back(session, platform, chat_id)
+            queued = 0
+            if not is_admin:
+                language = self.services.settings.bot_language
+                queued = await leaving.bot_not_admin(
+                    session, platform, chat_id, now, default_language=language
+                )
+        if queued:
+            self.services.wake_outbox()
 
     async def _handle(
         self,

@@ -287,7 +287,9 @@ async def upcoming_exchanges(
     group the advisor's chat account belongs to (never another group's)."""
     visible = ExperienceExchange.group_id.is_(None)
     if user_id is not None:
-        groups = select(Membership.group_id).where(Membership.user_id == user_id)
+        groups = select(Membership.group_id).where(
+            Membership.user_id == user_id, Membership.left_at.is_(None)
+        )
         visible = or_(visible, ExperienceExchange.group_id.in_(groups))
     return list(
         await session.scalars(

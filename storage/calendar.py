@@ -103,7 +103,7 @@ async def groups_of_person(session: AsyncSession, user_id: int) -> list[Group]:
         await session.scalars(
             select(Group)
             .join(Membership, Membership.group_id == Group.id)
-            .where(Membership.user_id == user_id)
+            .where(Membership.user_id == user_id, Membership.left_at.is_(None))
             .order_by(Group.id)
         )
     )
@@ -272,7 +272,7 @@ async def invitees(session: AsyncSession, group_id: int) -> list[tuple[User, str
         select(User, Identity.display_name)
         .join(Membership, Membership.user_id == User.id)
         .join(Identity, Identity.user_id == User.id)
-        .where(Membership.group_id == group_id)
+        .where(Membership.group_id == group_id, Membership.left_at.is_(None))
         .order_by(User.id, Identity.id)
     )
     people: dict[int, tuple[User, str]] = {}

@@ -195,7 +195,9 @@ async def enqueue_for_group(
     `message` may be a function of the chat's platform, for a message that differs per
     platform (a poll's buttons and command hint)."""
     chats = await session.scalars(
-        select(GroupChat).where(GroupChat.group_id == group_id).order_by(GroupChat.id)
+        select(GroupChat)
+        .where(GroupChat.group_id == group_id, GroupChat.gone_at.is_(None))
+        .order_by(GroupChat.id)
     )
     queued = 0
     for chat in chats:
@@ -529,7 +531,12 @@ async def send_again(session: AsyncSession, message_id: int, *, now: datetime, n
 
 # Rows whose delivery is over: their payload is only a copy of what the recipient already has
 # (or never will). `uncertain` rows keep theirs, since `/nachsenden` may still need the text.
-FINISHED = (OutboxStatus.SENT.value, OutboxStatus.FAILED.value, OutboxStatus.UNREACHABLE.value)
+FINISHED = (
+    OutboxStatus.SENT.value,
+    OutboxStatus.FAILED.value,
+    OutboxStatus.UNREACHABLE.value,
+    OutboxStatus.DROPPED.value,  # for someone who left the group: never to be sent
+)
 # Not delivered yet: the payload is still needed, so a name in it is replaced, not purged.
 UNDELIVERED = (OutboxStatus.PENDING.value, OutboxStatus.WAITING_FOR_DM.value)
 PURGED_PAYLOAD: dict[str, Any] = {"text": ""}
@@ -635,3 +642,31 @@ async def scrub_person(
         changed += 1
     await session.flush()
     return changed
+
+
+
+async def drop_for_former_member(
+    session: AsyncSession, *, user_id: int, group_id: int, now: datetime
+) -> int:
+    """The person left the group: what still waits for them about it is not sent.
+
+    Rows stay, marked `dropped` (what was not sent, and why, is recorded); a row already
+    being sent is left to finish. Returns how many were dropped.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.user_id == user_id,
+            OutboxMessage.group_id == group_id,
+            OutboxMessage.status.in_(
+                [OutboxStatus.PENDING.value, OutboxStatus.WAITING_FOR_DM.value]
+            ),
+        )
+        .values(
+            status=OutboxStatus.DROPPED.value,
+            lease_owner=None,
+            lease_until=None,
+            last_error=f"recipient left the group at {now.isoformat()}",
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from storage.models import (
     Advisor,
     AdvisorAuthorization,
     CalendarFeed,
+    ChatDeparture,
     Group,
     GroupChat,
     Identity,
@@ -193,16 +194,33 @@ async def create_group(
 
 
 async def membership(session: AsyncSession, group_id: int, user_id: int) -> Membership | None:
+    """The person's current membership (an ended one is history, not membership)."""
     return await session.scalar(
-        select(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
+        select(Membership).where(
+            Membership.group_id == group_id,
+            Membership.user_id == user_id,
+            Membership.left_at.is_(None),
+        )
     )
 
 
 async def ensure_membership(
     session: AsyncSession, group_id: int, user_id: int, now: datetime
 ) -> Membership:
-    existing = await membership(session, group_id, user_id)
+    """Writing in a group's chat makes a member: the chat is the group. Someone who left
+    and writes again is a member again."""
+    existing = await session.scalar(
+        select(Membership).where(Membership.group_id == group_id, Membership.user_id == user_id)
+    )
     if existing is not None:
+        if existing.left_at is not None:
+            existing.left_at = None
+            chats = select(GroupChat.id).where(GroupChat.group_id == group_id)
+            await session.execute(
+                delete(ChatDeparture).where(
+                    ChatDeparture.user_id == user_id, ChatDeparture.group_chat_id.in_(chats)
+                )
+            )
         return existing
     created = Membership(group_id=group_id, user_id=user_id, role=Role.MEMBER.value, created_at=now)
     session.add(created)
@@ -218,7 +236,7 @@ async def members_with_identities(
     members = list(
         await session.scalars(
             select(Membership)
-            .where(Membership.group_id == group_id)
+            .where(Membership.group_id == group_id, Membership.left_at.is_(None))
             .order_by(Membership.created_at, Membership.id)
         )
     )
@@ -231,7 +249,11 @@ async def count_chairs(session: AsyncSession, group_id: int) -> int:
         await session.scalar(
             select(func.count())
             .select_from(Membership)
-            .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
+            .where(
+                Membership.group_id == group_id,
+                Membership.role == Role.CHAIR.value,
+                Membership.left_at.is_(None),
+            )
         )
         or 0
     )
@@ -304,6 +326,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "group_kind": g.kind,
                 "role": m.role,
                 "since": m.created_at.isoformat(),
+                "until": m.left_at.isoformat() if m.left_at else None,
             }
             for m, g in memberships.all()
         ],
@@ -435,7 +458,9 @@ async def is_member_of_any(session: AsyncSession, user_id: int, group_ids: set[i
     """Whether the person belongs to at least one of these working groups."""
     member = await session.scalar(
         select(Membership.id).where(
-            Membership.user_id == user_id, Membership.group_id.in_(group_ids)
+            Membership.user_id == user_id,
+            Membership.group_id.in_(group_ids),
+            Membership.left_at.is_(None),
         )
     )
     return member is not None
@@ -447,7 +472,11 @@ async def chairs_of(session: AsyncSession, group_id: int) -> list[User]:
         await session.scalars(
             select(User)
             .join(Membership, Membership.user_id == User.id)
-            .where(Membership.group_id == group_id, Membership.role == Role.CHAIR.value)
+            .where(
+                Membership.group_id == group_id,
+                Membership.role == Role.CHAIR.value,
+                Membership.left_at.is_(None),
+            )
             .order_by(User.id)
         )
     )
@@ -514,3 +543,128 @@ async def display_names(
     """A shown name per person, preferring their identity on `platform`."""
     shown = await shown_identities(session, user_ids, platform)
     return {user_id: identity.display_name for user_id, identity in shown.items()}
+
+
+# --- membership follows the chat -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeftGroup:
+    """A person's membership that just ended because they left the group's last chat."""
+
+    group: Group
+    user_id: int
+
+
+async def leave_chat(
+    session: AsyncSession, platform: str, chat_id: str, platform_user_id: str, now: datetime
+) -> LeftGroup | None:
+    """A person left (or was removed or banned from) a group's chat.
+
+    The departure is recorded per chat. The membership ends when no other live chat of the
+    group is left where the person may still be (one on a platform where they have an
+    account and that they have not left). The row is kept with `left_at` as history; a role
+    ends with it, so coming back starts as member. Returns what ended, or None.
+    """
+    chat = await session.scalar(
+        select(GroupChat)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
+        .options(joinedload(GroupChat.group))
+    )
+    if chat is None:
+        return None
+    user_id = await user_id_of_identity(session, platform, platform_user_id)
+    if user_id is None:
+        return None
+    current = await membership(session, chat.group_id, user_id)
+    if current is None:
+        return None
+    departed = await session.scalar(
+        select(ChatDeparture).where(
+            ChatDeparture.group_chat_id == chat.id, ChatDeparture.user_id == user_id
+        )
+    )
+    if departed is None:
+        session.add(ChatDeparture(group_chat_id=chat.id, user_id=user_id, left_at=now))
+    else:
+        departed.left_at = now
+    their_platforms = select(Identity.platform).where(Identity.user_id == user_id)
+    left_chats = select(ChatDeparture.group_chat_id).where(ChatDeparture.user_id == user_id)
+    elsewhere = await session.scalar(
+        select(GroupChat.id).where(
+            GroupChat.group_id == chat.group_id,
+            GroupChat.id != chat.id,
+            GroupChat.gone_at.is_(None),
+            GroupChat.platform.in_(their_platforms),
+            GroupChat.id.not_in(left_chats),
+        )
+    )
+    if elsewhere is not None:
+        await session.flush()
+        return None
+    current.left_at = now
+    current.role = Role.MEMBER.value
+    current.role_granted_by_user_id = None
+    await session.flush()
+    return LeftGroup(chat.group, user_id)
+
+
+async def joined_chat(
+    session: AsyncSession, platform: str, chat_id: str, platform_user_id: str
+) -> None:
+    """A person (re)joined a chat: a departure recorded for it no longer holds. Becoming a
+    member again takes a command in the chat (see ensure_membership)."""
+    user_id = await user_id_of_identity(session, platform, platform_user_id)
+    if user_id is None:
+        return
+    chat_ids = select(GroupChat.id).where(
+        GroupChat.platform == platform, GroupChat.chat_id == chat_id
+    )
+    await session.execute(
+        delete(ChatDeparture).where(
+            ChatDeparture.user_id == user_id, ChatDeparture.group_chat_id.in_(chat_ids)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class GoneChat:
+    """A group's chat the bot was removed from, and the group's chats that remain."""
+
+    group: Group
+    title: str | None
+    remaining: list[GroupChat]
+
+
+async def mark_chat_gone(
+    session: AsyncSession, platform: str, chat_id: str, now: datetime
+) -> GoneChat | None:
+    """The bot was removed from a chat: if it belonged to a group, mark it gone (once)."""
+    chat = await session.scalar(
+        select(GroupChat)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
+        .options(joinedload(GroupChat.group))
+    )
+    if chat is None or chat.gone_at is not None:
+        return None
+    chat.gone_at = now
+    remaining = await session.scalars(
+        select(GroupChat)
+        .where(GroupChat.group_id == chat.group_id, GroupChat.gone_at.is_(None))
+        .order_by(GroupChat.id)
+    )
+    await session.flush()
+    return GoneChat(chat.group, chat.title, list(remaining))
+
+
+async def chat_back(session: AsyncSession, platform: str, chat_id: str) -> None:
+    """The bot was added to a chat marked gone: it serves the chat again."""
+    await session.execute(
+        update(GroupChat)
+        .where(
+            GroupChat.platform == platform,
+            GroupChat.chat_id == chat_id,
+            GroupChat.gone_at.is_not(None),
+        )
+        .values(gone_at=None)
+    )

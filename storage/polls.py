@@ -195,7 +195,7 @@ async def member_ids(session: AsyncSession, group_id: int) -> list[int]:
     return list(
         await session.scalars(
             select(Membership.user_id)
-            .where(Membership.group_id == group_id)
+            .where(Membership.group_id == group_id, Membership.left_at.is_(None))
             .order_by(Membership.id)
         )
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import ActionItemStatus, MeetingStatus, ReminderStatus
@@ -23,6 +23,7 @@ from storage.models import (
     Group,
     GroupReminderSettings,
     Meeting,
+    Membership,
     ReminderLog,
     Rsvp,
     User,
@@ -31,6 +32,14 @@ from storage.models import (
 from storage.platform_state import get_state, set_state
 
 STATE_PLATFORM = "scheduler"
+
+
+def _membership_of(group_id: Any, user_id: Any) -> Any:
+    return and_(Membership.group_id == group_id, Membership.user_id == user_id)
+
+
+# Who left the group gets no reminders of it (an ended membership has `left_at`).
+_NOT_LEFT = Membership.left_at.is_(None)
 
 
 async def swept_until(session: AsyncSession, kind: str) -> datetime | None:
@@ -106,6 +115,7 @@ async def meeting_attendees(
         .join(Group, Group.id == Meeting.group_id)
         .join(Rsvp, Rsvp.meeting_id == Meeting.id)
         .join(User, User.id == Rsvp.user_id)
+        .outerjoin(Membership, _membership_of(Group.id, User.id))
         .outerjoin(GroupReminderSettings, GroupReminderSettings.group_id == Group.id)
         .outerjoin(UserReminderSettings, UserReminderSettings.user_id == User.id)
         .where(
@@ -113,6 +123,7 @@ async def meeting_attendees(
             Meeting.starts_at <= starts_until,
             Meeting.status == MeetingStatus.SCHEDULED.value,
             Rsvp.answer.in_(("yes", "maybe")),
+            _NOT_LEFT,
         )
         .order_by(Meeting.id, User.id)
     )
@@ -138,8 +149,9 @@ def _open_items_query() -> Select[Any]:
         .join(Group, Group.id == ActionItem.group_id)
         .join(ActionItemAssignee, ActionItemAssignee.action_item_id == ActionItem.id)
         .join(User, User.id == ActionItemAssignee.user_id)
+        .outerjoin(Membership, _membership_of(Group.id, User.id))
         .outerjoin(UserReminderSettings, UserReminderSettings.user_id == User.id)
-        .where(ActionItem.status == ActionItemStatus.OPEN.value)
+        .where(ActionItem.status == ActionItemStatus.OPEN.value, _NOT_LEFT)
     )
 
 

@@ -44,6 +44,7 @@ from nio import (
     MegolmEvent,
     ReactionEvent,
     RoomCreateError,
+    RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
     RoomSendResponse,
@@ -277,6 +278,7 @@ class MatrixAdapter:
         self.client.add_event_callback(self._on_reaction, ReactionEvent)
         self.client.add_event_callback(self._on_encrypted, MegolmEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self._on_member, RoomMemberEvent)
         self._direct_rooms = set(json.loads(await self._load("direct_rooms") or "[]"))
         token = await self._load("sync_token")
         if token is None:  # first start: learn the rooms, answer nothing from the past
@@ -403,6 +405,7 @@ class MatrixAdapter:
             response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
             if isinstance(response, SyncResponse):
                 await self._crypto_housekeeping()
+                await self._rooms_left(response)
                 await self._save("sync_token", response.next_batch)  # after the callbacks ran
                 backoff = 1.0
                 continue
@@ -415,6 +418,12 @@ class MatrixAdapter:
             backoff = min(backoff * 2, 60)
 
     # --- events in ------------------------------------------------------------------------------
+
+    async def _rooms_left(self, response: SyncResponse) -> None:
+        """Rooms the bot was kicked or banned from (or left): nio runs no callbacks for
+        them, so a group's room is marked gone here (once; others are ignored)."""
+        for room_id in response.rooms.leave:
+            await self.dispatcher.bot_removed(PLATFORM, room_id)
 
     def _is_history(self, room: MatrixRoom, timestamp: int) -> bool:
         joined = self._joined_at.get(room.room_id)
@@ -532,6 +541,23 @@ class MatrixAdapter:
             await self._remember_direct(room.room_id)
         self._joined_at[room.room_id] = int(self.services.clock.now().timestamp() * 1000)
         log.info("matrix: joined %s on invitation by %s", room.room_id, event.sender)
+
+    async def _on_member(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
+        """Someone left, was kicked or banned from a group's room (or came back), or the
+        bot itself was removed: membership follows the room."""
+        if self._is_history(room, event.server_timestamp):
+            return
+        if self.is_direct_room(room.room_id) or not await self._first_time(event.event_id):
+            return
+        gone = event.membership in ("leave", "ban")
+        if event.state_key == self.client.user_id:
+            if gone:
+                await self.dispatcher.bot_removed(PLATFORM, room.room_id)
+            return
+        if gone:
+            await self.dispatcher.member_left(PLATFORM, room.room_id, event.state_key)
+        elif event.membership == "join" and event.prev_membership in ("leave", "ban"):
+            await self.dispatcher.member_joined(PLATFORM, room.room_id, event.state_key)
 
     def _may_invite(self, user_id: str) -> bool:
         own_server = ":" + (self.settings.matrix_user_id or "").split(":", 1)[-1]

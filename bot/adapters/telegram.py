@@ -26,7 +26,7 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.constants import ChatMemberStatus, MessageLimit
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -41,6 +41,7 @@ from telegram.ext import (
     ApplicationBuilder,
     BaseUpdateProcessor,
     CallbackQueryHandler,
+    ChatMemberHandler,
     ContextTypes,
     filters,
 )
@@ -320,6 +321,9 @@ class TelegramAdapter:
         self.application.add_handler(
             TgMessageHandler(filters.StatusUpdate.MIGRATE, self._on_migration)
         )
+        self.application.add_handler(
+            ChatMemberHandler(self._on_chat_member, ChatMemberHandler.ANY_CHAT_MEMBER)
+        )
         self.application.add_error_handler(self._on_error)
         # Direct replies never wait, but the delivery worker counts them against Telegram's
         # overall limit (see TELEGRAM_LIMITS.ceiling_per_second).
@@ -388,7 +392,9 @@ class TelegramAdapter:
         await self.application.start()
         updater = self.application.updater
         assert updater is not None
-        allowed = [Update.MESSAGE, Update.CALLBACK_QUERY]
+        # Membership follows the chat: who leaves (chat_member, sent only while the bot is
+        # a group admin) and whether the bot itself was removed or demoted (my_chat_member).
+        allowed = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.CHAT_MEMBER, Update.MY_CHAT_MEMBER]
         if self.settings.telegram_mode is TelegramMode.WEBHOOK:
             if not self.settings.telegram_webhook_url:
                 raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
@@ -452,6 +458,31 @@ class TelegramAdapter:
             await self.dispatcher.chat_moved(
                 PLATFORM, str(message.chat.id), str(message.migrate_to_chat_id)
             )
+
+    async def _on_chat_member(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Someone (or the bot itself) joined, left, was removed, banned or re-ranked."""
+        changed = update.chat_member or update.my_chat_member
+        if changed is None or changed.chat.type == ChatType.PRIVATE:
+            return
+        chat_id = str(changed.chat.id)
+        status = changed.new_chat_member.status
+        gone = status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED) or (
+            status == ChatMemberStatus.RESTRICTED
+            and not getattr(changed.new_chat_member, "is_member", True)
+        )
+        if update.my_chat_member is not None:
+            if gone:
+                await self.dispatcher.bot_removed(PLATFORM, chat_id)
+            else:
+                is_admin = status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+                await self.dispatcher.bot_added(PLATFORM, chat_id, is_admin=is_admin)
+            return
+        user_id = str(changed.new_chat_member.user.id)
+        self._admin_cache.pop((chat_id, user_id), None)
+        if gone:
+            await self.dispatcher.member_left(PLATFORM, chat_id, user_id)
+        elif changed.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+            await self.dispatcher.member_joined(PLATFORM, chat_id, user_id)
 
     async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -44,6 +44,8 @@ class OutboxStatus(StrEnum):
     # The process died after the request may have reached the platform: not sent again
     # (that could be a duplicate), shown to admins by `bot outbox` instead.
     UNCERTAIN = "uncertain"
+    # About a group the person has left: recorded, never sent.
+    DROPPED = "dropped"
 
 
 class MeetingStatus(StrEnum):

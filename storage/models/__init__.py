@@ -29,6 +29,7 @@ from storage.models.minutes import ActionItem as ActionItem
 from storage.models.minutes import ActionItemAssignee as ActionItemAssignee
 from storage.models.minutes import Decision as Decision
 from storage.models.minutes import MinutesObjection as MinutesObjection
+from storage.models.people import ChatDeparture as ChatDeparture
 from storage.models.people import Group as Group
 from storage.models.people import GroupChat as GroupChat
 from storage.models.people import Identity as Identity

@@ -75,6 +75,9 @@ class GroupChat(Base):
     chat_id: Mapped[str] = mapped_column(String(255))
     title: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime]
+    # The bot was removed from this chat: nothing more is sent there (kept, so the group
+    # and its history stay; a command from the chat again brings it back).
+    gone_at: Mapped[datetime | None]
 
     group: Mapped[Group] = relationship(back_populates="chats")
 
@@ -91,6 +94,24 @@ class Membership(Base):
     role_granted_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Left the group's last chat ("member until …"): kept as history, but an ended
+    # membership gets nothing of the group any more. None while a member.
+    left_at: Mapped[datetime | None]
+
+
+class ChatDeparture(Base):
+    """A person left one chat of a group that has several: their membership lasts while
+    they may still be in another; leaving the last one ends it (Membership.left_at)."""
+
+    __tablename__ = "chat_departures"
+    __table_args__ = (UniqueConstraint("group_chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_chat_id: Mapped[int] = mapped_column(
+        ForeignKey("group_chats.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    left_at: Mapped[datetime]
 
 
 class LinkCode(Base):

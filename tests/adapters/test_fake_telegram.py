@@ -403,3 +403,39 @@ async def test_stop_releases_long_poll_promptly() -> None:
         await fake.stop()
         assert await asyncio.wait_for(poll, 2) == ()
         assert time.monotonic() - started < 1.5
+
+
+async def test_member_changes_reach_the_bot_like_on_telegram(fake: FakeTelegram, bot: Bot) -> None:
+    """chat_member updates only while the bot is an admin there; my_chat_member always;
+    getChatMember tells the state after the change."""
+    allowed = ["message", "chat_member", "my_chat_member"]
+    fake.remove_member(GROUP, BOB, by=ALICE)  # the bot is no admin: Telegram says nothing
+    assert await bot.get_updates(timeout=0, allowed_updates=allowed) == ()
+    assert (await bot.get_chat_member(GROUP, BOB)).status == "left"
+
+    fake.set_bot_admin(GROUP, True, by=ALICE)
+    fake.send_text(GROUP, BOB, "wieder da")
+    fake.promote(GROUP, BOB, by=ALICE)
+    fake.demote(GROUP, BOB, by=ALICE)
+    fake.remove_member(GROUP, BOB, by=ALICE, ban=True)
+    fake.kick_bot(GROUP, by=ALICE)
+    updates = await bot.get_updates(timeout=0, allowed_updates=allowed)
+    changes = [
+        (
+            "mine" if u.my_chat_member else "member",
+            (u.my_chat_member or u.chat_member).old_chat_member.status,
+            (u.my_chat_member or u.chat_member).new_chat_member.status,
+        )
+        for u in updates
+        if u.my_chat_member or u.chat_member
+    ]
+    assert changes == [
+        ("mine", "member", "administrator"),
+        ("member", "member", "administrator"),
+        ("member", "administrator", "member"),
+        ("member", "member", "kicked"),
+        ("mine", "administrator", "kicked"),
+    ]
+    assert updates[-1].my_chat_member.from_user.id == ALICE
+    assert (await bot.get_chat_member(GROUP, BOB)).status == "kicked"
+    assert (await bot.get_chat_member(GROUP, bot.id)).status == "kicked"

@@ -8,6 +8,7 @@ import itertools
 import re
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from tests.fake_telegram.protocol import JSON, bad_request, forbidden, utf16_len
@@ -49,6 +50,7 @@ class _Group:
     members: set[int]
     bot_is_admin: bool
     bot_kicked: bool = False
+    banned: set[int] = field(default_factory=set)
 
     @property
     def type(self) -> str:
@@ -141,9 +143,83 @@ class World:
         """Undo block_bot()."""
         self._blocked.discard(user_id)
 
-    def kick_bot(self, chat_id: int) -> None:
-        """Bot removed from a group: sends fail with 403 like Telegram."""
-        self._require_group(chat_id).bot_kicked = True
+    def kick_bot(self, chat_id: int, by: int | None = None) -> None:
+        """Bot removed from a group: sends fail with 403 like Telegram, and the bot gets a
+        my_chat_member update (always, admin or not)."""
+        group = self._require_group(chat_id)
+        old = self._member(chat_id, self.bot_id)
+        group.bot_kicked = True
+        self._member_update("my_chat_member", chat_id, old, self.bot_id, by)
+
+    def add_bot(self, chat_id: int, by: int, *, admin: bool = False) -> None:
+        """Someone adds the bot to a group (again), as a member or an admin."""
+        group = self._require_group(chat_id)
+        group.bot_kicked, group.bot_is_admin = False, admin
+        self._member_update("my_chat_member", chat_id, self._left(self.bot_id), self.bot_id, by)
+
+    def _left(self, user_id: int) -> JSON:
+        user = self._bot_user() if user_id == self.bot_id else self._users[user_id].to_dict()
+        return {"status": "left", "user": user}
+
+    def set_bot_admin(self, chat_id: int, is_admin: bool, by: int | None = None) -> None:
+        """Someone promotes or demotes the bot in a group (my_chat_member, like Telegram)."""
+        group = self._require_group(chat_id)
+        old = self._member(chat_id, self.bot_id)
+        group.bot_is_admin = is_admin
+        self._member_update("my_chat_member", chat_id, old, self.bot_id, by)
+
+    def leave_group(self, chat_id: int, user_id: int) -> None:
+        """A member leaves a group on their own."""
+        self._change_member(chat_id, user_id, user_id, lambda g: g.members.discard(user_id))
+
+    def remove_member(self, chat_id: int, user_id: int, by: int, *, ban: bool = False) -> None:
+        """An admin removes (kicks) or bans a member; Telegram reports both as "kicked"
+        while the ban lasts; a plain removal is a ban lifted at once, seen as "left"."""
+
+        def apply(group: _Group) -> None:
+            group.members.discard(user_id)
+            group.admins.discard(user_id)
+            if ban:
+                group.banned.add(user_id)
+
+        self._change_member(chat_id, user_id, by, apply)
+
+    def promote(self, chat_id: int, user_id: int, by: int) -> None:
+        """An admin makes a member an admin."""
+        self._change_member(chat_id, user_id, by, lambda g: g.admins.add(user_id))
+
+    def demote(self, chat_id: int, user_id: int, by: int) -> None:
+        """An admin takes a member's admin rights away."""
+        self._change_member(chat_id, user_id, by, lambda g: g.admins.discard(user_id))
+
+    def _change_member(
+        self, chat_id: int, user_id: int, by: int, apply: Callable[[_Group], None]
+    ) -> None:
+        """Change a member and tell the bot like Telegram: chat_member updates reach a bot
+        only while it is an admin of the group."""
+        group = self._require_group(chat_id)
+        self._require_user(user_id)
+        old = self._member(chat_id, user_id)
+        group.members.add(user_id)  # _member reads membership from here; apply may undo it
+        apply(group)
+        if group.bot_is_admin and not group.bot_kicked:
+            self._member_update("chat_member", chat_id, old, user_id, by)
+
+    def _member_update(
+        self, kind: str, chat_id: int, old: JSON, user_id: int, by: int | None
+    ) -> JSON:
+        actor = self._bot_user() if by is None else self._require_user(by).to_dict()
+        return self.send_update(
+            {
+                kind: {
+                    "chat": self._chat_obj(chat_id),
+                    "from": actor,
+                    "date": int(time.time()),
+                    "old_chat_member": old,
+                    "new_chat_member": self._member(chat_id, user_id),
+                }
+            }
+        )
 
     # ---------------------------------------------------------------- incoming updates (sync)
 
@@ -422,6 +498,8 @@ class World:
             return self._admin(user)
         if user_id in group.members:
             return {"status": "member", "user": user}
+        if user_id in group.banned:
+            return {"status": "kicked", "user": user, "until_date": 0}
         return {"status": "left", "user": user}
 
     @staticmethod
