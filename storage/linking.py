@@ -12,10 +12,12 @@ from sqlalchemy import Column, PrimaryKeyConstraint, UniqueConstraint, delete, s
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import Role
-from storage.models import Base, LinkCode, User
+from storage.models import Base, Identity, LinkCode, LinkRequest, User
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand
 CODE_LIFETIME = timedelta(hours=1)
+REQUEST_LIFETIME = timedelta(days=1)  # the code's creator may not be at their phone
+PENDING, CONFIRMED, REFUSED = "pending", "confirmed", "refused"
 
 
 def code_hash(code: str) -> str:
@@ -183,3 +185,63 @@ async def merge_users(session: AsyncSession, keep: User, absorb: User) -> None:
     await session.flush()
     session.expire_all()  # loaded objects still point at the absorbed account
 
+
+async def request_link(
+    session: AsyncSession, *, target_user_id: int, requester_user_id: int, now: datetime
+) -> LinkRequest:
+    """Record that `requester` redeemed `target`'s code; nothing merges until `target`
+    confirms (`decide`)."""
+    request = LinkRequest(
+        target_user_id=target_user_id,
+        requester_user_id=requester_user_id,
+        status=PENDING,
+        created_at=now,
+        expires_at=now + REQUEST_LIFETIME,
+    )
+    session.add(request)
+    await session.flush()
+    return request
+
+
+async def open_request(session: AsyncSession, request_id: int, now: datetime) -> LinkRequest | None:
+    """A request still waiting for an answer, or None (unknown, answered or expired)."""
+    request = await session.get(LinkRequest, request_id)
+    if request is None or request.status != PENDING or request.expires_at < now:
+        return None
+    return request
+
+
+async def decide(
+    session: AsyncSession, request: LinkRequest, *, confirmed: bool, now: datetime
+) -> None:
+    """Answer a request; a confirmation merges the requester into the target."""
+    request.status = CONFIRMED if confirmed else REFUSED
+    request.decided_at = now
+    await session.flush()
+    if confirmed:
+        keep = await session.get(User, request.target_user_id)
+        absorb = await session.get(User, request.requester_user_id)
+        if keep is not None and absorb is not None:
+            await merge_users(session, keep=keep, absorb=absorb)
+
+
+async def split_identity(session: AsyncSession, identity: Identity, now: datetime) -> User:
+    """Undo a link: `identity` becomes a person of its own again.
+
+    Only the account itself moves back (with its private chat, language and time zone);
+    everything merged (memberships and roles, answers, votes, attendance, tasks, calendar
+    feeds, an advisor entry, the reminder log) stays with the remaining person, because
+    after a merge no record says which account it came from.
+    """
+    person = await session.get(User, identity.user_id)
+    alone = User(
+        language=person.language if person else None,
+        timezone=person.timezone if person else None,
+        created_at=now,
+    )
+    session.add(alone)
+    await session.flush()
+    identity.user_id = alone.id
+    await session.flush()
+    session.expire_all()
+    return alone

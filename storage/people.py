@@ -463,3 +463,16 @@ async def display_names(
     """A shown name per person, preferring their identity on `platform`."""
     shown = await shown_identities(session, user_ids, platform)
     return {user_id: identity.display_name for user_id, identity in shown.items()}
+
+
+async def identities_named(session: AsyncSession, username: str) -> list[Identity]:
+    """The accounts on any platform with this username (Telegram `anna`, Matrix
+    `@anna:server`), for an admin naming an account across platforms."""
+    bare = username.lstrip("@").lower()
+    return list(
+        await session.scalars(
+            select(Identity)
+            .where(func.lower(Identity.username).in_([bare, f"@{bare}"]))
+            .order_by(Identity.id)
+        )
+    )
