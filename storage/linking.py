@@ -17,7 +17,7 @@ from storage.models import Base, Identity, LinkCode, LinkRequest, User
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: codes get typed by hand
 CODE_LIFETIME = timedelta(hours=1)
 REQUEST_LIFETIME = timedelta(days=1)  # the code's creator may not be at their phone
-PENDING, CONFIRMED, REFUSED = "pending", "confirmed", "refused"
+PENDING, CONFIRMED, REFUSED, WITHDRAWN = "pending", "confirmed", "refused", "withdrawn"
 
 
 def code_hash(code: str) -> str:
@@ -214,11 +214,25 @@ async def open_request(session: AsyncSession, request_id: int, now: datetime) ->
 async def decide(
     session: AsyncSession, request: LinkRequest, *, confirmed: bool, now: datetime
 ) -> None:
-    """Answer a request; a confirmation merges the requester into the target."""
+    """Answer a request; a confirmation merges the requester into the target.
+
+    Other open requests of either person are withdrawn first: after the merge they would
+    point at the merged person, and a confirmation shown for one account must never
+    merge a different, larger one."""
     request.status = CONFIRMED if confirmed else REFUSED
     request.decided_at = now
     await session.flush()
     if confirmed:
+        both = [request.target_user_id, request.requester_user_id]
+        await session.execute(
+            update(LinkRequest)
+            .where(
+                LinkRequest.status == PENDING,
+                LinkRequest.id != request.id,
+                LinkRequest.target_user_id.in_(both) | LinkRequest.requester_user_id.in_(both),
+            )
+            .values(status=WITHDRAWN, decided_at=now)
+        )
         keep = await session.get(User, request.target_user_id)
         absorb = await session.get(User, request.requester_user_id)
         if keep is not None and absorb is not None:

@@ -407,3 +407,23 @@ async def test_an_admin_can_undo_a_link(admin_core) -> None:
     assert owners[anna.user_id] in members and owners[anna_elsewhere.user_id] not in members
     assert "Vorsitz" in await telegram.text(anna, "/mitglieder")
     assert "nicht mit einem anderen" in await telegram.text(zoe, command, dm(zoe))
+
+
+async def test_a_confirmation_never_merges_more_than_the_account_it_showed(chats, core) -> None:
+    """Mallory's Matrix account redeems Anna's and Bernd's codes; Bernd confirms first. Anna's
+    request, shown for that one account, must not now merge Bernd's whole person into her."""
+    telegram, matrix = chats
+    mallory_elsewhere = UserRef("other", "@mallory:example.org", "Mallory", username="@mallory")
+    where = other_dm(mallory_elsewhere)
+    anna_code = code_in(await telegram.text(anna, "/verknuepfen", dm(anna)))
+    bernd_code = code_in(await telegram.text(bernd, "/verknuepfen", dm(bernd)))
+    await matrix.say(mallory_elsewhere, f"!verknuepfen {anna_code}", where)
+    anna_asked = await link_request(core)
+    await matrix.say(mallory_elsewhere, f"!verknuepfen {bernd_code}", where)
+    assert "Verknüpft" in await press(telegram, bernd, "Ja, das bin ich", dm(bernd))
+    [data] = [b.data for b in anna_asked.buttons[0] if b.label == "Ja, das bin ich"]
+    late = await telegram.text(anna, data, dm(anna), callback=data)
+    assert "beantwortet oder abgelaufen" in late
+    async with core.services.sessions() as session:
+        owners = {i.platform_user_id: i.user_id for i in await session.scalars(select(Identity))}
+    assert owners["anna"] != owners["bernd"] == owners[mallory_elsewhere.user_id]
