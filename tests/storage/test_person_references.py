@@ -3,11 +3,18 @@ so a table added later that points at people cannot be forgotten by `merge_users
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
 
-from storage import linking
+from bot.core.messages import UserRef
+from storage import linking, people
+from storage.db import create_engine, session_factory
+from storage.migrate import upgrade_to_head
 from storage.models import Base, User
+
+NOW = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
 
 
 def references_to_people() -> set[tuple[str, str]]:
@@ -48,3 +55,20 @@ def test_every_reference_that_can_collide_has_a_decided_rule(reference: tuple[st
         columns = Base.metadata.tables[table].c
         assert all(name in columns for name in rule.key), rule
         assert rule.newer_by is None or rule.newer_by in columns, rule
+
+
+async def test_a_merge_refuses_a_reference_no_one_decided(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Were a rule missing (a table added later), the merge stops instead of losing rows."""
+    engine = create_engine(database_url)
+    await upgrade_to_head(engine)
+    try:
+        monkeypatch.delitem(linking.CONFLICTS, ("rsvps", "user_id"))
+        async with session_factory(engine)() as session:
+            one = await people.upsert_identity(session, UserRef("test", "1", "One"), NOW)
+            two = await people.upsert_identity(session, UserRef("other", "2", "Two"), NOW)
+            with pytest.raises(linking.UnhandledReference, match=r"rsvps\.user_id"):
+                await linking.merge_users(session, keep=one.user, absorb=two.user)
+    finally:
+        await engine.dispose()
