@@ -668,3 +668,17 @@ async def chat_back(session: AsyncSession, platform: str, chat_id: str) -> None:
         )
         .values(gone_at=None)
     )
+
+
+
+async def identities_named(session: AsyncSession, username: str) -> list[Identity]:
+    """The accounts on any platform with this username (Telegram `anna`, Matrix
+    `@anna:server`), for an admin naming an account across platforms."""
+    bare = username.lstrip("@").lower()
+    return list(
+        await session.scalars(
+            select(Identity)
+            .where(func.lower(Identity.username).in_([bare, f"@{bare}"]))
+            .order_by(Identity.id)
+        )
+    )

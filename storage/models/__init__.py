@@ -34,6 +34,7 @@ from storage.models.people import Group as Group
 from storage.models.people import GroupChat as GroupChat
 from storage.models.people import Identity as Identity
 from storage.models.people import LinkCode as LinkCode
+from storage.models.people import LinkRequest as LinkRequest
 from storage.models.people import Membership as Membership
 from storage.models.people import User as User
 from storage.models.polls import Poll as Poll

@@ -86,8 +86,15 @@ async def test_group_and_person_span_telegram_and_matrix(
             [personal] = await fake.wait_for_messages(ANNA, since=since)
             dm_room = await alice.room(bot_id, direct=True)
             await joined(alice, dm_room, bot_id)
+            since = len(fake.sent)
             await alice.say(dm_room, f"!verknuepfen {CODE.search(personal.text).group(1)}")
-            await alice.wait(notice(bot_id, dm_room, "Verknüpft"))
+            await alice.wait(notice(bot_id, dm_room, "bestätigen"))
+            # nothing is linked until Anna confirms on Telegram, where the code was made
+            [asked] = await fake.wait_for_messages(ANNA, since=since)
+            assert "matrix: @alice" in asked.text.lower()  # which account asks
+            [yes, _no] = asked.callback_data
+            fake.press_button(ANNA, asked.message_id, ANNA, yes)
+            await fake.wait_for_messages(ANNA, predicate=lambda m: "Verknüpft" in (m.text or ""))
             async with core.services.sessions() as session:
                 owners = set(await session.scalars(select(Identity.user_id)))
             assert len(owners) == 1
