@@ -432,7 +432,8 @@ class MatrixAdapter:
 
     def _person(self, room: MatrixRoom, user_id: str) -> UserRef:
         name = room.user_name(user_id) or user_id
-        return UserRef(PLATFORM, user_id, name, username=user_id)
+        is_bot = user_id == self.client.user_id
+        return UserRef(PLATFORM, user_id, name, username=user_id, is_bot=is_bot)
 
     def _command_text(self, body: str) -> str | None:
         """The command in a message: with the prefix, or after a mention of the bot."""

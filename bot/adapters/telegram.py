@@ -98,6 +98,7 @@ def user_ref(user: TgUser) -> UserRef:
         display_name=user.full_name,
         username=user.username,
         language_code=user.language_code,
+        is_bot=user.is_bot,
     )
 
 
