@@ -82,7 +82,7 @@ class Dispatcher:
         call: CommandCall | UnknownCommand | None,
         now: datetime,
     ) -> tuple[list[Reply], bool]:
-        identity, released, group, member = await self._bookkeeping(session, message, now)
+        identity, released, group, member = await self._bookkeeping(session, message, platform, now)
         ctx = HandlerContext(
             services=self.services,
             session=session,
@@ -101,17 +101,18 @@ class Dispatcher:
             # Undo the handler's changes, but keep what we learned about the person (their
             # private chat, messages waiting for it, their membership): redo it and commit.
             await session.rollback()
-            _, released, _, _ = await self._bookkeeping(session, message, now)
+            _, released, _, _ = await self._bookkeeping(session, message, platform, now)
             await session.commit()
             return [Reply(text)], bool(released)
         await session.commit()
         return replies, bool(released or ctx.enqueued)
 
     async def _bookkeeping(
-        self, session: Session, message: IncomingMessage, now: datetime
+        self, session: Session, message: IncomingMessage, platform: Platform, now: datetime
     ) -> tuple[Identity, int, Group | None, Membership | None]:
         """Who wrote, from which chat: the person, a newly usable private chat (and the
-        messages that waited for it), the working group and the membership in it."""
+        messages that waited for it), the working group and the membership in it (with a
+        role derived from chat-admin status checked against the platform again)."""
         seen = await people.see_identity(
             session,
             message.sender,
@@ -133,6 +134,7 @@ class Dispatcher:
             group = await people.group_for_chat(session, message.platform, message.chat.chat_id)
         if group is not None:
             member = await people.ensure_membership(session, group.id, seen.identity.user_id, now)
+            await _follow_platform_role(message, platform, member)
         return seen.identity, released, group, member
 
     def _language(self, message: IncomingMessage, identity: Identity, group: Group | None) -> str:
@@ -206,8 +208,9 @@ class Dispatcher:
         )
 
     async def _promote_chat_admin(self, ctx: HandlerContext, member: Membership) -> bool:
-        """Chat admins are chairs unless a chair explicitly set their role."""
-        if member.role_granted_by_user_id is not None:
+        """Chat admins are chairs unless a chair explicitly set their role. The role stays
+        derived (no granting chair), so it ends when the admin status does."""
+        if not is_derived_role(member):
             return False
         message = ctx.message
         if not await ctx.platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
@@ -223,6 +226,28 @@ class Dispatcher:
             params["arg"] = ctx._(arg.label) if arg else params["arg"]
         text = ctx._(ARG_ERRORS[error.code], **params)
         return Reply(f"{text}\n{usage_line(ctx, command)}")
+
+
+def is_derived_role(member: Membership) -> bool:
+    """A role the platform gave (chat admin, power level), not one a chair granted: no
+    granting chair, or a chair by their own hand (who registered the group as its admin)."""
+    granted_by = member.role_granted_by_user_id
+    return granted_by is None or (granted_by == member.user_id and member.role == Role.CHAIR.value)
+
+
+async def _follow_platform_role(
+    message: IncomingMessage, platform: Platform, member: Membership
+) -> None:
+    """A chair because of chat-admin status is one only while the platform says so: a
+    demoted admin (Telegram admin rights, Matrix power level) falls back to member. Asked
+    on every command of such a chair, so a demotion counts once the platform's cache has
+    expired (a minute at most); roles a chair granted are never touched."""
+    if member.role == Role.MEMBER.value or not is_derived_role(member):
+        return
+    if await platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
+        return
+    member.role = Role.MEMBER.value
+    member.role_granted_by_user_id = None
 
 
 ROLE_NAMES = {

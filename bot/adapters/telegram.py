@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import (
@@ -322,7 +321,7 @@ class TelegramAdapter:
         # overall limit (see TELEGRAM_LIMITS.ceiling_per_second).
         self._replies = SendWindow(30)
         self._sender = TelegramSender(self.application, replies=self._replies)
-        self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._admin_cache: dict[tuple[str, str], tuple[datetime, bool]] = {}
 
     # --- Platform protocol (what handlers may ask) ---------------------------------------
 
@@ -337,9 +336,12 @@ class TelegramAdapter:
         return f"https://t.me/{self.bot_username}" if self.bot_username else None
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """Asked again after ADMIN_CACHE_SECONDS (on the injected clock), so a demoted admin
+        loses the chair role derived from it within a minute."""
         key = (chat_id, user_id)
         cached = self._admin_cache.get(key)
-        if cached and time.monotonic() - cached[0] < ADMIN_CACHE_SECONDS:
+        now = self.dispatcher.services.clock.now()
+        if cached and now - cached[0] < timedelta(seconds=ADMIN_CACHE_SECONDS):
             return cached[1]
         try:
             member = await self.application.bot.get_chat_member(int(chat_id), int(user_id))
@@ -347,7 +349,7 @@ class TelegramAdapter:
             log.warning("could not ask Telegram whether %s is admin in %s", user_id, chat_id)
             return False
         is_admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-        self._admin_cache[key] = (time.monotonic(), is_admin)
+        self._admin_cache[key] = (now, is_admin)
         return is_admin
 
     @property

@@ -141,6 +141,16 @@ class World:
         """Undo block_bot()."""
         self._blocked.discard(user_id)
 
+    def set_admin(self, chat_id: int, user_id: int, admin: bool = True) -> None:
+        """Promote a member to admin of a group (or, with admin=False, demote them)."""
+        group = self._require_group(chat_id)
+        self._require_user(user_id)
+        group.members.add(user_id)
+        if admin:
+            group.admins.add(user_id)
+        else:
+            group.admins.discard(user_id)
+
     def kick_bot(self, chat_id: int) -> None:
         """Bot removed from a group: sends fail with 403 like Telegram."""
         self._require_group(chat_id).bot_kicked = True
