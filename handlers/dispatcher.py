@@ -74,6 +74,26 @@ class Dispatcher:
             await people.move_chat(session, platform, old_chat_id, new_chat_id)
         log.info("%s chat %s is now %s", platform, old_chat_id, new_chat_id)
 
+    async def admins_demoted(self, platform: str, chat_id: str, accounts: list[str]) -> int:
+        """The platform says these accounts are no admins of a chat (now): chairs derived
+        from admin status there become members at once, not only at their next command.
+        Returns how many fell back."""
+        demoted = 0
+        async with self.services.sessions.begin() as session:
+            group = await people.group_for_chat(session, platform, chat_id)
+            if group is None:
+                return 0
+            for account in accounts:
+                user_id = await people.user_id_of_identity(session, platform, account)
+                if user_id is None:
+                    continue
+                member = await people.membership(session, group.id, user_id)
+                if member is not None and end_derived_role(member):
+                    demoted += 1
+        if demoted:
+            log.info("%s chat %s: %d chair(s) lost their admin status", platform, chat_id, demoted)
+        return demoted
+
     async def _handle(
         self,
         session: Session,
@@ -244,10 +264,18 @@ async def _follow_platform_role(
     expired (a minute at most); roles a chair granted are never touched."""
     if member.role == Role.MEMBER.value or not is_derived_role(member):
         return
-    if await platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
-        return
+    if not await platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
+        end_derived_role(member)
+
+
+def end_derived_role(member: Membership) -> bool:
+    """The platform no longer backs this member's role: a derived one falls back to member
+    (a granted one stays). True when it did."""
+    if member.role == Role.MEMBER.value or not is_derived_role(member):
+        return False
     member.role = Role.MEMBER.value
     member.role_granted_by_user_id = None
+    return True
 
 
 ROLE_NAMES = {

@@ -42,6 +42,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    PowerLevelsEvent,
     ReactionEvent,
     RoomCreateError,
     RoomMessageText,
@@ -277,6 +278,7 @@ class MatrixAdapter:
         self.client.add_event_callback(self._on_reaction, ReactionEvent)
         self.client.add_event_callback(self._on_encrypted, MegolmEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
+        self.client.add_event_callback(self._on_power_levels, PowerLevelsEvent)
         self._direct_rooms = set(json.loads(await self._load("direct_rooms") or "[]"))
         token = await self._load("sync_token")
         if token is None:  # first start: learn the rooms, answer nothing from the past
@@ -533,6 +535,16 @@ class MatrixAdapter:
             await self._remember_direct(room.room_id)
         self._joined_at[room.room_id] = int(self.services.clock.now().timestamp() * 1000)
         log.info("matrix: joined %s on invitation by %s", room.room_id, event.sender)
+
+    async def _on_power_levels(self, room: MatrixRoom, event: PowerLevelsEvent) -> None:
+        """Power levels changed: whoever is below moderator now loses a chair role that
+        came from being one (nio has applied the new levels to `room` already)."""
+        if self._is_history(room, event.server_timestamp):
+            return
+        me = self.client.user_id
+        below = [u for u in room.users if u != me and not await self.is_chat_admin(room.room_id, u)]
+        if below:
+            await self.dispatcher.admins_demoted(PLATFORM, room.room_id, below)
 
     def _may_invite(self, user_id: str) -> bool:
         own_server = ":" + (self.settings.matrix_user_id or "").split(":", 1)[-1]
