@@ -463,3 +463,12 @@ async def display_names(
     """A shown name per person, preferring their identity on `platform`."""
     shown = await shown_identities(session, user_ids, platform)
     return {user_id: identity.display_name for user_id, identity in shown.items()}
+
+
+async def direct_chat_owner(session: AsyncSession, platform: str, chat_id: str) -> str | None:
+    """The platform account whose private chat `chat_id` is stored as, if any."""
+    return await session.scalar(
+        select(Identity.platform_user_id)
+        .where(Identity.platform == platform, Identity.dm_chat_id == chat_id)
+        .limit(1)
+    )
