@@ -259,7 +259,10 @@ class MatrixAdapter:
             content = create.get("content", {})
             found = {create.get("sender"), content.get("creator")}
             found.update(content.get("additional_creators", []))
-            self._creators_cache[room_id] = {c for c in found if isinstance(c, str)}
+            creators = {c for c in found if isinstance(c, str)}
+            if not creators:  # the state could not be read: ask again next time
+                return set()
+            self._creators_cache[room_id] = creators
         return self._creators_cache[room_id]
 
     @property
@@ -277,7 +280,8 @@ class MatrixAdapter:
             return self._opened_for.get(room_id) == user_id
         if set(room.users) != {me, user_id}:
             return False
-        return await self._creators(room_id) <= {me, user_id}
+        creators = await self._creators(room_id)
+        return bool(creators) and creators <= {me, user_id}  # unknown: not private
 
     def is_direct_room(self, room_id: str) -> bool:
         """Direct chats are the rooms we were invited to (or opened) as direct chats;
