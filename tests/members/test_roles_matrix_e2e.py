@@ -19,7 +19,7 @@ async def set_power_level(admin: Person, room: str, user_id: str, level: int) ->
     await admin.client.room_put_state(room, "m.room.power_levels", content)
 
 
-async def test_a_moderator_lowered_to_zero_cannot_cancel_meetings(
+async def test_a_moderator_lowered_to_zero_is_no_chair_any_more(
     matrix_bot: MatrixBot, synapse: Synapse, matrix_person: MakePerson
 ) -> None:
     alice, bob = await matrix_person(synapse, "alice"), await matrix_person(synapse, "bob")
@@ -29,16 +29,14 @@ async def test_a_moderator_lowered_to_zero_cannot_cancel_meetings(
     await joined(alice, room, bob.user_id)
     await alice.say(room, '!registrieren ag "AG Matrix"')
     await alice.wait(notice(matrix_bot.user_id, room, "AG Matrix"))
-    await alice.say(room, "!sitzung 15.06.2031 9-12 Uhr Juni")
-    await alice.say(room, "!sitzung 17.06.2031 9-12 Uhr Juli")
-    await alice.wait(notice(matrix_bot.user_id, room, "#2"))
+    # chair-only commands that queue nothing, so the test leaves no deliveries running
     await set_power_level(alice, room, bob.user_id, 100)
-    await bob.say(room, "!absagen 1")
-    await alice.wait(notice(matrix_bot.user_id, room, "abgesagt"))
+    await bob.say(room, "!sprache de")
+    await alice.wait(notice(matrix_bot.user_id, room, "spreche ich jetzt"))
     await set_power_level(alice, room, bob.user_id, 0)
     # the power-level event alone makes him a member again, before he writes anything
     await alice.say(room, "!mitglieder")
     [members] = await alice.wait(notice(matrix_bot.user_id, room, "Mitglieder:"))
     assert f"({bob.user_id}) – Mitglied" in members.body
-    await bob.say(room, "!absagen 2")
+    await bob.say(room, "!sprache de")
     await alice.wait(notice(matrix_bot.user_id, room, "nur Vorsitzende"))
