@@ -111,6 +111,26 @@ class Dispatcher:
         if queued:
             self.services.wake_outbox()
 
+    async def admins_demoted(self, platform: str, chat_id: str, accounts: list[str]) -> int:
+        """The platform says these accounts are no admins of a chat (now): chairs derived
+        from admin status there become members at once, not only at their next command.
+        Returns how many fell back."""
+        demoted = 0
+        async with self.services.sessions.begin() as session:
+            group = await people.group_for_chat(session, platform, chat_id)
+            if group is None:
+                return 0
+            for account in accounts:
+                user_id = await people.user_id_of_identity(session, platform, account)
+                if user_id is None:
+                    continue
+                member = await people.membership(session, group.id, user_id)
+                if member is not None and end_derived_role(member):
+                    demoted += 1
+        if demoted:
+            log.info("%s chat %s: %d chair(s) lost their admin status", platform, chat_id, demoted)
+        return demoted
+
     async def _handle(
         self,
         session: Session,
@@ -119,7 +139,7 @@ class Dispatcher:
         call: CommandCall | UnknownCommand | None,
         now: datetime,
     ) -> tuple[list[Reply], bool]:
-        identity, released, group, member = await self._bookkeeping(session, message, now)
+        identity, released, group, member = await self._bookkeeping(session, message, platform, now)
         ctx = HandlerContext(
             services=self.services,
             session=session,
@@ -138,17 +158,18 @@ class Dispatcher:
             # Undo the handler's changes, but keep what we learned about the person (their
             # private chat, messages waiting for it, their membership): redo it and commit.
             await session.rollback()
-            _, released, _, _ = await self._bookkeeping(session, message, now)
+            _, released, _, _ = await self._bookkeeping(session, message, platform, now)
             await session.commit()
             return [Reply(text)], bool(released)
         await session.commit()
         return replies, bool(released or ctx.enqueued)
 
     async def _bookkeeping(
-        self, session: Session, message: IncomingMessage, now: datetime
+        self, session: Session, message: IncomingMessage, platform: Platform, now: datetime
     ) -> tuple[Identity, int, Group | None, Membership | None]:
         """Who wrote, from which chat: the person, a newly usable private chat (and the
-        messages that waited for it), the working group and the membership in it."""
+        messages that waited for it), the working group and the membership in it (with a
+        role derived from chat-admin status checked against the platform again)."""
         seen = await people.see_identity(
             session,
             message.sender,
@@ -170,6 +191,7 @@ class Dispatcher:
             group = await people.group_for_chat(session, message.platform, message.chat.chat_id)
         if group is not None:
             member = await people.ensure_membership(session, group.id, seen.identity.user_id, now)
+            await _follow_platform_role(message, platform, member)
         return seen.identity, released, group, member
 
     def _language(self, message: IncomingMessage, identity: Identity, group: Group | None) -> str:
@@ -243,8 +265,9 @@ class Dispatcher:
         )
 
     async def _promote_chat_admin(self, ctx: HandlerContext, member: Membership) -> bool:
-        """Chat admins are chairs unless a chair explicitly set their role."""
-        if member.role_granted_by_user_id is not None:
+        """Chat admins are chairs unless a chair explicitly set their role. The role stays
+        derived (no granting chair), so it ends when the admin status does."""
+        if not is_derived_role(member):
             return False
         message = ctx.message
         if not await ctx.platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
@@ -260,6 +283,36 @@ class Dispatcher:
             params["arg"] = ctx._(arg.label) if arg else params["arg"]
         text = ctx._(ARG_ERRORS[error.code], **params)
         return Reply(f"{text}\n{usage_line(ctx, command)}")
+
+
+def is_derived_role(member: Membership) -> bool:
+    """A role the platform gave (chat admin, power level), not one a chair granted: no
+    granting chair, or a chair by their own hand (who registered the group as its admin)."""
+    granted_by = member.role_granted_by_user_id
+    return granted_by is None or (granted_by == member.user_id and member.role == Role.CHAIR.value)
+
+
+async def _follow_platform_role(
+    message: IncomingMessage, platform: Platform, member: Membership
+) -> None:
+    """A chair because of chat-admin status is one only while the platform says so: a
+    demoted admin (Telegram admin rights, Matrix power level) falls back to member. Asked
+    on every command of such a chair, so a demotion counts once the platform's cache has
+    expired (a minute at most); roles a chair granted are never touched."""
+    if member.role == Role.MEMBER.value or not is_derived_role(member):
+        return
+    if not await platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
+        end_derived_role(member)
+
+
+def end_derived_role(member: Membership) -> bool:
+    """The platform no longer backs this member's role: a derived one falls back to member
+    (a granted one stays). True when it did."""
+    if member.role == Role.MEMBER.value or not is_derived_role(member):
+        return False
+    member.role = Role.MEMBER.value
+    member.role_granted_by_user_id = None
+    return True
 
 
 ROLE_NAMES = {

@@ -670,7 +670,6 @@ async def chat_back(session: AsyncSession, platform: str, chat_id: str) -> None:
     )
 
 
-
 async def identities_named(session: AsyncSession, username: str) -> list[Identity]:
     """The accounts on any platform with this username (Telegram `anna`, Matrix
     `@anna:server`), for an admin naming an account across platforms."""
@@ -681,4 +680,13 @@ async def identities_named(session: AsyncSession, username: str) -> list[Identit
             .where(func.lower(Identity.username).in_([bare, f"@{bare}"]))
             .order_by(Identity.id)
         )
+    )
+
+
+async def direct_chat_owner(session: AsyncSession, platform: str, chat_id: str) -> str | None:
+    """The platform account whose private chat `chat_id` is stored as, if any."""
+    return await session.scalar(
+        select(Identity.platform_user_id)
+        .where(Identity.platform == platform, Identity.dm_chat_id == chat_id)
+        .limit(1)
     )

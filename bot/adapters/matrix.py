@@ -42,6 +42,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    PowerLevelsEvent,
     ReactionEvent,
     RoomCreateError,
     RoomMemberEvent,
@@ -79,7 +80,12 @@ from bot.outbox.ports import (
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from storage import platform_state
-from storage.people import group_for_chat, known_direct_chat, remember_direct_chat
+from storage.people import (
+    direct_chat_owner,
+    group_for_chat,
+    known_direct_chat,
+    remember_direct_chat,
+)
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +175,7 @@ class MatrixSender:
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
-        room_id = chat_id
-        if chat_id.startswith("@"):  # a person without a known direct room yet
-            room_id = await self._adapter.direct_room(chat_id)
+        room_id = await self._adapter.verified_room(chat_id)
         if edit := message.extra.get(EDIT_MESSAGE_ID):
             reply = Reply(message.text, message.buttons)
             await self._adapter.edit(room_id, edit, reply, raise_delivery=True, tx_key=key)
@@ -219,6 +223,7 @@ class MatrixAdapter:
         self._warned_encrypted: set[str] = set()
         self._creators_cache: dict[str, set[str]] = {}
         self._direct_rooms: set[str] = set()
+        self._opened_for: dict[str, str] = {}  # direct rooms we created -> the person
         self._allowed = [
             e.strip() for e in settings.matrix_allowed_inviters.split(",") if e.strip()
         ]
@@ -255,12 +260,29 @@ class MatrixAdapter:
             content = create.get("content", {})
             found = {create.get("sender"), content.get("creator")}
             found.update(content.get("additional_creators", []))
-            self._creators_cache[room_id] = {c for c in found if isinstance(c, str)}
+            creators = {c for c in found if isinstance(c, str)}
+            if not creators:  # the state could not be read: ask again next time
+                return set()
+            self._creators_cache[room_id] = creators
         return self._creators_cache[room_id]
 
     @property
     def sender(self) -> MatrixSender:
         return self._sender
+
+    async def is_private_with(self, room_id: str, user_id: str) -> bool:
+        """Whether a room is really a private chat with `user_id`: its only members (joined
+        or invited) are the bot and that person, and one of the two created it. A room a
+        third person created (and invited both into, is_direct or not) never is: its
+        creator can read along, rejoin or let others in."""
+        me = self.client.user_id
+        room = self.client.rooms.get(room_id)
+        if room is None:  # created by us a moment ago, before the next sync showed it
+            return self._opened_for.get(room_id) == user_id
+        if set(room.users) != {me, user_id}:
+            return False
+        creators = await self._creators(room_id)
+        return bool(creators) and creators <= {me, user_id}  # unknown: not private
 
     def is_direct_room(self, room_id: str) -> bool:
         """Direct chats are the rooms we were invited to (or opened) as direct chats;
@@ -279,6 +301,7 @@ class MatrixAdapter:
         self.client.add_event_callback(self._on_encrypted, MegolmEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_member, RoomMemberEvent)
+        self.client.add_event_callback(self._on_power_levels, PowerLevelsEvent)
         self._direct_rooms = set(json.loads(await self._load("direct_rooms") or "[]"))
         token = await self._load("sync_token")
         if token is None:  # first start: learn the rooms, answer nothing from the past
@@ -435,13 +458,19 @@ class MatrixAdapter:
                 session, PLATFORM, event_id, self.services.clock.now()
             )
 
-    def _chat(self, room: MatrixRoom) -> ChatRef:
-        kind = ChatKind.PRIVATE if self.is_direct_room(room.room_id) else ChatKind.GROUP
+    async def _chat(self, room: MatrixRoom, sender: str) -> ChatRef:
+        """The room as the handlers see it: private only if it is the sender's verified
+        private chat, so no one's private chat is ever pointed at a room others can read."""
+        private = self.is_direct_room(room.room_id) and await self.is_private_with(
+            room.room_id, sender
+        )
+        kind = ChatKind.PRIVATE if private else ChatKind.GROUP
         return ChatRef(PLATFORM, room.room_id, kind, room.display_name)
 
     def _person(self, room: MatrixRoom, user_id: str) -> UserRef:
         name = room.user_name(user_id) or user_id
-        return UserRef(PLATFORM, user_id, name, username=user_id)
+        is_bot = user_id == self.client.user_id
+        return UserRef(PLATFORM, user_id, name, username=user_id, is_bot=is_bot)
 
     def _command_text(self, body: str) -> str | None:
         """The command in a message: with the prefix, or after a mention of the bot."""
@@ -473,7 +502,7 @@ class MatrixAdapter:
         if event.sender == self.client.user_id or self._is_history(room, event.server_timestamp):
             return
         text = self._command_text(event.body)
-        chat = self._chat(room)
+        chat = await self._chat(room, event.sender)
         if text is None and not chat.is_private:
             return
         if not await self._first_time(event.event_id):
@@ -505,7 +534,7 @@ class MatrixAdapter:
         if data is None or not await self._first_time(event.event_id):
             return
         incoming = IncomingMessage(
-            chat=self._chat(room),
+            chat=await self._chat(room, event.sender),
             sender=self._person(room, event.sender),
             text="",
             message_id=event.reacts_to,
@@ -559,6 +588,16 @@ class MatrixAdapter:
         elif event.membership == "join" and event.prev_membership in ("leave", "ban"):
             await self.dispatcher.member_joined(PLATFORM, room.room_id, event.state_key)
 
+    async def _on_power_levels(self, room: MatrixRoom, event: PowerLevelsEvent) -> None:
+        """Power levels changed: whoever is below moderator now loses a chair role that
+        came from being one (nio has applied the new levels to `room` already)."""
+        if self._is_history(room, event.server_timestamp):
+            return
+        me = self.client.user_id
+        below = [u for u in room.users if u != me and not await self.is_chat_admin(room.room_id, u)]
+        if below:
+            await self.dispatcher.admins_demoted(PLATFORM, room.room_id, below)
+
     def _may_invite(self, user_id: str) -> bool:
         own_server = ":" + (self.settings.matrix_user_id or "").split(":", 1)[-1]
         allowed = self._allowed or [own_server]
@@ -599,8 +638,10 @@ class MatrixAdapter:
         write first on Matrix)."""
         async with self.services.sessions() as session:
             known = await known_direct_chat(session, PLATFORM, user_id)
-        if known and known in self.client.rooms:
+        if known and await self.is_private_with(known, user_id):
             return known
+        if known:
+            log.warning("matrix: %s is not a private chat with %s; opening one", known, user_id)
         response = await self.client.room_create(
             is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[user_id]
         )
@@ -608,10 +649,24 @@ class MatrixAdapter:
             if response.status_code == "M_LIMIT_EXCEEDED":
                 raise RetryLater((response.retry_after_ms or 1000) / 1000, response.message)
             raise RecipientUnreachable(f"cannot open a direct room: {response.message}")
+        self._opened_for[response.room_id] = user_id
         await self._remember_direct(response.room_id)
         async with self.services.sessions.begin() as session:
             await remember_direct_chat(session, PLATFORM, user_id, response.room_id)
         return response.room_id
+
+    async def verified_room(self, chat_id: str) -> str:
+        """Where a delivery to `chat_id` may go: a person's private chat is checked again
+        first, and one that is no longer private (someone else joined, or it never was) is
+        replaced by a new private room; group rooms and other chats are left as they are."""
+        if chat_id.startswith("@"):  # a person without a known direct room yet
+            return await self.direct_room(chat_id)
+        async with self.services.sessions() as session:
+            owner = await direct_chat_owner(session, PLATFORM, chat_id)
+            group = await group_for_chat(session, PLATFORM, chat_id)
+        if owner is None or group is not None or await self.is_private_with(chat_id, owner):
+            return chat_id
+        return await self.direct_room(owner)
 
     async def send(
         self,

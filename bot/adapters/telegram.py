@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import time
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import (
@@ -101,6 +100,7 @@ def user_ref(user: TgUser) -> UserRef:
         display_name=user.full_name,
         username=user.username,
         language_code=user.language_code,
+        is_bot=user.is_bot,
     )
 
 
@@ -329,7 +329,7 @@ class TelegramAdapter:
         # overall limit (see TELEGRAM_LIMITS.ceiling_per_second).
         self._replies = SendWindow(30)
         self._sender = TelegramSender(self.application, replies=self._replies)
-        self._admin_cache: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._admin_cache: dict[tuple[str, str], tuple[datetime, bool]] = {}
 
     @staticmethod
     def _choose_webhook_secret(settings: Settings) -> str | None:
@@ -359,9 +359,12 @@ class TelegramAdapter:
         return f"https://t.me/{self.bot_username}" if self.bot_username else None
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """Asked again after ADMIN_CACHE_SECONDS (on the injected clock), so a demoted admin
+        loses the chair role derived from it within a minute."""
         key = (chat_id, user_id)
         cached = self._admin_cache.get(key)
-        if cached and time.monotonic() - cached[0] < ADMIN_CACHE_SECONDS:
+        now = self.dispatcher.services.clock.now()
+        if cached and now - cached[0] < timedelta(seconds=ADMIN_CACHE_SECONDS):
             return cached[1]
         try:
             member = await self.application.bot.get_chat_member(int(chat_id), int(user_id))
@@ -369,7 +372,7 @@ class TelegramAdapter:
             log.warning("could not ask Telegram whether %s is admin in %s", user_id, chat_id)
             return False
         is_admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-        self._admin_cache[key] = (time.monotonic(), is_admin)
+        self._admin_cache[key] = (now, is_admin)
         return is_admin
 
     @property

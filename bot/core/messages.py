@@ -24,6 +24,7 @@ class UserRef:
     display_name: str
     username: str | None = None
     language_code: str | None = None
+    is_bot: bool = False  # bots (this one included) hold no roles and are no members
 
     @property
     def mention(self) -> str:

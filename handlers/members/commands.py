@@ -41,9 +41,23 @@ def _name(identity: Identity | None) -> str:
     return strip_bidi(f"{identity.display_name} ({handle})")
 
 
+def _is_bot(ctx: HandlerContext, flagged: bool, username: str | None) -> bool:
+    """A bot account: flagged so by the platform, or this bot itself (whose account a
+    membership from before this check may still name)."""
+    own = ctx.platform.bot_username
+    return flagged or bool(
+        own and username and username.lstrip("@").lower() == own.lstrip("@").lower()
+    )
+
+
 async def members(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     rows = await people.members_with_identities(ctx.session, ctx.group.id, ctx.message.platform)
+    rows = [
+        (member, identity)
+        for member, identity in rows
+        if identity is None or not _is_bot(ctx, False, identity.username)
+    ]
     lines = [
         ctx.ngettext(
             "“{group}” has {n} member:",
@@ -94,6 +108,9 @@ async def _target_identity(ctx: HandlerContext) -> Identity:
         return await member_by_mention(ctx, mention)
     replied = ctx.message.reply_to
     if replied is not None and replied.sender is not None:
+        if _is_bot(ctx, replied.sender.is_bot, replied.sender.username):
+            # A reply to the bot's own message (or another bot's) names no person.
+            raise UserError(ctx._("Bots cannot have a role in a working group."))
         return await people.upsert_identity(ctx.session, replied.sender, ctx.now)
     raise UserError(
         ctx._(
