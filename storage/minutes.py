@@ -416,21 +416,24 @@ async def action_items_of_meeting(
 
 
 async def scheduled_meetings_after(
-    session: AsyncSession, group_id: int, after: datetime, *, limit: int = 5
+    session: AsyncSession,
+    group_id: int,
+    after: datetime,
+    *,
+    known_at: datetime | None = None,
+    limit: int = 5,
 ) -> list[Meeting]:
-    """The next meetings that start after `after` and are not cancelled ("Nächste Termine")."""
-    return list(
-        await session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.group_id == group_id,
-                Meeting.status == MeetingStatus.SCHEDULED.value,
-                Meeting.starts_at > after,
-            )
-            .order_by(Meeting.starts_at)
-            .limit(limit)
-        )
+    """The next meetings that start after `after` and are not cancelled ("Nächste Termine");
+    with `known_at`, only those that existed then: approved minutes list the next meetings
+    known when they were approved, not those scheduled since."""
+    query = select(Meeting).where(
+        Meeting.group_id == group_id,
+        Meeting.status == MeetingStatus.SCHEDULED.value,
+        Meeting.starts_at > after,
     )
+    if known_at is not None:
+        query = query.where(Meeting.created_at <= known_at)
+    return list(await session.scalars(query.order_by(Meeting.starts_at).limit(limit)))
 
 
 async def minute_takers_among(
@@ -488,23 +491,3 @@ async def forget_assignee(
         changed += 1
     await session.flush()
     return changed
-
-
-async def scheduled_meetings_known_at(
-    session: AsyncSession, group_id: int, after: datetime, known_at: datetime, *, limit: int = 5
-) -> list[Meeting]:
-    """Like `scheduled_meetings_after`, but only meetings that existed at `known_at`: approved
-    minutes list the next meetings known when they were approved, not those scheduled since."""
-    return list(
-        await session.scalars(
-            select(Meeting)
-            .where(
-                Meeting.group_id == group_id,
-                Meeting.status == MeetingStatus.SCHEDULED.value,
-                Meeting.starts_at > after,
-                Meeting.created_at <= known_at,
-            )
-            .order_by(Meeting.starts_at)
-            .limit(limit)
-        )
-    )

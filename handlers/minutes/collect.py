@@ -95,14 +95,14 @@ async def collect_minutes(
 
     loose = top_value(None, None)
     has_loose = bool(loose.notes or loose.decisions or loose.actions)
-    if meeting.minutes_status == MinutesStatus.APPROVED.value and meeting.minutes_approved_at:
-        upcoming = await minutes_store.scheduled_meetings_known_at(
-            session, group.id, meeting.starts_at, meeting.minutes_approved_at, limit=5
-        )
-    else:
-        upcoming = await minutes_store.scheduled_meetings_after(
-            session, group.id, meeting.starts_at, limit=5
-        )
+    approved = meeting.minutes_status == MinutesStatus.APPROVED.value
+    upcoming = await minutes_store.scheduled_meetings_after(
+        session,
+        group.id,
+        meeting.starts_at,
+        known_at=meeting.minutes_approved_at if approved else None,
+        limit=5,
+    )
     # "Mitschrift": those who recorded entries in the role of minute-taker or chair; members
     # may add notes too, but they do not sign the minutes unless nobody else wrote.
     takers = await minutes_store.minute_takers_among(session, group.id, {w for w in writers if w})
