@@ -14,7 +14,7 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.calendar import invitations
 from handlers.context import HandlerContext
 from handlers.meetings.actions import open_meeting
-from handlers.meetings.lookup import meeting_by_arg
+from handlers.meetings.lookup import ensure_not_approved, meeting_by_arg
 from handlers.meetings.series_occurrences import extend_series
 from storage import meetings as meeting_store
 from storage.models import Meeting
@@ -201,6 +201,7 @@ async def _meeting(ctx: HandlerContext) -> Meeting:
 
 async def postpone(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
+    ensure_not_approved(ctx, meeting)
     if meeting.status == MeetingStatus.CANCELLED.value:
         raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
     when, rest = read_when(ctx, ctx.args["when"])
@@ -214,6 +215,7 @@ async def postpone(ctx: HandlerContext) -> Reply:
 
 async def cancel(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
+    ensure_not_approved(ctx, meeting)
     meeting.status = MeetingStatus.CANCELLED.value
     meeting_store.mark_changed(meeting, ctx.now)
     return await tell_group(ctx, meeting, ctx._("Meeting cancelled:"))

@@ -63,6 +63,8 @@ FROZEN = [
     (anna, "/sitzungaendern 1 titel Umbenannte Sitzung"),
     (anna, "/sitzungaendern 1 zeit 17.06.2021 10-12 Uhr"),
     (anna, "/sitzungaendern 1 ort Raum 5, Köln"),
+    (anna, "/verschieben 1 17.06.2031 10-12 Uhr"),
+    (anna, "/absagen 1"),
 ]
 
 
