@@ -17,6 +17,7 @@ from bot.core.i18n import LANGUAGES, N_, Translator
 from bot.core.messages import IncomingMessage, Reply
 from bot.core.platform import Platform
 from bot.core.router import ArgError, ArgKind, Command, CommandCall, Scope, UnknownCommand
+from bot.core.text import strip_bidi
 from handlers.context import HandlerContext, Services
 from handlers.members import leaving
 from storage import outbox, people
@@ -44,7 +45,8 @@ class Dispatcher:
     async def handle(self, message: IncomingMessage, platform: Platform) -> list[Reply]:
         text = message.callback_data if message.callback_data is not None else message.text
         # PostgreSQL cannot store NUL in text, and no one means it: drop it before anything.
-        text = text.replace("\x00", "")
+        # Bidi controls go too, so no typed name or title can reorder the lines it is shown in.
+        text = strip_bidi(text.replace("\x00", ""))
         call = self.router.parse(text, platform.bot_username)
         if call is None and not message.is_direct:
             return []  # ordinary group chatter is none of our business

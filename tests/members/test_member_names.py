@@ -38,3 +38,12 @@ async def test_bidi_controls_leave_names_in_members_list_and_minutes(
     assert "Everedaolnwod" in minutes
     assert "Mallory (IHK) Köln" in minutes
     assert "Dr. Weber (IHK Köln)" in minutes
+
+
+async def test_bidi_controls_typed_into_a_command_are_never_stored(chat: Conversation) -> None:
+    """Names typed as presenters and guests (and every other text) lose bidi controls as the
+    command arrives, so the agenda and attendance lists show them clean as well."""
+    await chat.say(anna, "/sitzung 10.06.2031 10:30-12 Uhr Juni-Sitzung")
+    await chat.say(anna, "/tophinzu 1 Bericht | Mallory \u2066(IHK)\u2069 \u200fKöln")
+    agenda = await chat.text(anna, "/tagesordnung 1")
+    assert "Mallory (IHK) Köln" in agenda and _clean(agenda)
