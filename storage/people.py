@@ -141,6 +141,15 @@ async def group_for_chat(session: AsyncSession, platform: str, chat_id: str) -> 
     )
 
 
+async def group_chat(session: AsyncSession, platform: str, chat_id: str) -> GroupChat | None:
+    """A registered chat with its working group loaded, or None for any other chat."""
+    return await session.scalar(
+        select(GroupChat)
+        .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
+        .options(joinedload(GroupChat.group))
+    )
+
+
 async def move_chat(
     session: AsyncSession, platform: str, old_chat_id: str, new_chat_id: str
 ) -> None:
@@ -566,11 +575,7 @@ async def leave_chat(
     account and that they have not left). The row is kept with `left_at` as history; a role
     ends with it, so coming back starts as member. Returns what ended, or None.
     """
-    chat = await session.scalar(
-        select(GroupChat)
-        .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
-        .options(joinedload(GroupChat.group))
-    )
+    chat = await group_chat(session, platform, chat_id)
     if chat is None:
         return None
     user_id = await user_id_of_identity(session, platform, platform_user_id)
@@ -640,11 +645,7 @@ async def mark_chat_gone(
     session: AsyncSession, platform: str, chat_id: str, now: datetime
 ) -> GoneChat | None:
     """The bot was removed from a chat: if it belonged to a group, mark it gone (once)."""
-    chat = await session.scalar(
-        select(GroupChat)
-        .where(GroupChat.platform == platform, GroupChat.chat_id == chat_id)
-        .options(joinedload(GroupChat.group))
-    )
+    chat = await group_chat(session, platform, chat_id)
     if chat is None or chat.gone_at is not None:
         return None
     chat.gone_at = now
