@@ -103,6 +103,8 @@ CONFLICTS: dict[tuple[str, str], Conflict] = {
     ("user_reminder_settings", "user_id"): Conflict(()),
     # both left the same chat of a group: the later departure is the one that counts
     ("chat_departures", "user_id"): Conflict(("group_chat_id",), newer_by="left_at"),
+    # one e-mail address per person: the kept account's
+    ("email_addresses", "user_id"): Conflict(()),
 }
 
 

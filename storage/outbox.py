@@ -644,7 +644,6 @@ async def scrub_person(
     return changed
 
 
-
 async def drop_for_former_member(
     session: AsyncSession, *, user_id: int, group_id: int, now: datetime
 ) -> int:

@@ -19,6 +19,7 @@ from storage.models.calendar import CalendarFeed as CalendarFeed
 from storage.models.delivery import OutboxMessage as OutboxMessage
 from storage.models.delivery import PlatformState as PlatformState
 from storage.models.delivery import ProcessedEvent as ProcessedEvent
+from storage.models.email import EmailAddress as EmailAddress
 from storage.models.meetings import AgendaItem as AgendaItem
 from storage.models.meetings import Attendance as Attendance
 from storage.models.meetings import Meeting as Meeting

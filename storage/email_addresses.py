@@ -1,0 +1,48 @@
+"""Queries on people's e-mail addresses (see models.email)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from storage.db import Session
+from storage.models import EmailAddress
+
+
+def address_key(address: str) -> str:
+    """The form addresses are compared in: mailbox names are case-insensitive in practice."""
+    return address.strip().lower()
+
+
+async def confirmed_user_id(session: Session, address: str) -> int | None:
+    """The person whose confirmed address this is, or None (unknown or not confirmed)."""
+    return await session.scalar(
+        select(EmailAddress.user_id).where(
+            EmailAddress.address_key == address_key(address),
+            EmailAddress.confirmed_at.is_not(None),
+        )
+    )
+
+
+async def confirmed_address(session: Session, user_id: int) -> str | None:
+    """A person's confirmed, reachable address, or None."""
+    return await session.scalar(
+        select(EmailAddress.address).where(
+            EmailAddress.user_id == user_id,
+            EmailAddress.confirmed_at.is_not(None),
+            EmailAddress.unreachable_at.is_(None),
+        )
+    )
+
+
+async def mark_unreachable(session: Session, address: str, reason: str, at: datetime) -> bool:
+    """Record that mail to `address` cannot be delivered; True if the address is known."""
+    row = await session.scalar(
+        select(EmailAddress).where(EmailAddress.address_key == address_key(address))
+    )
+    if row is None:
+        return False
+    row.unreachable_at = at
+    row.unreachable_reason = reason
+    return True
