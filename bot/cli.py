@@ -30,7 +30,7 @@ def _settings() -> Settings:
 
 # Libraries that log request URLs, parameters and message bodies at DEBUG (PTB logs every
 # sendMessage with its text, its webhook server every update, nio every event).
-CHATTY_LIBRARIES = ("telegram", "aiohttp", "nio", "tornado")
+CHATTY_LIBRARIES = ("telegram", "aiohttp", "nio", "tornado", "aioimaplib")
 QUIET_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "apscheduler")
 
 
@@ -54,6 +54,7 @@ def configure_logging(settings: Settings, level: str | None = None) -> None:
         settings.telegram_webhook_secret,
         settings.matrix_password,
         settings.matrix_access_token,
+        settings.imap_password,
     ):
         register_secret(secret)
     install_log_redaction()
