@@ -144,3 +144,14 @@ def dovecot() -> Iterator[Dovecot]:
 def mailbox(dovecot: Dovecot) -> Mailbox:
     """A fresh, empty IMAP account on the session's Dovecot."""
     return dovecot.new_mailbox()
+
+
+@pytest.fixture(scope="session")
+def dovecot_without_idle() -> Iterator[Dovecot]:
+    """A second IMAP server that offers no IDLE (push), started only when asked for."""
+    try:
+        server = Dovecot("imap_capability = IMAP4rev1 LITERAL+ UIDPLUS\n").start()
+    except DovecotError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.remove()

@@ -95,7 +95,7 @@ class Mailbox:
 class Dovecot:
     """One Dovecot master process: `start()`, `new_mailbox()`, `append()`, `stop()`."""
 
-    def __init__(self) -> None:
+    def __init__(self, extra_config: str = "") -> None:
         binaries = find_dovecot()
         if binaries is None:
             raise DovecotError(
@@ -116,7 +116,8 @@ class Dovecot:
         os.chown(self.root / "mail", self._uid, self._gid)
         (self.root / "passwd").write_text("")
         (self.root / "passwd").chmod(0o644)
-        (self.root / "dovecot.conf").write_text(_CONFIG.format(root=self.root, port=self.port))
+        config = _CONFIG.format(root=self.root, port=self.port) + extra_config
+        (self.root / "dovecot.conf").write_text(config)
 
     @property
     def config(self) -> Path:

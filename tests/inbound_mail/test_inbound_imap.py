@@ -321,3 +321,23 @@ async def test_new_mail_is_pushed_by_the_server_not_polled(
         assert list((await answers(core)).values()) == ["yes"]
     finally:
         await core.close()
+
+
+async def test_without_idle_the_reader_polls(
+    database_url: str, clock: FixedClock, dovecot_without_idle: Dovecot
+) -> None:
+    """A server without IDLE: the reader looks every IMAP_POLL_SECONDS instead (relying on
+    push, it would fail to start IDLE and never get past reconnecting)."""
+    server = dovecot_without_idle
+    box = server.new_mailbox()
+    core, _ = await start_bot(mail_settings(database_url, box, 1), clock)
+    try:
+        chat = await registered_ag_transfer(core)
+        await chat.say(bernd, "/beitreten")
+        await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr AG-Sitzung")
+        await give_address(core, bernd, "bernd@example.org")
+        uid = meeting_uid(await meeting(core), DOMAIN)
+        await deliver(server, box, calendar_reply(uid, "bernd@example.org", "DECLINED"))
+        assert list((await answers(core)).values()) == ["no"]
+    finally:
+        await core.close()
