@@ -108,6 +108,7 @@ class Dovecot:
         self.host = "127.0.0.1"
         self._users = itertools.count(1)
         self._lines: list[str] = []
+        self._stamp = 0
         nobody = pwd.getpwnam("nobody")
         self._uid, self._gid = nobody.pw_uid, nobody.pw_gid
         self.root.chmod(0o755)
@@ -198,11 +199,17 @@ class Dovecot:
         ).stdout.strip()
         home = self.root / "mail" / user
         self._lines.append(f"{user}:{hashed}:{self._uid}:{self._gid}::{home}")
-        # Written whole and renamed: auth re-reads the file when its mtime changes.
+        # Written whole and renamed. Auth re-reads the file when its mtime (whole seconds)
+        # changed, and looks at most once a second: each version gets a later second than
+        # the last, and the account is usable from the next second on.
         staging = self.root / "passwd.new"
         staging.write_text("\n".join(self._lines) + "\n")
         staging.chmod(0o644)
+        self._stamp = max(int(time.time()), self._stamp + 1)
+        os.utime(staging, (self._stamp, self._stamp))
         staging.replace(self.root / "passwd")
+        while time.time() < self._stamp + 1.01:
+            time.sleep(0.02)
         return Mailbox(self.host, self.port, user, password)
 
     def client(self, box: Mailbox) -> imaplib.IMAP4:

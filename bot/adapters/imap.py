@@ -8,10 +8,10 @@ transaction as the change, so a crash between the two, or a mark removed by some
 still never applies a mail twice. Between looks it waits for the server's push (IDLE) where
 offered, and looks again every IMAP_POLL_SECONDS in any case.
 
-It translates only: what a mail means is the handler's business. A lost connection, a
-server restart or an error reconnects with growing pauses (1 s … 5 min); a mail the handler
-fails on three times (e.g. the database is down) is left unmarked and tried again later, so
-one bad mail never holds up the others or stops the reader.
+It translates only: what a mail means is the handler's business (and the handler never
+raises for what a mail says). A lost connection, a server restart or an error reconnects
+with growing pauses (1 s … 5 min); a mail the handler fails on (e.g. the database is down)
+is left unmarked and tried again at the next look, while the other mail goes on.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ class ImapReader:
     def __init__(self, config: ImapConfig, handle: MailHandler) -> None:
         self.config = config
         self.handle = handle
-        self.failures: dict[int, int] = {}  # UID -> failed attempts in this process
+        self.failures: dict[int, int] = {}  # UID -> failed attempts, for the log only
         self.connected = asyncio.Event()  # set while logged in and the folder is selected
         self.idling = asyncio.Event()  # set while waiting for the server's push (IDLE)
         register_secret(config.password)
@@ -169,7 +169,7 @@ class ImapReader:
         return sizes
 
     async def _handle_one(self, client: aioimaplib.IMAP4, uid: int) -> bool:
-        """True when the mail is done with (handled, or given up on after 3 failures)."""
+        """True when the mail is done with; False leaves it for the next look."""
         response = _ok(await client.uid("fetch", str(uid), "(BODY.PEEK[])"), "FETCH")
         raw = next((bytes(line) for line in response.lines if isinstance(line, bytearray)), None)
         if raw is None:
@@ -177,12 +177,15 @@ class ImapReader:
         try:
             await self.handle(raw)
         except Exception:
+            # Left unmarked, so an answer is not lost while e.g. the database is down; the
+            # other mail goes on. The traceback once, then a line every 10th attempt.
             attempts = self.failures.get(uid, 0) + 1
             self.failures[uid] = attempts
-            if attempts < 3:
-                log.exception("IMAP: could not handle mail %d (attempt %d)", uid, attempts)
-                return False
-            log.exception("IMAP: giving up on mail %d after %d attempts", uid, attempts)
+            if attempts == 1:
+                log.exception("IMAP: could not handle mail %d; trying again later", uid)
+            elif attempts % 10 == 0:
+                log.warning("IMAP: mail %d still fails after %d attempts", uid, attempts)
+            return False
         self.failures.pop(uid, None)
         return True
 
