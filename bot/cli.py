@@ -30,8 +30,9 @@ def _settings() -> Settings:
 
 # Libraries that log request URLs, parameters and message bodies at DEBUG (PTB logs every
 # sendMessage with its text, its webhook server every update, nio every event).
-CHATTY_LIBRARIES = ("telegram", "aiohttp", "nio", "tornado", "aioimaplib")
-QUIET_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "apscheduler")
+CHATTY_LIBRARIES = ("telegram", "aiohttp", "nio", "tornado")
+# aioimaplib logs whole mails at DEBUG and every ignored server line at INFO.
+QUIET_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "apscheduler", "aioimaplib")
 
 
 def configure_logging(settings: Settings, level: str | None = None) -> None:

@@ -25,7 +25,6 @@ from icalendar import Calendar
 RSVP_FOR_PARTSTAT = {"ACCEPTED": "yes", "TENTATIVE": "maybe", "DECLINED": "no"}
 
 _CALENDAR_TYPES = frozenset({"text/calendar", "application/ics"})
-_STATUS_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +164,7 @@ def _failures(message: Message) -> Iterator[FailedDelivery]:
     for part in message.get_payload():
         if not isinstance(part, Message):
             continue
-        if part.get_content_type() not in _STATUS_TYPES:
+        if part.get_content_type() != "message/delivery-status":
             continue
         # The parser gives the per-message block first, then one block per recipient.
         blocks = part.get_payload()
