@@ -94,6 +94,8 @@ class ImapReader:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # network, TLS, protocol, server errors: reconnect
+                if self.connected.is_set():
+                    pause = 1.0  # it worked until now: the pauses start small again
                 log.warning(
                     "IMAP %s:%d: %s; connecting again in %.0f s",
                     self.config.host,
