@@ -9,6 +9,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from handlers.inbound_mail.parsing import CalendarReply, FailedDelivery, parse_mail
 from tests.mails import bounce, calendar_reply, reply_calendar, wrap_calendar
@@ -112,3 +114,23 @@ def test_a_text_only_bounce_is_not_understood() -> None:
     prose = MIMEText("Delivery to bernd@example.org failed permanently.")
     prose["Subject"] = "Undeliverable"
     assert parse_mail(prose.as_bytes()).failures == ()
+
+
+VALID = calendar_reply(UID, "bernd@example.org", "ACCEPTED", message_id="<p@example.org>")
+VALID_DSN = bounce("bernd@example.org")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=2000))
+def test_no_bytes_make_the_parser_raise(raw: bytes) -> None:
+    mail = parse_mail(raw)
+    assert isinstance(mail.replies, tuple) and isinstance(mail.failures, tuple)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from([VALID, VALID_DSN]), st.integers(0, 10**6), st.binary(max_size=40))
+def test_damaged_answers_and_bounces_never_make_the_parser_raise(
+    original: bytes, position: int, junk: bytes
+) -> None:
+    at = position % len(original)
+    parse_mail(original[:at] + junk + original[at + len(junk) :])
