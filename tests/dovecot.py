@@ -1,18 +1,20 @@
 """A throwaway Dovecot IMAP server on 127.0.0.1, for the inbound e-mail tests.
 
 Debian's `dovecot-imapd` (`scripts/ensure_dovecot.sh` installs it) runs here with its own
-config in a temp dir, not as the system service: one plain-text IMAP listener on a free port
-on 127.0.0.1, users from a passwd-file, mail in a Maildir per user. The master runs as root
-(as in CI) and does everything else as `nobody`, so the temp dir is world-readable (auth
-reads the passwd file as `nobody`) and the mail directories belong to `nobody`. Each test
-gets its own mailbox with `new_mailbox()`; the passwd file is re-read when it changes, so
-users are added to a running server. Stopped (and restarted) by the pid in `master.pid`,
-never by name. Blocking (subprocess, imaplib), so it works from session fixtures.
+config in a temp dir, not as the system service, and wholly unprivileged: every process,
+the master included, runs as one ordinary user (`nobody` when the tests run as root, as
+PostgreSQL runs as `postgres`; else the user running the tests), which owns the temp dir.
+One plain-text IMAP listener on a free port on 127.0.0.1, users from a passwd-file, mail in
+a Maildir per user. Each test gets its own mailbox with `new_mailbox()`; the passwd file is
+re-read when it changes, so users are added to a running server. Stopped (and restarted)
+by the pid in `master.pid`, never by name. Blocking (subprocess, imaplib), so it works from
+session fixtures.
 """
 
 from __future__ import annotations
 
 import contextlib
+import grp
 import imaplib
 import itertools
 import os
@@ -40,8 +42,9 @@ info_log_path = {root}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
 auth_mechanisms = plain login
-default_login_user = nobody
-default_internal_user = nobody
+default_login_user = {user}
+default_internal_user = {user}
+default_internal_group = {group}
 mail_location = maildir:~/Maildir
 passdb {{
   driver = passwd-file
@@ -109,16 +112,19 @@ class Dovecot:
         self._users = itertools.count(1)
         self._lines: list[str] = []
         self._stamp = 0
-        nobody = pwd.getpwnam("nobody")
-        self._uid, self._gid = nobody.pw_uid, nobody.pw_gid
+        account = pwd.getpwnam("nobody") if os.geteuid() == 0 else pwd.getpwuid(os.geteuid())
+        self._user, self._uid, self._gid = account.pw_name, account.pw_uid, account.pw_gid
+        group = grp.getgrgid(self._gid).gr_name
         self.root.chmod(0o755)
         for sub in ("run", "state", "mail"):
             (self.root / sub).mkdir()
-        os.chown(self.root / "mail", self._uid, self._gid)
         (self.root / "passwd").write_text("")
         (self.root / "passwd").chmod(0o644)
-        config = _CONFIG.format(root=self.root, port=self.port) + extra_config
-        (self.root / "dovecot.conf").write_text(config)
+        config = _CONFIG.format(root=self.root, port=self.port, user=self._user, group=group)
+        (self.root / "dovecot.conf").write_text(config + extra_config)
+        if os.geteuid() == 0:
+            for path in (self.root, *self.root.rglob("*")):
+                os.chown(path, self._uid, self._gid)
 
     @property
     def config(self) -> Path:
@@ -127,8 +133,11 @@ class Dovecot:
     def start(self) -> Dovecot:
         # The daemon keeps its inherited stdout/stderr open: a file, not a pipe to wait on.
         with open(self.root / "start.log", "ab") as output:
+            command = [str(self.dovecot), "-c", str(self.config)]
+            if os.geteuid() == 0:
+                command = ["runuser", "-u", self._user, "--", *command]
             result = subprocess.run(
-                [str(self.dovecot), "-c", str(self.config)],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
@@ -207,6 +216,8 @@ class Dovecot:
         staging.chmod(0o644)
         self._stamp = max(int(time.time()), self._stamp + 1)
         os.utime(staging, (self._stamp, self._stamp))
+        if os.geteuid() == 0:
+            os.chown(staging, self._uid, self._gid)
         staging.replace(self.root / "passwd")
         while time.time() < self._stamp + 1.01:
             time.sleep(0.02)
