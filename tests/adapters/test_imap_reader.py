@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 
-from bot.adapters.imap import DONE_KEYWORD, ImapConfig, ImapReader
+from bot.adapters.imap import DONE_KEYWORD, ImapConfig, ImapReader, _keywords_allowed
 from bot.core.redact import REDACTED, redact
 from tests.dovecot import Dovecot, Mailbox
 
@@ -113,3 +113,13 @@ async def _nothing(raw: bytes) -> None:
 
 async def _async(check):  # type: ignore[no-untyped-def]
     return check()
+
+
+def test_a_server_that_keeps_no_keywords_gets_seen_marks_instead() -> None:
+    """Dovecot keeps keywords (`\\*` in PERMANENTFLAGS); some servers do not, and there the
+    reader marks mail `\\Seen` and looks for UNSEEN mail instead."""
+    dovecot_like = [b"OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)] Ok"]
+    strict = [b"OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft)] Limited"]
+    assert _keywords_allowed(dovecot_like) is True
+    assert _keywords_allowed(strict) is False
+    assert _keywords_allowed([b"[READ-ONLY] Select completed"]) is False
