@@ -298,9 +298,9 @@ async def test_a_bounce_marks_the_address_unreachable_and_tells_the_admins(
     assert "5.1.1" in text and "als nicht erreichbar markiert" in text
 
 
-def test_without_imap_host_no_reader_starts(database_url: str) -> None:
-    settings = load_settings(database_url=database_url, _env_file=None)
-    assert not settings.imap_enabled
+async def test_without_imap_host_no_mailbox_is_read(core: Core) -> None:
+    assert not core.settings.imap_enabled
+    assert core.start_mail_reader() is None
 
 
 async def test_new_mail_is_pushed_by_the_server_not_polled(
