@@ -5,8 +5,12 @@ mailbox, the bot's IMAP reader picks it up, and the answer shows where /zusage's
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -341,3 +345,38 @@ async def test_without_idle_the_reader_polls(
         assert list((await answers(core)).values()) == ["no"]
     finally:
         await core.close()
+
+
+def test_the_running_bot_reads_its_mailbox(
+    tmp_path: Path, dovecot: Dovecot, mailbox: Mailbox
+) -> None:
+    """`python -m bot` with IMAP_* set starts the reader itself (here with the console)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_"))}
+    env.update(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}",
+        IMAP_HOST=mailbox.host,
+        IMAP_PORT=str(mailbox.port),
+        IMAP_USER=mailbox.user,
+        IMAP_PASSWORD=mailbox.password,
+        IMAP_TLS="false",
+        IMAP_POLL_SECONDS="1",
+    )
+    dovecot.append(mailbox, calendar_reply(f"meeting-1@{DOMAIN}", "x@example.org", "ACCEPTED"))
+    bot = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run", "--console"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and DONE_KEYWORD not in str(dovecot.flags(mailbox)):
+            time.sleep(0.2)
+        assert DONE_KEYWORD in str(dovecot.flags(mailbox))
+    finally:
+        _, errors = bot.communicate(":quit\n", timeout=60)
+    assert bot.returncode == 0, errors
+    assert mailbox.password not in errors
