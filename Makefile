@@ -11,6 +11,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	bash scripts/ensure_postgres.sh
 	bash scripts/ensure_synapse.sh
+	bash scripts/ensure_dovecot.sh
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider

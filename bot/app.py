@@ -24,6 +24,7 @@ from storage.db import Engine, create_engine, session_factory
 from storage.migrate import upgrade_to_head
 
 if TYPE_CHECKING:
+    from bot.adapters.imap import ImapReader
     from bot.feed_server import FeedServer
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,20 @@ class Core:
         )
         self.scheduler.start()
 
+    def start_mail_reader(self) -> ImapReader | None:
+        """Read calendar answers and bounces from the IMAP mailbox, when IMAP_HOST is set."""
+        if not self.settings.imap_enabled:
+            return None
+        from bot.adapters.imap import ImapConfig, ImapReader
+        from handlers.inbound_mail.apply import handle_mail
+
+        async def handle(raw: bytes) -> object:
+            return await handle_mail(self.services, raw)
+
+        reader = ImapReader(ImapConfig.from_settings(self.settings), handle)
+        self._tasks.append(asyncio.create_task(reader.run(self._stop), name="imap"))
+        return reader
+
     async def close(self) -> None:
         if self.scheduler is not None:  # first: a sweep may still enqueue for the worker
             await self.scheduler.stop()
@@ -133,6 +148,7 @@ async def run_adapters(
             started.append(adapter)
         core.start_delivery([adapter.sender for adapter in adapters])
         core.start_scheduler()
+        core.start_mail_reader()
         # Everything loaded so far (libraries, catalogs, mappers) lives as long as the
         # process: keep it out of the garbage collector's full scans.
         gc.collect()

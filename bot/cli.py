@@ -31,7 +31,8 @@ def _settings() -> Settings:
 # Libraries that log request URLs, parameters and message bodies at DEBUG (PTB logs every
 # sendMessage with its text, its webhook server every update, nio every event).
 CHATTY_LIBRARIES = ("telegram", "aiohttp", "nio", "tornado")
-QUIET_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "apscheduler")
+# aioimaplib logs whole mails at DEBUG and every ignored server line at INFO.
+QUIET_LIBRARIES = ("httpx", "httpcore", "aiosqlite", "apscheduler", "aioimaplib")
 
 
 def configure_logging(settings: Settings, level: str | None = None) -> None:
@@ -54,6 +55,7 @@ def configure_logging(settings: Settings, level: str | None = None) -> None:
         settings.telegram_webhook_secret,
         settings.matrix_password,
         settings.matrix_access_token,
+        settings.imap_password,
     ):
         register_secret(secret)
     install_log_redaction()

@@ -46,3 +46,10 @@ async def mark_unreachable(session: Session, address: str, reason: str, at: date
     row.unreachable_at = at
     row.unreachable_reason = reason
     return True
+
+
+async def address_owner(session: Session, address: str) -> int | None:
+    """The person an address belongs to, confirmed or not (e.g. to name them in a report)."""
+    return await session.scalar(
+        select(EmailAddress.user_id).where(EmailAddress.address_key == address_key(address))
+    )

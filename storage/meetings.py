@@ -223,3 +223,14 @@ async def future_occurrences(session: AsyncSession, series_id: int, now: datetim
             .order_by(Meeting.starts_at)
         )
     )
+
+
+async def occurrence(
+    session: AsyncSession, series_id: int, recurrence_id: datetime
+) -> Meeting | None:
+    """The series' occurrence that originally starts at `recurrence_id` (its RECURRENCE-ID)."""
+    return await session.scalar(
+        select(Meeting).where(
+            Meeting.series_id == series_id, Meeting.recurrence_id == recurrence_id
+        )
+    )

@@ -120,3 +120,38 @@ def synapse_strict() -> Iterator[Synapse]:
     server = _started_synapse(strict_rate_limits=True)
     yield server
     server.stop()
+
+
+# --- E-mail: a real Dovecot IMAP server (tests/dovecot.py) -----------------------------------
+# Installed by `make test` (scripts/ensure_dovecot.sh). Never skipped: without Dovecot the
+# inbound e-mail tests fail, locally as in CI.
+
+from tests.dovecot import Dovecot, DovecotError, Mailbox  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def dovecot() -> Iterator[Dovecot]:
+    """One IMAP server for the session; each test takes its own `mailbox`."""
+    try:
+        server = Dovecot().start()
+    except DovecotError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def mailbox(dovecot: Dovecot) -> Mailbox:
+    """A fresh, empty IMAP account on the session's Dovecot."""
+    return dovecot.new_mailbox()
+
+
+@pytest.fixture(scope="session")
+def dovecot_without_idle() -> Iterator[Dovecot]:
+    """A second IMAP server that offers no IDLE (push), started only when asked for."""
+    try:
+        server = Dovecot("imap_capability = IMAP4rev1 LITERAL+ UIDPLUS\n").start()
+    except DovecotError as exc:
+        pytest.fail(str(exc))
+    yield server
+    server.remove()

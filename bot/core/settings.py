@@ -96,6 +96,14 @@ class Settings(BaseSettings):
     reminder_action_item_max_lateness_hours: Annotated[int, Field(ge=0, le=336)] = 24
     reminder_digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1
     reminder_digest_max_lateness_hours: Annotated[int, Field(ge=0, le=168)] = 12
+    # The organizer mailbox calendar apps answer to (IMAP); no IMAP_HOST: not read.
+    imap_host: str | None = None
+    imap_port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    imap_user: str | None = None
+    imap_password: str | None = None
+    imap_tls: bool = True
+    imap_folder: Annotated[str, Field(min_length=1, max_length=200)] = "INBOX"
+    imap_poll_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
 
     @field_validator(
         "telegram_token",
@@ -251,6 +259,26 @@ class Settings(BaseSettings):
     @property
     def timezone(self) -> ZoneInfo:
         return ZoneInfo(self.bot_timezone)
+
+    @field_validator("imap_host", "imap_user", "imap_password", "imap_port", mode="before")
+    @classmethod
+    def _blank_imap_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _imap_complete(self) -> Settings:
+        if self.imap_host and not (self.imap_user and self.imap_password):
+            raise ValueError("IMAP_HOST is set, so IMAP_USER and IMAP_PASSWORD are needed too")
+        return self
+
+    @property
+    def imap_enabled(self) -> bool:
+        return bool(self.imap_host)
+
+    @property
+    def imap_port_or_default(self) -> int:
+        """993 (IMAP over TLS) or 143 (plain, only for a server on this host)."""
+        return self.imap_port or (993 if self.imap_tls else 143)
 
 
 def _split_refs(value: str) -> list[str]:

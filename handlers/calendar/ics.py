@@ -235,3 +235,29 @@ def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
     return Timezone.from_tzid(
         tzid, first_date=date(first_year - 1, 1, 1), last_date=date(last_year + 2, 1, 1)
     ).to_ical()
+
+
+@dataclass(frozen=True, slots=True)
+class OurUid:
+    """What one of our UIDs names: its kind (`meeting`, `series`, …) and number."""
+
+    kind: str
+    key: int
+
+
+_UID_KIND_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz-")
+
+
+def parse_uid(uid: str, domain: str) -> OurUid | None:
+    """The inverse of `uid_for` for UIDs of our `domain`; None for any other UID. A calendar
+    reply can quote any UID, so only this shape with exactly our domain (host names compare
+    case-insensitively) counts as ours."""
+    local, at, uid_domain = uid.strip().rpartition("@")
+    if not at or not domain.strip() or uid_domain.lower() != domain.strip().lower():
+        return None
+    kind, dash, key = local.rpartition("-")
+    if not dash or not kind or kind.strip("-") != kind or not set(kind) <= _UID_KIND_LETTERS:
+        return None
+    if not (key.isascii() and key.isdigit()) or len(key) > 18:
+        return None
+    return OurUid(kind, int(key))

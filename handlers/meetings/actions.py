@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.core.enums import MeetingStatus
 from handlers.agenda.draft import create_agenda_draft
 from storage import meetings as meeting_store
 from storage.db import Session
@@ -41,3 +42,15 @@ async def open_meeting(
     )
     await create_agenda_draft(session, meeting, language=group.language, now=now)
     return meeting
+
+
+async def answer_meeting(
+    session: Session, meeting: Meeting, user_id: int, answer: str, now: datetime
+) -> bool:
+    """Record a person's yes / maybe / no to a meeting: the one way an answer is given,
+    whether by /zusage, a button or a calendar app's reply by e-mail. A cancelled meeting
+    takes no answers (False)."""
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        return False
+    await meeting_store.set_rsvp(session, meeting.id, user_id, answer, now)
+    return True

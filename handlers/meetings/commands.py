@@ -13,7 +13,7 @@ from bot.core.messages import Button, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.calendar import invitations
 from handlers.context import HandlerContext
-from handlers.meetings.actions import open_meeting
+from handlers.meetings.actions import answer_meeting, open_meeting
 from handlers.meetings.lookup import ensure_not_approved, meeting_by_arg
 from handlers.meetings.series_occurrences import extend_series
 from storage import meetings as meeting_store
@@ -145,10 +145,9 @@ async def tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Re
 
 async def rsvp(ctx: HandlerContext) -> Reply:
     meeting = await _meeting(ctx)
-    if meeting.status == MeetingStatus.CANCELLED.value:
-        raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
     answer = ctx.args["answer"]
-    await meeting_store.set_rsvp(ctx.session, meeting.id, ctx.user.id, answer, ctx.now)
+    if not await answer_meeting(ctx.session, meeting, ctx.user.id, answer, ctx.now):
+        raise UserError(ctx._("Meeting #{number} was cancelled.", number=meeting.number))
     counts = (await meeting_store.rsvp_counts(ctx.session, [meeting.id])).get(meeting.id, {})
     return Reply(
         ctx._(
