@@ -20,6 +20,7 @@ from bot.scheduler.runner import SweepScheduler
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from handlers.registry import build_router
+from storage import installation
 from storage.db import Engine, create_engine, session_factory
 from storage.migrate import upgrade_to_head
 
@@ -64,12 +65,17 @@ class Core:
         await upgrade_to_head(engine)
         platforms = platform_traits(settings)
         prefixes = tuple(dict.fromkeys(traits.command_prefix for traits in platforms.values()))
+        clock = clock or SystemClock()
+        sessions = session_factory(engine)
+        async with sessions.begin() as session:
+            domain = await installation.calendar_domain(session, clock.now())
         services = Services(
             settings=settings,
-            clock=clock or SystemClock(),
-            sessions=session_factory(engine),
+            clock=clock,
+            sessions=sessions,
             router=build_router(prefixes),
             platforms=platforms,
+            installation_domain=domain,
         )
         return cls(settings, engine, services, Dispatcher(services))
 

@@ -19,7 +19,12 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command
 from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.advisors import actions
-from handlers.advisors.escalation import advisor_policy, exchange_info, preview
+from handlers.advisors.escalation import (
+    advisor_policy,
+    exchange_info,
+    handle_advisor_now,
+    preview,
+)
 from handlers.advisors.letters import describe_exchange, preview_text, step_name
 from handlers.advisors.policy import EscalationPolicy, timeline
 from handlers.context import HandlerContext
@@ -277,6 +282,14 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
         await actions.add_authorization(
             ctx.session, advisor, day, source=AuthorizationSource.MANUAL, now=ctx.now, policy=policy
         )
+        if await _relist_at_once(ctx, advisor):
+            advisor.updated_at = ctx.now
+            return Reply(
+                ctx._("Saved.")
+                + _relisted_note(ctx, [advisor.name])
+                + "\n"
+                + await _details(ctx, advisor)
+            )
     elif key == "status":
         if value.lower() not in DELISTED_WORDS:
             raise UserError(
@@ -441,6 +454,7 @@ async def attendance(ctx: HandlerContext) -> Reply:
     if day > _today(ctx):
         raise UserError(ctx._("This experience exchange has not taken place yet."))
     names = []
+    relisted: list[str] = []
     policy = _policy(ctx)
     for ref in ctx.args["advisors"].replace(",", " ").split():
         advisor = await _advisor(ctx, ref)
@@ -454,12 +468,32 @@ async def attendance(ctx: HandlerContext) -> Reply:
             policy=policy,
         )
         names.append(advisor.name)
-    return Reply(
-        ctx._(
-            "Attendance recorded for {names}: authorization renewed from {day}.",
-            names=", ".join(names),
-            day=format_date(day, ctx.language),
-        )
+        if await _relist_at_once(ctx, advisor):
+            relisted.append(advisor.name)
+    text = ctx._(
+        "Attendance recorded for {names}: authorization renewed from {day}.",
+        names=", ".join(names),
+        day=format_date(day, ctx.language),
+    )
+    return Reply(text + _relisted_note(ctx, relisted))
+
+
+async def _relist_at_once(ctx: HandlerContext, advisor: Advisor) -> bool:
+    """A delisted advisor whose authorization was just renewed is listed again now, not at
+    the next daily run, and gets the relisting letter; True if relisted."""
+    if advisor.status != ListingStatus.DELISTED.value:
+        return False
+    report = await handle_advisor_now(ctx.session, ctx.services, advisor, _today(ctx))
+    ctx.enqueued += report.sent
+    return report.relisted > 0
+
+
+def _relisted_note(ctx: HandlerContext, names: list[str]) -> str:
+    if not names:
+        return ""
+    return "\n" + ctx._(
+        "Listed again at once: {names} (the relisting letter is on its way).",
+        names=", ".join(names),
     )
 
 
