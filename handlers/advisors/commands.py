@@ -27,13 +27,13 @@ from handlers.advisors.escalation import (
 )
 from handlers.advisors.letters import describe_exchange, preview_text, step_name
 from handlers.advisors.policy import EscalationPolicy, timeline
+from handlers.advisors.registry_csv import ADVISOR_CODE
 from handlers.context import HandlerContext
 from handlers.meetings.commands import read_when
 from storage import advisors as advisor_store
 from storage import linking
 from storage.models import Advisor
 
-ADVISOR_CODE = "advisor"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGE_CHOICES = {"de": "de", "deutsch": "de", "german": "de", "en": "en", "englisch": "en"}
 LIST_LIMIT = 30

@@ -19,7 +19,7 @@ from bot.core.messages import Document, OutgoingMessage
 from handlers.advisors.policy import Step
 
 if TYPE_CHECKING:
-    from handlers.advisors.escalation import PreviewLine
+    from handlers.advisors.escalation import EscalationReport, PreviewLine
 
 
 @dataclass(frozen=True)
@@ -289,3 +289,20 @@ def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: dat
     if total > shown:
         out.append(t.gettext("… and {more} more advisors.", more=total - shown))
     return "\n".join(out)
+
+
+def run_summary(t: Translator, report: EscalationReport) -> str:
+    """What a daily run did, for the admin who started it by hand."""
+    return t.gettext(
+        "Run of {day} done: {sent} letters queued, {unreachable} not reachable by chat, "
+        "{missed} missed, {delisted} delisted, {relisted} listed again, {held} delistings "
+        "waiting for an exchange; {summaries} summaries and reports queued.",
+        day=format_date(report.today, t.language),
+        sent=report.sent,
+        unreachable=report.unreachable,
+        missed=report.missed,
+        delisted=report.delisted,
+        relisted=report.relisted,
+        held=report.held,
+        summaries=report.summaries,
+    )
