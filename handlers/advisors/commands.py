@@ -32,7 +32,7 @@ from handlers.context import HandlerContext
 from handlers.meetings.commands import read_when
 from storage import advisors as advisor_store
 from storage import linking
-from storage.models import Advisor
+from storage.models import Advisor, AdvisorInstitution
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGE_CHOICES = {"de": "de", "deutsch": "de", "german": "de", "en": "en", "englisch": "en"}
@@ -511,6 +511,83 @@ async def advisor_preview(ctx: HandlerContext) -> Reply:
     return Reply(preview_text(ctx.t, lines, total, as_of))
 
 
+OFF_WORDS = {"aus", "off", "keine", "none", "-"}
+HERE_WORDS = {"hier", "here"}
+CHAT_REF = re.compile(r"^([a-z]+):(\S+)$")
+
+
+async def institution(ctx: HandlerContext) -> Reply:
+    """`/institut`: which training institutions get their own summary, and where;
+    `/institut NAME | hier` (in that institution's chat), `| PLATFORM:CHAT_ID`,
+    `| address@example.org` or `| aus`."""
+    details = (ctx.args.get("details") or "").strip()
+    name, _, target = (part.strip() for part in details.partition("|"))
+    if not (name and target.lower() in HERE_WORDS):
+        await require_admin(ctx)  # everything but "here" shows or names registry data
+    elif not await is_admin(ctx.session, ctx.services.settings, ctx.user.id):
+        raise UserError(ctx._("Only admins may use the advisor registry."))
+    if not name:
+        return Reply(await _institutions_text(ctx))
+    known = await advisor_store.institution_names(ctx.session, name)
+    if not known:
+        raise UserError(
+            ctx._("No advisor belongs to the training institution “{name}”.", name=name)
+        )
+    name = known[0]
+    chat: tuple[str, str] | bool | None = False
+    email: str | bool | None = False
+    lowered = target.lower()
+    if lowered in HERE_WORDS:
+        if ctx.message.is_direct:
+            raise UserError(ctx._("Please send this in the institution's own group chat."))
+        chat = (ctx.message.platform, ctx.message.chat.chat_id)
+    elif lowered in OFF_WORDS:
+        chat, email = None, None
+    elif match := CHAT_REF.match(lowered):
+        chat = (match.group(1), target.split(":", 1)[1])
+    elif "@" in target:
+        email = _check_email(ctx, target)
+    else:
+        raise UserError(
+            ctx._(
+                "Please write {command} NAME | hier (in the institution's chat), "
+                "| PLATFORM:CHAT_ID, | an e-mail address, or | aus.",
+                command=ctx.command_name("institution"),
+            )
+        )
+    row = await advisor_store.save_institution(
+        ctx.session, name, now=ctx.now, chat=chat, email=email
+    )
+    if row.chat_id is None and row.email is None:
+        return Reply(ctx._("{name} gets no summary of its own any more.", name=name))
+    return Reply(_institution_line(ctx, row))
+
+
+def _institution_line(ctx: HandlerContext, row: AdvisorInstitution) -> str:
+    parts = [
+        ctx._("chat {chat}", chat=f"{row.chat_platform}:{row.chat_id}") if row.chat_id else "",
+        ctx._("address {email} (used once e-mail delivery is set up)", email=row.email)
+        if row.email
+        else "",
+    ]
+    return ctx._(
+        "{name} gets its own summary: {where}",
+        name=row.name,
+        where=", ".join(part for part in parts if part),
+    )
+
+
+async def _institutions_text(ctx: HandlerContext) -> str:
+    rows = await advisor_store.institutions(ctx.session)
+    if not rows:
+        return ctx._(
+            "No training institution gets a summary of its own yet. An admin sends "
+            "{command} NAME | hier in the institution's chat.",
+            command=ctx.command_name("institution"),
+        )
+    return "\n".join(f"• {_institution_line(ctx, row)}" for row in rows)
+
+
 COMMANDS = (
     Command(
         "advisors",
@@ -611,6 +688,29 @@ COMMANDS = (
         german="beratervorschau",
         args=(Arg("when", N_("date"), kind=ArgKind.TEXT, required=False),),
         details=N_("Example: /beratervorschau --as-of 2023-05-01 (default: today). Admins only."),
+        admin_only=True,
+    ),
+    Command(
+        "institution",
+        institution,
+        N_("Training institutions' own summaries: list, or set a chat or address"),
+        german="institut",
+        args=(
+            Arg(
+                "details",
+                N_("name | hier, chat, e-mail or aus"),
+                kind=ArgKind.TEXT,
+                required=False,
+                max_length=600,
+            ),
+        ),
+        details=N_(
+            "Each training institution can get the summary of its own advisors' reminders "
+            "itself. Example: /institut RKW Nord | hier – sent by an admin in the "
+            "institution's chat; or /institut RKW Nord | telegram:-1001234567890, "
+            "/institut RKW Nord | info@rkw.example (kept for e-mail), /institut RKW Nord | aus. "
+            "Without arguments: the list. Admins only."
+        ),
         admin_only=True,
     ),
 )

@@ -378,6 +378,9 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                         message=OutgoingMessage(institution_summary(t, institution, group, today)),
                         now=now,
                     )
+            report.summaries += await _institution_summaries(
+                session, settings, by_institution, first=first, today=today, now=now
+            )
             missed = [line for line in lines if line.outcome == StepOutcome.MISSED]
             unreachable = [line for line in lines if line.outcome == StepOutcome.UNREACHABLE]
             no_exchange = [line for line in lines if line.no_exchange]
@@ -399,6 +402,37 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                 chats=admin_chats,
             )
             await advisor_store.mark_steps_reported(session, [s.id for s in steps], now)
+
+
+async def _institution_summaries(
+    session: Session,
+    settings: Settings,
+    by_institution: dict[str, list[ReportLine]],
+    *,
+    first: int,
+    today: date,
+    now: datetime,
+) -> int:
+    """Each training institution with a chat of its own (`/institut`) gets its part of the
+    summary there too, in that chat's language; how many were queued."""
+    queued = 0
+    destinations = {row.name: row for row in await advisor_store.institutions(session)}
+    for institution, group in sorted(by_institution.items()):
+        row = destinations.get(institution)
+        if row is None or row.chat_platform is None or row.chat_id is None:
+            continue
+        platform, chat = row.chat_platform, row.chat_id
+        t = Translator(await chat_language(session, settings, platform, chat))
+        queued += await outbox.enqueue(
+            session,
+            dedupe_key=f"advisor-institution-summary:{first}:{row.id}:{platform}:{chat}",
+            purpose="advisor_summary",
+            platform=platform,
+            chat_id=chat,
+            message=OutgoingMessage(institution_summary(t, institution, group, today)),
+            now=now,
+        )
+    return queued
 
 
 async def _report_lines(

@@ -201,6 +201,8 @@ def institution_summary(
         entry = f"• {line.name}: {step_name(t, line.step)}"
         if line.outcome == "unreachable":
             entry += " – " + t.gettext("could not be reached by chat")
+        elif line.outcome == "missed":
+            entry += " – " + t.gettext("not sent: a later step was due")
         out.append(entry)
     return "\n".join(out)
 
