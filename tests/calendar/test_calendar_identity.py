@@ -17,7 +17,10 @@ from bot.core.enums import AuthorizationSource
 from bot.core.settings import load_settings
 from handlers.advisors.actions import create_advisor
 from storage.models import EmailAddress, Identity, OutboxMessage
+from tests.fake_telegram import FakeTelegram
 from tests.harness import GROUP, Conversation, dm, outbox_rows, person
+from tests.telegram_bot import ANNA, BERND, TelegramBot, converse
+from tests.telegram_bot import GROUP as TG_GROUP
 
 anna, bernd, clara = person("anna"), person("bernd"), person("clara")
 GENERATED = re.compile(r"ag-[0-9a-f]{16}\.invalid")
@@ -184,3 +187,49 @@ async def test_each_person_is_an_attendee_by_their_own_address_only(
             assert b"@example.org" not in everything
     finally:
         await core.close()
+
+
+async def test_on_telegram_the_file_names_the_reader_by_address(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    """End to end on the fake Bot API: Bernd, who confirmed his address, finds himself in
+    his .ics as `mailto:` (so his calendar app offers to answer); Anna's file has no
+    address of his; the UID carries the installation's domain."""
+    for who in (ANNA, BERND):
+        await converse(telegram, who, who, "/start")
+    await converse(telegram, TG_GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    await converse(telegram, TG_GROUP, BERND, "/beitreten")
+    core = telegram_bot.core
+    bernd_id = await user_id(core, str(BERND))
+    async with core.services.sessions.begin() as session:
+        session.add(
+            EmailAddress(
+                user_id=bernd_id,
+                address="Bernd@Example.org",
+                address_key="bernd@example.org",
+                created_at=core.services.clock.now(),
+                confirmed_at=core.services.clock.now(),
+            )
+        )
+    await converse(telegram, TG_GROUP, ANNA, '/sitzung 15.06.2037 9-12 Uhr "AG-Sitzung"')
+    await telegram.wait_until(
+        lambda: all(
+            any(m.chat_id == who and m.document is not None for m in telegram.sent)
+            for who in (ANNA, BERND)
+        ),
+        timeout=15,
+        what="the invitation in both private chats",
+    )
+    files = {
+        m.chat_id: icalendar.Calendar.from_ical(m.document.data)
+        for m in telegram.sent
+        if m.document is not None
+    }
+    [to_bernd] = files[BERND].walk("VEVENT")
+    [to_anna] = files[ANNA].walk("VEVENT")
+    assert attendees(to_bernd)["Bernd"] == "mailto:Bernd@Example.org"
+    assert attendees(to_anna)["Bernd"].startswith("urn:x-ag-assistant:")
+    assert b"Example.org" not in files[ANNA].to_ical()
+    domain = str(to_bernd["UID"]).partition("@")[2]
+    assert GENERATED.fullmatch(domain) and str(to_anna["UID"]) == str(to_bernd["UID"])
+    assert str(to_bernd["ORGANIZER"]) == f"mailto:noreply@{domain}"
