@@ -320,7 +320,7 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
     async def work(services: Services) -> str:
         target = day or local_today(services, services.clock.now())
         async with services.sessions() as session:
-            lines, total = await preview(session, policy, target, limit=limit)
+            lines, total = await preview(session, policy, target, limit=limit, settings=settings)
         return preview_text(Translator(settings.bot_language), lines, total, target)
 
     click.echo(_with_database(settings, work))
@@ -362,7 +362,7 @@ def advisors_run(day_text: str, send: bool, limit: int) -> None:
     async def work(services: Services) -> str:
         today = local_today(services, services.clock.now())
         async with services.sessions() as session:
-            lines, total = await preview(session, policy, day, limit=limit)
+            lines, total = await preview(session, policy, day, limit=limit, settings=settings)
         shown = preview_text(t, lines, total, day)
         if not send:
             return shown + "\n\n(dry run: nothing was sent; add --send to run it)"

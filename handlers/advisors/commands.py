@@ -507,7 +507,9 @@ async def advisor_preview(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("No escalation policy is active (ADVISOR_POLICY_START is not set)."))
     text = AS_OF.sub("", ctx.args.get("when") or "").strip()
     as_of = _date(ctx, text) if text else _today(ctx)
-    lines, total = await preview(ctx.session, policy, as_of, limit=LIST_LIMIT)
+    lines, total = await preview(
+        ctx.session, policy, as_of, limit=LIST_LIMIT, settings=ctx.services.settings
+    )
     return Reply(preview_text(ctx.t, lines, total, as_of))
 
 

@@ -176,6 +176,27 @@ def _midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), tz)
 
 
+async def delisting_waits(
+    session: Session,
+    settings: Settings,
+    policy: EscalationPolicy,
+    advisor: Advisor,
+    step: DueStep,
+    today: date,
+) -> bool:
+    """True if this due delisting must wait: no exchange open to the advisor has taken
+    place since the last call (and ADVISOR_DELIST_WITHOUT_EXCHANGE is not set)."""
+    if settings.advisor_delist_without_exchange or step.superseded or not step.step.is_delisting:
+        return False
+    tz = ZoneInfo(settings.bot_timezone)
+    return not await advisor_store.exchanges_between(
+        session,
+        start=_midnight(policy.last_call_on(step.cycle_start), tz),
+        end=_midnight(today, tz),
+        user_id=advisor.user_id,
+    )
+
+
 async def _delisting_held(
     session: Session,
     services: Services,
@@ -188,17 +209,9 @@ async def _delisting_held(
     ADVISOR_DELIST_WITHOUT_EXCHANGE is set, a due delisting waits until an exchange open to
     the advisor has taken place since the last call. The admins are told once."""
     settings = services.settings
-    if settings.advisor_delist_without_exchange or step.superseded or not step.step.is_delisting:
+    if not await delisting_waits(session, settings, policy, advisor, step, today):
         return False
-    tz = ZoneInfo(settings.bot_timezone)
     since = policy.last_call_on(step.cycle_start)
-    if await advisor_store.exchanges_between(
-        session,
-        start=_midnight(since, tz),
-        end=_midnight(today, tz),
-        user_id=advisor.user_id,
-    ):
-        return False
 
     def note(t: Translator) -> str:
         return t.gettext(
@@ -460,12 +473,19 @@ class PreviewLine:
     advisor: Advisor
     step: DueStep
     reachable: bool
+    waits: bool = False  # a delisting that waits for an exchange to have taken place
 
 
 async def preview(
-    session: Session, policy: EscalationPolicy, as_of: date, *, limit: int = 1000
+    session: Session,
+    policy: EscalationPolicy,
+    as_of: date,
+    *,
+    limit: int = 1000,
+    settings: Settings | None = None,
 ) -> tuple[list[PreviewLine], int]:
-    """What a run on ``as_of`` would do, without writing anything, and how many advisors.
+    """What a run on ``as_of`` would do, without writing anything, and how many advisors;
+    with `settings`, a delisting that would wait for an exchange is shown as such.
 
     Uses the stored `next_step_on`, so it assumes no renewal is recorded before ``as_of``.
     """
@@ -476,9 +496,11 @@ async def preview(
     reachable = await advisor_store.reachable_users(
         session, [a.user_id for a in advisors.values() if a.user_id is not None]
     )
-    lines = [
-        PreviewLine(advisors[i], step, advisors[i].user_id in reachable)
-        for i in shown
-        for step in due_steps(found[i], policy, as_of)
-    ]
+    lines = []
+    for i in shown:
+        for step in due_steps(found[i], policy, as_of):
+            waits = settings is not None and await delisting_waits(
+                session, settings, policy, advisors[i], step, as_of
+            )
+            lines.append(PreviewLine(advisors[i], step, advisors[i].user_id in reachable, waits))
     return lines, len(ids)

@@ -280,6 +280,8 @@ def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: dat
     for line in lines:
         if line.step.superseded:
             what = t.gettext("missed, reported to admins")
+        elif line.waits:
+            what = t.gettext("waits: no experience exchange has taken place since the last call")
         elif line.reachable:
             what = t.gettext("direct message")
         else:

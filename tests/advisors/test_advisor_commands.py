@@ -151,6 +151,13 @@ async def test_preview_in_chat(chat: Conversation) -> None:
     await chat.say(ADMIN, ADD, dm(ADMIN))
     text = await chat.text(ADMIN, "/beratervorschau --as-of 2021-08-15", dm(ADMIN))
     assert text.startswith("Am 15.08.2021 sind für 1 Person Schritte fällig")
+    # No exchange was ever published: the delisting would wait for one to take place.
+    assert (
+        "Berta Beispiel: Auslistung – wartet: seit der letzten Erinnerung hat kein "
+        "Erfahrungsaustausch stattgefunden" in text
+    )
+    await chat.say(ADMIN, '/austausch 01.07.2021 9-12 Uhr "IHK Köln" | Köln', dm(ADMIN))
+    text = await chat.text(ADMIN, "/beratervorschau --as-of 2021-08-15", dm(ADMIN))
     assert "Berta Beispiel: Auslistung – per Chat nicht erreichbar" in text
     assert (
         await chat.text(ADMIN, "/beratervorschau 01.01.2020", dm(ADMIN))

@@ -11,6 +11,8 @@ import pytest
 
 from bot.app import Core
 from bot.core.clock import FixedClock
+from handlers.advisors.escalation import advisor_policy, preview
+from handlers.advisors.policy import Step
 from storage.models import Advisor, ExperienceExchange
 from storage.outbox import decode_message
 from tests.advisor_registry import ADMIN, advisor_settings
@@ -88,7 +90,16 @@ async def test_no_exchange_before_the_deadline_is_said_and_never_costs_the_listi
     assert "Kein Erfahrungsaustausch vor Ablauf der Frist anzubieten: 1" in note
     assert f"#{advisor_id} Berta Beispiel: letzte Erinnerung, Frist 10.06.2021" in note
 
-    # The delisting day: no exchange has taken place since the last call, so it waits.
+    # The delisting day: no exchange has taken place since the last call, so it waits –
+    # as the preview (chat and command line) says beforehand.
+    async with acore.services.sessions() as session:
+        lines, _ = await preview(
+            session,
+            advisor_policy(acore.settings),
+            date(2021, 6, 10),
+            settings=acore.settings,
+        )
+    assert [(line.step.step, line.waits) for line in lines] == [(Step.DELISTING, True)]
     report = await run_on(acore, clock, date(2021, 6, 10))
     assert report.held == 1 and report.delisted == 0
     assert await status(acore, advisor_id) == "listed"
