@@ -316,7 +316,9 @@ async def _handle_step(
             user_id=advisor.user_id,
             dedupe_key=key,
             purpose=PURPOSE,
-            message=await build_letter(session, services, policy, advisor, step, now),
+            message=await build_letter(
+                session, services, policy, advisor, step, now, nothing_before_deadline=no_exchange
+            ),
             now=now,
         )
 
@@ -328,6 +330,8 @@ async def build_letter(
     advisor: Advisor,
     step: DueStep,
     now: datetime,
+    *,
+    nothing_before_deadline: bool | None = None,
 ) -> OutgoingMessage:
     settings = services.settings
     user = await people.find_user(session, advisor.user_id) if advisor.user_id else None
@@ -343,6 +347,7 @@ async def build_letter(
         expiry=policy.expiry(step.cycle_start),
         exchanges=[exchange_info(e) for e in exchanges],
         delisting_waits=not settings.advisor_delist_without_exchange,
+        nothing_before_deadline=nothing_before_deadline,
         tz=tz,
         attach=lambda listed: exchanges_document(
             listed,

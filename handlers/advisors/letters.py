@@ -114,14 +114,16 @@ def advisor_letter(
     attach: Attach | None = None,
     expiry: date | None = None,
     delisting_waits: bool = True,
+    nothing_before_deadline: bool | None = None,
 ) -> OutgoingMessage:
     """The direct message for one step, in the advisor's language (``t``).
 
     ``expiry`` is the end of the authorization of the step's cycle (the new one in a
     relisting letter, the one run out in a legacy notice). Exchanges before the deadline
     come first; if there is none, the letter says so (and, with ``delisting_waits``, that
-    nobody is delisted before they could attend one). ``attach`` turns the listed
-    exchanges into a document (e.g. an ``.ics`` file).
+    nobody is delisted before they could attend one); ``nothing_before_deadline`` says
+    so when the list is cut short (None: judged from ``exchanges``). ``attach`` turns the
+    listed exchanges into a document (e.g. an ``.ics`` file).
     """
     text = t.gettext(
         LETTERS[step],
@@ -130,9 +132,16 @@ def advisor_letter(
         expiry=format_date(expiry, t.language) if expiry else "",
     )
     if step is not Step.RELISTING:
-        text += "\n\n" + "\n".join(
-            _exchange_lines(t, deadline, exchanges, tz, delisting_waits=delisting_waits)
+        lines = _exchange_lines(
+            t,
+            deadline,
+            exchanges,
+            tz,
+            delisting_waits=delisting_waits,
+            nothing_before_deadline=nothing_before_deadline,
         )
+        if lines:
+            text += "\n\n" + "\n".join(lines)
     document = attach(exchanges) if attach and exchanges else None
     return OutgoingMessage(text, document=document)
 
@@ -144,6 +153,7 @@ def _exchange_lines(
     tz: ZoneInfo,
     *,
     delisting_waits: bool,
+    nothing_before_deadline: bool | None,
 ) -> list[str]:
     if not exchanges and deadline is None:
         return [t.gettext("No experience exchange is published yet; the dates will follow.")]
@@ -153,10 +163,13 @@ def _exchange_lines(
     in_time = [e for e in exchanges if e.starts_at.astimezone(tz).date() <= deadline]
     later = [e for e in exchanges if e not in in_time]
     day = format_date(deadline, t.language)
+    if nothing_before_deadline is None:
+        nothing_before_deadline = not in_time
+    lines = []
     if in_time:
         lines = [t.gettext("Experience exchanges before {day}:", day=day)]
         lines += [f"• {describe_exchange(t, e, tz)}" for e in in_time]
-    else:
+    elif nothing_before_deadline:
         lines = [t.gettext("No experience exchange before {day} is published yet.", day=day)]
         if delisting_waits:
             lines.append(
@@ -166,7 +179,11 @@ def _exchange_lines(
                 )
             )
     if later:
-        lines += ["", t.gettext("Later experience exchanges:")]
+        lines += (
+            ["", t.gettext("Later experience exchanges:")]
+            if lines
+            else [t.gettext("Later experience exchanges:")]
+        )
         lines += [f"• {describe_exchange(t, e, tz)}" for e in later]
     return lines
 

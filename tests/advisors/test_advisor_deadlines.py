@@ -165,3 +165,33 @@ async def test_attendance_after_delisting_relists_at_once_with_the_new_expiry(
     report = await run_on(core, clock, date(2021, 6, 26))
     assert report.relisted == 0
     assert sum("wieder in der" in t for t in await letters(core)) == 1
+
+
+async def test_with_no_exchanges_listed_the_letter_still_tells_the_truth(
+    sqlite_url: str, clock: FixedClock
+) -> None:
+    """ADVISOR_EXCHANGES_LISTED=0 lists none; the letter says "none before the deadline"
+    only when there really is none."""
+    core = await Core.create(advisor_settings(sqlite_url, advisor_exchanges_listed=0), clock)
+    try:
+        chat = Conversation(core)
+        in_time = await add_advisor(
+            core, date(2019, 1, 10), user_id=await linked_user(core, chat, "paul")
+        )
+        await add_exchange(core, date(2021, 5, 1), "IHK In Time")
+        await run_on(core, clock, date(2021, 3, 10))
+        [text] = await letters(core)
+        assert "Erfahrungsaustausch" in text and "IHK" not in text
+        assert "noch kein Erfahrungsaustausch" not in text
+        assert not any(s.no_exchange for s in await step_rows(core) if s.advisor_id == in_time)
+        await add_advisor(
+            core,
+            date(2019, 9, 10),
+            name="Lena Late",
+            user_id=await linked_user(core, chat, "lena"),
+        )
+        await run_on(core, clock, date(2021, 9, 10))  # her last call: deadline 10.02.2022
+        text = (await letters(core))[-1]
+        assert "Bis zum 10.02.2022 ist noch kein Erfahrungsaustausch veröffentlicht." in text
+    finally:
+        await core.close()
