@@ -88,3 +88,23 @@ def test_export_with_link_codes_hands_out_every_code_at_once(
     rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8"))))
     assert [bool(row["link_code"]) for row in rows] == [False, True, True]
     assert [row["linked"] for row in rows] == ["yes", "no", "no"]
+
+
+def test_csv_as_the_readme_describes_it(cli: CliRunner, database_url: str, tmp_path: Path) -> None:
+    """German and ISO dates; `fields` with a comma and with quotes, quoted as CSV quotes."""
+    source = tmp_path / "advisors.csv"
+    source.write_text(
+        "name,email,institution,fields,authorized_on\n"
+        'Ada,ada@example.org,RKW Nord,"Digitalisierung, Finanzierung",15.06.2019\n'
+        'Bo,bo@example.org,BIFA,"Beratung ""vor Ort""",2019-06-15\n',
+        encoding="utf-8",
+    )
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert result.exit_code == 0, result.output
+    exported = tmp_path / "export.csv"
+    cli.invoke(main, ["advisors", "export", str(exported)])
+    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8"))))
+    assert [(r["fields"], r["authorized_on"]) for r in rows] == [
+        ("Digitalisierung, Finanzierung", "2019-06-15"),
+        ('Beratung "vor Ort"', "2019-06-15"),
+    ]
