@@ -44,7 +44,7 @@ class Services:
     @property
     def calendar_organizer(self) -> str:
         """The ORGANIZER address of invitations: MAIL_ORGANIZER, else a no-reply address."""
-        return self.settings.mail_organizer or f"noreply@{self.calendar_domain}"
+        return self.settings.organizer_mailbox or f"noreply@{self.calendar_domain}"
 
     def platform_traits(self, platform: str) -> PlatformTraits:
         """What differs on the platform of a chat written to without a message from it (a

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -276,9 +277,14 @@ class Settings(BaseSettings):
     @field_validator("mail_organizer")
     @classmethod
     def _organizer_address(cls, value: str | None) -> str | None:
-        if value is not None and not MAIL_ADDRESS.match(value):
-            raise ValueError("must be an e-mail address like ag-assistent@example.org")
+        if value is not None and not MAIL_ADDRESS.match(parseaddr(value)[1]):
+            raise ValueError("must be an address like 'AG-Assistent <ag@example.org>'")
         return value
+
+    @property
+    def organizer_mailbox(self) -> str | None:
+        """The bare address of MAIL_ORGANIZER (which may carry a name), or None."""
+        return parseaddr(self.mail_organizer)[1] if self.mail_organizer else None
 
     def http_server_enabled(self, console: bool) -> bool:
         if self.http_server is HttpServerMode.AUTO:

@@ -91,7 +91,7 @@ async def test_configured_domain_and_organizer(tmp_path: Path, clock: FixedClock
         f"sqlite:///{tmp_path / 'bot.db'}",
         clock,
         calendar_uid_domain="AG.Example.org",
-        mail_organizer="termine@ag.example.org",
+        mail_organizer="AG-Termine <termine@ag.example.org>",
         public_base_url="https://feeds.example.org",
     )
     try:
