@@ -20,6 +20,7 @@ from bot.scheduler.runner import SweepScheduler
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from handlers.registry import build_router
+from storage import installation
 from storage.db import Engine, create_engine, session_factory
 from storage.migrate import upgrade_to_head
 
@@ -54,7 +55,9 @@ class Core:
     worker: DeliveryWorker | None = None
     feed_server: FeedServer | None = None
     scheduler: SweepScheduler | None = None
+    feed_retry_seconds: float = 30.0  # a feed server that could not listen is tried again
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _feed_retry: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -63,12 +66,17 @@ class Core:
         await upgrade_to_head(engine)
         platforms = platform_traits(settings)
         prefixes = tuple(dict.fromkeys(traits.command_prefix for traits in platforms.values()))
+        clock = clock or SystemClock()
+        sessions = session_factory(engine)
+        async with sessions.begin() as session:
+            domain = await installation.calendar_domain(session, clock.now())
         services = Services(
             settings=settings,
-            clock=clock or SystemClock(),
-            sessions=session_factory(engine),
+            clock=clock,
+            sessions=sessions,
             router=build_router(prefixes),
             platforms=platforms,
+            installation_domain=domain,
         )
         return cls(settings, engine, services, Dispatcher(services))
 
@@ -95,6 +103,43 @@ class Core:
         self.feed_server = FeedServer(self.services)
         await self.feed_server.start()
         return self.feed_server
+
+    async def keep_feeds_running(self) -> None:
+        """Start the feed server; if it cannot listen (the port is taken), the chat side
+        runs anyway: the failure is logged and told to the admins once, and the start is
+        tried again every `feed_retry_seconds` until it works or the bot stops."""
+        from bot.feed_server import FeedServerError
+        from handlers.calendar.feed_status import tell_admins_feeds_down
+
+        try:
+            await self.start_feeds()
+            return
+        except FeedServerError as exc:
+            self.feed_server = None
+            log.error(
+                "%s; the chat keeps running, retrying every %ss", exc, self.feed_retry_seconds
+            )
+            try:
+                await tell_admins_feeds_down(self.services, str(exc), self.feed_retry_seconds)
+            except Exception:
+                log.exception("could not tell the admins that the feed server is down")
+        self._feed_retry = asyncio.create_task(self._retry_feeds(), name="feed-retry")
+
+    async def _retry_feeds(self) -> None:
+        from bot.feed_server import FeedServerError
+
+        attempts = 1
+        while True:
+            await asyncio.sleep(self.feed_retry_seconds)
+            attempts += 1
+            try:
+                await self.start_feeds()
+            except FeedServerError as exc:
+                self.feed_server = None
+                log.debug("feed server still down (attempt %d): %s", attempts, exc)
+                continue
+            log.warning("calendar feed server started after %d attempts", attempts)
+            return
 
     def start_scheduler(self) -> None:
         """Wake the sweeps: each capability's `JOBS`, gathered by handlers.registry.all_jobs."""
@@ -124,6 +169,11 @@ class Core:
         if self.scheduler is not None:  # first: a sweep may still enqueue for the worker
             await self.scheduler.stop()
             self.scheduler = None
+        if self._feed_retry is not None:
+            self._feed_retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._feed_retry
+            self._feed_retry = None
         if self.feed_server is not None:
             await self.feed_server.stop()
             self.feed_server = None
@@ -142,7 +192,7 @@ async def run_adapters(
     started: list[Adapter] = []
     try:
         if feeds:
-            await core.start_feeds()
+            await core.keep_feeds_running()
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)

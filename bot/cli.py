@@ -271,15 +271,27 @@ def advisors_import(file: Path) -> None:
 
 @advisors.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def advisors_export(file: Path) -> None:
+@click.option(
+    "--with-link-codes",
+    is_flag=True,
+    help="A new one-time link code for every advisor without a linked chat account "
+    "(columns link_code, link_code_valid_until), to hand them out all at once.",
+)
+def advisors_export(file: Path, with_link_codes: bool) -> None:
     """Write the registry to FILE.csv (importing it again changes nothing)."""
-    from handlers.advisors.registry_csv import export_csv
+    from datetime import timedelta
+
+    from handlers.advisors.registry_csv import LinkCodes, export_csv
 
     settings = _settings()
 
     async def work(services: Services) -> str:
-        async with services.sessions() as session:
-            return await export_csv(session)
+        if not with_link_codes:
+            async with services.sessions() as session:
+                return await export_csv(session)
+        codes = LinkCodes(services.clock.now(), timedelta(days=settings.advisor_link_code_days))
+        async with services.sessions.begin() as session:
+            return await export_csv(session, codes)
 
     content = _with_database(settings, work)
     file.write_text(content, encoding="utf-8")
@@ -310,7 +322,58 @@ def advisors_preview(as_of: str | None, limit: int) -> None:
     async def work(services: Services) -> str:
         target = day or local_today(services, services.clock.now())
         async with services.sessions() as session:
-            lines, total = await preview(session, policy, target, limit=limit)
+            lines, total = await preview(session, policy, target, limit=limit, settings=settings)
         return preview_text(Translator(settings.bot_language), lines, total, target)
+
+    click.echo(_with_database(settings, work))
+
+
+@advisors.command("run")
+@click.option("--date", "day_text", required=True, help="The day to run, e.g. 2023-05-01.")
+@click.option(
+    "--send",
+    is_flag=True,
+    help="Really run it: record the steps, queue the letters and reports. Without: dry run.",
+)
+@click.option("--limit", default=200, show_default=True, help="Most advisors to list.")
+def advisors_run(day_text: str, send: bool, limit: int) -> None:
+    """The daily reminder run for a date: without --send it only shows what would happen
+    (a rehearsal); with --send it does it (e.g. to re-trigger a missed day). A real run
+    refuses dates in the future. Steps already handled are never repeated."""
+    from datetime import date
+
+    from bot.core.i18n import Translator
+    from handlers.advisors.escalation import (
+        advisor_policy,
+        preview,
+        run_advisor_escalation,
+    )
+    from handlers.advisors.letters import preview_text, run_summary
+    from handlers.context import local_today
+
+    settings = _settings()
+    policy = advisor_policy(settings)
+    if policy is None:
+        raise click.ClickException("ADVISOR_POLICY_START is not set: no advisor reminders")
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        raise click.BadParameter(f"{day_text!r} is not a date like 2023-05-01") from None
+    t = Translator(settings.bot_language)
+
+    async def work(services: Services) -> str:
+        today = local_today(services, services.clock.now())
+        async with services.sessions() as session:
+            lines, total = await preview(session, policy, day, limit=limit, settings=settings)
+        shown = preview_text(t, lines, total, day)
+        if not send:
+            return shown + "\n\n(dry run: nothing was sent; add --send to run it)"
+        if day > today:
+            raise click.ClickException(
+                f"{day.isoformat()} lies in the future (today is {today.isoformat()}): "
+                "a real run only for today or earlier; without --send it is a dry run"
+            )
+        report = await run_advisor_escalation(services, day)
+        return shown + "\n\n" + run_summary(t, report)
 
     click.echo(_with_database(settings, work))

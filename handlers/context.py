@@ -32,6 +32,19 @@ class Services:
     router: Router
     wake_outbox: Callable[[], None] = lambda: None
     platforms: Mapping[str, PlatformTraits] = field(default_factory=dict)
+    # This installation's generated calendar domain (storage.installation), read at start.
+    installation_domain: str = "localhost.invalid"
+
+    @property
+    def calendar_domain(self) -> str:
+        """The right-hand side of every calendar UID (`meeting-12@DOMAIN`): the configured
+        one (CALENDAR_UID_DOMAIN, PUBLIC_BASE_URL's host), else the installation's own."""
+        return self.settings.configured_calendar_domain or self.installation_domain
+
+    @property
+    def calendar_organizer(self) -> str:
+        """The ORGANIZER address of invitations: MAIL_ORGANIZER, else a no-reply address."""
+        return self.settings.organizer_mailbox or f"noreply@{self.calendar_domain}"
 
     def platform_traits(self, platform: str) -> PlatformTraits:
         """What differs on the platform of a chat written to without a message from it (a

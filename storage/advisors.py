@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import AuthorizationSource, ListingStatus, StepOutcome
@@ -25,6 +25,7 @@ from storage.db import dialect_insert
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
+    AdvisorInstitution,
     AdvisorLinkCode,
     AdvisorStep,
     ExchangeAttendance,
@@ -160,9 +161,10 @@ async def record_step(
     outcome: StepOutcome,
     now: datetime,
     outbox_key: str | None,
+    no_exchange: bool = False,
 ) -> bool:
     """Record a handled step (a `Step` value) once; False if it was recorded already (then
-    do nothing)."""
+    do nothing). `no_exchange`: its letter had no exchange before the deadline to offer."""
     statement = (
         dialect_insert(session)(AdvisorStep)
         .values(
@@ -173,6 +175,7 @@ async def record_step(
             outcome=outcome.value,
             done_at=now,
             outbox_key=outbox_key,
+            no_exchange=no_exchange,
         )
         .on_conflict_do_nothing(index_elements=["advisor_id", "step", "cycle_start"])
     )
@@ -285,12 +288,7 @@ async def upcoming_exchanges(
 ) -> list[ExperienceExchange]:
     """The next exchanges an advisor may attend: published for everyone, or in a working
     group the advisor's chat account belongs to (never another group's)."""
-    visible = ExperienceExchange.group_id.is_(None)
-    if user_id is not None:
-        groups = select(Membership.group_id).where(
-            Membership.user_id == user_id, Membership.left_at.is_(None)
-        )
-        visible = or_(visible, ExperienceExchange.group_id.in_(groups))
+    visible = _visible_to(user_id)
     return list(
         await session.scalars(
             select(ExperienceExchange)
@@ -298,6 +296,33 @@ async def upcoming_exchanges(
             .order_by(ExperienceExchange.starts_at, ExperienceExchange.id)
             .limit(limit)
         )
+    )
+
+
+def _visible_to(user_id: int | None) -> ColumnElement[bool]:
+    """Exchanges published for everyone, or in a working group the person belongs to."""
+    visible = ExperienceExchange.group_id.is_(None)
+    if user_id is not None:
+        groups = select(Membership.group_id).where(
+            Membership.user_id == user_id, Membership.left_at.is_(None)
+        )
+        visible = or_(visible, ExperienceExchange.group_id.in_(groups))
+    return visible
+
+
+async def exchanges_between(
+    session: AsyncSession, *, start: datetime, end: datetime, user_id: int | None
+) -> int:
+    """How many exchanges the advisor could attend that start in [start, end)."""
+    return (
+        await session.scalar(
+            select(func.count(ExperienceExchange.id)).where(
+                ExperienceExchange.starts_at >= start,
+                ExperienceExchange.starts_at < end,
+                _visible_to(user_id),
+            )
+        )
+        or 0
     )
 
 
@@ -528,3 +553,70 @@ async def create_exchange(
 
 async def exchange_by_id(session: AsyncSession, exchange_id: int) -> ExperienceExchange | None:
     return await session.get(ExperienceExchange, exchange_id)
+
+
+async def registry_addresses(session: AsyncSession, user_ids: Iterable[int]) -> dict[int, str]:
+    """The registry's e-mail address of each of these people who is a linked advisor."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(Advisor.user_id, Advisor.email)
+        .where(Advisor.user_id.in_(ids), Advisor.email.is_not(None))
+        .order_by(Advisor.id)
+    )
+    found: dict[int, str] = {}
+    for user_id, email in rows:
+        found.setdefault(user_id, email)
+    return found
+
+
+async def institutions(session: AsyncSession) -> list[AdvisorInstitution]:
+    """The institutions with a summary chat or address of their own, by name."""
+    return list(await session.scalars(select(AdvisorInstitution).order_by(AdvisorInstitution.name)))
+
+
+async def institution_by_name(session: AsyncSession, name: str) -> AdvisorInstitution | None:
+    """By name as written in the advisors' entries (case-insensitive)."""
+    return await session.scalar(
+        select(AdvisorInstitution).where(func.lower(AdvisorInstitution.name) == name.lower())
+    )
+
+
+async def institution_names(session: AsyncSession, search: str) -> list[str]:
+    """The institutions named in advisors' entries that equal `search` (case-insensitive)."""
+    return list(
+        await session.scalars(
+            select(Advisor.institution)
+            .where(func.lower(Advisor.institution) == search.lower())
+            .distinct()
+        )
+    )
+
+
+async def save_institution(
+    session: AsyncSession,
+    name: str,
+    *,
+    now: datetime,
+    chat: tuple[str, str] | bool | None = False,
+    email: str | bool | None = False,
+) -> AdvisorInstitution:
+    """Set an institution's summary chat and/or address (`False`: leave as is, `None`:
+    remove); a row without either is deleted, the returned object then detached."""
+    row = await institution_by_name(session, name)
+    if row is None:
+        row = AdvisorInstitution(name=name, created_at=now, updated_at=now)
+        session.add(row)
+    if chat is not False:
+        row.chat_platform, row.chat_id = chat if isinstance(chat, tuple) else (None, None)
+    if email is not False:
+        row.email = email if isinstance(email, str) else None
+    row.updated_at = now
+    if row.chat_id is None and row.email is None:
+        if row.id is not None:
+            await session.delete(row)
+        else:
+            session.expunge(row)
+    await session.flush()
+    return row

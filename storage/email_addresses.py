@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -53,3 +54,19 @@ async def address_owner(session: Session, address: str) -> int | None:
     return await session.scalar(
         select(EmailAddress.user_id).where(EmailAddress.address_key == address_key(address))
     )
+
+
+async def confirmed_addresses(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
+    """`confirmed_address` of many people in one query: user id → address, for those with
+    a confirmed, reachable address."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = await session.execute(
+        select(EmailAddress.user_id, EmailAddress.address).where(
+            EmailAddress.user_id.in_(ids),
+            EmailAddress.confirmed_at.is_not(None),
+            EmailAddress.unreachable_at.is_(None),
+        )
+    )
+    return {user_id: address for user_id, address in rows}

@@ -52,3 +52,16 @@ async def forget_events_before(session: AsyncSession, platform: str, before: dat
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def insert_state_once(
+    session: AsyncSession, platform: str, key: str, value: str, now: datetime
+) -> bool:
+    """Store a value unless one is stored already (the first writer wins); True if stored."""
+    statement = dialect_insert(session)(PlatformState).values(
+        platform=platform, key=key, value=value, updated_at=now
+    )
+    result = await session.execute(
+        statement.on_conflict_do_nothing(index_elements=["platform", "key"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -6,7 +6,9 @@ an admin on a small server needs when the bot refuses to start.
 
 from __future__ import annotations
 
+import re
 from datetime import date, time
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -19,6 +21,10 @@ from bot.core.escalation_months import check_escalation_months
 from bot.core.reminder_offsets import OffsetError, parse_offsets
 
 SUPPORTED_LANGUAGES = ("de", "en")
+DOMAIN_NAME = re.compile(
+    r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
+)
+MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 
 class TelegramMode(StrEnum):
@@ -104,6 +110,13 @@ class Settings(BaseSettings):
     imap_tls: bool = True
     imap_folder: Annotated[str, Field(min_length=1, max_length=200)] = "INBOX"
     imap_poll_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    # The right-hand side of calendar UIDs (meeting-12@DOMAIN); default: PUBLIC_BASE_URL's
+    # host, else a name generated once per installation and kept in the database.
+    calendar_uid_domain: str | None = None
+    # ORGANIZER of invitations (calendar apps send answers there); default noreply@DOMAIN.
+    mail_organizer: str | None = None
+    # False: a delisting waits while no experience exchange took place since the last call.
+    advisor_delist_without_exchange: bool = False
 
     @field_validator(
         "telegram_token",
@@ -247,9 +260,39 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.http_port}"
 
     @property
-    def calendar_domain(self) -> str:
-        """The right-hand side of calendar UIDs; keep PUBLIC_BASE_URL stable so UIDs are."""
-        return urlsplit(self.feed_base_url).hostname or "localhost"
+    def configured_calendar_domain(self) -> str | None:
+        """CALENDAR_UID_DOMAIN, else the host of PUBLIC_BASE_URL, else None (then the
+        installation's generated domain is used: `Services.calendar_domain`). Never the
+        local listen address: `127.0.0.1` is the same on every machine."""
+        if self.calendar_uid_domain:
+            return self.calendar_uid_domain
+        if self.public_base_url:
+            return urlsplit(self.public_base_url).hostname
+        return None
+
+    @field_validator("calendar_uid_domain", "mail_organizer")
+    @classmethod
+    def _blank_text_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("calendar_uid_domain")
+    @classmethod
+    def _domain_name(cls, value: str | None) -> str | None:
+        if value is not None and not DOMAIN_NAME.match(value):
+            raise ValueError("must be a domain name like bot.example.org")
+        return value.lower() if value else value
+
+    @field_validator("mail_organizer")
+    @classmethod
+    def _organizer_address(cls, value: str | None) -> str | None:
+        if value is not None and not MAIL_ADDRESS.match(parseaddr(value)[1]):
+            raise ValueError("must be an address like 'AG-Assistent <ag@example.org>'")
+        return value
+
+    @property
+    def organizer_mailbox(self) -> str | None:
+        """The bare address of MAIL_ORGANIZER (which may carry a name), or None."""
+        return parseaddr(self.mail_organizer)[1] if self.mail_organizer else None
 
     def http_server_enabled(self, console: bool) -> bool:
         if self.http_server is HttpServerMode.AUTO:

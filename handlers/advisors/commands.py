@@ -19,16 +19,21 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command
 from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.advisors import actions
-from handlers.advisors.escalation import advisor_policy, exchange_info, preview
+from handlers.advisors.escalation import (
+    advisor_policy,
+    exchange_info,
+    handle_advisor_now,
+    preview,
+)
 from handlers.advisors.letters import describe_exchange, preview_text, step_name
 from handlers.advisors.policy import EscalationPolicy, timeline
+from handlers.advisors.registry_csv import ADVISOR_CODE
 from handlers.context import HandlerContext
 from handlers.meetings.commands import read_when
 from storage import advisors as advisor_store
 from storage import linking
-from storage.models import Advisor
+from storage.models import Advisor, AdvisorInstitution
 
-ADVISOR_CODE = "advisor"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGE_CHOICES = {"de": "de", "deutsch": "de", "german": "de", "en": "en", "englisch": "en"}
 LIST_LIMIT = 30
@@ -277,6 +282,14 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
         await actions.add_authorization(
             ctx.session, advisor, day, source=AuthorizationSource.MANUAL, now=ctx.now, policy=policy
         )
+        if await _relist_at_once(ctx, advisor):
+            advisor.updated_at = ctx.now
+            return Reply(
+                ctx._("Saved.")
+                + _relisted_note(ctx, [advisor.name])
+                + "\n"
+                + await _details(ctx, advisor)
+            )
     elif key == "status":
         if value.lower() not in DELISTED_WORDS:
             raise UserError(
@@ -441,6 +454,7 @@ async def attendance(ctx: HandlerContext) -> Reply:
     if day > _today(ctx):
         raise UserError(ctx._("This experience exchange has not taken place yet."))
     names = []
+    relisted: list[str] = []
     policy = _policy(ctx)
     for ref in ctx.args["advisors"].replace(",", " ").split():
         advisor = await _advisor(ctx, ref)
@@ -454,12 +468,32 @@ async def attendance(ctx: HandlerContext) -> Reply:
             policy=policy,
         )
         names.append(advisor.name)
-    return Reply(
-        ctx._(
-            "Attendance recorded for {names}: authorization renewed from {day}.",
-            names=", ".join(names),
-            day=format_date(day, ctx.language),
-        )
+        if await _relist_at_once(ctx, advisor):
+            relisted.append(advisor.name)
+    text = ctx._(
+        "Attendance recorded for {names}: authorization renewed from {day}.",
+        names=", ".join(names),
+        day=format_date(day, ctx.language),
+    )
+    return Reply(text + _relisted_note(ctx, relisted))
+
+
+async def _relist_at_once(ctx: HandlerContext, advisor: Advisor) -> bool:
+    """A delisted advisor whose authorization was just renewed is listed again now, not at
+    the next daily run, and gets the relisting letter; True if relisted."""
+    if advisor.status != ListingStatus.DELISTED.value:
+        return False
+    report = await handle_advisor_now(ctx.session, ctx.services, advisor, _today(ctx))
+    ctx.enqueued += report.sent
+    return report.relisted > 0
+
+
+def _relisted_note(ctx: HandlerContext, names: list[str]) -> str:
+    if not names:
+        return ""
+    return "\n" + ctx._(
+        "Listed again at once: {names} (the relisting letter is on its way).",
+        names=", ".join(names),
     )
 
 
@@ -473,8 +507,87 @@ async def advisor_preview(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("No escalation policy is active (ADVISOR_POLICY_START is not set)."))
     text = AS_OF.sub("", ctx.args.get("when") or "").strip()
     as_of = _date(ctx, text) if text else _today(ctx)
-    lines, total = await preview(ctx.session, policy, as_of, limit=LIST_LIMIT)
+    lines, total = await preview(
+        ctx.session, policy, as_of, limit=LIST_LIMIT, settings=ctx.services.settings
+    )
     return Reply(preview_text(ctx.t, lines, total, as_of))
+
+
+OFF_WORDS = {"aus", "off", "keine", "none", "-"}
+HERE_WORDS = {"hier", "here"}
+CHAT_REF = re.compile(r"^([a-z]+):(\S+)$")
+
+
+async def institution(ctx: HandlerContext) -> Reply:
+    """`/institut`: which training institutions get their own summary, and where;
+    `/institut NAME | hier` (in that institution's chat), `| PLATFORM:CHAT_ID`,
+    `| address@example.org` or `| aus`."""
+    details = (ctx.args.get("details") or "").strip()
+    name, _, target = (part.strip() for part in details.partition("|"))
+    if not (name and target.lower() in HERE_WORDS):
+        await require_admin(ctx)  # everything but "here" shows or names registry data
+    elif not await is_admin(ctx.session, ctx.services.settings, ctx.user.id):
+        raise UserError(ctx._("Only admins may use the advisor registry."))
+    if not name:
+        return Reply(await _institutions_text(ctx))
+    known = await advisor_store.institution_names(ctx.session, name)
+    if not known:
+        raise UserError(
+            ctx._("No advisor belongs to the training institution “{name}”.", name=name)
+        )
+    name = known[0]
+    chat: tuple[str, str] | bool | None = False
+    email: str | bool | None = False
+    lowered = target.lower()
+    if lowered in HERE_WORDS:
+        if ctx.message.is_direct:
+            raise UserError(ctx._("Please send this in the institution's own group chat."))
+        chat = (ctx.message.platform, ctx.message.chat.chat_id)
+    elif lowered in OFF_WORDS:
+        chat, email = None, None
+    elif match := CHAT_REF.match(lowered):
+        chat = (match.group(1), target.split(":", 1)[1])
+    elif "@" in target:
+        email = _check_email(ctx, target)
+    else:
+        raise UserError(
+            ctx._(
+                "Please write {command} NAME | hier (in the institution's chat), "
+                "| PLATFORM:CHAT_ID, | an e-mail address, or | aus.",
+                command=ctx.command_name("institution"),
+            )
+        )
+    row = await advisor_store.save_institution(
+        ctx.session, name, now=ctx.now, chat=chat, email=email
+    )
+    if row.chat_id is None and row.email is None:
+        return Reply(ctx._("{name} gets no summary of its own any more.", name=name))
+    return Reply(_institution_line(ctx, row))
+
+
+def _institution_line(ctx: HandlerContext, row: AdvisorInstitution) -> str:
+    parts = [
+        ctx._("chat {chat}", chat=f"{row.chat_platform}:{row.chat_id}") if row.chat_id else "",
+        ctx._("address {email} (used once e-mail delivery is set up)", email=row.email)
+        if row.email
+        else "",
+    ]
+    return ctx._(
+        "{name} gets its own summary: {where}",
+        name=row.name,
+        where=", ".join(part for part in parts if part),
+    )
+
+
+async def _institutions_text(ctx: HandlerContext) -> str:
+    rows = await advisor_store.institutions(ctx.session)
+    if not rows:
+        return ctx._(
+            "No training institution gets a summary of its own yet. An admin sends "
+            "{command} NAME | hier in the institution's chat.",
+            command=ctx.command_name("institution"),
+        )
+    return "\n".join(f"• {_institution_line(ctx, row)}" for row in rows)
 
 
 COMMANDS = (
@@ -577,6 +690,29 @@ COMMANDS = (
         german="beratervorschau",
         args=(Arg("when", N_("date"), kind=ArgKind.TEXT, required=False),),
         details=N_("Example: /beratervorschau --as-of 2023-05-01 (default: today). Admins only."),
+        admin_only=True,
+    ),
+    Command(
+        "institution",
+        institution,
+        N_("Training institutions' own summaries: list, or set a chat or address"),
+        german="institut",
+        args=(
+            Arg(
+                "details",
+                N_("name | hier, chat, e-mail or aus"),
+                kind=ArgKind.TEXT,
+                required=False,
+                max_length=600,
+            ),
+        ),
+        details=N_(
+            "Each training institution can get the summary of its own advisors' reminders "
+            "itself. Example: /institut RKW Nord | hier – sent by an admin in the "
+            "institution's chat; or /institut RKW Nord | telegram:-1001234567890, "
+            "/institut RKW Nord | info@rkw.example (kept for e-mail), /institut RKW Nord | aus. "
+            "Without arguments: the list. Admins only."
+        ),
         admin_only=True,
     ),
 )

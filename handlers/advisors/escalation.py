@@ -21,10 +21,11 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
 
+from bot.core.dates import format_date
 from bot.core.enums import ListingStatus, StepOutcome
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
@@ -84,6 +85,7 @@ class EscalationReport:
     missed: int = 0  # superseded steps, recorded and reported instead of sent
     delisted: int = 0
     relisted: int = 0
+    held: int = 0  # delistings waiting: no exchange took place since the last call
     advisors: int = 0  # advisors handled by this process
     summaries: int = 0  # summary/report messages queued
     unreported: int = 0  # handled steps left for the next run: no report destination set
@@ -160,14 +162,97 @@ async def _handle_batch(
         history = found[advisor.id]
         steps = due_steps(history, policy, today)
         report.advisors += 1
+        handled = []
         for step in steps:
-            await _handle_step(session, services, advisor, step, reachable, now, report)
-        advisor.next_step_on = next_due_on(history.record(steps, today), policy)
+            if await _delisting_held(session, services, policy, advisor, step, today):
+                report.held += 1
+                continue  # stays due: looked at again on the next daily run
+            await _handle_step(session, services, policy, advisor, step, reachable, now, report)
+            handled.append(step)
+        advisor.next_step_on = next_due_on(history.record(handled, today), policy)
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(0), tz)
+
+
+async def delisting_waits(
+    session: Session,
+    settings: Settings,
+    policy: EscalationPolicy,
+    advisor: Advisor,
+    step: DueStep,
+    today: date,
+) -> bool:
+    """True if this due delisting must wait: no exchange open to the advisor has taken
+    place since the last call (and ADVISOR_DELIST_WITHOUT_EXCHANGE is not set)."""
+    if settings.advisor_delist_without_exchange or step.superseded or not step.step.is_delisting:
+        return False
+    tz = ZoneInfo(settings.bot_timezone)
+    return not await advisor_store.exchanges_between(
+        session,
+        start=_midnight(policy.last_call_on(step.cycle_start), tz),
+        end=_midnight(today, tz),
+        user_id=advisor.user_id,
+    )
+
+
+async def _delisting_held(
+    session: Session,
+    services: Services,
+    policy: EscalationPolicy,
+    advisor: Advisor,
+    step: DueStep,
+    today: date,
+) -> bool:
+    """An advisor is never delisted for lack of an exchange to attend: unless
+    ADVISOR_DELIST_WITHOUT_EXCHANGE is set, a due delisting waits until an exchange open to
+    the advisor has taken place since the last call. The admins are told once."""
+    settings = services.settings
+    if not await delisting_waits(session, settings, policy, advisor, step, today):
+        return False
+    since = policy.last_call_on(step.cycle_start)
+
+    def note(t: Translator) -> str:
+        return t.gettext(
+            "Advisor #{number} {name} ({institution}) is not delisted for now: no experience "
+            "exchange open to them has taken place since the last call of {day}. Please "
+            "publish exchange dates; the delisting waits until one has taken place.",
+            number=advisor.id,
+            name=advisor.name,
+            institution=advisor.institution,
+            day=format_date(since, t.language),
+        )
+
+    await tell_admins(
+        session,
+        settings,
+        dedupe_key=f"advisor-delisting-held:{advisor.id}:{step.key}",
+        purpose="advisor_admin_report",
+        text=note,
+        now=services.clock.now(),
+    )
+    return True
+
+
+async def handle_advisor_now(
+    session: Session, services: Services, advisor: Advisor, today: date
+) -> EscalationReport:
+    """What is due for one advisor right now, in the caller's transaction: after a renewal
+    of a delisted advisor this relists them at once, with the relisting letter."""
+    report = EscalationReport(today)
+    policy = advisor_policy(services.settings)
+    if policy is None:
+        report.disabled = True
+        return report
+    await _handle_batch(session, services, policy, [advisor], today, report)
+    return report
 
 
 async def _handle_step(
     session: Session,
     services: Services,
+    policy: EscalationPolicy,
     advisor: Advisor,
     step: DueStep,
     reachable: set[int],
@@ -183,6 +268,18 @@ async def _handle_step(
         key = outbox_key(advisor.id, step) if can_write else None
         reached = advisor.user_id in reachable
         outcome = StepOutcome.SENT if reached else StepOutcome.UNREACHABLE
+    no_exchange = (
+        outcome is not StepOutcome.MISSED
+        and step.deadline is not None
+        and not await advisor_store.exchanges_between(
+            session,
+            start=now,
+            end=_midnight(
+                step.deadline + timedelta(days=1), ZoneInfo(services.settings.bot_timezone)
+            ),
+            user_id=advisor.user_id,
+        )
+    )
     # The record first: if it exists (another process, an earlier run) nothing happens.
     if not await advisor_store.record_step(
         session,
@@ -193,6 +290,7 @@ async def _handle_step(
         outcome=outcome,
         now=now,
         outbox_key=key,
+        no_exchange=no_exchange,
     ):
         return
     report.steps.append((advisor.id, step.step.value, outcome.value))
@@ -218,14 +316,24 @@ async def _handle_step(
             user_id=advisor.user_id,
             dedupe_key=key,
             purpose=PURPOSE,
-            message=await build_letter(session, services.settings, advisor, step, now),
+            message=await build_letter(
+                session, services, policy, advisor, step, now, nothing_before_deadline=no_exchange
+            ),
             now=now,
         )
 
 
 async def build_letter(
-    session: Session, settings: Settings, advisor: Advisor, step: DueStep, now: datetime
+    session: Session,
+    services: Services,
+    policy: EscalationPolicy,
+    advisor: Advisor,
+    step: DueStep,
+    now: datetime,
+    *,
+    nothing_before_deadline: bool | None = None,
 ) -> OutgoingMessage:
+    settings = services.settings
     user = await people.find_user(session, advisor.user_id) if advisor.user_id else None
     tz = ZoneInfo((user.timezone if user else None) or settings.bot_timezone)
     exchanges = await advisor_store.upcoming_exchanges(
@@ -236,13 +344,16 @@ async def build_letter(
         name=advisor.name,
         step=step.step,
         deadline=step.deadline,
+        expiry=policy.expiry(step.cycle_start),
         exchanges=[exchange_info(e) for e in exchanges],
+        delisting_waits=not settings.advisor_delist_without_exchange,
+        nothing_before_deadline=nothing_before_deadline,
         tz=tz,
         attach=lambda listed: exchanges_document(
             listed,
             t=Translator(advisor.language),
             tz=tz,
-            domain=settings.calendar_domain,
+            domain=services.calendar_domain,
             now=now,
         ),
     )
@@ -266,7 +377,7 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                     len(steps),
                 )
                 return
-            lines = await _report_lines(session, steps)
+            lines = await _report_lines(session, steps, advisor_policy(settings))
             first = steps[0].id
             now = services.clock.now()
             summary_targets = [summary_chat] if summary_chat else list(admins.chats)
@@ -285,8 +396,12 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                         message=OutgoingMessage(institution_summary(t, institution, group, today)),
                         now=now,
                     )
+            report.summaries += await _institution_summaries(
+                session, settings, by_institution, first=first, today=today, now=now
+            )
             missed = [line for line in lines if line.outcome == StepOutcome.MISSED]
             unreachable = [line for line in lines if line.outcome == StepOutcome.UNREACHABLE]
+            no_exchange = [line for line in lines if line.no_exchange]
             # Without admin destinations, the summary chat gets the admin report as well.
             admin_chats = list(admins.chats) or ([summary_chat] if summary_chat else [])
             report.summaries += await tell_admins(
@@ -294,14 +409,53 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                 settings,
                 dedupe_key=f"advisor-admin:{first}",
                 purpose="advisor_admin_report",
-                text=partial(admin_report, missed=missed, unreachable=unreachable, today=today),
+                text=partial(
+                    admin_report,
+                    missed=missed,
+                    unreachable=unreachable,
+                    today=today,
+                    no_exchange=no_exchange,
+                ),
                 now=now,
                 chats=admin_chats,
             )
             await advisor_store.mark_steps_reported(session, [s.id for s in steps], now)
 
 
-async def _report_lines(session: Session, steps: list[AdvisorStep]) -> list[ReportLine]:
+async def _institution_summaries(
+    session: Session,
+    settings: Settings,
+    by_institution: dict[str, list[ReportLine]],
+    *,
+    first: int,
+    today: date,
+    now: datetime,
+) -> int:
+    """Each training institution with a chat of its own (`/institut`) gets its part of the
+    summary there too, in that chat's language; how many were queued."""
+    queued = 0
+    destinations = {row.name: row for row in await advisor_store.institutions(session)}
+    for institution, group in sorted(by_institution.items()):
+        row = destinations.get(institution)
+        if row is None or row.chat_platform is None or row.chat_id is None:
+            continue
+        platform, chat = row.chat_platform, row.chat_id
+        t = Translator(await chat_language(session, settings, platform, chat))
+        queued += await outbox.enqueue(
+            session,
+            dedupe_key=f"advisor-institution-summary:{first}:{row.id}:{platform}:{chat}",
+            purpose="advisor_summary",
+            platform=platform,
+            chat_id=chat,
+            message=OutgoingMessage(institution_summary(t, institution, group, today)),
+            now=now,
+        )
+    return queued
+
+
+async def _report_lines(
+    session: Session, steps: list[AdvisorStep], policy: EscalationPolicy | None
+) -> list[ReportLine]:
     advisors = await advisor_store.advisors_by_id(session, {s.advisor_id for s in steps})
     return [
         ReportLine(
@@ -312,6 +466,8 @@ async def _report_lines(session: Session, steps: list[AdvisorStep]) -> list[Repo
             step=Step(s.step),
             outcome=s.outcome,
             due_on=s.due_on,
+            no_exchange=s.no_exchange,
+            deadline=policy.deadline_of(Step(s.step), s.cycle_start) if policy else None,
         )
         for s in steps
     ]
@@ -322,12 +478,19 @@ class PreviewLine:
     advisor: Advisor
     step: DueStep
     reachable: bool
+    waits: bool = False  # a delisting that waits for an exchange to have taken place
 
 
 async def preview(
-    session: Session, policy: EscalationPolicy, as_of: date, *, limit: int = 1000
+    session: Session,
+    policy: EscalationPolicy,
+    as_of: date,
+    *,
+    limit: int = 1000,
+    settings: Settings | None = None,
 ) -> tuple[list[PreviewLine], int]:
-    """What a run on ``as_of`` would do, without writing anything, and how many advisors.
+    """What a run on ``as_of`` would do, without writing anything, and how many advisors;
+    with `settings`, a delisting that would wait for an exchange is shown as such.
 
     Uses the stored `next_step_on`, so it assumes no renewal is recorded before ``as_of``.
     """
@@ -338,9 +501,11 @@ async def preview(
     reachable = await advisor_store.reachable_users(
         session, [a.user_id for a in advisors.values() if a.user_id is not None]
     )
-    lines = [
-        PreviewLine(advisors[i], step, advisors[i].user_id in reachable)
-        for i in shown
-        for step in due_steps(found[i], policy, as_of)
-    ]
+    lines = []
+    for i in shown:
+        for step in due_steps(found[i], policy, as_of):
+            waits = settings is not None and await delisting_waits(
+                session, settings, policy, advisors[i], step, as_of
+            )
+            lines.append(PreviewLine(advisors[i], step, advisors[i].user_id in reachable, waits))
     return lines, len(ids)

@@ -19,7 +19,7 @@ from bot.core.messages import Document, OutgoingMessage
 from handlers.advisors.policy import Step
 
 if TYPE_CHECKING:
-    from handlers.advisors.escalation import PreviewLine
+    from handlers.advisors.escalation import EscalationReport, PreviewLine
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ LETTERS = {
         "removed from the public advisor list."
     ),
     Step.LEGACY_NOTICE: N_(
-        "Dear {name},\nyour authorization as an advisor had already expired when the new "
+        "Dear {name},\nyour authorization as an advisor ran out on {expiry}, before the new "
         "renewal rules took effect. Please attend an experience exchange by {deadline}; "
         "otherwise you will be removed from the public advisor list on that day."
     ),
@@ -61,7 +61,7 @@ LETTERS = {
     ),
     Step.RELISTING: N_(
         "Dear {name},\nyour authorization has been renewed: you are listed in the public "
-        "advisor list again."
+        "advisor list again. Your authorization now runs until {expiry}."
     ),
 }
 LETTERS[Step.LEGACY_DELISTING] = LETTERS[Step.DELISTING]
@@ -112,27 +112,80 @@ def advisor_letter(
     exchanges: Sequence[ExchangeInfo],
     tz: ZoneInfo,
     attach: Attach | None = None,
+    expiry: date | None = None,
+    delisting_waits: bool = True,
+    nothing_before_deadline: bool | None = None,
 ) -> OutgoingMessage:
     """The direct message for one step, in the advisor's language (``t``).
 
-    ``attach`` turns the listed exchanges into a document (e.g. an ``.ics`` file).
+    ``expiry`` is the end of the authorization of the step's cycle (the new one in a
+    relisting letter, the one run out in a legacy notice). Exchanges before the deadline
+    come first; if there is none, the letter says so (and, with ``delisting_waits``, that
+    nobody is delisted before they could attend one); ``nothing_before_deadline`` says
+    so when the list is cut short (None: judged from ``exchanges``). ``attach`` turns the
+    listed exchanges into a document (e.g. an ``.ics`` file).
     """
     text = t.gettext(
         LETTERS[step],
         name=name,
         deadline=format_date(deadline, t.language) if deadline else "",
+        expiry=format_date(expiry, t.language) if expiry else "",
     )
     if step is not Step.RELISTING:
-        if exchanges:
-            lines = [t.gettext("Upcoming experience exchanges:")]
-            lines += [f"• {describe_exchange(t, e, tz)}" for e in exchanges]
+        lines = _exchange_lines(
+            t,
+            deadline,
+            exchanges,
+            tz,
+            delisting_waits=delisting_waits,
+            nothing_before_deadline=nothing_before_deadline,
+        )
+        if lines:
             text += "\n\n" + "\n".join(lines)
-        else:
-            text += "\n\n" + t.gettext(
-                "No experience exchange is published yet; the dates will follow."
-            )
     document = attach(exchanges) if attach and exchanges else None
     return OutgoingMessage(text, document=document)
+
+
+def _exchange_lines(
+    t: Translator,
+    deadline: date | None,
+    exchanges: Sequence[ExchangeInfo],
+    tz: ZoneInfo,
+    *,
+    delisting_waits: bool,
+    nothing_before_deadline: bool | None,
+) -> list[str]:
+    if not exchanges and deadline is None:
+        return [t.gettext("No experience exchange is published yet; the dates will follow.")]
+    if deadline is None:
+        lines = [t.gettext("Upcoming experience exchanges:")]
+        return lines + [f"• {describe_exchange(t, e, tz)}" for e in exchanges]
+    in_time = [e for e in exchanges if e.starts_at.astimezone(tz).date() <= deadline]
+    later = [e for e in exchanges if e not in in_time]
+    day = format_date(deadline, t.language)
+    if nothing_before_deadline is None:
+        nothing_before_deadline = not in_time
+    lines = []
+    if in_time:
+        lines = [t.gettext("Experience exchanges before {day}:", day=day)]
+        lines += [f"• {describe_exchange(t, e, tz)}" for e in in_time]
+    elif nothing_before_deadline:
+        lines = [t.gettext("No experience exchange before {day} is published yet.", day=day)]
+        if delisting_waits:
+            lines.append(
+                t.gettext(
+                    "The admins have been told. You will not be removed from the advisor "
+                    "list before you could attend one."
+                )
+            )
+    if later:
+        lines += (
+            ["", t.gettext("Later experience exchanges:")]
+            if lines
+            else [t.gettext("Later experience exchanges:")]
+        )
+        lines += [f"• {describe_exchange(t, e, tz)}" for e in later]
+    return lines
 
 
 @dataclass(frozen=True)
@@ -146,6 +199,8 @@ class ReportLine:
     step: Step
     outcome: str  # StepOutcome value
     due_on: date
+    no_exchange: bool = False  # the letter had no exchange before its deadline to offer
+    deadline: date | None = None
 
 
 def institution_summary(
@@ -163,15 +218,22 @@ def institution_summary(
         entry = f"• {line.name}: {step_name(t, line.step)}"
         if line.outcome == "unreachable":
             entry += " – " + t.gettext("could not be reached by chat")
+        elif line.outcome == "missed":
+            entry += " – " + t.gettext("not sent: a later step was due")
         out.append(entry)
     return "\n".join(out)
 
 
 def admin_report(
-    t: Translator, missed: Sequence[ReportLine], unreachable: Sequence[ReportLine], today: date
+    t: Translator,
+    missed: Sequence[ReportLine],
+    unreachable: Sequence[ReportLine],
+    today: date,
+    no_exchange: Sequence[ReportLine] = (),
 ) -> str | None:
-    """What admins must act on: superseded (missed) steps and advisors nobody can reach."""
-    if not missed and not unreachable:
+    """What admins must act on: superseded (missed) steps, advisors nobody can reach, and
+    letters that had no experience exchange before their deadline to offer."""
+    if not missed and not unreachable and not no_exchange:
         return None
     out = [t.gettext("Advisor escalation, {day}:", day=format_date(today, t.language))]
     if unreachable:
@@ -200,6 +262,22 @@ def admin_report(
             + t.gettext("due {day}", day=format_date(line.due_on, t.language))
             for line in missed
         ]
+    if no_exchange:
+        out.append(
+            t.ngettext(
+                "No experience exchange before the deadline to offer: {n} (please publish dates)",
+                "No experience exchange before the deadline to offer: {n} (please publish dates)",
+                len(no_exchange),
+            )
+        )
+        out += [
+            f"• #{line.advisor_id} {line.name}: {step_name(t, line.step)}, "
+            + t.gettext(
+                "deadline {day}",
+                day=format_date(line.deadline, t.language) if line.deadline else "–",
+            )
+            for line in no_exchange
+        ]
     return "\n".join(out)
 
 
@@ -219,6 +297,8 @@ def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: dat
     for line in lines:
         if line.step.superseded:
             what = t.gettext("missed, reported to admins")
+        elif line.waits:
+            what = t.gettext("waits: no experience exchange has taken place since the last call")
         elif line.reachable:
             what = t.gettext("direct message")
         else:
@@ -230,3 +310,20 @@ def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: dat
     if total > shown:
         out.append(t.gettext("… and {more} more advisors.", more=total - shown))
     return "\n".join(out)
+
+
+def run_summary(t: Translator, report: EscalationReport) -> str:
+    """What a daily run did, for the admin who started it by hand."""
+    return t.gettext(
+        "Run of {day} done: {sent} letters queued, {unreachable} not reachable by chat, "
+        "{missed} missed, {delisted} delisted, {relisted} listed again, {held} delistings "
+        "waiting for an exchange; {summaries} summaries and reports queued.",
+        day=format_date(report.today, t.language),
+        sent=report.sent,
+        unreachable=report.unreachable,
+        missed=report.missed,
+        delisted=report.delisted,
+        relisted=report.relisted,
+        held=report.held,
+        summaries=report.summaries,
+    )

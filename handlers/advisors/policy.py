@@ -127,6 +127,20 @@ class EscalationPolicy:
         """True if this authorization had already expired when the policy took effect."""
         return self.expiry(cycle_start) < self.policy_start
 
+    def last_call_on(self, cycle_start: date) -> date:
+        """The day the last letter before the delisting of this cycle falls due (the last
+        call, or the notice of an authorization expired before the policy)."""
+        if self.is_legacy(cycle_start):
+            return self.policy_start
+        return max(add_months(cycle_start, self.final_notice_months), self.policy_start)
+
+    def deadline_of(self, step: Step, cycle_start: date) -> date | None:
+        """The deadline a letter of this step and cycle names (None: a listing change)."""
+        for entry in _plan(cycle_start, self, False):
+            if entry.step is step:
+                return entry.deadline
+        return None
+
 
 @dataclass(frozen=True)
 class DoneStep:

@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.core.dates import DateParseError, parse_date
@@ -27,6 +27,8 @@ from storage.models import Advisor
 COLUMNS = ("id", "name", "email", "institution", "fields", "language", "authorized_on", "status")
 REQUIRED = ("name", "email", "institution", "authorized_on")
 EXPORT_COLUMNS = (*COLUMNS, "authorizations", "linked", "next_step_on")
+LINK_CODE_COLUMNS = ("link_code", "link_code_valid_until")
+ADVISOR_CODE = "advisor"  # the link code purpose, as /beratercode makes them
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGES = {"de", "en"}
 STATUSES = {"", ListingStatus.LISTED.value, ListingStatus.DELISTED.value}
@@ -254,28 +256,50 @@ async def _delist(
     )
 
 
-async def export_csv(session: Session) -> str:
-    """The registry as CSV; importing it again changes nothing."""
+@dataclass(frozen=True)
+class LinkCodes:
+    """Export with a fresh one-time link code for every advisor not linked yet, so an
+    admin can hand them all out at once (mail merge) instead of one /beratercode each."""
+
+    now: datetime
+    valid_for: timedelta
+
+
+async def export_csv(session: Session, link_codes: LinkCodes | None = None) -> str:
+    """The registry as CSV; importing it again changes nothing (the link code columns are
+    not read by the import). With `link_codes` (call inside a transaction), unlinked
+    advisors get a new code in `link_code`, valid until `link_code_valid_until`."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
+    writer.writerow((*EXPORT_COLUMNS, *LINK_CODE_COLUMNS) if link_codes else EXPORT_COLUMNS)
     dates = await advisor_store.authorization_days(session)
     for advisor in await advisor_store.all_advisors(session):
         days = dates.get(advisor.id, [])
-        writer.writerow(
-            escape_cell(cell)
-            for cell in (
-                advisor.id,
-                advisor.name,
-                advisor.email or "",
-                advisor.institution,
-                advisor.fields,
-                advisor.language,
-                days[-1].isoformat() if days else "",
-                advisor.status,
-                ";".join(d.isoformat() for d in days),
-                "yes" if advisor.user_id else "no",
-                advisor.next_step_on.isoformat() if advisor.next_step_on else "",
-            )
-        )
+        cells: list[object] = [
+            advisor.id,
+            advisor.name,
+            advisor.email or "",
+            advisor.institution,
+            advisor.fields,
+            advisor.language,
+            days[-1].isoformat() if days else "",
+            advisor.status,
+            ";".join(d.isoformat() for d in days),
+            "yes" if advisor.user_id else "no",
+            advisor.next_step_on.isoformat() if advisor.next_step_on else "",
+        ]
+        if link_codes is not None:
+            if advisor.user_id is None:
+                code = await advisor_store.create_link_code(
+                    session,
+                    advisor.id,
+                    purpose=ADVISOR_CODE,
+                    now=link_codes.now,
+                    valid_for=link_codes.valid_for,
+                )
+                until = (link_codes.now + link_codes.valid_for).date().isoformat()
+                cells += [code, until]
+            else:
+                cells += ["", ""]
+        writer.writerow(escape_cell(cell) for cell in cells)
     return out.getvalue()

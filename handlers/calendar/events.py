@@ -29,6 +29,7 @@ class EventStyle:
     rsvp_command: str  # e.g. "/zusage"
     alarm_before: timedelta | None = None
     group_in_summary: bool = False  # a person's feed mixes groups: say which one
+    organizer_address: str | None = None  # default: noreply@<domain>
 
 
 def series_uid(series_id: int, domain: str) -> str:
@@ -42,12 +43,18 @@ def meeting_uid(meeting: Meeting, domain: str) -> str:
     return uid_for("meeting", meeting.id, domain)
 
 
-def organizer(group: Group, domain: str) -> Party:
-    """The group organizes its meetings; answers go through the chat, not by e-mail."""
-    return Party(group.name, f"mailto:noreply@{domain}")
+def organizer(group: Group, domain: str, address: str | None = None) -> Party:
+    """The group organizes its meetings, under the configured organizer address (where
+    calendar apps send answers), else a no-reply address of the bot's domain."""
+    return Party(group.name, f"mailto:{address or f'noreply@{domain}'}")
 
 
-def attendee(user_id: int, name: str, domain: str) -> Party:
+def attendee(user_id: int, name: str, domain: str, email: str | None = None) -> Party:
+    """A participant: by e-mail address where it is known (then calendar apps recognise
+    their user as invited and offer to answer), else by an id only the bot understands.
+    Pass `email` only for the person the file is sent to: nobody gets others' addresses."""
+    if email:
+        return Party(name, f"mailto:{email}")
     return Party(name, f"urn:x-ag-assistant:{domain}:user:{user_id}")
 
 
@@ -124,7 +131,7 @@ def meeting_event(
         location=meeting.location,
         url=meeting.location if _is_link(meeting.location) else None,
         cancelled=cancelled,
-        organizer=organizer(group, style.domain),
+        organizer=organizer(group, style.domain, style.organizer_address),
         attendees=attendees,
         alarm_before=style.alarm_before,
         recurrence_id=meeting.recurrence_id if occurrence else None,
@@ -202,7 +209,7 @@ def series_events(
         description="\n".join(description),
         location=series.location,
         url=series.location if _is_link(series.location) else None,
-        organizer=organizer(group, style.domain),
+        organizer=organizer(group, style.domain, style.organizer_address),
         attendees=attendees,
         alarm_before=style.alarm_before,
         rrule=series.rrule,
@@ -254,7 +261,11 @@ def due_date_event(
         stamp=stamp,
         all_day=True,
         description=description,
-        organizer=organizer(organizer_group, style.domain) if organizer_group else None,
+        organizer=(
+            organizer(organizer_group, style.domain, style.organizer_address)
+            if organizer_group
+            else None
+        ),
         last_modified=stamp,
     )
 

@@ -165,7 +165,8 @@ class FeedBuilder:
             str(scope.feed.id),
             scope.language,
             str(settings.calendar_refresh_minutes),
-            settings.calendar_domain,
+            self.services.calendar_domain,
+            self.services.calendar_organizer,
         ]
         parts += [f"{g.id}/{g.name}/{g.timezone}/{g.language}" for g in scope.groups]
         latest: datetime | None = None
@@ -194,7 +195,8 @@ class FeedBuilder:
         rsvp = self.services.router.get("rsvp")
         style = EventStyle(
             t=t,
-            domain=settings.calendar_domain,
+            domain=self.services.calendar_domain,
+            organizer_address=self.services.calendar_organizer,
             rsvp_command="/" + (rsvp.display_name(t.language) if rsvp else "rsvp"),
             group_in_summary=scope.kind is FeedKind.PERSON,
         )

@@ -18,8 +18,9 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Document, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.calendar.addresses import own_addresses
 from handlers.calendar.events import EventStyle, attendee, meeting_event, series_events
-from handlers.calendar.ics import ICS_MIME, Method, render_invitation
+from handlers.calendar.ics import ICS_MIME, Method, Party, render_invitation
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.audience import language_of
@@ -45,9 +46,20 @@ def _style(ctx: HandlerContext, language: str) -> EventStyle:
     alarm = settings.calendar_alarm_minutes
     return EventStyle(
         t=Translator(language),
-        domain=settings.calendar_domain,
+        domain=ctx.services.calendar_domain,
         rsvp_command=ctx.platform.command_prefix + (rsvp.display_name(language) if rsvp else ""),
         alarm_before=timedelta(minutes=alarm) if alarm else None,
+        organizer_address=ctx.services.calendar_organizer,
+    )
+
+
+def _attendees(
+    everyone: list[tuple[User, str]], domain: str, reader: int | None, address: str | None
+) -> tuple[Party, ...]:
+    """All participants; only the reader by e-mail address (if known), the others by id."""
+    return tuple(
+        attendee(user.id, name, domain, address if user.id == reader else None)
+        for user, name in everyone
     )
 
 
@@ -59,17 +71,21 @@ def invitation_file(
     attendees: list[tuple[User, str]],
     agenda: list[AgendaItem],
     series: MeetingSeries | None = None,
+    *,
+    reader: int | None = None,
+    reader_address: str | None = None,
 ) -> Document:
     """The `.ics` for this meeting's current version, texts in `language`. An occurrence
-    of a series is sent as an override (series UID + RECURRENCE-ID)."""
-    domain = ctx.services.settings.calendar_domain
+    of a series is sent as an override (series UID + RECURRENCE-ID). The `reader` it is
+    for appears by `reader_address` (their own e-mail address) when known."""
+    domain = ctx.services.calendar_domain
     event = meeting_event(
         meeting,
         group,
         _style(ctx, language),
         stamp=ctx.now,
         agenda=agenda,
-        attendees=tuple(attendee(user.id, name, domain) for user, name in attendees),
+        attendees=_attendees(attendees, domain, reader, reader_address),
         tzid=series.timezone if series is not None else None,
     )
     cancelled = meeting.status == MeetingStatus.CANCELLED.value
@@ -114,22 +130,33 @@ async def send_invitations(
     if meeting.series_id is not None:
         found = await calendar_store.series_by_id(ctx.session, [meeting.series_id])
         series = found.get(meeting.series_id)
-    files: dict[str, Document] = {}
+    readers = [user for user, _ in everyone if wanted is None or user.id in wanted]
+    addresses = await own_addresses(ctx.session, [user.id for user in readers])
+    files: dict[tuple[str, int | None], Document] = {}
     queued = 0
-    for user, _ in everyone:
-        if wanted is not None and user.id not in wanted:
-            continue
+    for user in readers:
         language = language_of(user, group)
-        if language not in files:
-            files[language] = invitation_file(
-                meeting, group, ctx, language, everyone, agenda, series
+        address = addresses.get(user.id)
+        # Everyone without a known address reads the same file; with one, their own.
+        which = (language, user.id if address else None)
+        if which not in files:
+            files[which] = invitation_file(
+                meeting,
+                group,
+                ctx,
+                language,
+                everyone,
+                agenda,
+                series,
+                reader=user.id if address else None,
+                reader_address=address,
             )
         created = await outbox.enqueue_to_person(
             ctx.session,
             user_id=user.id,
             dedupe_key=f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}",
             purpose=PURPOSE,
-            message=OutgoingMessage(_text(meeting, group, language), document=files[language]),
+            message=OutgoingMessage(_text(meeting, group, language), document=files[which]),
             now=ctx.now,
             group_id=group.id,
         )
@@ -146,13 +173,15 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
     everyone = await calendar_store.invitees(ctx.session, group.id)
     occurrences = await calendar_store.occurrences_of_series(ctx.session, series.id)
     agendas = await calendar_store.agendas_of_groups(ctx.session, [group.id])
-    domain = ctx.services.settings.calendar_domain
-    attendees = tuple(attendee(user.id, name, domain) for user, name in everyone)
-    files: dict[str, Document] = {}
+    domain = ctx.services.calendar_domain
+    addresses = await own_addresses(ctx.session, [user.id for user, _ in everyone])
+    files: dict[tuple[str, int | None], Document] = {}
     queued = 0
     for user, _ in everyone:
         language = language_of(user, group)
-        if language not in files:
+        address = addresses.get(user.id)
+        which = (language, user.id if address else None)
+        if which not in files:
             events = series_events(
                 series,
                 occurrences,
@@ -160,11 +189,11 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
                 _style(ctx, language),
                 stamp=ctx.now,
                 agendas=agendas,
-                attendees=attendees,
+                attendees=_attendees(everyone, domain, user.id, address),
             )
             content = render_invitation(events, Method.REQUEST)
             prefix = "sitzungsreihe" if language == "de" else "meeting-series"
-            files[language] = Document(f"{prefix}-{series.id}.ics", content, ICS_MIME)
+            files[which] = Document(f"{prefix}-{series.id}.ics", content, ICS_MIME)
         t = Translator(language)
         created = await outbox.enqueue_to_person(
             ctx.session,
@@ -175,7 +204,7 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
                 t.gettext("Meeting series: {title}", title=series.title)
                 + f"\n{group.name}\n"
                 + t.gettext("Open the attached file to add it to your calendar."),
-                document=files[language],
+                document=files[which],
             ),
             now=ctx.now,
             group_id=group.id,

@@ -79,7 +79,7 @@ async def _apply_reply(
     session: Session, services: Services, reply: CalendarReply, now: datetime
 ) -> int:
     """How many meetings this answer was recorded for (0: not ours, not allowed)."""
-    domain = services.settings.calendar_domain
+    domain = services.calendar_domain
     ours = parse_uid(reply.uid, domain)
     if ours is None or reply.rsvp is None:
         return 0

@@ -8,6 +8,7 @@ Every timestamp is stored as UTC and read back as an aware datetime (base.UTCDat
 
 from storage.models.advisors import Advisor as Advisor
 from storage.models.advisors import AdvisorAuthorization as AdvisorAuthorization
+from storage.models.advisors import AdvisorInstitution as AdvisorInstitution
 from storage.models.advisors import AdvisorLinkCode as AdvisorLinkCode
 from storage.models.advisors import AdvisorStep as AdvisorStep
 from storage.models.advisors import ExchangeAttendance as ExchangeAttendance

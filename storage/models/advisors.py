@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.enums import ListingStatus
@@ -76,6 +76,8 @@ class AdvisorStep(Base):
     outbox_key: Mapped[str | None] = mapped_column(String(255))
     # When the step went into the institution summary / admin report (None: not yet).
     reported_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The letter had no experience exchange to offer before its deadline: admins are told.
+    no_exchange: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ExperienceExchange(Base):
@@ -126,3 +128,19 @@ class AdvisorLinkCode(Base):
     advisor_id: Mapped[int] = mapped_column(
         ForeignKey("advisors.id", ondelete="CASCADE"), index=True
     )
+
+
+class AdvisorInstitution(Base):
+    """Where a training institution gets its own summary of its advisors' reminders: a chat
+    (`PLATFORM`, chat id) and an e-mail address (kept for the e-mail channel). `name` is
+    the institution as written in the advisors' entries."""
+
+    __tablename__ = "advisor_institutions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    chat_platform: Mapped[str | None] = mapped_column(String(16))
+    chat_id: Mapped[str | None] = mapped_column(String(255))
+    email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -60,10 +60,14 @@ async def test_edit_and_manual_delisting(chat: Conversation) -> None:
     async with chat.core.services.sessions() as session:
         advisor = await session.get(Advisor, 1)
         assert advisor.status == "delisted" and advisor.next_step_on is None
-    # A renewal entered by hand lists the advisor again through the daily run.
-    await chat.say(ADMIN, "/berateraendern 1 autorisiert=01.06.2021", dm(ADMIN))
+    # A renewal entered by hand lists the advisor again at once; the daily run has nothing
+    # left to do.
+    text = await chat.text(ADMIN, "/berateraendern 1 autorisiert=01.06.2021", dm(ADMIN))
+    assert "Sofort wieder aufgeführt: Berta Beispiel" in text
+    async with chat.core.services.sessions() as session:
+        assert (await session.get(Advisor, 1)).status == "listed"
     report = await run_advisor_escalation(chat.core.services, date(2021, 6, 10))
-    assert report.relisted == 1
+    assert report.relisted == 0
 
 
 async def test_link_code_connects_the_advisor_and_reminders_reach_them(
@@ -147,6 +151,13 @@ async def test_preview_in_chat(chat: Conversation) -> None:
     await chat.say(ADMIN, ADD, dm(ADMIN))
     text = await chat.text(ADMIN, "/beratervorschau --as-of 2021-08-15", dm(ADMIN))
     assert text.startswith("Am 15.08.2021 sind für 1 Person Schritte fällig")
+    # No exchange was ever published: the delisting would wait for one to take place.
+    assert (
+        "Berta Beispiel: Auslistung – wartet: seit der letzten Erinnerung hat kein "
+        "Erfahrungsaustausch stattgefunden" in text
+    )
+    await chat.say(ADMIN, '/austausch 01.07.2021 9-12 Uhr "IHK Köln" | Köln', dm(ADMIN))
+    text = await chat.text(ADMIN, "/beratervorschau --as-of 2021-08-15", dm(ADMIN))
     assert "Berta Beispiel: Auslistung – per Chat nicht erreichbar" in text
     assert (
         await chat.text(ADMIN, "/beratervorschau 01.01.2020", dm(ADMIN))

@@ -194,6 +194,17 @@ async def test_delisting_then_relisting_after_attendance(acore: Core, clock: Fix
     chat = Conversation(acore)
     user_id = await linked_user(acore, chat, "paul")
     advisor_id = await add_advisor(acore, date(2019, 1, 10), user_id=user_id)
+    async with acore.services.sessions.begin() as session:
+        # An exchange between the last call and the delisting day the advisor did not
+        # attend (without one, the delisting would wait: tests/advisors/test_advisor_deadlines)
+        session.add(
+            ExperienceExchange(
+                starts_at=datetime(2021, 5, 3, 8, 0, tzinfo=UTC),
+                provider="IHK Köln",
+                place="Köln",
+                created_at=clock.now(),
+            )
+        )
     policy = advisor_policy(acore.settings)
     day = date(2021, 1, 1)
     while day <= date(2021, 7, 1):  # every day, as the scheduler would

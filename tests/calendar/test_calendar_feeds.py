@@ -185,7 +185,7 @@ async def test_invitations_by_dm_once_per_person_and_version(chat: Conversation,
     assert cal["METHOD"] == "REQUEST"
     [vevent] = cal.walk("VEVENT")
     uid = str(vevent["UID"])
-    assert re.fullmatch(r"meeting-\d+@127\.0\.0\.1", uid)
+    assert re.fullmatch(r"meeting-\d+@ag-[0-9a-f]{16}\.invalid", uid)  # the installation's
     assert vevent["SEQUENCE"] == 0
     assert sorted(a.params["CN"] for a in vevent["ATTENDEE"]) == ["Anna", "Bernd"]
     assert vevent.walk("VALARM") and cal.walk("VTIMEZONE")
@@ -280,7 +280,8 @@ def test_http_settings() -> None:
     assert default.feed_base_url == "http://127.0.0.1:8080"
     public = load_settings(public_base_url="https://bot.example.org/", _env_file=None)
     assert public.feed_base_url == "https://bot.example.org"
-    assert public.calendar_domain == "bot.example.org"
+    assert public.configured_calendar_domain == "bot.example.org"
+    assert default.configured_calendar_domain is None  # never the listen address
     with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
         load_settings(public_base_url="bot.example.org", _env_file=None)
 
