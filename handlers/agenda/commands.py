@@ -11,6 +11,7 @@ from bot.core.enums import AgendaItemKind, AgendaItemStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, Reply
+from bot.core.quotes import unquote
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.commands import describe
@@ -106,7 +107,7 @@ async def _parse_item(
 ) -> ItemFields:
     """ "Title | presenter | 10:30": presenter @member or free text, time of the day."""
     parts = [p.strip() for p in text.split("|")]
-    title = parts[0].strip('"').strip() or default_title
+    title = unquote(parts[0]) or default_title
     if not title:
         raise UserError(ctx._("Please give the item a title, e.g. {example}", example=ITEM_EXAMPLE))
     if len(title) > 300:
@@ -274,7 +275,7 @@ async def edit(ctx: HandlerContext) -> Reply:
     item = await item_by_arg(ctx, meeting, ctx.args["item"])
     field, value = ctx.args["field"], (ctx.args.get("value") or "").strip()
     if field == "title":
-        title = value.strip('"').strip()
+        title = unquote(value)
         if not title or len(title) > 300:
             raise UserError(ctx._("Please give a title of at most 300 characters."))
         item.title = title
