@@ -87,6 +87,7 @@ async def test_frozen_after_approval_amendment_instead(chat: Conversation, core)
     await chat.say(bernd, "/beschluss einstimmig Die Frist ist der 30.06.")
     changed = await chat.text(bernd, "/beschlussaendern B-2021-01 12:0:0 Die Frist ist der 31.07.")
     assert "31.07." in changed and "12 dafür" in changed
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     await chat.say(anna, "/protokollgenehmigen 1 sofort")
     refused = await chat.text(bernd, "/beschlussaendern B-2021-01 einstimmig Anders")
@@ -185,6 +186,7 @@ async def test_personal_data_export_and_erasure(chat: Conversation, core) -> Non
 
     await chat.say(bernd, "/beschluss einstimmig Bögen werden gesammelt.")
     await chat.say(bernd, "/aufgabe @clara, IHK Köln: Bögen senden bis 30.06.")
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     await chat.say(clara, "/einspruch 1 Mein Name ist falsch geschrieben.")
     await chat.say(clara, "/start", dm(clara))

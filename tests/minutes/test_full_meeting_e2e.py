@@ -55,6 +55,7 @@ SCRIPT: list[tuple[str, str, int]] = [
     ("anna", "/protokoll 1", 4),
 ]
 APPROVAL: list[tuple[str, str, int]] = [
+    (CLOCK, "30", 0),  # the draft waits for the meeting's start at 10:30
     ("anna", "/protokollentwurf 1", 1),
     ("clara", "/einspruch 1 Bei TOP 2 fehlt die Enthaltung.", 1),
     ("anna", "/protokollgenehmigen 1 sofort", 1),

@@ -366,8 +366,9 @@ async def test_draft_objection_and_approval(chat: Conversation, core) -> None:
     assert "nur Vorsitzende" in await chat.text(bernd, "/protokollentwurf 1")
     assert "zuerst den Entwurf" in await chat.text(anna, "/protokollgenehmigen 1")
     assert "gerade kein Einspruch" in await chat.text(clara, "/einspruch 1 Falsch")
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     [published] = await chat.say(anna, "/protokollentwurf 1")
-    assert "Einspruch bis Do, 17.06.2021, 10:00 Uhr" in published.text
+    assert "Einspruch bis Do, 17.06.2021, 10:30 Uhr" in published.text
     assert published.document is not None and published.document.filename.endswith(".html")
     assert "Entwurf – Einspruch möglich" in await chat.text(clara, "/protokoll 1")
     assert "Keine Einsprüche" in await chat.text(anna, "/einsprueche 1")
@@ -416,6 +417,7 @@ async def test_early_approval_without_objections_and_other_chats_get_the_draft(
             )
         )
         await session.commit()
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     assert "Tage" in await chat.text(anna, "/protokollentwurf 1 viele")
     await chat.say(anna, "/protokollentwurf 1 14")
     assert "genehmigt" in await chat.text(anna, "/protokollgenehmigen 1 sofort")
@@ -440,7 +442,8 @@ async def test_in_english(chat: Conversation) -> None:
     [text, markdown, _, _] = await chat.say(clara, "/minutes")
     assert "# Minutes: Juni-Sitzung (#1)" in text.text and "Minutes taken by: Bernd" in text.text
     assert markdown.document.filename == "Minutes-AG-Transfer-2021-06-10.md"
+    chat.core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     published = await chat.text(anna, "/publishminutes 1")
-    assert "Objections until Thu 2021-06-17, 10:00: /object 1 …" in published
+    assert "Objections until Thu 2021-06-17, 10:30: /object 1 …" in published
     assert "/approveminutes 1 now" in await chat.text(anna, "/approveminutes 1")
     assert "are approved" in await chat.text(anna, "/approveminutes 1 now")
