@@ -7,7 +7,7 @@ frozen; a later change is a new decision that amends it.
 
 from __future__ import annotations
 
-from bot.core.enums import DecisionKind, MinutesStatus, Role
+from bot.core.enums import MinutesStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
@@ -18,7 +18,7 @@ from handlers.meetings.lookup import ensure_not_approved, ensure_open, meeting_o
 from handlers.minutes.data import decision_value
 from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
-from handlers.minutes.render import kind_text, outcome_text, top_text
+from handlers.minutes.render import kind_text, outcome_suffix, top_text
 from storage import meetings as meeting_store
 from storage import minutes as minutes_store
 from storage.models import Decision, Meeting
@@ -31,9 +31,7 @@ def summary(ctx: HandlerContext, decision: Decision) -> str:
     """``B-2021-07 Empfehlung an Strategiekreis (einstimmig): Text`` in plain text."""
     value = decision_value(decision)
     line = f"{value.label} {kind_text(ctx.t, value.kind, value.addressee)}"
-    if value.kind != DecisionKind.INFORMATION.value:
-        line += f" ({outcome_text(ctx.t, value)})"
-    return f"{line}: {value.text}"
+    return f"{line}{outcome_suffix(ctx.t, value)}: {value.text}"
 
 
 def _parse(ctx: HandlerContext, text: str) -> ParsedDecision:

@@ -16,6 +16,7 @@ from handlers.context import HandlerContext
 from handlers.meetings.actions import bring_about, held_already, invite
 from handlers.meetings.lookup import ensure_not_approved, meeting_by_arg
 from handlers.meetings.series_occurrences import extend_series
+from handlers.minutes.render import place_text
 from storage import meetings as meeting_store
 from storage.models import Meeting
 
@@ -37,7 +38,7 @@ def describe(ctx: HandlerContext, meeting: Meeting) -> str:
         when=format_when(_when_of(meeting, ctx.tz), ctx.language),
     )
     if meeting.location:
-        line += f"\n   {meeting.location}"
+        line += f"\n   {place_text(ctx.t, meeting.location)}"
     if meeting.status == MeetingStatus.CANCELLED.value:
         line += " " + ctx._("(cancelled)")
     return line

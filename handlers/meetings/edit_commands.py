@@ -8,6 +8,7 @@ from bot.core.i18n import N_
 from bot.core.messages import Reply
 from bot.core.quotes import unquote
 from bot.core.router import Arg, ArgKind, Command, Scope
+from bot.core.text import is_video_link
 from handlers.agenda.commands import agenda_lines
 from handlers.agenda.live_commands import attendance_lines
 from handlers.context import HandlerContext
@@ -37,10 +38,6 @@ MEETING_FIELDS = {
     "description": "description",
     "beschreibung": "description",
 }
-
-
-def is_video(location: str | None) -> bool:
-    return location is not None and location.lower().startswith(("http://", "https://"))
 
 
 async def edit(ctx: HandlerContext) -> Reply:
@@ -73,9 +70,10 @@ async def edit(ctx: HandlerContext) -> Reply:
 
 async def show(ctx: HandlerContext) -> Reply:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
-    lines = [describe(ctx, meeting).replace(f"\n   {meeting.location}", "")]
+    lines = [describe(ctx, meeting).split("\n   ", 1)[0]]
     if meeting.location:
-        label = ctx._("Video conference") if is_video(meeting.location) else ctx._("Place")
+        video = is_video_link(meeting.location)
+        label = ctx._("Video conference") if video else ctx._("Place")
         lines.append(f"{label}: {meeting.location}")
     if meeting.description:
         lines.append(meeting.description)

@@ -29,7 +29,7 @@ from bot.core.enums import (
 )
 from bot.core.i18n import Translator
 from bot.core.messages import Document
-from bot.core.text import strip_bidi
+from bot.core.text import file_name_part, is_video_link, strip_bidi
 from handlers.minutes.data import (
     MinutesAction,
     MinutesAddendum,
@@ -86,6 +86,23 @@ def outcome_text(t: Translator, decision: MinutesDecision) -> str:
             no=decision.votes_against or 0,
         )
     return t.gettext("no vote")
+
+
+def place_text(t: Translator, location: str) -> str:
+    """ "Videokonferenz – https://…" for a link, as the groups' minutes say; else the place."""
+    if is_video_link(location):
+        return t.gettext("Video conference") + f" – {location.strip()}"
+    return location
+
+
+def outcome_suffix(t: Translator, decision: MinutesDecision) -> str:
+    """ " (einstimmig)" after the kind, or nothing: an information takes no vote, and a
+    decision typed without an outcome claims none (the groups write just "Beschluss: …")."""
+    if decision.kind == DecisionKind.INFORMATION.value:
+        return ""
+    if decision.outcome == DecisionOutcome.NOT_GIVEN.value:
+        return ""
+    return f" ({outcome_text(t, decision)})"
 
 
 def kind_text(t: Translator, kind: str, addressee: str | None) -> str:
@@ -162,9 +179,7 @@ Block = Heading | Fields | Para | Bullets | Table | Rule
 
 def decision_runs(t: Translator, decision: MinutesDecision) -> tuple[Run, ...]:
     """**B-2021-07** Empfehlung an Strategiekreis (einstimmig): Text"""
-    rest = f" {kind_text(t, decision.kind, decision.addressee)}"
-    if decision.kind != DecisionKind.INFORMATION.value:
-        rest += f" ({outcome_text(t, decision)})"
+    rest = f" {kind_text(t, decision.kind, decision.addressee)}{outcome_suffix(t, decision)}"
     rest += f": {decision.text}"
     if decision.amends_label:
         rest += " " + t.gettext("(amends {label})", label=decision.amends_label)
@@ -271,7 +286,7 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
         (t.gettext("Date"), _when(data.starts_at, data.ends_at, language)),
     ]
     if data.location:
-        header.append((t.gettext("Place / access"), data.location))
+        header.append((t.gettext("Place"), place_text(t, data.location)))
     header += _participants(t, data)
     status = _status_line(t, data, language)
     if status:
@@ -457,8 +472,8 @@ def _zip_entries_dated(content: bytes, when: datetime) -> bytes:
 
 
 def file_stem(data: MinutesData, t: Translator) -> str:
-    """``Protokoll-AG-Transfer-2021-06-15``: safe on every file system."""
-    name = re.sub(r"[^\w-]+", "-", data.group_name, flags=re.ASCII).strip("-") or "AG"
+    """``Protokoll-AG-Qualitaetssicherung-2021-06-15``: safe on every file system."""
+    name = file_name_part(data.group_name) or "AG"
     return t.gettext("Minutes") + f"-{name}-{data.starts_at.date().isoformat()}"
 
 

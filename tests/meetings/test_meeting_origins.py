@@ -39,8 +39,12 @@ async def invitations(core: Core) -> list[OutboxMessage]:
 
 
 async def test_a_scheduled_meeting_invites_every_member(chat: Conversation, core: Core) -> None:
-    await chat.say(anna, '/sitzung 15.06.2021 9-12 Uhr "AG-Sitzung" | https://meet.example.org')
-    rows = await invitations(core)
+    created = await chat.text(
+        anna, '/sitzung 15.06.2021 9-12 Uhr "AG-Sitzung" | https://meet.example.org'
+    )
+    assert "Videokonferenz – https://meet.example.org" in created  # as the groups write it
+    assert "IHK Köln" in await chat.text(anna, "/sitzung 16.06.2021 9 Uhr Vor Ort | IHK Köln")
+    rows = [r for r in await invitations(core) if "AG-Sitzung" in r.payload["text"]]
     assert sorted(r.chat_id for r in rows) == ["anna", "bernd", "clara"]
     assert all(r.payload["text"].startswith("Einladung: AG-Sitzung") for r in rows)
     [event] = calendar_of(rows[0]).walk("VEVENT")

@@ -69,7 +69,7 @@ MINUTES_IN_ORDER = [
     "# Protokoll: AG-Sitzung Juni (#1)",
     "**Gruppe:** AG Transfer",
     "**Datum:** Do, 10.06.2021, 10:30–12:00 Uhr",
-    "**Ort / Zugang:** https://meet.example.org/ag",
+    "**Ort:** Videokonferenz – https://meet.example.org/ag",
     "**Teilnehmende (2):** Bernd, Clara",
     "**Gäste:** Dr. Weber (IHK Köln)",
     "## Tagesordnung",

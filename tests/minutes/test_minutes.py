@@ -110,7 +110,7 @@ def test_german_minutes_have_every_part_in_order() -> None:
         "# Protokoll: AG-Sitzung Juni (#4)",
         "**Gruppe:** AG Transfer",
         "**Datum:** Di, 15.06.2021, 9:00–12:00 Uhr",
-        "**Ort / Zugang:** https://meet.example.org/ag",
+        "**Ort:** Videokonferenz – https://meet.example.org/ag",
         "**Teilnehmende (2):** Anna, Bernd",
         "**Gäste:** Dr. Weber (IHK Köln)",
         "Entwurf – Einspruch möglich bis Di, 22.06.2021, 12:00 Uhr",
@@ -259,14 +259,14 @@ def test_long_minutes_split_within_the_platform_limit() -> None:
             "Empfehlung an Strategiekreis: Text",
             DecisionKind.RECOMMENDATION,
             "Strategiekreis",
-            DecisionOutcome.NO_VOTE,
+            DecisionOutcome.NOT_GIVEN,
             (None,) * 3,
         ),
         (
             "Die AG empfiehlt dem Strategiekreis, X zu tun",
             DecisionKind.RECOMMENDATION,
             "Strategiekreis",
-            DecisionOutcome.NO_VOTE,
+            DecisionOutcome.NOT_GIVEN,
             (None,) * 3,
         ),
         (
@@ -276,8 +276,8 @@ def test_long_minutes_split_within_the_platform_limit() -> None:
             DecisionOutcome.UNANIMOUS,
             (None,) * 3,
         ),
-        ("Info: Text", DecisionKind.INFORMATION, None, DecisionOutcome.NO_VOTE, (None,) * 3),
-        ("2021 wird gut", DecisionKind.DECISION, None, DecisionOutcome.NO_VOTE, (None,) * 3),
+        ("Info: Text", DecisionKind.INFORMATION, None, DecisionOutcome.NOT_GIVEN, (None,) * 3),
+        ("2021 wird gut", DecisionKind.DECISION, None, DecisionOutcome.NOT_GIVEN, (None,) * 3),
     ],
 )
 def test_decision_syntax(
@@ -447,3 +447,17 @@ async def test_in_english(chat: Conversation) -> None:
     assert "Objections until Thu 2021-06-17, 10:30: /object 1 …" in published
     assert "/approveminutes 1 now" in await chat.text(anna, "/approveminutes 1")
     assert "are approved" in await chat.text(anna, "/approveminutes 1 now")
+
+
+def test_file_names_spell_out_umlauts() -> None:
+    data = sample(group_name="AG Qualitätssicherung – Größe & Übersicht")
+    markdown, _, word = minutes_documents(data, Translator("de"))
+    assert markdown.filename == "Protokoll-AG-Qualitaetssicherung-Groesse-Uebersicht-2021-06-15.md"
+    assert word.filename.startswith("Protokoll-AG-Qualitaetssicherung-")
+
+
+def test_a_place_is_a_place_and_a_link_a_video_conference() -> None:
+    german = render_markdown(sample(location="IHK Köln, Raum 3"), Translator("de"))
+    assert "**Ort:** IHK Köln, Raum 3" in german and "Videokonferenz" not in german
+    english = render_markdown(sample(), Translator("en"))
+    assert "**Place:** Video conference – https://meet.example.org/ag" in english
