@@ -13,6 +13,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.agenda.commands import item_label
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import (
     ensure_not_approved,
@@ -59,23 +60,35 @@ async def set_current(ctx: HandlerContext) -> Reply:
     meeting, rest = await meeting_from_text(ctx, ctx.args.get("item"))
     ensure_open(ctx, meeting)
     accepted = await agenda_store.accepted_items(ctx.session, meeting.id)
-    if not accepted:
+    numbers = agenda_store.top_numbers(accepted)
+    if not numbers:
         raise UserError(ctx._("Meeting #{number} has no agenda items yet.", number=meeting.number))
     if rest.lower() in NEXT_WORDS or not rest:
+        # "Next" is the next TOP: breaks are skipped, they have nothing to record.
         current = await agenda_store.current_agenda_item(ctx.session, meeting)
-        if current is None:
-            item = accepted[0]
-        elif current.position >= len(accepted):
-            raise UserError(ctx._("TOP {number} is the last item.", number=current.position))
-        else:
-            item = accepted[current.position]
+        after = current.position if current is not None else 0
+        following = [i for i in accepted if i.position > after and i.id in numbers]
+        if not following:
+            assert current is not None
+            raise UserError(
+                ctx._("TOP {number} is the last item.", number=numbers.get(current.id, "–"))
+            )
+        item = following[0]
     else:
         item = await item_by_arg(ctx, meeting, rest)
     meeting.current_agenda_item_id = item.id
+    if item.id not in numbers:  # a break named on purpose ("/top pause1")
+        return Reply(
+            ctx._(
+                "Now the break: {title} (meeting #{meeting}).",
+                title=item.title,
+                meeting=meeting.number,
+            )
+        )
     return Reply(
         ctx._(
             "Now TOP {number}: {title} (meeting #{meeting}). Notes go to this TOP.",
-            number=item.position,
+            number=numbers[item.id],
             title=item.title,
             meeting=meeting.number,
         )
@@ -102,10 +115,8 @@ async def add_note(ctx: HandlerContext) -> Reply:
         )
     item = await agenda_store.current_agenda_item(ctx.session, meeting)
     assert item is not None
-    return Reply(
-        ctx._("Note saved for TOP {number}.", number=item.position),
-        toast=ctx._("Saved"),
-    )
+    label = await item_label(ctx, meeting, item)
+    return Reply(ctx._("Note saved for {item}.", item=label), toast=ctx._("Saved"))
 
 
 def _meeting_arg(ctx: HandlerContext) -> str | None:
@@ -123,6 +134,7 @@ async def list_notes(ctx: HandlerContext) -> Reply:
         return Reply(ctx._("No notes for meeting #{number} yet.", number=meeting.number))
     names = await member_names(ctx)
     items = {i.id: i for i in await agenda_store.items_of(ctx.session, meeting.id)}
+    numbers = agenda_store.top_numbers(list(items.values()))
     lines = [ctx._("Notes of meeting #{number}:", number=meeting.number)]
     grouped: dict[int | None, list[str]] = {}
     for note in notes:
@@ -134,7 +146,12 @@ async def list_notes(ctx: HandlerContext) -> Reply:
     )
     for key in order:
         item: AgendaItem | None = items.get(key) if key is not None else None
-        heading = f"TOP {item.position} {item.title}" if item else ctx._("General")
+        if item is None:
+            heading = ctx._("General")
+        elif item.id in numbers:
+            heading = f"TOP {numbers[item.id]} {item.title}"
+        else:
+            heading = f"☕ {item.title}"
         lines += ["", heading, *grouped[key]]
     return Reply("\n".join(lines))
 

@@ -93,6 +93,7 @@ async def collect_minutes(
             continue_next_time=bool(item is not None and item.continue_next_time),
         )
 
+    numbers = agenda_store.top_numbers(tops)  # breaks have none
     loose = top_value(None, None)
     has_loose = bool(loose.notes or loose.decisions or loose.actions)
     approved = meeting.minutes_status == MinutesStatus.APPROVED.value
@@ -121,7 +122,7 @@ async def collect_minutes(
         ),
         guests=tuple(a.guest_name for a in attendance if a.user_id is None and a.guest_name),
         attendance_count=meeting.attendance_count,
-        tops=tuple(top_value(item.position, item) for item in tops),
+        tops=tuple(top_value(numbers.get(item.id), item) for item in tops),
         unassigned=loose if has_loose else None,
         next_meetings=tuple(
             NextMeeting(

@@ -42,7 +42,7 @@ class MinutesAction:
 class MinutesTop:
     """One agenda item with what was recorded while it was current."""
 
-    number: int | None  # TOP number; None for things recorded outside any TOP
+    number: int | None  # TOP number; None for a break and for things recorded outside TOPs
     title: str
     kind: str  # AgendaItemKind value
     presenter: str | None

@@ -214,8 +214,10 @@ def _em(text: str) -> Para:
 
 
 def _top_section(t: Translator, top: MinutesTop, language: str) -> list[Block]:
-    if top.number is None:
-        blocks: list[Block] = [Heading(2, t.gettext("Further items"))]
+    if top.kind == AgendaItemKind.BREAK.value:
+        blocks: list[Block] = [Heading(2, top.title)]
+    elif top.number is None:
+        blocks = [Heading(2, t.gettext("Further items"))]
     else:
         blocks = [Heading(2, t.gettext("TOP {number}", number=top.number) + f": {top.title}")]
     if top.presenter:
@@ -303,7 +305,7 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
         )
         rows = tuple(
             (
-                str(top.number),
+                str(top.number) if top.number is not None else "",
                 top.title,
                 strip_bidi(top.presenter or ""),
                 _clock(top.planned_start, language) if top.planned_start else "",

@@ -76,8 +76,8 @@ MINUTES_IN_ORDER = [
     "| TOP | Thema | Vortragende | Zeit |",
     "| 1 | Begrüßung | Anna | 10:30 |",
     "| 2 | Checks für KMU | Dr. Weber (IHK Köln) | 10:45 |",
-    "| 3 | Kaffeepause |  | 11:15 |",
-    "| 4 | Verschiedenes / nächste Termine |  |  |",
+    "|  | Kaffeepause |  | 11:15 |",  # a break: its time, no TOP number
+    "| 3 | Verschiedenes / nächste Termine |  |  |",
     "## TOP 1: Begrüßung",
     "- Anna begrüßt die Teilnehmenden.",
     "## TOP 2: Checks für KMU",
