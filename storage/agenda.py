@@ -200,8 +200,11 @@ async def mark_present(
     guest_name: str | None = None,
     by_user_id: int,
     now: datetime,
+    organisation: str | None = None,
+    as_guest: bool = True,
 ) -> bool:
-    """Record one attendee; False when they were recorded already."""
+    """Record one attendee: a member (`user_id`), or someone by name – a guest, or with
+    `as_guest=False` a participant not in the chat; False when recorded already."""
     if await _attendance_row(session, meeting, user_id, guest_name) is not None:
         return False
     session.add(
@@ -211,6 +214,8 @@ async def mark_present(
             guest_name=guest_name,
             recorded_at=now,
             recorded_by_user_id=by_user_id,
+            organisation=organisation,
+            as_guest=as_guest if user_id is None else False,
         )
     )
     await session.flush()

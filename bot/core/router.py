@@ -24,6 +24,7 @@ Handler = Callable[["HandlerContext"], Awaitable["Reply | list[Reply] | None"]]
 
 MAX_COMMAND_CHARS = 3000
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+_HEAD = re.compile(r"\S*")
 
 
 class Scope(StrEnum):
@@ -125,10 +126,11 @@ class Router:
         prefix = next((p for p in self.prefixes if stripped.startswith(p)), None)
         if prefix is None:
             return None
-        head, _, rest = stripped[len(prefix) :].partition(" ")
-        head, newline, tail = head.partition("\n")
-        if newline:
-            rest = f"{tail}\n{rest}" if rest else tail
+        # The command word ends at the first space or line break; the arguments keep their
+        # lines ("/anwesend" and one participant per line below it).
+        body = stripped[len(prefix) :]
+        head = _HEAD.match(body).group()  # type: ignore[union-attr]
+        rest = body[len(head) :]
         name, _, addressee = head.partition("@")
         if addressee and bot_username and addressee.lower() != bot_username.lower():
             return None

@@ -23,6 +23,7 @@ from handlers.meetings.lookup import (
     member_by_mention,
     member_names,
 )
+from handlers.minutes.data import with_organisation
 from storage import agenda as agenda_store
 from storage import meetings as meeting_store
 from storage.models import AgendaItem, Meeting
@@ -39,7 +40,21 @@ _EVERYONE_YES = re.compile(
     re.IGNORECASE,
 )
 _GUESTS = re.compile(r"\b(?:gäste|gaeste|gast|guests|guest)\s*:", re.IGNORECASE)
+_PARTICIPANTS = re.compile(
+    r"^\s*(?:teilnehmende|teilnehmer(?:innen)?|participants|attendees)\s*:", re.IGNORECASE
+)
 _MENTION = re.compile(r"(?<!\S)@\S+")
+
+
+def split_participants(text: str) -> list[tuple[str, str | None]]:
+    """People named one per line or separated by ";", each "Name, Organisation" as the
+    groups' minutes list them: [("Dr. Weber", "IHK Köln"), ("Lena Roth", None)]."""
+    found = []
+    for entry in re.split(r"[;\n]", _PARTICIPANTS.sub("", text)):
+        name, _, organisation = entry.strip(" ,\t").partition(",")
+        if name.strip():
+            found.append((name.strip(), organisation.strip() or None))
+    return found
 
 
 def split_guests(text: str) -> list[str]:
@@ -193,11 +208,28 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
             ctx.session, meeting, user_id=identity.user_id, by_user_id=ctx.user.id, now=ctx.now
         ):
             added.append(identity.display_name)
-    leftover = _MENTION.sub(" ", people).strip(" ,;")
-    if leftover:
-        raise UserError(
-            ctx._("I did not understand “{value}”.", value=leftover) + "\n" + _attendance_help(ctx)
-        )
+    # Participants who are not in the chat, by name and organisation: still participants.
+    # A single word is rather a username without its @ ("anna"): asked back, not recorded.
+    named = split_participants(_MENTION.sub(" ", people))
+    listed = bool(_PARTICIPANTS.match(people))
+    for name, organisation in named:
+        if not (listed or organisation or " " in name):
+            raise UserError(
+                ctx._("I did not understand “{value}”.", value=name) + "\n" + _attendance_help(ctx)
+            )
+    for name, organisation in named:
+        if len(name) > 200 or len(organisation or "") > 200:
+            raise UserError(ctx._("A guest's name is too long (at most 200 characters)."))
+        if await agenda_store.mark_present(
+            ctx.session,
+            meeting,
+            guest_name=name,
+            organisation=organisation,
+            as_guest=False,
+            by_user_id=ctx.user.id,
+            now=ctx.now,
+        ):
+            added.append(with_organisation(name, organisation))
     for guest in split_guests(guests):
         if len(guest) > 200:
             raise UserError(ctx._("A guest's name is too long (at most 200 characters)."))
@@ -215,8 +247,9 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
 
 def _attendance_help(ctx: HandlerContext) -> str:
     return ctx._(
-        "Examples: {a} @anna @bernd · {a} alle mit Zusage · {a} 58 Teilnehmende · "
-        "{a} Gäste: Dr. Weber (IHK Köln), Lena Roth (HWK)",
+        "Examples: {a} @anna @bernd · {a} Dr. Weber, IHK Köln; Lena Roth, HWK (people not "
+        "in the chat: one per line or separated by ;) · {a} alle mit Zusage · "
+        "{a} 58 Teilnehmende · {a} Gäste: Dr. Weber (IHK Köln), Lena Roth (HWK)",
         a=ctx.command_name("present"),
     )
 
@@ -231,9 +264,14 @@ async def remove_attendance(ctx: HandlerContext) -> Reply:
             removed.append(identity.display_name)
     guest = _MENTION.sub(" ", text).strip()
     if guest:
-        if not await agenda_store.mark_absent(ctx.session, meeting, guest_name=guest):
+        # "Dr. Weber, IHK Köln" as listed, or just the name
+        names = dict.fromkeys([guest, guest.partition(",")[0].strip()])
+        for name in names:
+            if await agenda_store.mark_absent(ctx.session, meeting, guest_name=name):
+                removed.append(guest)
+                break
+        else:
             raise UserError(ctx._("“{value}” is not on the list.", value=guest))
-        removed.append(guest)
     if not removed:
         raise UserError(ctx._("Nobody named was on the list."))
     return Reply(
@@ -254,8 +292,14 @@ async def attendance_lines(ctx: HandlerContext, meeting: Meeting) -> list[str]:
     names = await member_names(ctx)
     # A member who erased their data: a nameless stand-in labelled "former member".
     members = [names.get(r.user_id, r.guest_name or "?") for r in rows if r.user_id is not None]
-    guests = [r.guest_name for r in rows if r.user_id is None and r.guest_name]
-    total = meeting.attendance_count if meeting.attendance_count is not None else len(rows)
+    members += [
+        with_organisation(r.guest_name, r.organisation)
+        for r in rows
+        if r.user_id is None and r.guest_name and not r.as_guest
+    ]
+    guests = [r.guest_name for r in rows if r.user_id is None and r.guest_name and r.as_guest]
+    # Everyone present adds up: members, people named, guests – or the head count if higher.
+    total = max(meeting.attendance_count or 0, len(rows))
     lines = [ctx.ngettext("Attendance: {n} participant", "Attendance: {n} participants", total)]
     lines += [f"• {name}" for name in members]
     if guests:
@@ -326,9 +370,11 @@ COMMANDS = (
         german="anwesend",
         args=(Arg("who", N_("who"), kind=ArgKind.TEXT, max_length=3000),),
         details=N_(
-            "Examples: /anwesend @anna @bernd · /anwesend alle mit Zusage · "
-            "/anwesend 58 Teilnehmende · /anwesend Gäste: Dr. Weber (IHK Köln), Lena Roth "
-            "(HWK) · for another meeting than today's: /anwesend #3 @anna"
+            "Examples: /anwesend @anna @bernd · /anwesend Dr. Weber, IHK Köln; Lena Roth, HWK "
+            "(participants not in the chat, by name and organisation: one per line or "
+            "separated by ;) · /anwesend alle mit Zusage · /anwesend 58 Teilnehmende · "
+            "/anwesend Gäste: Dr. Weber (IHK Köln), Lena Roth (HWK) · for another meeting "
+            "than today's: /anwesend #3 @anna or /anwesend 3 @anna"
         ),
         role=Role.MINUTE_TAKER,
         scope=Scope.GROUP,

@@ -104,3 +104,8 @@ def decision_value(decision: Decision, amends_label: str | None = None) -> Minut
         abstentions=decision.abstentions,
         amends_label=amends_label,
     )
+
+
+def with_organisation(name: str, organisation: str | None) -> str:
+    """ "Dr. Weber, IHK Köln": a participant as the groups' minutes list them."""
+    return f"{name}, {organisation}" if organisation else name

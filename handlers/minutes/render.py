@@ -251,14 +251,17 @@ def _addendum_runs(t: Translator, addendum: MinutesAddendum, language: str) -> t
 
 
 def _participants(t: Translator, data: MinutesData) -> list[tuple[str, str | None]]:
+    """Everyone present adds up: the count is members, people named and guests (or the
+    head count when that is higher); "Name, Organisation" entries are separated by ";"."""
     rows: list[tuple[str, str | None]] = []
+    everyone = len(data.participants) + len(data.guests)
+    count = max(everyone, data.attendance_count or 0)
     if data.participants:
-        count = max(len(data.participants), data.attendance_count or 0)
-        rows.append((t.gettext("Participants ({n})", n=count), _names(data.participants)))
-    elif data.attendance_count is not None:
-        rows.append(
-            (t.gettext("Participants"), t.gettext("{n} participants", n=data.attendance_count))
-        )
+        separator = "; " if any(", " in name for name in data.participants) else ", "
+        names = separator.join(strip_bidi(name) for name in data.participants)
+        rows.append((t.gettext("Participants ({n})", n=count), names))
+    elif count:
+        rows.append((t.gettext("Participants"), str(count)))
     if data.guests:
         rows.append((t.gettext("Guests"), _names(data.guests)))
     return rows

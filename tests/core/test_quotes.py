@@ -58,3 +58,8 @@ def test_an_unclosed_opening_quote_is_an_error() -> None:
 def test_nested_german_quotes_inside_a_quoted_title() -> None:
     assert unquote("„Die „Checks“ für KMU“") == "Die „Checks“ für KMU"
     assert unquote("„A“ und „B“") == "„A“ und „B“"
+
+
+def test_arguments_on_the_following_lines_keep_their_lines() -> None:
+    call = ROUTER.parse("/anwesend\nDr. Weber, IHK Köln\nLena Roth, HWK", None)
+    assert call.raw_args == "Dr. Weber, IHK Köln\nLena Roth, HWK"

@@ -70,7 +70,7 @@ MINUTES_IN_ORDER = [
     "**Gruppe:** AG Transfer",
     "**Datum:** Do, 10.06.2021, 10:30–12:00 Uhr",
     "**Ort:** Videokonferenz – https://meet.example.org/ag",
-    "**Teilnehmende (2):** Bernd, Clara",
+    "**Teilnehmende (3):** Bernd, Clara",  # everyone present: the guest too
     "**Gäste:** Dr. Weber (IHK Köln)",
     "## Tagesordnung",
     "| TOP | Thema | Vortragende | Zeit |",
