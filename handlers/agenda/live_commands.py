@@ -72,7 +72,9 @@ def split_guests(text: str) -> list[str]:
 
 
 async def set_current(ctx: HandlerContext) -> Reply:
-    meeting, rest = await meeting_from_text(ctx, ctx.args.get("item"))
+    raw = ctx.args.get("item") or ""
+    # "/top 4 2": meeting 4, TOP 2; "/top 2" alone is TOP 2 of today's meeting.
+    meeting, rest = await meeting_from_text(ctx, raw, bare=len(raw.split()) == 2)
     ensure_open(ctx, meeting)
     accepted = await agenda_store.accepted_items(ctx.session, meeting.id)
     numbers = agenda_store.top_numbers(accepted)
@@ -172,7 +174,9 @@ async def list_notes(ctx: HandlerContext) -> Reply:
 
 
 async def record_attendance(ctx: HandlerContext) -> Reply:
-    meeting, text = await meeting_from_text(ctx, ctx.args["who"])
+    who = ctx.args["who"]
+    # "/anwesend 3 @anna" names meeting 3; "/anwesend 58 Teilnehmende" is a head count.
+    meeting, text = await meeting_from_text(ctx, who, bare=not _COUNT.match(who.strip()))
     ensure_open(ctx, meeting)
     ensure_not_approved(ctx, meeting)
     if not text:
@@ -255,7 +259,7 @@ def _attendance_help(ctx: HandlerContext) -> str:
 
 
 async def remove_attendance(ctx: HandlerContext) -> Reply:
-    meeting, text = await meeting_from_text(ctx, ctx.args["who"])
+    meeting, text = await meeting_from_text(ctx, ctx.args["who"], bare=True)
     ensure_not_approved(ctx, meeting)
     removed = []
     for mention in _MENTION.findall(text):

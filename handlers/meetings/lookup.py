@@ -37,11 +37,42 @@ async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
     return meeting
 
 
-async def meeting_from_text(ctx: HandlerContext, text: str | None) -> tuple[Meeting, str]:
-    """An explicit "#3 …" at the start of `text`, else the meeting the group is in today;
-    returns the meeting and the rest of the text."""
-    number, rest = split_leading_ref(text)
+async def meeting_from_text(
+    ctx: HandlerContext, text: str | None, *, bare: bool = False
+) -> tuple[Meeting, str]:
+    """An explicit "#3 …" (or "3 …", see `leading_meeting_ref`) at the start of `text`, else
+    the meeting the group is in today; returns the meeting and the rest of the text."""
+    number, rest = await leading_meeting_ref(ctx, text, bare=bare)
     return await meeting_or_today(ctx, number), rest
+
+
+_BARE_REF = re.compile(r"(\d{1,9})(?::\s*|\s+)(?=\S)")
+
+
+async def leading_meeting_ref(
+    ctx: HandlerContext, text: str | None, *, bare: bool = False
+) -> tuple[str | None, str]:
+    """The meeting named at the start of `text` and the rest: "#3 …" always; a bare "3 …"
+    when the command says it can only be a meeting (`bare`), or when the group has no
+    meeting today and meeting 3 exists – then the number cannot mean anything else, while
+    on a meeting day "/notiz 3 Betriebe machen mit" stays a note about three businesses."""
+    assert ctx.group is not None
+    number, rest = split_leading_ref(text)
+    if number is not None:
+        return number, rest
+    stripped = (text or "").strip()
+    match = _BARE_REF.match(stripped)
+    if match is None:
+        return None, stripped
+    if not bare:
+        if await agenda_store.active_meeting(ctx.session, ctx.group.id, ctx.now) is not None:
+            return None, stripped
+        wanted = small_number(match.group(1))
+        if wanted is None or not await meeting_store.meeting_by_number(
+            ctx.session, ctx.group.id, wanted
+        ):
+            return None, stripped
+    return match.group(1), stripped[match.end() :].strip()
 
 
 async def meeting_or_today(ctx: HandlerContext, number: str | None) -> Meeting:
