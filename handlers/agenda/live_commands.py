@@ -46,6 +46,11 @@ _PARTICIPANTS = re.compile(
 _MENTION = re.compile(r"(?<!\S)@\S+")
 
 
+def name_list(names: list[str]) -> str:
+    """Names joined by ", ", or by "; " once one is "Name, Organisation"."""
+    return ("; " if any(", " in name for name in names) else ", ").join(names)
+
+
 def split_participants(text: str) -> list[tuple[str, str | None]]:
     """People named one per line or separated by ";", each "Name, Organisation" as the
     groups' minutes list them: [("Dr. Weber", "IHK Köln"), ("Lena Roth", None)]."""
@@ -242,7 +247,7 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
         ):
             added.append(guest)
     headline = (
-        ctx._("Recorded as present: {names}", names=", ".join(added))
+        ctx._("Recorded as present: {names}", names=name_list(added))
         if added
         else ctx._("Everyone named was recorded already.")
     )
