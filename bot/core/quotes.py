@@ -103,3 +103,14 @@ def unquote(text: str) -> str:
     if _closing(stripped, 0) == len(stripped) - 1 or _nests(stripped[0], inner):
         return inner.strip()
     return stripped
+
+
+def leading_quoted(text: str) -> tuple[str, str] | None:
+    """The quoted phrase `text` starts with (without its quotes) and the rest after it; None
+    when it starts with no quote. Raises `UnmatchedQuote` when the phrase never ends."""
+    if not text or text[0] not in CLOSERS:
+        return None
+    end = _closing(text, 0)
+    if end < 0:
+        raise UnmatchedQuote(text)
+    return text[1:end], text[end + 1 :]
