@@ -46,9 +46,9 @@ _PARTICIPANTS = re.compile(
 _MENTION = re.compile(r"(?<!\S)@\S+")
 
 
-def name_list(names: list[str]) -> str:
+def name_list(names: list[str], *, with_organisations: bool) -> str:
     """Names joined by ", ", or by "; " once one is "Name, Organisation"."""
-    return ("; " if any(", " in name for name in names) else ", ").join(names)
+    return ("; " if with_organisations else ", ").join(names)
 
 
 def split_participants(text: str) -> list[tuple[str, str | None]]:
@@ -246,8 +246,9 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
             ctx.session, meeting, guest_name=guest, by_user_id=ctx.user.id, now=ctx.now
         ):
             added.append(guest)
+    listing = name_list(added, with_organisations=any(org for _, org in named))
     headline = (
-        ctx._("Recorded as present: {names}", names=name_list(added))
+        ctx._("Recorded as present: {names}", names=listing)
         if added
         else ctx._("Everyone named was recorded already.")
     )

@@ -46,7 +46,7 @@ async def meeting_from_text(
     return await meeting_or_today(ctx, number), rest
 
 
-_BARE_REF = re.compile(r"(\d{1,9})(?::\s*|\s+)(?=\S)")
+_BARE_REF = re.compile(r"(\d{1,9})\s+(?=\S)")  # not "12:0:1", a vote
 
 
 async def leading_meeting_ref(

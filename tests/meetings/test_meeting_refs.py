@@ -54,6 +54,8 @@ async def test_meeting_commands_take_hash_and_bare_numbers(
     for who, command, expected in STEPS:
         answer = await chat.text(person(who), command.format(m=ref))
         assert expected in answer, (command.format(m=ref), answer)
+    # a vote "1:0:0" is no meeting number, even on a day without a meeting
+    assert "Heute ist keine Sitzung" in await chat.text(bernd, "/beschluss 1:0:0 Text")
     core.services.clock.advance(timedelta(days=6))  # after the start
     for who, command, expected in [
         ("anna", "/protokollentwurf {m}", "Einspruch bis"),
