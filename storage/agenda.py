@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import ActionItemStatus, AgendaItemKind, AgendaItemStatus, MeetingStatus
+from bot.core.numbers import top_numbers as numbers_in_order
 from storage.models import ActionItem, AgendaItem, Attendance, Group, Meeting, MeetingNote, Rsvp
 
 # A meeting without an end time counts as running for this long after its start.
@@ -88,6 +89,16 @@ async def accepted_items(session: AsyncSession, meeting_id: int) -> list[AgendaI
         for i in await items_of(session, meeting_id)
         if i.status == AgendaItemStatus.ACCEPTED.value
     ]
+
+
+def top_numbers(items: list[AgendaItem]) -> dict[int, int]:
+    """TOP numbers of the accepted items by id, in agenda order. Breaks keep their place
+    but get no number: seven TOPs with two breaks are TOP 1–7, as in the invitation."""
+    return numbers_in_order(
+        (item.id, item.kind == AgendaItemKind.BREAK.value)
+        for item in items
+        if item.status == AgendaItemStatus.ACCEPTED.value
+    )
 
 
 def proposals(items: list[AgendaItem]) -> list[AgendaItem]:
@@ -189,8 +200,11 @@ async def mark_present(
     guest_name: str | None = None,
     by_user_id: int,
     now: datetime,
+    organisation: str | None = None,
+    as_guest: bool = True,
 ) -> bool:
-    """Record one attendee; False when they were recorded already."""
+    """Record one attendee: a member (`user_id`), or someone by name – a guest, or with
+    `as_guest=False` a participant not in the chat; False when recorded already."""
     if await _attendance_row(session, meeting, user_id, guest_name) is not None:
         return False
     session.add(
@@ -200,6 +214,8 @@ async def mark_present(
             guest_name=guest_name,
             recorded_at=now,
             recorded_by_user_id=by_user_id,
+            organisation=organisation,
+            as_guest=as_guest if user_id is None else False,
         )
     )
     await session.flush()

@@ -21,7 +21,7 @@ from bot.core.enums import (
     Role,
 )
 from bot.core.numbers import action_label, decision_label
-from storage.agenda import current_agenda_item
+from storage.agenda import accepted_items, current_agenda_item, top_numbers
 from storage.models import (
     ActionItem,
     ActionItemAssignee,
@@ -53,7 +53,8 @@ async def top_number(session: AsyncSession, item_id: int | None) -> tuple[int, s
     item = await session.get(AgendaItem, item_id)
     if item is None or item.status != AgendaItemStatus.ACCEPTED.value:
         return None
-    return item.position, item.title
+    number = top_numbers(await accepted_items(session, item.meeting_id)).get(item.id)
+    return (number, item.title) if number is not None else None
 
 
 async def current_top_id(session: AsyncSession, meeting: Meeting) -> int | None:

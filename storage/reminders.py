@@ -102,7 +102,8 @@ class MeetingAttendee:
 async def meeting_attendees(
     session: AsyncSession, *, starts_from: datetime, starts_until: datetime
 ) -> list[MeetingAttendee]:
-    """Yes/maybe answers of scheduled meetings starting in [starts_from, starts_until]."""
+    """Yes/maybe answers of scheduled meetings starting in [starts_from, starts_until] that
+    were scheduled before they began."""
     rows = await session.execute(
         select(
             Meeting,
@@ -122,6 +123,8 @@ async def meeting_attendees(
             Meeting.starts_at >= starts_from,
             Meeting.starts_at <= starts_until,
             Meeting.status == MeetingStatus.SCHEDULED.value,
+            # A meeting recorded after it began (minutes of a past meeting) gets none.
+            Meeting.created_at < Meeting.starts_at,
             Rsvp.answer.in_(("yes", "maybe")),
             _NOT_LEFT,
         )

@@ -81,7 +81,8 @@ class DecisionKind(StrEnum):
 class DecisionOutcome(StrEnum):
     UNANIMOUS = "unanimous"
     COUNTED = "counted"  # votes_for / votes_against / abstentions
-    NO_VOTE = "no_vote"
+    NO_VOTE = "no_vote"  # typed: "ohne Abstimmung"
+    NOT_GIVEN = "not_given"  # nothing typed: the minutes write just "Beschluss: …"
 
 
 class ActionItemStatus(StrEnum):

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 MAX_DIGITS = 9
 
@@ -42,3 +43,13 @@ def decision_label(year: int, number: int) -> str:
 def action_label(number: int) -> str:
     """``A-12``: how an action item is cited."""
     return f"A-{number}"
+
+
+def top_numbers(items: Iterable[tuple[int, bool]]) -> dict[int, int]:
+    """TOP numbers by id, for an agenda's items in order given as (id, is a break). Breaks
+    keep their place but get no number: seven TOPs with two breaks are TOP 1–7."""
+    numbers: dict[int, int] = {}
+    for item_id, is_break in items:
+        if not is_break:
+            numbers[item_id] = len(numbers) + 1
+    return numbers

@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from bot.core.enums import Role
+from bot.core.quotes import UnmatchedQuote, phrases
 
 if TYPE_CHECKING:
     from bot.core.messages import Reply
@@ -23,7 +24,7 @@ Handler = Callable[["HandlerContext"], Awaitable["Reply | list[Reply] | None"]]
 
 MAX_COMMAND_CHARS = 3000
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
-_QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"', "‚": "'", "‘": "'"})
+_HEAD = re.compile(r"\S*")
 
 
 class Scope(StrEnum):
@@ -125,10 +126,11 @@ class Router:
         prefix = next((p for p in self.prefixes if stripped.startswith(p)), None)
         if prefix is None:
             return None
-        head, _, rest = stripped[len(prefix) :].partition(" ")
-        head, newline, tail = head.partition("\n")
-        if newline:
-            rest = f"{tail}\n{rest}" if rest else tail
+        # The command word ends at the first space or line break; the arguments keep their
+        # lines ("/anwesend" and one participant per line below it).
+        body = stripped[len(prefix) :]
+        head = _HEAD.match(body).group()  # type: ignore[union-attr]
+        rest = body[len(head) :]
         name, _, addressee = head.partition("@")
         if addressee and bot_username and addressee.lower() != bot_username.lower():
             return None
@@ -179,9 +181,6 @@ class Router:
         return bound
 
 
-_TOKEN = re.compile(r'"(?P<quoted>[^"]*)"|(?P<bare>[^\s"]+)|(?P<stray>")')
-
-
 @dataclass(frozen=True, slots=True)
 class _Token:
     value: str
@@ -189,20 +188,19 @@ class _Token:
 
 
 def _tokenize(raw: str) -> list[_Token]:
-    """Words, or "quoted phrases" (German „…“ quotes too); an unmatched quote is an error."""
-    tokens = []
-    for match in _TOKEN.finditer(raw.translate(_QUOTES)):
-        if match.group("stray") is not None:
-            raise ArgError("quotes")
-        quoted = match.group("quoted")
-        tokens.append(_Token(quoted if quoted is not None else match.group("bare"), match.start()))
-    return tokens
+    """Words, or "quoted phrases" („…“, “…”, ”…” too); an unmatched opening quote is an
+    error. Quotes inside a word or phrase are text and stay as typed."""
+    try:
+        return [_Token(phrase.value, phrase.start) for phrase in phrases(raw)]
+    except UnmatchedQuote:
+        raise ArgError("quotes") from None
 
 
 def _rest_from(raw: str, tokens: list[_Token], index: int) -> str:
-    """The raw text from token `index` on, so free text keeps its spacing and punctuation."""
+    """The raw text from token `index` on, so free text keeps its spacing, punctuation and
+    quotation marks; one quoted phrase alone is given without its quotes."""
     if index >= len(tokens):
         return ""
     if index == len(tokens) - 1:
         return tokens[index].value.strip()
-    return raw.translate(_QUOTES)[tokens[index].start :].strip()
+    return raw[tokens[index].start :].strip()

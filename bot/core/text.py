@@ -43,3 +43,24 @@ def split_text(text: str, limit: int) -> list[str]:
     if rest or not chunks:
         chunks.append(rest)
     return chunks
+
+
+_GERMAN_ASCII = str.maketrans(
+    {"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ẞ": "SS"}
+)
+
+
+def file_name_part(text: str) -> str:
+    """`text` as a safe ASCII file-name part, umlauts written out as German readers do
+    ("AG Qualitätssicherung" → "AG-Qualitaetssicherung", not "AG-Qualit-tssicherung")."""
+    import re
+    import unicodedata
+
+    spelled = unicodedata.normalize("NFKD", text.translate(_GERMAN_ASCII))
+    ascii_only = spelled.encode("ascii", "ignore").decode()
+    return re.sub(r"[^\w-]+", "-", ascii_only, flags=re.ASCII).strip("-")
+
+
+def is_video_link(location: str | None) -> bool:
+    """A place that is a web link is a video conference ("Videokonferenz" in the minutes)."""
+    return location is not None and location.strip().lower().startswith(("https://", "http://"))

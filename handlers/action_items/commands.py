@@ -10,13 +10,14 @@ from bot.core.enums import ActionItemStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
-from bot.core.numbers import action_label, decision_label, split_leading_ref
+from bot.core.numbers import action_label, decision_label
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import (
     ensure_not_approved,
     ensure_open,
     find_member,
+    leading_meeting_ref,
     meeting_or_today,
 )
 from handlers.minutes.input_errors import input_error
@@ -100,7 +101,7 @@ async def _resolve(ctx: HandlerContext, mention: str) -> int:
 
 async def record(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
-    number, text = split_leading_ref(ctx.args["details"])
+    number, text = await leading_meeting_ref(ctx, ctx.args["details"])
     try:
         parsed = parse_action(text, now=ctx.now, tz=ctx.tz)
     except InputError as error:

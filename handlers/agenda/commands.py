@@ -11,6 +11,7 @@ from bot.core.enums import AgendaItemKind, AgendaItemStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, Reply
+from bot.core.quotes import unquote
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.commands import describe
@@ -55,14 +56,17 @@ async def agenda_lines(ctx: HandlerContext, meeting: Meeting) -> list[str]:
     lines = []
     if not accepted:
         lines.append(ctx._("(no items yet)"))
+    numbers = agenda_store.top_numbers(accepted)
     width = max((len(_clock(ctx, i.planned_start)) for i in accepted), default=0)
+    label_width = max((len(f"TOP {n}") for n in numbers.values()), default=5)
     for item in accepted:
         marker = "▶ " if item.id == meeting.current_agenda_item_id else ""
-        title = f"☕ {item.title}" if item.kind == AgendaItemKind.BREAK.value else item.title
-        line = f"{marker}TOP {item.position}"
+        # A break keeps its time and place but no TOP number, as in the groups' invitations.
+        label = f"TOP {numbers[item.id]}" if item.id in numbers else "☕"
+        line = f"{marker}{label:<{label_width}}"
         if width:
             line += f" | {_clock(ctx, item.planned_start):>{width}}"
-        line += f" | {title}"
+        line += f" | {item.title}"
         presenter = presenter_text(item, names)
         if presenter:
             line += f" | {presenter}"
@@ -82,7 +86,22 @@ async def agenda_lines(ctx: HandlerContext, meeting: Meeting) -> list[str]:
             )
     if any(i.continue_next_time for i in accepted):
         lines.append(ctx._("↻ = continued at the next meeting"))
+    if len(numbers) < len(accepted):
+        lines.append(
+            ctx._(
+                "☕ = break, without a TOP number; name it as pause1, pause2, … e.g. {example}",
+                example=f"{ctx.command_name('edititem')} {meeting.number} pause1 zeit 12:30",
+            )
+        )
     return lines
+
+
+async def item_label(ctx: HandlerContext, meeting: Meeting, item: AgendaItem) -> str:
+    """ "TOP 3" as people received it in the invitation, or "☕ Mittagspause" for a break."""
+    numbers = agenda_store.top_numbers(await agenda_store.accepted_items(ctx.session, meeting.id))
+    if item.id in numbers:
+        return ctx._("TOP {number}", number=numbers[item.id])
+    return f"☕ {item.title}"
 
 
 async def show(ctx: HandlerContext) -> Reply:
@@ -106,7 +125,7 @@ async def _parse_item(
 ) -> ItemFields:
     """ "Title | presenter | 10:30": presenter @member or free text, time of the day."""
     parts = [p.strip() for p in text.split("|")]
-    title = parts[0].strip('"').strip() or default_title
+    title = unquote(parts[0]) or default_title
     if not title:
         raise UserError(ctx._("Please give the item a title, e.g. {example}", example=ITEM_EXAMPLE))
     if len(title) > 300:
@@ -189,7 +208,8 @@ async def add(ctx: HandlerContext) -> Reply:
     meeting = await _editable_meeting(ctx)
     fields = await _parse_item(ctx, meeting, ctx.args["item"])
     item = await _add(ctx, meeting, fields)
-    return await _answer(ctx, meeting, ctx._("TOP {number} added.", number=item.position))
+    label = await item_label(ctx, meeting, item)
+    return await _answer(ctx, meeting, ctx._("{item} added.", item=label))
 
 
 async def add_break(ctx: HandlerContext) -> Reply:
@@ -198,7 +218,8 @@ async def add_break(ctx: HandlerContext) -> Reply:
         ctx, meeting, ctx.args.get("item") or "", default_title=ctx._(BREAK_TITLE)
     )
     item = await _add(ctx, meeting, fields, kind=AgendaItemKind.BREAK)
-    return await _answer(ctx, meeting, ctx._("TOP {number} added.", number=item.position))
+    label = await item_label(ctx, meeting, item)
+    return await _answer(ctx, meeting, ctx._("{item} added.", item=label))
 
 
 def _decision_buttons(
@@ -239,10 +260,9 @@ async def accept(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("This proposal was accepted already."))
     number = item.position
     await agenda_store.accept_item(ctx.session, meeting, item)
+    label = await item_label(ctx, meeting, item)
     return await _answer(
-        ctx,
-        meeting,
-        ctx._("Proposal P{proposal} is now TOP {number}.", proposal=number, number=item.position),
+        ctx, meeting, ctx._("Proposal P{proposal} is now {item}.", proposal=number, item=label)
     )
 
 
@@ -274,7 +294,7 @@ async def edit(ctx: HandlerContext) -> Reply:
     item = await item_by_arg(ctx, meeting, ctx.args["item"])
     field, value = ctx.args["field"], (ctx.args.get("value") or "").strip()
     if field == "title":
-        title = value.strip('"').strip()
+        title = unquote(value)
         if not title or len(title) > 300:
             raise UserError(ctx._("Please give a title of at most 300 characters."))
         item.title = title
@@ -285,7 +305,8 @@ async def edit(ctx: HandlerContext) -> Reply:
             item.presenter_user_id = item.presenter_name = None
     else:
         item.planned_start = _planned(ctx, meeting, value) if value else None
-    return await _answer(ctx, meeting, ctx._("TOP {number} changed.", number=item.position))
+    label = await item_label(ctx, meeting, item)
+    return await _answer(ctx, meeting, ctx._("{item} changed.", item=label))
 
 
 async def remove(ctx: HandlerContext) -> Reply:
@@ -304,29 +325,38 @@ async def move(ctx: HandlerContext) -> Reply:
         raise UserError(ctx._("Please give the new place as a number, e.g. {example}", example="2"))
     if item.kind == AgendaItemKind.MISC.value:
         raise UserError(ctx._("“{title}” always stays last.", title=item.title))
-    await agenda_store.move_item(ctx.session, meeting, item, int(raw))
-    return await _answer(
-        ctx,
-        meeting,
-        ctx._("“{title}” is now TOP {number}.", title=item.title, number=item.position),
-    )
+    # The new place is a TOP number: the item goes where that TOP stands now.
+    accepted = await agenda_store.accepted_items(ctx.session, meeting.id)
+    numbers = agenda_store.top_numbers(accepted)
+    target = next((i for i in accepted if numbers.get(i.id) == int(raw)), None)
+    position = target.position if target is not None else len(accepted) + 1
+    await agenda_store.move_item(ctx.session, meeting, item, position)
+    if item.kind == AgendaItemKind.BREAK.value:
+        headline = ctx._("“{title}” is now before TOP {number}.", title=item.title, number=raw)
+    else:
+        label = await item_label(ctx, meeting, item)
+        headline = ctx._("“{title}” is now {item}.", title=item.title, item=label)
+    return await _answer(ctx, meeting, headline)
 
 
 async def carry_over(ctx: HandlerContext) -> Reply:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
     ensure_not_approved(ctx, meeting)
     item = await item_by_arg(ctx, meeting, ctx.args["item"])
+    if item.kind == AgendaItemKind.BREAK.value:
+        raise UserError(ctx._("A break is not carried over to the next meeting."))
+    numbers = agenda_store.top_numbers(await agenda_store.accepted_items(ctx.session, meeting.id))
     item.continue_next_time = not item.continue_next_time
     if item.continue_next_time:
         text = ctx._(
             "TOP {number} “{title}” will be continued at the next meeting.",
-            number=item.position,
+            number=numbers[item.id],
             title=item.title,
         )
     else:
         text = ctx._(
             "TOP {number} “{title}” will no longer be carried over.",
-            number=item.position,
+            number=numbers[item.id],
             title=item.title,
         )
     return Reply(text)

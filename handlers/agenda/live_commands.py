@@ -13,6 +13,7 @@ from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
+from handlers.agenda.commands import item_label
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import (
     ensure_not_approved,
@@ -22,6 +23,7 @@ from handlers.meetings.lookup import (
     member_by_mention,
     member_names,
 )
+from handlers.minutes.data import with_organisation
 from storage import agenda as agenda_store
 from storage import meetings as meeting_store
 from storage.models import AgendaItem, Meeting
@@ -38,7 +40,26 @@ _EVERYONE_YES = re.compile(
     re.IGNORECASE,
 )
 _GUESTS = re.compile(r"\b(?:gäste|gaeste|gast|guests|guest)\s*:", re.IGNORECASE)
+_PARTICIPANTS = re.compile(
+    r"^\s*(?:teilnehmende|teilnehmer(?:innen)?|participants|attendees)\s*:", re.IGNORECASE
+)
 _MENTION = re.compile(r"(?<!\S)@\S+")
+
+
+def name_list(names: list[str], *, with_organisations: bool) -> str:
+    """Names joined by ", ", or by "; " once one is "Name, Organisation"."""
+    return ("; " if with_organisations else ", ").join(names)
+
+
+def split_participants(text: str) -> list[tuple[str, str | None]]:
+    """People named one per line or separated by ";", each "Name, Organisation" as the
+    groups' minutes list them: [("Dr. Weber", "IHK Köln"), ("Lena Roth", None)]."""
+    found = []
+    for entry in re.split(r"[;\n]", _PARTICIPANTS.sub("", text)):
+        name, _, organisation = entry.strip(" ,\t").partition(",")
+        if name.strip():
+            found.append((name.strip(), organisation.strip() or None))
+    return found
 
 
 def split_guests(text: str) -> list[str]:
@@ -56,26 +77,40 @@ def split_guests(text: str) -> list[str]:
 
 
 async def set_current(ctx: HandlerContext) -> Reply:
-    meeting, rest = await meeting_from_text(ctx, ctx.args.get("item"))
+    raw = ctx.args.get("item") or ""
+    # "/top 4 2": meeting 4, TOP 2; "/top 2" alone is TOP 2 of today's meeting.
+    meeting, rest = await meeting_from_text(ctx, raw, bare=len(raw.split()) == 2)
     ensure_open(ctx, meeting)
     accepted = await agenda_store.accepted_items(ctx.session, meeting.id)
-    if not accepted:
+    numbers = agenda_store.top_numbers(accepted)
+    if not numbers:
         raise UserError(ctx._("Meeting #{number} has no agenda items yet.", number=meeting.number))
     if rest.lower() in NEXT_WORDS or not rest:
+        # "Next" is the next TOP: breaks are skipped, they have nothing to record.
         current = await agenda_store.current_agenda_item(ctx.session, meeting)
-        if current is None:
-            item = accepted[0]
-        elif current.position >= len(accepted):
-            raise UserError(ctx._("TOP {number} is the last item.", number=current.position))
-        else:
-            item = accepted[current.position]
+        after = current.position if current is not None else 0
+        following = [i for i in accepted if i.position > after and i.id in numbers]
+        if not following:
+            assert current is not None
+            raise UserError(
+                ctx._("TOP {number} is the last item.", number=numbers.get(current.id, "–"))
+            )
+        item = following[0]
     else:
         item = await item_by_arg(ctx, meeting, rest)
     meeting.current_agenda_item_id = item.id
+    if item.id not in numbers:  # a break named on purpose ("/top pause1")
+        return Reply(
+            ctx._(
+                "Now the break: {title} (meeting #{meeting}).",
+                title=item.title,
+                meeting=meeting.number,
+            )
+        )
     return Reply(
         ctx._(
             "Now TOP {number}: {title} (meeting #{meeting}). Notes go to this TOP.",
-            number=item.position,
+            number=numbers[item.id],
             title=item.title,
             meeting=meeting.number,
         )
@@ -102,10 +137,8 @@ async def add_note(ctx: HandlerContext) -> Reply:
         )
     item = await agenda_store.current_agenda_item(ctx.session, meeting)
     assert item is not None
-    return Reply(
-        ctx._("Note saved for TOP {number}.", number=item.position),
-        toast=ctx._("Saved"),
-    )
+    label = await item_label(ctx, meeting, item)
+    return Reply(ctx._("Note saved for {item}.", item=label), toast=ctx._("Saved"))
 
 
 def _meeting_arg(ctx: HandlerContext) -> str | None:
@@ -123,6 +156,7 @@ async def list_notes(ctx: HandlerContext) -> Reply:
         return Reply(ctx._("No notes for meeting #{number} yet.", number=meeting.number))
     names = await member_names(ctx)
     items = {i.id: i for i in await agenda_store.items_of(ctx.session, meeting.id)}
+    numbers = agenda_store.top_numbers(list(items.values()))
     lines = [ctx._("Notes of meeting #{number}:", number=meeting.number)]
     grouped: dict[int | None, list[str]] = {}
     for note in notes:
@@ -134,13 +168,20 @@ async def list_notes(ctx: HandlerContext) -> Reply:
     )
     for key in order:
         item: AgendaItem | None = items.get(key) if key is not None else None
-        heading = f"TOP {item.position} {item.title}" if item else ctx._("General")
+        if item is None:
+            heading = ctx._("General")
+        elif item.id in numbers:
+            heading = f"TOP {numbers[item.id]} {item.title}"
+        else:
+            heading = f"☕ {item.title}"
         lines += ["", heading, *grouped[key]]
     return Reply("\n".join(lines))
 
 
 async def record_attendance(ctx: HandlerContext) -> Reply:
-    meeting, text = await meeting_from_text(ctx, ctx.args["who"])
+    who = ctx.args["who"]
+    # "/anwesend 3 @anna" names meeting 3; "/anwesend 58 Teilnehmende" is a head count.
+    meeting, text = await meeting_from_text(ctx, who, bare=not _COUNT.match(who.strip()))
     ensure_open(ctx, meeting)
     ensure_not_approved(ctx, meeting)
     if not text:
@@ -176,11 +217,28 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
             ctx.session, meeting, user_id=identity.user_id, by_user_id=ctx.user.id, now=ctx.now
         ):
             added.append(identity.display_name)
-    leftover = _MENTION.sub(" ", people).strip(" ,;")
-    if leftover:
-        raise UserError(
-            ctx._("I did not understand “{value}”.", value=leftover) + "\n" + _attendance_help(ctx)
-        )
+    # Participants who are not in the chat, by name and organisation: still participants.
+    # A single word is rather a username without its @ ("anna"): asked back, not recorded.
+    named = split_participants(_MENTION.sub(" ", people))
+    listed = bool(_PARTICIPANTS.match(people))
+    for name, organisation in named:
+        if not (listed or organisation or " " in name):
+            raise UserError(
+                ctx._("I did not understand “{value}”.", value=name) + "\n" + _attendance_help(ctx)
+            )
+    for name, organisation in named:
+        if len(name) > 200 or len(organisation or "") > 200:
+            raise UserError(ctx._("A guest's name is too long (at most 200 characters)."))
+        if await agenda_store.mark_present(
+            ctx.session,
+            meeting,
+            guest_name=name,
+            organisation=organisation,
+            as_guest=False,
+            by_user_id=ctx.user.id,
+            now=ctx.now,
+        ):
+            added.append(with_organisation(name, organisation))
     for guest in split_guests(guests):
         if len(guest) > 200:
             raise UserError(ctx._("A guest's name is too long (at most 200 characters)."))
@@ -188,8 +246,9 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
             ctx.session, meeting, guest_name=guest, by_user_id=ctx.user.id, now=ctx.now
         ):
             added.append(guest)
+    listing = name_list(added, with_organisations=any(org for _, org in named))
     headline = (
-        ctx._("Recorded as present: {names}", names=", ".join(added))
+        ctx._("Recorded as present: {names}", names=listing)
         if added
         else ctx._("Everyone named was recorded already.")
     )
@@ -198,14 +257,15 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
 
 def _attendance_help(ctx: HandlerContext) -> str:
     return ctx._(
-        "Examples: {a} @anna @bernd · {a} alle mit Zusage · {a} 58 Teilnehmende · "
-        "{a} Gäste: Dr. Weber (IHK Köln), Lena Roth (HWK)",
+        "Examples: {a} @anna @bernd · {a} Dr. Weber, IHK Köln; Lena Roth, HWK (people not "
+        "in the chat: one per line or separated by ;) · {a} alle mit Zusage · "
+        "{a} 58 Teilnehmende · {a} Gäste: Dr. Weber (IHK Köln), Lena Roth (HWK)",
         a=ctx.command_name("present"),
     )
 
 
 async def remove_attendance(ctx: HandlerContext) -> Reply:
-    meeting, text = await meeting_from_text(ctx, ctx.args["who"])
+    meeting, text = await meeting_from_text(ctx, ctx.args["who"], bare=True)
     ensure_not_approved(ctx, meeting)
     removed = []
     for mention in _MENTION.findall(text):
@@ -214,9 +274,14 @@ async def remove_attendance(ctx: HandlerContext) -> Reply:
             removed.append(identity.display_name)
     guest = _MENTION.sub(" ", text).strip()
     if guest:
-        if not await agenda_store.mark_absent(ctx.session, meeting, guest_name=guest):
+        # "Dr. Weber, IHK Köln" as listed, or just the name
+        names = dict.fromkeys([guest, guest.partition(",")[0].strip()])
+        for name in names:
+            if await agenda_store.mark_absent(ctx.session, meeting, guest_name=name):
+                removed.append(guest)
+                break
+        else:
             raise UserError(ctx._("“{value}” is not on the list.", value=guest))
-        removed.append(guest)
     if not removed:
         raise UserError(ctx._("Nobody named was on the list."))
     return Reply(
@@ -237,8 +302,14 @@ async def attendance_lines(ctx: HandlerContext, meeting: Meeting) -> list[str]:
     names = await member_names(ctx)
     # A member who erased their data: a nameless stand-in labelled "former member".
     members = [names.get(r.user_id, r.guest_name or "?") for r in rows if r.user_id is not None]
-    guests = [r.guest_name for r in rows if r.user_id is None and r.guest_name]
-    total = meeting.attendance_count if meeting.attendance_count is not None else len(rows)
+    members += [
+        with_organisation(r.guest_name, r.organisation)
+        for r in rows
+        if r.user_id is None and r.guest_name and not r.as_guest
+    ]
+    guests = [r.guest_name for r in rows if r.user_id is None and r.guest_name and r.as_guest]
+    # Everyone present adds up: members, people named, guests – or the head count if higher.
+    total = max(meeting.attendance_count or 0, len(rows))
     lines = [ctx.ngettext("Attendance: {n} participant", "Attendance: {n} participants", total)]
     lines += [f"• {name}" for name in members]
     if guests:
@@ -309,9 +380,11 @@ COMMANDS = (
         german="anwesend",
         args=(Arg("who", N_("who"), kind=ArgKind.TEXT, max_length=3000),),
         details=N_(
-            "Examples: /anwesend @anna @bernd · /anwesend alle mit Zusage · "
-            "/anwesend 58 Teilnehmende · /anwesend Gäste: Dr. Weber (IHK Köln), Lena Roth "
-            "(HWK) · for another meeting than today's: /anwesend #3 @anna"
+            "Examples: /anwesend @anna @bernd · /anwesend Dr. Weber, IHK Köln; Lena Roth, HWK "
+            "(participants not in the chat, by name and organisation: one per line or "
+            "separated by ;) · /anwesend alle mit Zusage · /anwesend 58 Teilnehmende · "
+            "/anwesend Gäste: Dr. Weber (IHK Köln), Lena Roth (HWK) · for another meeting "
+            "than today's: /anwesend #3 @anna or /anwesend 3 @anna"
         ),
         role=Role.MINUTE_TAKER,
         scope=Scope.GROUP,

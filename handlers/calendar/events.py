@@ -13,6 +13,7 @@ from icalendar import vRecur
 
 from bot.core.enums import AgendaItemKind, MeetingStatus
 from bot.core.i18n import Translator
+from bot.core.numbers import top_numbers
 from handlers.calendar.ics import CalendarEvent, Party, uid_for
 
 if TYPE_CHECKING:
@@ -64,11 +65,13 @@ def _is_link(location: str | None) -> bool:
 
 def agenda_lines(items: Sequence[AgendaItem], tz: ZoneInfo, t: Translator) -> list[str]:
     """`TOP 1 | 9:00 | Begrüßung | Anna Muster (IHK)`, numbered like /tagesordnung shows it
-    (the position; breaks count too)."""
+    (breaks have no TOP number)."""
     lines = []
+    numbers = top_numbers((i.id, i.kind == AgendaItemKind.BREAK.value) for i in items)
     for item in items:
         title = f"☕ {item.title}" if item.kind == AgendaItemKind.BREAK.value else item.title
-        parts = [t.gettext("TOP {number}", number=item.position)]
+        number = numbers.get(item.id)
+        parts = [t.gettext("TOP {number}", number=number) if number is not None else "☕"]
         if item.planned_start is not None:
             local = item.planned_start.astimezone(tz)
             parts.append(f"{local.hour}:{local.minute:02d}")

@@ -7,18 +7,23 @@ frozen; a later change is a new decision that amends it.
 
 from __future__ import annotations
 
-from bot.core.enums import DecisionKind, MinutesStatus, Role
+from bot.core.enums import MinutesStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
-from bot.core.numbers import decision_label, split_leading_ref
+from bot.core.numbers import decision_label
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.meetings.lookup import ensure_not_approved, ensure_open, meeting_or_today
+from handlers.meetings.lookup import (
+    ensure_not_approved,
+    ensure_open,
+    leading_meeting_ref,
+    meeting_or_today,
+)
 from handlers.minutes.data import decision_value
 from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
-from handlers.minutes.render import kind_text, outcome_text, top_text
+from handlers.minutes.render import kind_text, outcome_suffix, top_text
 from storage import meetings as meeting_store
 from storage import minutes as minutes_store
 from storage.models import Decision, Meeting
@@ -31,9 +36,7 @@ def summary(ctx: HandlerContext, decision: Decision) -> str:
     """``B-2021-07 Empfehlung an Strategiekreis (einstimmig): Text`` in plain text."""
     value = decision_value(decision)
     line = f"{value.label} {kind_text(ctx.t, value.kind, value.addressee)}"
-    if value.kind != DecisionKind.INFORMATION.value:
-        line += f" ({outcome_text(ctx.t, value)})"
-    return f"{line}: {value.text}"
+    return f"{line}{outcome_suffix(ctx.t, value)}: {value.text}"
 
 
 def _parse(ctx: HandlerContext, text: str) -> ParsedDecision:
@@ -98,7 +101,7 @@ async def _recorded(ctx: HandlerContext, decision: Decision, meeting: Meeting) -
 
 
 async def record(ctx: HandlerContext) -> Reply:
-    number, text = split_leading_ref(ctx.args["details"])
+    number, text = await leading_meeting_ref(ctx, ctx.args["details"])
     if parse_decision_ref(text):  # "/beschluss B-2021-07" means: show it
         return await show(ctx, await _decision(ctx, text))
     parsed = _parse(ctx, text)
@@ -110,7 +113,7 @@ async def record(ctx: HandlerContext) -> Reply:
 
 async def amend(ctx: HandlerContext) -> Reply:
     original = await _decision(ctx, ctx.args["number"])
-    number, text = split_leading_ref(ctx.args["details"])
+    number, text = await leading_meeting_ref(ctx, ctx.args["details"])
     parsed = _parse(ctx, text)
     meeting = await meeting_or_today(ctx, number)
     ensure_open(ctx, meeting)

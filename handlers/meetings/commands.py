@@ -10,12 +10,13 @@ from bot.core.enums import MeetingStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Button, OutgoingMessage, Reply
+from bot.core.quotes import unquote
 from bot.core.router import Arg, ArgKind, Command, Scope
-from handlers.calendar import invitations
 from handlers.context import HandlerContext
-from handlers.meetings.actions import answer_meeting, open_meeting
+from handlers.meetings.actions import answer_meeting, bring_about, held_already, invite
 from handlers.meetings.lookup import ensure_not_approved, meeting_by_arg
 from handlers.meetings.series_occurrences import extend_series
+from handlers.minutes.render import place_text
 from storage import meetings as meeting_store
 from storage.models import Meeting
 
@@ -37,7 +38,7 @@ def describe(ctx: HandlerContext, meeting: Meeting) -> str:
         when=format_when(_when_of(meeting, ctx.tz), ctx.language),
     )
     if meeting.location:
-        line += f"\n   {meeting.location}"
+        line += f"\n   {place_text(ctx.t, meeting.location)}"
     if meeting.status == MeetingStatus.CANCELLED.value:
         line += " " + ctx._("(cancelled)")
     return line
@@ -72,6 +73,14 @@ def read_place(ctx: HandlerContext, raw: str) -> str | None:
     return place or None
 
 
+def past_or_future_start(ctx: HandlerContext, when: ParsedWhen) -> datetime:
+    """The start of `when`, within the horizon; a past one records a meeting held already."""
+    check_horizon(when.day, now=ctx.now, tz=ctx.tz)
+    starts_at = when.start_at()
+    assert starts_at is not None  # read_when insists on a time
+    return starts_at
+
+
 def future_start(ctx: HandlerContext, when: ParsedWhen) -> datetime:
     check_horizon(when.day, now=ctx.now, tz=ctx.tz)
     starts_at = when.start_at()
@@ -84,23 +93,28 @@ async def schedule(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     text, _, location = ctx.args["details"].partition("|")
     when, title = read_when(ctx, text.strip())
-    title = title.strip().strip('"').strip()
+    title = unquote(title)
     if not title:
         raise UserError(ctx._("Please give the meeting a title, e.g. {example}", example=EXAMPLE))
     if len(title) > 200:
         raise UserError(ctx._("The title or place is too long."))
     place = read_place(ctx, location)
-    starts_at = future_start(ctx, when)
-    meeting = await open_meeting(
-        ctx.session,
-        ctx.group,
-        title=title,
-        starts_at=starts_at,
-        ends_at=when.end_at(),
-        location=place,
-        created_by_user_id=ctx.user.id,
-        now=ctx.now,
+    starts_at = past_or_future_start(ctx, when)
+    meeting = await bring_about(
+        ctx, title=title, starts_at=starts_at, ends_at=when.end_at(), location=place
     )
+    if held_already(meeting, ctx.now):
+        # Minutes of a meeting already held: the group starts with last month's meeting, or
+        # the minute-taker enters it afterwards.
+        return await tell_group(
+            ctx,
+            meeting,
+            ctx._(
+                "Recorded afterwards – this meeting has already taken place, so nobody gets "
+                "an invitation or a reminder. Agenda, attendance, notes, decisions and minutes "
+                "work as usual:"
+            ),
+        )
     return await tell_group(ctx, meeting, ctx._("Meeting scheduled:"))
 
 
@@ -128,7 +142,7 @@ def rsvp_buttons(ctx: HandlerContext, meeting: Meeting) -> tuple[tuple[Button, .
 async def tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Reply:
     """Answer here, and tell the group's other chats (e.g. its Matrix room) the same."""
     text = headline + "\n" + describe(ctx, meeting)
-    await invitations.meeting_changed(ctx, meeting)
+    await invite(ctx, meeting)
     await ctx.announce(
         dedupe_key=(
             f"meeting:{meeting.id}:{meeting.status}:{meeting.sequence}:"
@@ -138,7 +152,7 @@ async def tell_group(ctx: HandlerContext, meeting: Meeting, headline: str) -> Re
         message=OutgoingMessage(text),
         elsewhere_only=True,
     )
-    if meeting.status == MeetingStatus.CANCELLED.value:
+    if meeting.status == MeetingStatus.CANCELLED.value or held_already(meeting, ctx.now):
         return Reply(text)
     return Reply(text, buttons=rsvp_buttons(ctx, meeting))
 

@@ -6,11 +6,21 @@ from bot.core.enums import Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Reply
+from bot.core.quotes import unquote
 from bot.core.router import Arg, ArgKind, Command, Scope
+from bot.core.text import is_video_link
 from handlers.agenda.commands import agenda_lines
 from handlers.agenda.live_commands import attendance_lines
 from handlers.context import HandlerContext
-from handlers.meetings.commands import describe, future_start, read_place, read_when, tell_group
+from handlers.meetings.actions import held_already
+from handlers.meetings.commands import (
+    describe,
+    future_start,
+    past_or_future_start,
+    read_place,
+    read_when,
+    tell_group,
+)
 from handlers.meetings.lookup import ensure_not_approved, ensure_open, meeting_by_arg
 from storage import meetings as meeting_store
 
@@ -30,17 +40,13 @@ MEETING_FIELDS = {
 }
 
 
-def is_video(location: str | None) -> bool:
-    return location is not None and location.lower().startswith(("http://", "https://"))
-
-
 async def edit(ctx: HandlerContext) -> Reply:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
     ensure_open(ctx, meeting)
     ensure_not_approved(ctx, meeting)
     field, value = ctx.args["field"], (ctx.args.get("value") or "").strip()
     if field == "title":
-        title = value.strip('"').strip()
+        title = unquote(value)
         if not title or len(title) > 200:
             raise UserError(ctx._("Please give a title of at most 200 characters."))
         meeting.title = title
@@ -48,7 +54,10 @@ async def edit(ctx: HandlerContext) -> Reply:
         when, rest = read_when(ctx, value)
         if rest:
             raise UserError(ctx._("I did not understand the extra words: {value}", value=rest))
-        meeting.starts_at, meeting.ends_at = future_start(ctx, when), when.end_at()
+        # A meeting recorded afterwards may have its time corrected into the past too.
+        starts_at = past_or_future_start(ctx, when) if held_already(meeting, ctx.now) else None
+        meeting.starts_at = starts_at or future_start(ctx, when)
+        meeting.ends_at = when.end_at()
     elif field == "place":
         meeting.location = read_place(ctx, value)
     else:
@@ -61,9 +70,10 @@ async def edit(ctx: HandlerContext) -> Reply:
 
 async def show(ctx: HandlerContext) -> Reply:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
-    lines = [describe(ctx, meeting).replace(f"\n   {meeting.location}", "")]
+    lines = [describe(ctx, meeting).split("\n   ", 1)[0]]
     if meeting.location:
-        label = ctx._("Video conference") if is_video(meeting.location) else ctx._("Place")
+        video = is_video_link(meeting.location)
+        label = ctx._("Video conference") if video else ctx._("Place")
         lines.append(f"{label}: {meeting.location}")
     if meeting.description:
         lines.append(meeting.description)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.core.enums import AgendaItemStatus, MeetingStatus, MinutesStatus
+import re
+
+from bot.core.enums import AgendaItemKind, AgendaItemStatus, MeetingStatus, MinutesStatus
 from bot.core.errors import UserError
 from bot.core.numbers import small_number, split_leading_ref
 from handlers.context import HandlerContext
@@ -10,6 +12,9 @@ from storage import agenda as agenda_store
 from storage import meetings as meeting_store
 from storage import people
 from storage.models import AgendaItem, Identity, Meeting
+
+# A break is named by its order among the breaks: "Pause2", "Pause-2", "break 2", "☕2".
+BREAK_REF = re.compile(r"^(?:PAUSE|BREAK|☕)[\s-]*(\d{1,3})?$")
 
 
 async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
@@ -32,11 +37,42 @@ async def meeting_by_arg(ctx: HandlerContext, raw: str | None) -> Meeting:
     return meeting
 
 
-async def meeting_from_text(ctx: HandlerContext, text: str | None) -> tuple[Meeting, str]:
-    """An explicit "#3 …" at the start of `text`, else the meeting the group is in today;
-    returns the meeting and the rest of the text."""
-    number, rest = split_leading_ref(text)
+async def meeting_from_text(
+    ctx: HandlerContext, text: str | None, *, bare: bool = False
+) -> tuple[Meeting, str]:
+    """An explicit "#3 …" (or "3 …", see `leading_meeting_ref`) at the start of `text`, else
+    the meeting the group is in today; returns the meeting and the rest of the text."""
+    number, rest = await leading_meeting_ref(ctx, text, bare=bare)
     return await meeting_or_today(ctx, number), rest
+
+
+_BARE_REF = re.compile(r"(\d{1,9})\s+(?=\S)")  # not "12:0:1", a vote
+
+
+async def leading_meeting_ref(
+    ctx: HandlerContext, text: str | None, *, bare: bool = False
+) -> tuple[str | None, str]:
+    """The meeting named at the start of `text` and the rest: "#3 …" always; a bare "3 …"
+    when the command says it can only be a meeting (`bare`), or when the group has no
+    meeting today and meeting 3 exists – then the number cannot mean anything else, while
+    on a meeting day "/notiz 3 Betriebe machen mit" stays a note about three businesses."""
+    assert ctx.group is not None
+    number, rest = split_leading_ref(text)
+    if number is not None:
+        return number, rest
+    stripped = (text or "").strip()
+    match = _BARE_REF.match(stripped)
+    if match is None:
+        return None, stripped
+    if not bare:
+        if await agenda_store.active_meeting(ctx.session, ctx.group.id, ctx.now) is not None:
+            return None, stripped
+        wanted = small_number(match.group(1))
+        if wanted is None or not await meeting_store.meeting_by_number(
+            ctx.session, ctx.group.id, wanted
+        ):
+            return None, stripped
+    return match.group(1), stripped[match.end() :].strip()
 
 
 async def meeting_or_today(ctx: HandlerContext, number: str | None) -> Meeting:
@@ -79,19 +115,34 @@ def ensure_not_approved(ctx: HandlerContext, meeting: Meeting) -> None:
 async def item_by_arg(
     ctx: HandlerContext, meeting: Meeting, raw: str | None, *, proposal: bool = False
 ) -> AgendaItem:
-    """TOP "3" (accepted items by position) or proposal "P2"/"V2" of this meeting."""
+    """TOP "3" (breaks do not count), break "Pause2" (the second break), or proposal
+    "P2"/"V2" of this meeting."""
     text = (raw or "").strip().upper().removeprefix("TOP").strip()
+    items = await agenda_store.items_of(ctx.session, meeting.id)
+    break_ref = BREAK_REF.match(text)
+    if break_ref and not proposal:
+        breaks = [i for i in items if is_break(i)]
+        wanted = int(break_ref.group(1) or 1)
+        if 1 <= wanted <= len(breaks):
+            return breaks[wanted - 1]
+        raise UserError(
+            ctx._(
+                "Meeting #{meeting} has no break {number}. {command} shows the agenda.",
+                meeting=meeting.number,
+                number=wanted,
+                command=f"{ctx.command_name('agenda')} {meeting.number}",
+            )
+        )
     wants_proposal = proposal or text[:1] in ("P", "V")
     number = text[1:] if text[:1] in ("P", "V") else text
-    items = await agenda_store.items_of(ctx.session, meeting.id)
     if wants_proposal:
         proposed = agenda_store.proposals(items)
         if number.isdecimal() and 1 <= int(number) <= len(proposed):
             return proposed[int(number) - 1]
     else:
+        numbers = agenda_store.top_numbers(items)
         for item in items:
-            accepted = item.status == AgendaItemStatus.ACCEPTED.value
-            if number.isdecimal() and item.position == int(number) and accepted:
+            if number.isdecimal() and numbers.get(item.id) == int(number):
                 return item
     if wants_proposal:
         raise UserError(
@@ -110,6 +161,11 @@ async def item_by_arg(
             command=f"{ctx.command_name('agenda')} {meeting.number}",
         )
     )
+
+
+def is_break(item: AgendaItem) -> bool:
+    accepted = item.status == AgendaItemStatus.ACCEPTED.value
+    return accepted and item.kind == AgendaItemKind.BREAK.value
 
 
 async def find_member(ctx: HandlerContext, mention: str) -> Identity | None:

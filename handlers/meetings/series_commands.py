@@ -12,6 +12,7 @@ from bot.core.enums import MeetingStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import OutgoingMessage, Reply
+from bot.core.quotes import unquote
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.calendar import invitations
 from handlers.context import HandlerContext
@@ -111,7 +112,7 @@ async def create(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     text, _, location = ctx.args["details"].partition("|")
     spec = _parse(ctx, text.strip())
-    title = spec.rest.strip().strip('"').strip()
+    title = unquote(spec.rest)
     if not title:
         raise UserError(ctx._("Please give the series a title, e.g. {example}", example=EXAMPLE))
     if len(title) > 200:
@@ -202,7 +203,7 @@ async def edit(ctx: HandlerContext) -> Reply:
     tz = ZoneInfo(series.timezone)
     upcoming = await meeting_store.future_occurrences(ctx.session, series.id, ctx.now)
     if field == "title":
-        title = value.strip('"').strip()
+        title = unquote(value)
         if not title or len(title) > 200:
             raise UserError(ctx._("Please give a title of at most 200 characters."))
         for meeting in upcoming:

@@ -15,6 +15,7 @@ from handlers.minutes.data import (
     MinutesTop,
     NextMeeting,
     decision_value,
+    with_organisation,
 )
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
@@ -93,6 +94,7 @@ async def collect_minutes(
             continue_next_time=bool(item is not None and item.continue_next_time),
         )
 
+    numbers = agenda_store.top_numbers(tops)  # breaks have none
     loose = top_value(None, None)
     has_loose = bool(loose.notes or loose.decisions or loose.actions)
     approved = meeting.minutes_status == MinutesStatus.APPROVED.value
@@ -118,10 +120,17 @@ async def collect_minutes(
         # A member who erased their data is a nameless stand-in labelled "former member".
         participants=tuple(
             names.get(a.user_id, a.guest_name or "?") for a in attendance if a.user_id is not None
+        )
+        + tuple(
+            with_organisation(a.guest_name, a.organisation)
+            for a in attendance
+            if a.user_id is None and a.guest_name and not a.as_guest
         ),
-        guests=tuple(a.guest_name for a in attendance if a.user_id is None and a.guest_name),
+        guests=tuple(
+            a.guest_name for a in attendance if a.user_id is None and a.guest_name and a.as_guest
+        ),
         attendance_count=meeting.attendance_count,
-        tops=tuple(top_value(item.position, item) for item in tops),
+        tops=tuple(top_value(numbers.get(item.id), item) for item in tops),
         unassigned=loose if has_loose else None,
         next_meetings=tuple(
             NextMeeting(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.core.dates import ParsedWhen, format_when
+from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.enums import MinutesStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
@@ -79,6 +79,17 @@ async def publish(ctx: HandlerContext) -> Reply:
         raise UserError(
             ctx._("The minutes of meeting #{number} are approved already.", number=meeting.number)
         )
+    if ctx.now < meeting.starts_at:
+        # Minutes record what happened; an objection period ending before the meeting
+        # would leave nobody time to read them.
+        raise UserError(
+            ctx._(
+                "Meeting #{number} has not begun yet ({when}). The draft minutes can be "
+                "published once it has started.",
+                number=meeting.number,
+                when=_when(ctx, meeting.starts_at),
+            )
+        )
     raw_days = ctx.args.get("days")
     days = ctx.services.settings.minutes_objection_days
     if raw_days is not None:
@@ -96,6 +107,7 @@ async def publish(ctx: HandlerContext) -> Reply:
         when=_when(ctx, meeting.objections_until),
         command=f"{ctx.command_name('object')} {meeting.number} …",
     )
+    headline += "\n" + objection_period_text(ctx, meeting)
     key = f"minutes:{meeting.id}:draft:{ctx.now.isoformat()}"
     await ctx.announce(
         dedupe_key=f"{key}:md",
@@ -110,6 +122,20 @@ async def publish(ctx: HandlerContext) -> Reply:
         elsewhere_only=True,
     )
     return Reply(headline, document=html)
+
+
+def objection_period_text(ctx: HandlerContext, meeting: Meeting) -> str:
+    """The period in terms of the meeting: it counts from publication, which may be weeks
+    after a meeting entered afterwards."""
+    held = meeting.starts_at.astimezone(ctx.tz).date()
+    assert meeting.objections_until is not None
+    after = (meeting.objections_until.astimezone(ctx.tz).date() - held).days
+    return ctx.ngettext(
+        "The period counts from today: it ends {n} day after the meeting of {date}.",
+        "The period counts from today: it ends {n} days after the meeting of {date}.",
+        after,
+        date=format_date(held, ctx.language),
+    )
 
 
 async def object_to(ctx: HandlerContext) -> Reply:

@@ -42,7 +42,7 @@ class MinutesAction:
 class MinutesTop:
     """One agenda item with what was recorded while it was current."""
 
-    number: int | None  # TOP number; None for things recorded outside any TOP
+    number: int | None  # TOP number; None for a break and for things recorded outside TOPs
     title: str
     kind: str  # AgendaItemKind value
     presenter: str | None
@@ -104,3 +104,8 @@ def decision_value(decision: Decision, amends_label: str | None = None) -> Minut
         abstentions=decision.abstentions,
         amends_label=amends_label,
     )
+
+
+def with_organisation(name: str, organisation: str | None) -> str:
+    """ "Dr. Weber, IHK Köln": a participant as the groups' minutes list them."""
+    return f"{name}, {organisation}" if organisation else name

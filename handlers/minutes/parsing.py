@@ -126,7 +126,7 @@ def _outcome(text: str) -> tuple[Outcome, str]:
             for_, against, abstain = _votes(*match.groups())
             counted = Outcome(DecisionOutcome.COUNTED, for_, against, abstain)
             return counted, padded[match.end() :].strip()
-    return Outcome(DecisionOutcome.NO_VOTE), text.strip()
+    return Outcome(DecisionOutcome.NOT_GIVEN), text.strip()
 
 
 def parse_decision(text: str) -> ParsedDecision:

@@ -29,7 +29,7 @@ from bot.core.enums import (
 )
 from bot.core.i18n import Translator
 from bot.core.messages import Document
-from bot.core.text import strip_bidi
+from bot.core.text import file_name_part, is_video_link, strip_bidi
 from handlers.minutes.data import (
     MinutesAction,
     MinutesAddendum,
@@ -86,6 +86,23 @@ def outcome_text(t: Translator, decision: MinutesDecision) -> str:
             no=decision.votes_against or 0,
         )
     return t.gettext("no vote")
+
+
+def place_text(t: Translator, location: str) -> str:
+    """ "Videokonferenz – https://…" for a link, as the groups' minutes say; else the place."""
+    if is_video_link(location):
+        return t.gettext("Video conference") + f" – {location.strip()}"
+    return location
+
+
+def outcome_suffix(t: Translator, decision: MinutesDecision) -> str:
+    """ " (einstimmig)" after the kind, or nothing: an information takes no vote, and a
+    decision typed without an outcome claims none (the groups write just "Beschluss: …")."""
+    if decision.kind == DecisionKind.INFORMATION.value:
+        return ""
+    if decision.outcome == DecisionOutcome.NOT_GIVEN.value:
+        return ""
+    return f" ({outcome_text(t, decision)})"
 
 
 def kind_text(t: Translator, kind: str, addressee: str | None) -> str:
@@ -162,9 +179,7 @@ Block = Heading | Fields | Para | Bullets | Table | Rule
 
 def decision_runs(t: Translator, decision: MinutesDecision) -> tuple[Run, ...]:
     """**B-2021-07** Empfehlung an Strategiekreis (einstimmig): Text"""
-    rest = f" {kind_text(t, decision.kind, decision.addressee)}"
-    if decision.kind != DecisionKind.INFORMATION.value:
-        rest += f" ({outcome_text(t, decision)})"
+    rest = f" {kind_text(t, decision.kind, decision.addressee)}{outcome_suffix(t, decision)}"
     rest += f": {decision.text}"
     if decision.amends_label:
         rest += " " + t.gettext("(amends {label})", label=decision.amends_label)
@@ -199,8 +214,10 @@ def _em(text: str) -> Para:
 
 
 def _top_section(t: Translator, top: MinutesTop, language: str) -> list[Block]:
-    if top.number is None:
-        blocks: list[Block] = [Heading(2, t.gettext("Further items"))]
+    if top.kind == AgendaItemKind.BREAK.value:
+        blocks: list[Block] = [Heading(2, top.title)]
+    elif top.number is None:
+        blocks = [Heading(2, t.gettext("Further items"))]
     else:
         blocks = [Heading(2, t.gettext("TOP {number}", number=top.number) + f": {top.title}")]
     if top.presenter:
@@ -234,14 +251,17 @@ def _addendum_runs(t: Translator, addendum: MinutesAddendum, language: str) -> t
 
 
 def _participants(t: Translator, data: MinutesData) -> list[tuple[str, str | None]]:
+    """Everyone present adds up: the count is members, people named and guests (or the
+    head count when that is higher); "Name, Organisation" entries are separated by ";"."""
     rows: list[tuple[str, str | None]] = []
+    everyone = len(data.participants) + len(data.guests)
+    count = max(everyone, data.attendance_count or 0)
     if data.participants:
-        count = max(len(data.participants), data.attendance_count or 0)
-        rows.append((t.gettext("Participants ({n})", n=count), _names(data.participants)))
-    elif data.attendance_count is not None:
-        rows.append(
-            (t.gettext("Participants"), t.gettext("{n} participants", n=data.attendance_count))
-        )
+        separator = "; " if any(", " in name for name in data.participants) else ", "
+        names = separator.join(strip_bidi(name) for name in data.participants)
+        rows.append((t.gettext("Participants ({n})", n=count), names))
+    elif count:
+        rows.append((t.gettext("Participants"), str(count)))
     if data.guests:
         rows.append((t.gettext("Guests"), _names(data.guests)))
     return rows
@@ -271,7 +291,7 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
         (t.gettext("Date"), _when(data.starts_at, data.ends_at, language)),
     ]
     if data.location:
-        header.append((t.gettext("Place / access"), data.location))
+        header.append((t.gettext("Place"), place_text(t, data.location)))
     header += _participants(t, data)
     status = _status_line(t, data, language)
     if status:
@@ -288,7 +308,7 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
         )
         rows = tuple(
             (
-                str(top.number),
+                str(top.number) if top.number is not None else "",
                 top.title,
                 strip_bidi(top.presenter or ""),
                 _clock(top.planned_start, language) if top.planned_start else "",
@@ -457,8 +477,8 @@ def _zip_entries_dated(content: bytes, when: datetime) -> bytes:
 
 
 def file_stem(data: MinutesData, t: Translator) -> str:
-    """``Protokoll-AG-Transfer-2021-06-15``: safe on every file system."""
-    name = re.sub(r"[^\w-]+", "-", data.group_name, flags=re.ASCII).strip("-") or "AG"
+    """``Protokoll-AG-Qualitaetssicherung-2021-06-15``: safe on every file system."""
+    name = file_name_part(data.group_name) or "AG"
     return t.gettext("Minutes") + f"-{name}-{data.starts_at.date().isoformat()}"
 
 

@@ -19,7 +19,7 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings import commands as meeting_handlers
-from handlers.meetings.actions import open_meeting
+from handlers.meetings.actions import bring_about
 from handlers.members.audience import audience
 from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import (
@@ -358,15 +358,8 @@ async def pick_date(ctx: HandlerContext) -> list[Reply]:
         raise UserError(ctx._("That time has passed already."))
     if poll.status == PollStatus.OPEN.value:
         close(poll, ctx.now)
-    meeting = await open_meeting(
-        ctx.session,
-        ctx.group,
-        title=poll.title,
-        starts_at=option.starts_at,
-        ends_at=option.ends_at,
-        location=None,
-        created_by_user_id=ctx.user.id,
-        now=ctx.now,
+    meeting = await bring_about(
+        ctx, title=poll.title, starts_at=option.starts_at, ends_at=option.ends_at, location=None
     )
     poll.chosen_position, poll.meeting_id = option.position, meeting.id
     await _tell_about_date(ctx, poll, meeting)

@@ -24,12 +24,12 @@ from zoneinfo import ZoneInfo
 
 from bot.core.dates import ParsedWhen, check_horizon, find_whens, parse_when
 from bot.core.numbers import small_number
+from bot.core.quotes import UnmatchedQuote, leading_quoted
 
 MAX_OPTIONS = 10
 MAX_OPTION_CHARS = 100
 MAX_TITLE_CHARS = 200
 
-QUOTES = str.maketrans({"„": '"', "“": '"', "”": '"', "»": '"', "«": '"'})
 FLAG_WORDS = {
     "anonym": "anonymous",
     "anonymous": "anonymous",
@@ -147,13 +147,15 @@ def _start(when: ParsedWhen) -> datetime:
 
 
 def _quoted_title(text: str) -> tuple[str | None, str]:
-    text = text.translate(QUOTES).strip()
-    if not text.startswith('"'):
+    """The title in quotes ("…", „…“, “…”), quotes inside it kept as typed."""
+    text = text.strip()
+    try:
+        found = leading_quoted(text)
+    except UnmatchedQuote:
+        raise PollInputError("quotes") from None
+    if found is None:
         return None, text
-    end = text.find('"', 1)
-    if end < 0:
-        raise PollInputError("quotes")
-    return text[1:end].strip(), text[end + 1 :]
+    return found[0].strip(), found[1]
 
 
 def _check_title(title: str) -> str:

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.enums import AgendaItemKind, AgendaItemStatus, MeetingStatus, MinutesStatus
@@ -138,11 +147,15 @@ class Attendance(Base):
         ForeignKey("meetings.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    guest_name: Mapped[str | None] = mapped_column(String(200))
+    guest_name: Mapped[str | None] = mapped_column(String(200))  # someone not in the chat
     recorded_at: Mapped[datetime]
     recorded_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+    # Someone named but not in the chat is a participant ("Name, Organisation" in the
+    # minutes) or, with `as_guest`, a guest; earlier rows were all guests.
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    as_guest: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class MeetingNote(Base):

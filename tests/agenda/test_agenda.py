@@ -41,25 +41,30 @@ async def test_build_an_agenda_with_presenters_times_and_breaks(chat: Conversati
     agenda = await chat.text(bernd, "/tagesordnung 1")
     assert "TOP 1 |  9:00 | Begrüßung | Anna" in agenda
     assert "TOP 2 | 10:30 | Bericht der Fachgruppe | Dr. Weber (IHK Köln)" in agenda
-    assert "TOP 3 | 12:00 | ☕ Mittagspause" in agenda
-    assert "TOP 4 |       | ☕ Pause" in agenda
-    assert "TOP 5 |       | Verschiedenes / nächste Termine" in agenda
-    moved = await chat.text(anna, "/topverschieben 1 4 1")
-    assert "„Pause“ ist jetzt TOP 1" in moved
-    assert "bleibt immer" in await chat.text(anna, "/topverschieben 1 5 1")
-    await chat.say(anna, "/topaendern 1 3 titel Bericht der Fachgruppe Handwerk")
-    await chat.say(anna, "/topaendern 1 3 referent @bernd")
-    await chat.say(anna, "/topaendern 1 3 zeit 11:00")
+    # Breaks keep their time and place but no TOP number, as in the invitations.
+    assert "☕     | 12:00 | Mittagspause" in agenda
+    assert "☕     |       | Pause" in agenda
+    assert "TOP 3 |       | Verschiedenes / nächste Termine" in agenda
+    moved = await chat.text(anna, "/topverschieben 1 pause2 1")
+    assert "„Pause“ ist jetzt vor TOP 1" in moved
+    assert moved.index("☕     |       | Pause") < moved.index("TOP 1 |  9:00 | Begrüßung")
+    assert "bleibt immer" in await chat.text(anna, "/topverschieben 1 3 1")
+    await chat.say(anna, "/topaendern 1 2 titel Bericht der Fachgruppe Handwerk")
+    await chat.say(anna, "/topaendern 1 2 referent @bernd")
+    await chat.say(anna, "/topaendern 1 2 zeit 11:00")
     agenda = await chat.text(bernd, "/tagesordnung 1")
-    assert "TOP 3 | 11:00 | Bericht der Fachgruppe Handwerk | Bernd" in agenda
-    removed = await chat.text(anna, "/topentfernen 1 1")
+    assert "TOP 2 | 11:00 | Bericht der Fachgruppe Handwerk | Bernd" in agenda
+    changed = await chat.text(anna, "/topaendern 1 pause2 zeit 12:15")
+    assert "☕ Mittagspause geändert" in changed and "☕     | 12:15 | Mittagspause" in changed
+    assert "keine Pause 3" in await chat.text(anna, "/topentfernen 1 pause3")
+    removed = await chat.text(anna, "/topentfernen 1 pause1")
     assert "Entfernt: ☕" not in removed and "Entfernt: Pause" in removed
     assert _tops(removed) == [
         "1 Begrüßung",
         "2 Bericht der Fachgruppe Handwerk",
-        "3 ☕ Mittagspause",
-        "4 Verschiedenes / nächste Termine",
+        "3 Verschiedenes / nächste Termine",
     ]
+    assert "☕     | 12:15 | Mittagspause" in removed
 
 
 async def test_members_propose_and_chairs_accept_or_reject(chat: Conversation) -> None:

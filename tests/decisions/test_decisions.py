@@ -87,6 +87,7 @@ async def test_frozen_after_approval_amendment_instead(chat: Conversation, core)
     await chat.say(bernd, "/beschluss einstimmig Die Frist ist der 30.06.")
     changed = await chat.text(bernd, "/beschlussaendern B-2021-01 12:0:0 Die Frist ist der 31.07.")
     assert "31.07." in changed and "12 dafür" in changed
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     await chat.say(anna, "/protokollgenehmigen 1 sofort")
     refused = await chat.text(bernd, "/beschlussaendern B-2021-01 einstimmig Anders")
@@ -185,6 +186,7 @@ async def test_personal_data_export_and_erasure(chat: Conversation, core) -> Non
 
     await chat.say(bernd, "/beschluss einstimmig Bögen werden gesammelt.")
     await chat.say(bernd, "/aufgabe @clara, IHK Köln: Bögen senden bis 30.06.")
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     await chat.say(clara, "/einspruch 1 Mein Name ist falsch geschrieben.")
     await chat.say(clara, "/start", dm(clara))
@@ -207,9 +209,7 @@ async def test_personal_data_export_and_erasure(chat: Conversation, core) -> Non
 
 async def test_a_nul_character_is_dropped_not_a_database_error(chat: Conversation, core) -> None:
     """PostgreSQL refuses NUL in text columns; Matrix clients can send it."""
-    assert "B-2021-01 Beschluss (ohne Abstimmung): ab" in await chat.text(
-        bernd, "/beschluss a\x00b"
-    )
+    assert "B-2021-01 Beschluss: ab" in await chat.text(bernd, "/beschluss a\x00b")
     assert "A-1 Anna: cd" in await chat.text(bernd, "/aufgabe Anna: c\x00d")
 
 
@@ -256,3 +256,14 @@ async def test_two_processes_recording_at_once_get_different_numbers(
         two = await asyncio.wait_for(other, timeout=10)
         await second.commit()
     assert (one.number, two.number) == (1, 2)
+
+
+async def test_the_outcome_is_shown_only_when_one_was_given(chat: Conversation) -> None:
+    """The groups write "Beschluss: …"; "(ohne Abstimmung)" claims no vote took place."""
+    plain = await chat.text(bernd, "/beschluss Der Leitfaden wird beschlossen.")
+    assert "B-2021-01 Beschluss: Der Leitfaden wird beschlossen." in plain
+    stated = await chat.text(bernd, "/beschluss ohne Abstimmung: Die AG nimmt es zur Kenntnis.")
+    assert "B-2021-02 Beschluss (ohne Abstimmung): Die AG nimmt es zur Kenntnis." in stated
+    minutes = await chat.text(clara, "/protokoll 1")
+    assert "- **B-2021-01** Beschluss: Der Leitfaden wird beschlossen." in minutes
+    assert "- **B-2021-02** Beschluss (ohne Abstimmung): Die AG nimmt es" in minutes

@@ -48,7 +48,7 @@ async def test_bad_input_and_permissions(chat: Conversation, core) -> None:
     assert "Uhrzeit" in await chat.text(anna, "/sitzung 15.06.2021 Test")
     assert "Titel" in await chat.text(anna, "/sitzung 15.06.2021 9 Uhr")
     assert "Datum" in await chat.text(anna, "/sitzung Test am 15.06.")
-    assert "vorbei" in await chat.text(anna, "/sitzung 01.06.2021 9 Uhr Vergangen")
+    assert "Nachträglich erfasst" in await chat.text(anna, "/sitzung 01.06.2021 9 Uhr Vergangen")
     assert "keine Sitzung #7" in await chat.text(anna, "/absagen 7")
     assert "keine Sitzung #x" in await chat.text(anna, "/verschieben x 16.06.2021 9 Uhr")
     core.services.clock.advance(timedelta(days=30))

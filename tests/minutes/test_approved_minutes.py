@@ -33,6 +33,7 @@ async def approved(chat: Conversation) -> Conversation:
     await chat.say(bernd, "/anwesend #1 @anna @bernd")
     await chat.say(bernd, "/beschluss einstimmig Der Leitfaden wird beschlossen.")
     await chat.say(bernd, "/aufgabe @clara: Leitfaden verschicken bis 30.06.")
+    chat.core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     assert "genehmigt" in await chat.text(anna, "/protokollgenehmigen 1 sofort")
     return chat

@@ -55,6 +55,7 @@ SCRIPT: list[tuple[str, str, int]] = [
     ("anna", "/protokoll 1", 4),
 ]
 APPROVAL: list[tuple[str, str, int]] = [
+    (CLOCK, "30", 0),  # the draft waits for the meeting's start at 10:30
     ("anna", "/protokollentwurf 1", 1),
     ("clara", "/einspruch 1 Bei TOP 2 fehlt die Enthaltung.", 1),
     ("anna", "/protokollgenehmigen 1 sofort", 1),
@@ -68,15 +69,15 @@ MINUTES_IN_ORDER = [
     "# Protokoll: AG-Sitzung Juni (#1)",
     "**Gruppe:** AG Transfer",
     "**Datum:** Do, 10.06.2021, 10:30–12:00 Uhr",
-    "**Ort / Zugang:** https://meet.example.org/ag",
-    "**Teilnehmende (2):** Bernd, Clara",
+    "**Ort:** Videokonferenz – https://meet.example.org/ag",
+    "**Teilnehmende (3):** Bernd, Clara",  # everyone present: the guest too
     "**Gäste:** Dr. Weber (IHK Köln)",
     "## Tagesordnung",
     "| TOP | Thema | Vortragende | Zeit |",
     "| 1 | Begrüßung | Anna | 10:30 |",
     "| 2 | Checks für KMU | Dr. Weber (IHK Köln) | 10:45 |",
-    "| 3 | Kaffeepause |  | 11:15 |",
-    "| 4 | Verschiedenes / nächste Termine |  |  |",
+    "|  | Kaffeepause |  | 11:15 |",  # a break: its time, no TOP number
+    "| 3 | Verschiedenes / nächste Termine |  |  |",
     "## TOP 1: Begrüßung",
     "- Anna begrüßt die Teilnehmenden.",
     "## TOP 2: Checks für KMU",

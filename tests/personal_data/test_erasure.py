@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -50,6 +51,7 @@ async def chat(core: Core) -> Conversation:
     await chat.say(anna, '/terminabfrage "Juli" 01.07. 9-12 Uhr; 08.07. 14-16 Uhr')
     await chat.say(bernd, "/abstimmen 1 ja 2 nein")
     await chat.say(clara, "/abstimmen 1 ja")
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     await chat.say(bernd, "/einspruch 1 Mein Bericht fehlt.")
     async with core.services.sessions.begin() as session:
