@@ -135,3 +135,19 @@ def test_unknown_language_falls_back_to_german() -> None:
     translator = Translator("fr")
     assert translator.language == "de"
     assert translator.gettext("Yes, delete") == "Ja, löschen"
+
+
+@pytest.mark.parametrize(
+    "catalog_file",
+    [
+        DE_PO,
+        DE_PO.parents[2] / "en" / "LC_MESSAGES" / "messages.po",
+        DE_PO.parents[2] / "messages.pot",
+    ],
+    ids=["de", "en", "pot"],
+)
+def test_every_catalog_is_well_formed(catalog_file: Path) -> None:
+    """Hand-appended entries must parse strictly: a msgid without msgstr is silently lost
+    by the lenient reader the bot uses, and breaks gettext's own tools."""
+    with catalog_file.open("rb") as handle:
+        read_po(handle, abort_invalid=True)
