@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from bot.adapters import platform_traits
+from bot.adapters.email.sender import EmlSender, SmtpSender, mail_sender
 from bot.core.clock import Clock, SystemClock
 from bot.core.settings import Settings
 from bot.outbox.ports import Sender
@@ -125,13 +126,15 @@ async def run_adapters(
     """Start every adapter, the delivery worker and (with `feeds`) the calendar feed server
     on one event loop until `stop` is set."""
     started: list[Adapter] = []
+    mail: SmtpSender | EmlSender | None = None
     try:
         if feeds:
             await core.start_feeds()
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
-        core.start_delivery([adapter.sender for adapter in adapters])
+        mail = mail_sender(core.settings, core.services.clock)
+        core.start_delivery([*(adapter.sender for adapter in adapters), mail])
         core.start_scheduler()
         # Everything loaded so far (libraries, catalogs, mappers) lives as long as the
         # process: keep it out of the garbage collector's full scans.
@@ -146,3 +149,5 @@ async def run_adapters(
             except Exception:
                 log.exception("error while stopping the %s adapter", adapter.name)
         await core.close()
+        if mail is not None:
+            await mail.close()

@@ -54,6 +54,7 @@ def configure_logging(settings: Settings, level: str | None = None) -> None:
         settings.telegram_webhook_secret,
         settings.matrix_password,
         settings.matrix_access_token,
+        settings.smtp_password,
     ):
         register_secret(secret)
     install_log_redaction()

@@ -7,6 +7,7 @@ an admin on a small server needs when the bot refuses to start.
 from __future__ import annotations
 
 from datetime import date, time
+from email.utils import parseaddr
 from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -32,6 +33,15 @@ class HttpServerMode(StrEnum):
     AUTO = "auto"
     ON = "on"
     OFF = "off"
+
+
+class SmtpSecurity(StrEnum):
+    """How the SMTP connection is protected: STARTTLS (port 587), implicit TLS (465), or
+    none (a relay on the same machine, port 25)."""
+
+    STARTTLS = "starttls"
+    TLS = "tls"
+    PLAIN = "plain"
 
 
 class Settings(BaseSettings):
@@ -96,6 +106,17 @@ class Settings(BaseSettings):
     reminder_action_item_max_lateness_hours: Annotated[int, Field(ge=0, le=336)] = 24
     reminder_digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1
     reminder_digest_max_lateness_hours: Annotated[int, Field(ge=0, le=168)] = 12
+    # E-mail (see .env.example). Without SMTP_HOST mail is written as .eml files to MAIL_DIR.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    mail_from: str = "AG-Assistent <ag-assistant@localhost>"
+    mail_organizer: str | None = None
+    mail_per_minute: Annotated[float, Field(gt=0, le=100_000)] = 60.0
+    mail_dir: str | None = None
 
     @field_validator(
         "telegram_token",
@@ -105,12 +126,19 @@ class Settings(BaseSettings):
         "matrix_access_token",
         "matrix_device_id",
         "public_base_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "mail_organizer",
+        "mail_dir",
     )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
-    @field_validator("matrix_messages_per_second", "advisor_policy_start", mode="before")
+    @field_validator(
+        "matrix_messages_per_second", "advisor_policy_start", "smtp_port", mode="before"
+    )
     @classmethod
     def _blank_number_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -242,6 +270,27 @@ class Settings(BaseSettings):
     def calendar_domain(self) -> str:
         """The right-hand side of calendar UIDs; keep PUBLIC_BASE_URL stable so UIDs are."""
         return urlsplit(self.feed_base_url).hostname or "localhost"
+
+    @field_validator("mail_from", "mail_organizer")
+    @classmethod
+    def _mail_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _, address = parseaddr(value)
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ValueError("must be an address like 'AG-Assistent <ag@example.org>'")
+        return value.strip()
+
+    @property
+    def organizer_address(self) -> str:
+        """Who invitations come from (ORGANIZER): MAIL_ORGANIZER, else MAIL_FROM's address.
+        Calendar apps send their answers (iMIP REPLY) here."""
+        return parseaddr(self.mail_organizer or self.mail_from)[1]
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        defaults = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465, SmtpSecurity.PLAIN: 25}
+        return self.smtp_port or defaults[self.smtp_security]
 
     def http_server_enabled(self, console: bool) -> bool:
         if self.http_server is HttpServerMode.AUTO:
