@@ -1,0 +1,110 @@
+"""A real SMTP server for the tests and the e-mail benchmark: aiosmtpd on 127.0.0.1.
+
+It keeps every accepted mail (envelope and bytes) and can be told to answer RCPT TO with a
+temporary (451) or permanent (550) refusal, or to drop the connection at DATA, so the
+sender's retry and failure paths meet a real server's real answers.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+import threading
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from enum import StrEnum
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPProtocol
+
+
+class Mode(StrEnum):
+    ACCEPT = "accept"
+    TEMPORARY = "temporary"  # 451 to RCPT TO
+    PERMANENT = "permanent"  # 550 to RCPT TO
+    DROP = "drop"  # the connection is cut when DATA arrives
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+
+    def message(self) -> EmailMessage:
+        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class CapturingHandler:
+    mode: Mode = Mode.ACCEPT
+    refused: set[str] = field(default_factory=set)  # addresses always answered with 550
+    received: list[Received] = field(default_factory=list)
+    connections: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(
+        self, server: SMTPProtocol, session: Any, envelope: Any, hostname: str, responses: list
+    ) -> list[str]:
+        session.host_name = hostname
+        with self.lock:
+            self.connections += 1
+        return responses
+
+    async def handle_RCPT(
+        self, server: SMTPProtocol, session: Any, envelope: Any, address: str, options: list
+    ) -> str:
+        if self.mode is Mode.TEMPORARY:
+            return "451 4.3.0 Mailbox temporarily unavailable, try again later"
+        if self.mode is Mode.PERMANENT or address.lower() in self.refused:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: SMTPProtocol, session: Any, envelope: Any) -> str:
+        if self.mode is Mode.DROP:
+            server.transport.close()
+            return "421 closing"
+        with self.lock:
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+            )
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SmtpServer:
+    """Started on a free port of 127.0.0.1 in its own thread; `stop()` ends it."""
+
+    def __init__(self, handler: CapturingHandler | None = None) -> None:
+        self.handler = handler or CapturingHandler()
+        self._controller = Controller(
+            self.handler, hostname="127.0.0.1", port=free_port(), decode_data=False
+        )
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    @property
+    def port(self) -> int:
+        return int(self._controller.port)
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def set_mode(self, mode: Mode) -> None:
+        self.handler.mode = mode
