@@ -43,7 +43,8 @@ async def set_pending_address(
     if owner is not None and owner != user_id:
         return PendingResult.TAKEN
     row = await address_of(session, user_id)
-    if row is not None and row.address_key == key and row.confirmed_at is not None:
+    confirmed = row is not None and row.confirmed_at is not None and row.unreachable_at is None
+    if confirmed and row is not None and row.address_key == key:
         return PendingResult.ALREADY_CONFIRMED
     if row is None:
         row = EmailAddress(user_id=user_id, address=address, address_key=key, created_at=now)

@@ -108,3 +108,35 @@ class SmtpServer:
 
     def set_mode(self, mode: Mode) -> None:
         self.handler.mode = mode
+
+
+async def deliver_mail(core: Any, server: SmtpServer, **settings: object) -> list[Received]:
+    """Run the outbox's e-mail rows through the real SMTP sender to `server`; returns what
+    the server received in this run. `core` is a `bot.app.Core`; `settings` override its."""
+    from bot.adapters.email.sender import SmtpSender
+    from bot.core.settings import load_settings
+    from bot.outbox.worker import DeliveryWorker, WorkerPolicy
+
+    before = len(server.received)
+    values: dict[str, object] = {
+        "database_url": core.settings.database_url,
+        "smtp_host": "127.0.0.1",
+        "smtp_port": server.port,
+        "smtp_security": "plain",
+        "mail_from": "AG-Assistent <ag@bot.example.org>",
+        "mail_per_minute": 60_000,
+        "_env_file": None,
+        **settings,
+    }
+    sender = SmtpSender(load_settings(**values), core.services.clock)
+    worker = DeliveryWorker(
+        core.services.sessions,
+        {"email": sender},
+        core.services.clock,
+        WorkerPolicy(poll_seconds=0.05),
+    )
+    try:
+        await worker.run_once()
+    finally:
+        await sender.close()
+    return server.received[before:]

@@ -96,9 +96,8 @@ async def _status(ctx: HandlerContext) -> Reply:
         route = await route_for(ctx.session, ctx.user.id, kind)
         ways = [ctx._("chat")] if route.by_chat else []
         ways += [ctx._("e-mail")] if route.address else []
-        lines.append(
-            f"• {ctx._(KIND_WORDS[kind])}: {' + '.join(ways) if ways else ctx._('not reachable')}"
-        )
+        shown = " + ".join(ways) if ways else ctx._("not reachable")
+        lines.append(f"• {ctx._(KIND_WORDS[kind])}: {shown}")
     lines.append(_usage(ctx))
     return Reply("\n".join(lines))
 
