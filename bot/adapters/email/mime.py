@@ -62,13 +62,22 @@ def build_mail(
         for document in content.attachments:
             maintype, _, subtype = document.mime_type.partition(";")[0].strip().partition("/")
             part = EmailMessage()
-            part.set_content(
-                document.content,
-                maintype=maintype or "application",
-                subtype=subtype or "octet-stream",
-                disposition="attachment",
-                filename=document.filename,
-            )
+            if maintype == "text":  # with its charset, or umlauts arrive as mojibake
+                part.set_content(
+                    document.content.decode("utf-8", errors="replace"),
+                    subtype=subtype or "plain",
+                    charset="utf-8",
+                    disposition="attachment",
+                    filename=document.filename,
+                )
+            else:
+                part.set_content(
+                    document.content,
+                    maintype=maintype or "application",
+                    subtype=subtype or "octet-stream",
+                    disposition="attachment",
+                    filename=document.filename,
+                )
             message.attach(part)
     else:
         message = alternative
@@ -79,4 +88,6 @@ def build_mail(
     message["Message-ID"] = msgid
     message["Content-Language"] = content.language
     message["Auto-Submitted"] = "auto-generated"  # no vacation replies to the bot
+    if "MIME-Version" not in message:
+        message["MIME-Version"] = "1.0"
     return message
