@@ -140,3 +140,19 @@ async def deliver_mail(core: Any, server: SmtpServer, **settings: object) -> lis
     finally:
         await sender.close()
     return server.received[before:]
+
+
+async def confirm_address(chat: Any, server: SmtpServer, who: Any, address: str) -> str:
+    """`who` sends `/email address` in their private chat, the code mail goes through
+    `server`, and they confirm with the code from it; returns the code. `chat` is a
+    `tests.harness.Conversation`."""
+    import re
+
+    from tests.harness import dm
+
+    await chat.say(who, f"/email {address}", dm(who))
+    [mail] = await deliver_mail(chat.core, server)
+    found = re.search(r"\b(\d{6})\b", mail.message()["Subject"])
+    assert found is not None, mail.message()["Subject"]
+    await chat.say(who, f"/email {found.group(1)}", dm(who))
+    return found.group(1)

@@ -34,7 +34,12 @@ KIND_WORDS = {
 
 def footer(t: Translator, kind: MessageKind, *, group: str = "", command: str = "/email") -> str:
     """Why this mail came and how to stop it, below a separator line."""
-    reason = t.gettext(REASONS[kind], group=group)
+    if group or kind is MessageKind.LETTERS:
+        reason = t.gettext(REASONS[kind], group=group)
+    else:
+        reason = t.gettext(
+            "You get this e-mail because you chose e-mail for these messages from the AG assistant."
+        )
     if kind is MessageKind.LETTERS:
         stop = t.gettext(
             "To get these letters in a chat instead, or to have your address corrected or "
@@ -75,5 +80,17 @@ def confirmation_mail(t: Translator, *, code: str, command: str) -> MailContent:
     return MailContent(
         subject=t.gettext("Confirm your e-mail address: {code}", code=code),
         text=text,
+        language=t.language,
+    )
+
+
+def plain_mail(
+    t: Translator, text: str, kind: MessageKind, *, group: str = "", command: str = "/email"
+) -> MailContent:
+    """A chat message as a mail: its first line is the subject, the footer says why."""
+    subject = text.strip().splitlines()[0] if text.strip() else ""
+    return MailContent(
+        subject=subject[:150],
+        text=with_footer(text, t, kind, group=group, command=command),
         language=t.language,
     )

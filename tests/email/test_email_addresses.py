@@ -12,7 +12,7 @@ from bot.app import Core
 from bot.core.enums import OutboxStatus
 from storage.models import ChannelPreference, EmailAddress, EmailCode, OutboxMessage
 from tests.harness import Conversation, dm, outbox_rows, person
-from tests.smtp_server import SmtpServer, deliver_mail
+from tests.smtp_server import SmtpServer, confirm_address, deliver_mail
 
 anna, bernd = person("anna"), person("bernd")
 ADDRESS = "Bernd.Beispiel@Example.org"
@@ -20,18 +20,6 @@ ADDRESS = "Bernd.Beispiel@Example.org"
 
 async def mail_rows(core: Core) -> list[OutboxMessage]:
     return [r for r in await outbox_rows(core) if r.platform == "email"]
-
-
-async def add_and_confirm(
-    chat: Conversation, smtp_server: SmtpServer, who=bernd, address: str = ADDRESS
-) -> str:
-    """`who` adds `address` and confirms it with the code from the mail; returns the code."""
-    asked = await chat.text(who, f"/email {address}", dm(who))
-    assert "Code" in asked
-    [mail] = await deliver_mail(chat.core, smtp_server)
-    code = re.search(r"\b(\d{6})\b", mail.message()["Subject"]).group(1)
-    assert "Bestätigt" in await chat.text(who, f"/email {code}", dm(who))
-    return code
 
 
 async def test_the_code_is_the_only_mail_before_the_address_is_confirmed(
@@ -78,7 +66,7 @@ async def test_a_wrong_code_does_not_confirm_and_five_end_the_attempt(
 async def test_confirmed_status_choice_and_removal(
     chat: Conversation, smtp_server: SmtpServer
 ) -> None:
-    await add_and_confirm(chat, smtp_server)
+    await confirm_address(chat, smtp_server, bernd, ADDRESS)
     status = await chat.text(bernd, "/email", dm(bernd))
     assert "Bernd.Beispiel@example.org" in status
     assert "• einladungen: Chat" in status  # linked: chat by default
@@ -106,7 +94,7 @@ async def test_an_invalid_address_is_refused_in_the_persons_language(chat: Conve
 async def test_someone_elses_address_cannot_be_taken(
     chat: Conversation, smtp_server: SmtpServer
 ) -> None:
-    await add_and_confirm(chat, smtp_server)
+    await confirm_address(chat, smtp_server, bernd, ADDRESS)
     answer = await chat.text(anna, f"/email {ADDRESS.lower()}", dm(anna))
     assert "gehört jemand anderem" in answer
 
@@ -114,7 +102,7 @@ async def test_someone_elses_address_cannot_be_taken(
 async def test_the_address_goes_with_the_person_at_erasure(
     chat: Conversation, smtp_server: SmtpServer
 ) -> None:
-    await add_and_confirm(chat, smtp_server)
+    await confirm_address(chat, smtp_server, bernd, ADDRESS)
     await chat.say(bernd, "/email einladungen email", dm(bernd))
     await chat.say(bernd, "/datenloeschen ja", dm(bernd))
     async with chat.core.services.sessions() as session:

@@ -20,19 +20,10 @@ import pytest
 
 from bot.core.settings import load_settings
 from tests.harness import Conversation, dm, outbox_rows, person
-from tests.smtp_server import SmtpServer, deliver_mail
+from tests.smtp_server import SmtpServer, confirm_address, deliver_mail
 
 anna, bernd, clara = person("anna"), person("bernd"), person("clara", "en")
 ORGANIZER = "termine@ag.example.org"
-
-
-async def confirm(chat: Conversation, smtp_server: SmtpServer, who, address: str) -> None:
-    import re
-
-    await chat.say(who, f"/email {address}", dm(who))
-    [mail] = await deliver_mail(chat.core, smtp_server)
-    code = re.search(r"\b(\d{6})\b", mail.message()["Subject"]).group(1)
-    await chat.say(who, f"/email {code}", dm(who))
 
 
 @pytest.fixture
@@ -47,8 +38,8 @@ async def members(chat: Conversation, smtp_server: SmtpServer) -> Conversation:
     await chat.say(bernd, "/beitreten")
     await chat.say(clara, "/beitreten")
     await chat.say(clara, "/language en", dm(clara))
-    await confirm(chat, smtp_server, bernd, "bernd@example.org")
-    await confirm(chat, smtp_server, clara, "clara@example.net")
+    await confirm_address(chat, smtp_server, bernd, "bernd@example.org")
+    await confirm_address(chat, smtp_server, clara, "clara@example.net")
     await chat.say(bernd, "/email einladungen email", dm(bernd))
     await chat.say(clara, "/email invitations both", dm(clara))
     return chat
