@@ -43,7 +43,7 @@ def footer(t: Translator, kind: MessageKind, *, group: str = "", command: str = 
     if kind is MessageKind.LETTERS:
         stop = t.gettext(
             "To get these letters in a chat instead, or to have your address corrected or "
-            "removed, please reply to the initiative's office."
+            "removed, please contact the initiative's office."
         )
     else:
         stop = t.gettext(
