@@ -88,6 +88,12 @@ class Core:
         self.services.wake_outbox = self.worker.wake
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))
 
+    def pace_mail(self, mail: Sender) -> None:
+        """Mail goes at MAIL_PER_MINUTE: OUTBOX_GLOBAL_PER_SECOND is the chat platforms'
+        ceiling (Telegram's 30 a second), not an SMTP server's."""
+        assert self.worker is not None
+        self.worker.set_limits(mail.platform, mail.limits)
+
     async def start_feeds(self) -> FeedServer:
         """The calendar feed server on HTTP_HOST:HTTP_PORT (see bot/feed_server.py)."""
         from bot.feed_server import FeedServer
@@ -135,6 +141,7 @@ async def run_adapters(
             started.append(adapter)
         mail = mail_sender(core.settings, core.services.clock)
         core.start_delivery([*(adapter.sender for adapter in adapters), mail])
+        core.pace_mail(mail)
         core.start_scheduler()
         # Everything loaded so far (libraries, catalogs, mappers) lives as long as the
         # process: keep it out of the garbage collector's full scans.
