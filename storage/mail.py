@@ -172,3 +172,15 @@ async def unreported_failures(session: Session, *, limit: int) -> list[OutboxMes
 
 async def mark_reported(session: Session, ids: Sequence[int], now: datetime) -> None:
     await outbox.mark_uncertain_reported(session, ids, now)
+
+
+async def export(session: Session, user_id: int) -> dict[str, object]:
+    """The person's e-mail data for `/meinedaten`: address, its state, channel choices."""
+    row = await address_of(session, user_id)
+    return {
+        "address": row.address if row else None,
+        "confirmed_at": row.confirmed_at.isoformat() if row and row.confirmed_at else None,
+        "unreachable_at": row.unreachable_at.isoformat() if row and row.unreachable_at else None,
+        "code_pending": await pending_code(session, user_id) is not None,
+        "channels": await channels(session, user_id),
+    }

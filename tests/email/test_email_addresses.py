@@ -110,3 +110,17 @@ async def test_the_address_goes_with_the_person_at_erasure(
         assert await session.scalar(select(ChannelPreference)) is None
         left = await session.scalars(select(OutboxMessage).where(OutboxMessage.platform == "email"))
         assert [r for r in left if r.status != OutboxStatus.SENT.value] == []
+
+
+async def test_my_data_lists_the_address_and_the_choices(
+    chat: Conversation, smtp_server: SmtpServer
+) -> None:
+    import json
+
+    await confirm_address(chat, smtp_server, bernd, ADDRESS)
+    await chat.say(bernd, "/email protokolle beides", dm(bernd))
+    [reply] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    data = json.loads(reply.document.content)
+    assert data["email"]["address"] == "Bernd.Beispiel@example.org"
+    assert data["email"]["confirmed_at"] and not data["email"]["code_pending"]
+    assert data["email"]["channels"] == {"minutes": "both"}
