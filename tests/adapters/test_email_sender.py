@@ -191,3 +191,29 @@ async def test_without_smtp_mail_becomes_eml_files_next_to_the_database(
     files = list((tmp_path / "mail").glob("*.eml"))
     assert [f.name for f in files] == [f"outbox-{row_id}.eml"]
     assert f"<outbox-{row_id}@localhost>" in files[0].read_text()
+
+
+async def test_a_mail_cut_short_by_a_crash_is_sent_again_with_the_same_message_id(
+    core: Core, smtp_server: SmtpServer, clock: FixedClock
+) -> None:
+    """A process died after committing the attempt: for e-mail that is not `uncertain` but
+    sent again, and the repeated Message-ID lets mail programs recognise it."""
+    row_id = await queue_mail(core)
+    async with core.services.sessions.begin() as session:
+        await session.execute(
+            OutboxMessage.__table__.update()
+            .where(OutboxMessage.id == row_id)
+            .values(
+                status=OutboxStatus.SENDING.value,
+                lease_owner="dead-worker",
+                lease_until=clock.now() - timedelta(seconds=1),
+                attempted_at=clock.now() - timedelta(minutes=3),
+            )
+        )
+    sender = SmtpSender(smtp_settings(core, smtp_server), clock)
+    await worker(core, sender).run_once()
+    await sender.close()
+    assert [r.message()["Message-ID"] for r in smtp_server.received] == [
+        f"<outbox-{row_id}@bot.example.org>"
+    ]
+    assert (await row(core, row_id)).status == OutboxStatus.SENT.value
