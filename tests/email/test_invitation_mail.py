@@ -190,3 +190,24 @@ async def _run(*args: str, env: dict[str, str]) -> str:
     out, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 0, (args, out.decode(), err.decode())
     return out.decode() + err.decode()
+
+
+async def test_a_series_comes_as_one_imip_request_with_its_rule(
+    members: Conversation, smtp_server: SmtpServer
+) -> None:
+    chat = members
+    await chat.say(anna, "/serie montags 9 Uhr Jour fixe")
+    mails = by_recipient(await deliver_mail(chat.core, smtp_server))
+    assert set(mails) == {"bernd@example.org", "clara@example.net"}
+    mail = mails["bernd@example.org"]
+    assert calendar_part(mail).get_param("method") == "REQUEST"
+    cal, other = parsed(mail)
+    [master] = [e for e in cal.walk("VEVENT") if "RRULE" in e]
+    assert "MO" in str(master["RRULE"].to_ical())
+    for event in cal.walk("VEVENT"):
+        attendees = event.get("ATTENDEE")
+        attendees = attendees if isinstance(attendees, list) else [attendees]
+        assert [str(a) for a in attendees] == ["mailto:bernd@example.org"]
+        assert str(event["ORGANIZER"]) == f"mailto:{ORGANIZER}"
+    assert other.events  # the second parser reads it too
+    assert mail["Subject"] == "Sitzungsreihe: Jour fixe"
