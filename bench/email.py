@@ -38,10 +38,10 @@ import json
 import os
 import resource
 import signal
-import sqlite3
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.policy import SMTP
 
@@ -56,6 +56,7 @@ from bot.app import Core
 from bot.core.mail import MailContent, to_outgoing
 from bot.core.settings import Settings, load_settings
 from storage import mail as mail_store
+from storage.outbox import counts_by_status
 from tests.smtp_server import SmtpServer
 
 MAIL_FROM = "AG-Assistent <ag@bench.example.org>"
@@ -202,8 +203,7 @@ async def through_outbox(database_url: str, count: int) -> dict[str, object]:
     finally:
         server.stop()
     expected = {f"<outbox-{n}@bench.example.org>" for n in range(1, count + 1)}
-    with sqlite3.connect(database_url.removeprefix("sqlite:///")) as db:
-        states = dict(db.execute("SELECT status, count(*) FROM outbox GROUP BY status").fetchall())
+    states = await outbox_states(database_url)
     return {
         "mails_per_s": round((count - 1) / active, 1),
         "delivered": len(ids),
@@ -217,6 +217,15 @@ async def through_outbox(database_url: str, count: int) -> dict[str, object]:
         "failed": states.get("failed", 0),
         "pipelining": pipelining,
     }
+
+
+async def outbox_states(database_url: str) -> dict[str, int]:
+    core = await Core.create(load_settings(_env_file=None, database_url=database_url))
+    try:
+        async with core.services.sessions() as session:
+            return await counts_by_status(session)
+    finally:
+        await core.close()
 
 
 async def offers_pipelining(port: int) -> bool:
@@ -260,14 +269,33 @@ async def baseline(count: int) -> float:
     return count / elapsed
 
 
-async def main(count: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        database_url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+@contextlib.contextmanager
+def database(tmp: Path, postgres: bool) -> Iterator[str]:
+    """A fresh SQLite file (the embedded default), or a database on a throwaway PostgreSQL
+    cluster like the test suite's (tests/postgres.py)."""
+    if not postgres:
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    from tests.postgres import PostgresCluster, find_pg_bin
+
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL is not installed (scripts/ensure_postgres.sh)")
+    cluster = PostgresCluster.start(bin_dir)
+    try:
+        yield cluster.create_database("bench_email")
+    finally:
+        cluster.stop()
+
+
+async def main(count: int, postgres: bool) -> None:
+    with tempfile.TemporaryDirectory() as tmp, database(Path(tmp), postgres) as database_url:
         await seed(database_url, count)
         base = await baseline(count)
         figures = await through_outbox(database_url, count)
     rss_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result = {
+        "database": "postgresql" if postgres else "sqlite",
         "count": count,
         "mails_per_s": figures["mails_per_s"],
         "baseline_per_s": round(base, 1),
@@ -285,6 +313,9 @@ if __name__ == "__main__":
         raise SystemExit(0)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=5000)
+    parser.add_argument(
+        "--postgres", action="store_true", help="the outbox on PostgreSQL instead of SQLite"
+    )
     args = parser.parse_args()
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    asyncio.run(main(args.count))
+    asyncio.run(main(args.count, args.postgres))
