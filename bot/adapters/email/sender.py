@@ -106,8 +106,8 @@ class SmtpSender(_MailSender):
     one mail at a time over it.
 
     Idempotent for the worker: a row whose sending was cut short is sent again with the same
-    Message-ID, which mail clients and archives recognise as the same mail — better than a
-    reminder that silently never arrives.
+    Message-ID, which marks it as a repeat of the same mail — better than a reminder that
+    silently never arrives (bench/email.py counts such repeats).
     """
 
     idempotent = True
