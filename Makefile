@@ -48,3 +48,7 @@ $(VENV)/.installed-dev: pyproject.toml
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
+
+.PHONY: bench-email
+bench-email: $(VENV)/.installed-dev
+	$(PY) bench/email.py

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
 from bot.adapters import platform_traits
+from bot.adapters.email.sender import EmlSender, SmtpSender, mail_sender
 from bot.core.clock import Clock, SystemClock
 from bot.core.settings import Settings
 from bot.outbox.ports import Sender
@@ -95,6 +96,12 @@ class Core:
         )
         self.services.wake_outbox = self.worker.wake
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))
+
+    def pace_mail(self, mail: Sender) -> None:
+        """Mail goes at MAIL_PER_MINUTE: OUTBOX_GLOBAL_PER_SECOND is the chat platforms'
+        ceiling (Telegram's 30 a second), not an SMTP server's."""
+        assert self.worker is not None
+        self.worker.set_limits(mail.platform, mail.limits)
 
     async def start_feeds(self) -> FeedServer:
         """The calendar feed server on HTTP_HOST:HTTP_PORT (see bot/feed_server.py)."""
@@ -190,13 +197,16 @@ async def run_adapters(
     """Start every adapter, the delivery worker and (with `feeds`) the calendar feed server
     on one event loop until `stop` is set."""
     started: list[Adapter] = []
+    mail: SmtpSender | EmlSender | None = None
     try:
         if feeds:
             await core.keep_feeds_running()
         for adapter in adapters:
             await adapter.start()
             started.append(adapter)
-        core.start_delivery([adapter.sender for adapter in adapters])
+        mail = mail_sender(core.settings, core.services.clock)
+        core.start_delivery([*(adapter.sender for adapter in adapters), mail])
+        core.pace_mail(mail)
         core.start_scheduler()
         core.start_mail_reader()
         # Everything loaded so far (libraries, catalogs, mappers) lives as long as the
@@ -212,3 +222,5 @@ async def run_adapters(
             except Exception:
                 log.exception("error while stopping the %s adapter", adapter.name)
         await core.close()
+        if mail is not None:
+            await mail.close()

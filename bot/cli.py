@@ -56,6 +56,7 @@ def configure_logging(settings: Settings, level: str | None = None) -> None:
         settings.matrix_password,
         settings.matrix_access_token,
         settings.imap_password,
+        settings.smtp_password,
     ):
         register_secret(secret)
     install_log_redaction()

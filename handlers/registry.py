@@ -15,6 +15,8 @@ from handlers.context import Job
 from handlers.decisions import commands as decision_commands
 from handlers.delivery import commands as delivery_commands
 from handlers.delivery import jobs as delivery_jobs
+from handlers.email import commands as email_commands
+from handlers.email import jobs as email_jobs
 from handlers.general import commands as general_commands
 from handlers.groups import commands as group_commands
 from handlers.linking import commands as linking_commands
@@ -51,6 +53,7 @@ def all_commands() -> tuple[Command, ...]:
         *personal_data_commands.COMMANDS,
         *advisor_commands.COMMANDS,
         *delivery_commands.COMMANDS,
+        *email_commands.COMMANDS,
     )
 
 
@@ -67,4 +70,5 @@ def all_jobs() -> tuple[Job, ...]:
         *meeting_jobs.JOBS,
         *delivery_jobs.JOBS,
         *advisor_jobs.JOBS,
+        *email_jobs.JOBS,
     )

@@ -105,6 +105,10 @@ CONFLICTS: dict[tuple[str, str], Conflict] = {
     ("chat_departures", "user_id"): Conflict(("group_chat_id",), newer_by="left_at"),
     # one e-mail address per person: the kept account's
     ("email_addresses", "user_id"): Conflict(()),
+    # a pending e-mail confirmation: the kept account's
+    ("email_codes", "user_id"): Conflict(()),
+    # one channel per kind of message: the kept account's choice
+    ("channel_preferences", "user_id"): Conflict(("kind",)),
 }
 
 

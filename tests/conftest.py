@@ -155,3 +155,17 @@ def dovecot_without_idle() -> Iterator[Dovecot]:
         pytest.fail(str(exc))
     yield server
     server.remove()
+
+
+# --- E-mail: a real SMTP server (tests/smtp_server.py) ----------------------------------------
+
+from tests.smtp_server import SmtpServer  # noqa: E402
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """aiosmtpd on 127.0.0.1, keeping what it receives; `set_mode` makes it refuse (451 or
+    550 to RCPT TO) or drop the connection at DATA."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()

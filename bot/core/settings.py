@@ -24,7 +24,8 @@ SUPPORTED_LANGUAGES = ("de", "en")
 DOMAIN_NAME = re.compile(
     r"^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$"
 )
-MAIL_ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# Without MAIL_FROM: a sender that says what wrote the mail; never an organizer address.
+MAIL_FROM_DEFAULT = "AG-Assistent <ag-assistant@localhost>"
 
 
 class TelegramMode(StrEnum):
@@ -38,6 +39,15 @@ class HttpServerMode(StrEnum):
     AUTO = "auto"
     ON = "on"
     OFF = "off"
+
+
+class SmtpSecurity(StrEnum):
+    """How the SMTP connection is protected: STARTTLS (port 587), implicit TLS (465), or
+    none (a relay on the same machine, port 25)."""
+
+    STARTTLS = "starttls"
+    TLS = "tls"
+    PLAIN = "plain"
 
 
 class Settings(BaseSettings):
@@ -117,6 +127,16 @@ class Settings(BaseSettings):
     mail_organizer: str | None = None
     # False: a delisting waits while no experience exchange took place since the last call.
     advisor_delist_without_exchange: bool = False
+    # E-mail (see .env.example). Without SMTP_HOST mail is written as .eml files to MAIL_DIR.
+    smtp_host: str | None = None
+    smtp_port: Annotated[int | None, Field(ge=1, le=65535)] = None
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = 30.0
+    mail_from: str = MAIL_FROM_DEFAULT
+    mail_per_minute: Annotated[float, Field(gt=0, le=100_000)] = 60.0
+    mail_dir: str | None = None
 
     @field_validator(
         "telegram_token",
@@ -126,12 +146,19 @@ class Settings(BaseSettings):
         "matrix_access_token",
         "matrix_device_id",
         "public_base_url",
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "mail_organizer",
+        "mail_dir",
     )
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
 
-    @field_validator("matrix_messages_per_second", "advisor_policy_start", mode="before")
+    @field_validator(
+        "matrix_messages_per_second", "advisor_policy_start", "smtp_port", mode="before"
+    )
     @classmethod
     def _blank_number_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -270,7 +297,7 @@ class Settings(BaseSettings):
             return urlsplit(self.public_base_url).hostname
         return None
 
-    @field_validator("calendar_uid_domain", "mail_organizer")
+    @field_validator("calendar_uid_domain")
     @classmethod
     def _blank_text_is_none(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
@@ -282,17 +309,31 @@ class Settings(BaseSettings):
             raise ValueError("must be a domain name like bot.example.org")
         return value.lower() if value else value
 
-    @field_validator("mail_organizer")
-    @classmethod
-    def _organizer_address(cls, value: str | None) -> str | None:
-        if value is not None and not MAIL_ADDRESS.match(parseaddr(value)[1]):
-            raise ValueError("must be an address like 'AG-Assistent <ag@example.org>'")
-        return value
-
     @property
     def organizer_mailbox(self) -> str | None:
-        """The bare address of MAIL_ORGANIZER (which may carry a name), or None."""
-        return parseaddr(self.mail_organizer)[1] if self.mail_organizer else None
+        """Where calendar apps send their answers (ORGANIZER), if an address is configured:
+        MAIL_ORGANIZER (which may carry a name), else MAIL_FROM once it is set; None: the
+        caller falls back to noreply@<calendar domain>."""
+        if self.mail_organizer:
+            return parseaddr(self.mail_organizer)[1]
+        if self.mail_from != MAIL_FROM_DEFAULT:
+            return parseaddr(self.mail_from)[1]
+        return None
+
+    @field_validator("mail_from", "mail_organizer")
+    @classmethod
+    def _mail_address(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        _, address = parseaddr(value)
+        if "@" not in address or address.startswith("@") or address.endswith("@"):
+            raise ValueError("must be an address like 'AG-Assistent <ag@example.org>'")
+        return value.strip()
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        defaults = {SmtpSecurity.STARTTLS: 587, SmtpSecurity.TLS: 465, SmtpSecurity.PLAIN: 25}
+        return self.smtp_port or defaults[self.smtp_security]
 
     def http_server_enabled(self, console: bool) -> bool:
         if self.http_server is HttpServerMode.AUTO:

@@ -28,11 +28,13 @@ from zoneinfo import ZoneInfo
 from bot.core.dates import format_date
 from bot.core.enums import ListingStatus, StepOutcome
 from bot.core.i18n import Translator
+from bot.core.mail import Channel, MessageKind, to_outgoing
 from bot.core.messages import OutgoingMessage
 from bot.core.settings import Settings
 from handlers.admins.directory import admin_destinations, chat_language, tell_admins
 from handlers.advisors.actions import histories, recompute_batch
 from handlers.advisors.exchange_ics import exchanges_document
+from handlers.advisors.letter_mail import letter_mail
 from handlers.advisors.letters import (
     ExchangeInfo,
     ReportLine,
@@ -50,6 +52,7 @@ from handlers.advisors.policy import (
 )
 from handlers.context import Services
 from storage import advisors as advisor_store
+from storage import mail as mail_store
 from storage import outbox, people
 from storage.db import Session
 from storage.models import Advisor, AdvisorStep, ExperienceExchange
@@ -259,14 +262,16 @@ async def _handle_step(
     now: datetime,
     report: EscalationReport,
 ) -> None:
+    by_chat = by_mail = False
     if step.superseded:
         outcome, key = StepOutcome.MISSED, None
     else:
         can_write = advisor.user_id is not None and await advisor_store.has_identity(
             session, advisor.user_id
         )
-        key = outbox_key(advisor.id, step) if can_write else None
-        reached = advisor.user_id in reachable
+        by_chat, by_mail = await letter_route(session, advisor, can_write)
+        key = outbox_key(advisor.id, step) if by_chat or by_mail else None
+        reached = (by_chat and advisor.user_id in reachable) or by_mail
         outcome = StepOutcome.SENT if reached else StepOutcome.UNREACHABLE
     no_exchange = (
         outcome is not StepOutcome.MISSED
@@ -309,18 +314,47 @@ async def _handle_step(
         report.sent += 1
     else:
         report.unreachable += 1
-    if key is not None:  # linked: queued, it waits for a private chat if none is open yet
+    if key is None:
+        return
+    letter = await build_letter(
+        session, services, policy, advisor, step, now, nothing_before_deadline=no_exchange
+    )
+    if by_chat:  # linked: queued, it waits for a private chat if none is open yet
         assert advisor.user_id is not None
         await outbox.enqueue_to_person(
             session,
             user_id=advisor.user_id,
             dedupe_key=key,
             purpose=PURPOSE,
-            message=await build_letter(
-                session, services, policy, advisor, step, now, nothing_before_deadline=no_exchange
-            ),
+            message=letter,
             now=now,
         )
+    if by_mail:
+        assert advisor.email is not None
+        await mail_store.enqueue_mail(
+            session,
+            address=advisor.email,
+            dedupe_key=key,
+            purpose=PURPOSE,
+            message=to_outgoing(letter_mail(Translator(advisor.language), letter, step.step)),
+            now=now,
+            user_id=advisor.user_id,
+        )
+
+
+async def letter_route(session: Session, advisor: Advisor, can_write: bool) -> tuple[bool, bool]:
+    """(by chat, by e-mail) for an advisor's letter. The registry's address is the
+    initiative's own record of the advisor: letters go there unless the advisor, linked to
+    a chat account, chose the chat only (`/email briefe chat`) — or has a chat and no
+    address. Without a choice: chat where linked, else e-mail."""
+    if not advisor.email:
+        return can_write, False
+    if not can_write:
+        return False, True
+    assert advisor.user_id is not None
+    chosen = (await mail_store.channels(session, advisor.user_id)).get(MessageKind.LETTERS.value)
+    channel = Channel(chosen) if chosen else Channel.CHAT
+    return channel.by_chat, channel.by_mail
 
 
 async def build_letter(

@@ -10,22 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from bot.core.dates import ParsedWhen, format_when
 from bot.core.enums import MeetingStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
+from bot.core.mail import MailContent, MessageKind
 from bot.core.messages import Document, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.calendar.addresses import own_addresses
 from handlers.calendar.events import EventStyle, attendee, meeting_event, series_events
 from handlers.calendar.ics import ICS_MIME, Method, Party, render_invitation
 from handlers.context import HandlerContext
+from handlers.email.imip import for_recipient, invitation_mail
+from handlers.email.routing import send_to_person
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.audience import language_of
 from storage import calendar as calendar_store
-from storage import outbox, people
+from storage import people
 from storage.models import AgendaItem, Group, Meeting, MeetingSeries, User
 
 PURPOSE = "meeting_invitation"
@@ -112,6 +116,69 @@ def _text(meeting: Meeting, group: Group, language: str) -> str:
     )
 
 
+def _organizer(ctx: HandlerContext, group: Group) -> Party:
+    """Invitations by e-mail come from the configured address: calendar apps answer there."""
+    return Party(group.name, f"mailto:{ctx.services.calendar_organizer}")
+
+
+def _meeting_mail(
+    ctx: HandlerContext,
+    meeting: Meeting,
+    group: Group,
+    language: str,
+    name: str,
+    agenda: list[AgendaItem],
+    series: MeetingSeries | None,
+    address: str,
+) -> MailContent:
+    """This version of the meeting as an iMIP mail to one member (see handlers.email.imip)."""
+    event = meeting_event(
+        meeting,
+        group,
+        _style(ctx, language),
+        stamp=ctx.now,
+        agenda=agenda,
+        tzid=series.timezone if series is not None else None,
+    )
+    cancelled = meeting.status == MeetingStatus.CANCELLED.value
+    headline, when, _ = _text(meeting, group, language).split("\n", 2)
+    return invitation_mail(
+        Translator(language),
+        for_recipient([event], name=name, address=address, organizer=_organizer(ctx, group)),
+        Method.CANCEL if cancelled else Method.REQUEST,
+        subject=headline,
+        intro=[headline, when],
+        group=group.name,
+        command=ctx.command_name("email"),
+    )
+
+
+def _series_mail(
+    ctx: HandlerContext,
+    series: MeetingSeries,
+    occurrences: list[Meeting],
+    agendas: dict[int, list[AgendaItem]],
+    group: Group,
+    language: str,
+    name: str,
+    address: str,
+) -> MailContent:
+    t = Translator(language)
+    events = series_events(
+        series, occurrences, group, _style(ctx, language), stamp=ctx.now, agendas=agendas
+    )
+    headline = t.gettext("Meeting series: {title}", title=series.title)
+    return invitation_mail(
+        t,
+        for_recipient(events, name=name, address=address, organizer=_organizer(ctx, group)),
+        Method.REQUEST,
+        subject=headline,
+        intro=[headline, group.name],
+        group=group.name,
+        command=ctx.command_name("email"),
+    )
+
+
 async def send_invitations(
     ctx: HandlerContext,
     meeting: Meeting,
@@ -134,7 +201,9 @@ async def send_invitations(
     addresses = await own_addresses(ctx.session, [user.id for user in readers])
     files: dict[tuple[str, int | None], Document] = {}
     queued = 0
-    for user in readers:
+    for user, name in everyone:
+        if wanted is not None and user.id not in wanted:
+            continue
         language = language_of(user, group)
         address = addresses.get(user.id)
         # Everyone without a known address reads the same file; with one, their own.
@@ -151,12 +220,14 @@ async def send_invitations(
                 reader=user.id if address else None,
                 reader_address=address,
             )
-        created = await outbox.enqueue_to_person(
+        created = await send_to_person(
             ctx.session,
             user_id=user.id,
+            kind=MessageKind.INVITATIONS,
             dedupe_key=f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}",
             purpose=PURPOSE,
-            message=OutgoingMessage(_text(meeting, group, language), document=files[which]),
+            chat=OutgoingMessage(_text(meeting, group, language), document=files[which]),
+            mail=partial(_meeting_mail, ctx, meeting, group, language, name, agenda, series),
             now=ctx.now,
             group_id=group.id,
         )
@@ -177,7 +248,7 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
     addresses = await own_addresses(ctx.session, [user.id for user, _ in everyone])
     files: dict[tuple[str, int | None], Document] = {}
     queued = 0
-    for user, _ in everyone:
+    for user, name in everyone:
         language = language_of(user, group)
         address = addresses.get(user.id)
         which = (language, user.id if address else None)
@@ -195,17 +266,19 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
             prefix = "sitzungsreihe" if language == "de" else "meeting-series"
             files[which] = Document(f"{prefix}-{series.id}.ics", content, ICS_MIME)
         t = Translator(language)
-        created = await outbox.enqueue_to_person(
+        created = await send_to_person(
             ctx.session,
             user_id=user.id,
+            kind=MessageKind.INVITATIONS,
             dedupe_key=f"ics-series:{series.id}:{series.sequence}:{user.id}",
             purpose=PURPOSE,
-            message=OutgoingMessage(
+            chat=OutgoingMessage(
                 t.gettext("Meeting series: {title}", title=series.title)
                 + f"\n{group.name}\n"
                 + t.gettext("Open the attached file to add it to your calendar."),
                 document=files[which],
             ),
+            mail=partial(_series_mail, ctx, series, occurrences, agendas, group, language, name),
             now=ctx.now,
             group_id=group.id,
         )

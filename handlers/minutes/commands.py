@@ -22,6 +22,7 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.minutes.collect import collect_minutes
+from handlers.minutes.mail import mail_approved_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
@@ -271,6 +272,7 @@ async def approve(ctx: HandlerContext) -> Reply:
         message=OutgoingMessage(headline, document=html),
         elsewhere_only=True,
     )
+    await mail_approved_minutes(ctx, meeting)
     if raised:
         headline += "\n" + ctx.ngettext(
             "{n} objection was raised.", "{n} objections were raised.", len(raised)

@@ -9,6 +9,7 @@ from bot.core.messages import Button, Document, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.admins.directory import tell_admins
 from handlers.context import HandlerContext
+from storage import mail as mail_store
 from storage import people
 
 CONFIRM_CHOICES = {"yes": "yes", "ja": "yes", "no": "no", "nein": "no"}
@@ -16,6 +17,7 @@ CONFIRM_CHOICES = {"yes": "yes", "ja": "yes", "no": "no", "nein": "no"}
 
 async def my_data(ctx: HandlerContext) -> Reply:
     data = await people.export_user_data(ctx.session, ctx.user)
+    data["email"] = await mail_store.export(ctx.session, ctx.user.id)
     data["exported_at"] = ctx.now.isoformat()
     content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     return Reply(

@@ -16,9 +16,12 @@ from zoneinfo import ZoneInfo
 from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.enums import ReminderStatus
 from bot.core.i18n import Translator
+from bot.core.mail import MessageKind
 from bot.core.messages import OutgoingMessage
 from bot.core.reminder_offsets import MAX_OFFSET, parse_offsets
 from handlers.context import Services
+from handlers.email.routing import route_for, send_to_person
+from handlers.email.texts import plain_mail
 from handlers.members.audience import audience
 from handlers.reminders.policy import (
     Lateness,
@@ -97,6 +100,8 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                     decision=decision,
                     now=now,
                     text=_meeting_text(t, entry.meeting, tz),
+                    t=t,
+                    group_name=entry.group.name,
                 )
         await _report_missed(session, services, now)
         await reminder_store.set_swept_until(session, kind, now)
@@ -175,8 +180,11 @@ async def _queue_personal(
     decision: Timing,
     now: datetime,
     text: str,
+    t: Translator,
+    group_name: str = "",
 ) -> int:
-    """Log one personal reminder decision and, when it is to be sent, queue it with it."""
+    """Log one personal reminder decision and, when it is to be sent, queue it with it: by
+    chat and/or e-mail, as the person chose for reminders (handlers.email.routing)."""
     status = ReminderStatus.SENT if decision is Timing.SEND else ReminderStatus.MISSED
     new = await reminder_store.record(
         session,
@@ -190,21 +198,20 @@ async def _queue_personal(
     )
     if not new or status is ReminderStatus.MISSED:
         return 0
-    try:
-        return int(
-            await outbox.enqueue_to_person(
-                session,
-                user_id=user.id,
-                dedupe_key=f"reminder:{subject}:{user.id}:{due_at.isoformat()}",
-                purpose=f"reminder_{kind}",
-                message=OutgoingMessage(text),
-                now=now,
-                group_id=group_id,
-            )
-        )
-    except LookupError:
-        log.warning("person %s has no chat account; %s reminder not sent", user.id, kind)
-        return 0
+    queued = await send_to_person(
+        session,
+        user_id=user.id,
+        kind=MessageKind.REMINDERS,
+        dedupe_key=f"reminder:{subject}:{user.id}:{due_at.isoformat()}",
+        purpose=f"reminder_{kind}",
+        chat=OutgoingMessage(text),
+        mail=lambda _address: plain_mail(t, text, MessageKind.REMINDERS, group=group_name),
+        now=now,
+        group_id=group_id,
+    )
+    if not queued and not (await route_for(session, user.id, MessageKind.REMINDERS)).reachable:
+        log.warning("person %s has no chat account or address; %s reminder not sent", user.id, kind)
+    return queued
 
 
 def _days(first: date, last: date) -> list[date]:
@@ -278,6 +285,8 @@ async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
                     decision=decision,
                     now=now,
                     text=text,
+                    t=t,
+                    group_name=entry.group.name,
                 )
         await _report_missed(session, services, now)
         await reminder_store.set_swept_until(session, kind, now)
@@ -328,6 +337,7 @@ async def sweep_digests(services: Services, now: datetime) -> int:
                         decision=decision,
                         now=now,
                         text=_digest_text(t, items),
+                        t=t,
                     )
         await _report_missed(session, services, now)
         await reminder_store.set_swept_until(session, kind, now)

@@ -21,6 +21,8 @@ from storage.models.delivery import OutboxMessage as OutboxMessage
 from storage.models.delivery import PlatformState as PlatformState
 from storage.models.delivery import ProcessedEvent as ProcessedEvent
 from storage.models.email import EmailAddress as EmailAddress
+from storage.models.mail import ChannelPreference as ChannelPreference
+from storage.models.mail import EmailCode as EmailCode
 from storage.models.meetings import AgendaItem as AgendaItem
 from storage.models.meetings import Attendance as Attendance
 from storage.models.meetings import Meeting as Meeting
