@@ -45,7 +45,7 @@ EXCHANGE_EXAMPLE = '10.03.2027 9-12 Uhr "IHK Köln" | https://meet.example.org/e
 OUTCOME_NAMES = {
     StepOutcome.SENT.value: N_("sent"),
     StepOutcome.MISSED.value: N_("missed (superseded), reported"),
-    StepOutcome.UNREACHABLE.value: N_("not reachable by chat, reported"),
+    StepOutcome.UNREACHABLE.value: N_("not reachable by chat or e-mail, reported"),
     StepOutcome.MANUAL.value: N_("by an admin"),
 }
 SOURCE_NAMES = {

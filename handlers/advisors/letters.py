@@ -239,8 +239,10 @@ def admin_report(
     if unreachable:
         out.append(
             t.ngettext(
-                "Could not be reached: {n} (no chat the bot can write to; contact by e-mail)",
-                "Could not be reached: {n} (no chat the bot can write to; contact by e-mail)",
+                "Could not be reached: {n} (neither a chat nor an e-mail address the bot can "
+                "write to; please tell them another way)",
+                "Could not be reached: {n} (neither a chat nor an e-mail address the bot can "
+                "write to; please tell them another way)",
                 len({line.advisor_id for line in unreachable}),
             )
         )
@@ -302,7 +304,7 @@ def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: dat
         elif line.reachable:
             what = t.gettext("direct message")
         else:
-            what = t.gettext("not reachable by chat, reported to admins")
+            what = t.gettext("not reachable by chat or e-mail, reported to admins")
         out.append(
             f"• #{line.advisor.id} {line.advisor.name}: {step_name(t, line.step.step)} – {what}"
         )
@@ -315,7 +317,7 @@ def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: dat
 def run_summary(t: Translator, report: EscalationReport) -> str:
     """What a daily run did, for the admin who started it by hand."""
     return t.gettext(
-        "Run of {day} done: {sent} letters queued, {unreachable} not reachable by chat, "
+        "Run of {day} done: {sent} letters queued, {unreachable} not reachable by chat or e-mail, "
         "{missed} missed, {delisted} delisted, {relisted} listed again, {held} delistings "
         "waiting for an exchange; {summaries} summaries and reports queued.",
         day=format_date(report.today, t.language),

@@ -3,7 +3,7 @@ who did not gets them in the chat as before."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from bot.app import Core
 from bot.core.clock import FixedClock
@@ -54,6 +54,7 @@ async def test_approved_minutes_by_e_mail_with_the_files(
     await chat.say(clara, "/email protokolle beides", dm(clara))
     await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung | Zoom")
     await chat.say(anna, "/beschluss einstimmig Der Leitfaden wird beschlossen.")
+    chat.core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1 14")
     assert await deliver_mail(core, smtp_server) == []  # the draft: chats only
     assert "genehmigt" in await chat.text(anna, "/protokollgenehmigen 1 sofort")
