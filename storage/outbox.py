@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import OutboxStatus
 from bot.core.messages import EDIT_MESSAGE_ID, Button, Document, OutgoingMessage
+from bot.core.useful_life import useful_until
 from storage.db import dialect_insert
 from storage.models import GroupChat, Identity, OutboxMessage
 
@@ -95,8 +96,12 @@ async def enqueue(
     user_id: int | None = None,
     group_id: int | None = None,
     not_before: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """Queue a message once per `dedupe_key`; True when it was new.
+
+    It expires (is never sent) after `expires_at`, or else after the useful life of its
+    purpose (bot/core/useful_life.py), counted from when it is due.
 
     Give `chat_id` for a chat, or `user_id` for a direct message: the person's private chat
     on `platform` is looked up, and if they never opened one (Telegram bots cannot write
@@ -128,6 +133,7 @@ async def enqueue(
         "attempts": 0,
         "next_attempt_at": not_before or now,
         "created_at": now,
+        "expires_at": useful_until(purpose, not_before or now, expires_at),
     }
     statement = (
         dialect_insert(session)(OutboxMessage)
@@ -147,6 +153,7 @@ async def enqueue_to_person(
     message: OutgoingMessage,
     now: datetime,
     group_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """A direct message to a person on whichever of their linked accounts reaches them.
 
@@ -177,6 +184,7 @@ async def enqueue_to_person(
         now=now,
         user_id=user_id,
         group_id=group_id,
+        expires_at=expires_at,
     )
 
 
@@ -276,12 +284,14 @@ async def claim_due(
     lease: timedelta,
     limit: int,
     idempotent: frozenset[str] = frozenset(),
+    skip_platforms: frozenset[str] = frozenset(),
 ) -> list[Delivery]:
     """Take up to `limit` due rows (and rows whose lease expired) for this worker.
 
     One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) … RETURNING statement, so
     two workers can never take the same row on either backend. `idempotent`: platforms
     whose sender makes a repeated delivery of a row a no-op (see `settle_interrupted`).
+    `skip_platforms`: paused ones (their circuit breaker is open); their rows stay queued.
     """
     await settle_interrupted(session, now=now, idempotent=idempotent)
     due = (
@@ -292,7 +302,8 @@ async def claim_due(
                 & (OutboxMessage.next_attempt_at <= now),
                 (OutboxMessage.status == OutboxStatus.SENDING.value)
                 & (OutboxMessage.lease_until < now),
-            )
+            ),
+            OutboxMessage.platform.not_in(skip_platforms) if skip_platforms else true(),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
@@ -373,6 +384,88 @@ async def reschedule(
         values["attempts"] = OutboxMessage.attempts + 1
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == delivery_id).values(**values)
+    )
+
+
+async def hand_back(
+    session: AsyncSession, delivery_ids: Sequence[int], *, error: str | None = None
+) -> None:
+    """Rows claimed but not sent (their platform is paused): queued again as they were,
+    due when they were due, so they go out in their old order once it resumes. `error`:
+    why the last try did not go through (not counted as an attempt)."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING.value,
+        "lease_owner": None,
+        "lease_until": None,
+        "attempted_at": None,
+    }
+    if error is not None:
+        values["last_error"] = error[:1000]
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(delivery_ids)),
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+        )
+        .values(**values)
+    )
+
+
+async def mark_uncertain(session: AsyncSession, delivery_id: int, *, error: str) -> None:
+    """The request went out but its answer was lost: the platform may have the message. Not
+    sent again (that could be a copy); reported to admins like one a crash interrupted."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == delivery_id)
+        .values(
+            status=OutboxStatus.UNCERTAIN.value,
+            lease_owner=None,
+            lease_until=None,
+            last_error=error[:1000],
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def expire_outlived(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """Queued messages past their useful life become `expired`, with the reason, instead
+    of going out pointlessly late. Returns how many per platform."""
+    rows = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.expires_at)
+            .where(
+                OutboxMessage.status.in_(UNDELIVERED),
+                OutboxMessage.expires_at < now,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    counts: dict[str, int] = {}
+    for row_id, platform, expires_at in rows:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(
+                status=OutboxStatus.EXPIRED.value,
+                last_error=f"not sent: no longer useful after {expires_at.isoformat()}",
+            )
+        )
+        counts[platform] = counts.get(platform, 0) + 1
+    return counts
+
+
+async def queued_count(session: AsyncSession, platform: str) -> int:
+    """Messages still to be sent on `platform` (due or not, being sent included)."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+            )
+        )
+        or 0
     )
 
 
@@ -536,6 +629,7 @@ FINISHED = (
     OutboxStatus.FAILED.value,
     OutboxStatus.UNREACHABLE.value,
     OutboxStatus.DROPPED.value,  # for someone who left the group: never to be sent
+    OutboxStatus.EXPIRED.value,  # outlived its use while waiting: never to be sent
 )
 # Not delivered yet: the payload is still needed, so a name in it is replaced, not purged.
 UNDELIVERED = (OutboxStatus.PENDING.value, OutboxStatus.WAITING_FOR_DM.value)

@@ -97,6 +97,7 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                     decision=decision,
                     now=now,
                     text=_meeting_text(t, entry.meeting, tz),
+                    useful_until=entry.meeting.starts_at,
                 )
         await _report_missed(session, services, now)
         await reminder_store.set_swept_until(session, kind, now)
@@ -175,8 +176,10 @@ async def _queue_personal(
     decision: Timing,
     now: datetime,
     text: str,
+    useful_until: datetime | None = None,
 ) -> int:
-    """Log one personal reminder decision and, when it is to be sent, queue it with it."""
+    """Log one personal reminder decision and, when it is to be sent, queue it with it;
+    `useful_until`: not sent after this (a meeting reminder once the meeting started)."""
     status = ReminderStatus.SENT if decision is Timing.SEND else ReminderStatus.MISSED
     new = await reminder_store.record(
         session,
@@ -200,6 +203,7 @@ async def _queue_personal(
                 message=OutgoingMessage(text),
                 now=now,
                 group_id=group_id,
+                expires_at=useful_until,
             )
         )
     except LookupError:

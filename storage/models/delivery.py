@@ -21,7 +21,10 @@ class OutboxMessage(Base):
     """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_lease", "status", "lease_until"),  # expired leases, found fast
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
@@ -52,6 +55,9 @@ class OutboxMessage(Base):
     # When the payload (text, documents) was emptied: after OUTBOX_RETENTION_DAYS, or at a
     # person's erasure. Status and dedupe key stay, so nothing is ever sent twice.
     payload_purged_at: Mapped[datetime | None]
+    # After this the message is pointless (a meeting reminder once the meeting started):
+    # not sent but marked `expired` with the reason. None: useful however late.
+    expires_at: Mapped[datetime | None]
 
 
 class PlatformState(Base):

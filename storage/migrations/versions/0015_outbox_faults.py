@@ -1,0 +1,32 @@
+"""Outbox through a flaky platform: a message's useful life, and a claim index by age
+
+Revision ID: 0015_outbox_faults
+Revises: 0014a_email_addresses
+Create Date: 2026-11-30 08:10:00
+
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0015_outbox_faults"
+down_revision: str | Sequence[str] | None = "0014a_email_addresses"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    """Upgrade schema."""
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index("ix_outbox_lease", ["status", "lease_until"])
+
+
+def downgrade() -> None:
+    """Downgrade schema."""
+    with op.batch_alter_table("outbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_outbox_lease")
+        batch_op.drop_column("expires_at")
