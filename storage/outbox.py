@@ -551,6 +551,28 @@ async def uncertain_rows(session: AsyncSession, limit: int = 100) -> list[Outbox
     )
 
 
+async def platform_notices(
+    session: AsyncSession, purposes: Sequence[str], limit: int = 20
+) -> list[tuple[OutboxMessage, str]]:
+    """The newest outage notices to admins, one per outage and kind (a notice goes to each
+    admin; the first copy stands for all), with its text."""
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.purpose.in_(list(purposes)))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit * 10)
+    )
+    seen: set[str] = set()
+    notices: list[tuple[OutboxMessage, str]] = []
+    for row in rows:
+        outage = row.dedupe_key.rsplit(":", 2)[0]  # without the recipient
+        if outage in seen:
+            continue
+        seen.add(outage)
+        notices.append((row, str(row.payload.get("text", ""))))
+    return notices[:limit]
+
+
 async def unreported_uncertain(
     session: AsyncSession, *, limit: int, skip_purpose: str
 ) -> list[OutboxMessage]:

@@ -348,7 +348,7 @@ class TelegramAdapter:
             .token(settings.telegram_token)
             .base_url(settings.telegram_base_url)
             .base_file_url(settings.telegram_base_file_url)
-            .request(AiohttpRequest())
+            .request(AiohttpRequest(read_timeout=settings.telegram_read_timeout_seconds))
             .get_updates_request(AiohttpRequest(connection_pool_size=1))
             .concurrent_updates(PerChatUpdateProcessor())
             .build()

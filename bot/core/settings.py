@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     reminder_action_item_max_lateness_hours: Annotated[int, Field(ge=0, le=336)] = 24
     reminder_digest_weekday: Annotated[int, Field(ge=1, le=7)] = 1
     reminder_digest_max_lateness_hours: Annotated[int, Field(ge=0, le=168)] = 12
+    # Admins are told when a platform has not answered this long, and again when it is back.
+    outbox_outage_notice_seconds: Annotated[float, Field(ge=1, le=86400)] = 300.0
+    # How long the bot waits for Telegram's answer to a text (uploads get 30 s): a request
+    # that takes longer may still have arrived, so it is reported, never sent twice.
+    telegram_read_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5.0
 
     @field_validator(
         "telegram_token",

@@ -7,7 +7,7 @@ here; the worker keeps its global rate below the platform's ceiling to leave the
 A platform that fails most requests is waited out, not turned into failures: its circuit
 breaker (bot/outbox/breaker.py) pauses its delivery, everything stays queued in order, a
 probe asks now and then, and delivery resumes when it answers. Only a message's own errors
-count as its attempts. Admins hear of a long outage and of its end (bot/outbox/outage.py).
+count as its attempts. Admins hear of a long outage and of its end (bot/core/platform_outage.py).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from aiolimiter import AsyncLimiter
 from bot.core.clock import Clock
 from bot.core.enums import OutboxStatus
 from bot.core.messages import EDIT_MESSAGE_ID
+from bot.core.platform_outage import Episode, PlatformNotice
 from bot.core.redact import redact
 from bot.outbox.breaker import BreakerPolicy, BreakerState, Change, CircuitBreaker
-from bot.outbox.outage import Episode, PlatformNotice
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
