@@ -411,6 +411,21 @@ async def hand_back(
     )
 
 
+async def give_back_attempts(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    """Take back one counted attempt from each row (once per id given): the failure was
+    the platform's, not the message's. Only rows still to be sent."""
+    for delivery_id in delivery_ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == delivery_id,
+                OutboxMessage.attempts > 0,
+                OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+            )
+            .values(attempts=OutboxMessage.attempts - 1)
+        )
+
+
 async def mark_uncertain(session: AsyncSession, delivery_id: int, *, error: str) -> None:
     """The request went out but its answer was lost: the platform may have the message. Not
     sent again (that could be a copy); reported to admins like one a crash interrupted."""

@@ -69,12 +69,14 @@ class CircuitBreaker:
 
     def healthy(self, now: datetime) -> bool:
         """Whether the platform works for most requests: only then is a failure the
-        message's own (and counts as one of its attempts)."""
+        message's own (and counts as one of its attempts). With too few requests to tell,
+        it counts; if they turn out to be the start of an outage, the worker gives the
+        attempts back when the breaker opens (`window` says how far back)."""
         if self._open:
             return False
         recent = self._recent(now)
         if len(recent) < self.policy.min_requests:
-            return True  # too few to tell an outage from one message's trouble
+            return True
         failed = sum(1 for _, ok in recent if not ok)
         return failed / len(recent) < self.policy.failure_ratio
 

@@ -209,6 +209,10 @@ class DeliveryWorker:
         self._probers = frozenset(n for n, s in self.senders.items() if hasattr(s, "probe"))
         self._probes: dict[str, asyncio.Task[None]] = {}
         self._episodes: dict[str, Episode] = {}
+        # Attempts counted per platform, recently: given back if an outage turns out to
+        # have caused them (the breaker opens).
+        self._counted: dict[str, deque[tuple[datetime, int]]] = {n: deque() for n in senders}
+        self._refunds: set[str] = set()
         self._notify = notify
 
     def breaker_state(self, platform: str) -> BreakerState:
@@ -283,10 +287,15 @@ class DeliveryWorker:
             self._outage = None
 
     async def run_once(self) -> int:
-        """Claim one batch and wait until every chat queue is drained (for tests and tools)."""
+        """Claim one batch and wait until every chat queue is drained (for tests and tools);
+        probes and outage notices are looked after before and after, as `run` does."""
+        await self._watch_platforms()
         claimed = await self.claim()
         while self._chat_tasks:
             await asyncio.gather(*list(self._chat_tasks.values()))
+        if self._probes:
+            await asyncio.gather(*list(self._probes.values()))
+        await self._watch_platforms()
         return claimed
 
     async def claim(self) -> int:
@@ -505,6 +514,11 @@ class DeliveryWorker:
             await self._hand_back(rest)
             return
         at = now + timedelta(seconds=backoff_seconds(attempt, self.policy, self._jitter))
+        if counted:
+            recent = self._counted[first.platform]
+            while recent and recent[0][0] <= now - breaker.policy.window:
+                recent.popleft()
+            recent.append((now, first.id))
         async with self.sessions.begin() as session:
             await outbox_store.reschedule(
                 session, first.id, at=at, error=error, count_attempt=counted
@@ -544,10 +558,22 @@ class DeliveryWorker:
                     self._episodes[platform] = Episode(platform, now)
                 else:
                     episode.until = None  # down again before its backlog was sent
+                self._refunds.add(platform)  # at the next look, once those writes are done
             case Change.CLOSED:
                 await self._platform_back(platform, now)
             case None:
                 pass
+
+    async def _give_back_attempts(self, platform: str) -> None:
+        """The attempts counted just before the breaker opened were the outage's doing."""
+        counted = self._counted[platform]
+        breaker = self._breakers[platform]
+        since = (breaker.opened_at or self.clock.now()) - breaker.policy.window
+        ids = [row_id for at, row_id in counted if at > since]
+        counted.clear()
+        if ids:
+            async with self.sessions.begin() as session:
+                await outbox_store.give_back_attempts(session, ids)
 
     async def _platform_back(self, platform: str, now: datetime) -> None:
         episode = self._episodes.get(platform)
@@ -579,6 +605,12 @@ class DeliveryWorker:
         """Start due probes, tell admins of a long outage, and of its end once its backlog
         is sent (never raises: the run loop must go on)."""
         now = self.clock.now()
+        for name in list(self._refunds):
+            try:
+                await self._give_back_attempts(name)
+                self._refunds.discard(name)
+            except Exception:
+                log.warning("could not give back %s's attempts; trying again", name)
         for name, breaker in self._breakers.items():
             if (
                 name in self._probers
