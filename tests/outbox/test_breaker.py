@@ -43,7 +43,7 @@ def test_a_failed_probe_waits_longer_each_time_up_to_the_maximum() -> None:
     now = 0.0
     while len(probes) < 4:
         now += 0.5
-        admitted, probe = breaker.admit(at(now))
+        _, probe = breaker.admit(at(now))
         if probe:
             probes.append(now)
             breaker.record(at(now), ok=False, probe=True)
