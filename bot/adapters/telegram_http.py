@@ -8,8 +8,8 @@ Behaviour follows PTB's HTTPXRequest: same timeouts (aiohttp has no write timeou
 errors (TimedOut, NetworkError), multipart uploads for files.
 
 One difference matters for delivery: an error tells whether the request may have reached
-Telegram. `RequestNotSent` (no connection: refused, DNS, connect or pool timeout) is safe to
-repeat; `AnswerLost` (read timeout, connection reset or a broken answer after the request
+Telegram. `RequestNotSent` (no connection: refused, DNS, connect or pool timeout; or only
+redirects) is safe to repeat; `AnswerLost` (read timeout, connection reset or a broken answer after the request
 was written) may hide a message Telegram accepted, so the outbox must not send it again.
 Read timeouts depend on the method: an upload takes longer than a text.
 """
@@ -36,6 +36,15 @@ READ_TIMEOUTS: Mapping[str, float] = {
     "sendmediagroup": UPLOAD_READ_TIMEOUT,
 }
 _METHOD = re.compile(r"/([A-Za-z]+)/?(?:\?.*)?$")
+
+
+# No connection (refused, DNS, connect or pool timeout), or only redirects as answers: the
+# Bot API never processed the request.
+_NOT_SENT = (
+    aiohttp.ClientConnectorError,
+    aiohttp.ConnectionTimeoutError,
+    aiohttp.TooManyRedirects,
+)
 
 
 class RequestNotSent(NetworkError):
@@ -120,7 +129,7 @@ class AiohttpRequest(BaseRequest):
                 method, url, data=self._body(request_data), timeout=timeout
             ) as response:
                 return response.status, await response.read()
-        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as error:
+        except _NOT_SENT as error:
             raise RequestNotSent(self._describe(error)) from error
         except (TimeoutError, aiohttp.ClientError) as error:
             raise AnswerLost(self._describe(error)) from error

@@ -281,7 +281,7 @@ class FakeTelegram(World, Faults, Log):
             self._state_signal.fire()
             await self._inject_faults(method)
             result = await handler(params, uploads)
-            after = self._fault_after(method)
+            after = self._fault_after(method, params.get("chat_id"))
         except ApiError as err:
             if not _client_gone():  # nobody will see it: don't pollute the error log
                 if err.status == 429:

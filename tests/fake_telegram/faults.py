@@ -40,6 +40,7 @@ class Fault:
     kind: FaultKind
     status: int = 500  # STATUS
     seconds: float = 0.0  # SLOW
+    chat_id: int | None = None  # only requests to this chat (one-by-one faults)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,18 +101,22 @@ class Faults:
         """The next ``count`` requests of ``method`` are held ``seconds`` before processing."""
         self._delays.setdefault(self._canonical(method), []).extend([seconds] * count)
 
-    def slow_answers(self, method: str, seconds: float, count: int = 1) -> None:
-        """The next ``count`` requests of ``method`` are processed, answered ``seconds`` late."""
-        self._after_next(method, Fault(FaultKind.SLOW, seconds=seconds), count)
+    def slow_answers(
+        self, method: str, seconds: float, count: int = 1, chat_id: int | None = None
+    ) -> None:
+        """The next ``count`` requests of ``method`` (to ``chat_id`` if given) are processed,
+        then answered ``seconds`` late."""
+        self._after_next(method, Fault(FaultKind.SLOW, seconds=seconds, chat_id=chat_id), count)
 
-    def reset_next(self, method: str, count: int = 1) -> None:
-        """The next ``count`` requests are processed, then the connection is reset halfway
-        through the answer."""
-        self._after_next(method, Fault(FaultKind.RESET), count)
+    def reset_next(self, method: str, count: int = 1, chat_id: int | None = None) -> None:
+        """The next ``count`` requests (to ``chat_id`` if given) are processed, then the
+        connection is reset halfway through the answer."""
+        self._after_next(method, Fault(FaultKind.RESET, chat_id=chat_id), count)
 
-    def malformed_next(self, method: str, count: int = 1) -> None:
-        """The next ``count`` requests are processed, then answered with garbage (not JSON)."""
-        self._after_next(method, Fault(FaultKind.MALFORMED), count)
+    def malformed_next(self, method: str, count: int = 1, chat_id: int | None = None) -> None:
+        """The next ``count`` requests (to ``chat_id`` if given) are processed, then answered
+        with garbage (not JSON)."""
+        self._after_next(method, Fault(FaultKind.MALFORMED, chat_id=chat_id), count)
 
     def _after_next(self, method: str, fault: Fault, count: int) -> None:
         self._after.setdefault(self._canonical(method), []).extend([fault] * count)
@@ -157,10 +162,13 @@ class Faults:
                 return phase.fault
         return None
 
-    def _fault_after(self, method: str) -> Fault | None:
+    def _fault_after(self, method: str, chat_id: object = None) -> Fault | None:
         """What happens to the answer of a request that was processed (None: nothing)."""
-        queued = self._after.get(method)
-        fault = queued.pop(0) if queued else self._scheduled(method, before=False)
+        queued = self._after.get(method, [])
+        mine = [f for f in queued if f.chat_id is None or str(f.chat_id) == str(chat_id)]
+        if mine:
+            queued.remove(mine[0])
+        fault = mine[0] if mine else self._scheduled(method, before=False)
         if fault is not None:
             self.injected.append((method, fault))
         return fault

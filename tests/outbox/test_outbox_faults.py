@@ -107,9 +107,7 @@ async def test_a_lost_answer_on_an_idempotent_platform_is_asked_again_with_its_k
     assert sender.keys == [f"outbox-{row.id}"] * 2  # the same transaction id both times
 
 
-async def test_an_outage_is_waited_out_then_everything_goes_out_in_order(
-    sessions, clock
-) -> None:
+async def test_an_outage_is_waited_out_then_everything_goes_out_in_order(sessions, clock) -> None:
     """Ten minutes of 500s: nothing fails, nothing burns attempts, and when the platform
     answers again every message goes out once, each chat in its order; admins get one
     notice of the outage and one of its end, with counts."""
