@@ -9,8 +9,9 @@ errors (TimedOut, NetworkError), multipart uploads for files.
 
 One difference matters for delivery: an error tells whether the request may have reached
 Telegram. `RequestNotSent` (no connection: refused, DNS, connect or pool timeout; or only
-redirects) is safe to repeat; `AnswerLost` (read timeout, connection reset or a broken answer after the request
-was written) may hide a message Telegram accepted, so the outbox must not send it again.
+redirects) is safe to repeat; `AnswerLost` (read timeout, connection reset or a broken
+answer after the request was written) may hide a message Telegram accepted, so the outbox
+must not send it again.
 Read timeouts depend on the method: an upload takes longer than a text.
 """
 

@@ -28,6 +28,7 @@ from aiolimiter import AsyncLimiter
 from bot.core.clock import Clock
 from bot.core.enums import OutboxStatus
 from bot.core.messages import EDIT_MESSAGE_ID
+from bot.core.outage_log import OutageLog
 from bot.core.platform_outage import Episode, PlatformNotice
 from bot.core.redact import redact
 from bot.outbox.breaker import BreakerPolicy, BreakerState, Change, CircuitBreaker
@@ -70,15 +71,6 @@ class _Pause:
 
     include_current: bool
     settle: Callable[[list[outbox_store.Delivery]], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class _Outage:
-    """The database has been unreachable since `since`; `last_said` is the last log line."""
-
-    since: datetime
-    last_said: datetime
-    failures: int = 1
 
 
 def backoff_seconds(attempt: int, policy: WorkerPolicy, jitter: Callable[[], float]) -> float:
@@ -204,7 +196,12 @@ class DeliveryWorker:
         self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._queued_ids: set[int] = set()
         self._stopping = False
-        self._outage: _Outage | None = None
+        self._database = OutageLog(
+            log,
+            "the outbox",
+            f"retrying every {self.policy.poll_seconds:.1f}s",
+            self.policy.outage_summary,
+        )
         self._breakers = {name: CircuitBreaker(breaker) for name in self.senders}
         self._probers = frozenset(n for n, s in self.senders.items() if hasattr(s, "probe"))
         self._probes: dict[str, asyncio.Task[None]] = {}
@@ -258,33 +255,10 @@ class DeliveryWorker:
 
         A traceback on every poll (once a second) buried everything else in the log.
         """
-        now = self.clock.now()
-        if self._outage is None:
-            self._outage = _Outage(since=now, last_said=now)
-            log.exception(
-                "cannot claim from the outbox (is the database down?); retrying every %.1fs",
-                self.policy.poll_seconds,
-            )
-            return
-        self._outage.failures += 1
-        if now - self._outage.last_said >= self.policy.outage_summary:
-            self._outage.last_said = now
-            log.error(
-                "outbox still unreachable since %s (%d failed polls): %s: %s",
-                self._outage.since.isoformat(timespec="seconds"),
-                self._outage.failures,
-                type(error).__name__,
-                str(error).splitlines()[0] if str(error) else "",
-            )
+        self._database.failed(self.clock.now(), error)
 
     def _claim_worked(self) -> None:
-        if self._outage is not None:
-            log.warning(
-                "database reachable again; the outbox was unreachable since %s (%d failed polls)",
-                self._outage.since.isoformat(timespec="seconds"),
-                self._outage.failures,
-            )
-            self._outage = None
+        self._database.worked()
 
     async def run_once(self) -> int:
         """Claim one batch and wait until every chat queue is drained (for tests and tools);

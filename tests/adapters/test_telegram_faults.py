@@ -51,9 +51,11 @@ async def bot(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[TelegramB
         outbox_outage_notice_seconds=1,
     )
     running = await start_telegram_bot(telegram, settings)
-    async with asyncio.timeout(10):
-        while running.core.worker is None:  # started: faults now hit deliveries, not setup
-            await asyncio.sleep(0.05)
+    # Started once the worker runs: from then on faults hit deliveries, not the setup.
+    for _ in range(200):
+        if running.core.worker is not None:
+            break
+        await asyncio.sleep(0.05)
     yield running
     await stop_telegram_bot(running)
 
