@@ -78,6 +78,7 @@ from bot.outbox.ports import (
     RetryLater,
     TransientFailure,
 )
+from handlers.delivery.replies import queue_unsent_reply
 from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -490,8 +491,8 @@ class TelegramAdapter:
             return
         incoming = incoming_message(message, user)
         replies = await self.dispatcher.handle(incoming, self)
-        for reply in replies:
-            await self._send_reply(incoming, reply)
+        for index, reply in enumerate(replies):
+            await self._send_reply(incoming, reply, index)
 
     async def _on_migration(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup: Telegram sends the new id into the old chat."""
@@ -551,16 +552,40 @@ class TelegramAdapter:
             else:
                 await self._send_reply(incoming, reply)
 
-    async def _send_reply(self, incoming: IncomingMessage, reply: Reply) -> None:
+    async def _send_reply(self, incoming: IncomingMessage, reply: Reply, index: int = 0) -> None:
+        """Send a reply at once; if Telegram provably did not take it (no connection, 5xx,
+        429 after retrying), it goes through the outbox instead of being dropped. One that
+        may have arrived (lost answer) or arrived in part is not queued: never a copy."""
         chat_id = int(incoming.sender.user_id if reply.to_private else incoming.chat.chat_id)
-        await send_content(
-            self.application.bot,
-            chat_id,
-            reply.text,
-            reply.buttons,
-            reply.document,
-            self._reply_call,
-        )
+        answered = 0
+
+        async def counted(method: Call, **kwargs: Any) -> Any:
+            nonlocal answered
+            result = await self._reply_call(method, **kwargs)
+            answered += 1
+            return result
+
+        try:
+            await send_content(
+                self.application.bot,
+                chat_id,
+                reply.text,
+                reply.buttons,
+                reply.document,
+                counted,
+            )
+        except TelegramError as exc:
+            error = delivery_error(exc)
+            if answered or not isinstance(error, TransientFailure | RetryLater):
+                raise
+            log.warning("reply to chat %s not sent (%s): queued in the outbox", chat_id, error)
+            await queue_unsent_reply(
+                self.dispatcher.services,
+                platform=PLATFORM,
+                chat_id=str(chat_id),
+                key=f"{incoming.chat.chat_id}:{incoming.message_id}:{index}",
+                message=OutgoingMessage(reply.text, reply.buttons, reply.document),
+            )
 
     async def _reply_call(self, method: Call, **kwargs: Any) -> Any:
         """One request of a direct reply: it goes at once, counted for the worker's pacing."""

@@ -176,3 +176,19 @@ def test_uploads_get_a_longer_read_timeout_than_texts() -> None:
     base = "https://api.telegram.org/bot1:x"
     assert request.read_timeout_for(f"{base}/sendMessage", None) == 5.0
     assert request.read_timeout_for(f"{base}/sendDocument", None) == UPLOAD_READ_TIMEOUT
+
+
+async def test_a_reply_telegram_refused_goes_out_through_the_outbox(bot: TelegramBot) -> None:
+    """The chair's command is answered although the reply's first try got a 500."""
+    fake = bot.fake
+    fake.fail_next("sendMessage", 500)
+    since = len(fake.sent)
+    fake.send_text(PEOPLE[0], PEOPLE[0], "/hilfe")
+    replies = await fake.wait_for_messages(PEOPLE[0], count=1, since=since, timeout=20)
+    assert len(replies) == 1
+    for _ in range(100):  # the worker records the delivery right after it
+        rows = await outbox_rows(bot.core, "command_reply")
+        if rows and rows[0].status == "sent":
+            break
+        await asyncio.sleep(0.05)
+    assert [r.status for r in rows] == ["sent"] and rows[0].payload["text"] == replies[0].text
