@@ -185,10 +185,10 @@ async def test_a_reply_telegram_refused_goes_out_through_the_outbox(bot: Telegra
     since = len(fake.sent)
     fake.send_text(PEOPLE[0], PEOPLE[0], "/hilfe")
     replies = await fake.wait_for_messages(PEOPLE[0], count=1, since=since, timeout=20)
-    assert len(replies) == 1
     for _ in range(100):  # the worker records the delivery right after it
         rows = await outbox_rows(bot.core, "command_reply")
         if rows and rows[0].status == "sent":
             break
         await asyncio.sleep(0.05)
-    assert [r.status for r in rows] == ["sent"] and rows[0].payload["text"] == replies[0].text
+    assert [r.status for r in rows] == ["sent"]
+    assert rows[0].payload["text"].startswith(replies[0].text)  # the help is long: in parts
