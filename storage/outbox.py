@@ -702,6 +702,27 @@ async def purge_old_payloads(
     return len(ids)
 
 
+async def compact_finished(session: AsyncSession, *, before: datetime, limit: int = 500) -> int:
+    """Delete finished rows whose payload is already purged and that were last touched before
+    `before` (long after any sweep could queue the same dedupe key again); returns how many.
+    `uncertain` rows stay until an admin has dealt with them. At most `limit` per call."""
+    ids = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status.in_(FINISHED),
+                OutboxMessage.payload_purged_at.is_not(None),
+                func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    return len(ids)
+
+
 def _unfolded_texts(payload: dict[str, Any]) -> list[str]:
     """Every text a payload carries: message, button labels, and a document's content with
     iCalendar line folding undone (a long `ATTENDEE;CN=…` line is split across lines)."""

@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     # How long the bot waits for Telegram's answer to a text (uploads get 30 s): a request
     # that takes longer may still have arrived, so it is reported, never sent twice.
     telegram_read_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5.0
+    # Delivered messages, their text already purged, are deleted after this many days (their
+    # dedupe key no longer matters then): the outbox does not grow without bound.
+    outbox_compact_days: Annotated[int, Field(ge=1, le=3650)] = 180
 
     @field_validator(
         "telegram_token",
