@@ -22,6 +22,7 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from aiolimiter import AsyncLimiter
 
@@ -45,10 +46,11 @@ from bot.outbox.ports import (
     TransientFailure,
 )
 from storage import outbox as outbox_store
-from storage.db import SessionFactory
+from storage.db import SessionFactory, is_unavailable
 from storage.people import move_chat
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,7 +345,7 @@ class DeliveryWorker:
                     rest = [delivery, *queue] if pause.include_current else list(queue)
                     queue.clear()
                     self._queued_ids.difference_update(d.id for d in rest)
-                    await pause.settle(rest)
+                    await self._persisting(partial(pause.settle, rest))
         except Exception:
             # Forget the chat's rows here; their leases run out and a later claim (ours or
             # another process's) takes them again. Remembering them would block that.
@@ -394,14 +396,32 @@ class DeliveryWorker:
         )
         await self._outcome(delivery.platform, ok=not platform_failed, probe=probe)
         if failure is None:
-            async with self.sessions.begin() as session:
-                await outbox_store.mark_sent(
-                    session, delivery.id, now=self.clock.now(), platform_message_id=message_id
-                )
+            await self._persisting(partial(self._sent, delivery.id, message_id))
             if (episode := self._episodes.get(delivery.platform)) is not None:
                 episode.count("late")
             return None
-        return await self._failed(delivery, failure)
+        return await self._persisting(partial(self._failed, delivery, failure))
+
+    async def _sent(self, delivery_id: int, message_id: str | None) -> None:
+        async with self.sessions.begin() as session:
+            await outbox_store.mark_sent(
+                session, delivery_id, now=self.clock.now(), platform_message_id=message_id
+            )
+
+    async def _persisting(self, step: Callable[[], Awaitable[T]]) -> T:
+        """Record what became of a request that went out, waiting for the database if it
+        is down: a delivered message whose record was lost would turn `uncertain` (and a
+        refused one could no longer be sent). Each step writes the same again if repeated."""
+        pause = 0.2
+        while True:
+            try:
+                return await step()
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                self._database.failed(self.clock.now(), exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     async def _failed(self, delivery: outbox_store.Delivery, failure: Exception) -> _Pause | None:
         """Record a failed request; a _Pause stops this chat's queue.
