@@ -619,15 +619,19 @@ class DeliveryWorker:
             try:
                 notice = episode.unreachable_notice(now, self.policy.outage_notice_after)
                 if notice is not None:
-                    await self._tell(notice)
+                    try:
+                        await self._tell(notice)
+                    except Exception:
+                        episode.told = False  # not queued: the next look tries again
+                        raise
                 if episode.until is None or any(p == name for p, _ in self._queues):
                     continue
                 async with self.sessions() as session:
                     if await outbox_store.queued_count(session, name):
                         continue
-                del self._episodes[name]
                 if (notice := episode.recovery_notice()) is not None:
                     await self._tell(notice)
+                del self._episodes[name]
             except Exception:
                 log.warning("could not check on %s's outage; trying again", name, exc_info=True)
 
