@@ -224,6 +224,10 @@ async def enqueue_for_group(
     return queued
 
 
+# The last error of a row a dead process left uncertain (others lost the platform's answer).
+INTERRUPTED = "the sending process stopped; the platform may have it already"
+
+
 def resend_is_harmless(platform: str, payload: dict[str, Any], idempotent: frozenset[str]) -> bool:
     """Whether a message whose sending was interrupted may simply be sent again: on a
     platform that recognises a repeated request (Matrix transaction ids), or an edit, which
@@ -269,7 +273,7 @@ async def settle_interrupted(
                 status=OutboxStatus.UNCERTAIN.value,
                 lease_owner=None,
                 lease_until=None,
-                last_error="the sending process stopped; the platform may have it already",
+                last_error=INTERRUPTED,
             )
             .execution_options(synchronize_session=False)
         )

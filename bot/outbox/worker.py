@@ -603,8 +603,11 @@ class DeliveryWorker:
             try:
                 await self._give_back_attempts(name)
                 self._refunds.discard(name)
-            except Exception:
-                log.warning("could not give back %s's attempts; trying again", name)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    self._database.failed(self.clock.now(), exc)
+                else:
+                    log.warning("could not give back %s's attempts; retrying", name, exc_info=True)
         for name, breaker in self._breakers.items():
             if (
                 name in self._probers
@@ -632,8 +635,11 @@ class DeliveryWorker:
                 if (notice := episode.recovery_notice()) is not None:
                     await self._tell(notice)
                 del self._episodes[name]
-            except Exception:
-                log.warning("could not check on %s's outage; trying again", name, exc_info=True)
+            except Exception as exc:
+                if is_unavailable(exc):  # logged once for all, as for the claims
+                    self._database.failed(self.clock.now(), exc)
+                else:
+                    log.warning("could not check on %s's outage; retrying", name, exc_info=True)
 
     async def _tell(self, notice: PlatformNotice) -> None:
         if self._notify is None:

@@ -101,6 +101,7 @@ async def test_a_slow_answer_gives_one_message_and_an_uncertain_report(bot: Tele
     assert await report_uncertain(bot.core.services, bot.core.services.clock.now()) == 1
     report = await outbox_rows(bot.core, "outbox_uncertain")
     assert len(report) == 1 and f"#{rows[0].id}" in report[0].payload["text"]
+    assert report[0].payload["text"].startswith("Die Plattform hat 1 Nachricht nicht bestätigt")
 
 
 async def test_a_reset_or_garbled_answer_is_uncertain_and_shows_no_token(
