@@ -373,7 +373,7 @@ async def claim_seconds(url: str, repeats: int = 50, batch: int = 100) -> float:
     clock = SystemClock()
     times = []
     try:
-        for _ in range(repeats):
+        for attempt in range(repeats + 5):  # the first five warm up connection and caches
             async with sessions() as session:
                 started = time.perf_counter()
                 claimed = await outbox.claim_due(
@@ -383,7 +383,8 @@ async def claim_seconds(url: str, repeats: int = 50, batch: int = 100) -> float:
                     lease=timedelta(seconds=60),
                     limit=batch,
                 )
-                times.append(time.perf_counter() - started)
+                if attempt >= 5:
+                    times.append(time.perf_counter() - started)
                 assert len(claimed) == batch
                 await session.rollback()
     finally:
