@@ -377,6 +377,14 @@ class DeliveryWorker:
                         now=self.clock.now(),
                         lease=self.policy.lease,
                     )
+            except Exception as exc:
+                breaker.forget_probe(probe)
+                if not is_unavailable(exc):
+                    raise
+                # Nothing was sent; whether the attempt was recorded is unknown. Hand the
+                # rows back once the database answers, so they do not turn `uncertain`.
+                self._database.failed(self.clock.now(), exc)
+                return _Pause(True, self._hand_back)
             except BaseException:
                 breaker.forget_probe(probe)
                 raise
