@@ -439,7 +439,7 @@ async def outbox_with(cluster: PostgresCluster, name: str, old_rows: int) -> str
 
 
 async def measure_claims(
-    cluster: PostgresCluster, old_rows: int, rounds: int = 6, per_round: int = 10
+    cluster: PostgresCluster, old_rows: int, rounds: int = 20, per_round: int = 10
 ) -> dict[str, object]:
     """Claim time per batch with `old_rows` sent rows in the outbox vs none: two databases
     on the same server, measured in alternating rounds so the machine's load hits both."""
