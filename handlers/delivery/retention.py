@@ -48,3 +48,9 @@ async def compact_outbox(services: Services, now: datetime) -> int:
     if total:
         log.info("deleted %d delivered messages older than %s from the outbox", total, before)
     return total
+
+
+async def retention(services: Services, now: datetime) -> None:
+    """The daily sweep: empty old payloads, then delete rows old enough to go."""
+    await purge_old_payloads(services, now)
+    await compact_outbox(services, now)
