@@ -120,6 +120,24 @@ def redacted_url(url: str) -> str:
         return "DATABASE_URL"
 
 
+def _asyncpg_unavailable() -> tuple[type[BaseException], ...]:
+    """asyncpg's errors for a server that is gone, shutting down or starting up."""
+    try:
+        from asyncpg import exceptions
+    except ImportError:  # SQLite only
+        return ()
+    return (
+        exceptions.PostgresConnectionError,
+        exceptions.CannotConnectNowError,
+        exceptions.AdminShutdownError,
+        exceptions.CrashShutdownError,
+        exceptions.InterfaceError,
+    )
+
+
+_ASYNCPG_UNAVAILABLE = _asyncpg_unavailable()
+
+
 def is_unavailable(error: BaseException) -> bool:
     """Whether `error` says the database could not be reached (down, restarting, connection
     lost) rather than a bug: then the caller waits and tries again."""
@@ -133,10 +151,11 @@ def is_unavailable(error: BaseException) -> bool:
             return True
         if isinstance(current, OperationalError | InterfaceError):
             return True
-        if (
-            type(current).__module__.startswith("asyncpg")
-            and "Connection" in type(current).__name__
-        ):
+        if isinstance(current, _ASYNCPG_UNAVAILABLE):
             return True
+        orig = getattr(current, "orig", None)  # SQLAlchemy keeps the driver's error here
+        if isinstance(orig, BaseException) and id(orig) not in seen:
+            current = orig
+            continue
         current = current.__cause__ or current.__context__
     return False
