@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test lint bench bench-feed bench-sweep bench-delivery messages clean
+.PHONY: run test lint bench bench-feed bench-sweep bench-delivery bench-faults messages clean
 
 run: $(VENV)/.installed
 	$(PY) -m bot
@@ -32,6 +32,9 @@ bench-sweep: $(VENV)/.installed-dev
 
 bench-delivery: $(VENV)/.installed-dev
 	$(PY) bench/delivery.py
+
+bench-faults: $(VENV)/.installed-dev
+	$(PY) bench/faults.py
 
 messages: $(VENV)/.installed-dev
 	bash scripts/update_messages.sh

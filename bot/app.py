@@ -19,6 +19,7 @@ from bot.outbox.ports import Sender
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
 from bot.scheduler.runner import SweepScheduler
 from handlers.context import Services
+from handlers.delivery.outage import notifier as outage_notifier
 from handlers.dispatcher import Dispatcher
 from handlers.registry import build_router
 from storage import installation
@@ -86,6 +87,7 @@ class Core:
             poll_seconds=self.settings.outbox_poll_seconds,
             max_attempts=self.settings.outbox_max_attempts,
             lease=timedelta(seconds=self.settings.outbox_lease_seconds),
+            outage_notice_after=timedelta(seconds=self.settings.outbox_outage_notice_seconds),
         )
         self.worker = DeliveryWorker(
             self.services.sessions,
@@ -93,6 +95,7 @@ class Core:
             self.services.clock,
             policy,
             global_per_second=self.settings.outbox_global_per_second,
+            notify=outage_notifier(self.services),
         )
         self.services.wake_outbox = self.worker.wake
         self._tasks.append(asyncio.create_task(self.worker.run(self._stop), name="outbox"))

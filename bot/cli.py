@@ -162,10 +162,12 @@ def outbox() -> None:
     """Show how many queued messages are in which state."""
     settings = _settings()
 
-    async def go() -> tuple[dict[str, int], list[tuple[int, str, str, str, str]]]:
+    async def go() -> tuple[
+        dict[str, int], list[tuple[int, str, str, str, str]], list[tuple[str, str, str]]
+    ]:
         from storage.db import create_engine, session_factory
         from storage.migrate import upgrade_to_head
-        from storage.outbox import counts_by_status, uncertain_rows
+        from storage.outbox import counts_by_status, platform_notices, uncertain_rows
 
         engine = create_engine(settings.database_url)
         try:
@@ -181,11 +183,15 @@ def outbox() -> None:
                     )
                     for row in await uncertain_rows(session)
                 ]
-                return await counts_by_status(session), rows
+                notices = [
+                    (row.created_at.isoformat(timespec="seconds"), row.purpose, text)
+                    for row, text in await platform_notices(session, PLATFORM_NOTICE_PURPOSES)
+                ]
+                return await counts_by_status(session), rows, notices
         finally:
             await engine.dispose()
 
-    counts, uncertain = asyncio.run(go())
+    counts, uncertain, notices = asyncio.run(go())
     if not counts:
         click.echo("the outbox is empty")
     for status, count in sorted(counts.items()):
@@ -198,6 +204,14 @@ def outbox() -> None:
         )
         for number, attempted, chat, purpose, reported in uncertain:
             click.echo(f"  #{number}  {attempted}  {chat}  {purpose}  ({reported})")
+    if notices:
+        click.echo("\nplatform outages (the notices admins got, newest first):")
+        for created, purpose, text in notices:
+            click.echo(f"  {created}  {purpose}: {text}")
+
+
+# What `bot outbox` lists as outage notices (handlers/delivery/outage.py writes them).
+PLATFORM_NOTICE_PURPOSES = ("platform_unreachable", "platform_recovered")
 
 
 @main.group()

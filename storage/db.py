@@ -11,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -118,3 +118,44 @@ def redacted_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "DATABASE_URL"
+
+
+def _asyncpg_unavailable() -> tuple[type[BaseException], ...]:
+    """asyncpg's errors for a server that is gone, shutting down or starting up."""
+    try:
+        from asyncpg import exceptions
+    except ImportError:  # SQLite only
+        return ()
+    return (
+        exceptions.PostgresConnectionError,
+        exceptions.CannotConnectNowError,
+        exceptions.AdminShutdownError,
+        exceptions.CrashShutdownError,
+        exceptions.InterfaceError,
+    )
+
+
+_ASYNCPG_UNAVAILABLE = _asyncpg_unavailable()
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached (down, restarting, connection
+    lost) rather than a bug: then the caller waits and tries again."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | ConnectionError | TimeoutError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OperationalError | InterfaceError):
+            return True
+        if isinstance(current, _ASYNCPG_UNAVAILABLE):
+            return True
+        orig = getattr(current, "orig", None)  # SQLAlchemy keeps the driver's error here
+        if isinstance(orig, BaseException) and id(orig) not in seen:
+            current = orig
+            continue
+        current = current.__cause__ or current.__context__
+    return False

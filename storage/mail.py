@@ -135,10 +135,11 @@ async def enqueue_mail(
     now: datetime,
     user_id: int | None = None,
     group_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """One mail to one address through the outbox; True when it was new. The dedupe key is
     the caller's (purpose and recipient) plus the address, so a changed address gets its
-    own mail."""
+    own mail. `expires_at`: as for chat messages (outbox.enqueue)."""
     return await outbox.enqueue(
         session,
         dedupe_key=f"{dedupe_key}:mail:{address_key(address)}"[:255],
@@ -149,6 +150,7 @@ async def enqueue_mail(
         group_id=group_id,
         message=message,
         now=now,
+        expires_at=expires_at,
     )
 
 

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import OutboxStatus
 from bot.core.messages import EDIT_MESSAGE_ID, Button, Document, OutgoingMessage
+from bot.core.useful_life import useful_until
 from storage.db import dialect_insert
 from storage.models import GroupChat, Identity, OutboxMessage
 
@@ -95,8 +96,12 @@ async def enqueue(
     user_id: int | None = None,
     group_id: int | None = None,
     not_before: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """Queue a message once per `dedupe_key`; True when it was new.
+
+    It expires (is never sent) after `expires_at`, or else after the useful life of its
+    purpose (bot/core/useful_life.py), counted from when it is due.
 
     Give `chat_id` for a chat, or `user_id` for a direct message: the person's private chat
     on `platform` is looked up, and if they never opened one (Telegram bots cannot write
@@ -128,6 +133,7 @@ async def enqueue(
         "attempts": 0,
         "next_attempt_at": not_before or now,
         "created_at": now,
+        "expires_at": useful_until(purpose, not_before or now, expires_at),
     }
     statement = (
         dialect_insert(session)(OutboxMessage)
@@ -147,6 +153,7 @@ async def enqueue_to_person(
     message: OutgoingMessage,
     now: datetime,
     group_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> bool:
     """A direct message to a person on whichever of their linked accounts reaches them.
 
@@ -177,6 +184,7 @@ async def enqueue_to_person(
         now=now,
         user_id=user_id,
         group_id=group_id,
+        expires_at=expires_at,
     )
 
 
@@ -214,6 +222,10 @@ async def enqueue_for_group(
             now=now,
         )
     return queued
+
+
+# The last error of a row a dead process left uncertain (others lost the platform's answer).
+INTERRUPTED = "the sending process stopped; the platform may have it already"
 
 
 def resend_is_harmless(platform: str, payload: dict[str, Any], idempotent: frozenset[str]) -> bool:
@@ -261,7 +273,7 @@ async def settle_interrupted(
                 status=OutboxStatus.UNCERTAIN.value,
                 lease_owner=None,
                 lease_until=None,
-                last_error="the sending process stopped; the platform may have it already",
+                last_error=INTERRUPTED,
             )
             .execution_options(synchronize_session=False)
         )
@@ -276,12 +288,14 @@ async def claim_due(
     lease: timedelta,
     limit: int,
     idempotent: frozenset[str] = frozenset(),
+    skip_platforms: frozenset[str] = frozenset(),
 ) -> list[Delivery]:
     """Take up to `limit` due rows (and rows whose lease expired) for this worker.
 
     One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) … RETURNING statement, so
     two workers can never take the same row on either backend. `idempotent`: platforms
     whose sender makes a repeated delivery of a row a no-op (see `settle_interrupted`).
+    `skip_platforms`: paused ones (their circuit breaker is open); their rows stay queued.
     """
     await settle_interrupted(session, now=now, idempotent=idempotent)
     due = (
@@ -292,7 +306,8 @@ async def claim_due(
                 & (OutboxMessage.next_attempt_at <= now),
                 (OutboxMessage.status == OutboxStatus.SENDING.value)
                 & (OutboxMessage.lease_until < now),
-            )
+            ),
+            OutboxMessage.platform.not_in(skip_platforms) if skip_platforms else true(),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
@@ -373,6 +388,103 @@ async def reschedule(
         values["attempts"] = OutboxMessage.attempts + 1
     await session.execute(
         update(OutboxMessage).where(OutboxMessage.id == delivery_id).values(**values)
+    )
+
+
+async def hand_back(
+    session: AsyncSession, delivery_ids: Sequence[int], *, error: str | None = None
+) -> None:
+    """Rows claimed but not sent (their platform is paused): queued again as they were,
+    due when they were due, so they go out in their old order once it resumes. `error`:
+    why the last try did not go through (not counted as an attempt)."""
+    values: dict[str, Any] = {
+        "status": OutboxStatus.PENDING.value,
+        "lease_owner": None,
+        "lease_until": None,
+        "attempted_at": None,
+    }
+    if error is not None:
+        values["last_error"] = error[:1000]
+    await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(delivery_ids)),
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+        )
+        .values(**values)
+    )
+
+
+async def give_back_attempts(session: AsyncSession, delivery_ids: Sequence[int]) -> None:
+    """Take back one counted attempt from each row (once per id given): the failure was
+    the platform's, not the message's. Only rows still to be sent."""
+    for delivery_id in delivery_ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == delivery_id,
+                OutboxMessage.attempts > 0,
+                OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+            )
+            .values(attempts=OutboxMessage.attempts - 1)
+        )
+
+
+async def mark_uncertain(session: AsyncSession, delivery_id: int, *, error: str) -> None:
+    """The request went out but its answer was lost: the platform may have the message. Not
+    sent again (that could be a copy); reported to admins like one a crash interrupted."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == delivery_id)
+        .values(
+            status=OutboxStatus.UNCERTAIN.value,
+            lease_owner=None,
+            lease_until=None,
+            last_error=error[:1000],
+            attempts=OutboxMessage.attempts + 1,
+        )
+    )
+
+
+async def expire_outlived(session: AsyncSession, *, now: datetime) -> dict[str, int]:
+    """Queued messages past their useful life become `expired`, with the reason, instead
+    of going out pointlessly late. Returns how many per platform."""
+    rows = (
+        await session.execute(
+            select(OutboxMessage.id, OutboxMessage.platform, OutboxMessage.expires_at)
+            .where(
+                OutboxMessage.status.in_(UNDELIVERED),
+                OutboxMessage.expires_at < now,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    counts: dict[str, int] = {}
+    for row_id, platform, expires_at in rows:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row_id)
+            .values(
+                status=OutboxStatus.EXPIRED.value,
+                last_error=f"not sent: no longer useful after {expires_at.isoformat()}",
+            )
+        )
+        counts[platform] = counts.get(platform, 0) + 1
+    return counts
+
+
+async def queued_count(session: AsyncSession, platform: str) -> int:
+    """Messages still to be sent on `platform` (due or not, being sent included)."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.status.in_([OutboxStatus.PENDING.value, OutboxStatus.SENDING.value]),
+            )
+        )
+        or 0
     )
 
 
@@ -458,6 +570,28 @@ async def uncertain_rows(session: AsyncSession, limit: int = 100) -> list[Outbox
     )
 
 
+async def platform_notices(
+    session: AsyncSession, purposes: Sequence[str], limit: int = 20
+) -> list[tuple[OutboxMessage, str]]:
+    """The newest outage notices to admins, one per outage and kind (a notice goes to each
+    admin; the first copy stands for all), with its text."""
+    rows = await session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.purpose.in_(list(purposes)))
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit * 10)
+    )
+    seen: set[str] = set()
+    notices: list[tuple[OutboxMessage, str]] = []
+    for row in rows:
+        outage = row.dedupe_key.rsplit(":", 2)[0]  # without the recipient
+        if outage in seen:
+            continue
+        seen.add(outage)
+        notices.append((row, str(row.payload.get("text", ""))))
+    return notices[:limit]
+
+
 async def unreported_uncertain(
     session: AsyncSession, *, limit: int, skip_purpose: str
 ) -> list[OutboxMessage]:
@@ -536,6 +670,7 @@ FINISHED = (
     OutboxStatus.FAILED.value,
     OutboxStatus.UNREACHABLE.value,
     OutboxStatus.DROPPED.value,  # for someone who left the group: never to be sent
+    OutboxStatus.EXPIRED.value,  # outlived its use while waiting: never to be sent
 )
 # Not delivered yet: the payload is still needed, so a name in it is replaced, not purged.
 UNDELIVERED = (OutboxStatus.PENDING.value, OutboxStatus.WAITING_FOR_DM.value)
@@ -568,6 +703,27 @@ async def purge_old_payloads(
             .where(OutboxMessage.id.in_(ids))
             .values(payload=PURGED_PAYLOAD, payload_purged_at=now)
         )
+    return len(ids)
+
+
+async def compact_finished(session: AsyncSession, *, before: datetime, limit: int = 500) -> int:
+    """Delete finished rows whose payload is already purged and that were last touched before
+    `before` (long after any sweep could queue the same dedupe key again); returns how many.
+    `uncertain` rows stay until an admin has dealt with them. At most `limit` per call."""
+    ids = list(
+        await session.scalars(
+            select(OutboxMessage.id)
+            .where(
+                OutboxMessage.status.in_(FINISHED),
+                OutboxMessage.payload_purged_at.is_not(None),
+                func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
     return len(ids)
 
 

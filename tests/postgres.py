@@ -68,24 +68,32 @@ class PostgresCluster:
             "UTF8",
             "--no-sync",
         )
+        cluster.start_server()
+        return cluster
+
+    def start_server(self) -> None:
+        """Start (or start again, after `stop_server`) the server on its data directory."""
         options = (
-            f"-p {cluster.port} -c listen_addresses=127.0.0.1 -k {root / 'sock'} "
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root / 'sock'} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        cluster._run(
+        self._run(
             "pg_ctl",
             "-D",
-            str(root / "data"),
+            str(self.root / "data"),
             "-w",
             "-t",
             "60",
             "-l",
-            str(root / "log"),
+            str(self.root / "log"),
             "-o",
             options,
             "start",
         )
-        return cluster
+
+    def stop_server(self) -> None:
+        """Stop the server, keeping its data (a restart, e.g. in bench/faults.py)."""
+        self._run("pg_ctl", "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
 
     def create_database(self, name: str) -> str:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)

@@ -48,7 +48,7 @@ from telegram.ext import MessageHandler as TgMessageHandler
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters import AdapterStartError
-from bot.adapters.telegram_http import AiohttpRequest
+from bot.adapters.telegram_http import AiohttpRequest, AnswerLost
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
     EDIT_MESSAGE_ID,
@@ -62,7 +62,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
-from bot.core.redact import register_secret
+from bot.core.redact import redact, register_secret
 from bot.core.router import Router
 from bot.core.settings import Settings, TelegramMode
 from bot.core.text import split_text
@@ -70,12 +70,15 @@ from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     TELEGRAM_LIMITS,
     ChatMoved,
+    DeliveryError,
     DeliveryLimits,
+    MaybeDelivered,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
     TransientFailure,
 )
+from handlers.delivery.replies import queue_unsent_reply
 from handlers.dispatcher import Dispatcher
 
 log = logging.getLogger(__name__)
@@ -224,6 +227,36 @@ async def send_content(
     return last
 
 
+def delivery_error(exc: TelegramError) -> DeliveryError:
+    """What a Bot API error means for the outbox (see bot/outbox/ports.py).
+
+    Only a request that provably did not reach Telegram, or that Telegram refused as a whole
+    (5xx, 429), is safe to repeat. A lost answer, or one that could not be read although the
+    request was written (PTB: "Invalid server response"), may hide a message Telegram
+    accepted: MaybeDelivered, never a copy.
+    """
+    detail = redact(str(exc))
+    match exc:
+        case RetryAfter():
+            return RetryLater(retry_after_seconds(exc), detail)
+        case ChatMigrated():
+            return ChatMoved(str(exc.new_chat_id))
+        case Forbidden():
+            return RecipientUnreachable(detail)
+        case BadRequest() if "chat not found" in detail.lower():
+            return RecipientUnreachable(detail)
+        case BadRequest():
+            return PermanentFailure(detail)
+        case AnswerLost():
+            return MaybeDelivered(detail)
+        case NetworkError():  # no connection, or an HTTP error status (5xx)
+            return TransientFailure(detail)
+        case _ if type(exc) is TelegramError:  # a 2xx answer that was not JSON
+            return MaybeDelivered(detail)
+        case _:
+            return TransientFailure(detail)
+
+
 class TelegramSender:
     """The outbox's view of Telegram: deliver one message, classify failures."""
 
@@ -248,6 +281,14 @@ class TelegramSender:
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
+        answered = 0  # parts Telegram confirmed: after one, a repeat would copy it
+
+        async def counted(method: Call, **kwargs: Any) -> Any:
+            nonlocal answered
+            result = await method(**kwargs)
+            answered += 1
+            return result
+
         try:
             if edit := message.extra.get(EDIT_MESSAGE_ID):
                 return await self._edit(int(chat_id), edit, message)
@@ -257,22 +298,21 @@ class TelegramSender:
                 message.text,
                 message.buttons,
                 message.document,
+                counted,
             )
             return str(sent.message_id) if sent else None
-        except RetryAfter as exc:
-            raise RetryLater(retry_after_seconds(exc), str(exc)) from exc
-        except ChatMigrated as exc:
-            raise ChatMoved(str(exc.new_chat_id)) from exc
-        except Forbidden as exc:
-            raise RecipientUnreachable(str(exc)) from exc
-        except BadRequest as exc:
-            if "chat not found" in str(exc).lower():
-                raise RecipientUnreachable(str(exc)) from exc
-            raise PermanentFailure(str(exc)) from exc
-        except NetworkError as exc:  # includes TimedOut
-            raise TransientFailure(str(exc)) from exc
         except TelegramError as exc:
-            raise TransientFailure(str(exc)) from exc
+            error = delivery_error(exc)
+            if answered and isinstance(error, TransientFailure | RetryLater):
+                error = MaybeDelivered(f"{answered} part(s) sent, then: {error}")
+            raise error from exc
+
+    async def probe(self) -> None:
+        """Whether Telegram answers, without sending anything (getMe)."""
+        try:
+            await self._application.bot.get_me()
+        except TelegramError as exc:
+            raise delivery_error(exc) from exc
 
     async def _edit(self, chat_id: int, message_id: str, message: OutgoingMessage) -> str:
         """Replace an earlier message in place (e.g. a poll with new answers); content that
@@ -309,7 +349,7 @@ class TelegramAdapter:
             .token(settings.telegram_token)
             .base_url(settings.telegram_base_url)
             .base_file_url(settings.telegram_base_file_url)
-            .request(AiohttpRequest())
+            .request(AiohttpRequest(read_timeout=settings.telegram_read_timeout_seconds))
             .get_updates_request(AiohttpRequest(connection_pool_size=1))
             .concurrent_updates(PerChatUpdateProcessor())
             .build()
@@ -451,8 +491,8 @@ class TelegramAdapter:
             return
         incoming = incoming_message(message, user)
         replies = await self.dispatcher.handle(incoming, self)
-        for reply in replies:
-            await self._send_reply(incoming, reply)
+        for index, reply in enumerate(replies):
+            await self._send_reply(incoming, reply, index)
 
     async def _on_migration(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         """A group became a supergroup: Telegram sends the new id into the old chat."""
@@ -512,16 +552,40 @@ class TelegramAdapter:
             else:
                 await self._send_reply(incoming, reply)
 
-    async def _send_reply(self, incoming: IncomingMessage, reply: Reply) -> None:
+    async def _send_reply(self, incoming: IncomingMessage, reply: Reply, index: int = 0) -> None:
+        """Send a reply at once; if Telegram provably did not take it (no connection, 5xx,
+        429 after retrying), it goes through the outbox instead of being dropped. One that
+        may have arrived (lost answer) or arrived in part is not queued: never a copy."""
         chat_id = int(incoming.sender.user_id if reply.to_private else incoming.chat.chat_id)
-        await send_content(
-            self.application.bot,
-            chat_id,
-            reply.text,
-            reply.buttons,
-            reply.document,
-            self._reply_call,
-        )
+        answered = 0
+
+        async def counted(method: Call, **kwargs: Any) -> Any:
+            nonlocal answered
+            result = await self._reply_call(method, **kwargs)
+            answered += 1
+            return result
+
+        try:
+            await send_content(
+                self.application.bot,
+                chat_id,
+                reply.text,
+                reply.buttons,
+                reply.document,
+                counted,
+            )
+        except TelegramError as exc:
+            error = delivery_error(exc)
+            if answered or not isinstance(error, TransientFailure | RetryLater):
+                raise
+            log.warning("reply to chat %s not sent (%s): queued in the outbox", chat_id, error)
+            await queue_unsent_reply(
+                self.dispatcher.services,
+                platform=PLATFORM,
+                chat_id=str(chat_id),
+                key=f"{incoming.chat.chat_id}:{incoming.message_id}:{index}",
+                message=OutgoingMessage(reply.text, reply.buttons, reply.document),
+            )
 
     async def _reply_call(self, method: Call, **kwargs: Any) -> Any:
         """One request of a direct reply: it goes at once, counted for the worker's pacing."""

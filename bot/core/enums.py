@@ -46,6 +46,8 @@ class OutboxStatus(StrEnum):
     UNCERTAIN = "uncertain"
     # About a group the person has left: recorded, never sent.
     DROPPED = "dropped"
+    # Outlived its useful life while waiting (e.g. the platform was down): never sent.
+    EXPIRED = "expired"
 
 
 class MeetingStatus(StrEnum):

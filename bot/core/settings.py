@@ -137,6 +137,14 @@ class Settings(BaseSettings):
     mail_from: str = MAIL_FROM_DEFAULT
     mail_per_minute: Annotated[float, Field(gt=0, le=100_000)] = 60.0
     mail_dir: str | None = None
+    # Admins are told when a platform has not answered this long, and again when it is back.
+    outbox_outage_notice_seconds: Annotated[float, Field(ge=1, le=86400)] = 300.0
+    # How long the bot waits for Telegram's answer to a text (uploads get 30 s): a request
+    # that takes longer may still have arrived, so it is reported, never sent twice.
+    telegram_read_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 5.0
+    # Delivered messages, their text already purged, are deleted after this many days (their
+    # dedupe key no longer matters then): the outbox does not grow without bound.
+    outbox_compact_days: Annotated[int, Field(ge=1, le=3650)] = 180
 
     @field_validator(
         "telegram_token",

@@ -34,7 +34,17 @@ class ChatMoved(DeliveryError):
 
 
 class TransientFailure(DeliveryError):
-    """Network trouble or a server error: try again later with backoff."""
+    """The request provably was not processed (connection refused, DNS, connect timeout, a
+    5xx, 429): safe to send again later with backoff. Counts as the platform failing."""
+
+
+class MaybeDelivered(DeliveryError):
+    """The request was sent and the platform may have accepted it (read timeout, reset
+    mid-response, an answer that could not be read).
+
+    An idempotent sender is simply asked again with the same key; any other row is marked
+    `uncertain` and reported to admins, as after a kill, and never sent a second time.
+    """
 
 
 class PermanentFailure(DeliveryError):
@@ -76,4 +86,13 @@ class Sender(Protocol):
 
         `key` is the same for every attempt at one outbox row.
         """
+        ...
+
+
+class Prober(Protocol):
+    """A sender that can ask the platform whether it answers without sending anything
+    (Telegram: getMe). Optional: without it the worker probes with the next message."""
+
+    async def probe(self) -> None:
+        """Return if the platform answers; raise a DeliveryError if it does not."""
         ...

@@ -3,6 +3,11 @@
 Chats are served concurrently, each in order, so one slow group (20 messages a minute)
 never holds up direct messages to others. Direct replies to commands never pass through
 here; the worker keeps its global rate below the platform's ceiling to leave them room.
+
+A platform that fails most requests is waited out, not turned into failures: its circuit
+breaker (bot/outbox/breaker.py) pauses its delivery, everything stays queued in order, a
+probe asks now and then, and delivery resumes when it answers. Only a message's own errors
+count as its attempts. Admins hear of a long outage and of its end (bot/core/platform_outage.py).
 """
 
 from __future__ import annotations
@@ -17,16 +22,23 @@ from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
+from typing import TypeVar
 
 from aiolimiter import AsyncLimiter
 
 from bot.core.clock import Clock
 from bot.core.enums import OutboxStatus
+from bot.core.messages import EDIT_MESSAGE_ID
+from bot.core.outage_log import OutageLog
+from bot.core.platform_outage import Episode, PlatformNotice
 from bot.core.redact import redact
+from bot.outbox.breaker import BreakerPolicy, BreakerState, Change, CircuitBreaker
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
+    DeliveryError,
     DeliveryLimits,
+    MaybeDelivered,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
@@ -34,10 +46,11 @@ from bot.outbox.ports import (
     TransientFailure,
 )
 from storage import outbox as outbox_store
-from storage.db import SessionFactory
+from storage.db import SessionFactory, is_unavailable
 from storage.people import move_chat
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +63,8 @@ class WorkerPolicy:
     backoff_max_seconds: float = 3600.0
     # While the database is down: one traceback, then a line at most this often.
     outage_summary: timedelta = timedelta(minutes=5)
+    # Admins are told when a platform has been unreachable this long (and when it is back).
+    outage_notice_after: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +73,6 @@ class _Pause:
 
     include_current: bool
     settle: Callable[[list[outbox_store.Delivery]], Awaitable[None]]
-
-
-@dataclass(slots=True)
-class _Outage:
-    """The database has been unreachable since `since`; `last_said` is the last log line."""
-
-    since: datetime
-    last_said: datetime
-    failures: int = 1
 
 
 def backoff_seconds(attempt: int, policy: WorkerPolicy, jitter: Callable[[], float]) -> float:
@@ -173,6 +179,8 @@ class DeliveryWorker:
         owner: str | None = None,
         jitter: Callable[[], float] = random.random,
         global_per_second: float | None = None,
+        breaker: BreakerPolicy | None = None,
+        notify: Callable[[PlatformNotice], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions = sessions
         self.senders = dict(senders)
@@ -190,7 +198,25 @@ class DeliveryWorker:
         self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._queued_ids: set[int] = set()
         self._stopping = False
-        self._outage: _Outage | None = None
+        self._database = OutageLog(
+            log,
+            "the outbox",
+            f"retrying every {self.policy.poll_seconds:.1f}s",
+            self.policy.outage_summary,
+        )
+        self._breakers = {name: CircuitBreaker(breaker) for name in self.senders}
+        self._probers = frozenset(n for n, s in self.senders.items() if hasattr(s, "probe"))
+        self._probes: dict[str, asyncio.Task[None]] = {}
+        self._episodes: dict[str, Episode] = {}
+        # Attempts counted per platform, recently: given back if an outage turns out to
+        # have caused them (the breaker opens).
+        self._counted: dict[str, deque[tuple[datetime, int]]] = {n: deque() for n in senders}
+        self._refunds: set[str] = set()
+        self._notify = notify
+
+    def breaker_state(self, platform: str) -> BreakerState:
+        """Whether `platform`'s delivery runs (closed), is paused (open) or probing."""
+        return self._breakers[platform].state(self.clock.now())
 
     def set_limits(self, platform: str, limits: DeliveryLimits) -> None:
         """Replace a platform's pacing (e.g. once a homeserver's real limits are known)."""
@@ -203,6 +229,7 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         log.info("delivery worker %s started for %s", self.owner, ", ".join(self.senders))
         while not stop.is_set():
+            await self._watch_platforms()
             try:
                 claimed = await self.claim()
             except Exception as exc:
@@ -220,6 +247,8 @@ class DeliveryWorker:
             )
             for task in pending:
                 task.cancel()
+        for probe in self._probes.values():
+            probe.cancel()
         await self.shutdown()
         log.info("delivery worker %s stopped", self.owner)
 
@@ -228,39 +257,21 @@ class DeliveryWorker:
 
         A traceback on every poll (once a second) buried everything else in the log.
         """
-        now = self.clock.now()
-        if self._outage is None:
-            self._outage = _Outage(since=now, last_said=now)
-            log.exception(
-                "cannot claim from the outbox (is the database down?); retrying every %.1fs",
-                self.policy.poll_seconds,
-            )
-            return
-        self._outage.failures += 1
-        if now - self._outage.last_said >= self.policy.outage_summary:
-            self._outage.last_said = now
-            log.error(
-                "outbox still unreachable since %s (%d failed polls): %s: %s",
-                self._outage.since.isoformat(timespec="seconds"),
-                self._outage.failures,
-                type(error).__name__,
-                str(error).splitlines()[0] if str(error) else "",
-            )
+        self._database.failed(self.clock.now(), error)
 
     def _claim_worked(self) -> None:
-        if self._outage is not None:
-            log.warning(
-                "database reachable again; the outbox was unreachable since %s (%d failed polls)",
-                self._outage.since.isoformat(timespec="seconds"),
-                self._outage.failures,
-            )
-            self._outage = None
+        self._database.worked()
 
     async def run_once(self) -> int:
-        """Claim one batch and wait until every chat queue is drained (for tests and tools)."""
+        """Claim one batch and wait until every chat queue is drained (for tests and tools);
+        probes and outage notices are looked after before and after, as `run` does."""
+        await self._watch_platforms()
         claimed = await self.claim()
         while self._chat_tasks:
             await asyncio.gather(*list(self._chat_tasks.values()))
+        if self._probes:
+            await asyncio.gather(*list(self._probes.values()))
+        await self._watch_platforms()
         return claimed
 
     async def claim(self) -> int:
@@ -269,15 +280,22 @@ class DeliveryWorker:
         Each chat is drained by its own task, so a group limited to 20 messages a minute
         never holds up direct messages to others, across batches too.
         """
+        now = self.clock.now()
         async with self.sessions.begin() as session:
+            expired = await outbox_store.expire_outlived(session, now=now)
             claimed = await outbox_store.claim_due(
                 session,
                 owner=self.owner,
-                now=self.clock.now(),
+                now=now,
                 lease=self.policy.lease,
                 limit=self.policy.batch_size,
                 idempotent=self._idempotent,
+                skip_platforms=self._paused(now),
             )
+        for platform, count in expired.items():
+            log.warning("%d messages on %s expired unsent (no longer useful)", count, platform)
+            if (episode := self._episodes.get(platform)) is not None:
+                episode.count("expired", count)
         fresh = 0
         for delivery in claimed:
             if delivery.id in self._queued_ids:
@@ -327,7 +345,7 @@ class DeliveryWorker:
                     rest = [delivery, *queue] if pause.include_current else list(queue)
                     queue.clear()
                     self._queued_ids.difference_update(d.id for d in rest)
-                    await pause.settle(rest)
+                    await self._persisting(partial(pause.settle, rest))
         except Exception:
             # Forget the chat's rows here; their leases run out and a later claim (ours or
             # another process's) takes them again. Remembering them would block that.
@@ -343,18 +361,35 @@ class DeliveryWorker:
         """Send one row and record its outcome; a _Pause stops this chat's queue."""
         sender = self.senders[delivery.platform]
         limiters = self._limiters[delivery.platform]
+        breaker = self._breakers[delivery.platform]
         async with limiters.slot(delivery.chat_id, sender.is_group_chat(delivery.chat_id)):
+            admitted, probe = breaker.admit(self.clock.now())
+            if not admitted:  # the platform is down: keep the chat's rows queued, in order
+                return _Pause(True, self._hand_back)
             # Committed before the request: if this process dies from here on, the row is
             # marked uncertain instead of being sent a second time (see storage/outbox.py).
-            async with self.sessions.begin() as session:
-                still_ours = await outbox_store.start_attempt(
-                    session,
-                    delivery.id,
-                    owner=self.owner,
-                    now=self.clock.now(),
-                    lease=self.policy.lease,
-                )
+            try:
+                async with self.sessions.begin() as session:
+                    still_ours = await outbox_store.start_attempt(
+                        session,
+                        delivery.id,
+                        owner=self.owner,
+                        now=self.clock.now(),
+                        lease=self.policy.lease,
+                    )
+            except Exception as exc:
+                breaker.forget_probe(probe)
+                if not is_unavailable(exc):
+                    raise
+                # Nothing was sent; whether the attempt was recorded is unknown. Hand the
+                # rows back once the database answers, so they do not turn `uncertain`.
+                self._database.failed(self.clock.now(), exc)
+                return _Pause(True, self._hand_back)
+            except BaseException:
+                breaker.forget_probe(probe)
+                raise
             if not still_ours:
+                breaker.forget_probe(probe)
                 return None
             try:
                 message_id = await sender.deliver(
@@ -364,13 +399,37 @@ class DeliveryWorker:
                 failure: Exception | None = exc
             else:
                 failure = None
+        platform_failed = isinstance(failure, TransientFailure | MaybeDelivered) or (
+            failure is not None and not isinstance(failure, DeliveryError)
+        )
+        await self._outcome(delivery.platform, ok=not platform_failed, probe=probe)
         if failure is None:
-            async with self.sessions.begin() as session:
-                await outbox_store.mark_sent(
-                    session, delivery.id, now=self.clock.now(), platform_message_id=message_id
-                )
+            await self._persisting(partial(self._sent, delivery.id, message_id))
+            if (episode := self._episodes.get(delivery.platform)) is not None:
+                episode.count("late")
             return None
-        return await self._failed(delivery, failure)
+        return await self._persisting(partial(self._failed, delivery, failure))
+
+    async def _sent(self, delivery_id: int, message_id: str | None) -> None:
+        async with self.sessions.begin() as session:
+            await outbox_store.mark_sent(
+                session, delivery_id, now=self.clock.now(), platform_message_id=message_id
+            )
+
+    async def _persisting(self, step: Callable[[], Awaitable[T]]) -> T:
+        """Record what became of a request that went out, waiting for the database if it
+        is down: a delivered message whose record was lost would turn `uncertain` (and a
+        refused one could no longer be sent). Each step writes the same again if repeated."""
+        pause = 0.2
+        while True:
+            try:
+                return await step()
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                self._database.failed(self.clock.now(), exc)
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     async def _failed(self, delivery: outbox_store.Delivery, failure: Exception) -> _Pause | None:
         """Record a failed request; a _Pause stops this chat's queue.
@@ -393,16 +452,209 @@ class DeliveryWorker:
                     new=new_chat_id,
                 )
                 return _Pause(True, moved)
+            case MaybeDelivered() if self._resend_harmless(delivery):
+                return _Pause(True, partial(self._back_off, error=error))  # same key again
+            case MaybeDelivered():
+                await self._uncertain(delivery, error)
             case TransientFailure():
-                await self._retry_or_fail(delivery, error)
+                return _Pause(True, partial(self._back_off, error=error))
             case PermanentFailure():
                 await self._finish(delivery.id, OutboxStatus.FAILED, error)
             case _:  # an adapter bug must not stop the worker
                 log.error(
                     "unexpected delivery error for outbox row %s", delivery.id, exc_info=failure
                 )
-                await self._retry_or_fail(delivery, f"{type(failure).__name__}: {error}")
+                error = f"{type(failure).__name__}: {error}"
+                return _Pause(True, partial(self._back_off, error=error))
         return None
+
+    def _resend_harmless(self, delivery: outbox_store.Delivery) -> bool:
+        """The platform shows a repeated request once (Matrix: same transaction id), or the
+        message is an edit, which only sets the same text again."""
+        return delivery.platform in self._idempotent or EDIT_MESSAGE_ID in delivery.message.extra
+
+    async def _uncertain(self, delivery: outbox_store.Delivery, error: str) -> None:
+        """The answer was lost after the request went out: never a copy, admins are told."""
+        log.warning(
+            "outbox row %s may have been delivered (%s): marked uncertain, not sent again",
+            delivery.id,
+            error,
+        )
+        async with self.sessions.begin() as session:
+            await outbox_store.mark_uncertain(session, delivery.id, error=error)
+        if (episode := self._episodes.get(delivery.platform)) is not None:
+            episode.count("unc")
+
+    async def _hand_back(self, rows: list[outbox_store.Delivery]) -> None:
+        """The platform is paused: these rows were not sent; queue them as they were."""
+        if rows:
+            async with self.sessions.begin() as session:
+                await outbox_store.hand_back(session, [row.id for row in rows])
+
+    async def _back_off(self, rows: list[outbox_store.Delivery], *, error: str) -> None:
+        """The first row failed at the platform's level (not sent, or sent again safely).
+
+        While the platform is paused, every row just waits, due as before (order kept).
+        Otherwise the chat's rows wait for the backoff together (so they keep their order);
+        the attempt counts against the first row only if the platform works for others.
+        """
+        if not rows:
+            return
+        first, rest = rows[0], rows[1:]
+        now = self.clock.now()
+        breaker = self._breakers[first.platform]
+        if breaker.state(now) is not BreakerState.CLOSED:
+            async with self.sessions.begin() as session:
+                await outbox_store.hand_back(session, [first.id], error=error)
+            await self._hand_back(rest)
+            return
+        counted = breaker.healthy(now)
+        attempt = first.attempts + 1
+        if counted and attempt >= self.policy.max_attempts:
+            log.error("giving up on outbox row %s after %d attempts: %s", first.id, attempt, error)
+            await self._finish(first.id, OutboxStatus.FAILED, error)
+            await self._hand_back(rest)
+            return
+        at = now + timedelta(seconds=backoff_seconds(attempt, self.policy, self._jitter))
+        if counted:
+            recent = self._counted[first.platform]
+            while recent and recent[0][0] <= now - breaker.policy.window:
+                recent.popleft()
+            recent.append((now, first.id))
+        async with self.sessions.begin() as session:
+            await outbox_store.reschedule(
+                session, first.id, at=at, error=error, count_attempt=counted
+            )
+            for row in rest:
+                await outbox_store.reschedule(
+                    session,
+                    row.id,
+                    at=at,
+                    error="waiting behind an earlier message",
+                    count_attempt=False,
+                )
+
+    # --- platform health: breaker, probes, notices --------------------------------------
+
+    def _paused(self, now: datetime) -> frozenset[str]:
+        """Platforms whose rows are not claimed now: breaker open, or probing by itself."""
+        return frozenset(
+            name
+            for name, breaker in self._breakers.items()
+            if (state := breaker.state(now)) is BreakerState.OPEN
+            or (state is BreakerState.HALF_OPEN and name in self._probers)
+        )
+
+    async def _outcome(self, platform: str, *, ok: bool, probe: bool) -> None:
+        """Tell the platform's breaker how a request went; act on its change."""
+        now = self.clock.now()
+        match self._breakers[platform].record(now, ok, probe=probe):
+            case Change.OPENED:
+                log.warning(
+                    "%s fails most requests: delivery paused, everything stays queued; "
+                    "probing until it answers",
+                    platform,
+                )
+                episode = self._episodes.get(platform)
+                if episode is None:
+                    self._episodes[platform] = Episode(platform, now)
+                else:
+                    episode.until = None  # down again before its backlog was sent
+                self._refunds.add(platform)  # at the next look, once those writes are done
+            case Change.CLOSED:
+                await self._platform_back(platform, now)
+            case None:
+                pass
+
+    async def _give_back_attempts(self, platform: str) -> None:
+        """The attempts counted just before the breaker opened were the outage's doing."""
+        counted = self._counted[platform]
+        breaker = self._breakers[platform]
+        since = (breaker.opened_at or self.clock.now()) - breaker.policy.window
+        ids = [row_id for at, row_id in counted if at > since]
+        counted.clear()
+        if ids:
+            async with self.sessions.begin() as session:
+                await outbox_store.give_back_attempts(session, ids)
+
+    async def _platform_back(self, platform: str, now: datetime) -> None:
+        episode = self._episodes.get(platform)
+        since = episode.since.isoformat(timespec="seconds") if episode else "?"
+        log.warning("%s answers again (down since %s): delivery resumes", platform, since)
+        if episode is not None:
+            try:
+                async with self.sessions() as session:
+                    queued = await outbox_store.queued_count(session, platform)
+            except Exception:
+                queued = 0
+            episode.recovered(now, queued)
+        self._wake.set()
+
+    async def _probe(self, platform: str) -> None:
+        """Ask the platform whether it answers, without sending a message."""
+        try:
+            await self.senders[platform].probe()  # type: ignore[attr-defined]
+        except Exception as exc:
+            log.info("%s probe: still failing (%s)", platform, redact(str(exc)))
+            ok = isinstance(exc, DeliveryError) and not isinstance(
+                exc, TransientFailure | MaybeDelivered
+            )
+        else:
+            ok = True
+        await self._outcome(platform, ok=ok, probe=True)
+
+    async def _watch_platforms(self) -> None:
+        """Start due probes, tell admins of a long outage, and of its end once its backlog
+        is sent (never raises: the run loop must go on)."""
+        now = self.clock.now()
+        for name in list(self._refunds):
+            try:
+                await self._give_back_attempts(name)
+                self._refunds.discard(name)
+            except Exception as exc:
+                if is_unavailable(exc):
+                    self._database.failed(self.clock.now(), exc)
+                else:
+                    log.warning("could not give back %s's attempts; retrying", name, exc_info=True)
+        for name, breaker in self._breakers.items():
+            if (
+                name in self._probers
+                and name not in self._probes
+                and breaker.state(now) is BreakerState.HALF_OPEN
+                and breaker.admit(now)[1]
+            ):
+                task = asyncio.create_task(self._probe(name), name=f"probe {name}")
+                self._probes[name] = task
+                task.add_done_callback(lambda _t, name=name: self._probes.pop(name, None))
+        for name, episode in list(self._episodes.items()):
+            try:
+                notice = episode.unreachable_notice(now, self.policy.outage_notice_after)
+                if notice is not None:
+                    try:
+                        await self._tell(notice)
+                    except Exception:
+                        episode.told = False  # not queued: the next look tries again
+                        raise
+                if episode.until is None or any(p == name for p, _ in self._queues):
+                    continue
+                async with self.sessions() as session:
+                    if await outbox_store.queued_count(session, name):
+                        continue
+                if (notice := episode.recovery_notice()) is not None:
+                    await self._tell(notice)
+                del self._episodes[name]
+            except Exception as exc:
+                if is_unavailable(exc):  # logged once for all, as for the claims
+                    self._database.failed(self.clock.now(), exc)
+                else:
+                    log.warning("could not check on %s's outage; retrying", name, exc_info=True)
+
+    async def _tell(self, notice: PlatformNotice) -> None:
+        if self._notify is None:
+            log.warning("platform notice (no admins to tell): %s", notice)
+            return
+        await self._notify(notice)
+        self._wake.set()
 
     async def _release(
         self, rows: list[outbox_store.Delivery], *, seconds: float, error: str
@@ -450,24 +702,6 @@ class DeliveryWorker:
                     error=f"chat moved to {new}",
                     count_attempt=False,
                 )
-
-    async def _retry_or_fail(self, delivery: outbox_store.Delivery, error: str) -> None:
-        attempt = delivery.attempts + 1
-        if attempt >= self.policy.max_attempts:
-            log.error(
-                "giving up on outbox row %s after %d attempts: %s", delivery.id, attempt, error
-            )
-            await self._finish(delivery.id, OutboxStatus.FAILED, error)
-            return
-        delay = backoff_seconds(attempt, self.policy, self._jitter)
-        async with self.sessions.begin() as session:
-            await outbox_store.reschedule(
-                session,
-                delivery.id,
-                at=self.clock.now() + timedelta(seconds=delay),
-                error=error,
-                count_attempt=True,
-            )
 
     async def _finish(self, delivery_id: int, status: OutboxStatus, error: str) -> None:
         async with self.sessions.begin() as session:

@@ -4,7 +4,8 @@ APScheduler (3.x, AsyncIOScheduler) only triggers; it holds two jobs whatever th
 reminders, and no state: the sweeps read the database. Each sweep gets `now` from the
 injected clock. Runs do not overlap (one at a time per schedule), a late wake-up is
 coalesced into one run, and stopping waits for a running sweep instead of cancelling it
-half-way.
+half-way. While the database is down the sweeps wait for it: one traceback, then a summary
+every few minutes, and the next wake-up after it is back simply catches up.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.core.outage_log import OutageLog
 from bot.scheduler import jobs as schedule
 from handlers.context import Job, Services
+from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,9 @@ class SweepScheduler:
         self._scheduler: AsyncIOScheduler | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._lock = asyncio.Lock()
+        self._database = OutageLog(
+            log, "the sweeps' database", f"the sweeps try again every {every_seconds:g}s"
+        )
 
     async def run_jobs(self, jobs: Sequence[Job]) -> None:
         """Run jobs one after another; one failing job does not keep the others from running."""
@@ -53,10 +59,15 @@ class SweepScheduler:
                 now = self.services.clock.now()
                 try:
                     await job.run(self.services, now)
-                except Exception:
+                except Exception as exc:
+                    if is_unavailable(exc):  # the rest would fail the same way: wait
+                        self._database.failed(now, exc)
+                        return
                     log.exception(
                         "sweep job %s failed; it runs again at the next wake-up", job.name
                     )
+                else:
+                    self._database.worked()
 
     async def _wake(self, jobs: Sequence[Job]) -> None:
         task = asyncio.current_task()

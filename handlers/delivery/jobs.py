@@ -4,10 +4,10 @@ messages lose their text after the retention."""
 from __future__ import annotations
 
 from handlers.context import Job
-from handlers.delivery.retention import purge_old_payloads
+from handlers.delivery.retention import retention
 from handlers.delivery.uncertain import report_uncertain
 
 JOBS = (
     Job("outbox_uncertain", report_uncertain),
-    Job("outbox_retention", purge_old_payloads, daily=True),
+    Job("outbox_retention", retention, daily=True),
 )

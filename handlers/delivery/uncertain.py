@@ -71,15 +71,25 @@ def uncertain_report(
     tz: ZoneInfo,
     command: Callable[[str], str],
 ) -> str:
-    lines = [
-        t.ngettext(
+    if all(row.last_error in (None, outbox.INTERRUPTED) for row in rows):
+        intro = t.ngettext(
             "I was stopped while sending {n} message. The platform cannot tell me whether it "
             "arrived, so I did not send it again:",
             "I was stopped while sending {n} messages. The platform cannot tell me whether "
             "they arrived, so I did not send them again:",
             len(rows),
         )
-    ]
+    else:  # some lost the platform's answer (too slow, connection cut): said as it was
+        intro = t.ngettext(
+            "The platform did not confirm {n} message (its answer did not come in time, the "
+            "connection broke, or I was stopped while sending). It may have arrived, so I did "
+            "not send it again:",
+            "The platform did not confirm {n} messages (its answer did not come in time, the "
+            "connection broke, or I was stopped while sending). They may have arrived, so I "
+            "did not send them again:",
+            len(rows),
+        )
+    lines = [intro]
     for row in rows:
         text = " ".join(str(row.payload.get("text", "")).split())
         short = text if len(text) <= 60 else text[:59] + "…"

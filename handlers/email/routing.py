@@ -52,10 +52,12 @@ async def send_to_person(
     mail: Callable[[str], MailContent],
     now: datetime,
     group_id: int | None = None,
+    expires_at: datetime | None = None,
 ) -> int:
     """Queue the message on the person's route; returns how many rows were new. `mail` gets
     the recipient's address (an invitation names it as ATTENDEE). The chat row keeps
-    `dedupe_key` as it is; the mail row adds the address to it."""
+    `dedupe_key` as it is; the mail row adds the address to it. `expires_at`: not sent
+    after this, on either way (a meeting reminder once the meeting started)."""
     route = await route_for(session, user_id, kind)
     queued = 0
     if route.by_chat:
@@ -67,6 +69,7 @@ async def send_to_person(
             message=chat() if callable(chat) else chat,
             now=now,
             group_id=group_id,
+            expires_at=expires_at,
         )
     if route.address is not None:
         queued += await mail_store.enqueue_mail(
@@ -78,5 +81,6 @@ async def send_to_person(
             now=now,
             user_id=user_id,
             group_id=group_id,
+            expires_at=expires_at,
         )
     return queued

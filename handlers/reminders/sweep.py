@@ -102,6 +102,7 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                     text=_meeting_text(t, entry.meeting, tz),
                     t=t,
                     group_name=entry.group.name,
+                    useful_until=entry.meeting.starts_at,
                 )
         await _report_missed(session, services, now)
         await reminder_store.set_swept_until(session, kind, now)
@@ -182,9 +183,11 @@ async def _queue_personal(
     text: str,
     t: Translator,
     group_name: str = "",
+    useful_until: datetime | None = None,
 ) -> int:
     """Log one personal reminder decision and, when it is to be sent, queue it with it: by
-    chat and/or e-mail, as the person chose for reminders (handlers.email.routing)."""
+    chat and/or e-mail, as the person chose for reminders (handlers.email.routing);
+    `useful_until`: not sent after this (a meeting reminder once the meeting started)."""
     status = ReminderStatus.SENT if decision is Timing.SEND else ReminderStatus.MISSED
     new = await reminder_store.record(
         session,
@@ -208,6 +211,7 @@ async def _queue_personal(
         mail=lambda _address: plain_mail(t, text, MessageKind.REMINDERS, group=group_name),
         now=now,
         group_id=group_id,
+        expires_at=useful_until,
     )
     if not queued and not (await route_for(session, user.id, MessageKind.REMINDERS)).reachable:
         log.warning("person %s has no chat account or address; %s reminder not sent", user.id, kind)

@@ -6,7 +6,7 @@ check formatted text and reply markup like Telegram, ``protocol`` is what they a
 """
 
 from tests.fake_telegram.api import FakeTelegram
-from tests.fake_telegram.faults import RateLimitConfig
+from tests.fake_telegram.faults import Fault, FaultKind, Phase, RateLimitConfig
 from tests.fake_telegram.keyboards import parse_reply_markup
 from tests.fake_telegram.markup import format_text
 from tests.fake_telegram.protocol import ApiError
@@ -25,7 +25,10 @@ __all__ = [
     "ApiError",
     "FailedCall",
     "FakeTelegram",
+    "Fault",
+    "FaultKind",
     "MessageVersion",
+    "Phase",
     "RateLimitConfig",
     "SentDocument",
     "SentMessage",

@@ -37,7 +37,7 @@ from urllib.parse import urlsplit
 import aiohttp
 from aiohttp import web
 
-from tests.fake_telegram.faults import Faults
+from tests.fake_telegram.faults import Fault, FaultKind, Faults
 from tests.fake_telegram.keyboards import parse_reply_markup
 from tests.fake_telegram.markup import format_text
 from tests.fake_telegram.protocol import JSON, ApiError, as_json, bad_request
@@ -281,6 +281,7 @@ class FakeTelegram(World, Faults, Log):
             self._state_signal.fire()
             await self._inject_faults(method)
             result = await handler(params, uploads)
+            after = self._fault_after(method, params.get("chat_id"))
         except ApiError as err:
             if not _client_gone():  # nobody will see it: don't pollute the error log
                 if err.status == 429:
@@ -290,10 +291,33 @@ class FakeTelegram(World, Faults, Log):
             body = self._error_body(err.status, err.description, err.parameters)
             return web.json_response(body, status=err.status)
         if isinstance(result, _Ok):
-            return web.json_response(
-                {"ok": True, "result": result.result, "description": result.description}
+            body = {"ok": True, "result": result.result, "description": result.description}
+        else:
+            body = {"ok": True, "result": result}
+        if after is not None:
+            return await self._misbehave(request, after, body)
+        return web.json_response(body)
+
+    async def _misbehave(
+        self, request: web.Request, fault: Fault, body: JSON
+    ) -> web.StreamResponse:
+        """Answer a processed request the way a misbehaving platform does."""
+        if fault.kind is FaultKind.SLOW:
+            await self._sleep(fault.seconds)
+            return web.json_response(body)
+        if fault.kind is FaultKind.MALFORMED:
+            return web.Response(
+                status=200, text="<html>502 Bad Gateway", content_type="application/json"
             )
-        return web.json_response({"ok": True, "result": result})
+        # Reset: the status line and half the body, then the connection is gone.
+        encoded = json.dumps(body).encode()
+        response = web.StreamResponse(status=200, headers={"Content-Type": "application/json"})
+        response.content_length = len(encoded)
+        await response.prepare(request)
+        await response.write(encoded[: len(encoded) // 2])
+        if request.transport is not None:
+            request.transport.abort()
+        return response
 
     async def _read_params(self, request: web.Request) -> tuple[JSON, dict[str, _Upload]]:
         """Query string + url-encoded form (PTB default) / multipart (uploads) / JSON body."""

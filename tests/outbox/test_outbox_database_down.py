@@ -9,11 +9,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from bot.core.clock import FixedClock
+from bot.core.messages import OutgoingMessage
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
+from storage import outbox
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade_to_head
+from storage.models import OutboxMessage
 from tests.outbox.test_outbox import ScriptedSender
 
 
@@ -91,3 +95,104 @@ async def test_a_database_outage_is_logged_once_then_summarised_then_its_end(
     assert errors[1].exc_info is None and "still unreachable" in summary
     assert "ConnectionRefusedError" in summary and "\n" not in summary
     assert any("database reachable again" in r.getMessage() for r in worker_records)
+
+
+async def test_a_delivery_recorded_while_the_database_is_down_is_recorded_when_it_is_back(
+    flaky: FlakySessions, clock: FixedClock
+) -> None:
+    """The database goes away while a message is on its way: the worker waits to record
+    it as sent instead of leaving it to turn `uncertain` (or be sent again)."""
+
+    class DatabaseGoesAway(ScriptedSender):
+        async def deliver(self, chat_id: str, message: OutgoingMessage, *, key=None):
+            flaky.down = True
+            asyncio.get_running_loop().call_later(0.5, setattr, flaky, "down", False)
+            return await super().deliver(chat_id, message, key=key)
+
+    sender = DatabaseGoesAway()
+    async with flaky.sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            dedupe_key="m",
+            purpose="test",
+            platform="test",
+            chat_id="7",
+            message=OutgoingMessage("m"),
+            now=clock.now(),
+        )
+    worker = DeliveryWorker(
+        flaky,  # type: ignore[arg-type]
+        {"test": sender},
+        clock,
+        WorkerPolicy(poll_seconds=0.01),
+    )
+    await asyncio.wait_for(worker.run_once(), timeout=10)
+    async with flaky.sessions() as session:
+        row = await session.scalar(select(OutboxMessage))
+    assert row is not None and row.status == "sent"
+    assert [text for _, text, _ in sender.sent] == ["m"]
+
+
+class LostCommitAck(FlakySessions):
+    """The second transaction (the first claims, the second marks the attempt) commits, then
+    the connection drops: the worker gets an error although the commit landed."""
+
+    def __init__(self, sessions: SessionFactory) -> None:
+        super().__init__(sessions)
+        self.transactions = 0
+        self.dropped = False
+
+    def begin(self) -> Any:
+        inner = self.sessions.begin()
+        self.transactions += 1
+        drop = self.transactions == 2
+        outer = self
+
+        class Dropping:
+            async def __aenter__(self) -> Any:
+                return await inner.__aenter__()
+
+            async def __aexit__(self, *exc_info: Any) -> Any:
+                result = await inner.__aexit__(*exc_info)
+                if drop and exc_info[0] is None:
+                    outer.dropped = True
+                    raise ConnectionResetError(104, "Connection reset by peer")
+                return result
+
+        return Dropping()
+
+
+async def test_an_attempt_whose_commit_was_not_acknowledged_is_sent_once_later(
+    sqlite_url: str, clock: FixedClock
+) -> None:
+    """Nothing was sent, but the attempt may be recorded: the row is handed back when the
+    database answers, and goes out once – it does not turn `uncertain`."""
+    engine = create_engine(sqlite_url)
+    await upgrade_to_head(engine)
+    flaky = LostCommitAck(session_factory(engine))
+    sender = ScriptedSender()
+    async with flaky.sessions.begin() as session:
+        await outbox.enqueue(
+            session,
+            dedupe_key="m",
+            purpose="test",
+            platform="test",
+            chat_id="7",
+            message=OutgoingMessage("m"),
+            now=clock.now(),
+        )
+    worker = DeliveryWorker(
+        flaky,  # type: ignore[arg-type]
+        {"test": sender},
+        clock,
+        WorkerPolicy(poll_seconds=0.01, lease=timedelta(seconds=30)),
+    )
+    await worker.run_once()
+    assert flaky.dropped and sender.sent == []
+    clock.advance(timedelta(minutes=5))  # long after the lease
+    await worker.run_once()
+    async with flaky.sessions() as session:
+        row = await session.scalar(select(OutboxMessage))
+    await engine.dispose()
+    assert row is not None and row.status == "sent"
+    assert [text for _, text, _ in sender.sent] == ["m"]

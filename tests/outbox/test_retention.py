@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from bot.core.enums import OutboxStatus
 from bot.core.messages import OutgoingMessage
-from handlers.delivery.retention import purge_old_payloads
+from handlers.delivery.retention import compact_outbox, purge_old_payloads
 from storage import outbox
 from storage.models import OutboxMessage
 from tests.harness import Conversation, dm, outbox_rows, person
@@ -69,3 +69,61 @@ async def test_retention_empties_old_payloads_and_keeps_the_rows(chat: Conversat
             now=clock.now(),
         )
     assert again is False
+
+
+async def test_compaction_deletes_old_purged_rows_and_keeps_the_rest(core) -> None:
+    """After OUTBOX_COMPACT_DAYS a delivered, purged row goes; younger, unpurged, uncertain
+    and undelivered rows stay."""
+    clock = core.services.clock
+    states = {
+        "old": (OutboxStatus.SENT, True),
+        "unpurged": (OutboxStatus.SENT, False),
+        "uncertain": (OutboxStatus.UNCERTAIN, True),
+        "pending": (OutboxStatus.PENDING, False),
+    }
+    async with core.services.sessions.begin() as session:
+        for key, (status, purged) in states.items():
+            await outbox.enqueue(
+                session,
+                dedupe_key=key,
+                purpose="test",
+                platform="test",
+                chat_id="7",
+                message=OutgoingMessage(key),
+                now=clock.now(),
+            )
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.dedupe_key == key)
+                .values(
+                    status=status.value,
+                    sent_at=clock.now(),
+                    payload_purged_at=clock.now() if purged else None,
+                )
+            )
+        await outbox.enqueue(
+            session,
+            dedupe_key="young",
+            purpose="test",
+            platform="test",
+            chat_id="7",
+            message=OutgoingMessage("young"),
+            now=clock.now(),
+        )
+        await session.execute(  # delivered 100 days later: too young to go
+            update(OutboxMessage)
+            .where(OutboxMessage.dedupe_key == "young")
+            .values(
+                status=OutboxStatus.SENT.value,
+                sent_at=clock.now() + timedelta(days=100),
+                payload_purged_at=clock.now() + timedelta(days=100),
+            )
+        )
+    clock.advance(timedelta(days=core.settings.outbox_compact_days + 1))
+    assert await compact_outbox(core.services, clock.now()) == 1
+    assert {row.dedupe_key for row in await outbox_rows(core)} == {
+        "unpurged",
+        "uncertain",
+        "pending",
+        "young",
+    }
