@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.adapters import platform_traits
 from bot.core.clock import Clock, SystemClock
+from bot.core.platform import Standing
 from bot.core.settings import Settings
 from bot.outbox.ports import Sender
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
@@ -40,6 +41,11 @@ class Adapter(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    async def unreported_standing(self, chat_id: str, user_id: str) -> Standing | None:
+        """Whether someone is still in a chat, where the platform may not say so itself
+        (see bot.core.platform.ChatPresence)."""
+        ...
 
 
 @dataclass
@@ -129,6 +135,7 @@ async def run_adapters(
         if feeds:
             await core.start_feeds()
         for adapter in adapters:
+            core.services.presence[adapter.name] = adapter
             await adapter.start()
             started.append(adapter)
         core.start_delivery([adapter.sender for adapter in adapters])

@@ -12,7 +12,7 @@ from bot.core.clock import Clock
 from bot.core.enums import Role
 from bot.core.i18n import Translator
 from bot.core.messages import IncomingMessage, OutgoingMessage
-from bot.core.platform import Platform, PlatformTraits
+from bot.core.platform import ChatPresence, Platform, PlatformTraits
 from bot.core.settings import Settings
 from storage import outbox
 from storage.db import Session, SessionFactory
@@ -32,6 +32,8 @@ class Services:
     router: Router
     wake_outbox: Callable[[], None] = lambda: None
     platforms: Mapping[str, PlatformTraits] = field(default_factory=dict)
+    # Filled by the adapters as they start: whom to ask whether a person is still in a chat.
+    presence: dict[str, ChatPresence] = field(default_factory=dict)
 
     def platform_traits(self, platform: str) -> PlatformTraits:
         """What differs on the platform of a chat written to without a message from it (a

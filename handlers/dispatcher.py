@@ -20,6 +20,7 @@ from bot.core.router import ArgError, ArgKind, Command, CommandCall, Scope, Unkn
 from bot.core.text import strip_bidi
 from handlers.context import HandlerContext, Services
 from handlers.members import leaving
+from handlers.members.presence import still_member
 from storage import outbox, people
 from storage.db import Session
 from storage.models import Group, Identity, Membership
@@ -113,6 +114,12 @@ class Dispatcher:
         if queued:
             self.services.wake_outbox()
 
+    async def live_chats(self, platform: str) -> list[str]:
+        """The registered group chats on `platform` the bot still serves (an adapter checks
+        its own rights there at start-up)."""
+        async with self.services.sessions() as session:
+            return await people.live_chat_ids(session, platform)
+
     async def admins_demoted(self, platform: str, chat_id: str, accounts: list[str]) -> int:
         """The platform says these accounts are no admins of a chat (now): chairs derived
         from admin status there become members at once, not only at their next command.
@@ -180,6 +187,11 @@ class Dispatcher:
         )
         released = 0
         if seen.dm_opened:
+            # What waited may be a group's private data: only for someone still in its chat.
+            for group_id in await outbox.waiting_group_ids(
+                session, user_id=seen.identity.user_id, platform=message.platform
+            ):
+                await still_member(self.services, session, group_id, seen.identity.user_id, now)
             released = await outbox.release_waiting(
                 session,
                 user_id=seen.identity.user_id,

@@ -669,3 +669,19 @@ async def drop_for_former_member(
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def waiting_group_ids(session: AsyncSession, *, user_id: int, platform: str) -> list[int]:
+    """The groups whose messages wait for the person's private chat on `platform`."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage.group_id)
+            .where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.platform == platform,
+                OutboxMessage.status == OutboxStatus.WAITING_FOR_DM.value,
+                OutboxMessage.group_id.is_not(None),
+            )
+            .distinct()
+        )
+    )

@@ -11,6 +11,7 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, Command
 from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.context import HandlerContext
+from handlers.members.presence import admin_rights_note
 from storage import linking, outbox, people
 from storage.models import Identity
 
@@ -71,13 +72,13 @@ async def _join_group(ctx: HandlerContext, code: str) -> Reply:
     member = await people.ensure_membership(ctx.session, group.id, ctx.user.id, ctx.now)
     if not Role(member.role).allows(Role.CHAIR):
         member.role = Role.CHAIR.value
-    return Reply(
-        ctx._(
-            "This chat now belongs to “{group}”: meetings, decisions and announcements are "
-            "shared with its other chats.",
-            group=group.name,
-        )
+    note = await admin_rights_note(ctx)
+    text = ctx._(
+        "This chat now belongs to “{group}”: meetings, decisions and announcements are "
+        "shared with its other chats.",
+        group=group.name,
     )
+    return Reply(f"{text}\n\n{note}" if note else text)
 
 
 async def _account_code(ctx: HandlerContext) -> Reply:

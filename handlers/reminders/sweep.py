@@ -20,6 +20,7 @@ from bot.core.messages import OutgoingMessage
 from bot.core.reminder_offsets import MAX_OFFSET, parse_offsets
 from handlers.context import Services
 from handlers.members.audience import audience
+from handlers.members.presence import still_member
 from handlers.reminders.policy import (
     Lateness,
     ReminderKind,
@@ -88,6 +89,7 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                 if decision is Timing.NOT_YET:
                     continue
                 queued += await _queue_personal(
+                    services,
                     session,
                     kind=kind,
                     subject=f"meeting:{entry.meeting.id}",
@@ -165,6 +167,7 @@ def _item_label(item: ActionItem) -> str:
 
 
 async def _queue_personal(
+    services: Services,
     session: Session,
     *,
     kind: str,
@@ -176,8 +179,18 @@ async def _queue_personal(
     now: datetime,
     text: str,
 ) -> int:
-    """Log one personal reminder decision and, when it is to be sent, queue it with it."""
+    """Log one personal reminder decision and, when it is to be sent, queue it with it.
+
+    A group's reminder goes only to someone still in the group's chat: the platform is
+    asked first where it does not report leaving (handlers/members/presence.py).
+    """
     status = ReminderStatus.SENT if decision is Timing.SEND else ReminderStatus.MISSED
+    if (
+        status is ReminderStatus.SENT
+        and group_id is not None
+        and not await still_member(services, session, group_id, user.id, now)
+    ):
+        return 0
     new = await reminder_store.record(
         session,
         kind=kind,
@@ -269,6 +282,7 @@ async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
                 if decision is Timing.NOT_YET:
                     continue
                 queued += await _queue_personal(
+                    services,
                     session,
                     kind=kind,
                     subject=f"action_item:{entry.item.id}:{step}",
@@ -317,8 +331,14 @@ async def sweep_digests(services: Services, now: datetime) -> int:
                     decision = decide(due_at, now, Lateness(maximum))
                     if decision is Timing.NOT_YET:
                         continue
-                    t = Translator(user.language or items[0].group.language)
+                    mine = items
+                    if decision is Timing.SEND:
+                        mine = await _still_in_groups(services, session, items, now)
+                    if not mine:
+                        continue
+                    t = Translator(user.language or mine[0].group.language)
                     queued += await _queue_personal(
+                        services,
                         session,
                         kind=kind,
                         subject=f"digest:{day.isoformat()}",
@@ -327,13 +347,25 @@ async def sweep_digests(services: Services, now: datetime) -> int:
                         due_at=due_at,
                         decision=decision,
                         now=now,
-                        text=_digest_text(t, items),
+                        text=_digest_text(t, mine),
                     )
         await _report_missed(session, services, now)
         await reminder_store.set_swept_until(session, kind, now)
     if queued:
         services.wake_outbox()
     return queued
+
+
+async def _still_in_groups(
+    services: Services, session: Session, items: list[reminder_store.ItemAssignee], now: datetime
+) -> list[reminder_store.ItemAssignee]:
+    """A person's open items of the groups they are still in (asked as for a reminder)."""
+    user_id = items[0].user.id
+    kept: set[int] = set()
+    for group_id in {entry.group.id for entry in items}:
+        if await still_member(services, session, group_id, user_id, now):
+            kept.add(group_id)
+    return [entry for entry in items if entry.group.id in kept]
 
 
 def _digest_text(t: Translator, items: list[reminder_store.ItemAssignee]) -> str:
