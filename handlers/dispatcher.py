@@ -21,6 +21,7 @@ from bot.core.text import strip_bidi
 from handlers.context import HandlerContext, Services
 from handlers.members import leaving
 from handlers.members.presence import still_member
+from handlers.members.roles import end_derived_role, is_derived_role
 from storage import outbox, people
 from storage.db import Session
 from storage.models import Group, Identity, Membership
@@ -299,13 +300,6 @@ class Dispatcher:
         return Reply(f"{text}\n{usage_line(ctx, command)}")
 
 
-def is_derived_role(member: Membership) -> bool:
-    """A role the platform gave (chat admin, power level), not one a chair granted: no
-    granting chair, or a chair by their own hand (who registered the group as its admin)."""
-    granted_by = member.role_granted_by_user_id
-    return granted_by is None or (granted_by == member.user_id and member.role == Role.CHAIR.value)
-
-
 async def _follow_platform_role(
     message: IncomingMessage, platform: Platform, member: Membership
 ) -> None:
@@ -317,16 +311,6 @@ async def _follow_platform_role(
         return
     if not await platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
         end_derived_role(member)
-
-
-def end_derived_role(member: Membership) -> bool:
-    """The platform no longer backs this member's role: a derived one falls back to member
-    (a granted one stays). True when it did."""
-    if member.role == Role.MEMBER.value or not is_derived_role(member):
-        return False
-    member.role = Role.MEMBER.value
-    member.role_granted_by_user_id = None
-    return True
 
 
 ROLE_NAMES = {

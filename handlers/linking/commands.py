@@ -71,7 +71,11 @@ async def _join_group(ctx: HandlerContext, code: str) -> Reply:
     )
     member = await people.ensure_membership(ctx.session, group.id, ctx.user.id, ctx.now)
     if not Role(member.role).allows(Role.CHAIR):
+        # A chair because they are an admin of this chat: derived (no granting chair), so
+        # it ends with that status – not kept as if granted by whoever once made them
+        # minute-taker.
         member.role = Role.CHAIR.value
+        member.role_granted_by_user_id = None
     note = await admin_rights_note(ctx)
     text = ctx._(
         "This chat now belongs to “{group}”: meetings, decisions and announcements are "

@@ -21,7 +21,7 @@ from bot.core.messages import Document, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
-from handlers.members.presence import still_members
+from handlers.members.presence import still_chairs
 from handlers.minutes.collect import collect_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
 from storage import agenda as agenda_store
@@ -162,7 +162,7 @@ async def _tell_chairs(ctx: HandlerContext, meeting: Meeting, objection_id: int,
         )
     )
     chairs = await minutes_store.chair_ids(ctx.session, ctx.group.id)
-    chairs = await still_members(ctx.services, ctx.session, ctx.group.id, chairs, ctx.now)
+    chairs = await still_chairs(ctx.services, ctx.session, ctx.group.id, chairs, ctx.now)
     for chair in sorted(chairs):
         if chair == ctx.user.id:
             continue

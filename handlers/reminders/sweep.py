@@ -20,7 +20,7 @@ from bot.core.messages import OutgoingMessage
 from bot.core.reminder_offsets import MAX_OFFSET, parse_offsets
 from handlers.context import Services
 from handlers.members.audience import audience
-from handlers.members.presence import still_member
+from handlers.members.presence import still_chairs, still_member
 from handlers.reminders.policy import (
     Lateness,
     ReminderKind,
@@ -117,6 +117,9 @@ async def _report_missed(session: Session, services: Services, now: datetime) ->
         by_subject[(row.group_id, row.kind, row.subject)].append(row)
     for (group_id, kind, subject), rows in by_subject.items():
         chairs = await people.chairs_of(session, group_id) if group_id is not None else []
+        if group_id is not None:  # a chair the platform no longer backs is told nothing
+            current = await still_chairs(services, session, group_id, [c.id for c in chairs], now)
+            chairs = [chair for chair in chairs if chair.id in current]
         what = await _subject_title(session, subject)
         if not chairs:
             log.warning(

@@ -194,3 +194,19 @@ async def test_start_up_notices_the_bot_was_removed_while_down(
         )
     finally:
         await stop_telegram_bot(restarted)
+
+
+async def test_with_the_bot_as_admin_a_demotion_ends_the_chair_role_at_once(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    telegram.set_bot_admin(GROUP, True, by=ANNA)
+    await registered(telegram)
+    telegram.promote(GROUP, BERND, by=ANNA)
+    [cancelled] = await converse(telegram, GROUP, BERND, MEETING)  # a chair now
+    assert "Sitzung angelegt" in (cancelled.text or "")
+    [members] = await converse(telegram, GROUP, ANNA, "/mitglieder")
+    assert "Bernd (@bernd) – Vorsitz" in (members.text or "")
+    telegram.demote(GROUP, BERND, by=ANNA)  # a chat_member update: no need to wait
+    await telegram.wait_until(lambda: not telegram.pending_updates, timeout=10, what="update")
+    [members] = await converse(telegram, GROUP, ANNA, "/mitglieder")
+    assert "Bernd (@bernd) – Mitglied" in (members.text or "")
