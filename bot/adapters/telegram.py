@@ -501,18 +501,18 @@ class TelegramAdapter:
         chat_id = str(changed.chat.id)
         user_id = str(changed.new_chat_member.user.id)
         self._standings.remember(chat_id, user_id, changed.new_chat_member)
-        now, before = standing_of(changed.new_chat_member), standing_of(changed.old_chat_member)
+        after, before = standing_of(changed.new_chat_member), standing_of(changed.old_chat_member)
         if update.my_chat_member is not None:
-            if now is Standing.GONE:
+            if after is Standing.GONE:
                 await self.dispatcher.bot_removed(PLATFORM, chat_id)
             else:
-                await self.dispatcher.bot_added(PLATFORM, chat_id, is_admin=now is Standing.ADMIN)
+                await self.dispatcher.bot_added(PLATFORM, chat_id, is_admin=after is Standing.ADMIN)
             return
-        if now is Standing.GONE:
+        if after is Standing.GONE:
             await self.dispatcher.member_left(PLATFORM, chat_id, user_id)
         elif before is Standing.GONE:
             await self.dispatcher.member_joined(PLATFORM, chat_id, user_id)
-        elif before is Standing.ADMIN and now is Standing.MEMBER:
+        elif before is Standing.ADMIN and after is Standing.MEMBER:
             await self.dispatcher.admins_demoted(PLATFORM, chat_id, [user_id])
 
     async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
