@@ -18,6 +18,7 @@ from bot.core.messages import IncomingMessage, Reply
 from bot.core.platform import Platform
 from bot.core.router import ArgError, ArgKind, Command, CommandCall, Scope, UnknownCommand
 from bot.core.text import strip_bidi
+from handlers.admins.directory import admin_group_ids
 from handlers.context import HandlerContext, Services
 from handlers.members import leaving
 from handlers.members.presence import still_member
@@ -202,12 +203,22 @@ class Dispatcher:
             )
         group = None
         member = None
-        if not message.is_direct:
+        if message.is_direct:
+            await self._confirm_admin_chats(session, seen.identity.user_id, now)
+        else:
             group = await people.group_for_chat(session, message.platform, message.chat.chat_id)
         if group is not None:
             member = await people.ensure_membership(session, group.id, seen.identity.user_id, now)
             await _follow_platform_role(message, platform, member)
         return seen.identity, released, group, member
+
+    async def _confirm_admin_chats(self, session: Session, user_id: int, now: datetime) -> None:
+        """Admin rights from an ADMIN_CHATS chat last while the person is in it: before a
+        private command (where the advisor registry is used) ask whether a member of an
+        admin group is still in its chat, where the platform does not report leaving."""
+        for group_id in await admin_group_ids(session, self.services.settings):
+            if await people.membership(session, group_id, user_id) is not None:
+                await still_member(self.services, session, group_id, user_id, now)
 
     def _language(self, message: IncomingMessage, identity: Identity, group: Group | None) -> str:
         if group is not None and not message.is_direct:

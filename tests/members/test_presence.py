@@ -20,6 +20,7 @@ from handlers.reminders.sweep import (
     sweep_digests,
     sweep_meeting_reminders,
 )
+from tests.advisor_registry import ADD, ADMIN, registry_chat
 from tests.harness import GROUP, Conversation, dm, outbox_rows, person
 from tests.members.test_leaving_groups import MEETING, SECOND_CHAT, add_chat, person_id, recipients
 from tests.reminders.test_action_item_reminders import add_item
@@ -132,3 +133,14 @@ async def test_who_is_still_in_another_chat_of_the_group_stays_a_member(
     bernd_id = await person_id(core, bernd)
     his = [r for r in await outbox_rows(core, "meeting_invitation") if r.user_id == bernd_id]
     assert [r.status for r in his] == [OutboxStatus.DROPPED.value]
+
+
+async def test_admin_rights_from_an_admin_chat_end_when_she_left_unseen(
+    database_url: str, clock: FixedClock
+) -> None:
+    async with registry_chat(database_url, clock) as registry:
+        await registry.say(ADMIN, ADD, GROUP)
+        assert "berta@example.org" in await registry.text(ADMIN, "/berater 1", dm(ADMIN))
+        gone_unseen(registry, ADMIN)  # left the admin chat; the platform said nothing
+        answer = await registry.text(ADMIN, "/berater 1", dm(ADMIN))
+        assert "berta@example.org" not in answer and "Berta" not in answer
