@@ -50,6 +50,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.adapters import AdapterStartError
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.adapters.telegram_members import MemberStandings, standing_of
+from bot.adapters.telegram_webhook import WebhookServer
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
     EDIT_MESSAGE_ID,
@@ -334,13 +335,15 @@ class TelegramAdapter:
             lambda: self.application.bot, self.dispatcher.services.clock.now
         )
         self._rights_check: asyncio.Task[None] | None = None
+        self._webhook: WebhookServer | None = None
 
     @staticmethod
     def _choose_webhook_secret(settings: Settings) -> str | None:
         """Webhook mode always has a secret: without one anybody could post forged updates.
 
         Without TELEGRAM_WEBHOOK_SECRET a random one is made for this run and registered with
-        setWebhook at every start, so Telegram sends it and PTB refuses posts without it.
+        setWebhook at every start, so Telegram sends it and posts without it are refused
+        (compared in constant time, see telegram_webhook.py).
         """
         if settings.telegram_mode is not TelegramMode.WEBHOOK:
             return None
@@ -410,11 +413,17 @@ class TelegramAdapter:
         if self.settings.telegram_mode is TelegramMode.WEBHOOK:
             if not self.settings.telegram_webhook_url:
                 raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
-            await updater.start_webhook(
+            assert self._webhook_secret is not None
+            self._webhook = WebhookServer(
+                self.application,
                 listen=self.settings.telegram_webhook_listen,
                 port=self.settings.telegram_webhook_port,
-                url_path=self._webhook_path(),
-                webhook_url=self.settings.telegram_webhook_url,
+                path=self._webhook_path(),
+                secret=self._webhook_secret,
+            )
+            await self._webhook.start()
+            await self.application.bot.set_webhook(
+                url=self.settings.telegram_webhook_url,
                 secret_token=self._webhook_secret,
                 allowed_updates=allowed,
             )
@@ -450,6 +459,9 @@ class TelegramAdapter:
     async def stop(self) -> None:
         if self._rights_check is not None and not self._rights_check.done():
             self._rights_check.cancel()
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
