@@ -14,6 +14,7 @@ import pytest
 
 from bot.core.clock import FixedClock
 from bot.core.enums import OutboxStatus
+from bot.core.platform import Standing
 from tests.fake_telegram import FakeTelegram
 from tests.harness import outbox_rows
 from tests.members.test_leaving_telegram import MEETING, documents_to, registered
@@ -210,3 +211,15 @@ async def test_with_the_bot_as_admin_a_demotion_ends_the_chair_role_at_once(
     await telegram.wait_until(lambda: not telegram.pending_updates, timeout=10, what="update")
     [members] = await converse(telegram, GROUP, ANNA, "/mitglieder")
     assert "Bernd (@bernd) – Mitglied" in (members.text or "")
+
+
+async def test_unknown_accounts_count_as_gone_and_a_failed_question_drops_nobody(
+    telegram_bot: TelegramBot, telegram: FakeTelegram
+) -> None:
+    adapter = telegram_bot.adapter
+    assert await adapter.unreported_standing(str(GROUP), "999999") is Standing.GONE
+    assert await adapter.unreported_standing(str(GROUP), str(BERND)) is Standing.MEMBER
+    assert await adapter.unreported_standing(str(ANNA), str(ANNA)) is None  # private chat
+    telegram.fail_next("getChatMember", 502)
+    assert await adapter.unreported_standing(str(GROUP), str(CLARA)) is None
+    assert await adapter.unreported_standing(str(GROUP), str(CLARA)) is Standing.MEMBER
