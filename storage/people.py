@@ -745,10 +745,9 @@ async def chat_accounts(
     return [ChatAccount(*row) for row in rows]
 
 
-async def member_ids_among(
-    session: AsyncSession, group_id: int, user_ids: Iterable[int]
-) -> set[int]:
-    """Those of `user_ids` whose membership of the group is current."""
+async def left_among(session: AsyncSession, group_id: int, user_ids: Iterable[int]) -> set[int]:
+    """Those of `user_ids` whose membership of the group has ended (who never had one are
+    not among them: like the recipient queries, only a departure excludes)."""
     ids = list(set(user_ids))
     if not ids:
         return set()
@@ -756,7 +755,7 @@ async def member_ids_among(
         await session.scalars(
             select(Membership.user_id).where(
                 Membership.group_id == group_id,
-                Membership.left_at.is_(None),
+                Membership.left_at.is_not(None),
                 Membership.user_id.in_(ids),
             )
         )

@@ -76,10 +76,11 @@ async def _ask(
 async def still_members(
     services: Services, session: Session, group_id: int, user_ids: Iterable[int], now: datetime
 ) -> set[int]:
-    """Those of `user_ids` who are members of the group once the platforms were asked."""
+    """Those of `user_ids` still to be written to once the platforms were asked: all but
+    those whose membership ended (now or before), as the recipient queries count."""
     ids = set(user_ids)
     await _ask(services, session, group_id, ids, now)
-    return await people.member_ids_among(session, group_id, ids)
+    return ids - await people.left_among(session, group_id, ids)
 
 
 async def still_chairs(
@@ -94,14 +95,15 @@ async def still_chairs(
     ids = set(user_ids)
     answers = await _ask(services, session, group_id, ids, now)
     kept: set[int] = set()
-    for user_id in await people.member_ids_among(session, group_id, ids):
+    for user_id in ids - await people.left_among(session, group_id, ids):
         member = await people.membership(session, group_id, user_id)
+        if member is None:
+            continue
         said = answers.get(user_id, [])
         unbacked = bool(said) and all(a is not None and a is not Standing.ADMIN for a in said)
-        if member is None or (unbacked and end_derived_role(member)):
+        if unbacked and end_derived_role(member):
             log.info("person %s is no chat admin in group %s any more", user_id, group_id)
-            continue
-        if member.role == Role.CHAIR.value:
+        elif member.role == Role.CHAIR.value:
             kept.add(user_id)
     await session.flush()
     return kept
