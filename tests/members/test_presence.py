@@ -8,12 +8,15 @@ from __future__ import annotations
 import base64
 from datetime import UTC, date, datetime
 
+import aiohttp
+import icalendar
 import pytest
 
 from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.core.enums import OutboxStatus
 from bot.core.platform import Standing
+from bot.feed_server import FeedServer
 from handlers.polls.deadlines import run_poll_deadlines
 from handlers.reminders.sweep import (
     sweep_action_item_reminders,
@@ -21,6 +24,7 @@ from handlers.reminders.sweep import (
     sweep_meeting_reminders,
 )
 from tests.advisor_registry import ADD, ADMIN, registry_chat
+from tests.feeds import feed_token_in
 from tests.harness import GROUP, Conversation, dm, outbox_rows, person
 from tests.members.test_leaving_groups import MEETING, SECOND_CHAT, add_chat, person_id, recipients
 from tests.reminders.test_action_item_reminders import add_item
@@ -144,3 +148,24 @@ async def test_admin_rights_from_an_admin_chat_end_when_she_left_unseen(
         gone_unseen(registry, ADMIN)  # left the admin chat; the platform said nothing
         answer = await registry.text(ADMIN, "/berater 1", dm(ADMIN))
         assert "berta@example.org" not in answer and "Berta" not in answer
+
+
+async def test_the_personal_feed_asks_before_it_shows_a_groups_meetings(
+    chat: Conversation, core: Core, http: aiohttp.ClientSession
+) -> None:
+    await chat.say(anna, MEETING)
+    token = feed_token_in(await chat.text(bernd, "/kalender", dm(bernd)))
+    feeds = FeedServer(core.services)
+    await feeds.start("127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{feeds.port}/calendar/{token}.ics"
+        async with http.get(url) as response:
+            assert len(icalendar.Calendar.from_ical(await response.read()).walk("VEVENT")) == 1
+        gone_unseen(chat, bernd)  # left; the platform said nothing, his calendar app polls
+        async with http.get(url) as response:
+            body = await response.read()
+        assert icalendar.Calendar.from_ical(body).walk("VEVENT") == []
+        assert b"geheim" not in body
+    finally:
+        await feeds.stop()
+    assert "Bernd" not in await chat.text(anna, "/mitglieder")
