@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 from bot.adapters import platform_traits
 from bot.adapters.email.sender import EmlSender, SmtpSender, mail_sender
 from bot.core.clock import Clock, SystemClock
+from bot.core.platform import Standing
 from bot.core.settings import Settings
 from bot.outbox.ports import Sender
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
@@ -44,6 +45,11 @@ class Adapter(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+    async def unreported_standing(self, chat_id: str, user_id: str) -> Standing | None:
+        """Whether someone is still in a chat, where the platform may not say so itself
+        (see bot.core.platform.ChatPresence)."""
+        ...
 
 
 @dataclass
@@ -205,6 +211,7 @@ async def run_adapters(
         if feeds:
             await core.keep_feeds_running()
         for adapter in adapters:
+            core.services.presence[adapter.name] = adapter
             await adapter.start()
             started.append(adapter)
         mail = mail_sender(core.settings, core.services.clock)

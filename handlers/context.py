@@ -12,7 +12,7 @@ from bot.core.clock import Clock
 from bot.core.enums import Role
 from bot.core.i18n import Translator
 from bot.core.messages import IncomingMessage, OutgoingMessage
-from bot.core.platform import Platform, PlatformTraits
+from bot.core.platform import ChatPresence, Platform, PlatformTraits
 from bot.core.settings import Settings
 from storage import outbox
 from storage.db import Session, SessionFactory
@@ -45,6 +45,9 @@ class Services:
     def calendar_organizer(self) -> str:
         """The ORGANIZER address of invitations: MAIL_ORGANIZER, else a no-reply address."""
         return self.settings.organizer_mailbox or f"noreply@{self.calendar_domain}"
+
+    # Filled by the adapters as they start: whom to ask whether a person is still in a chat.
+    presence: dict[str, ChatPresence] = field(default_factory=dict)
 
     def platform_traits(self, platform: str) -> PlatformTraits:
         """What differs on the platform of a chat written to without a message from it (a

@@ -18,8 +18,11 @@ from bot.core.messages import IncomingMessage, Reply
 from bot.core.platform import Platform
 from bot.core.router import ArgError, ArgKind, Command, CommandCall, Scope, UnknownCommand
 from bot.core.text import strip_bidi
+from handlers.admins.directory import admin_group_ids
 from handlers.context import HandlerContext, Services
 from handlers.members import leaving
+from handlers.members.presence import still_member
+from handlers.members.roles import end_derived_role, is_derived_role
 from storage import outbox, people
 from storage.db import Session
 from storage.models import Group, Identity, Membership
@@ -113,6 +116,12 @@ class Dispatcher:
         if queued:
             self.services.wake_outbox()
 
+    async def live_chats(self, platform: str) -> list[str]:
+        """The registered group chats on `platform` the bot still serves (an adapter checks
+        its own rights there at start-up)."""
+        async with self.services.sessions() as session:
+            return await people.live_chat_ids(session, platform)
+
     async def admins_demoted(self, platform: str, chat_id: str, accounts: list[str]) -> int:
         """The platform says these accounts are no admins of a chat (now): chairs derived
         from admin status there become members at once, not only at their next command.
@@ -180,6 +189,11 @@ class Dispatcher:
         )
         released = 0
         if seen.dm_opened:
+            # What waited may be a group's private data: only for someone still in its chat.
+            for group_id in await outbox.waiting_group_ids(
+                session, user_id=seen.identity.user_id, platform=message.platform
+            ):
+                await still_member(self.services, session, group_id, seen.identity.user_id, now)
             released = await outbox.release_waiting(
                 session,
                 user_id=seen.identity.user_id,
@@ -189,12 +203,22 @@ class Dispatcher:
             )
         group = None
         member = None
-        if not message.is_direct:
+        if message.is_direct:
+            await self._confirm_admin_chats(session, seen.identity.user_id, now)
+        else:
             group = await people.group_for_chat(session, message.platform, message.chat.chat_id)
         if group is not None:
             member = await people.ensure_membership(session, group.id, seen.identity.user_id, now)
             await _follow_platform_role(message, platform, member)
         return seen.identity, released, group, member
+
+    async def _confirm_admin_chats(self, session: Session, user_id: int, now: datetime) -> None:
+        """Admin rights from an ADMIN_CHATS chat last while the person is in it: before a
+        private command (where the advisor registry is used) ask whether a member of an
+        admin group is still in its chat, where the platform does not report leaving."""
+        for group_id in await admin_group_ids(session, self.services.settings):
+            if await people.membership(session, group_id, user_id) is not None:
+                await still_member(self.services, session, group_id, user_id, now)
 
     def _language(self, message: IncomingMessage, identity: Identity, group: Group | None) -> str:
         if group is not None and not message.is_direct:
@@ -287,13 +311,6 @@ class Dispatcher:
         return Reply(f"{text}\n{usage_line(ctx, command)}")
 
 
-def is_derived_role(member: Membership) -> bool:
-    """A role the platform gave (chat admin, power level), not one a chair granted: no
-    granting chair, or a chair by their own hand (who registered the group as its admin)."""
-    granted_by = member.role_granted_by_user_id
-    return granted_by is None or (granted_by == member.user_id and member.role == Role.CHAIR.value)
-
-
 async def _follow_platform_role(
     message: IncomingMessage, platform: Platform, member: Membership
 ) -> None:
@@ -305,16 +322,6 @@ async def _follow_platform_role(
         return
     if not await platform.is_chat_admin(message.chat.chat_id, message.sender.user_id):
         end_derived_role(member)
-
-
-def end_derived_role(member: Membership) -> bool:
-    """The platform no longer backs this member's role: a derived one falls back to member
-    (a granted one stays). True when it did."""
-    if member.role == Role.MEMBER.value or not is_derived_role(member):
-        return False
-    member.role = Role.MEMBER.value
-    member.role_granted_by_user_id = None
-    return True
 
 
 ROLE_NAMES = {

@@ -767,37 +767,64 @@ def name_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
 
 
+SCRUB_BATCH = 200  # rows read at once when erasure looks for a name in others' messages
+
+
 async def scrub_person(
-    session: AsyncSession, *, user_id: int, names: Iterable[str], label: str, now: datetime
+    session: AsyncSession,
+    *,
+    user_id: int,
+    names: Iterable[str],
+    label: str,
+    now: datetime,
+    batch: int = SCRUB_BATCH,
 ) -> int:
     """At a person's erasure: their own rows go (queued and sent), and every other row that
     names them loses the name. A finished row's payload is purged; one still to be delivered
     (e.g. another member's invitation listing them as attendee) gets `label` instead of the
     name, so it still arrives; so does an `uncertain` one, which `/nachsenden` may still send.
     Rows being sent this very moment are left alone. Returns how many rows of others were
-    changed."""
+    changed.
+
+    Names hide in .ics files (base64, folded lines), so the match runs here, not in SQL;
+    the rows are read `batch` at a time in id order (only id, status and payload), so a
+    large outbox never sits in memory at once. Retention keeps the unpurged part small.
+    """
     await session.execute(delete(OutboxMessage).where(OutboxMessage.user_id == user_id))
     pattern = name_pattern(names)
     if pattern is None:
         return 0
     changed = 0
-    rows = await session.scalars(
-        select(OutboxMessage).where(
-            OutboxMessage.status.in_(FINISHED + UNDELIVERED + (OutboxStatus.UNCERTAIN.value,)),
-            OutboxMessage.payload_purged_at.is_(None),
-        )
-    )
-    for row in rows:
-        if not any(pattern.search(text) for text in _unfolded_texts(row.payload)):
-            continue
-        if row.status not in FINISHED:
-            row.payload = _replace_names(row.payload, pattern, label)
-        else:
-            row.payload = PURGED_PAYLOAD
-            row.payload_purged_at = now
-        changed += 1
-    await session.flush()
-    return changed
+    after = 0
+    while True:
+        rows = (
+            await session.execute(
+                select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.payload)
+                .where(
+                    OutboxMessage.id > after,
+                    OutboxMessage.status.in_(
+                        FINISHED + UNDELIVERED + (OutboxStatus.UNCERTAIN.value,)
+                    ),
+                    OutboxMessage.payload_purged_at.is_(None),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(batch)
+            )
+        ).all()
+        for row_id, status, payload in rows:
+            if not any(pattern.search(text) for text in _unfolded_texts(payload)):
+                continue
+            if status in FINISHED:
+                values: dict[str, Any] = {"payload": PURGED_PAYLOAD, "payload_purged_at": now}
+            else:
+                values = {"payload": _replace_names(payload, pattern, label)}
+            await session.execute(
+                update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values)
+            )
+            changed += 1
+        if len(rows) < batch:
+            return changed
+        after = rows[-1][0]
 
 
 async def drop_for_former_member(
@@ -825,3 +852,19 @@ async def drop_for_former_member(
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def waiting_group_ids(session: AsyncSession, *, user_id: int, platform: str) -> list[int]:
+    """The groups whose messages wait for the person's private chat on `platform`."""
+    return list(
+        await session.scalars(
+            select(OutboxMessage.group_id)
+            .where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.platform == platform,
+                OutboxMessage.status == OutboxStatus.WAITING_FOR_DM.value,
+                OutboxMessage.group_id.is_not(None),
+            )
+            .distinct()
+        )
+    )

@@ -691,3 +691,83 @@ async def direct_chat_owner(session: AsyncSession, platform: str, chat_id: str) 
         .where(Identity.platform == platform, Identity.dm_chat_id == chat_id)
         .limit(1)
     )
+
+
+async def live_chat_ids(session: AsyncSession, platform: str) -> list[str]:
+    """The chat ids of every group chat on `platform` the bot was not removed from."""
+    return list(
+        await session.scalars(
+            select(GroupChat.chat_id)
+            .where(GroupChat.platform == platform, GroupChat.gone_at.is_(None))
+            .order_by(GroupChat.id)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAccount:
+    """A person's account on the platform of one of their group's chats that they have not
+    left (as far as the bot knows): where to ask whether they are still there."""
+
+    user_id: int
+    platform: str
+    chat_id: str
+    platform_user_id: str
+
+
+async def chat_accounts(
+    session: AsyncSession, group_id: int, user_ids: Iterable[int]
+) -> list[ChatAccount]:
+    """For current members among `user_ids`: each live chat of the group on a platform where
+    they have an account, unless a departure from it is recorded."""
+    ids = list(set(user_ids))
+    if not ids:
+        return []
+    departed = select(ChatDeparture.id).where(
+        ChatDeparture.group_chat_id == GroupChat.id, ChatDeparture.user_id == Identity.user_id
+    )
+    rows = await session.execute(
+        select(Identity.user_id, GroupChat.platform, GroupChat.chat_id, Identity.platform_user_id)
+        .join(GroupChat, GroupChat.platform == Identity.platform)
+        .join(
+            Membership,
+            (Membership.user_id == Identity.user_id) & (Membership.group_id == GroupChat.group_id),
+        )
+        .where(
+            GroupChat.group_id == group_id,
+            GroupChat.gone_at.is_(None),
+            Membership.left_at.is_(None),
+            Identity.user_id.in_(ids),
+            ~departed.exists(),
+        )
+        .order_by(Identity.user_id, GroupChat.id)
+    )
+    return [ChatAccount(*row) for row in rows]
+
+
+async def left_among(session: AsyncSession, group_id: int, user_ids: Iterable[int]) -> set[int]:
+    """Those of `user_ids` whose membership of the group has ended (who never had one are
+    not among them: like the recipient queries, only a departure excludes)."""
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    return set(
+        await session.scalars(
+            select(Membership.user_id).where(
+                Membership.group_id == group_id,
+                Membership.left_at.is_not(None),
+                Membership.user_id.in_(ids),
+            )
+        )
+    )
+
+
+async def current_group_ids(session: AsyncSession, user_id: int) -> list[int]:
+    """The groups the person is a member of now."""
+    return list(
+        await session.scalars(
+            select(Membership.group_id)
+            .where(Membership.user_id == user_id, Membership.left_at.is_(None))
+            .order_by(Membership.group_id)
+        )
+    )

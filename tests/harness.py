@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.app import Core
 from bot.core.messages import ChatKind, ChatRef, IncomingMessage, Reply, ReplyTarget, UserRef
+from bot.core.platform import Standing
 from bot.outbox.ports import DeliveryLimits
 from storage.models import OutboxMessage
 
@@ -29,6 +30,10 @@ class FakePlatform:
     admins: set[tuple[str, str]] = field(default_factory=set)  # (chat id, user id)
     limits: DeliveryLimits = field(default_factory=lambda: DeliveryLimits(1000, 1000, 60000))
     delivered: list[tuple[str, str]] = field(default_factory=list)
+    # Like a Telegram group where the bot is no admin: leaving is not reported, but asking
+    # (unreported_standing) tells; without an entry here the platform has nothing to say.
+    standings: dict[tuple[str, str], Standing] = field(default_factory=dict)
+    asked: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def bot_username(self) -> str | None:
@@ -46,6 +51,13 @@ class FakePlatform:
 
     def is_group_chat(self, chat_id: str) -> bool:
         return chat_id.startswith("-")
+
+    async def unreported_standing(self, chat_id: str, user_id: str) -> Standing | None:
+        self.asked.append((chat_id, user_id))
+        return self.standings.get((chat_id, user_id))
+
+    async def reports_departures(self, chat_id: str) -> bool:
+        return not any(chat == chat_id for chat, _ in self.standings)
 
 
 def person(name: str, language: str | None = "de") -> UserRef:
@@ -74,6 +86,7 @@ class Conversation:
         self.platform = platform or FakePlatform()
         for where, who in admins:
             self.platform.admins.add((where.chat_id, who.user_id))
+        core.services.presence[self.platform.name] = self.platform
 
     async def say(
         self,

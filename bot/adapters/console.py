@@ -29,6 +29,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.platform import Standing
 from bot.outbox.ports import DeliveryLimits
 from handlers.dispatcher import Dispatcher
 
@@ -125,6 +126,13 @@ class ConsoleAdapter:
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
         chat = self._chats.get(chat_id)
         return chat is not None and user_id in chat.admins
+
+    async def unreported_standing(self, chat_id: str, user_id: str) -> Standing | None:
+        """Everyone here is played in this terminal; nobody leaves unseen: nothing to ask."""
+        return None
+
+    async def reports_departures(self, chat_id: str) -> bool:
+        return True
 
     @property
     def sender(self) -> ConsoleSender:

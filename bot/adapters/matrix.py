@@ -68,6 +68,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.platform import Standing
 from bot.core.settings import Settings
 from bot.core.text import split_text
 from bot.outbox.ports import (
@@ -236,6 +237,14 @@ class MatrixAdapter:
 
     def direct_chat_hint(self) -> str | None:
         return None  # no "Start" button on Matrix: the generic hint says to send !start
+
+    async def unreported_standing(self, chat_id: str, user_id: str) -> Standing | None:
+        """Matrix sends every leave, kick, ban and power-level change to the room's members,
+        the bot included (handled as they arrive): nothing to ask."""
+        return None
+
+    async def reports_departures(self, chat_id: str) -> bool:
+        return True
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
         """Room moderators and admins (power level ≥ 50) are chairs by default.

@@ -12,7 +12,7 @@ import logging
 import secrets
 import warnings
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from telegram import (
@@ -25,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
+from telegram.constants import ChatType, MessageLimit
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -49,6 +49,8 @@ from telegram.warnings import PTBDeprecationWarning
 
 from bot.adapters import AdapterStartError
 from bot.adapters.telegram_http import AiohttpRequest, AnswerLost
+from bot.adapters.telegram_members import MemberStandings, standing_of
+from bot.adapters.telegram_webhook import WebhookServer
 from bot.core.i18n import LANGUAGES, Translator
 from bot.core.messages import (
     EDIT_MESSAGE_ID,
@@ -62,6 +64,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.platform import Standing
 from bot.core.redact import redact, register_secret
 from bot.core.router import Router
 from bot.core.settings import Settings, TelegramMode
@@ -84,7 +87,6 @@ from handlers.dispatcher import Dispatcher
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
-ADMIN_CACHE_SECONDS = 60.0
 REPLY_RETRIES = 2
 
 
@@ -369,14 +371,19 @@ class TelegramAdapter:
         # overall limit (see TELEGRAM_LIMITS.ceiling_per_second).
         self._replies = SendWindow(30)
         self._sender = TelegramSender(self.application, replies=self._replies)
-        self._admin_cache: dict[tuple[str, str], tuple[datetime, bool]] = {}
+        self._standings = MemberStandings(
+            lambda: self.application.bot, self.dispatcher.services.clock.now
+        )
+        self._rights_check: asyncio.Task[None] | None = None
+        self._webhook: WebhookServer | None = None
 
     @staticmethod
     def _choose_webhook_secret(settings: Settings) -> str | None:
         """Webhook mode always has a secret: without one anybody could post forged updates.
 
         Without TELEGRAM_WEBHOOK_SECRET a random one is made for this run and registered with
-        setWebhook at every start, so Telegram sends it and PTB refuses posts without it.
+        setWebhook at every start, so Telegram sends it and posts without it are refused
+        (compared in constant time, see telegram_webhook.py).
         """
         if settings.telegram_mode is not TelegramMode.WEBHOOK:
             return None
@@ -399,21 +406,26 @@ class TelegramAdapter:
         return f"https://t.me/{self.bot_username}" if self.bot_username else None
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
-        """Asked again after ADMIN_CACHE_SECONDS (on the injected clock), so a demoted admin
-        loses the chair role derived from it within a minute."""
-        key = (chat_id, user_id)
-        cached = self._admin_cache.get(key)
-        now = self.dispatcher.services.clock.now()
-        if cached and now - cached[0] < timedelta(seconds=ADMIN_CACHE_SECONDS):
-            return cached[1]
-        try:
-            member = await self.application.bot.get_chat_member(int(chat_id), int(user_id))
-        except TelegramError:
-            log.warning("could not ask Telegram whether %s is admin in %s", user_id, chat_id)
-            return False
-        is_admin = member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-        self._admin_cache[key] = (now, is_admin)
-        return is_admin
+        """Asked again after a minute (on the injected clock, see telegram_members.py), so
+        a demoted admin loses the chair role derived from it within a minute."""
+        return await self._standings.standing(chat_id, user_id) is Standing.ADMIN
+
+    async def reports_departures(self, chat_id: str) -> bool:
+        """Telegram sends `chat_member` updates only while the bot is a group admin."""
+        if not self._sender.is_group_chat(chat_id):
+            return True
+        own = await self._standings.standing(chat_id, str(self.application.bot.id), fresh=True)
+        return own is Standing.ADMIN
+
+    async def unreported_standing(self, chat_id: str, user_id: str) -> Standing | None:
+        """In a group where the bot is no admin nobody tells it who left: ask getChatMember
+        (cached for a minute). Where it is admin, the updates said it all: None."""
+        if not self._sender.is_group_chat(chat_id):
+            return None
+        own = await self._standings.standing(chat_id, str(self.application.bot.id))
+        if own is Standing.ADMIN:
+            return None
+        return await self._standings.standing(chat_id, user_id)
 
     @property
     def sender(self) -> TelegramSender:
@@ -441,17 +453,43 @@ class TelegramAdapter:
         if self.settings.telegram_mode is TelegramMode.WEBHOOK:
             if not self.settings.telegram_webhook_url:
                 raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
-            await updater.start_webhook(
+            assert self._webhook_secret is not None
+            self._webhook = WebhookServer(
+                self.application,
                 listen=self.settings.telegram_webhook_listen,
                 port=self.settings.telegram_webhook_port,
-                url_path=self._webhook_path(),
-                webhook_url=self.settings.telegram_webhook_url,
+                path=self._webhook_path(),
+                secret=self._webhook_secret,
+            )
+            await self._webhook.start()
+            await self.application.bot.set_webhook(
+                url=self.settings.telegram_webhook_url,
                 secret_token=self._webhook_secret,
                 allowed_updates=allowed,
             )
         else:
             await updater.start_polling(allowed_updates=allowed, poll_interval=0.0, timeout=10)
         log.info("telegram: running as @%s (%s)", self.bot_username, self.settings.telegram_mode)
+        self._rights_check = asyncio.create_task(self._check_own_rights(), name="telegram rights")
+
+    async def _check_own_rights(self) -> None:
+        """At start-up, ask in every registered group chat whether the bot is (still) there
+        and an admin: a `my_chat_member` update missed while the bot was down, or a group
+        registered before the bot asked, would otherwise go unnoticed. The chat is told once
+        (see handlers/members/leaving.py), not at every start."""
+        me = str(self.application.bot.id)
+        for chat_id in await self.dispatcher.live_chats(PLATFORM):
+            if not self._sender.is_group_chat(chat_id):
+                continue
+            try:
+                own = await self._standings.standing(chat_id, me, fresh=True)
+            except Exception:
+                log.exception("could not check the bot's rights in %s", chat_id)
+                continue
+            if own is Standing.GONE:
+                await self.dispatcher.bot_removed(PLATFORM, chat_id)
+            elif own is not None:
+                await self.dispatcher.bot_added(PLATFORM, chat_id, is_admin=own is Standing.ADMIN)
 
     def _webhook_path(self) -> str:
         from urllib.parse import urlsplit
@@ -459,6 +497,11 @@ class TelegramAdapter:
         return urlsplit(self.settings.telegram_webhook_url or "").path.lstrip("/")
 
     async def stop(self) -> None:
+        if self._rights_check is not None and not self._rights_check.done():
+            self._rights_check.cancel()
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
         updater = self.application.updater
         if updater is not None and updater.running:
             await updater.stop()
@@ -508,24 +551,21 @@ class TelegramAdapter:
         if changed is None or changed.chat.type == ChatType.PRIVATE:
             return
         chat_id = str(changed.chat.id)
-        status = changed.new_chat_member.status
-        gone = status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED) or (
-            status == ChatMemberStatus.RESTRICTED
-            and not getattr(changed.new_chat_member, "is_member", True)
-        )
+        user_id = str(changed.new_chat_member.user.id)
+        self._standings.remember(chat_id, user_id, changed.new_chat_member)
+        after, before = standing_of(changed.new_chat_member), standing_of(changed.old_chat_member)
         if update.my_chat_member is not None:
-            if gone:
+            if after is Standing.GONE:
                 await self.dispatcher.bot_removed(PLATFORM, chat_id)
             else:
-                is_admin = status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
-                await self.dispatcher.bot_added(PLATFORM, chat_id, is_admin=is_admin)
+                await self.dispatcher.bot_added(PLATFORM, chat_id, is_admin=after is Standing.ADMIN)
             return
-        user_id = str(changed.new_chat_member.user.id)
-        self._admin_cache.pop((chat_id, user_id), None)
-        if gone:
+        if after is Standing.GONE:
             await self.dispatcher.member_left(PLATFORM, chat_id, user_id)
-        elif changed.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED):
+        elif before is Standing.GONE:
             await self.dispatcher.member_joined(PLATFORM, chat_id, user_id)
+        elif before is Standing.ADMIN and after is Standing.MEMBER:
+            await self.dispatcher.admins_demoted(PLATFORM, chat_id, [user_id])
 
     async def _on_callback(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol
 
 
@@ -32,3 +33,28 @@ class PlatformTraits:
 
     command_prefix: str = "/"
     max_buttons: int | None = None
+
+
+class Standing(StrEnum):
+    """Where an account stands in a chat, as the platform answers when asked."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+    GONE = "gone"  # left, removed or banned
+
+
+class ChatPresence(Protocol):
+    """Asked before a group's private data goes to a person directly (invitation, feed
+    link, reminder, poll nudge): is the person still in the group's chat?
+
+    Some platforms do not report every departure (a Telegram bot hears of other members
+    leaving only while it is a group admin); there the adapter asks. Where the platform
+    reports leaving and demotion itself the answer is None, at no cost.
+    """
+
+    async def unreported_standing(self, chat_id: str, user_id: str) -> Standing | None: ...
+
+    async def reports_departures(self, chat_id: str) -> bool:
+        """Whether the platform tells the bot when someone leaves this chat (on Telegram
+        only while the bot is an admin there); asked when a group is registered."""
+        ...

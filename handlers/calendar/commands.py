@@ -12,8 +12,9 @@ from bot.core.router import Arg, ArgKind, Command
 from handlers.calendar.feeds import feed_url
 from handlers.context import HandlerContext
 from handlers.dispatcher import private_chat_hint
+from handlers.members.presence import still_member
 from storage import calendar as calendar_store
-from storage import outbox
+from storage import outbox, people
 
 ACTIONS = {
     "new": "new",
@@ -54,6 +55,9 @@ async def calendar(ctx: HandlerContext) -> Reply:
             )
         )
     kind = FeedKind.GROUP if in_group else FeedKind.PERSON
+    if kind is FeedKind.PERSON:  # the feed shows only groups whose chat they are still in
+        for group_id in await people.current_group_ids(ctx.session, ctx.user.id):
+            await still_member(ctx.services, ctx.session, group_id, ctx.user.id, ctx.now)
     owner = ctx.group.id if in_group and ctx.group else ctx.user.id
     action = ctx.args.get("action")
     if action == "off":

@@ -23,6 +23,7 @@ from handlers.calendar.events import EventStyle, action_item_event, meeting_even
 from handlers.calendar.feed_source import FeedScope, FeedSource, SourceVersion
 from handlers.calendar.ics import CalendarEvent, render_feed
 from handlers.context import Services
+from handlers.members.presence import still_member
 from storage import calendar as calendar_store
 from storage import people
 from storage.db import Session
@@ -153,9 +154,24 @@ class FeedBuilder:
             if user is None:
                 return None
             groups = tuple(await calendar_store.groups_of_person(session, user.id))
+            if groups and self.services.presence:
+                kept = await self._still_in(session, user.id)
+                groups = tuple(group for group in groups if group.id in kept)
             language = user.language or settings.bot_language
             return FeedScope(feed, FeedKind.PERSON, groups, user, language, settings)
         return None
+
+    async def _still_in(self, session: Session, user_id: int) -> set[int]:
+        """The groups a person's feed may show: asked like a private message (a Telegram
+        group without the bot as admin reports nobody leaving). A departure found ends the
+        membership (handlers/members/presence.py) and is committed here, in the feed's own
+        session: a second transaction would wait for this one's SQLite write lock."""
+        now = self.services.clock.now()
+        for group_id in await people.current_group_ids(session, user_id):
+            await still_member(self.services, session, group_id, user_id, now)
+        kept = set(await people.current_group_ids(session, user_id))
+        await session.commit()
+        return kept
 
     async def validator(self, session: Session, scope: FeedScope) -> Validator:
         settings = self.services.settings

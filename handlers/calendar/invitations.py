@@ -28,6 +28,7 @@ from handlers.email.imip import for_recipient, invitation_mail
 from handlers.email.routing import send_to_person
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.audience import language_of
+from handlers.members.presence import still_members
 from storage import calendar as calendar_store
 from storage import people
 from storage.models import AgendaItem, Group, Meeting, MeetingSeries, User
@@ -179,6 +180,18 @@ def _series_mail(
     )
 
 
+async def _confirmed_invitees(
+    ctx: HandlerContext, group_id: int, wanted: set[int] | None
+) -> list[tuple[User, str]]:
+    """The group's members with their names, after asking the platform whether those to be
+    invited (`wanted`, or all) are still in the group's chat: who left is not invited and
+    not listed as an attendee."""
+    everyone = await calendar_store.invitees(ctx.session, group_id)
+    asked = {user.id for user, _ in everyone if wanted is None or user.id in wanted}
+    current = await still_members(ctx.services, ctx.session, group_id, asked, ctx.now)
+    return [(user, name) for user, name in everyone if user.id in current or user.id not in asked]
+
+
 async def send_invitations(
     ctx: HandlerContext,
     meeting: Meeting,
@@ -190,8 +203,8 @@ async def send_invitations(
     returns how many were new. Without `key_suffix`, a person gets each version once."""
     group = ctx.group if ctx.group and ctx.group.id == meeting.group_id else None
     group = group or await people.group_by_id(ctx.session, meeting.group_id)
-    everyone = await calendar_store.invitees(ctx.session, group.id)
     wanted = set(user_ids) if user_ids is not None else None
+    everyone = await _confirmed_invitees(ctx, group.id, wanted)
     agenda = await calendar_store.agenda_of_meeting(ctx.session, meeting.id)
     series = None
     if meeting.series_id is not None:
@@ -241,7 +254,7 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
     on a change first). Every member gets the whole series once per version: the RRULE,
     cancelled occurrences as EXDATE, changed ones as RECURRENCE-ID overrides."""
     group = await people.group_by_id(ctx.session, series.group_id)
-    everyone = await calendar_store.invitees(ctx.session, group.id)
+    everyone = await _confirmed_invitees(ctx, group.id, None)
     occurrences = await calendar_store.occurrences_of_series(ctx.session, series.id)
     agendas = await calendar_store.agendas_of_groups(ctx.session, [group.id])
     domain = ctx.services.calendar_domain

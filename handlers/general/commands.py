@@ -95,40 +95,57 @@ def command_help(ctx: HandlerContext, command: Command) -> str:
 
 
 async def privacy(ctx: HandlerContext) -> Reply:
-    return Reply(
-        ctx._(
-            "What I store about you: your name and username on the chat platform, your private "
-            "chat with me (to send reminders), your language and time zone, the groups you are "
-            "a member of with your role, your answers to polls, and messages queued for you.\n"
-            "From meetings: your replies to invitations, whether you attended, notes you wrote, "
-            "agenda items you present or proposed, decisions you recorded, action items assigned "
-            "to you, objections to minutes, your reminder settings and which reminders were sent, "
-            "and hashes of your calendar links. If you are an authorized advisor: your registry "
-            "entry with its authorization history and the reminders sent to you.\n"
-            "What I do not store: ordinary chat messages that are not commands to me.\n"
-            "How long: as long as you are a member; delivered messages are kept for the group's "
-            "records.\n"
-            "Your rights: {mydata} sends you everything as a file, {delete} erases it. "
-            "Data of one group is never shown in another group.",
-            mydata=ctx.command_name("mydata"),
-            delete=ctx.command_name("deletemydata"),
-        )
-        + "\n"
-        + ctx._(
-            "What {delete} does: it deletes your accounts, memberships, settings, link codes, "
-            "calendar links, replies to invitations, objections, the reminder log and every "
-            "message queued for or sent to you. Kept without your name, as “former member”, "
-            "because your groups rely on them: attendance, agenda items you present, action "
-            "items assigned to you and poll answers (counted, but anonymous); notes, decisions "
-            "and action items you recorded lose their author. Messages to others that named "
-            "you are emptied or say “former member”. An entry in the advisor registry stays "
-            "until an admin erases it; the bot tells the admins.\n"
-            "Retention: a sent message keeps its text and files for {days} days, then only its "
-            "delivery status.",
-            delete=ctx.command_name("deletemydata"),
-            days=ctx.services.settings.outbox_retention_days,
-        )
+    """The README's "Data protection" and "Security and privacy" sections, for the people
+    they are about: what is stored, who sees it, that membership follows the chat, what
+    erasure does, how long copies of messages are kept and what admins must do (a test
+    holds the two together)."""
+    stored = ctx._(
+        "What I store about you: your name and username on the chat platform, your private "
+        "chat with me (to send reminders), your language and time zone, the groups you are "
+        "a member of with your role (after you left: until when), your answers to polls, "
+        "and messages queued for you.\n"
+        "From meetings: your replies to invitations, whether you attended, notes you wrote, "
+        "agenda items you present or proposed, decisions you recorded, action items assigned "
+        "to you, objections to minutes, your reminder settings and which reminders were sent, "
+        "and hashes of your calendar links. If you are an authorized advisor: your registry "
+        "entry with its authorization history and the reminders sent to you.\n"
+        "What I do not store: ordinary chat messages that are not commands to me.\n"
+        "Your rights: {mydata} sends you everything as a file, {delete} erases it.",
+        mydata=ctx.command_name("mydata"),
+        delete=ctx.command_name("deletemydata"),
     )
+    erasure = ctx._(
+        "What {delete} does: it deletes your accounts, memberships, settings, link codes, "
+        "calendar links, replies to invitations, objections, the reminder log and every "
+        "message queued for or sent to you. Kept without your name, as “former member”, "
+        "because your groups rely on them: attendance, agenda items you present, action "
+        "items assigned to you and poll answers (counted, but anonymous); notes, decisions "
+        "and action items you recorded lose their author. Messages to others that named "
+        "you are emptied or say “former member”. An entry in the advisor registry stays "
+        "until an admin erases it; the bot tells the admins.\n"
+        "Retention: a sent message keeps its text and files for {days} days, then only its "
+        "delivery status.",
+        delete=ctx.command_name("deletemydata"),
+        days=ctx.services.settings.outbox_retention_days,
+    )
+    guarantees = ctx._(
+        "Who sees it: a group's meetings, minutes, polls, tasks and members are shown only "
+        "to that group, in its own chats – never to another group. Invitations list the group's "
+        "members as attendees. Video links, calendar links and link codes go only into your "
+        "private chat with me (on Matrix: a room of just you and me). Advisor entries: only "
+        "the admins.\n"
+        "Membership follows the chat: when you leave a group's (last) chat or are removed or "
+        "banned from it, your membership ends – kept only as “member until …” – and you get "
+        "nothing of the group any more: no invitations, reminders or poll nudges, it leaves "
+        "your calendar, and what was still queued for you about it is not sent. Writing in "
+        "the chat again makes you a member again. A chair role that comes from being a chat "
+        "admin ends with that status.\n"
+        "What admins must do: make me an admin of every Telegram group (otherwise Telegram "
+        "does not tell me who leaves, and I ask before each private message); erase advisor "
+        "registry entries on request; whoever runs me sets the retention and keeps backups "
+        "in step with it."
+    )
+    return Reply("\n\n".join((stored, erasure, guarantees)))
 
 
 async def date_check(ctx: HandlerContext) -> Reply:

@@ -13,6 +13,7 @@ from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.dispatcher import not_registered_text
+from handlers.members.presence import admin_rights_note
 from storage import people
 from storage.models import Group
 
@@ -102,18 +103,18 @@ async def register(ctx: HandlerContext) -> Reply:
     member.role = Role.CHAIR.value
     member.role_granted_by_user_id = ctx.user.id
     ctx.group, ctx.member = group, member
-    return Reply(
-        ctx._(
-            "Registered “{name}” as {kind}. You are its chair.\n"
-            "Time zone {tz}, language {language}; change them with {timezone} and {lang}.",
-            name=group.name,
-            kind=ctx._(KIND_NAMES[group.kind]),
-            tz=group.timezone,
-            language=LANGUAGE_NAMES[group.language],
-            timezone=ctx.command_name("timezone"),
-            lang=ctx.command_name("language"),
-        )
+    note = await admin_rights_note(ctx)
+    text = ctx._(
+        "Registered “{name}” as {kind}. You are its chair.\n"
+        "Time zone {tz}, language {language}; change them with {timezone} and {lang}.",
+        name=group.name,
+        kind=ctx._(KIND_NAMES[group.kind]),
+        tz=group.timezone,
+        language=LANGUAGE_NAMES[group.language],
+        timezone=ctx.command_name("timezone"),
+        lang=ctx.command_name("language"),
     )
+    return Reply(f"{text}\n\n{note}" if note else text)
 
 
 async def settings(ctx: HandlerContext) -> Reply:

@@ -11,6 +11,7 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, Command
 from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.context import HandlerContext
+from handlers.members.presence import admin_rights_note
 from storage import linking, outbox, people
 from storage.models import Identity
 
@@ -70,14 +71,18 @@ async def _join_group(ctx: HandlerContext, code: str) -> Reply:
     )
     member = await people.ensure_membership(ctx.session, group.id, ctx.user.id, ctx.now)
     if not Role(member.role).allows(Role.CHAIR):
+        # A chair because they are an admin of this chat: derived (no granting chair), so
+        # it ends with that status – not kept as if granted by whoever once made them
+        # minute-taker.
         member.role = Role.CHAIR.value
-    return Reply(
-        ctx._(
-            "This chat now belongs to “{group}”: meetings, decisions and announcements are "
-            "shared with its other chats.",
-            group=group.name,
-        )
+        member.role_granted_by_user_id = None
+    note = await admin_rights_note(ctx)
+    text = ctx._(
+        "This chat now belongs to “{group}”: meetings, decisions and announcements are "
+        "shared with its other chats.",
+        group=group.name,
     )
+    return Reply(f"{text}\n\n{note}" if note else text)
 
 
 async def _account_code(ctx: HandlerContext) -> Reply:

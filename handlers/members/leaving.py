@@ -16,13 +16,14 @@ from datetime import datetime
 from bot.core.i18n import Translator
 from bot.core.messages import OutgoingMessage
 from handlers.members.audience import language_of
-from storage import outbox, people
+from storage import outbox, people, platform_state
 from storage.db import Session
 
 log = logging.getLogger(__name__)
 
 PURPOSE_BOT_REMOVED = "bot_removed"
 PURPOSE_BOT_NOT_ADMIN = "bot_not_admin"
+ASKED_FOR_ADMIN = "asked-for-admin"  # platform_state key prefix: the chat was asked once
 
 
 async def member_left(
@@ -86,17 +87,37 @@ async def bot_removed(session: Session, platform: str, chat_id: str, now: dateti
     return queued
 
 
+def admin_request(t: Translator) -> str:
+    """What the chat is told when the bot is no admin there: what is lost, how to fix it."""
+    return t.gettext(
+        "Please make me an admin of this chat (chairs: ask whoever owns it). Until then the "
+        "platform does not tell me when someone leaves or is removed: before each "
+        "invitation, reminder or link I send privately I have to ask whether the person is "
+        "still here, and the member list may still show people who left."
+    )
+
+
+async def first_admin_request(session: Session, platform: str, chat_id: str, now: datetime) -> bool:
+    """True only the first time a chat is to be asked for admin rights: it is asked once
+    per chat ever, not at every start nor at every demotion (a chair told once knows)."""
+    key = f"{ASKED_FOR_ADMIN}:{chat_id}"
+    if await platform_state.get_state(session, platform, key) is not None:
+        return False
+    await platform_state.set_state(session, platform, key, now.isoformat(), now)
+    return True
+
+
 async def bot_not_admin(
     session: Session, platform: str, chat_id: str, now: datetime, *, default_language: str
 ) -> int:
     """The platform shows the bot who leaves only while it is an admin of the chat: say so
-    in the chat, once, in its group's language (a chat not yet registered: the bot's), so
-    the admin who is about to register it knows."""
+    in the chat (where its chairs and admins are), once per chat, in its group's language
+    (a chat not yet registered: the bot's), so the admin who is about to register it knows
+    what is lost and how to fix it."""
+    if not await first_admin_request(session, platform, chat_id, now):
+        return 0
     group = await people.group_for_chat(session, platform, chat_id)
-    text = Translator(group.language if group else default_language).gettext(
-        "Please make me an admin of this chat. Only then does the platform tell me when "
-        "someone leaves, so that people who left get no more invitations or links."
-    )
+    text = admin_request(Translator(group.language if group else default_language))
     return int(
         await outbox.enqueue(
             session,

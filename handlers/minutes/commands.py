@@ -21,6 +21,7 @@ from bot.core.messages import Document, OutgoingMessage, Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
+from handlers.members.presence import still_chairs
 from handlers.minutes.collect import collect_minutes
 from handlers.minutes.mail import mail_approved_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
@@ -187,7 +188,9 @@ async def _tell_chairs(ctx: HandlerContext, meeting: Meeting, objection_id: int,
             text=text,
         )
     )
-    for chair in await minutes_store.chair_ids(ctx.session, ctx.group.id):
+    chairs = await minutes_store.chair_ids(ctx.session, ctx.group.id)
+    chairs = await still_chairs(ctx.services, ctx.session, ctx.group.id, chairs, ctx.now)
+    for chair in sorted(chairs):
         if chair == ctx.user.id:
             continue
         ctx.enqueued += await outbox.enqueue_to_person(

@@ -21,6 +21,7 @@ from handlers.context import HandlerContext
 from handlers.meetings import commands as meeting_handlers
 from handlers.meetings.actions import bring_about
 from handlers.members.audience import audience
+from handlers.members.presence import still_members
 from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import (
     PollInputError,
@@ -396,7 +397,9 @@ async def _tell_about_date(ctx: HandlerContext, poll: Poll, meeting: Meeting) ->
         message=OutgoingMessage(_date_fixed_text(group_t, poll, meeting, group_tz)),
         elsewhere_only=True,
     )
-    for user_id in sorted(await poll_store.voter_ids(ctx.session, poll.id)):
+    voters = await poll_store.voter_ids(ctx.session, poll.id)
+    current = await still_members(ctx.services, ctx.session, ctx.group.id, voters, ctx.now)
+    for user_id in sorted(current):
         user = await people.find_user(ctx.session, user_id)
         if user is None:
             continue

@@ -15,6 +15,7 @@ from bot.core.i18n import N_, Translator
 from bot.core.messages import OutgoingMessage
 from handlers.context import Services
 from handlers.members.audience import audience
+from handlers.members.presence import still_members
 from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import reminder_due
 from handlers.polls.view import closed_headline, moment_text
@@ -44,7 +45,7 @@ async def run_poll_deadlines(services: Services, now: datetime) -> None:
         for poll in await poll_store.due_for_reminder(session, now, now + lead):
             assert poll.deadline is not None
             if now >= reminder_due(poll.created_at, poll.deadline, lead):
-                queued += await _remind(session, poll, now)
+                queued += await _remind(session, services, poll, now)
     if queued:
         services.wake_outbox()
 
@@ -69,14 +70,17 @@ async def _close(session: Session, services: Services, poll: Poll, now: datetime
     return posted + await sync_shown(session, services, group, poll, skip_chat=None)
 
 
-async def _remind(session: Session, poll: Poll, now: datetime) -> int:
-    """One DM to each member who has not answered; the key makes it once per person."""
+async def _remind(session: Session, services: Services, poll: Poll, now: datetime) -> int:
+    """One DM to each member who has not answered and is still in the group's chat (asked
+    where the platform does not say); the key makes it once per person."""
     group = await people.group_by_id(session, poll.group_id)
     assert poll.deadline is not None
     answered = await poll_store.voter_ids(session, poll.id)
     queued = 0
-    for user_id in await poll_store.member_ids(session, group.id):
-        if user_id in answered:
+    silent = [u for u in await poll_store.member_ids(session, group.id) if u not in answered]
+    current = await still_members(services, session, group.id, silent, now)
+    for user_id in silent:
+        if user_id not in current:
             continue
         user = await people.find_user(session, user_id)
         if user is None:

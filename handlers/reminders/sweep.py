@@ -23,6 +23,7 @@ from handlers.context import Services
 from handlers.email.routing import route_for, send_to_person
 from handlers.email.texts import plain_mail
 from handlers.members.audience import audience
+from handlers.members.presence import still_chairs, still_member
 from handlers.reminders.policy import (
     Lateness,
     ReminderKind,
@@ -91,6 +92,7 @@ async def sweep_meeting_reminders(services: Services, now: datetime) -> int:
                 if decision is Timing.NOT_YET:
                     continue
                 queued += await _queue_personal(
+                    services,
                     session,
                     kind=kind,
                     subject=f"meeting:{entry.meeting.id}",
@@ -121,6 +123,9 @@ async def _report_missed(session: Session, services: Services, now: datetime) ->
         by_subject[(row.group_id, row.kind, row.subject)].append(row)
     for (group_id, kind, subject), rows in by_subject.items():
         chairs = await people.chairs_of(session, group_id) if group_id is not None else []
+        if group_id is not None:  # a chair the platform no longer backs is told nothing
+            current = await still_chairs(services, session, group_id, [c.id for c in chairs], now)
+            chairs = [chair for chair in chairs if chair.id in current]
         what = await _subject_title(session, subject)
         if not chairs:
             log.warning(
@@ -171,6 +176,7 @@ def _item_label(item: ActionItem) -> str:
 
 
 async def _queue_personal(
+    services: Services,
     session: Session,
     *,
     kind: str,
@@ -187,8 +193,18 @@ async def _queue_personal(
 ) -> int:
     """Log one personal reminder decision and, when it is to be sent, queue it with it: by
     chat and/or e-mail, as the person chose for reminders (handlers.email.routing);
-    `useful_until`: not sent after this (a meeting reminder once the meeting started)."""
+    `useful_until`: not sent after this (a meeting reminder once the meeting started).
+
+    A group's reminder goes only to someone still in the group's chat: the platform is
+    asked first where it does not report leaving (handlers/members/presence.py).
+    """
     status = ReminderStatus.SENT if decision is Timing.SEND else ReminderStatus.MISSED
+    if (
+        status is ReminderStatus.SENT
+        and group_id is not None
+        and not await still_member(services, session, group_id, user.id, now)
+    ):
+        return 0
     new = await reminder_store.record(
         session,
         kind=kind,
@@ -280,6 +296,7 @@ async def sweep_action_item_reminders(services: Services, now: datetime) -> int:
                 if decision is Timing.NOT_YET:
                     continue
                 queued += await _queue_personal(
+                    services,
                     session,
                     kind=kind,
                     subject=f"action_item:{entry.item.id}:{step}",
@@ -330,8 +347,14 @@ async def sweep_digests(services: Services, now: datetime) -> int:
                     decision = decide(due_at, now, Lateness(maximum))
                     if decision is Timing.NOT_YET:
                         continue
-                    t = Translator(user.language or items[0].group.language)
+                    mine = items
+                    if decision is Timing.SEND:
+                        mine = await _still_in_groups(services, session, items, now)
+                    if not mine:
+                        continue
+                    t = Translator(user.language or mine[0].group.language)
                     queued += await _queue_personal(
+                        services,
                         session,
                         kind=kind,
                         subject=f"digest:{day.isoformat()}",
@@ -340,7 +363,7 @@ async def sweep_digests(services: Services, now: datetime) -> int:
                         due_at=due_at,
                         decision=decision,
                         now=now,
-                        text=_digest_text(t, items),
+                        text=_digest_text(t, mine),
                         t=t,
                     )
         await _report_missed(session, services, now)
@@ -348,6 +371,18 @@ async def sweep_digests(services: Services, now: datetime) -> int:
     if queued:
         services.wake_outbox()
     return queued
+
+
+async def _still_in_groups(
+    services: Services, session: Session, items: list[reminder_store.ItemAssignee], now: datetime
+) -> list[reminder_store.ItemAssignee]:
+    """A person's open items of the groups they are still in (asked as for a reminder)."""
+    user_id = items[0].user.id
+    kept: set[int] = set()
+    for group_id in {entry.group.id for entry in items}:
+        if await still_member(services, session, group_id, user_id, now):
+            kept.add(group_id)
+    return [entry for entry in items if entry.group.id in kept]
 
 
 def _digest_text(t: Translator, items: list[reminder_store.ItemAssignee]) -> str:

@@ -439,3 +439,35 @@ async def test_member_changes_reach_the_bot_like_on_telegram(fake: FakeTelegram,
     assert updates[-1].my_chat_member.from_user.id == ALICE
     assert (await bot.get_chat_member(GROUP, BOB)).status == "kicked"
     assert (await bot.get_chat_member(GROUP, bot.id)).status == "kicked"
+
+
+async def test_get_chat_member_answers_every_status_and_error_like_telegram(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    """creator, administrator, member, restricted (in the chat or not), left, kicked, and the
+    Bot API's errors for an unknown chat or user; PTB parses each into its own class."""
+    fake.add_user(2001, "Dora", "dora")
+    fake.add_user(2002, "Emil", "emil")
+    fake.add_group(-1009, "AG Recht", owner=ALICE, admins=[BOB], members=[CAROL, 2001, 2002])
+    fake.restrict_member(-1009, 2001, by=ALICE)
+    fake.restrict_member(-1009, 2002, by=ALICE)
+    fake.leave_group(-1009, 2002)  # restricted and gone: still "restricted", not a member
+    fake.remove_member(-1009, CAROL, by=ALICE, ban=True)
+    statuses = {
+        user: await bot.get_chat_member(-1009, user) for user in (ALICE, BOB, 2001, 2002, CAROL)
+    }
+    assert {user: m.status for user, m in statuses.items()} == {
+        ALICE: "creator",
+        BOB: "administrator",
+        2001: "restricted",
+        2002: "restricted",
+        CAROL: "kicked",
+    }
+    assert statuses[2001].is_member is True and statuses[2002].is_member is False
+    assert statuses[2001].can_send_messages is False
+    assert (await bot.get_chat_member(GROUP, CAROL)).status == "left"  # never joined
+    assert (await bot.get_chat_member(GROUP, bot.id)).status == "member"
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
+        await bot.get_chat_member(-4242, ALICE)
+    with pytest.raises(BadRequest, match=r"(?i)user not found"):
+        await bot.get_chat_member(GROUP, 999_999)

@@ -51,6 +51,8 @@ class _Group:
     bot_is_admin: bool
     bot_kicked: bool = False
     banned: set[int] = field(default_factory=set)
+    # Restricted accounts: "restricted" to Telegram, in the chat or not (is_member)
+    restricted: set[int] = field(default_factory=set)
 
     @property
     def type(self) -> str:
@@ -179,8 +181,20 @@ class World:
         def apply(group: _Group) -> None:
             group.members.discard(user_id)
             group.admins.discard(user_id)
+            group.restricted.discard(user_id)
             if ban:
                 group.banned.add(user_id)
+
+        self._change_member(chat_id, user_id, by, apply)
+
+    def restrict_member(self, chat_id: int, user_id: int, by: int) -> None:
+        """An admin restricts a member (e.g. may not write): Telegram reports "restricted"
+        with `is_member` true while the account is in the chat, and still "restricted",
+        with `is_member` false, after it left (leave_group): the restriction outlives it."""
+
+        def apply(group: _Group) -> None:
+            group.admins.discard(user_id)
+            group.restricted.add(user_id)
 
         self._change_member(chat_id, user_id, by, apply)
 
@@ -297,6 +311,13 @@ class World:
         self._updates.append(update)
         self._update_signal.fire()
         return update
+
+    def expire_updates(self) -> int:
+        """Telegram keeps updates nobody fetched for 24 hours only: a bot down longer never
+        sees them. Drops every pending update; returns how many."""
+        count = len(self._updates)
+        self._updates.clear()
+        return count
 
     @property
     def pending_updates(self) -> list[JSON]:
@@ -496,11 +517,40 @@ class World:
             return {"status": "creator", "user": user, "is_anonymous": False}
         if user_id in group.admins:
             return self._admin(user)
+        if user_id in group.restricted:
+            return self._restricted(user, is_member=user_id in group.members)
         if user_id in group.members:
             return {"status": "member", "user": user}
         if user_id in group.banned:
             return {"status": "kicked", "user": user, "until_date": 0}
         return {"status": "left", "user": user}
+
+    @staticmethod
+    def _restricted(user: JSON, *, is_member: bool) -> JSON:
+        """ChatMemberRestricted: every permission field is required; here nothing but
+        reading and reacting is allowed, until_date 0 means for ever."""
+        denied = [
+            "can_send_messages",
+            "can_send_audios",
+            "can_send_documents",
+            "can_send_photos",
+            "can_send_videos",
+            "can_send_video_notes",
+            "can_send_voice_notes",
+            "can_send_polls",
+            "can_send_other_messages",
+            "can_add_web_page_previews",
+            "can_change_info",
+            "can_invite_users",
+            "can_pin_messages",
+            "can_manage_topics",
+            "can_edit_tag",
+        ]
+        data: JSON = {"status": "restricted", "user": user, "is_member": is_member}
+        data.update({right: False for right in denied})
+        data["can_react_to_messages"] = True
+        data["until_date"] = 0
+        return data
 
     @staticmethod
     def _admin(user: JSON, bot: bool = False) -> JSON:
