@@ -41,6 +41,11 @@ class PermanentFailure(DeliveryError):
     """The platform rejected the message itself; retrying would fail the same way."""
 
 
+class MaybeDelivered(DeliveryError):
+    """The request was sent and may have been accepted (read timeout, connection reset
+    mid-response): resend only where the platform deduplicates (`Sender.idempotent`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class DeliveryLimits:
     global_per_second: float  # the worker's own sends
