@@ -24,7 +24,7 @@ CEILING_PER_SECOND = 10.0
 RAISE_AFTER = 10  # events in a row without M_LIMIT_EXCEEDED before the pace goes up
 RAISE_FACTOR = 1.5
 BACKOFF_FACTOR = 0.5
-FLOOR_PER_SECOND = 0.05
+FLOOR_PER_SECOND = 0.1  # half of Synapse's default: below, the server's retry_after rules
 
 
 @dataclass(frozen=True, slots=True)
