@@ -87,6 +87,7 @@ class FaultProxy:
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None
         self._client: aiohttp.ClientSession | None = None
+        self._open: set[asyncio.Transport] = set()  # connections with a request in progress
 
     @property
     def base_url(self) -> str:
@@ -121,10 +122,14 @@ class FaultProxy:
         await self.stop()
 
     async def refuse(self) -> None:
-        """An outage: stop listening, so connecting is refused (open connections stay)."""
+        """An outage: stop listening, so connecting is refused, and cut the requests in
+        progress (a sync's long poll among them)."""
         if self._site is not None:
             await self._site.stop()
             self._site = None
+        for transport in list(self._open):
+            transport.abort()
+        self._open.clear()
 
     async def resume(self) -> None:
         assert self._runner is not None
@@ -162,6 +167,15 @@ class FaultProxy:
     # -- the proxy ---------------------------------------------------------------------------
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        if transport is not None:
+            self._open.add(transport)  # type: ignore[arg-type]
+        try:
+            return await self._answer(request)
+        finally:
+            self._open.discard(transport)  # type: ignore[arg-type]
+
+    async def _answer(self, request: web.Request) -> web.StreamResponse:
         path = request.path_qs
         self.requests[request.method] += 1
         rule = self._pick(request.method, request.path)
