@@ -797,7 +797,7 @@ class MatrixAdapter:
         room = self.client.rooms.get(room_id)
         try:
             if room is not None and room.encrypted and self.client.olm:
-                await self._prepare_encrypted_send(room)
+                await within(self._prepare_encrypted_send(room), self.send_timeout)
             return await send_event(
                 self.client,
                 self.pace,

@@ -1,13 +1,14 @@
 """What a failed Matrix request means for delivery, in the outbox's terms (bot/outbox/ports.py).
 
 The line that matters is whether the homeserver may have the event. A request that provably
-never reached it (connection refused, DNS, connect timeout, a 502/503 from the proxy in
-front, a 429) is safe to repeat: TransientFailure or RetryLater. A request that went out and
-whose answer was lost (read timeout, connection reset mid-response, an unreadable 2xx, a
-gateway timeout) may have been stored: MaybeDelivered. Matrix lets both be repeated safely
-because every event of a delivery carries a transaction id derived from the outbox row
-(`tx_id`), and the homeserver answers a repeated PUT with the same id with the event it
-already has instead of storing a second one; the distinction still decides what is reported.
+never reached it or was refused unprocessed (connection refused, DNS, connect timeout, a
+502/503, a 429, a Matrix error answer) is safe to repeat: TransientFailure or RetryLater.
+A request that went out and whose answer was lost (read timeout, connection reset
+mid-response, an unreadable 2xx, a 504 or another 5xx without a Matrix error) may have been
+stored: MaybeDelivered. Matrix lets both be repeated safely because every event of a
+delivery carries a transaction id derived from the outbox row (`txn_id`), and the
+homeserver answers a repeated PUT with the same id with the event it already has instead of
+storing a second one; the distinction still decides what is reported.
 """
 
 from __future__ import annotations
