@@ -324,6 +324,7 @@ async def test_start_logs_how_fast_messages_go_out(
     bot = await start_matrix_bot(synapse, user_id, tmp_path)
     await stop_matrix_bot(bot)
     assert "0.2/s (homeserver defaults); 1000 reminders take ~83 min" in caplog.text
+    assert "raised while no M_LIMIT_EXCEEDED comes back, up to 10.0/s" in caplog.text
     synapse.override_ratelimit(user_id)
     bot = await start_matrix_bot(synapse, user_id, tmp_path, matrix_messages_per_second=5)
     await stop_matrix_bot(bot)
