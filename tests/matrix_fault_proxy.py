@@ -88,6 +88,7 @@ class FaultProxy:
         self._site: web.TCPSite | None = None
         self._client: aiohttp.ClientSession | None = None
         self._open: set[asyncio.Transport] = set()  # connections with a request in progress
+        self._down = False
 
     @property
     def base_url(self) -> str:
@@ -122,17 +123,22 @@ class FaultProxy:
         await self.stop()
 
     async def refuse(self) -> None:
-        """An outage: stop listening, so connecting is refused, and cut the requests in
-        progress (a sync's long poll among them)."""
+        """An outage: stop listening, so connecting is refused, and close every connection,
+        idle keep-alive ones and those with a request in progress (a sync's long poll)."""
+        self._down = True
         if self._site is not None:
             await self._site.stop()
             self._site = None
+        assert self._runner is not None and self._runner.server is not None
+        for handler in list(self._runner.server.connections):
+            handler.force_close()
         for transport in list(self._open):
             transport.abort()
         self._open.clear()
 
     async def resume(self) -> None:
         assert self._runner is not None
+        self._down = False
         if self._site is None:
             self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
             await self._site.start()
@@ -168,6 +174,9 @@ class FaultProxy:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         transport = request.transport
+        if self._down and transport is not None:  # slipped in as the outage began
+            transport.abort()
+            return web.Response(status=503)
         if transport is not None:
             self._open.add(transport)  # type: ignore[arg-type]
         try:
