@@ -89,6 +89,7 @@ from bot.outbox.ports import (
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
+    TransientFailure,
 )
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
@@ -796,6 +797,8 @@ class MatrixAdapter:
         a rate limit: the outbox does, outside the sync loop."""
         room = self.client.rooms.get(room_id)
         try:
+            if room is None and self.client.olm:  # nio refuses it: take no turn of the pace
+                raise TransientFailure(f"not sent: {room_id} is not synced yet")
             if room is not None and room.encrypted and self.client.olm:
                 await within(self._prepare_encrypted_send(room), self.send_timeout)
             return await send_event(

@@ -18,7 +18,7 @@ from collections.abc import Awaitable
 from typing import Any, TypeVar
 
 import aiohttp
-from nio import AsyncClient, RoomSendResponse
+from nio import AsyncClient, LocalProtocolError, RoomSendResponse
 
 from bot.adapters.matrix_rate import MatrixPace
 from bot.outbox.ports import (
@@ -90,6 +90,8 @@ def failure_from_exception(error: BaseException) -> DeliveryError | None:
     # subclasses of the broader classes below, so they are matched first.
     if isinstance(error, (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)):
         return TransientFailure(f"not sent, no connection: {name}: {error}")
+    if isinstance(error, LocalProtocolError):  # e.g. a room the client has not synced yet
+        return TransientFailure(f"not sent: {name}: {error}")
     if isinstance(error, (TimeoutError, aiohttp.ClientConnectionError, aiohttp.ClientPayloadError)):
         return MaybeDelivered(f"sent, answer lost: {name}: {error}")
     return None

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from nio import RoomSendError
+from nio import LocalProtocolError, RoomSendError
 
 from bot.adapters.matrix_send import failure_from_response, txn_id, within
 from bot.outbox.ports import (
@@ -57,6 +57,14 @@ async def test_connection_refused_was_not_sent() -> None:
 async def test_a_timeout_after_sending_may_have_been_delivered() -> None:
     with pytest.raises(MaybeDelivered):
         await within(asyncio.sleep(1), 0.05)
+
+
+async def test_a_room_the_client_does_not_know_yet_was_not_sent() -> None:
+    async def unknown_room() -> None:
+        raise LocalProtocolError("No such room with id !x:localhost found.")
+
+    with pytest.raises(TransientFailure, match="not sent"):
+        await within(unknown_room(), 1)
 
 
 async def test_a_bug_is_not_taken_for_a_network_problem() -> None:
