@@ -104,8 +104,8 @@ class MatrixPace:
             return  # requests in flight together met the same limit: lower the pace once
         self._lowered_at = now
         before = self.per_second
-        if self.raised:  # the last step up was one too many: stay below it from now on
-            self._cap = max(self._floor, min(self._cap, before / RAISE_FACTOR))
+        # Never back to a refused pace: at most the step below it from now on.
+        self._cap = max(self._floor, min(self._cap, before / RAISE_FACTOR))
         self.per_second = max(self._floor, before * BACKOFF_FACTOR)
         log.warning(
             "matrix: M_LIMIT_EXCEEDED at %.2f/s; pace lowered to %.2f/s, at most %.2f/s from "

@@ -42,16 +42,16 @@ async def test_raised_while_accepted_and_never_past_a_refused_pace(
     assert pace.per_second == pytest.approx(refused / 1.5)  # the last pace that went through
 
 
-async def test_the_setting_is_never_exceeded_but_backed_off_from() -> None:
-    pace = MatrixPace(starting_pace(2.0, lifted=False))
+async def test_the_setting_is_never_exceeded_and_a_refused_setting_not_tried_again() -> None:
+    pace = MatrixPace(starting_pace(3.0, lifted=False))
     for _ in range(RAISE_AFTER * 5):
         pace.accepted()
-    assert pace.per_second == 2.0
+    assert pace.per_second == 3.0
     pace.limited(retry_after=0.0)
-    assert pace.per_second == 1.0
+    assert pace.per_second == 1.5
     for _ in range(RAISE_AFTER * 5):
         pace.accepted()
-    assert pace.per_second == 2.0
+    assert pace.per_second == pytest.approx(2.0)  # one step below the refused 3/s
 
 
 async def test_limits_met_together_lower_the_pace_once() -> None:
