@@ -61,6 +61,7 @@ from nio.crypto import ENCRYPTION_ENABLED
 from bot.adapters.matrix_rate import MatrixPace, starting_pace
 from bot.adapters.matrix_replies import IN_REPLY_TO, TX_KEY, queue_reply, reply_tx_key
 from bot.adapters.matrix_send import (
+    PACE_MAX_WAIT_SECONDS,
     SEND_TIMEOUT_SECONDS,
     UPLOAD_TIMEOUT_SECONDS,
     failure_from_response,
@@ -711,7 +712,8 @@ class MatrixAdapter:
         if known:
             log.warning("matrix: %s is not a private chat with %s; opening one", known, user_id)
         if PACED.get():  # a new room counts against the homeserver's message limit too
-            await self.pace.wait()
+            if (later := await self.pace.wait(at_most=PACE_MAX_WAIT_SECONDS)) is not None:
+                raise RetryLater(later, f"the bot's own pace: next turn in {later:.1f}s")
         else:
             self.pace.count()
         response = await within(

@@ -66,12 +66,21 @@ class MatrixPace:
         self._next = slot + 1.0 / self.per_second
         return slot
 
-    async def wait(self) -> None:
-        """Wait for this event's turn (the outbox's sends)."""
+    async def wait(self, at_most: float = float("inf")) -> float | None:
+        """Wait for this event's turn (the outbox's sends); None once it is here.
+
+        If the turn is more than `at_most` seconds away, take none and return how far away
+        it is: the outbox hands the message back for that long instead of holding it (and
+        its lease) inside a delivery.
+        """
         loop = asyncio.get_running_loop()
-        slot = self._take(loop.time())
+        now = loop.time()
+        if (ahead := max(now, self._next) - now) > at_most:
+            return ahead
+        slot = self._take(now)
         if (pause := slot - loop.time()) > 0:
             await asyncio.sleep(pause)
+        return None
 
     def count(self) -> None:
         """Take a turn without waiting (a direct reply): later deliveries wait longer."""

@@ -34,6 +34,9 @@ from bot.outbox.ports import (
 # a second; a file goes through the media repository and may be large.
 SEND_TIMEOUT_SECONDS = 20.0
 UPLOAD_TIMEOUT_SECONDS = 120.0
+# A delivery waits this long at most for its turn of the pace; further back in the line it
+# is handed back to the outbox (RetryLater) rather than holding its lease meanwhile.
+PACE_MAX_WAIT_SECONDS = 15.0
 # Without retry_after_ms (a proxy's bare 429): nio's own default pause.
 DEFAULT_RETRY_SECONDS = 5.0
 
@@ -130,7 +133,8 @@ async def send_event(
     count); return its id, None if the homeserver has it already (a repeated reaction).
     Raise a DeliveryError on failure; an M_LIMIT_EXCEEDED also slows the pace down."""
     if paced:
-        await pace.wait()
+        if (later := await pace.wait(at_most=PACE_MAX_WAIT_SECONDS)) is not None:
+            raise RetryLater(later, f"the bot's own pace: next turn in {later:.1f}s")
     else:
         pace.count()
     response = await within(

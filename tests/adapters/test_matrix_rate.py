@@ -76,3 +76,12 @@ async def test_events_are_spaced_and_replies_take_a_turn_without_waiting() -> No
     began = loop.time()
     await pace.wait()
     assert loop.time() - began >= 0.29
+
+
+async def test_a_turn_too_far_away_is_not_taken() -> None:
+    """The outbox hands such a message back for later instead of holding it."""
+    pace = MatrixPace(PaceStart(1.0, 1.0, "test"))
+    assert await pace.wait(at_most=5) is None  # now
+    ahead = await pace.wait(at_most=0.5)  # the next turn is a second away
+    assert ahead == pytest.approx(1.0, abs=0.05)
+    assert await pace.wait(at_most=5) is None  # the turn was not taken by the refused one
