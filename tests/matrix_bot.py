@@ -169,14 +169,15 @@ class MatrixBot:
 
 
 async def start_matrix_bot(
-    synapse: Synapse, user_id: str, workdir: Path, **extra: object
+    synapse: Synapse, user_id: str, workdir: Path, *, via: str | None = None, **extra: object
 ) -> MatrixBot:
     """Run the bot as `user_id` with its database and keys in `workdir`; `extra` adds
-    settings. Returns once it syncs, or raises what stopped it."""
+    settings, `via` is the URL it reaches the homeserver by (a fault proxy in front).
+    Returns once it syncs, or raises what stopped it."""
     settings = load_settings(
         _env_file=None,
         database_url=f"sqlite:///{workdir / 'bot.db'}",
-        matrix_homeserver=synapse.base_url,
+        matrix_homeserver=via or synapse.base_url,
         matrix_user_id=user_id,
         matrix_password=PASSWORD,
         matrix_store_path=str(workdir / "store"),

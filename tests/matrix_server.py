@@ -71,12 +71,14 @@ class Synapse:
         *,
         strict_rate_limits: bool = False,
         python: Path | str | None = None,
+        extra_config: dict[str, Any] | None = None,
     ) -> None:
         found = Path(python) if python else find_synapse_python()
         if found is None:
             raise SynapseError("Synapse is not installed: run scripts/ensure_synapse.sh")
         self.python = found
         self.strict_rate_limits = strict_rate_limits
+        self.extra_config = extra_config  # read last: e.g. one rc_* limit set to a known value
         self.server_name = SERVER_NAME
         self.root: Path | None = None
         self.port = 0
@@ -102,6 +104,10 @@ class Synapse:
             relaxed = self.root / "relaxed.yaml"
             relaxed.write_text(json.dumps(RELAXED_RATE_LIMITS, indent=2))
             configs.append(relaxed)
+        if self.extra_config:
+            extra = self.root / "extra.yaml"
+            extra.write_text(json.dumps(self.extra_config, indent=2))
+            configs.append(extra)
         command = [str(self.python), "-m", "synapse.app.homeserver"]
         for config in configs:
             command += ["-c", str(config)]

@@ -17,14 +17,17 @@ Design notes:
   live in MATRIX_STORE_PATH, the bot encrypts to every device in the room without
   interactive verification (trust on first use), and files are encrypted too. A message it
   cannot decrypt makes it ask for the key and say so in the room once.
-- nio retries 429s forever by default; here retries are bounded, and the outbox gets the
-  server's retry_after_ms.
+- nio retries 429s forever by default; here it never does. Failures are classified for
+  the outbox (matrix_send: not sent / maybe delivered / rate limited), events go out at a
+  pace learned from the homeserver (matrix_rate), and a reply that cannot go out at once is
+  queued in the outbox (matrix_replies) instead of waiting inside the sync loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import html
 import io
 import json
@@ -34,6 +37,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from nio import (
     AsyncClient,
     AsyncClientConfig,
@@ -48,13 +52,23 @@ from nio import (
     RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
-    RoomSendResponse,
     SyncError,
     SyncResponse,
     UploadResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
+from bot.adapters.matrix_rate import MatrixPace, starting_pace
+from bot.adapters.matrix_replies import IN_REPLY_TO, TX_KEY, queue_reply, reply_tx_key
+from bot.adapters.matrix_send import (
+    PACE_MAX_WAIT_SECONDS,
+    SEND_TIMEOUT_SECONDS,
+    UPLOAD_TIMEOUT_SECONDS,
+    failure_from_response,
+    send_event,
+    txn_id,
+    within,
+)
 from bot.core.i18n import N_, Translator
 from bot.core.messages import (
     EDIT_MESSAGE_ID,
@@ -72,6 +86,7 @@ from bot.core.platform import Standing
 from bot.core.settings import Settings
 from bot.core.text import split_text
 from bot.outbox.ports import (
+    DeliveryError,
     DeliveryLimits,
     PermanentFailure,
     RecipientUnreachable,
@@ -94,12 +109,11 @@ PLATFORM = "matrix"
 MAX_TEXT = 16_000  # events are capped at 64 KiB; HTML doubles the text
 KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 SYNC_TIMEOUT_MS = 30_000
-REPLY_RETRIES = 2
+WORKER_HEADROOM = 2.0
 # Synapse's default rc_message: 0.2 messages/s with a burst of 10.
 DEFAULT_LIMITS = DeliveryLimits(
     global_per_second=0.2, per_chat_per_second=0.2, per_group_per_minute=12
 )
-EXEMPT_LIMITS = DeliveryLimits(global_per_second=10, per_chat_per_second=2, per_group_per_minute=60)
 
 
 UNDECRYPTABLE = N_(
@@ -151,9 +165,11 @@ def with_choices(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[st
     return text + "\n\n" + "\n".join(lines), flat
 
 
-def _tx(key: str | None, part: str) -> str | None:
-    """The transaction id of one event of a delivery (None: a fresh one per request)."""
-    return f"{key}-{part}" if key else None
+_tx = txn_id  # the transaction id of one event of a delivery (matrix_send)
+
+
+# Whether the events sent now are the outbox's (they wait for their turn) or direct replies.
+PACED: contextvars.ContextVar[bool] = contextvars.ContextVar("matrix_paced", default=False)
 
 
 class MatrixSender:
@@ -176,19 +192,25 @@ class MatrixSender:
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
-        room_id = await self._adapter.verified_room(chat_id)
-        if edit := message.extra.get(EDIT_MESSAGE_ID):
-            reply = Reply(message.text, message.buttons)
-            await self._adapter.edit(room_id, edit, reply, raise_delivery=True, tx_key=key)
-            return edit
-        return await self._adapter.send(
-            room_id,
-            message.text,
-            message.buttons,
-            message.document,
-            raise_delivery=True,
-            tx_key=key,
-        )
+        key = message.extra.get(TX_KEY) or key  # a queued reply keeps its first attempt's ids
+        token = PACED.set(True)  # the outbox's events wait for their turn
+        try:
+            room_id = await self._adapter.verified_room(chat_id)
+            if edit := message.extra.get(EDIT_MESSAGE_ID):
+                reply = Reply(message.text, message.buttons)
+                await self._adapter.edit(room_id, edit, reply, raise_delivery=True, tx_key=key)
+                return edit
+            return await self._adapter.send(
+                room_id,
+                message.text,
+                message.buttons,
+                message.document,
+                in_reply_to=message.extra.get(IN_REPLY_TO),
+                raise_delivery=True,
+                tx_key=key,
+            )
+        finally:
+            PACED.reset(token)
 
 
 class MatrixAdapter:
@@ -219,6 +241,8 @@ class MatrixAdapter:
             ),
         )
         self._sender = MatrixSender(self)
+        self.pace = MatrixPace(starting_pace(None, lifted=False))
+        self.send_timeout = SEND_TIMEOUT_SECONDS  # a lost answer counts as "maybe delivered"
         self._sync_task: asyncio.Task[None] | None = None
         self._joined_at: dict[str, int] = {}  # room -> ms; older events there are history
         self._warned_encrypted: set[str] = set()
@@ -392,30 +416,40 @@ class MatrixAdapter:
             await self.client.keys_claim(missing)
 
     async def _detect_rate_limits(self) -> None:
-        """Decide how fast messages may go out, and tell the admin (long runs are expected).
+        """Decide how fast messages start to go out, and tell the admin which source it used
+        (long runs are expected).
 
-        MATRIX_MESSAGES_PER_SECOND wins; otherwise the bot asks Synapse for its own
-        rate-limit override (works when the bot is a server admin); otherwise it assumes
-        Synapse's defaults (0.2 messages per second).
+        MATRIX_MESSAGES_PER_SECOND wins and is never exceeded; otherwise the bot asks Synapse
+        for its own rate-limit override (works when the bot is a server admin); otherwise it
+        starts at Synapse's defaults (0.2 messages per second). Without the setting, the pace
+        is then raised while no M_LIMIT_EXCEEDED comes back (matrix_rate); with any source it
+        backs off when one does. The worker may go as fast as the ceiling: each event waits
+        for its turn in `self.pace`.
         """
         configured = self.settings.matrix_messages_per_second
-        if configured is not None:
-            self._sender.limits = DeliveryLimits(
-                global_per_second=configured,
-                per_chat_per_second=configured,
-                per_group_per_minute=configured * 60,
-            )
-            source = "MATRIX_MESSAGES_PER_SECOND"
-        else:
-            exempt = await self._rate_limit_lifted()
-            self._sender.limits = EXEMPT_LIMITS if exempt else DEFAULT_LIMITS
-            source = "rate limit lifted for the bot" if exempt else "homeserver defaults"
-        rate = self._sender.limits.global_per_second
+        lifted = configured is None and await self._rate_limit_lifted()
+        start = starting_pace(configured, lifted)
+        self.pace = MatrixPace(start)
+        # The pace holds the homeserver's limit; the worker only has to keep it fed, so it
+        # may go faster: two equal gates in a row lost 10–25% of the rate (the worker counts
+        # a delivery in flight from its start, room checks included, to its end).
+        self._sender.limits = DeliveryLimits(
+            global_per_second=start.ceiling * WORKER_HEADROOM,
+            per_chat_per_second=min(start.ceiling, 2.0),
+            per_group_per_minute=min(start.ceiling * 60, 60.0),
+        )
+        rate = start.per_second
+        probing = (
+            f"; raised while no M_LIMIT_EXCEEDED comes back, up to {start.ceiling:.1f}/s"
+            if start.ceiling > rate
+            else ""
+        )
         log.info(
-            "matrix: messages go out at about %.1f/s (%s); 1000 reminders take ~%d min",
+            "matrix: messages go out at about %.1f/s (%s); 1000 reminders take ~%d min%s",
             rate,
-            source,
+            start.source,
             max(1, round(1000 / rate / 60)),
+            probing,
         )
 
     async def _rate_limit_lifted(self) -> bool:
@@ -434,7 +468,10 @@ class MatrixAdapter:
     async def _sync_loop(self) -> None:
         backoff = 1.0
         while True:
-            response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
+            try:
+                response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
+            except (TimeoutError, aiohttp.ClientError) as error:  # the server is unreachable
+                response = SyncError(f"{type(error).__name__}: {error}")
             if isinstance(response, SyncResponse):
                 await self._crypto_housekeeping()
                 await self._rooms_left(response)
@@ -549,7 +586,7 @@ class MatrixAdapter:
             message_id=event.reacts_to,
             callback_data=data,
         )
-        await self._answer(incoming, room.room_id, event.reacts_to)
+        await self._answer(incoming, room.room_id, event.reacts_to, trigger=event.event_id)
 
     async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """A message we could not decrypt (its key was not shared with us, or the e2e
@@ -563,7 +600,7 @@ class MatrixAdapter:
             return
         self._warned_encrypted.add(room.room_id)
         t = Translator(await self._room_language(room.room_id))
-        await self.send(room.room_id, t.gettext(UNDECRYPTABLE), (), None)
+        await self.send(room.room_id, t.gettext(UNDECRYPTABLE), (), None)  # best effort
 
     async def _on_invite(self, room: MatrixRoom, event: InviteMemberEvent) -> None:
         if event.state_key != self.client.user_id or event.membership != "invite":
@@ -626,19 +663,51 @@ class MatrixAdapter:
         event = getattr(response, "event", None)
         return getattr(event, "sender", None)
 
-    async def _answer(self, incoming: IncomingMessage, room_id: str, event_id: str) -> None:
+    async def _answer(
+        self, incoming: IncomingMessage, room_id: str, event_id: str, trigger: str | None = None
+    ) -> None:
+        """Send the handlers' replies at once; one that fails goes to the outbox
+        (matrix_replies), so this callback never waits inside the sync loop."""
         replies = await self.dispatcher.handle(incoming, self)
-        for reply in replies:
+        for index, reply in enumerate(replies):
+            tx_key = reply_tx_key(trigger or event_id, index)
             target = room_id
-            if reply.to_private:
-                target = await self.direct_room(incoming.sender.user_id)
-            if reply.edit and reply.document is None and incoming.callback_data is not None:
-                await self.edit(room_id, event_id, reply)
-                continue
-            in_reply_to = event_id if not incoming.chat.is_private and target == room_id else None
-            await self.send(
-                target, reply.text, reply.buttons, reply.document, in_reply_to=in_reply_to
-            )
+            edit = reply.edit and reply.document is None and incoming.callback_data is not None
+            in_reply_to = None
+            try:
+                if reply.to_private:
+                    target = incoming.sender.user_id  # the outbox opens the room if this fails
+                    target = await self.direct_room(incoming.sender.user_id)
+                if edit:
+                    await self.edit(room_id, event_id, reply, raise_delivery=True, tx_key=tx_key)
+                    continue
+                if not incoming.chat.is_private and target == room_id:
+                    in_reply_to = event_id
+                await self.send(
+                    target,
+                    reply.text,
+                    reply.buttons,
+                    reply.document,
+                    in_reply_to=in_reply_to,
+                    raise_delivery=True,
+                    tx_key=tx_key,
+                )
+            except (RecipientUnreachable, PermanentFailure) as failure:
+                log.warning("matrix: reply to %s dropped: %s", target, failure)
+            except DeliveryError as failure:
+                await queue_reply(
+                    self.services,
+                    PLATFORM,
+                    target,
+                    text=reply.text,
+                    buttons=reply.buttons,
+                    document=reply.document,
+                    tx_key=tx_key,
+                    failure=failure,
+                    in_reply_to=in_reply_to,
+                    edit_of=event_id if edit else None,
+                    wake=self.services.wake_outbox,
+                )
 
     # --- out ------------------------------------------------------------------------------------
 
@@ -651,13 +720,25 @@ class MatrixAdapter:
             return known
         if known:
             log.warning("matrix: %s is not a private chat with %s; opening one", known, user_id)
-        response = await self.client.room_create(
-            is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[user_id]
+        if PACED.get():  # a new room counts against the homeserver's message limit too
+            if (later := await self.pace.wait(at_most=PACE_MAX_WAIT_SECONDS)) is not None:
+                raise RetryLater(later, f"the bot's own pace: next turn in {later:.1f}s")
+        else:
+            self.pace.count()
+        response = await within(
+            self.client.room_create(
+                is_direct=True, preset=RoomPreset.trusted_private_chat, invite=[user_id]
+            ),
+            self.send_timeout,
         )
         if isinstance(response, RoomCreateError):
-            if response.status_code == "M_LIMIT_EXCEEDED":
-                raise RetryLater((response.retry_after_ms or 1000) / 1000, response.message)
-            raise RecipientUnreachable(f"cannot open a direct room: {response.message}")
+            failure = failure_from_response(response)
+            if isinstance(failure, RetryLater):
+                self.pace.limited(failure.seconds)
+                raise failure
+            if response.status_code in ("M_FORBIDDEN", "M_NOT_FOUND", "M_UNKNOWN"):
+                raise RecipientUnreachable(f"cannot open a direct room: {response.message}")
+            raise failure
         self._opened_for[response.room_id] = user_id
         await self._remember_direct(response.room_id)
         async with self.services.sessions.begin() as session:
@@ -722,50 +803,54 @@ class MatrixAdapter:
         event_type: str = "m.room.message",
         tx_id: str | None = None,
     ) -> str | None:
-        """Send one event. Deliveries report failures to the outbox (429 included); direct
-        replies wait out a 429 up to twice, then give up with a log line."""
+        """Send one event in its turn (matrix_rate). A failure is classified for the outbox
+        (matrix_send) and raised with `raise_delivery`, else logged; nothing here waits out
+        a rate limit: the outbox does, outside the sync loop."""
         room = self.client.rooms.get(room_id)
-        if room is not None and room.encrypted and self.client.olm:
-            await self._prepare_encrypted_send(room)
-        for attempt in range(REPLY_RETRIES + 1):
-            response = await self.client.room_send(
-                room_id, event_type, content, tx_id=tx_id, ignore_unverified_devices=True
+        try:
+            if room is None and self.client.olm:  # nio refuses it: take no turn of the pace
+                raise TransientFailure(f"not sent: {room_id} is not synced yet")
+            if room is not None and room.encrypted and self.client.olm:
+                await within(self._prepare_encrypted_send(room), self.send_timeout)
+            return await send_event(
+                self.client,
+                self.pace,
+                room_id,
+                event_type,
+                content,
+                tx_id=tx_id,
+                paced=PACED.get(),
+                seconds=self.send_timeout,
             )
-            if isinstance(response, RoomSendResponse):
-                return response.event_id
-            status = getattr(response, "status_code", None)
-            message = getattr(response, "message", str(response))
-            retry_after = (getattr(response, "retry_after_ms", None) or 1000) / 1000
-            if status == "M_LIMIT_EXCEEDED" and not raise_delivery and attempt < REPLY_RETRIES:
-                await asyncio.sleep(retry_after)
-                continue
-            log.warning("matrix: sending to %s failed: %s %s", room_id, status, message)
-            if not raise_delivery:
-                return None
-            if status == "M_LIMIT_EXCEEDED":
-                raise RetryLater(retry_after, message)
-            if status in ("M_FORBIDDEN", "M_NOT_FOUND"):
-                raise RecipientUnreachable(message)
-            if status in ("M_TOO_LARGE", "M_BAD_JSON", "M_NOT_JSON"):
-                raise PermanentFailure(message)
-            raise TransientFailure(f"{status}: {message}")
-        return None
+        except DeliveryError as failure:
+            log.warning("matrix: sending to %s failed: %s", room_id, failure)
+            if raise_delivery:
+                raise
+            return None
 
     async def _send_file(
         self, room_id: str, document: Document, raise_delivery: bool, tx_id: str | None = None
     ) -> str | None:
         room = self.client.rooms.get(room_id)
         encrypted = bool(room and room.encrypted and self.client.olm)
-        upload, keys = await self.client.upload(
-            io.BytesIO(document.content),
-            content_type=document.mime_type,
-            filename=document.filename,
-            filesize=len(document.content),
-            encrypt=encrypted,  # in encrypted rooms the file itself is encrypted too
-        )
+        try:  # a repeated upload only stores the file twice; nobody sees a copy
+            upload, keys = await within(
+                self.client.upload(
+                    io.BytesIO(document.content),
+                    content_type=document.mime_type,
+                    filename=document.filename,
+                    filesize=len(document.content),
+                    encrypt=encrypted,  # in encrypted rooms the file itself is encrypted too
+                ),
+                UPLOAD_TIMEOUT_SECONDS,
+            )
+        except DeliveryError as failure:
+            upload, keys = failure, None
         if not isinstance(upload, UploadResponse):
+            failure = upload if isinstance(upload, DeliveryError) else failure_from_response(upload)
+            log.warning("matrix: upload to %s failed: %s", room_id, failure)
             if raise_delivery:
-                raise TransientFailure(f"upload failed: {getattr(upload, 'message', upload)}")
+                raise failure
             return None
         content: dict[str, Any] = {
             "msgtype": "m.file",
@@ -785,10 +870,10 @@ class MatrixAdapter:
         mapping = {KEYCAPS[i]: button.data for i, button in enumerate(choices)}
         await self._save(f"buttons:{event_id}", json.dumps(mapping, ensure_ascii=False))
         for index, key in enumerate(mapping):
-            await self._room_send(
+            await self._room_send(  # a delivery repeats them all (same ids) until all are there
                 room_id,
                 {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
-                raise_delivery=False,
+                raise_delivery=tx_key is not None,
                 event_type="m.reaction",
                 tx_id=_tx(tx_key, f"choice-{index}"),
             )

@@ -14,6 +14,7 @@ from nio import (
 )
 from sqlalchemy import select, update
 
+from bot.adapters.matrix_rate import MatrixPace, PaceStart
 from bot.core.messages import OutgoingMessage
 from bot.outbox.ports import DeliveryLimits
 from storage import outbox
@@ -258,6 +259,7 @@ async def test_429_from_the_homeserver_is_honoured(
         # lift our own pacing so that the homeserver's limit is what we run into
         assert bot.core.worker is not None
         bot.core.worker.set_limits("matrix", DeliveryLimits(100, 100, 6000))
+        bot.adapter.pace = MatrixPace(PaceStart(100, 100, "this test"))
         async with bot.core.services.sessions.begin() as session:
             for index in range(14):
                 await outbox.enqueue(
@@ -322,6 +324,7 @@ async def test_start_logs_how_fast_messages_go_out(
     bot = await start_matrix_bot(synapse, user_id, tmp_path)
     await stop_matrix_bot(bot)
     assert "0.2/s (homeserver defaults); 1000 reminders take ~83 min" in caplog.text
+    assert "raised while no M_LIMIT_EXCEEDED comes back, up to 10.0/s" in caplog.text
     synapse.override_ratelimit(user_id)
     bot = await start_matrix_bot(synapse, user_id, tmp_path, matrix_messages_per_second=5)
     await stop_matrix_bot(bot)
