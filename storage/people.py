@@ -691,3 +691,11 @@ async def direct_chat_owner(session: AsyncSession, platform: str, chat_id: str) 
         .where(Identity.platform == platform, Identity.dm_chat_id == chat_id)
         .limit(1)
     )
+
+
+async def registered_chat_ids(session: AsyncSession, platform: str) -> set[str]:
+    """Every chat on `platform` registered as a working group's chat: what an adapter knows
+    to be a group room at start, before the room's own state says anything."""
+    return set(
+        await session.scalars(select(GroupChat.chat_id).where(GroupChat.platform == platform))
+    )

@@ -84,6 +84,7 @@ from storage.people import (
     direct_chat_owner,
     group_for_chat,
     known_direct_chat,
+    registered_chat_ids,
     remember_direct_chat,
 )
 
@@ -223,6 +224,7 @@ class MatrixAdapter:
         self._warned_encrypted: set[str] = set()
         self._creators_cache: dict[str, set[str]] = {}
         self._direct_rooms: set[str] = set()
+        self._group_rooms: set[str] = set()  # registered as a group's chat (cache of the db)
         self._opened_for: dict[str, str] = {}  # direct rooms we created -> the person
         self._allowed = [
             e.strip() for e in settings.matrix_allowed_inviters.split(",") if e.strip()
@@ -286,11 +288,25 @@ class MatrixAdapter:
 
     def is_direct_room(self, room_id: str) -> bool:
         """Direct chats are the rooms we were invited to (or opened) as direct chats;
-        a small unnamed room of two counts as one too, for rooms from before this flag."""
+        a small unnamed room of two counts as one too, for rooms from before this flag.
+        A room registered as a group's chat never is, however few are left in it."""
+        if room_id in self._group_rooms:
+            return False
         if room_id in self._direct_rooms:
             return True
         room = self.client.rooms.get(room_id)
         return room is not None and room.member_count <= 2 and not room.name
+
+    async def _is_group_room(self, room_id: str) -> bool:
+        """Whether the room is registered as a working group's chat: a stored fact, which
+        wins over anything the room's current shape suggests."""
+        if room_id in self._group_rooms:
+            return True
+        async with self.services.sessions() as session:
+            group = await group_for_chat(session, PLATFORM, room_id)
+        if group is not None:
+            self._group_rooms.add(room_id)
+        return group is not None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -303,6 +319,8 @@ class MatrixAdapter:
         self.client.add_event_callback(self._on_member, RoomMemberEvent)
         self.client.add_event_callback(self._on_power_levels, PowerLevelsEvent)
         self._direct_rooms = set(json.loads(await self._load("direct_rooms") or "[]"))
+        async with self.services.sessions() as session:
+            self._group_rooms = await registered_chat_ids(session, PLATFORM)
         token = await self._load("sync_token")
         if token is None:  # first start: learn the rooms, answer nothing from the past
             response = await self.client.sync(timeout=0, full_state=True)
@@ -355,14 +373,22 @@ class MatrixAdapter:
         os.chmod(session_file, 0o600)
 
     async def _initial_state(self) -> None:
-        """After a restart: load room state without touching the saved position."""
+        """After a restart: load every room's full state without touching the saved position.
+
+        nio syncs from its `next_batch` whatever `since` says, and ignores a response whose
+        token equals it; after an idle downtime the server answers with that same token, so
+        no state was ever loaded (rooms lost names, members and power levels). An initial
+        sync (no token at all) always brings the whole state."""
         saved = self.client.next_batch
-        response = await self.client.sync(
-            timeout=0, full_state=True, since=None, sync_filter={"room": {"timeline": {"limit": 0}}}
-        )
+        self.client.next_batch = None  # type: ignore[assignment]
+        try:
+            response = await self.client.sync(
+                timeout=0, full_state=True, sync_filter={"room": {"timeline": {"limit": 0}}}
+            )
+        finally:
+            self.client.next_batch = saved
         if isinstance(response, SyncError):
             raise MatrixError(f"initial sync failed: {response.message}")
-        self.client.next_batch = saved
 
     async def _crypto_housekeeping(self) -> None:
         await e2e_housekeeping(self.client)
@@ -461,8 +487,10 @@ class MatrixAdapter:
     async def _chat(self, room: MatrixRoom, sender: str) -> ChatRef:
         """The room as the handlers see it: private only if it is the sender's verified
         private chat, so no one's private chat is ever pointed at a room others can read."""
-        private = self.is_direct_room(room.room_id) and await self.is_private_with(
-            room.room_id, sender
+        private = (
+            not await self._is_group_room(room.room_id)
+            and self.is_direct_room(room.room_id)
+            and await self.is_private_with(room.room_id, sender)
         )
         kind = ChatKind.PRIVATE if private else ChatKind.GROUP
         return ChatRef(PLATFORM, room.room_id, kind, room.display_name)
@@ -576,7 +604,9 @@ class MatrixAdapter:
         bot itself was removed: membership follows the room."""
         if self._is_history(room, event.server_timestamp):
             return
-        if self.is_direct_room(room.room_id) or not await self._first_time(event.event_id):
+        if not await self._is_group_room(room.room_id) and self.is_direct_room(room.room_id):
+            return
+        if not await self._first_time(event.event_id):
             return
         gone = event.membership in ("leave", "ban")
         if event.state_key == self.client.user_id:
