@@ -55,6 +55,7 @@ from nio import (
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
+from bot.adapters.matrix_mentions import with_mentions_resolved
 from bot.core.i18n import N_, Translator
 from bot.core.messages import (
     EDIT_MESSAGE_ID,
@@ -529,14 +530,18 @@ class MatrixAdapter:
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender == self.client.user_id or self._is_history(room, event.server_timestamp):
             return
-        text = self._command_text(event.body)
+        content = event.source.get("content", {})
+        body = with_mentions_resolved(
+            content, event.body, own_user_id=self.client.user_id, display_name=room.user_name
+        )
+        text = self._command_text(body)
         chat = await self._chat(room, event.sender)
         if text is None and not chat.is_private:
             return
         if not await self._first_time(event.event_id):
             return
         reply_to = None
-        relates = event.source.get("content", {}).get("m.relates_to", {})
+        relates = content.get("m.relates_to", {})
         replied_id = relates.get("m.in_reply_to", {}).get("event_id")
         if replied_id:
             replied_sender = await self._sender_of(room.room_id, replied_id)
@@ -545,7 +550,7 @@ class MatrixAdapter:
         incoming = IncomingMessage(
             chat=chat,
             sender=self._person(room, event.sender),
-            text=text or event.body,
+            text=text or body,
             message_id=event.event_id,
             reply_to=reply_to,
         )

@@ -11,6 +11,7 @@ import re
 from bot.core.enums import Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
+from bot.core.mentions import MENTION as _MENTION  # Matrix IDs keep their colon
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
@@ -38,7 +39,6 @@ _EVERYONE_YES = re.compile(
     re.IGNORECASE,
 )
 _GUESTS = re.compile(r"\b(?:gäste|gaeste|gast|guests|guest)\s*:", re.IGNORECASE)
-_MENTION = re.compile(r"(?<!\S)@\S+")
 
 
 def split_guests(text: str) -> list[str]:
