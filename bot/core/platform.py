@@ -32,3 +32,6 @@ class PlatformTraits:
 
     command_prefix: str = "/"
     max_buttons: int | None = None
+    # The bot may open a direct chat itself (Matrix invites); else a person must open it
+    # (Telegram bots cannot write first), which is what hints and ✉︎✗ markers are about.
+    opens_direct_chats: bool = False
