@@ -6,9 +6,10 @@ Design notes:
 - Replies are `m.notice` events with a plain `body` and an HTML `formatted_body`, sent as
   replies (`m.in_reply_to`) in group rooms so busy rooms keep context.
 - Buttons become reactions: the bot lists the choices with keycap emoji and reacts with
-  each one itself, so a member only taps. Reactions work in every client and need no
+  each one once, so a member only taps (bot/adapters/matrix_buttons.py: a button with its
+  own number gets that number's keycap). Reactions work in every client and need no
   room-version support, unlike native poll events; the mapping is stored, so buttons keep
-  working after a restart.
+  working after a restart. Removing one's reaction takes that answer back.
 - The sync token and the ids of handled events are stored in the database: a restart
   neither replays commands nor misses those sent while the bot was down. Events from
   before the bot joined a room are ignored. The bot never calls logout() (that would
@@ -44,6 +45,7 @@ from nio import (
     MegolmEvent,
     PowerLevelsEvent,
     ReactionEvent,
+    RedactionEvent,
     RoomCreateError,
     RoomMemberEvent,
     RoomMessageText,
@@ -55,6 +57,7 @@ from nio import (
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
+from bot.adapters.matrix_buttons import KEYCAPS, keyed
 from bot.adapters.matrix_mentions import with_mentions_resolved
 from bot.core.i18n import N_, Translator
 from bot.core.messages import (
@@ -93,7 +96,6 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "matrix"
 MAX_TEXT = 16_000  # events are capped at 64 KiB; HTML doubles the text
-KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 SYNC_TIMEOUT_MS = 30_000
 REPLY_RETRIES = 2
 # Synapse's default rc_message: 0.2 messages/s with a burst of 10.
@@ -144,12 +146,15 @@ def to_html(text: str) -> str:
     return "".join(out).removesuffix("<br/>")
 
 
-def with_choices(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[str, list[Button]]:
-    flat = [button for row in buttons for button in row][: len(KEYCAPS)]
-    if not flat:
+def with_choices(
+    text: str, buttons: tuple[tuple[Button, ...], ...]
+) -> tuple[str, list[tuple[str, Button]]]:
+    """The text with its choices listed by keycap, and (keycap, button) for each."""
+    choices = keyed([button for row in buttons for button in row])
+    if not choices:
         return text, []
-    lines = [f"{KEYCAPS[i]} {button.label}" for i, button in enumerate(flat)]
-    return text + "\n\n" + "\n".join(lines), flat
+    lines = [f"{key} {label}" for key, label, _ in choices]
+    return text + "\n\n" + "\n".join(lines), [(key, button) for key, _, button in choices]
 
 
 def _tx(key: str | None, part: str) -> str | None:
@@ -315,6 +320,7 @@ class MatrixAdapter:
         await self._login()
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_reaction, ReactionEvent)
+        self.client.add_event_callback(self._on_redaction, RedactionEvent)
         self.client.add_event_callback(self._on_encrypted, MegolmEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_member, RoomMemberEvent)
@@ -566,14 +572,36 @@ class MatrixAdapter:
         data = choices.get(event.key)
         if data is None or not await self._first_time(event.event_id):
             return
+        reaction = {"on": event.reacts_to, "key": event.key, "sender": event.sender}
+        await self._save(f"reaction:{event.event_id}", json.dumps(reaction, ensure_ascii=False))
+        await self._press(room, event.sender, event.reacts_to, data)
+
+    async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
+        """A member removed their reaction: the answer it gave is taken back (the button's
+        `undo`, e.g. a date's "yes" becomes "no"), once."""
+        if event.sender == self.client.user_id or self._is_history(room, event.server_timestamp):
+            return
+        stored = await self._load(f"reaction:{event.redacts}")
+        if stored is None:
+            return
+        reaction = json.loads(stored)
+        if reaction["sender"] != event.sender:
+            return  # a moderator removing someone's reaction does not answer for them
+        undo = json.loads(await self._load(f"undo:{reaction['on']}") or "{}").get(reaction["key"])
+        if undo is None or not await self._first_time(event.event_id):
+            return
+        await self._press(room, event.sender, reaction["on"], undo)
+
+    async def _press(self, room: MatrixRoom, sender: str, event_id: str, data: str) -> None:
+        """A button pressed (or taken back) on `event_id`, as the handlers see it."""
         incoming = IncomingMessage(
-            chat=await self._chat(room, event.sender),
-            sender=self._person(room, event.sender),
+            chat=await self._chat(room, sender),
+            sender=self._person(room, sender),
             text="",
-            message_id=event.reacts_to,
+            message_id=event_id,
             callback_data=data,
         )
-        await self._answer(incoming, room.room_id, event.reacts_to)
+        await self._answer(incoming, room.room_id, event_id)
 
     async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """A message we could not decrypt (its key was not shared with us, or the e2e
@@ -806,18 +834,41 @@ class MatrixAdapter:
         return await self._room_send(room_id, content, raise_delivery, tx_id=tx_id)
 
     async def _offer_choices(
-        self, room_id: str, event_id: str, choices: list[Button], tx_key: str | None = None
+        self,
+        room_id: str,
+        event_id: str,
+        choices: list[tuple[str, Button]],
+        tx_key: str | None = None,
     ) -> None:
-        mapping = {KEYCAPS[i]: button.data for i, button in enumerate(choices)}
+        """Store what each keycap means and react with each keycap not there yet: an edit
+        offers the same keys again, and Synapse refuses a second identical reaction
+        (M_DUPLICATE_ANNOTATION). A keycap no longer offered is taken back."""
+        mapping = {key: button.data for key, button in choices}
+        undo = {key: button.undo for key, button in choices if button.undo}
         await self._save(f"buttons:{event_id}", json.dumps(mapping, ensure_ascii=False))
-        for index, key in enumerate(mapping):
-            await self._room_send(
+        await self._save(f"undo:{event_id}", json.dumps(undo, ensure_ascii=False))
+        await self._react_with(room_id, event_id, list(mapping), tx_key=tx_key)
+
+    async def _react_with(
+        self, room_id: str, event_id: str, keys: list[str], tx_key: str | None = None
+    ) -> None:
+        """Make the bot's own reactions on `event_id` exactly `keys`."""
+        sent: dict[str, str] = json.loads(await self._load(f"reacted:{event_id}") or "{}")
+        for key in [k for k in sent if k not in keys]:
+            await self.client.room_redact(room_id, sent.pop(key))
+        for key in keys:
+            if key in sent:
+                continue
+            reaction = await self._room_send(
                 room_id,
                 {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
                 raise_delivery=False,
                 event_type="m.reaction",
-                tx_id=_tx(tx_key, f"choice-{index}"),
+                tx_id=_tx(tx_key, f"choice-{KEYCAPS.index(key)}"),
             )
+            if reaction:
+                sent[key] = reaction
+        await self._save(f"reacted:{event_id}", json.dumps(sent, ensure_ascii=False))
 
     async def edit(
         self,
@@ -851,6 +902,7 @@ class MatrixAdapter:
             await self._offer_choices(room_id, event_id, choices, tx_key=tx_key)
         elif edited:  # no buttons any more (e.g. a closed poll): old reactions do nothing
             await self._save(f"buttons:{event_id}", "{}")
+            await self._react_with(room_id, event_id, [])
 
     # --- state ------------------------------------------------------------------------------
 

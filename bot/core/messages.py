@@ -76,6 +76,9 @@ class ReplyTarget:
 class Button:
     label: str
     data: str
+    # What taking the press back means, where a platform lets people do that (a removed
+    # Matrix reaction): e.g. "/vote #1 2 no" for "/vote #1 2 yes". None: nothing.
+    undo: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,7 @@ async def test_joining_on_matrix_brings_an_invitation_not_a_telegram_hint(
     assert "Direktchat" in joined_answer.body and "Einladung an" in joined_answer.body
     assert "!start" not in joined_answer.body, joined_answer.body
     [greeting] = await bob.wait(
-        lambda e: getattr(e, "sender", None) == bot and "unser Direktchat" in getattr(e, "body", ""),
+        lambda e: getattr(e, "sender", None) == bot and "Direktchat" in getattr(e, "body", ""),
         seconds=30,
     )
     assert greeting.room_id != room

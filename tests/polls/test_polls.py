@@ -239,12 +239,18 @@ async def test_poll_reaches_the_groups_other_chats_with_fitting_buttons(
                 created_at=core.services.clock.now(),
             )
         )
-    await chat.say(anna, POLL + " notfalls")  # 3 slots x 3 answers = 9 reactions: fits
-    await chat.say(anna, POLL.replace('"Juni', '"Juli') + "; 23.06. 9 Uhr notfalls")  # 12
+    # Reactions are keycaps: one "yes" per slot, so 2️⃣ is date 2 (never "4️⃣ = 2 ✅ ja").
+    await chat.say(anna, POLL + " notfalls")
+    await chat.say(anna, POLL.replace('"Juni', '"Juli') + "; 23.06. 9 Uhr notfalls")
     rows = await outbox_rows(core, "poll")
     assert [row.chat_id for row in rows] == ["!room:localhost", "!room:localhost"]
     small, big = (decode_message(row.payload) for row in rows)
-    assert sum(len(row) for row in small.buttons) == 9
+    assert [b.data for row in small.buttons for b in row] == [
+        "/vote #1 1 yes",
+        "/vote #1 2 yes",
+        "/vote #1 3 yes",
+    ]
+    assert small.buttons[0][0].undo == "/vote #1 1 no"
     assert [b.data for row in big.buttons for b in row] == [
         "/vote #2 1 yes",
         "/vote #2 2 yes",
