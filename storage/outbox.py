@@ -66,9 +66,7 @@ def decode_message(payload: dict[str, Any]) -> OutgoingMessage:
             content=base64.b64decode(doc["content_b64"]),
             mime_type=doc["mime_type"],
         )
-    buttons = tuple(
-        tuple(Button(*button) for button in row) for row in payload.get("buttons", [])
-    )
+    buttons = tuple(tuple(Button(*button) for button in row) for row in payload.get("buttons", []))
     return OutgoingMessage(
         text=payload["text"], buttons=buttons, document=document, extra=payload.get("extra", {})
     )
