@@ -72,6 +72,9 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, split_markdown
+from bot.core.rich_text import to_html as markdown_html
+from bot.core.rich_text import to_plain as rich_plain
 from bot.core.settings import Settings
 from bot.core.text import split_text
 from bot.outbox.ports import (
@@ -194,6 +197,7 @@ class MatrixSender:
             message.document,
             raise_delivery=True,
             tx_key=key,
+            markdown=message.extra.get(TEXT_FORMAT) == MARKDOWN_FORMAT,
         )
 
 
@@ -691,7 +695,12 @@ class MatrixAdapter:
                 continue
             in_reply_to = event_id if not incoming.chat.is_private and target == room_id else None
             await self.send(
-                target, reply.text, reply.buttons, reply.document, in_reply_to=in_reply_to
+                target,
+                reply.text,
+                reply.buttons,
+                reply.document,
+                in_reply_to=in_reply_to,
+                markdown=reply.markdown,
             )
 
     # --- out ------------------------------------------------------------------------------------
@@ -741,18 +750,25 @@ class MatrixAdapter:
         in_reply_to: str | None = None,
         raise_delivery: bool = False,
         tx_key: str | None = None,
+        markdown: bool = False,
     ) -> str | None:
         """Send text (split at the size limit), a file and choices. With `tx_key`, each
-        event's transaction id is derived from it, so repeating the call sends nothing new."""
+        event's transaction id is derived from it, so repeating the call sends nothing new.
+        Markdown goes out as real HTML with a readable plain body, split between sections."""
         text, choices = with_choices(text, buttons)
         last: str | None = None
-        chunks = split_text(text, MAX_TEXT) if text else []
-        for index, chunk in enumerate(chunks):
+        if markdown and text:
+            parts = split_markdown(text, MAX_TEXT, measure=lambda part: len(markdown_html(part)))
+            bodies = [(rich_plain(part), markdown_html(part)) for part in parts]
+        else:
+            chunks = split_text(text, MAX_TEXT) if text else []
+            bodies = [(chunk, to_html(chunk)) for chunk in chunks]
+        for index, (body, formatted) in enumerate(bodies):
             content: dict[str, Any] = {
                 "msgtype": "m.notice",
-                "body": chunk,
+                "body": body,
                 "format": "org.matrix.custom.html",
-                "formatted_body": to_html(chunk),
+                "formatted_body": formatted,
             }
             if in_reply_to and index == 0:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}

@@ -25,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.constants import ChatMemberStatus, ChatType, MessageLimit
+from telegram.constants import ChatMemberStatus, ChatType, MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -63,6 +63,7 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.core.redact import register_secret
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, split_markdown, to_telegram_html
 from bot.core.router import Router
 from bot.core.settings import Settings, TelegramMode
 from bot.core.text import split_text
@@ -196,22 +197,37 @@ async def send_content(
     buttons: tuple[tuple[Button, ...], ...],
     document: Document | None,
     call: Callable[..., Awaitable[Any]] = _once,
+    *,
+    markdown: bool = False,
 ) -> Message | None:
     """Text (split at Telegram's limit), buttons on the last part, an optional file.
 
     A file takes its text as caption when it fits; a longer text goes out first as
-    messages of its own, so nothing is cut off.
+    messages of its own, so nothing is cut off. Markdown goes out in HTML parse mode
+    (Telegram's inline tags only), split between sections.
     """
     markup = keyboard(buttons)
     caption = None
-    if document is not None and len(text) <= MessageLimit.CAPTION_LENGTH:
+    if document is not None and not markdown and len(text) <= MessageLimit.CAPTION_LENGTH:
         caption, text = text or None, ""
-    chunks = split_text(text, MessageLimit.MAX_TEXT_LENGTH) if text else []
+    extra: dict[str, Any] = {}
+    if markdown and text:
+        parts = split_markdown(
+            text, MessageLimit.MAX_TEXT_LENGTH, measure=lambda part: len(to_telegram_html(part))
+        )
+        chunks = [to_telegram_html(part) for part in parts]
+        extra["parse_mode"] = ParseMode.HTML
+    else:
+        chunks = split_text(text, MessageLimit.MAX_TEXT_LENGTH) if text else []
     last: Message | None = None
     for index, chunk in enumerate(chunks):
         final = index == len(chunks) - 1 and document is None
         last = await call(
-            bot.send_message, chat_id=chat_id, text=chunk, reply_markup=markup if final else None
+            bot.send_message,
+            chat_id=chat_id,
+            text=chunk,
+            reply_markup=markup if final else None,
+            **extra,
         )
     if document is not None:
         last = await call(
@@ -257,6 +273,7 @@ class TelegramSender:
                 message.text,
                 message.buttons,
                 message.document,
+                markdown=message.extra.get(TEXT_FORMAT) == MARKDOWN_FORMAT,
             )
             return str(sent.message_id) if sent else None
         except RetryAfter as exc:
@@ -521,6 +538,7 @@ class TelegramAdapter:
             reply.buttons,
             reply.document,
             self._reply_call,
+            markdown=reply.markdown,
         )
 
     async def _reply_call(self, method: Call, **kwargs: Any) -> Any:

@@ -99,6 +99,7 @@ class Reply:
     edit: bool = False
     toast: str | None = None
     to_private: bool = False
+    markdown: bool = False  # `text` is Markdown: each platform shows it formatted
 
     @staticmethod
     def rows(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:

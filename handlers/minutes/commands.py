@@ -18,11 +18,12 @@ from bot.core.enums import MinutesStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Document, OutgoingMessage, Reply
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.minutes.collect import collect_minutes
-from handlers.minutes.render import minutes_documents, render_markdown
+from handlers.minutes.render import escape, minutes_documents, render_markdown
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
 from storage import outbox, people
@@ -68,9 +69,14 @@ async def _rendered(
 
 async def generate(ctx: HandlerContext) -> list[Reply]:
     meeting = await _meeting(ctx, ctx.args.get("number"))
-    text, files = await _rendered(ctx, meeting)
-    caption = ctx._("The minutes of meeting #{number} as a file.", number=meeting.number)
-    return [Reply(text), *(Reply(caption, document=file) for file in files)]
+    text, (first, *others) = await _rendered(ctx, meeting)
+    # the minutes formatted, one notice, then the files (Markdown, HTML, Word)
+    caption = ctx._("The minutes of meeting #{number} as files.", number=meeting.number)
+    return [
+        Reply(text, markdown=True),
+        Reply(caption, document=first),
+        *(Reply("", document=file) for file in others),
+    ]
 
 
 async def publish(ctx: HandlerContext) -> Reply:
@@ -100,7 +106,11 @@ async def publish(ctx: HandlerContext) -> Reply:
     await ctx.announce(
         dedupe_key=f"{key}:md",
         purpose="minutes_draft",
-        message=OutgoingMessage(headline + "\n\n" + text, document=markdown),
+        message=OutgoingMessage(
+            escape(headline) + "\n\n" + text,
+            document=markdown,
+            extra={TEXT_FORMAT: MARKDOWN_FORMAT},
+        ),
         elsewhere_only=True,
     )
     await ctx.announce(
