@@ -44,7 +44,10 @@ def encode_message(message: OutgoingMessage) -> dict[str, Any]:
     payload: dict[str, Any] = {"text": message.text}
     if message.buttons:
         payload["buttons"] = [
-            [[b.label, b.data, *([b.undo] if b.undo else [])] for b in row]
+            [
+                [b.label, b.data, *([b.undo, True] if b.exclusive else [b.undo] if b.undo else [])]
+                for b in row
+            ]
             for row in message.buttons
         ]
     if message.document is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
@@ -49,6 +49,23 @@ async def forget_events_before(session: AsyncSession, platform: str, before: dat
     result = await session.execute(
         delete(ProcessedEvent).where(
             ProcessedEvent.platform == platform, ProcessedEvent.seen_at < before
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def forget_state_before(
+    session: AsyncSession, platform: str, prefixes: tuple[str, ...], before: datetime
+) -> int:
+    """Drop values whose key starts with one of `prefixes` and that were last written
+    before `before`: per-person records (who reacted how) are kept no longer than needed."""
+    if not prefixes:
+        return 0
+    result = await session.execute(
+        delete(PlatformState).where(
+            PlatformState.platform == platform,
+            PlatformState.updated_at < before,
+            or_(*(PlatformState.key.startswith(prefix, autoescape=True) for prefix in prefixes)),
         )
     )
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -50,6 +50,7 @@ from nio import (
     RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
+    RoomRedactResponse,
     RoomSendResponse,
     SyncError,
     SyncResponse,
@@ -101,6 +102,7 @@ PLATFORM = "matrix"
 MAX_TEXT = 16_000  # events are capped at 64 KiB; HTML doubles the text
 SYNC_TIMEOUT_MS = 30_000
 REPLY_RETRIES = 2
+REACTIONS_KEPT = timedelta(days=90)  # per-person reaction records (see forget_old_events)
 # Synapse's default rc_message: 0.2 messages/s with a burst of 10.
 DEFAULT_LIMITS = DeliveryLimits(
     global_per_second=0.2, per_chat_per_second=0.2, per_group_per_minute=12
@@ -578,7 +580,37 @@ class MatrixAdapter:
             return
         reaction = {"on": event.reacts_to, "key": event.key, "sender": event.sender}
         await self._save(f"reaction:{event.event_id}", json.dumps(reaction, ensure_ascii=False))
+        taps_key = f"taps:{event.reacts_to}:{event.sender}"
+        taps: dict[str, str] = json.loads(await self._load(taps_key) or "{}")
+        exclusive = set(json.loads(await self._load(f"exclusive:{event.reacts_to}") or "[]"))
+        superseded = {
+            key: reaction_id
+            for key, reaction_id in taps.items()
+            if event.key in exclusive and key in exclusive and key != event.key
+        }
+        taps = {k: v for k, v in taps.items() if k not in superseded} | {event.key: event.event_id}
+        await self._save(taps_key, json.dumps(taps, ensure_ascii=False))
         await self._press(room, event.sender, event.reacts_to, data)
+        for key, reaction_id in superseded.items():
+            await self._withdraw_reaction(room, event.reacts_to, event.sender, key, reaction_id)
+
+    async def _withdraw_reaction(
+        self, room: MatrixRoom, event_id: str, sender: str, key: str, reaction_id: str
+    ) -> None:
+        """A newer press replaced the answer a reaction gave: remove that reaction where the
+        bot may (a moderator bot), else say in reply to the message that it is out of date."""
+        await self._save(f"reaction:{reaction_id}", json.dumps({"superseded": True}))
+        response = await self.client.room_redact(room.room_id, reaction_id, reason="superseded")
+        if isinstance(response, RoomRedactResponse):
+            return
+        t = Translator(await self._room_language(room.room_id))
+        text = t.gettext(
+            "{name}: your answer has changed; your reaction {key} is out of date – "
+            "please remove it.",
+            name=room.user_name(sender) or sender,
+            key=key,
+        )
+        await self.send(room.room_id, text, (), None, in_reply_to=event_id)
 
     async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
         """A member removed their reaction: the answer it gave is taken back (the button's
@@ -589,7 +621,11 @@ class MatrixAdapter:
         if stored is None:
             return
         reaction = json.loads(stored)
-        if reaction["sender"] != event.sender:
+        taps_key = f"taps:{reaction.get('on')}:{event.sender}"
+        taps: dict[str, str] = json.loads(await self._load(taps_key) or "{}")
+        if taps.pop(reaction.get("key", ""), None) is not None:
+            await self._save(taps_key, json.dumps(taps, ensure_ascii=False))
+        if reaction.get("sender") != event.sender:  # superseded, or not the reactor's own
             return  # a moderator removing someone's reaction does not answer for them
         undo = json.loads(await self._load(f"undo:{reaction['on']}") or "{}").get(reaction["key"])
         if undo is None or not await self._first_time(event.event_id):
@@ -861,8 +897,10 @@ class MatrixAdapter:
         (M_DUPLICATE_ANNOTATION). A keycap no longer offered is taken back."""
         mapping = {key: button.data for key, button in choices}
         undo = {key: button.undo for key, button in choices if button.undo}
+        exclusive = [key for key, button in choices if button.exclusive]
         await self._save(f"buttons:{event_id}", json.dumps(mapping, ensure_ascii=False))
         await self._save(f"undo:{event_id}", json.dumps(undo, ensure_ascii=False))
+        await self._save(f"exclusive:{event_id}", json.dumps(exclusive, ensure_ascii=False))
         await self._react_with(room_id, event_id, list(mapping), tx_key=tx_key)
 
     async def _react_with(
@@ -935,7 +973,11 @@ class MatrixAdapter:
             await platform_state.set_state(session, PLATFORM, key, value, self.services.clock.now())
 
     async def forget_old_events(self, keep: timedelta = timedelta(days=7)) -> None:
+        """Handled-event marks go after a week; who reacted how on a message (Matrix IDs)
+        after REACTIONS_KEPT, when no poll is still answered by reaction."""
+        now = self.services.clock.now()
         async with self.services.sessions.begin() as session:
-            await platform_state.forget_events_before(
-                session, PLATFORM, self.services.clock.now() - keep
+            await platform_state.forget_events_before(session, PLATFORM, now - keep)
+            await platform_state.forget_state_before(
+                session, PLATFORM, ("reaction:", "taps:"), now - REACTIONS_KEPT
             )

@@ -79,6 +79,9 @@ class Button:
     # What taking the press back means, where a platform lets people do that (a removed
     # Matrix reaction): e.g. "/vote #1 2 no" for "/vote #1 2 yes". None: nothing.
     undo: str | None = None
+    # Pressing it replaces the presser's earlier press of another exclusive button on the
+    # same message (a single-choice survey): that earlier reaction is out of date.
+    exclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -169,6 +169,7 @@ def vote_buttons(
                     f"{o.position}) {short_option(poll, o, tz, t.language)}",
                     f"{command} {o.position} {answer}",
                     undo=f"{command} {o.position} {'toggle' if answer == 'toggle' else 'no'}",
+                    exclusive=poll.kind == PollKind.SINGLE.value,
                 ),
             )
             for o in poll.options

@@ -82,3 +82,38 @@ async def test_keycaps_are_the_dates_numbers_sent_once_and_taken_back(
         lambda e: "m.new_content" in getattr(e, "source", {}).get("content", {}), count=3
     )
     assert await answers(matrix_bot) == [(1, "no"), (2, "yes")]
+
+
+async def test_a_changed_survey_answer_marks_the_old_reaction_out_of_date(
+    matrix_bot: MatrixBot, matrix_group_room: GroupRoom
+) -> None:
+    """Single choice: tapping 3️⃣ after 1️⃣ makes the answer 3; the bot, no moderator here,
+    cannot remove bob's 1️⃣, so it says that reaction is out of date. Removing that stale
+    reaction afterwards changes nothing."""
+    alice, bob, room = matrix_group_room
+    bot = matrix_bot.user_id
+    await alice.say(room, '!registrieren ag "AG Umfrage"')
+    await alice.wait(notice(bot, room, "AG Umfrage"))
+    await bob.say(room, "!beitreten")
+    await alice.wait(notice(bot, room, "Mitglied"))
+    await alice.say(room, '!umfrage "Wo tagen wir?" Köln; Berlin; online')
+    [survey] = await bob.wait(notice(bot, room, "Wo tagen wir?"))
+    assert "1️⃣ Köln" in survey.body and "3️⃣ online" in survey.body, survey.body
+
+    async def tap(key: str) -> str:
+        response = await bob.client.room_send(
+            room,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": survey.event_id, "key": key}},
+        )
+        return response.event_id  # type: ignore[union-attr]
+
+    first = await tap("1️⃣")
+    await bob.wait(lambda e: "m.new_content" in getattr(e, "source", {}).get("content", {}))
+    await tap("3️⃣")
+    [stale] = await bob.wait(notice(bot, room, "ist veraltet"))
+    assert "1️⃣" in stale.body
+    assert await answers(matrix_bot) == [(3, "yes")]
+    await bob.client.room_redact(room, first)  # removing the stale one withdraws nothing
+    await asyncio.sleep(1.5)
+    assert await answers(matrix_bot) == [(3, "yes")]
