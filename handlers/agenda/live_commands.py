@@ -18,6 +18,7 @@ from handlers.context import HandlerContext
 from handlers.meetings.lookup import (
     ensure_not_approved,
     ensure_open,
+    find_member_named,
     item_by_arg,
     meeting_from_text,
     member_by_mention,
@@ -177,10 +178,16 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
         ):
             added.append(identity.display_name)
     leftover = _MENTION.sub(" ", people).strip(" ,;")
-    if leftover:
-        raise UserError(
-            ctx._("I did not understand “{value}”.", value=leftover) + "\n" + _attendance_help(ctx)
-        )
+    for name in filter(None, (part.strip() for part in re.split(r"[,;]", leftover))):
+        identity = await find_member_named(ctx, name)  # a member by display name
+        if identity is None:
+            raise UserError(
+                ctx._("I did not understand “{value}”.", value=name) + "\n" + _attendance_help(ctx)
+            )
+        if await agenda_store.mark_present(
+            ctx.session, meeting, user_id=identity.user_id, by_user_id=ctx.user.id, now=ctx.now
+        ):
+            added.append(identity.display_name)
     for guest in split_guests(guests):
         if len(guest) > 200:
             raise UserError(ctx._("A guest's name is too long (at most 200 characters)."))
