@@ -722,6 +722,7 @@ class MatrixAdapter:
 
     async def _answer(self, incoming: IncomingMessage, room_id: str, event_id: str) -> None:
         replies = await self.dispatcher.handle(incoming, self)
+        said: tuple[str, str] | None = None  # (room, text) of the last notice sent
         for reply in replies:
             target = room_id
             if reply.to_private:
@@ -730,14 +731,18 @@ class MatrixAdapter:
                 await self.edit(room_id, event_id, reply)
                 continue
             in_reply_to = event_id if not incoming.chat.is_private and target == room_id else None
+            text = reply.text
+            if reply.document is not None and not reply.buttons and said == (target, text):
+                text = ""  # files under one caption: a notice (not a caption) says it once
             await self.send(
                 target,
-                reply.text,
+                text,
                 reply.buttons,
                 reply.document,
-                in_reply_to=in_reply_to,
+                in_reply_to=in_reply_to if text else None,
                 markdown=reply.markdown,
             )
+            said = (target, reply.text)
 
     # --- out ------------------------------------------------------------------------------------
 

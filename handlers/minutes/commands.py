@@ -69,14 +69,11 @@ async def _rendered(
 
 async def generate(ctx: HandlerContext) -> list[Reply]:
     meeting = await _meeting(ctx, ctx.args.get("number"))
-    text, (first, *others) = await _rendered(ctx, meeting)
-    # the minutes formatted, one notice, then the files (Markdown, HTML, Word)
+    text, files = await _rendered(ctx, meeting)
+    # The minutes formatted, then the files (Markdown, HTML, Word) with one caption: a
+    # platform that shows a file's text as a notice of its own says it once (Matrix).
     caption = ctx._("The minutes of meeting #{number} as files.", number=meeting.number)
-    return [
-        Reply(text, markdown=True),
-        Reply(caption, document=first),
-        *(Reply("", document=file) for file in others),
-    ]
+    return [Reply(text, markdown=True), *(Reply(caption, document=file) for file in files)]
 
 
 async def publish(ctx: HandlerContext) -> Reply:

@@ -207,9 +207,10 @@ async def test_full_meeting_through_telegram(
     texts = [m for m in protocol if m.document is None]
     files = {m.document.filename: m.document for m in protocol if m.document is not None}
     assert_formatted_in_chat(texts)
-    # one notice with the files, not one per file
-    captions = [m.text for m in protocol if m.document is not None and m.text]
-    assert captions == ["Das Protokoll der Sitzung #1 als Dateien."]
+    # the files carry their caption on Telegram, no notice of its own before each
+    assert [m.text for m in protocol if m.document is not None] == [
+        "Das Protokoll der Sitzung #1 als Dateien."
+    ] * 3
     assert set(files) == {
         "Protokoll-AG-Transfer-2021-06-10.md",
         "Protokoll-AG-Transfer-2021-06-10.html",
