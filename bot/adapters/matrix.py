@@ -207,6 +207,7 @@ class MatrixAdapter:
     name = PLATFORM
     max_text_length = MAX_TEXT
     max_buttons = len(KEYCAPS)  # buttons are keycap reactions
+    opens_direct_chats = True  # bots may invite people to a direct room
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, services: Services) -> None:
         if not settings.matrix_homeserver or not settings.matrix_user_id:
@@ -836,6 +837,13 @@ class MatrixAdapter:
         """Send one event. Deliveries report failures to the outbox (429 included); direct
         replies wait out a 429 up to twice, then give up with a log line."""
         room = self.client.rooms.get(room_id)
+        if room is None and self.client.olm:
+            # nio refuses to send to a room no sync has shown yet (e.g. the direct chat just
+            # opened for a greeting): a moment later it is known
+            log.info("matrix: %s is not synced yet; sending later", room_id)
+            if raise_delivery:
+                raise RetryLater(1.0, f"{room_id} not synced yet")
+            return None
         if room is not None and room.encrypted and self.client.olm:
             await self._prepare_encrypted_send(room)
         for attempt in range(REPLY_RETRIES + 1):

@@ -312,6 +312,7 @@ class TelegramAdapter:
     max_text_length = MessageLimit.MAX_TEXT_LENGTH
     command_prefix = "/"
     max_buttons: int | None = None  # an inline keyboard takes what a poll needs
+    opens_direct_chats = False  # bots cannot write first
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, router: Router) -> None:
         if not settings.telegram_token:
