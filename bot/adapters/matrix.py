@@ -102,6 +102,7 @@ PLATFORM = "matrix"
 MAX_TEXT = 16_000  # events are capped at 64 KiB; HTML doubles the text
 SYNC_TIMEOUT_MS = 30_000
 REPLY_RETRIES = 2
+UNSYNCED_ROOM_WAITS = 30  # × 0.1 s for a new room to appear in the sync before sending
 REACTIONS_KEPT = timedelta(days=90)  # per-person reaction records (see forget_old_events)
 # Synapse's default rc_message: 0.2 messages/s with a burst of 10.
 DEFAULT_LIMITS = DeliveryLimits(
@@ -837,9 +838,15 @@ class MatrixAdapter:
         """Send one event. Deliveries report failures to the outbox (429 included); direct
         replies wait out a 429 up to twice, then give up with a log line."""
         room = self.client.rooms.get(room_id)
-        if room is None and self.client.olm:
+        for _ in range(UNSYNCED_ROOM_WAITS):
+            if room is not None or not self.client.olm:
+                break
             # nio refuses to send to a room no sync has shown yet (e.g. the direct chat just
-            # opened for a greeting): a moment later it is known
+            # opened for a greeting, or a room joined a moment ago): the running sync loop
+            # brings it within a moment
+            await asyncio.sleep(0.1)
+            room = self.client.rooms.get(room_id)
+        if room is None and self.client.olm:
             log.info("matrix: %s is not synced yet; sending later", room_id)
             if raise_delivery:
                 raise RetryLater(1.0, f"{room_id} not synced yet")

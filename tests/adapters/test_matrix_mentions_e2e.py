@@ -4,6 +4,12 @@ member, in tasks, attendance, roles and agenda presenters alike (one resolver)."
 
 from __future__ import annotations
 
+import asyncio
+import time
+
+from sqlalchemy import func, select
+
+from storage.models import OutboxMessage
 from tests.matrix_bot import GroupRoom, MakePerson, MatrixBot, Person, joined, notice
 from tests.matrix_server import Synapse
 
@@ -18,6 +24,22 @@ def pill(person: Person, name: str, before: str, after: str) -> dict[str, object
         "formatted_body": f"{before}{link}{after}",
         "m.mentions": {"user_ids": [person.user_id]},
     }
+
+
+async def outbox_settled(bot: MatrixBot, seconds: float = 60) -> None:
+    """Wait until the invitations and greetings this scene queued are out, so that stopping
+    the bot does not cut a slow delivery short (direct rooms are opened on the way)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        async with bot.core.services.sessions() as session:
+            busy = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status.in_(("pending", "sending")))
+            )
+        if not busy:
+            return
+        await asyncio.sleep(0.2)
 
 
 async def send(member: Person, room: str, content: dict[str, object]) -> None:
@@ -80,6 +102,7 @@ async def test_ids_short_names_display_names_and_pills_find_the_member(
     await clara.say(direct, "!meineaufgaben")
     [mine] = await clara.wait(notice(bot, direct, "Protokoll prüfen"))
     assert "Bögen senden" not in mine.body
+    await outbox_settled(matrix_bot)
 
 
 async def test_joining_on_matrix_brings_an_invitation_not_a_telegram_hint(
@@ -105,3 +128,4 @@ async def test_joining_on_matrix_brings_an_invitation_not_a_telegram_hint(
     await alice.say(room, "!mitglieder")
     [members] = await alice.wait(notice(bot, room, "Mitglieder:"))
     assert "✉︎✗" not in members.body, members.body
+    await outbox_settled(matrix_bot)
