@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from nio import RoomMessageNotice
 from sqlalchemy import func, select
 
 from storage.models import OutboxMessage
@@ -96,13 +97,20 @@ async def test_ids_short_names_display_names_and_pills_find_the_member(
     [agenda] = await alice.wait(notice(bot, room, "TOP 1"))
     assert "Bernd Bauer" in agenda.body, agenda.body
 
-    # Clara finds the pill's task among her own, in her direct chat
-    direct = await clara.room(bot, direct=True)
-    await joined(clara, direct, bot)
-    await clara.say(direct, "!meineaufgaben")
-    [mine] = await clara.wait(notice(bot, direct, "Protokoll prüfen"))
-    assert "Bögen senden" not in mine.body
+    # Clara finds the pill's task among her own, in the direct chat the bot opened for her
     await outbox_settled(matrix_bot)
+    [hello] = await clara.wait(
+        lambda e: (
+            isinstance(e, RoomMessageNotice)
+            and e.sender == bot
+            and "Das ist unser Direktchat" in e.body
+        ),
+        seconds=30,
+    )
+    assert hello.room_id != room
+    await clara.say(hello.room_id, "!meineaufgaben")
+    [mine] = await clara.wait(notice(bot, hello.room_id, "Protokoll prüfen"), seconds=30)
+    assert "Bögen senden" not in mine.body
 
 
 async def test_joining_on_matrix_brings_an_invitation_not_a_telegram_hint(
