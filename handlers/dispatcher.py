@@ -354,7 +354,13 @@ def not_registered_text(ctx: HandlerContext) -> str:
 
 
 def private_chat_hint(ctx: HandlerContext) -> str:
-    """Telegram bots cannot write first: tell people how to open the private chat."""
+    """Telegram bots cannot write first: tell people how to open the private chat. Where
+    the bot opens it itself (Matrix), say that an invitation comes, to be accepted."""
+    if ctx.services.platform_traits(ctx.message.platform).opens_direct_chats:
+        return ctx._(
+            "I will invite you to a direct chat with me: please accept the invitation. "
+            "Reminders and invitations reach you there."
+        )
     hint = ctx.platform.direct_chat_hint()
     if hint:
         return ctx._("Open a private chat with me ({link}) and press Start.", link=hint)

@@ -44,7 +44,13 @@ PLATFORMS_OPENING_DIRECT_CHATS = frozenset({"matrix"})
 def encode_message(message: OutgoingMessage) -> dict[str, Any]:
     payload: dict[str, Any] = {"text": message.text}
     if message.buttons:
-        payload["buttons"] = [[[b.label, b.data] for b in row] for row in message.buttons]
+        payload["buttons"] = [
+            [
+                [b.label, b.data, *([b.undo, True] if b.exclusive else [b.undo] if b.undo else [])]
+                for b in row
+            ]
+            for row in message.buttons
+        ]
     if message.document is not None:
         payload["document"] = {
             "filename": message.document.filename,
@@ -64,9 +70,7 @@ def decode_message(payload: dict[str, Any]) -> OutgoingMessage:
             content=base64.b64decode(doc["content_b64"]),
             mime_type=doc["mime_type"],
         )
-    buttons = tuple(
-        tuple(Button(label, data) for label, data in row) for row in payload.get("buttons", [])
-    )
+    buttons = tuple(tuple(Button(*button) for button in row) for row in payload.get("buttons", []))
     return OutgoingMessage(
         text=payload["text"], buttons=buttons, document=document, extra=payload.get("extra", {})
     )

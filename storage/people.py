@@ -771,3 +771,11 @@ async def current_group_ids(session: AsyncSession, user_id: int) -> list[int]:
             .order_by(Membership.group_id)
         )
     )
+
+
+async def registered_chat_ids(session: AsyncSession, platform: str) -> set[str]:
+    """Every chat on `platform` registered as a working group's chat: what an adapter knows
+    to be a group room at start, before the room's own state says anything."""
+    return set(
+        await session.scalars(select(GroupChat.chat_id).where(GroupChat.platform == platform))
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import dialect_insert
@@ -65,3 +65,20 @@ async def insert_state_once(
         statement.on_conflict_do_nothing(index_elements=["platform", "key"])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def forget_state_before(
+    session: AsyncSession, platform: str, prefixes: tuple[str, ...], before: datetime
+) -> int:
+    """Drop values whose key starts with one of `prefixes` and that were last written
+    before `before`: per-person records (who reacted how) are kept no longer than needed."""
+    if not prefixes:
+        return 0
+    result = await session.execute(
+        delete(PlatformState).where(
+            PlatformState.platform == platform,
+            PlatformState.updated_at < before,
+            or_(*(PlatformState.key.startswith(prefix, autoescape=True) for prefix in prefixes)),
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

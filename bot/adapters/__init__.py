@@ -27,5 +27,7 @@ def platform_traits(settings: Settings) -> dict[str, PlatformTraits]:
         "telegram": PlatformTraits(),
         # Matrix shows buttons as keycap reactions 1️⃣…🔟 (bot/adapters/matrix.py KEYCAPS;
         # a test keeps the two in step).
-        "matrix": PlatformTraits(command_prefix=settings.matrix_command_prefix, max_buttons=10),
+        "matrix": PlatformTraits(
+            command_prefix=settings.matrix_command_prefix, max_buttons=10, opens_direct_chats=True
+        ),
     }

@@ -87,6 +87,7 @@ class ConsoleAdapter:
     max_text_length = 4096
     command_prefix = "/"
     max_buttons: int | None = None  # numbered [1] [2] … pressed with :press N
+    opens_direct_chats = False  # a console has no private chats to open
 
     def __init__(
         self,

@@ -6,9 +6,10 @@ Design notes:
 - Replies are `m.notice` events with a plain `body` and an HTML `formatted_body`, sent as
   replies (`m.in_reply_to`) in group rooms so busy rooms keep context.
 - Buttons become reactions: the bot lists the choices with keycap emoji and reacts with
-  each one itself, so a member only taps. Reactions work in every client and need no
+  each one once, so a member only taps (bot/adapters/matrix_buttons.py: a button with its
+  own number gets that number's keycap). Reactions work in every client and need no
   room-version support, unlike native poll events; the mapping is stored, so buttons keep
-  working after a restart.
+  working after a restart. Removing one's reaction takes that answer back.
 - The sync token and the ids of handled events are stored in the database: a restart
   neither replays commands nor misses those sent while the bot was down. Events from
   before the bot joined a room are ignored. The bot never calls logout() (that would
@@ -48,16 +49,20 @@ from nio import (
     MegolmEvent,
     PowerLevelsEvent,
     ReactionEvent,
+    RedactionEvent,
     RoomCreateError,
     RoomMemberEvent,
     RoomMessageText,
     RoomPreset,
+    RoomRedactResponse,
     SyncError,
     SyncResponse,
     UploadResponse,
 )
 from nio.crypto import ENCRYPTION_ENABLED
 
+from bot.adapters.matrix_buttons import KEYCAPS, keyed
+from bot.adapters.matrix_mentions import with_mentions_resolved
 from bot.adapters.matrix_rate import MatrixPace, starting_pace
 from bot.adapters.matrix_replies import IN_REPLY_TO, TX_KEY, queue_reply, reply_tx_key
 from bot.adapters.matrix_send import (
@@ -83,6 +88,9 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.core.platform import Standing
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, split_markdown
+from bot.core.rich_text import to_html as markdown_html
+from bot.core.rich_text import to_plain as rich_plain
 from bot.core.settings import Settings
 from bot.core.text import split_text
 from bot.outbox.ports import (
@@ -91,7 +99,6 @@ from bot.outbox.ports import (
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
-    TransientFailure,
 )
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
@@ -100,6 +107,7 @@ from storage.people import (
     direct_chat_owner,
     group_for_chat,
     known_direct_chat,
+    registered_chat_ids,
     remember_direct_chat,
 )
 
@@ -107,9 +115,9 @@ log = logging.getLogger(__name__)
 
 PLATFORM = "matrix"
 MAX_TEXT = 16_000  # events are capped at 64 KiB; HTML doubles the text
-KEYCAPS = ("1️⃣", "2️⃣", "3️⃣", "4️⃣", "5️⃣", "6️⃣", "7️⃣", "8️⃣", "9️⃣", "🔟")
 SYNC_TIMEOUT_MS = 30_000
 WORKER_HEADROOM = 2.0
+REACTIONS_KEPT = timedelta(days=90)  # per-person reaction records (see forget_old_events)
 # Synapse's default rc_message: 0.2 messages/s with a burst of 10.
 DEFAULT_LIMITS = DeliveryLimits(
     global_per_second=0.2, per_chat_per_second=0.2, per_group_per_minute=12
@@ -157,12 +165,15 @@ def to_html(text: str) -> str:
     return "".join(out).removesuffix("<br/>")
 
 
-def with_choices(text: str, buttons: tuple[tuple[Button, ...], ...]) -> tuple[str, list[Button]]:
-    flat = [button for row in buttons for button in row][: len(KEYCAPS)]
-    if not flat:
+def with_choices(
+    text: str, buttons: tuple[tuple[Button, ...], ...]
+) -> tuple[str, list[tuple[str, Button]]]:
+    """The text with its choices listed by keycap, and (keycap, button) for each."""
+    choices = keyed([button for row in buttons for button in row])
+    if not choices:
         return text, []
-    lines = [f"{KEYCAPS[i]} {button.label}" for i, button in enumerate(flat)]
-    return text + "\n\n" + "\n".join(lines), flat
+    lines = [f"{key} {label}" for key, label, _ in choices]
+    return text + "\n\n" + "\n".join(lines), [(key, button) for key, _, button in choices]
 
 
 _tx = txn_id  # the transaction id of one event of a delivery (matrix_send)
@@ -208,6 +219,7 @@ class MatrixSender:
                 in_reply_to=message.extra.get(IN_REPLY_TO),
                 raise_delivery=True,
                 tx_key=key,
+                markdown=message.extra.get(TEXT_FORMAT) == MARKDOWN_FORMAT,
             )
         finally:
             PACED.reset(token)
@@ -217,6 +229,7 @@ class MatrixAdapter:
     name = PLATFORM
     max_text_length = MAX_TEXT
     max_buttons = len(KEYCAPS)  # buttons are keycap reactions
+    opens_direct_chats = True  # bots may invite people to a direct room
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, services: Services) -> None:
         if not settings.matrix_homeserver or not settings.matrix_user_id:
@@ -248,6 +261,7 @@ class MatrixAdapter:
         self._warned_encrypted: set[str] = set()
         self._creators_cache: dict[str, set[str]] = {}
         self._direct_rooms: set[str] = set()
+        self._group_rooms: set[str] = set()  # registered as a group's chat (cache of the db)
         self._opened_for: dict[str, str] = {}  # direct rooms we created -> the person
         self._allowed = [
             e.strip() for e in settings.matrix_allowed_inviters.split(",") if e.strip()
@@ -319,11 +333,25 @@ class MatrixAdapter:
 
     def is_direct_room(self, room_id: str) -> bool:
         """Direct chats are the rooms we were invited to (or opened) as direct chats;
-        a small unnamed room of two counts as one too, for rooms from before this flag."""
+        a small unnamed room of two counts as one too, for rooms from before this flag.
+        A room registered as a group's chat never is, however few are left in it."""
+        if room_id in self._group_rooms:
+            return False
         if room_id in self._direct_rooms:
             return True
         room = self.client.rooms.get(room_id)
         return room is not None and room.member_count <= 2 and not room.name
+
+    async def _is_group_room(self, room_id: str) -> bool:
+        """Whether the room is registered as a working group's chat: a stored fact, which
+        wins over anything the room's current shape suggests."""
+        if room_id in self._group_rooms:
+            return True
+        async with self.services.sessions() as session:
+            group = await group_for_chat(session, PLATFORM, room_id)
+        if group is not None:
+            self._group_rooms.add(room_id)
+        return group is not None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -331,11 +359,14 @@ class MatrixAdapter:
         await self._login()
         self.client.add_event_callback(self._on_text, RoomMessageText)
         self.client.add_event_callback(self._on_reaction, ReactionEvent)
+        self.client.add_event_callback(self._on_redaction, RedactionEvent)
         self.client.add_event_callback(self._on_encrypted, MegolmEvent)
         self.client.add_event_callback(self._on_invite, InviteMemberEvent)
         self.client.add_event_callback(self._on_member, RoomMemberEvent)
         self.client.add_event_callback(self._on_power_levels, PowerLevelsEvent)
         self._direct_rooms = set(json.loads(await self._load("direct_rooms") or "[]"))
+        async with self.services.sessions() as session:
+            self._group_rooms = await registered_chat_ids(session, PLATFORM)
         token = await self._load("sync_token")
         if token is None:  # first start: learn the rooms, answer nothing from the past
             response = await self.client.sync(timeout=0, full_state=True)
@@ -388,14 +419,22 @@ class MatrixAdapter:
         os.chmod(session_file, 0o600)
 
     async def _initial_state(self) -> None:
-        """After a restart: load room state without touching the saved position."""
+        """After a restart: load every room's full state without touching the saved position.
+
+        nio syncs from its `next_batch` whatever `since` says, and ignores a response whose
+        token equals it; after an idle downtime the server answers with that same token, so
+        no state was ever loaded (rooms lost names, members and power levels). An initial
+        sync (no token at all) always brings the whole state."""
         saved = self.client.next_batch
-        response = await self.client.sync(
-            timeout=0, full_state=True, since=None, sync_filter={"room": {"timeline": {"limit": 0}}}
-        )
+        self.client.next_batch = None  # type: ignore[assignment]
+        try:
+            response = await self.client.sync(
+                timeout=0, full_state=True, sync_filter={"room": {"timeline": {"limit": 0}}}
+            )
+        finally:
+            self.client.next_batch = saved
         if isinstance(response, SyncError):
             raise MatrixError(f"initial sync failed: {response.message}")
-        self.client.next_batch = saved
 
     async def _crypto_housekeeping(self) -> None:
         await e2e_housekeeping(self.client)
@@ -507,8 +546,10 @@ class MatrixAdapter:
     async def _chat(self, room: MatrixRoom, sender: str) -> ChatRef:
         """The room as the handlers see it: private only if it is the sender's verified
         private chat, so no one's private chat is ever pointed at a room others can read."""
-        private = self.is_direct_room(room.room_id) and await self.is_private_with(
-            room.room_id, sender
+        private = (
+            not await self._is_group_room(room.room_id)
+            and self.is_direct_room(room.room_id)
+            and await self.is_private_with(room.room_id, sender)
         )
         kind = ChatKind.PRIVATE if private else ChatKind.GROUP
         return ChatRef(PLATFORM, room.room_id, kind, room.display_name)
@@ -547,14 +588,18 @@ class MatrixAdapter:
     async def _on_text(self, room: MatrixRoom, event: RoomMessageText) -> None:
         if event.sender == self.client.user_id or self._is_history(room, event.server_timestamp):
             return
-        text = self._command_text(event.body)
+        content = event.source.get("content", {})
+        body = with_mentions_resolved(
+            content, event.body, own_user_id=self.client.user_id, display_name=room.user_name
+        )
+        text = self._command_text(body)
         chat = await self._chat(room, event.sender)
         if text is None and not chat.is_private:
             return
         if not await self._first_time(event.event_id):
             return
         reply_to = None
-        relates = event.source.get("content", {}).get("m.relates_to", {})
+        relates = content.get("m.relates_to", {})
         replied_id = relates.get("m.in_reply_to", {}).get("event_id")
         if replied_id:
             replied_sender = await self._sender_of(room.room_id, replied_id)
@@ -563,7 +608,7 @@ class MatrixAdapter:
         incoming = IncomingMessage(
             chat=chat,
             sender=self._person(room, event.sender),
-            text=text or event.body,
+            text=text or body,
             message_id=event.event_id,
             reply_to=reply_to,
         )
@@ -579,14 +624,73 @@ class MatrixAdapter:
         data = choices.get(event.key)
         if data is None or not await self._first_time(event.event_id):
             return
+        reaction = {"on": event.reacts_to, "key": event.key, "sender": event.sender}
+        await self._save(f"reaction:{event.event_id}", json.dumps(reaction, ensure_ascii=False))
+        taps_key = f"taps:{event.reacts_to}:{event.sender}"
+        taps: dict[str, str] = json.loads(await self._load(taps_key) or "{}")
+        exclusive = set(json.loads(await self._load(f"exclusive:{event.reacts_to}") or "[]"))
+        superseded = {
+            key: reaction_id
+            for key, reaction_id in taps.items()
+            if event.key in exclusive and key in exclusive and key != event.key
+        }
+        taps = {k: v for k, v in taps.items() if k not in superseded} | {event.key: event.event_id}
+        await self._save(taps_key, json.dumps(taps, ensure_ascii=False))
+        await self._press(room, event.sender, event.reacts_to, data, trigger=event.event_id)
+        for key, reaction_id in superseded.items():
+            await self._withdraw_reaction(room, event.reacts_to, event.sender, key, reaction_id)
+
+    async def _withdraw_reaction(
+        self, room: MatrixRoom, event_id: str, sender: str, key: str, reaction_id: str
+    ) -> None:
+        """A newer press replaced the answer a reaction gave: remove that reaction where the
+        bot may (a moderator bot), else say in reply to the message that it is out of date."""
+        await self._save(f"reaction:{reaction_id}", json.dumps({"superseded": True}))
+        response = await self.client.room_redact(room.room_id, reaction_id, reason="superseded")
+        if isinstance(response, RoomRedactResponse):
+            return
+        t = Translator(await self._room_language(room.room_id))
+        text = t.gettext(
+            "{name}: your answer has changed; your reaction {key} is out of date – "
+            "please remove it.",
+            name=room.user_name(sender) or sender,
+            key=key,
+        )
+        await self.send(room.room_id, text, (), None, in_reply_to=event_id)
+
+    async def _on_redaction(self, room: MatrixRoom, event: RedactionEvent) -> None:
+        """A member removed their reaction: the answer it gave is taken back (the button's
+        `undo`, e.g. a date's "yes" becomes "no"), once."""
+        if event.sender == self.client.user_id or self._is_history(room, event.server_timestamp):
+            return
+        stored = await self._load(f"reaction:{event.redacts}")
+        if stored is None:
+            return
+        reaction = json.loads(stored)
+        taps_key = f"taps:{reaction.get('on')}:{event.sender}"
+        taps: dict[str, str] = json.loads(await self._load(taps_key) or "{}")
+        if taps.pop(reaction.get("key", ""), None) is not None:
+            await self._save(taps_key, json.dumps(taps, ensure_ascii=False))
+        if reaction.get("sender") != event.sender:  # superseded, or not the reactor's own
+            return  # a moderator removing someone's reaction does not answer for them
+        undo = json.loads(await self._load(f"undo:{reaction['on']}") or "{}").get(reaction["key"])
+        if undo is None or not await self._first_time(event.event_id):
+            return
+        await self._press(room, event.sender, reaction["on"], undo, trigger=event.event_id)
+
+    async def _press(
+        self, room: MatrixRoom, sender: str, event_id: str, data: str, *, trigger: str
+    ) -> None:
+        """A button pressed (or taken back) on `event_id`, as the handlers see it; `trigger`
+        is the reaction or redaction event, which keys the replies' transaction ids."""
         incoming = IncomingMessage(
-            chat=await self._chat(room, event.sender),
-            sender=self._person(room, event.sender),
+            chat=await self._chat(room, sender),
+            sender=self._person(room, sender),
             text="",
-            message_id=event.reacts_to,
+            message_id=event_id,
             callback_data=data,
         )
-        await self._answer(incoming, room.room_id, event.reacts_to, trigger=event.event_id)
+        await self._answer(incoming, room.room_id, event_id, trigger=trigger)
 
     async def _on_encrypted(self, room: MatrixRoom, event: MegolmEvent) -> None:
         """A message we could not decrypt (its key was not shared with us, or the e2e
@@ -622,7 +726,9 @@ class MatrixAdapter:
         bot itself was removed: membership follows the room."""
         if self._is_history(room, event.server_timestamp):
             return
-        if self.is_direct_room(room.room_id) or not await self._first_time(event.event_id):
+        if not await self._is_group_room(room.room_id) and self.is_direct_room(room.room_id):
+            return
+        if not await self._first_time(event.event_id):
             return
         gone = event.membership in ("leave", "ban")
         if event.state_key == self.client.user_id:
@@ -669,11 +775,13 @@ class MatrixAdapter:
         """Send the handlers' replies at once; one that fails goes to the outbox
         (matrix_replies), so this callback never waits inside the sync loop."""
         replies = await self.dispatcher.handle(incoming, self)
+        said: tuple[str, str] | None = None  # (room, text) of the last notice sent
         for index, reply in enumerate(replies):
             tx_key = reply_tx_key(trigger or event_id, index)
             target = room_id
             edit = reply.edit and reply.document is None and incoming.callback_data is not None
             in_reply_to = None
+            text = reply.text
             try:
                 if reply.to_private:
                     target = incoming.sender.user_id  # the outbox opens the room if this fails
@@ -683,14 +791,19 @@ class MatrixAdapter:
                     continue
                 if not incoming.chat.is_private and target == room_id:
                     in_reply_to = event_id
+                if reply.document is not None and not reply.buttons and said == (target, text):
+                    text = ""  # files under one caption: a notice (not a caption) says it once
+                    in_reply_to = None
+                said = (target, reply.text)
                 await self.send(
                     target,
-                    reply.text,
+                    text,
                     reply.buttons,
                     reply.document,
                     in_reply_to=in_reply_to,
                     raise_delivery=True,
                     tx_key=tx_key,
+                    markdown=reply.markdown,
                 )
             except (RecipientUnreachable, PermanentFailure) as failure:
                 log.warning("matrix: reply to %s dropped: %s", target, failure)
@@ -699,7 +812,7 @@ class MatrixAdapter:
                     self.services,
                     PLATFORM,
                     target,
-                    text=reply.text,
+                    text=text,
                     buttons=reply.buttons,
                     document=reply.document,
                     tx_key=tx_key,
@@ -707,6 +820,7 @@ class MatrixAdapter:
                     in_reply_to=in_reply_to,
                     edit_of=event_id if edit else None,
                     wake=self.services.wake_outbox,
+                    markdown=reply.markdown,
                 )
 
     # --- out ------------------------------------------------------------------------------------
@@ -768,18 +882,25 @@ class MatrixAdapter:
         in_reply_to: str | None = None,
         raise_delivery: bool = False,
         tx_key: str | None = None,
+        markdown: bool = False,
     ) -> str | None:
         """Send text (split at the size limit), a file and choices. With `tx_key`, each
-        event's transaction id is derived from it, so repeating the call sends nothing new."""
+        event's transaction id is derived from it, so repeating the call sends nothing new.
+        Markdown goes out as real HTML with a readable plain body, split between sections."""
         text, choices = with_choices(text, buttons)
         last: str | None = None
-        chunks = split_text(text, MAX_TEXT) if text else []
-        for index, chunk in enumerate(chunks):
+        if markdown and text:
+            parts = split_markdown(text, MAX_TEXT, measure=lambda part: len(markdown_html(part)))
+            bodies = [(rich_plain(part), markdown_html(part)) for part in parts]
+        else:
+            chunks = split_text(text, MAX_TEXT) if text else []
+            bodies = [(chunk, to_html(chunk)) for chunk in chunks]
+        for index, (body, formatted) in enumerate(bodies):
             content: dict[str, Any] = {
                 "msgtype": "m.notice",
-                "body": chunk,
+                "body": body,
                 "format": "org.matrix.custom.html",
-                "formatted_body": to_html(chunk),
+                "formatted_body": formatted,
             }
             if in_reply_to and index == 0:
                 content["m.relates_to"] = {"m.in_reply_to": {"event_id": in_reply_to}}
@@ -809,7 +930,9 @@ class MatrixAdapter:
         room = self.client.rooms.get(room_id)
         try:
             if room is None and self.client.olm:  # nio refuses it: take no turn of the pace
-                raise TransientFailure(f"not sent: {room_id} is not synced yet")
+                # a room joined a moment ago (or a direct chat just opened): the running
+                # sync brings it soon; waiting here would hold up that very sync
+                raise RetryLater(1.0, f"not sent: {room_id} is not synced yet")
             if room is not None and room.encrypted and self.client.olm:
                 await within(self._prepare_encrypted_send(room), self.send_timeout)
             return await send_event(
@@ -865,18 +988,43 @@ class MatrixAdapter:
         return await self._room_send(room_id, content, raise_delivery, tx_id=tx_id)
 
     async def _offer_choices(
-        self, room_id: str, event_id: str, choices: list[Button], tx_key: str | None = None
+        self,
+        room_id: str,
+        event_id: str,
+        choices: list[tuple[str, Button]],
+        tx_key: str | None = None,
     ) -> None:
-        mapping = {KEYCAPS[i]: button.data for i, button in enumerate(choices)}
+        """Store what each keycap means and react with each keycap not there yet: an edit
+        offers the same keys again, and Synapse refuses a second identical reaction
+        (M_DUPLICATE_ANNOTATION). A keycap no longer offered is taken back."""
+        mapping = {key: button.data for key, button in choices}
+        undo = {key: button.undo for key, button in choices if button.undo}
+        exclusive = [key for key, button in choices if button.exclusive]
         await self._save(f"buttons:{event_id}", json.dumps(mapping, ensure_ascii=False))
-        for index, key in enumerate(mapping):
-            await self._room_send(  # a delivery repeats them all (same ids) until all are there
+        await self._save(f"undo:{event_id}", json.dumps(undo, ensure_ascii=False))
+        await self._save(f"exclusive:{event_id}", json.dumps(exclusive, ensure_ascii=False))
+        await self._react_with(room_id, event_id, list(mapping), tx_key=tx_key)
+
+    async def _react_with(
+        self, room_id: str, event_id: str, keys: list[str], tx_key: str | None = None
+    ) -> None:
+        """Make the bot's own reactions on `event_id` exactly `keys`."""
+        sent: dict[str, str] = json.loads(await self._load(f"reacted:{event_id}") or "{}")
+        for key in [k for k in sent if k not in keys]:
+            await self.client.room_redact(room_id, sent.pop(key))
+        for key in keys:
+            if key in sent:
+                continue
+            reaction = await self._room_send(
                 room_id,
                 {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
                 raise_delivery=tx_key is not None,
                 event_type="m.reaction",
-                tx_id=_tx(tx_key, f"choice-{index}"),
+                tx_id=_tx(tx_key, f"choice-{KEYCAPS.index(key)}"),
             )
+            if reaction:
+                sent[key] = reaction
+        await self._save(f"reacted:{event_id}", json.dumps(sent, ensure_ascii=False))
 
     async def edit(
         self,
@@ -910,6 +1058,7 @@ class MatrixAdapter:
             await self._offer_choices(room_id, event_id, choices, tx_key=tx_key)
         elif edited:  # no buttons any more (e.g. a closed poll): old reactions do nothing
             await self._save(f"buttons:{event_id}", "{}")
+            await self._react_with(room_id, event_id, [])
 
     # --- state ------------------------------------------------------------------------------
 
@@ -926,7 +1075,11 @@ class MatrixAdapter:
             await platform_state.set_state(session, PLATFORM, key, value, self.services.clock.now())
 
     async def forget_old_events(self, keep: timedelta = timedelta(days=7)) -> None:
+        """Handled-event marks go after a week; who reacted how on a message (Matrix IDs)
+        after REACTIONS_KEPT, when no poll is still answered by reaction."""
+        now = self.services.clock.now()
         async with self.services.sessions.begin() as session:
-            await platform_state.forget_events_before(
-                session, PLATFORM, self.services.clock.now() - keep
+            await platform_state.forget_events_before(session, PLATFORM, now - keep)
+            await platform_state.forget_state_before(
+                session, PLATFORM, ("reaction:", "taps:"), now - REACTIONS_KEPT
             )

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from bot.core.messages import EDIT_MESSAGE_ID, Button, Document, OutgoingMessage
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT
 from bot.outbox.ports import DeliveryError, RetryLater
 from handlers.context import Services
 from storage import outbox
@@ -45,9 +46,13 @@ async def queue_reply(
     in_reply_to: str | None = None,
     edit_of: str | None = None,
     wake: Callable[[], None] | None = None,
+    markdown: bool = False,
 ) -> None:
-    """Queue a reply whose direct send failed; the outbox sends it when the server allows."""
+    """Queue a reply whose direct send failed; the outbox sends it when the server allows
+    (formatted again if it was Markdown)."""
     extra = {TX_KEY: tx_key}
+    if markdown:
+        extra[TEXT_FORMAT] = MARKDOWN_FORMAT
     if in_reply_to:
         extra[IN_REPLY_TO] = in_reply_to
     if edit_of:

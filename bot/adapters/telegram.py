@@ -25,7 +25,7 @@ from telegram import (
     Update,
 )
 from telegram import User as TgUser
-from telegram.constants import ChatType, MessageLimit
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
@@ -66,6 +66,7 @@ from bot.core.messages import (
 )
 from bot.core.platform import Standing
 from bot.core.redact import redact, register_secret
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, split_markdown, to_telegram_html
 from bot.core.router import Router
 from bot.core.settings import Settings, TelegramMode
 from bot.core.text import split_text
@@ -201,22 +202,37 @@ async def send_content(
     buttons: tuple[tuple[Button, ...], ...],
     document: Document | None,
     call: Callable[..., Awaitable[Any]] = _once,
+    *,
+    markdown: bool = False,
 ) -> Message | None:
     """Text (split at Telegram's limit), buttons on the last part, an optional file.
 
     A file takes its text as caption when it fits; a longer text goes out first as
-    messages of its own, so nothing is cut off.
+    messages of its own, so nothing is cut off. Markdown goes out in HTML parse mode
+    (Telegram's inline tags only), split between sections.
     """
     markup = keyboard(buttons)
     caption = None
-    if document is not None and len(text) <= MessageLimit.CAPTION_LENGTH:
+    if document is not None and not markdown and len(text) <= MessageLimit.CAPTION_LENGTH:
         caption, text = text or None, ""
-    chunks = split_text(text, MessageLimit.MAX_TEXT_LENGTH) if text else []
+    extra: dict[str, Any] = {}
+    if markdown and text:
+        parts = split_markdown(
+            text, MessageLimit.MAX_TEXT_LENGTH, measure=lambda part: len(to_telegram_html(part))
+        )
+        chunks = [to_telegram_html(part) for part in parts]
+        extra["parse_mode"] = ParseMode.HTML
+    else:
+        chunks = split_text(text, MessageLimit.MAX_TEXT_LENGTH) if text else []
     last: Message | None = None
     for index, chunk in enumerate(chunks):
         final = index == len(chunks) - 1 and document is None
         last = await call(
-            bot.send_message, chat_id=chat_id, text=chunk, reply_markup=markup if final else None
+            bot.send_message,
+            chat_id=chat_id,
+            text=chunk,
+            reply_markup=markup if final else None,
+            **extra,
         )
     if document is not None:
         last = await call(
@@ -301,6 +317,7 @@ class TelegramSender:
                 message.buttons,
                 message.document,
                 counted,
+                markdown=message.extra.get(TEXT_FORMAT) == MARKDOWN_FORMAT,
             )
             return str(sent.message_id) if sent else None
         except TelegramError as exc:
@@ -337,6 +354,7 @@ class TelegramAdapter:
     max_text_length = MessageLimit.MAX_TEXT_LENGTH
     command_prefix = "/"
     max_buttons: int | None = None  # an inline keyboard takes what a poll needs
+    opens_direct_chats = False  # bots cannot write first
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, router: Router) -> None:
         if not settings.telegram_token:
@@ -613,6 +631,7 @@ class TelegramAdapter:
                 reply.buttons,
                 reply.document,
                 counted,
+                markdown=reply.markdown,
             )
         except TelegramError as exc:
             error = delivery_error(exc)
@@ -624,7 +643,12 @@ class TelegramAdapter:
                 platform=PLATFORM,
                 chat_id=str(chat_id),
                 key=f"{incoming.chat.chat_id}:{incoming.message_id}:{index}",
-                message=OutgoingMessage(reply.text, reply.buttons, reply.document),
+                message=OutgoingMessage(
+                    reply.text,
+                    reply.buttons,
+                    reply.document,
+                    extra={TEXT_FORMAT: MARKDOWN_FORMAT} if reply.markdown else {},
+                ),
             )
 
     async def _reply_call(self, method: Call, **kwargs: Any) -> Any:

@@ -76,6 +76,12 @@ class ReplyTarget:
 class Button:
     label: str
     data: str
+    # What taking the press back means, where a platform lets people do that (a removed
+    # Matrix reaction): e.g. "/vote #1 2 no" for "/vote #1 2 yes". None: nothing.
+    undo: str | None = None
+    # Pressing it replaces the presser's earlier press of another exclusive button on the
+    # same message (a single-choice survey): that earlier reaction is out of date.
+    exclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,7 @@ class Reply:
     edit: bool = False
     toast: str | None = None
     to_private: bool = False
+    markdown: bool = False  # `text` is Markdown: each platform shows it formatted
 
     @staticmethod
     def rows(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:

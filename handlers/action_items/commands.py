@@ -17,6 +17,7 @@ from handlers.meetings.lookup import (
     ensure_not_approved,
     ensure_open,
     find_member,
+    find_member_named,
     leading_meeting_ref,
     meeting_or_today,
 )
@@ -115,6 +116,8 @@ async def record(ctx: HandlerContext) -> Reply:
             assignees.append(
                 minutes_store.NewAssignee(user_id=await _resolve(ctx, assignee.mention))
             )
+        elif (member := await find_member_named(ctx, assignee.name or "")) is not None:
+            assignees.append(minutes_store.NewAssignee(user_id=member.user_id))
         else:
             assignees.append(minutes_store.NewAssignee(name=assignee.name))
     decision_id = None

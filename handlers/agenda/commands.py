@@ -10,6 +10,7 @@ from bot.core.dates import parse_time_range
 from bot.core.enums import AgendaItemKind, AgendaItemStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
+from bot.core.mentions import is_mention
 from bot.core.messages import Button, Reply
 from bot.core.quotes import unquote
 from bot.core.router import Arg, ArgKind, Command, Scope
@@ -18,6 +19,7 @@ from handlers.meetings.commands import describe
 from handlers.meetings.lookup import (
     ensure_not_approved,
     ensure_open,
+    find_member_named,
     item_by_arg,
     meeting_by_arg,
     member_by_mention,
@@ -165,9 +167,11 @@ async def _presenter(ctx: HandlerContext, text: str) -> tuple[int | None, str]:
     """A member (@name; their display name is kept for the minutes) or free text."""
     if len(text) > 200:
         raise UserError(ctx._("The presenter's name is too long (at most 200 characters)."))
-    if text.startswith("@") and " " not in text:
+    if is_mention(text):
         identity = await member_by_mention(ctx, text)
         return identity.user_id, identity.display_name
+    if (member := await find_member_named(ctx, text)) is not None:  # a member's own name
+        return member.user_id, member.display_name
     return None, text
 
 

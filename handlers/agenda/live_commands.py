@@ -11,6 +11,7 @@ import re
 from bot.core.enums import Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
+from bot.core.mentions import MENTION as _MENTION  # Matrix IDs keep their colon
 from bot.core.messages import Reply
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.agenda.commands import item_label
@@ -18,6 +19,7 @@ from handlers.context import HandlerContext
 from handlers.meetings.lookup import (
     ensure_not_approved,
     ensure_open,
+    find_member_named,
     item_by_arg,
     meeting_from_text,
     member_by_mention,
@@ -43,7 +45,6 @@ _GUESTS = re.compile(r"\b(?:gäste|gaeste|gast|guests|guest)\s*:", re.IGNORECASE
 _PARTICIPANTS = re.compile(
     r"^\s*(?:teilnehmende|teilnehmer(?:innen)?|participants|attendees)\s*:", re.IGNORECASE
 )
-_MENTION = re.compile(r"(?<!\S)@\S+")
 
 
 def name_list(names: list[str], *, with_organisations: bool) -> str:
@@ -218,15 +219,25 @@ async def record_attendance(ctx: HandlerContext) -> Reply:
         ):
             added.append(identity.display_name)
     # Participants who are not in the chat, by name and organisation: still participants.
+    # A name that is a member's display name (Matrix users often type it) is that member.
     # A single word is rather a username without its @ ("anna"): asked back, not recorded.
     named = split_participants(_MENTION.sub(" ", people))
     listed = bool(_PARTICIPANTS.match(people))
+    outsiders: list[tuple[str, str | None]] = []
     for name, organisation in named:
+        identity = None if organisation else await find_member_named(ctx, name)
+        if identity is not None:
+            if await agenda_store.mark_present(
+                ctx.session, meeting, user_id=identity.user_id, by_user_id=ctx.user.id, now=ctx.now
+            ):
+                added.append(identity.display_name)
+            continue
         if not (listed or organisation or " " in name):
             raise UserError(
                 ctx._("I did not understand “{value}”.", value=name) + "\n" + _attendance_help(ctx)
             )
-    for name, organisation in named:
+        outsiders.append((name, organisation))
+    for name, organisation in outsiders:
         if len(name) > 200 or len(organisation or "") > 200:
             raise UserError(ctx._("A guest's name is too long (at most 200 characters)."))
         if await agenda_store.mark_present(

@@ -169,13 +169,46 @@ def is_break(item: AgendaItem) -> bool:
 
 
 async def find_member(ctx: HandlerContext, mention: str) -> Identity | None:
-    """A member of this group named as @username, or None: others are unknown here, even if
-    the bot knows them from another group."""
+    """The one way every command that takes people finds a member of this group: by
+    username (`@anna`, a full Matrix ID `@bernd:example.org`, which a mention pill arrives
+    as), by a Matrix ID's local part alone (`@bernd`), or by display name (`@Clara` or
+    `Clara Conrad`) when exactly one member has it. None otherwise: others are unknown
+    here, even if the bot knows them from another group."""
     assert ctx.group is not None
     found = await people.find_identity_by_username(ctx.session, ctx.message.platform, mention)
-    if found is None or await people.membership(ctx.session, ctx.group.id, found.user_id) is None:
+    if found is not None:
+        if await people.membership(ctx.session, ctx.group.id, found.user_id) is None:
+            return None
+        return found
+    return await find_member_named(ctx, mention.removeprefix("@"), local_part=True)
+
+
+async def find_member_named(
+    ctx: HandlerContext, name: str, *, local_part: bool = False
+) -> Identity | None:
+    """The one member of this group whose display name is `name` (or, with `local_part`,
+    whose Matrix ID starts with `@name:`), ignoring case; None if none or several are."""
+    assert ctx.group is not None
+    wanted = " ".join(name.split()).casefold()
+    if not wanted:
         return None
-    return found
+    rows = await people.members_with_identities(ctx.session, ctx.group.id, ctx.message.platform)
+    identities = [i for _, i in rows if i is not None and i.platform == ctx.message.platform]
+    for matches in (
+        lambda i: local_part and _local_part(i.username) == wanted,
+        lambda i: " ".join((i.display_name or "").split()).casefold() == wanted,
+    ):
+        found = {i.user_id: i for i in identities if matches(i)}
+        if len(found) == 1:
+            return next(iter(found.values()))
+    return None
+
+
+def _local_part(username: str | None) -> str | None:
+    """`bernd` of a Matrix ID `@bernd:example.org`; None for other usernames."""
+    if not username or not username.startswith("@") or ":" not in username:
+        return None
+    return username[1:].split(":", 1)[0].casefold()
 
 
 async def member_by_mention(ctx: HandlerContext, mention: str) -> Identity:

@@ -11,6 +11,7 @@ from bot.core.text import strip_bidi
 from handlers.context import HandlerContext
 from handlers.dispatcher import private_chat_hint
 from handlers.meetings.lookup import member_by_mention
+from handlers.members.direct_chat import open_direct_chat, reachable_directly
 from storage import people
 from storage.models import Identity
 
@@ -66,14 +67,17 @@ async def members(ctx: HandlerContext) -> Reply:
             group=ctx.group.name,
         )
     ]
-    for member, identity in rows:
-        marker = "" if identity is not None and identity.dm_chat_id else " ✉︎✗"
+    unreachable = [not reachable_directly(ctx, identity) for _, identity in rows]
+    for (member, identity), marked in zip(rows, unreachable, strict=True):
+        marker = " ✉︎✗" if marked else ""
         lines.append(f"• {_name(identity)} – {ctx._(ROLE_LABELS[member.role])}{marker}")
-    if any(identity is None or not identity.dm_chat_id for _, identity in rows):
-        lines += [
-            "",
-            ctx._("✉︎✗ = has not opened a private chat with me yet, so gets no reminders."),
-        ]
+    if any(unreachable):
+        legend = (
+            ctx._("✉︎✗ = did not accept a direct chat with me, so gets no reminders.")
+            if ctx.services.platform_traits(ctx.message.platform).opens_direct_chats
+            else ctx._("✉︎✗ = has not opened a private chat with me yet, so gets no reminders.")
+        )
+        lines += ["", legend]
     return Reply("\n".join(lines))
 
 
@@ -130,6 +134,7 @@ async def join(ctx: HandlerContext) -> Reply:
     )
     if not ctx.identity.dm_chat_id:
         text += "\n" + private_chat_hint(ctx)
+        await open_direct_chat(ctx)
     return Reply(text)
 
 

@@ -18,13 +18,14 @@ from bot.core.enums import MinutesStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
 from bot.core.messages import Document, OutgoingMessage, Reply
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.presence import still_chairs
 from handlers.minutes.collect import collect_minutes
 from handlers.minutes.mail import mail_approved_minutes
-from handlers.minutes.render import minutes_documents, render_markdown
+from handlers.minutes.render import escape, minutes_documents, render_markdown
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
 from storage import outbox, people
@@ -71,8 +72,10 @@ async def _rendered(
 async def generate(ctx: HandlerContext) -> list[Reply]:
     meeting = await _meeting(ctx, ctx.args.get("number"))
     text, files = await _rendered(ctx, meeting)
-    caption = ctx._("The minutes of meeting #{number} as a file.", number=meeting.number)
-    return [Reply(text), *(Reply(caption, document=file) for file in files)]
+    # The minutes formatted, then the files (Markdown, HTML, Word) with one caption: a
+    # platform that shows a file's text as a notice of its own says it once (Matrix).
+    caption = ctx._("The minutes of meeting #{number} as files.", number=meeting.number)
+    return [Reply(text, markdown=True), *(Reply(caption, document=file) for file in files)]
 
 
 async def publish(ctx: HandlerContext) -> Reply:
@@ -114,7 +117,11 @@ async def publish(ctx: HandlerContext) -> Reply:
     await ctx.announce(
         dedupe_key=f"{key}:md",
         purpose="minutes_draft",
-        message=OutgoingMessage(headline + "\n\n" + text, document=markdown),
+        message=OutgoingMessage(
+            escape(headline) + "\n\n" + text,
+            document=markdown,
+            extra={TEXT_FORMAT: MARKDOWN_FORMAT},
+        ),
         elsewhere_only=True,
     )
     await ctx.announce(

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.dates import DateParseError, parse_date
 from bot.core.enums import DecisionKind, DecisionOutcome
+from bot.core.mentions import is_mention, split_who
 from bot.core.numbers import small_number
 
 MAX_VOTES = 100_000  # more voters than any working group has; keeps integers small
@@ -195,7 +196,7 @@ def parse_assignees(text: str) -> tuple[Assignee, ...]:
             continue
         if len(part) > MAX_NAME:
             raise InputError("name_too_long", limit=str(MAX_NAME))
-        if part.startswith("@") and len(part) > 1 and " " not in part:
+        if is_mention(part):
             people.append(Assignee(mention=part[1:]))
         else:
             people.append(Assignee(name=part))
@@ -206,9 +207,10 @@ def parse_assignees(text: str) -> tuple[Assignee, ...]:
 
 def parse_action(text: str, *, now: datetime, tz: ZoneInfo) -> ParsedAction:
     """Read ``Wer: Was [bis Datum]``. A due date that is no date raises DateParseError."""
-    who, colon, what = text.partition(":")
-    if not colon or not who.strip():
+    parts = split_who(text)  # the colon of a Matrix ID (@bernd:example.org) is no separator
+    if parts is None or not parts[0].strip():
         raise InputError("assignee_missing")
+    who, what = parts
     assignees = parse_assignees(who)
     what = what.strip()
     decision_ref = None

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import docx
-from markdown_it import MarkdownIt
 
 from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.enums import (
@@ -29,6 +28,7 @@ from bot.core.enums import (
 )
 from bot.core.i18n import Translator
 from bot.core.messages import Document
+from bot.core.rich_text import to_html
 from bot.core.text import file_name_part, is_video_link, strip_bidi
 from handlers.minutes.data import (
     MinutesAction,
@@ -388,8 +388,6 @@ def render_markdown(data: MinutesData, t: Translator) -> str:
     return "\n\n".join(_md_block(block) for block in layout(data, t)) + "\n"
 
 
-_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
-
 _HTML_PAGE = """<!DOCTYPE html>
 <html lang="{lang}">
 <head>
@@ -409,7 +407,7 @@ th, td {{ border: 1px solid #999; padding: 0.2em 0.6em; text-align: left; }}
 
 def render_html(data: MinutesData, t: Translator) -> str:
     """A standalone HTML page of the same minutes, for mail and print."""
-    body = _MARKDOWN.render(render_markdown(data, t))
+    body = to_html(render_markdown(data, t))  # the same renderer as the chat's formatting
     title = t.gettext("Minutes: {title}", title=data.title)
     return _HTML_PAGE.format(lang=t.language, title=html.escape(title), body=body)
 

@@ -156,7 +156,7 @@ def vote_hint(t: Translator, poll: Poll, command: str) -> str:
 def vote_buttons(
     t: Translator, poll: Poll, tz: ZoneInfo, limit: int | None
 ) -> tuple[tuple[Button, ...], ...]:
-    """One row per slot with yes / if need be / no; where a platform cannot show that many
+    """One row per slot with yes / if need be / no; where a platform has few buttons
     (Matrix reactions), one "yes" per slot, the rest by typed command (see vote_hint)."""
     if poll.status != PollStatus.OPEN.value:
         return ()
@@ -168,6 +168,8 @@ def vote_buttons(
                 Button(
                     f"{o.position}) {short_option(poll, o, tz, t.language)}",
                     f"{command} {o.position} {answer}",
+                    undo=f"{command} {o.position} {'toggle' if answer == 'toggle' else 'no'}",
+                    exclusive=poll.kind == PollKind.SINGLE.value,
                 ),
             )
             for o in poll.options
@@ -184,8 +186,10 @@ def vote_buttons(
         )
         for o in poll.options
     )
-    if limit is None or len(full) * len(answers) <= limit:
+    if limit is None:
         return full
+    # Where buttons are few (Matrix reactions 1️⃣…🔟), one "yes" per slot with the slot's own
+    # number: a keycap then means the date with that number, never "2 ✅ ja" behind 4️⃣.
     if len(poll.options) > limit:
         return ()
     return tuple(
@@ -193,6 +197,7 @@ def vote_buttons(
             Button(
                 f"{o.position} {ICONS['yes']} {short_option(poll, o, tz, t.language)}",
                 f"{command} {o.position} yes",
+                undo=f"{command} {o.position} no",
             ),
         )
         for o in poll.options

@@ -26,6 +26,10 @@ def test_each_adapter_answers_what_platform_traits_say(tmp_path: Path) -> None:
     traits = platform_traits(settings)
     matrix: Any = MatrixAdapter(settings, None, None)  # type: ignore[arg-type]
     for adapter in (ConsoleAdapter, TelegramAdapter, matrix):
-        shown = PlatformTraits(adapter.command_prefix, adapter.max_buttons)
+        shown = PlatformTraits(
+            adapter.command_prefix, adapter.max_buttons, adapter.opens_direct_chats
+        )
         assert traits[adapter.name] == shown, adapter.name
-    assert traits["matrix"] == PlatformTraits(command_prefix="?", max_buttons=10)
+    assert traits["matrix"] == PlatformTraits(
+        command_prefix="?", max_buttons=10, opens_direct_chats=True
+    )

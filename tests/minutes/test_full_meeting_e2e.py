@@ -100,6 +100,42 @@ def assert_minutes(text: str) -> None:
     assert "## TOP 4" not in text  # nor under "Verschiedenes"
 
 
+# The same minutes as a Telegram chat shows them (HTML parse mode): headings bold, tables as
+# lists, no Markdown syntax left (issues #14 and #19).
+CHAT_IN_ORDER = [
+    "Protokoll: AG-Sitzung Juni (#1)",
+    "Gruppe: AG Transfer",
+    "Datum: Do, 10.06.2021, 10:30–12:00 Uhr",
+    "Tagesordnung",
+    "TOP – Thema – Vortragende – Zeit",
+    "• 1 – Begrüßung – Anna – 10:30",
+    "• 2 – Checks für KMU – Dr. Weber (IHK Köln) – 10:45",
+    "TOP 1: Begrüßung",
+    "• Anna begrüßt die Teilnehmenden.",
+    "TOP 2: Checks für KMU",
+    "Vortragende: Dr. Weber (IHK Köln)",
+    "• B-2021-01 Empfehlung an Strategiekreis (12 dafür, 0 dagegen, 1 Enthaltung): "
+    "Die Checks werden auf das Handwerk ausgeweitet.",
+    "• A-1 – Clara, IHK Köln – Bögen an Anna senden (zu B-2021-01) – 30.06.2021",
+    "Nächste Termine",
+    "Mitschrift: Bernd",
+]
+
+
+def assert_formatted_in_chat(messages: list) -> None:
+    """Telegram got the minutes as formatted text: HTML parse mode, bold headings, no raw
+    `**`, table rules or Markdown escapes."""
+    text = "\n".join(m.text for m in messages)
+    positions = [text.index(part) for part in CHAT_IN_ORDER]
+    assert positions == sorted(positions), "the minutes' parts are out of order"
+    assert all(m.parse_mode == "HTML" for m in messages)
+    for raw in ("**", "|---", "\\", "## "):
+        assert raw not in text, raw
+    first = messages[0]
+    bold = [first.text[e["offset"] : e["offset"] + e["length"]] for e in first.entities]
+    assert "Protokoll: AG-Sitzung Juni (#1)" in bold and "Gruppe:" in bold
+
+
 def assert_html(html: str) -> None:
     assert html.startswith("<!DOCTYPE html>")
     assert "<h1>Protokoll: AG-Sitzung Juni (#1)</h1>" in html
@@ -171,7 +207,11 @@ async def test_full_meeting_through_telegram(
     *_, protocol = await run(SCRIPT)
     texts = [m for m in protocol if m.document is None]
     files = {m.document.filename: m.document for m in protocol if m.document is not None}
-    assert_minutes("\n".join(m.text for m in texts))
+    assert_formatted_in_chat(texts)
+    # the files carry their caption on Telegram, no notice of its own before each
+    assert [m.text for m in protocol if m.document is not None] == [
+        "Das Protokoll der Sitzung #1 als Dateien."
+    ] * 3
     assert set(files) == {
         "Protokoll-AG-Transfer-2021-06-10.md",
         "Protokoll-AG-Transfer-2021-06-10.html",

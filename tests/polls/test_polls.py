@@ -239,12 +239,18 @@ async def test_poll_reaches_the_groups_other_chats_with_fitting_buttons(
                 created_at=core.services.clock.now(),
             )
         )
-    await chat.say(anna, POLL + " notfalls")  # 3 slots x 3 answers = 9 reactions: fits
-    await chat.say(anna, POLL.replace('"Juni', '"Juli') + "; 23.06. 9 Uhr notfalls")  # 12
+    # Reactions are keycaps: one "yes" per slot, so 2️⃣ is date 2 (never "4️⃣ = 2 ✅ ja").
+    await chat.say(anna, POLL + " notfalls")
+    await chat.say(anna, POLL.replace('"Juni', '"Juli') + "; 23.06. 9 Uhr notfalls")
     rows = await outbox_rows(core, "poll")
     assert [row.chat_id for row in rows] == ["!room:localhost", "!room:localhost"]
     small, big = (decode_message(row.payload) for row in rows)
-    assert sum(len(row) for row in small.buttons) == 9
+    assert [b.data for row in small.buttons for b in row] == [
+        "/vote #1 1 yes",
+        "/vote #1 2 yes",
+        "/vote #1 3 yes",
+    ]
+    assert small.buttons[0][0].undo == "/vote #1 1 no"
     assert [b.data for row in big.buttons for b in row] == [
         "/vote #2 1 yes",
         "/vote #2 2 yes",
@@ -385,7 +391,9 @@ async def test_a_forged_vote_button_on_a_meeting_message_does_not_overwrite_it(
     async with core.services.sessions.begin() as session:
         session.add(
             GroupChat(
-                group_id=1, platform="matrix", chat_id=room.chat_id,
+                group_id=1,
+                platform="matrix",
+                chat_id=room.chat_id,
                 created_at=core.services.clock.now(),
             )
         )
@@ -396,9 +404,7 @@ async def test_a_forged_vote_button_on_a_meeting_message_does_not_overwrite_it(
         post.status, post.platform_message_id = "sent", "$poll-event"
 
     # In the group (the poll's message there is not known yet) on the meeting's message "7":
-    [forged] = await chat.say(
-        bernd, meeting.text, callback="/vote #1 1 yes", message_id="7"
-    )
+    [forged] = await chat.say(bernd, meeting.text, callback="/vote #1 1 yes", message_id="7")
     assert not forged.edit and forged.toast == "Gespeichert"
     assert "✅ Bernd" in forged.text  # the vote counts; the meeting's message stays
     # In the room, where the poll's message is known, on another message:
@@ -422,8 +428,6 @@ async def test_a_forged_vote_button_on_a_meeting_message_does_not_overwrite_it(
 
     # Fixing the date by a forged button on the meeting's message: fixed, nothing overwritten.
     await chat.say(anna, "/abfrageende 1")
-    view, announced = await chat.say(
-        anna, meeting.text, callback="/pickdate #1 1", message_id="7"
-    )
+    view, announced = await chat.say(anna, meeting.text, callback="/pickdate #1 1", message_id="7")
     assert not view.edit and "📌" in view.text and "steht fest" in announced.text
     # (a press on the poll's own closed message is edited: test_polls_telegram_e2e)

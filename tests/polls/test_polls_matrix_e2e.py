@@ -31,9 +31,11 @@ async def test_poll_in_a_matrix_room(matrix_bot: MatrixBot, matrix_group_room: G
     await alice.say(room, '!registrieren ag "AG Matrix"')
     await alice.wait(notice(matrix_bot.user_id, room, "AG Matrix"))
 
-    await alice.say(room, POLL + " notfalls")  # 3 dates x 3 answers: 9 reactions fit
+    # one keycap per date, the date's own number: 2️⃣ is date 2 (issue #19: 4️⃣ meant "2 ✅ ja")
+    await alice.say(room, POLL + " notfalls")
     [poll] = await alice.wait(notice(matrix_bot.user_id, room, "Terminabfrage #1"))
-    assert "1️⃣ 1 ✅ ja" in poll.body and "9️⃣ 3 ❌ nein" in poll.body
+    assert "1️⃣ ✅ 15.06." in poll.body and "3️⃣ ✅ 22.06." in poll.body
+    assert "4️⃣" not in poll.body
     assert "!abstimmen #1 1 2 ja" in poll.body
     await alice.wait(
         lambda e: (
@@ -41,7 +43,7 @@ async def test_poll_in_a_matrix_room(matrix_bot: MatrixBot, matrix_group_room: G
             and e.sender == matrix_bot.user_id
             and e.source["content"]["m.relates_to"]["event_id"] == poll.event_id
         ),
-        count=9,
+        count=3,
     )
     await react(bob, room, poll.event_id, "1️⃣")  # date 1: yes
     [edited] = await alice.wait(
@@ -55,5 +57,5 @@ async def test_poll_in_a_matrix_room(matrix_bot: MatrixBot, matrix_group_room: G
 
     await alice.say(room, POLL.replace('"Juni', '"Juli') + "; 23.06.2031 9 Uhr notfalls")
     [big] = await alice.wait(notice(matrix_bot.user_id, room, "Terminabfrage #2"))
-    assert "4️⃣ 4 ✅" in big.body and "5️⃣" not in big.body  # one "yes" per date
+    assert "4️⃣ ✅ 23.06." in big.body and "5️⃣" not in big.body  # one "yes" per date
     assert "!abstimmen #2 1 2 ja" in big.body
