@@ -45,3 +45,6 @@ from storage.models.polls import PollVote as PollVote
 from storage.models.reminders import GroupReminderSettings as GroupReminderSettings
 from storage.models.reminders import ReminderLog as ReminderLog
 from storage.models.reminders import UserReminderSettings as UserReminderSettings
+from storage.models.organisation import DecisionAddressee as DecisionAddressee
+from storage.models.organisation import GroupAlias as GroupAlias
+from storage.models.organisation import InboxItem as InboxItem
