@@ -23,6 +23,7 @@ from handlers.meetings import edit_commands, series_commands
 from handlers.meetings import jobs as meeting_jobs
 from handlers.members import commands as member_commands
 from handlers.minutes import commands as minutes_commands
+from handlers.organisation import alias_commands, inbox_commands
 from handlers.personal_data import commands as personal_data_commands
 from handlers.polls import commands as poll_commands
 from handlers.polls import jobs as poll_jobs
@@ -51,6 +52,8 @@ def all_commands() -> tuple[Command, ...]:
         *personal_data_commands.COMMANDS,
         *advisor_commands.COMMANDS,
         *delivery_commands.COMMANDS,
+        *alias_commands.COMMANDS,
+        *inbox_commands.COMMANDS,
     )
 
 

@@ -23,6 +23,7 @@ from handlers.context import HandlerContext
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.minutes.collect import collect_minutes
 from handlers.minutes.render import minutes_documents, render_markdown
+from handlers.organisation.forwarding import forward_approved
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
 from storage import outbox, people
@@ -233,6 +234,7 @@ async def approve(ctx: HandlerContext) -> Reply:
                 )
             )
     await minutes_store.approve_minutes(ctx.session, meeting, now=ctx.now)
+    await forward_approved(ctx, meeting)  # only now may its decisions leave the group
     _, (_, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "The minutes of meeting #{number} “{title}” are approved; its decisions are final.",

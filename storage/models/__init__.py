@@ -30,6 +30,9 @@ from storage.models.minutes import ActionItem as ActionItem
 from storage.models.minutes import ActionItemAssignee as ActionItemAssignee
 from storage.models.minutes import Decision as Decision
 from storage.models.minutes import MinutesObjection as MinutesObjection
+from storage.models.organisation import DecisionAddressee as DecisionAddressee
+from storage.models.organisation import GroupAlias as GroupAlias
+from storage.models.organisation import InboxItem as InboxItem
 from storage.models.people import ChatDeparture as ChatDeparture
 from storage.models.people import Group as Group
 from storage.models.people import GroupChat as GroupChat
@@ -45,6 +48,3 @@ from storage.models.polls import PollVote as PollVote
 from storage.models.reminders import GroupReminderSettings as GroupReminderSettings
 from storage.models.reminders import ReminderLog as ReminderLog
 from storage.models.reminders import UserReminderSettings as UserReminderSettings
-from storage.models.organisation import DecisionAddressee as DecisionAddressee
-from storage.models.organisation import GroupAlias as GroupAlias
-from storage.models.organisation import InboxItem as InboxItem

@@ -1,0 +1,171 @@
+"""Queries of the organisation: group aliases, resolved decision addressees, inbox items.
+
+An inbox item is looked up only together with its receiving group: an item number guessed
+or forged in another group's chat finds nothing there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.enums import InboxStatus
+from storage.minutes import _numbered
+from storage.models import DecisionAddressee, Group, GroupAlias, InboxItem
+
+# --- groups and aliases ---------------------------------------------------------------------
+
+
+async def groups_with_aliases(session: AsyncSession) -> list[tuple[Group, list[str]]]:
+    """Every registered group with its aliases: what an addressee is matched against."""
+    groups = list(await session.scalars(select(Group).order_by(Group.id)))
+    aliases: dict[int, list[str]] = {}
+    for row in await session.scalars(select(GroupAlias).order_by(GroupAlias.id)):
+        aliases.setdefault(row.group_id, []).append(row.alias)
+    return [(group, aliases.get(group.id, [])) for group in groups]
+
+
+async def alias_owner(session: AsyncSession, alias_key: str) -> int | None:
+    return await session.scalar(select(GroupAlias.group_id).where(GroupAlias.key == alias_key))
+
+
+async def add_alias(
+    session: AsyncSession, group_id: int, alias: str, alias_key: str, user_id: int, now: datetime
+) -> None:
+    session.add(
+        GroupAlias(
+            group_id=group_id, alias=alias, key=alias_key, set_by_user_id=user_id, created_at=now
+        )
+    )
+    await session.flush()
+
+
+async def aliases_of(session: AsyncSession, group_id: int) -> list[str]:
+    return list(
+        await session.scalars(
+            select(GroupAlias.alias).where(GroupAlias.group_id == group_id).order_by(GroupAlias.id)
+        )
+    )
+
+
+async def remove_alias(session: AsyncSession, group_id: int, alias_key: str) -> bool:
+    result = await session.execute(
+        delete(GroupAlias).where(GroupAlias.group_id == group_id, GroupAlias.key == alias_key)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- addressees -----------------------------------------------------------------------------
+
+
+async def set_addressee(session: AsyncSession, decision_id: int, group_id: int | None) -> None:
+    """Remember which group a decision addresses; None forgets it (the text stays)."""
+    await session.execute(
+        delete(DecisionAddressee).where(DecisionAddressee.decision_id == decision_id)
+    )
+    if group_id is not None:
+        session.add(DecisionAddressee(decision_id=decision_id, group_id=group_id))
+    await session.flush()
+
+
+async def addressee_group(session: AsyncSession, decision_id: int) -> int | None:
+    return await session.scalar(
+        select(DecisionAddressee.group_id).where(DecisionAddressee.decision_id == decision_id)
+    )
+
+
+# --- inbox items ----------------------------------------------------------------------------
+
+
+async def forward(
+    session: AsyncSession,
+    *,
+    decision_id: int,
+    sending_group_id: int,
+    receiving_group_id: int,
+    amends_item_id: int | None,
+    now: datetime,
+) -> InboxItem | None:
+    """A new inbox item in the receiving group; None when this decision reached it already
+    (approving twice, or two processes at once, forwards once)."""
+    existing = await session.scalar(
+        select(InboxItem.id).where(
+            InboxItem.decision_id == decision_id,
+            InboxItem.receiving_group_id == receiving_group_id,
+        )
+    )
+    if existing is not None:
+        return None
+    return await _numbered(
+        session,
+        lambda number: InboxItem(
+            receiving_group_id=receiving_group_id,
+            number=number,
+            sending_group_id=sending_group_id,
+            decision_id=decision_id,
+            amends_item_id=amends_item_id,
+            status=InboxStatus.OPEN.value,
+            created_at=now,
+        ),
+        select(func.max(InboxItem.number)).where(
+            InboxItem.receiving_group_id == receiving_group_id
+        ),
+    )
+
+
+async def items_of_decision(session: AsyncSession, decision_id: int) -> list[InboxItem]:
+    """Where a decision went: one item per receiving group."""
+    return list(
+        await session.scalars(
+            select(InboxItem).where(InboxItem.decision_id == decision_id).order_by(InboxItem.id)
+        )
+    )
+
+
+async def items_of_decisions(
+    session: AsyncSession, decision_ids: Iterable[int]
+) -> dict[int, list[InboxItem]]:
+    ids = list(decision_ids)
+    found: dict[int, list[InboxItem]] = {}
+    if not ids:
+        return found
+    for item in await session.scalars(
+        select(InboxItem).where(InboxItem.decision_id.in_(ids)).order_by(InboxItem.id)
+    ):
+        found.setdefault(item.decision_id, []).append(item)
+    return found
+
+
+async def item_by_number(
+    session: AsyncSession, receiving_group_id: int, number: int
+) -> InboxItem | None:
+    return await session.scalar(
+        select(InboxItem).where(
+            InboxItem.receiving_group_id == receiving_group_id, InboxItem.number == number
+        )
+    )
+
+
+async def open_items(session: AsyncSession, receiving_group_id: int) -> list[InboxItem]:
+    """What the group has not dealt with yet, oldest first."""
+    return list(
+        await session.scalars(
+            select(InboxItem)
+            .where(
+                InboxItem.receiving_group_id == receiving_group_id,
+                InboxItem.status == InboxStatus.OPEN.value,
+            )
+            .order_by(InboxItem.number)
+        )
+    )
+
+
+async def group_names(session: AsyncSession, group_ids: Iterable[int]) -> dict[int, str]:
+    ids = set(group_ids)
+    if not ids:
+        return {}
+    rows = await session.execute(select(Group.id, Group.name).where(Group.id.in_(ids)))
+    return {group_id: name for group_id, name in rows.tuples()}
