@@ -168,4 +168,4 @@ async def group_names(session: AsyncSession, group_ids: Iterable[int]) -> dict[i
     if not ids:
         return {}
     rows = await session.execute(select(Group.id, Group.name).where(Group.id.in_(ids)))
-    return {group_id: name for group_id, name in rows.tuples()}
+    return {group_id: name for group_id, name in rows}
