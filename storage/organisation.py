@@ -7,14 +7,14 @@ or forged in another group's chat finds nothing there.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import InboxStatus
 from storage.minutes import _numbered
-from storage.models import DecisionAddressee, Group, GroupAlias, InboxItem
+from storage.models import DecisionAddressee, Group, GroupAlias, InboxItem, ReportDuty
 
 # --- groups and aliases ---------------------------------------------------------------------
 
@@ -169,3 +169,64 @@ async def group_names(session: AsyncSession, group_ids: Iterable[int]) -> dict[i
         return {}
     rows = await session.execute(select(Group.id, Group.name).where(Group.id.in_(ids)))
     return {group_id: name for group_id, name in rows}
+
+
+# --- report duties --------------------------------------------------------------------------
+
+
+async def add_report_duty(
+    session: AsyncSession,
+    *,
+    owing_group_id: int,
+    receiving_group_id: int,
+    title: str,
+    every_months: int,
+    due_date: date,
+    user_id: int,
+    now: datetime,
+) -> ReportDuty:
+    return await _numbered(
+        session,
+        lambda number: ReportDuty(
+            owing_group_id=owing_group_id,
+            number=number,
+            receiving_group_id=receiving_group_id,
+            title=title,
+            every_months=every_months,
+            due_date=due_date,
+            created_by_user_id=user_id,
+            created_at=now,
+        ),
+        select(func.max(ReportDuty.number)).where(ReportDuty.owing_group_id == owing_group_id),
+    )
+
+
+async def report_duty(session: AsyncSession, owing_group_id: int, number: int) -> ReportDuty | None:
+    return await session.scalar(
+        select(ReportDuty).where(
+            ReportDuty.owing_group_id == owing_group_id, ReportDuty.number == number
+        )
+    )
+
+
+async def report_duties_of(session: AsyncSession, group_id: int) -> list[ReportDuty]:
+    """The reports a group owes and those owed to it, by due date."""
+    return list(
+        await session.scalars(
+            select(ReportDuty)
+            .where(
+                (ReportDuty.owing_group_id == group_id)
+                | (ReportDuty.receiving_group_id == group_id)
+            )
+            .order_by(ReportDuty.due_date, ReportDuty.id)
+        )
+    )
+
+
+async def report_duties_due_by(session: AsyncSession, day: date) -> list[ReportDuty]:
+    """Duties falling due by `day` (the reminder sweep filters those already reminded)."""
+    return list(
+        await session.scalars(
+            select(ReportDuty).where(ReportDuty.due_date <= day).order_by(ReportDuty.id)
+        )
+    )

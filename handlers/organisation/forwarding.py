@@ -4,6 +4,8 @@ receiving group's inbox. Nothing else of the group is sent, and nothing before a
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from bot.core.dates import format_date
 from bot.core.i18n import Translator
 from bot.core.messages import Button, OutgoingMessage
@@ -57,6 +59,7 @@ async def _destinations(ctx: HandlerContext, decision: Decision) -> list[tuple[i
 
 def inbox_text(
     t: Translator,
+    tz: ZoneInfo,
     item: InboxItem,
     decision: Decision,
     sender: str,
@@ -85,7 +88,7 @@ def inbox_text(
             "meeting #{number} “{title}” on {date}, minutes approved",
             number=meeting.number,
             title=meeting.title,
-            date=format_date(meeting.starts_at.date(), t.language),
+            date=format_date(meeting.starts_at.astimezone(tz).date(), t.language),
         )
     return f"{head}\n{decision.text}\n({source})"
 
@@ -127,7 +130,9 @@ async def _post(ctx: HandlerContext, item: InboxItem, decision: Decision, meetin
     amended = None
     if item.amends_item_id is not None:
         amended = await ctx.session.get(InboxItem, item.amends_item_id)
-    text = inbox_text(t, item, decision, ctx.group.name, meeting, amended)
+    text = inbox_text(
+        t, ZoneInfo(receiving.timezone), item, decision, ctx.group.name, meeting, amended
+    )
     ctx.enqueued += await outbox.enqueue_for_group(
         ctx.session,
         receiving.id,

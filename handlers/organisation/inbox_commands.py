@@ -15,7 +15,7 @@ from bot.core.messages import Reply
 from bot.core.numbers import action_label, decision_label
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
-from handlers.meetings.lookup import meeting_by_arg
+from handlers.meetings.lookup import ensure_not_approved, ensure_open, meeting_by_arg
 from handlers.minutes.render import kind_text
 from handlers.organisation.forwarding import inbox_text
 from handlers.organisation.numbers import item_label, parse_item_ref
@@ -87,7 +87,7 @@ async def inbox(ctx: HandlerContext) -> Reply:
             await ctx.session.get(InboxItem, item.amends_item_id) if item.amends_item_id else None
         )
         sender = await _sender_name(ctx, item)
-        text = inbox_text(ctx.t, item, decision, sender, meeting, amended)
+        text = inbox_text(ctx.t, ctx.tz, item, decision, sender, meeting, amended)
         return Reply(text + "\n" + ctx._("Status: {status}", status=status_text(ctx.t, item)))
     items = (await org_store.open_items(ctx.session, ctx.group.id))[:MAX_LIST]
     if not items:
@@ -113,7 +113,10 @@ async def inbox(ctx: HandlerContext) -> Reply:
 async def _next_meeting(ctx: HandlerContext) -> Meeting:
     assert ctx.group is not None
     if raw := ctx.args.get("meeting"):
-        return await meeting_by_arg(ctx, raw)
+        meeting = await meeting_by_arg(ctx, raw)
+        ensure_open(ctx, meeting)
+        ensure_not_approved(ctx, meeting)
+        return meeting
     upcoming = await minutes_store.scheduled_meetings_after(
         ctx.session, ctx.group.id, ctx.now, limit=1
     )

@@ -1,4 +1,4 @@
-"""Inbox item numbers as people write them: E-3 (Eingang), e3, #3 or 3."""
+"""Numbers as people write them: inbox items E-3 (Eingang), e3, #3 or 3; report duties R-1."""
 
 from __future__ import annotations
 
@@ -15,4 +15,16 @@ def item_label(number: int) -> str:
 
 def parse_item_ref(text: str) -> int | None:
     match = _ITEM_REF.match(text.strip())
+    return small_number(match.group(1)) if match else None
+
+
+_REPORT_REF = re.compile(r"^(?:r-?)?#?(\d+)$", re.IGNORECASE)
+
+
+def report_label(number: int) -> str:
+    return f"R-{number}"
+
+
+def parse_report_ref(text: str) -> int | None:
+    match = _REPORT_REF.match(text.strip())
     return small_number(match.group(1)) if match else None

@@ -1,11 +1,12 @@
 """The organisation above the working groups: the short names a group is addressed by, where
-a recommendation or assignment is addressed, and what arrived in a receiving group's inbox."""
+a recommendation or assignment is addressed, what arrived in a receiving group's inbox, and
+the reports groups owe each other."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -76,3 +77,34 @@ class InboxItem(Base):
     decided_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")
     )
+
+
+class ReportDuty(Base):
+    """A report one group owes another at regular intervals (a Fachgruppe to the AG Transfer,
+    yearly), numbered per owing group (R-1). `due_date` moves on by `every_months` when it
+    is delivered; `reminded_for` is the due date the chairs were last reminded of, so each
+    due date is reminded of once."""
+
+    __tablename__ = "report_duties"
+    __table_args__ = (
+        UniqueConstraint("owing_group_id", "number"),
+        Index("ix_report_duties_due_date", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owing_group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    receiving_group_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    every_months: Mapped[int] = mapped_column(Integer)
+    due_date: Mapped[date]
+    reminded_for: Mapped[date | None]
+    delivered_at: Mapped[datetime | None]
+    created_by_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime]

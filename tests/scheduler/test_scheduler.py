@@ -110,7 +110,11 @@ async def test_registered_jobs_close_polls_and_make_series_occurrences(core) -> 
     clock.advance(timedelta(days=70))  # the poll's deadline passed; the horizon moved on
     names = [job.name for job in jobs.every_sweep()]
     assert names == ["reminders", "poll_deadlines", "series_occurrences", "outbox_uncertain"]
-    assert [job.name for job in jobs.daily()] == ["outbox_retention", "advisor_escalation"]
+    assert [job.name for job in jobs.daily()] == [
+        "outbox_retention",
+        "advisor_escalation",
+        "report_reminders",
+    ]
     for job in (*jobs.every_sweep(), *jobs.daily()):
         await job.run(core.services, clock.now())
     async with core.services.sessions() as session:

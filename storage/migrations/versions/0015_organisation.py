@@ -1,4 +1,4 @@
-"""Organisation: group aliases, decision addressees, inbox items
+"""Organisation: group aliases, decision addressees, inbox items, report duties
 
 Revision ID: 0015_organisation
 Revises: 0014a_email_addresses
@@ -149,9 +149,60 @@ def upgrade() -> None:
             batch_op.f("ix_inbox_items_sending_group_id"), ["sending_group_id"], unique=False
         )
 
+    op.create_table(
+        "report_duties",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("owing_group_id", sa.Integer(), nullable=False),
+        sa.Column("number", sa.Integer(), nullable=False),
+        sa.Column("receiving_group_id", sa.Integer(), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("every_months", sa.Integer(), nullable=False),
+        sa.Column("due_date", sa.Date(), nullable=False),
+        sa.Column("reminded_for", sa.Date(), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_by_user_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_user_id"],
+            ["users.id"],
+            name=op.f("fk_report_duties_created_by_user_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["owing_group_id"],
+            ["groups.id"],
+            name=op.f("fk_report_duties_owing_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["receiving_group_id"],
+            ["groups.id"],
+            name=op.f("fk_report_duties_receiving_group_id_groups"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_report_duties")),
+        sa.UniqueConstraint(
+            "owing_group_id", "number", name=op.f("uq_report_duties_owing_group_id_number")
+        ),
+    )
+    with op.batch_alter_table("report_duties", schema=None) as batch_op:
+        batch_op.create_index("ix_report_duties_due_date", ["due_date"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_report_duties_owing_group_id"), ["owing_group_id"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_report_duties_receiving_group_id"), ["receiving_group_id"], unique=False
+        )
+
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table("report_duties", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_report_duties_receiving_group_id"))
+        batch_op.drop_index(batch_op.f("ix_report_duties_owing_group_id"))
+        batch_op.drop_index("ix_report_duties_due_date")
+
+    op.drop_table("report_duties")
     with op.batch_alter_table("inbox_items", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_inbox_items_sending_group_id"))
         batch_op.drop_index(batch_op.f("ix_inbox_items_receiving_group_id"))
