@@ -6,15 +6,23 @@ or forged in another group's chat finds nothing there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.enums import InboxStatus
-from storage.minutes import _numbered
-from storage.models import DecisionAddressee, Group, GroupAlias, InboxItem, ReportDuty
+from bot.core.enums import InboxStatus, MinutesStatus
+from storage.minutes import _numbered, with_words
+from storage.models import (
+    Decision,
+    DecisionAddressee,
+    Group,
+    GroupAlias,
+    InboxItem,
+    Meeting,
+    ReportDuty,
+)
 
 # --- groups and aliases ---------------------------------------------------------------------
 
@@ -230,3 +238,44 @@ async def report_duties_due_by(session: AsyncSession, day: date) -> list[ReportD
             select(ReportDuty).where(ReportDuty.due_date <= day).order_by(ReportDuty.id)
         )
     )
+
+
+# --- organisation search --------------------------------------------------------------------
+
+
+async def approved_decisions(
+    session: AsyncSession,
+    *,
+    words: Sequence[str],
+    kind: str | None,
+    addressee: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+) -> list[tuple[Decision, Meeting, str]]:
+    """Decisions of all groups whose minutes are approved – nothing else of a group is
+    searchable across the organisation – newest meeting first, with meeting and group name."""
+    query = (
+        select(Decision)
+        .join(Meeting, Meeting.id == Decision.meeting_id)
+        .where(Meeting.minutes_status == MinutesStatus.APPROVED.value)
+    )
+    query = with_words(query, words)
+    if kind is not None:
+        query = query.where(Decision.kind == kind)
+    if addressee:
+        query = with_words(query.where(Decision.addressee.is_not(None)), [addressee])
+    if since is not None:
+        query = query.where(Meeting.starts_at >= since)
+    if until is not None:
+        query = query.where(Meeting.starts_at < until)
+    query = query.order_by(Meeting.starts_at.desc(), Decision.number.desc()).limit(limit)
+    decisions = list(await session.scalars(query))
+    meetings = {
+        m.id: m
+        for m in await session.scalars(
+            select(Meeting).where(Meeting.id.in_({d.meeting_id for d in decisions}))
+        )
+    }
+    names = await group_names(session, {d.group_id for d in decisions})
+    return [(d, meetings[d.meeting_id or 0], names.get(d.group_id, "?")) for d in decisions]
