@@ -124,6 +124,10 @@ async def forward(
     )
 
 
+async def item_by_id(session: AsyncSession, item_id: int | None) -> InboxItem | None:
+    return await session.get(InboxItem, item_id) if item_id is not None else None
+
+
 async def items_of_decision(session: AsyncSession, decision_id: int) -> list[InboxItem]:
     """Where a decision went: one item per receiving group."""
     return list(

@@ -127,9 +127,7 @@ async def _post(ctx: HandlerContext, item: InboxItem, decision: Decision, meetin
     assert ctx.group is not None
     receiving: Group = await people.group_by_id(ctx.session, item.receiving_group_id)
     t = Translator(receiving.language)
-    amended = None
-    if item.amends_item_id is not None:
-        amended = await ctx.session.get(InboxItem, item.amends_item_id)
+    amended = await org_store.item_by_id(ctx.session, item.amends_item_id)
     text = inbox_text(
         t, ZoneInfo(receiving.timezone), item, decision, ctx.group.name, meeting, amended
     )

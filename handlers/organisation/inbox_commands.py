@@ -83,9 +83,7 @@ async def inbox(ctx: HandlerContext) -> Reply:
             if decision.meeting_id is not None
             else None
         )
-        amended = (
-            await ctx.session.get(InboxItem, item.amends_item_id) if item.amends_item_id else None
-        )
+        amended = await org_store.item_by_id(ctx.session, item.amends_item_id)
         sender = await _sender_name(ctx, item)
         text = inbox_text(ctx.t, ctx.tz, item, decision, sender, meeting, amended)
         return Reply(text + "\n" + ctx._("Status: {status}", status=status_text(ctx.t, item)))

@@ -172,6 +172,9 @@ async def test_an_amendment_follows_the_forwarded_decision(chat: Conversation) -
     assert len(rows) == 2 and rows[1].chat_id == "-200"
     assert "Eingang E-2: AG Transfer hat den Beschluss aus E-1 geändert" in rows[1].payload["text"]
     assert "Die Frist ist der 30.09." in rows[1].payload["text"]
+    shown = await chat.text(dora, "/eingang E-2", OTHER_GROUP)
+    assert "AG Transfer hat den Beschluss aus E-1 geändert" in shown
+    assert "Sitzung #2 „Nächste Sitzung“ am 17.06.2021" in shown and "Stand: offen" in shown
 
 
 async def test_an_ambiguous_addressee_is_asked_about(chat: Conversation) -> None:
