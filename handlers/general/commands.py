@@ -128,6 +128,12 @@ async def privacy(ctx: HandlerContext) -> Reply:
             delete=ctx.command_name("deletemydata"),
             days=ctx.services.settings.outbox_retention_days,
         )
+        + "\n"
+        + ctx._(
+            "Between groups: a recommendation or assignment your group addresses to another "
+            "group reaches that group once the minutes are approved – its text, number, the "
+            "meeting and your group's name, nothing else."
+        )
     )
 
 

@@ -204,3 +204,9 @@ async def test_aliases_are_set_by_the_groups_chair_and_unique(chat: Conversation
     )
     reply = await chat.text(anna, ASSIGNMENT)
     assert "„AG QS“ ist keine beim Bot registrierte Gruppe" in reply
+
+
+async def test_the_privacy_notice_says_what_reaches_other_groups(chat: Conversation) -> None:
+    notice = await chat.text(bernd, "/datenschutz")
+    assert "Zwischen Gruppen: Eine Empfehlung oder ein Auftrag Ihrer Gruppe" in notice
+    assert "erreicht diese, sobald das Protokoll genehmigt ist" in notice
