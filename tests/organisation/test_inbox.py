@@ -210,3 +210,24 @@ async def test_the_privacy_notice_says_what_reaches_other_groups(chat: Conversat
     notice = await chat.text(bernd, "/datenschutz")
     assert "Zwischen Gruppen: Eine Empfehlung oder ein Auftrag Ihrer Gruppe" in notice
     assert "erreicht diese, sobald das Protokoll genehmigt ist" in notice
+
+
+async def test_a_group_registered_before_approval_still_gets_it(chat: Conversation) -> None:
+    reply = await chat.text(anna, "/beschluss Auftrag an AG Neu: Konzept schreiben.")
+    assert "„AG Neu“ ist keine beim Bot registrierte Gruppe" in reply
+    chat.platform.admins.add(("-500", "gina"))
+    new = ChatRef("test", "-500", ChatKind.GROUP, "AG Neu")
+    await chat.say(person("gina"), '/registrieren ag "AG Neu"', new)
+    await approve(chat)
+    assert [r.chat_id for r in await inbox_rows(chat)] == ["-500"]
+
+
+async def test_the_receiving_group_reads_it_in_its_language(chat: Conversation) -> None:
+    await chat.say(clara, "/sprache en", OTHER_GROUP)
+    await chat.say(anna, ASSIGNMENT)
+    await approve(chat)
+    [row] = await inbox_rows(chat)
+    text = row.payload["text"]
+    assert "Inbox E-1 from AG Transfer: Assignment to AG QS" in text
+    assert "/takeup E-1" in text and "/decline E-1" in text
+    assert [data for _, data in row.payload["buttons"][0]] == ["/takeup E-1", "/intotask E-1"]
