@@ -119,6 +119,8 @@ def _message(
             Button(t.gettext("Onto the agenda"), command("takeup")),
             Button(t.gettext("As action item"), command("intotask")),
         ),
+        # without the reason the command answers with what is missing and how to write it
+        (Button(t.gettext("Decline (with a reason)"), command("decline")),),
     )
     return OutgoingMessage(f"{text}\n\n{hint}", buttons=buttons)
 

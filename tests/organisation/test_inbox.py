@@ -231,3 +231,7 @@ async def test_the_receiving_group_reads_it_in_its_language(chat: Conversation) 
     assert "Inbox E-1 from AG Transfer: Assignment to AG QS" in text
     assert "/takeup E-1" in text and "/decline E-1" in text
     assert [data for _, data in row.payload["buttons"][0]] == ["/takeup E-1", "/intotask E-1"]
+    [[(label, data)]] = row.payload["buttons"][1:]
+    assert (label, data) == ("Decline (with a reason)", "/decline E-1")
+    asked = await chat.text(clara, "Inbox E-1", OTHER_GROUP, callback=data, message_id="7")
+    assert "reason" in asked and "/decline" in asked  # how to give the reason
