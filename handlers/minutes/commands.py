@@ -234,7 +234,7 @@ async def approve(ctx: HandlerContext) -> Reply:
                 )
             )
     await minutes_store.approve_minutes(ctx.session, meeting, now=ctx.now)
-    await forward_approved(ctx, meeting)  # only now may its decisions leave the group
+    forwarded = await forward_approved(ctx, meeting)  # only now may decisions leave the group
     _, (_, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "The minutes of meeting #{number} “{title}” are approved; its decisions are final.",
@@ -251,7 +251,7 @@ async def approve(ctx: HandlerContext) -> Reply:
         headline += "\n" + ctx.ngettext(
             "{n} objection was raised.", "{n} objections were raised.", len(raised)
         )
-    return Reply(headline, document=html)
+    return Reply("\n".join([headline, *forwarded]), document=html)
 
 
 async def add_addendum(ctx: HandlerContext) -> Reply:

@@ -20,12 +20,25 @@ from storage import outbox, people
 from storage.models import Decision, Group, InboxItem, Meeting
 
 
-async def forward_approved(ctx: HandlerContext, meeting: Meeting) -> int:
-    """Called once the minutes of `meeting` are approved; returns how many items arrived."""
+async def forward_approved(ctx: HandlerContext, meeting: Meeting) -> list[str]:
+    """Called once the minutes of `meeting` are approved. Returns, for the approving chair,
+    a line per decision that went to another group and per one that could not (its
+    addressee fits several groups: now that the minutes are final it stays text)."""
     assert ctx.group is not None
-    arrived = 0
+    told: list[str] = []
     for decision in await minutes_store.decisions_of_meeting(ctx.session, ctx.group.id, meeting.id):
-        for receiving_id, amends_id in await _destinations(ctx, decision):
+        label = decision_label(decision.year, decision.number)
+        destinations, unclear = await _destinations(ctx, decision)
+        if unclear:
+            told.append(
+                ctx._(
+                    "{label} stays in this group: “{addressee}” fits several groups ({groups}).",
+                    label=label,
+                    addressee=decision.addressee or "",
+                    groups=", ".join(unclear),
+                )
+            )
+        for receiving_id, amends_id in destinations:
             item = await org_store.forward(
                 ctx.session,
                 decision_id=decision.id,
@@ -35,16 +48,27 @@ async def forward_approved(ctx: HandlerContext, meeting: Meeting) -> int:
                 now=ctx.now,
             )
             if item is not None:
-                arrived += 1
-                await _post(ctx, item, decision, meeting)
-    return arrived
+                receiving = await _post(ctx, item, decision, meeting)
+                told.append(
+                    ctx._(
+                        "{label} went to the inbox of {group} ({item}).",
+                        label=label,
+                        group=receiving.name,
+                        item=item_label(item.number),
+                    )
+                )
+    return told
 
 
-async def _destinations(ctx: HandlerContext, decision: Decision) -> list[tuple[int, int | None]]:
+async def _destinations(
+    ctx: HandlerContext, decision: Decision
+) -> tuple[list[tuple[int, int | None]], list[str]]:
     """(receiving group, item amended) pairs: where the original of an amendment went, and
     the group a recommendation or assignment addresses (resolved when it was recorded, or now
-    if that group registered since and the name is unambiguous)."""
+    if that group registered since and the name is unambiguous); and the names of the groups
+    an ambiguous addressee fits."""
     found: dict[int, int | None] = {}
+    unclear: list[str] = []
     if decision.amends_decision_id is not None:
         for item in await org_store.items_of_decision(ctx.session, decision.amends_decision_id):
             found[item.receiving_group_id] = item.id
@@ -52,9 +76,11 @@ async def _destinations(ctx: HandlerContext, decision: Decision) -> list[tuple[i
     if group_id is None:
         matches = await matching_groups(ctx.session, decision)
         group_id = matches[0].group_id if len(matches) == 1 else None
+        if len(matches) > 1:
+            unclear = [match.name for match in matches]
     if group_id is not None and group_id != decision.group_id:
         found.setdefault(group_id, None)
-    return list(found.items())
+    return list(found.items()), unclear
 
 
 def inbox_text(
@@ -125,7 +151,9 @@ def _message(
     return OutgoingMessage(f"{text}\n\n{hint}", buttons=buttons)
 
 
-async def _post(ctx: HandlerContext, item: InboxItem, decision: Decision, meeting: Meeting) -> None:
+async def _post(
+    ctx: HandlerContext, item: InboxItem, decision: Decision, meeting: Meeting
+) -> Group:
     assert ctx.group is not None
     receiving: Group = await people.group_by_id(ctx.session, item.receiving_group_id)
     t = Translator(receiving.language)
@@ -143,3 +171,4 @@ async def _post(ctx: HandlerContext, item: InboxItem, decision: Decision, meetin
         ),
         now=ctx.now,
     )
+    return receiving

@@ -59,7 +59,9 @@ async def test_only_approved_decisions_for_the_addressee_arrive(chat: Conversati
     await chat.say(anna, "/protokollentwurf 1")
     assert await inbox_rows(chat) == []  # a draft is not approved
     assert "Der Eingang ist leer" in await chat.text(clara, "/eingang", OTHER_GROUP)
-    assert "genehmigt" in await chat.text(anna, "/protokollgenehmigen 1 sofort")
+    approved = await chat.text(anna, "/protokollgenehmigen 1 sofort")
+    assert "B-2021-02 ging in den Eingang von AG Qualitätssicherung (E-1)." in approved
+    assert "B-2021-01" not in approved and "B-2021-03" not in approved
 
     rows = await inbox_rows(chat)
     assert [(r.platform, r.chat_id) for r in rows] == [("test", "-200")]
@@ -235,3 +237,16 @@ async def test_the_receiving_group_reads_it_in_its_language(chat: Conversation) 
     assert (label, data) == ("Decline (with a reason)", "/decline E-1")
     asked = await chat.text(clara, "Inbox E-1", OTHER_GROUP, callback=data, message_id="7")
     assert "reason" in asked and "/decline" in asked  # how to give the reason
+
+
+async def test_an_addressee_still_ambiguous_at_approval_stays_text(chat: Conversation) -> None:
+    chat.platform.admins.add(("-400", "franz"))
+    nord = ChatRef("test", "-400", ChatKind.GROUP, "AG Qualität Nord")
+    await chat.say(person("franz"), '/registrieren ag "AG Qualität Nord"', nord)
+    await chat.say(anna, "/beschluss Auftrag an AG Qualität: Bögen sammeln.")
+    await chat.say(anna, "/protokollentwurf 1")
+    approved = await chat.text(anna, "/protokollgenehmigen 1 sofort")
+    assert "B-2021-02 bleibt in dieser Gruppe: „AG Qualität“ passt auf mehrere Gruppen " in (
+        approved
+    )
+    assert await inbox_rows(chat) == []
