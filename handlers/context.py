@@ -34,6 +34,8 @@ class Services:
     platforms: Mapping[str, PlatformTraits] = field(default_factory=dict)
     # This installation's generated calendar domain (storage.installation), read at start.
     installation_domain: str = "localhost.invalid"
+    # Filled by the adapters as they start: whom to ask whether a person is still in a chat.
+    presence: dict[str, ChatPresence] = field(default_factory=dict)
 
     @property
     def calendar_domain(self) -> str:
@@ -43,11 +45,9 @@ class Services:
 
     @property
     def calendar_organizer(self) -> str:
-        """The ORGANIZER address of invitations: MAIL_ORGANIZER, else a no-reply address."""
+        """The ORGANIZER address of invitations: MAIL_ORGANIZER, else MAIL_FROM once set,
+        else a no-reply address."""
         return self.settings.organizer_mailbox or f"noreply@{self.calendar_domain}"
-
-    # Filled by the adapters as they start: whom to ask whether a person is still in a chat.
-    presence: dict[str, ChatPresence] = field(default_factory=dict)
 
     def platform_traits(self, platform: str) -> PlatformTraits:
         """What differs on the platform of a chat written to without a message from it (a

@@ -25,6 +25,13 @@ from handlers.meetings import edit_commands, series_commands
 from handlers.meetings import jobs as meeting_jobs
 from handlers.members import commands as member_commands
 from handlers.minutes import commands as minutes_commands
+from handlers.organisation import (
+    alias_commands,
+    inbox_commands,
+    report_commands,
+    report_jobs,
+    search_commands,
+)
 from handlers.personal_data import commands as personal_data_commands
 from handlers.polls import commands as poll_commands
 from handlers.polls import jobs as poll_jobs
@@ -54,6 +61,10 @@ def all_commands() -> tuple[Command, ...]:
         *advisor_commands.COMMANDS,
         *delivery_commands.COMMANDS,
         *email_commands.COMMANDS,
+        *alias_commands.COMMANDS,
+        *inbox_commands.COMMANDS,
+        *report_commands.COMMANDS,
+        *search_commands.COMMANDS,
     )
 
 
@@ -71,4 +82,5 @@ def all_jobs() -> tuple[Job, ...]:
         *delivery_jobs.JOBS,
         *advisor_jobs.JOBS,
         *email_jobs.JOBS,
+        *report_jobs.JOBS,
     )

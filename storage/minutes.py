@@ -149,12 +149,8 @@ def _escape_like(word: str) -> str:
     return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-async def decisions_of_group(
-    session: AsyncSession, group_id: int, words: Sequence[str] = (), limit: int = 30
-) -> list[Decision]:
-    """Newest first; with `words`, only decisions containing every word (case-insensitive,
-    in the text or the addressee), with ILIKE on both SQLite and PostgreSQL."""
-    query: Select[tuple[Decision]] = select(Decision).where(Decision.group_id == group_id)
+def with_words(query: Select[tuple[Decision]], words: Sequence[str]) -> Select[tuple[Decision]]:
+    """Only decisions containing every word, case-insensitive, in the text or the addressee."""
     for word in words:
         # SQLite folds only ASCII letters, so "übergabe" would miss "Übergabe": also try the
         # capitalized and upper-case spellings (PostgreSQL's ILIKE needs none of this).
@@ -166,6 +162,16 @@ async def decisions_of_group(
                 *(Decision.addressee.ilike(p, escape="\\") for p in patterns),
             )
         )
+    return query
+
+
+async def decisions_of_group(
+    session: AsyncSession, group_id: int, words: Sequence[str] = (), limit: int = 30
+) -> list[Decision]:
+    """Newest first; with `words`, only decisions containing every word (case-insensitive,
+    in the text or the addressee), with ILIKE on both SQLite and PostgreSQL."""
+    query: Select[tuple[Decision]] = select(Decision).where(Decision.group_id == group_id)
+    query = with_words(query, words)
     query = query.order_by(Decision.year.desc(), Decision.number.desc()).limit(limit)
     return list(await session.scalars(query))
 

@@ -137,3 +137,12 @@ class PollAnswer(StrEnum):
 class ReminderStatus(StrEnum):
     SENT = "sent"  # queued in the outbox in the same transaction
     MISSED = "missed"  # fell due while the bot was down and is no longer meaningful
+
+
+class InboxStatus(StrEnum):
+    """Where a decision that reached another group stands (its inbox item)."""
+
+    OPEN = "open"
+    ON_AGENDA = "on_agenda"  # a TOP of the receiving group's next meeting
+    ACTION = "action"  # an action item of the receiving group
+    DECLINED = "declined"  # with a reason

@@ -33,6 +33,9 @@ class PlatformTraits:
 
     command_prefix: str = "/"
     max_buttons: int | None = None
+    # The bot may open a direct chat itself (Matrix invites); else a person must open it
+    # (Telegram bots cannot write first), which is what hints and ✉︎✗ markers are about.
+    opens_direct_chats: bool = False
 
 
 class Standing(StrEnum):
@@ -58,7 +61,3 @@ class ChatPresence(Protocol):
         """Whether the platform tells the bot when someone leaves this chat (on Telegram
         only while the bot is an admin there); asked when a group is registered."""
         ...
-
-    # The bot may open a direct chat itself (Matrix invites); else a person must open it
-    # (Telegram bots cannot write first), which is what hints and ✉︎✗ markers are about.
-    opens_direct_chats: bool = False

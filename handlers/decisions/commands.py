@@ -24,6 +24,8 @@ from handlers.minutes.data import decision_value
 from handlers.minutes.input_errors import input_error
 from handlers.minutes.parsing import InputError, ParsedDecision, parse_decision, parse_decision_ref
 from handlers.minutes.render import kind_text, outcome_suffix, top_text
+from handlers.organisation.addressees import resolve_on_record
+from handlers.organisation.status import forwarding_status
 from storage import meetings as meeting_store
 from storage import minutes as minutes_store
 from storage.models import Decision, Meeting
@@ -90,14 +92,15 @@ async def _store(
 
 async def _recorded(ctx: HandlerContext, decision: Decision, meeting: Meeting) -> Reply:
     top = await minutes_store.top_number(ctx.session, decision.agenda_item_id)
-    return Reply(
-        ctx._(
-            "Decision recorded for #{meeting}, {top}:\n{decision}",
-            meeting=meeting.number,
-            top=top_text(ctx.t, top),
-            decision=summary(ctx, decision),
-        )
+    text = ctx._(
+        "Decision recorded for #{meeting}, {top}:\n{decision}",
+        meeting=meeting.number,
+        top=top_text(ctx.t, top),
+        decision=summary(ctx, decision),
     )
+    if where := await resolve_on_record(ctx, decision):  # another group's inbox, later
+        text += "\n" + where
+    return Reply(text)
 
 
 async def record(ctx: HandlerContext) -> Reply:
@@ -142,7 +145,10 @@ async def edit(ctx: HandlerContext) -> Reply:
     decision.votes_against = parsed.outcome.votes_against
     decision.abstentions = parsed.outcome.abstentions
     decision.updated_at = ctx.now
-    return Reply(ctx._("Decision changed:\n{decision}", decision=summary(ctx, decision)))
+    text = ctx._("Decision changed:\n{decision}", decision=summary(ctx, decision))
+    if where := await resolve_on_record(ctx, decision):
+        text += "\n" + where
+    return Reply(text)
 
 
 async def show(ctx: HandlerContext, decision: Decision) -> Reply:
@@ -167,6 +173,8 @@ async def show(ctx: HandlerContext, decision: Decision) -> Reply:
             lines.append(ctx._("Amends: {decision}", decision=summary(ctx, original)))
     for amendment in await minutes_store.amendments_of(ctx.session, decision.id):
         lines.append(ctx._("Amended by: {decision}", decision=summary(ctx, amendment)))
+    if forwarded := (await forwarding_status(ctx, [decision])).get(decision.id):
+        lines.append(forwarded.strip())
     return Reply("\n".join(lines))
 
 
@@ -191,7 +199,8 @@ async def list_or_search(ctx: HandlerContext) -> Reply:
         if words
         else ctx._("Decisions (newest first):")
     )
-    lines = [title, *(f"• {summary(ctx, decision)}" for decision in found)]
+    forwarded = await forwarding_status(ctx, found)  # where those sent to other groups stand
+    lines = [title, *(f"• {summary(ctx, d)}{forwarded.get(d.id, '')}" for d in found)]
     lines.append(
         ctx._(
             "Details: {command}",

@@ -145,7 +145,12 @@ async def privacy(ctx: HandlerContext) -> Reply:
         "registry entries on request; whoever runs me sets the retention and keeps backups "
         "in step with it."
     )
-    return Reply("\n\n".join((stored, erasure, guarantees)))
+    between_groups = ctx._(
+        "Between groups: a recommendation or assignment your group addresses to another "
+        "group reaches that group once the minutes are approved – its text, number, the "
+        "meeting and your group's name, nothing else."
+    )
+    return Reply("\n\n".join((stored, erasure, guarantees, between_groups)))
 
 
 async def date_check(ctx: HandlerContext) -> Reply:

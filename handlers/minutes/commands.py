@@ -26,6 +26,7 @@ from handlers.members.presence import still_chairs
 from handlers.minutes.collect import collect_minutes
 from handlers.minutes.mail import mail_approved_minutes
 from handlers.minutes.render import escape, minutes_documents, render_markdown
+from handlers.organisation.forwarding import forward_approved
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
 from storage import outbox, people
@@ -270,6 +271,7 @@ async def approve(ctx: HandlerContext) -> Reply:
                 )
             )
     await minutes_store.approve_minutes(ctx.session, meeting, now=ctx.now)
+    forwarded = await forward_approved(ctx, meeting)  # only now may decisions leave the group
     _, (_, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "The minutes of meeting #{number} “{title}” are approved; its decisions are final.",
@@ -287,7 +289,7 @@ async def approve(ctx: HandlerContext) -> Reply:
         headline += "\n" + ctx.ngettext(
             "{n} objection was raised.", "{n} objections were raised.", len(raised)
         )
-    return Reply(headline, document=html)
+    return Reply("\n".join([headline, *forwarded]), document=html)
 
 
 async def add_addendum(ctx: HandlerContext) -> Reply:

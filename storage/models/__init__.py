@@ -33,6 +33,10 @@ from storage.models.minutes import ActionItem as ActionItem
 from storage.models.minutes import ActionItemAssignee as ActionItemAssignee
 from storage.models.minutes import Decision as Decision
 from storage.models.minutes import MinutesObjection as MinutesObjection
+from storage.models.organisation import DecisionAddressee as DecisionAddressee
+from storage.models.organisation import GroupAlias as GroupAlias
+from storage.models.organisation import InboxItem as InboxItem
+from storage.models.organisation import ReportDuty as ReportDuty
 from storage.models.people import ChatDeparture as ChatDeparture
 from storage.models.people import Group as Group
 from storage.models.people import GroupChat as GroupChat

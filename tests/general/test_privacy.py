@@ -19,6 +19,11 @@ GUARANTEES = {
         "never to another group",
         "nie eine andere Gruppe",
     ),
+    "between groups only what is addressed": (
+        "reaches that group once the minutes are approved",
+        "reaches that group once the minutes are approved",
+        "sobald das Protokoll genehmigt ist",
+    ),
     "attendees": (
         "list the group's members as attendees",
         "list the group's members",

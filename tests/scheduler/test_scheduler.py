@@ -116,7 +116,11 @@ async def test_registered_jobs_close_polls_and_make_series_occurrences(core) -> 
         "outbox_uncertain",
         "mail_failed",
     ]
-    assert [job.name for job in jobs.daily()] == ["outbox_retention", "advisor_escalation"]
+    assert [job.name for job in jobs.daily()] == [
+        "outbox_retention",
+        "advisor_escalation",
+        "report_reminders",
+    ]
     for job in (*jobs.every_sweep(), *jobs.daily()):
         await job.run(core.services, clock.now())
     async with core.services.sessions() as session:

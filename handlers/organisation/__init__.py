@@ -1,0 +1,1 @@
+"""The organisation above the groups: aliases, decisions addressed to other groups, inboxes."""

@@ -1,0 +1,86 @@
+"""Admins search the decisions of all groups; only approved minutes are searchable, and only
+by admins, in a private chat or the admin group."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import Core
+from bot.core.clock import FixedClock
+from bot.core.enums import DecisionKind
+from bot.core.settings import load_settings
+from handlers.organisation.search_query import QueryError, SearchQuery, parse_query
+from tests.harness import GROUP, OTHER_GROUP, Conversation, dm, person
+
+anna, clara, olaf = person("anna"), person("clara"), person("olaf")
+NOW = datetime(2021, 6, 10, 8, 0, tzinfo=ZoneInfo("UTC"))
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def test_query_words_and_filters() -> None:
+    assert parse_query("Checks Bögen", now=NOW, tz=BERLIN) == SearchQuery(("Checks", "Bögen"))
+    parsed = parse_query(
+        "checks art:Empfehlung an:Strategiekreis von:01.01.2021 bis:30.06.2021", now=NOW, tz=BERLIN
+    )
+    assert parsed == SearchQuery(
+        ("checks",),
+        DecisionKind.RECOMMENDATION,
+        "Strategiekreis",
+        date(2021, 1, 1),
+        date(2021, 6, 30),
+    )
+    assert parse_query("kind:assignment", now=NOW, tz=BERLIN).kind is DecisionKind.ASSIGNMENT
+    with pytest.raises(QueryError):
+        parse_query("art:wunsch", now=NOW, tz=BERLIN)
+    with pytest.raises(QueryError):
+        parse_query("von:gestern-irgendwann", now=NOW, tz=BERLIN)
+
+
+@pytest.fixture
+async def org(database_url: str) -> AsyncIterator[Conversation]:
+    """AG Transfer (Anna) approved meeting #1 with a recommendation; AG QS (Clara) has an
+    assignment in draft minutes only. Olaf is listed in ADMIN_USERS."""
+    settings = load_settings(database_url=database_url, admin_users="test:olaf", _env_file=None)
+    core = await Core.create(settings, FixedClock(NOW))
+    chat = Conversation(core, admins=[(GROUP, anna), (OTHER_GROUP, clara)])
+    await chat.say(anna, '/registrieren ag "AG Transfer"')
+    await chat.say(clara, '/registrieren ag "AG Qualitätssicherung"', OTHER_GROUP)
+    await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung")
+    await chat.say(anna, "/beschluss 12:0:1 Empfehlung an Strategiekreis: Die Checks ausweiten.")
+    await chat.say(anna, "/beschluss einstimmig Auftrag an AG Qualitätssicherung: Checks prüfen.")
+    await chat.say(anna, "/protokollentwurf 1")
+    await chat.say(anna, "/protokollgenehmigen 1 sofort")
+    await chat.say(clara, "/sitzung 10.06.2021 10:30-12 Uhr QS-Sitzung", OTHER_GROUP)
+    await chat.say(clara, "/beschluss einstimmig Die Checks sind geheim.", OTHER_GROUP)
+    await chat.say(olaf, "/start", dm(olaf))
+    yield chat
+    await core.close()
+
+
+async def test_admin_finds_approved_decisions_of_all_groups(org: Conversation) -> None:
+    found = await org.text(olaf, "/gesamtsuche Checks", dm(olaf))
+    assert "AG Transfer B-2021-01 (10.06.2021) Empfehlung an Strategiekreis: Die Checks" in found
+    assert "AG Transfer B-2021-02 (10.06.2021) Auftrag an AG Qualitätssicherung" in found
+    assert "→ AG Qualitätssicherung: offen" in found  # where the forwarded one stands
+    assert "geheim" not in found  # the AG QS's minutes are not approved
+
+
+async def test_filters_narrow_the_search(org: Conversation) -> None:
+    only = await org.text(olaf, "/gesamtsuche art:auftrag", dm(olaf))
+    assert "B-2021-02" in only and "B-2021-01" not in only
+    assert "B-2021-01" in await org.text(olaf, "/gesamtsuche an:Strategiekreis", dm(olaf))
+    assert "B-2021-02" not in await org.text(olaf, "/gesamtsuche an:Strategiekreis", dm(olaf))
+    none = await org.text(olaf, "/gesamtsuche von:11.06.2021", dm(olaf))
+    assert "Kein Beschluss" in none
+    assert "B-2021-01" in await org.text(olaf, "/gesamtsuche bis:10.06.2021", dm(olaf))
+
+
+async def test_only_admins_in_private_search_the_organisation(org: Conversation) -> None:
+    assert "nur Admins" in await org.text(anna, "/gesamtsuche Checks", dm(anna))
+    assert "nur Admins" in await org.text(clara, "/gesamtsuche Checks", OTHER_GROUP)
+    in_group = await org.text(olaf, "/gesamtsuche Checks", GROUP)
+    assert "privaten Chat" in in_group and "Checks ausweiten" not in in_group
