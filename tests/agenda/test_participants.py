@@ -41,9 +41,11 @@ async def test_nineteen_named_participants_are_nineteen_in_chat_and_minutes(
 
 
 async def test_a_username_without_its_at_sign_is_asked_back(chat: Conversation) -> None:
-    answer = await chat.text(bernd, "/anwesend anna")
+    answer = await chat.text(bernd, "/anwesend zoe")
     assert "nicht verstanden" in answer and "IHK Köln; Lena Roth, HWK" in answer
     assert "noch keine Anwesenheit" in await chat.text(bernd, "/anwesenheit")
+    # a single word that is a member's display name is that member (Matrix users type it)
+    assert "Als anwesend eingetragen: Anna" in await chat.text(bernd, "/anwesend anna")
 
 
 async def test_a_head_count_says_its_number_once(chat: Conversation) -> None:

@@ -4,6 +4,8 @@ messages ask the platform first (SQLite and PostgreSQL, through the dialogue har
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.app import Core
 from bot.core.messages import ChatKind, ChatRef
 from bot.core.platform import Standing
@@ -46,6 +48,7 @@ async def test_a_demoted_chair_gets_no_objection_notice(chat: Conversation, core
     await bernd_chairs_through_a_linked_chat(chat)
     await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung")
     await chat.say(anna, "/beschluss einstimmig Der Leitfaden wird beschlossen.")
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     demoted_unseen(chat, bernd, GROUP.chat_id, LINKED.chat_id)  # he never writes again
     await chat.say(clara, "/einspruch 1 Die Enthaltung fehlt.")
@@ -60,6 +63,7 @@ async def test_a_chair_still_admin_in_one_chat_keeps_the_role(
     await bernd_chairs_through_a_linked_chat(chat)
     await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung")
     await chat.say(anna, "/beschluss einstimmig Der Leitfaden wird beschlossen.")
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     demoted_unseen(chat, bernd, GROUP.chat_id)
     chat.platform.standings[(LINKED.chat_id, bernd.user_id)] = Standing.ADMIN

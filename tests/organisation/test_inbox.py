@@ -4,7 +4,7 @@ PostgreSQL, through the dispatcher)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -34,7 +34,18 @@ async def chat(chat: Conversation) -> Conversation:
     return chat
 
 
+# When meetings #1 (10.06.2021 10:30) and #2 (17.06.2021 10:00, Berlin) begin: drafts wait
+# for the start, so the clock is moved there first.
+STARTS = {1: datetime(2021, 6, 10, 8, 30, tzinfo=UTC), 2: datetime(2021, 6, 17, 8, 0, tzinfo=UTC)}
+
+
+def meeting_began(chat: Conversation, number: int = 1) -> None:
+    clock = chat.core.services.clock
+    clock.set(max(clock.now(), STARTS[number]))
+
+
 async def approve(chat: Conversation, number: int = 1) -> None:
+    meeting_began(chat, number)
     await chat.say(anna, f"/protokollentwurf {number}")
     assert "genehmigt" in await chat.text(anna, f"/protokollgenehmigen {number} sofort")
 
@@ -56,6 +67,7 @@ async def test_only_approved_decisions_for_the_addressee_arrive(chat: Conversati
     await chat.say(anna, ASSIGNMENT)
     await chat.say(anna, "/beschluss Empfehlung an Leitungskreis: Mehr Geld.")
     await chat.say(anna, "/notiz Vertraulicher Diskussionsstand.")
+    meeting_began(chat)
     await chat.say(anna, "/protokollentwurf 1")
     assert await inbox_rows(chat) == []  # a draft is not approved
     assert "Der Eingang ist leer" in await chat.text(clara, "/eingang", OTHER_GROUP)
@@ -244,6 +256,7 @@ async def test_an_addressee_still_ambiguous_at_approval_stays_text(chat: Convers
     nord = ChatRef("test", "-400", ChatKind.GROUP, "AG Qualität Nord")
     await chat.say(person("franz"), '/registrieren ag "AG Qualität Nord"', nord)
     await chat.say(anna, "/beschluss Auftrag an AG Qualität: Bögen sammeln.")
+    meeting_began(chat)
     await chat.say(anna, "/protokollentwurf 1")
     approved = await chat.text(anna, "/protokollgenehmigen 1 sofort")
     assert "B-2021-02 bleibt in dieser Gruppe: „AG Qualität“ passt auf mehrere Gruppen " in (

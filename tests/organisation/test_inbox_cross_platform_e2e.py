@@ -4,7 +4,7 @@ receiving group in a Matrix room (real Synapse), one bot process."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.adapters.matrix import MatrixAdapter
@@ -34,6 +34,7 @@ async def test_assignment_from_telegram_reaches_a_matrix_group_and_its_answer_re
             matrix_user_id=bot_id,
             matrix_password=PASSWORD,
             matrix_store_path=str(tmp_path / "store"),
+            matrix_messages_per_second=20,  # what the README asks once the limit is lifted
         )
         core = await Core.create(settings, FixedClock(START))
         adapters = [
@@ -67,6 +68,8 @@ async def test_assignment_from_telegram_reaches_a_matrix_group_and_its_answer_re
                 ("/protokollentwurf 1", "Einspr"),
                 ("/protokollgenehmigen 1 sofort", "genehmigt"),
             ]:
+                if text.startswith("/protokollentwurf"):
+                    core.services.clock.advance(timedelta(minutes=30))  # the meeting began
                 since = len(fake.sent)
                 fake.send_text(GROUP, ANNA, text)
                 await fake.wait_for_messages(

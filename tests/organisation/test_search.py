@@ -4,7 +4,7 @@ by admins, in a private chat or the admin group."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -52,6 +52,7 @@ async def org(database_url: str) -> AsyncIterator[Conversation]:
     await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung")
     await chat.say(anna, "/beschluss 12:0:1 Empfehlung an Strategiekreis: Die Checks ausweiten.")
     await chat.say(anna, "/beschluss einstimmig Auftrag an AG Qualitätssicherung: Checks prüfen.")
+    core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     await chat.say(anna, "/protokollentwurf 1")
     await chat.say(anna, "/protokollgenehmigen 1 sofort")
     await chat.say(clara, "/sitzung 10.06.2021 10:30-12 Uhr QS-Sitzung", OTHER_GROUP)
