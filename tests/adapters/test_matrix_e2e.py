@@ -321,7 +321,7 @@ async def test_start_logs_how_fast_messages_go_out(
 ) -> None:
     caplog.set_level("INFO", logger="bot.adapters.matrix")
     user_id, _ = await synapse.aregister(synapse.unique_localpart("agbot"), PASSWORD)
-    bot = await start_matrix_bot(synapse, user_id, tmp_path)
+    bot = await start_matrix_bot(synapse, user_id, tmp_path, matrix_messages_per_second=None)
     await stop_matrix_bot(bot)
     assert "0.2/s (homeserver defaults); 1000 reminders take ~83 min" in caplog.text
     assert "raised while no M_LIMIT_EXCEEDED comes back, up to 10.0/s" in caplog.text
