@@ -261,3 +261,25 @@ async def test_a_kill_leaves_at_most_one_chunk_of_mails_uncertain(
     assert len(in_flight) == len(ids)
     statuses = {r.status for r in [await row(core, i) for i in ids]}
     assert statuses == {OutboxStatus.SENT.value}
+
+
+async def test_in_a_chunk_each_mail_keeps_its_own_outcome(
+    core: Core, smtp_server: SmtpServer, clock: FixedClock
+) -> None:
+    """A refused mailbox fails only its own row; the others in the chunk are sent. A cut
+    connection (nothing accepted) is retried later, never turned uncertain."""
+    ids = [await queue_mail(core, f"letter:{n}", f"person{n}@example.org") for n in range(5)]
+    smtp_server.handler.refused.add("person2@example.org")
+    sender = SmtpSender(smtp_settings(core, smtp_server), clock)
+    await worker(core, sender).run_once()
+    statuses = [(await row(core, i)).status for i in ids]
+    assert statuses == ["sent", "sent", "failed", "sent", "sent"]
+    assert len(smtp_server.received) == 4
+
+    more = [await queue_mail(core, f"later:{n}", f"other{n}@example.org") for n in range(3)]
+    smtp_server.set_mode(Mode.DROP)
+    await worker(core, sender).run_once()
+    await sender.close()
+    rows = [await row(core, i) for i in more]
+    assert {(r.status, r.attempts) for r in rows} == {(OutboxStatus.PENDING.value, 1)}
+    assert len(smtp_server.received) == 4

@@ -1,7 +1,7 @@
 """E-mail as a `Sender` of the delivery worker: SMTP, or `.eml` files without a server.
 
-The worker does the rest (claiming, pacing to MAIL_PER_MINUTE, backoff, never twice); this
-module only turns one outbox row into one mail and classifies what the server answered:
+The worker does the rest (claiming, pacing to MAIL_PER_MINUTE, backoff, never twice, chunks
+of rows); this module turns outbox rows into mails and classifies what the server answered:
 4xx and connection trouble are retried, a refused mailbox (5xx to RCPT TO) fails the row
 with `MAILBOX_REFUSED` in its error, which the mail sweep turns into "address unreachable"
 and a note to the admins (handlers/email/failures.py).
@@ -109,8 +109,9 @@ class SmtpSender(_MailSender):
     Not idempotent: SMTP has no way to ask whether a mail arrived, and a server delivers a
     repeated Message-ID again (the recipient sees a copy). A row whose sending a crash cut
     short is therefore marked `uncertain` and reported to the admins, as Telegram's are.
-    `serial`: the worker attempts one row of ours at a time, so a crash leaves at most the
-    one mail in flight uncertain, not every row that waited for the connection.
+    `serial`: the worker attempts one row of ours at a time (or one chunk, `deliver_many`),
+    so a crash leaves only the mails in flight uncertain, not every row that waited for the
+    connection.
     """
 
     idempotent = False
