@@ -872,3 +872,35 @@ async def waiting_group_ids(session: AsyncSession, *, user_id: int, platform: st
             .distinct()
         )
     )
+
+
+async def start_attempts(
+    session: AsyncSession,
+    delivery_ids: Sequence[int],
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+) -> set[int]:
+    """`start_attempt` for several rows sent together (one statement); returns the ids
+    still ours, which the caller commits before the first of them is sent."""
+    rows = await session.scalars(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(list(delivery_ids)),
+            OutboxMessage.lease_owner == owner,
+            OutboxMessage.status == OutboxStatus.SENDING.value,
+        )
+        .values(lease_until=now + lease, attempted_at=now)
+        .returning(OutboxMessage.id)
+        .execution_options(synchronize_session=False)
+    )
+    return set(rows)
+
+
+async def mark_sent_many(
+    session: AsyncSession, sent: Sequence[tuple[int, str | None]], *, now: datetime
+) -> None:
+    """`mark_sent` for rows sent together: (id, the platform's message id) each."""
+    for delivery_id, platform_message_id in sent:
+        await mark_sent(session, delivery_id, now=now, platform_message_id=platform_message_id)

@@ -76,6 +76,8 @@ class Sender(Protocol):
     idempotent: bool
     # The adapter's direct replies as they go out (they never wait), or None.
     replies: SendWindow | None
+    # Optional `serial: bool` (read with getattr): True if the sender sends one request at
+    # a time (one SMTP connection); the worker then attempts one row of it at a time.
 
     def is_group_chat(self, chat_id: str) -> bool: ...
 

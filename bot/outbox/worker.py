@@ -18,7 +18,7 @@ import random
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -51,6 +51,8 @@ from storage.people import move_chat
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# The queue key of a batching platform's rows (all chats together; no chat id is empty).
+BATCH_QUEUE = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,11 @@ class WorkerPolicy:
     outage_summary: timedelta = timedelta(minutes=5)
     # Admins are told when a platform has been unreachable this long (and when it is back).
     outage_notice_after: timedelta = timedelta(minutes=5)
+    # A sender with `deliver_many` (e-mail) gets rows in chunks, each with one commit of
+    # the attempts and one of the results: at most this many, and at most what its rate
+    # allows in `batch_span_seconds` — a crash leaves at most one chunk uncertain.
+    batch_max: int = 20
+    batch_span_seconds: float = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +80,26 @@ class _Pause:
 
     include_current: bool
     settle: Callable[[list[outbox_store.Delivery]], Awaitable[None]]
+
+
+class _Turn:
+    """A serial sender's one-at-a-time lock, as held by one row (or no lock at all)."""
+
+    __slots__ = ("_held", "_lock")
+
+    def __init__(self, lock: asyncio.Lock | None) -> None:
+        self._lock = lock
+        self._held = False
+
+    async def take(self) -> None:
+        if self._lock is not None:
+            await self._lock.acquire()
+            self._held = True
+
+    def release(self) -> None:
+        if self._held and self._lock is not None:
+            self._held = False
+            self._lock.release()
 
 
 def backoff_seconds(attempt: int, policy: WorkerPolicy, jitter: Callable[[], float]) -> float:
@@ -193,6 +220,14 @@ class DeliveryWorker:
             for name, s in self.senders.items()
         }
         self._idempotent = frozenset(n for n, s in self.senders.items() if s.idempotent)
+        # Senders that send one request at a time (`serial`, e.g. SMTP over one connection):
+        # one row of theirs is attempted at a time, from the committed attempt to its
+        # record, so a crash leaves at most one row in flight (uncertain) instead of every
+        # row that had committed its attempt and waited for the connection.
+        self._serial = {
+            n: asyncio.Lock() for n, s in self.senders.items() if getattr(s, "serial", False)
+        }
+        self._batching = frozenset(n for n, s in self.senders.items() if hasattr(s, "deliver_many"))
         self._wake = asyncio.Event()
         self._queues: dict[tuple[str, str], deque[outbox_store.Delivery]] = {}
         self._chat_tasks: dict[tuple[str, str], asyncio.Task[None]] = {}
@@ -303,12 +338,14 @@ class DeliveryWorker:
             if delivery.platform not in self.senders:
                 await self._finish(delivery.id, OutboxStatus.FAILED, "no adapter for this platform")
                 continue
-            key = (delivery.platform, delivery.chat_id)
+            batched = self._chunk_size(delivery.platform) > 1
+            key = (delivery.platform, BATCH_QUEUE if batched else delivery.chat_id)
             self._queues.setdefault(key, deque()).append(delivery)
             self._queued_ids.add(delivery.id)
             fresh += 1
             if key not in self._chat_tasks:
-                self._chat_tasks[key] = asyncio.create_task(self._drain(key), name=f"outbox {key}")
+                drain = self._drain_batches(key) if batched else self._drain(key)
+                self._chat_tasks[key] = asyncio.create_task(drain, name=f"outbox {key}")
         return fresh
 
     async def shutdown(self, grace_seconds: float = 10.0) -> None:
@@ -357,12 +394,147 @@ class DeliveryWorker:
             if not queue:
                 self._queues.pop(key, None)
 
+    def _chunk_size(self, platform: str) -> int:
+        """How many rows of `platform` go out together (1: one at a time)."""
+        if platform not in self._batching:
+            return 1
+        per_second = self._limiters[platform].limits.global_per_second
+        return max(1, min(self.policy.batch_max, int(per_second * self.policy.batch_span_seconds)))
+
+    async def _drain_batches(self, key: tuple[str, str]) -> None:
+        """A batching platform's rows, in chunks of different chats (each chat in order)."""
+        queue = self._queues[key]
+        try:
+            while queue and not self._stopping:
+                chunk: list[outbox_store.Delivery] = []
+                chats: set[str] = set()
+                size = self._chunk_size(key[0])
+                for delivery in queue:
+                    if delivery.chat_id in chats or len(chunk) >= size:
+                        break
+                    chunk.append(delivery)
+                    chats.add(delivery.chat_id)
+                for _ in chunk:
+                    queue.popleft()
+                try:
+                    await self._deliver_chunk(chunk, queue)
+                finally:
+                    self._queued_ids.difference_update(d.id for d in chunk)
+        except Exception:
+            log.exception("delivery to %s failed unexpectedly; rows will be retried", key)
+            self._queued_ids.difference_update(d.id for d in queue)
+            queue.clear()
+        finally:
+            self._chat_tasks.pop(key, None)
+            if not queue:
+                self._queues.pop(key, None)
+
+    def _behind(
+        self, queue: deque[outbox_store.Delivery], chat_id: str
+    ) -> list[outbox_store.Delivery]:
+        """Take a chat's later rows out of a batch queue (its first one failed)."""
+        rest = [d for d in queue if d.chat_id == chat_id]
+        if rest:
+            kept = [d for d in queue if d.chat_id != chat_id]
+            queue.clear()
+            queue.extend(kept)
+            self._queued_ids.difference_update(d.id for d in rest)
+        return rest
+
+    async def _deliver_chunk(
+        self, chunk: list[outbox_store.Delivery], queue: deque[outbox_store.Delivery]
+    ) -> None:
+        """Send rows of different chats together: each waits for its pacing, then one commit
+        records all attempts, the sender sends them in turn, one commit records the sent.
+
+        Everything `_deliver_one` guarantees holds per row (pacing, breaker, never twice,
+        uncertain reported); the price is that a crash leaves the whole chunk uncertain,
+        which is why chunks span at most `batch_span_seconds` of the platform's rate.
+        """
+        platform = chunk[0].platform
+        breaker = self._breakers[platform]
+        if len(chunk) == 1 or breaker.state(self.clock.now()) is not BreakerState.CLOSED:
+            for delivery in chunk:  # one at a time, probes and all
+                pause = await self._deliver_one(delivery)
+                if pause is not None:
+                    rest = self._behind(queue, delivery.chat_id)
+                    rows = [delivery, *rest] if pause.include_current else rest
+                    await self._persisting(partial(pause.settle, rows))
+            return
+        sender = self.senders[platform]
+        limiters = self._limiters[platform]
+        turn = _Turn(self._serial.get(platform))
+        try:
+            async with AsyncExitStack() as slots:
+                for delivery in chunk:
+                    is_group = sender.is_group_chat(delivery.chat_id)
+                    await slots.enter_async_context(limiters.slot(delivery.chat_id, is_group))
+                await turn.take()
+                try:
+                    async with self.sessions.begin() as session:
+                        ours = await outbox_store.start_attempts(
+                            session,
+                            [d.id for d in chunk],
+                            owner=self.owner,
+                            now=self.clock.now(),
+                            lease=self.policy.lease,
+                        )
+                except Exception as exc:
+                    if not is_unavailable(exc):
+                        raise
+                    # Nothing was sent: hand the rows (and their chats' later ones) back.
+                    self._database.failed(self.clock.now(), exc)
+                    rows = [r for d in chunk for r in (d, *self._behind(queue, d.chat_id))]
+                    await self._persisting(partial(self._hand_back, rows))
+                    return
+                sendable = [d for d in chunk if d.id in ours]
+                results = await sender.deliver_many(  # type: ignore[attr-defined]
+                    [(d.chat_id, d.message, f"outbox-{d.id}") for d in sendable]
+                )
+            sent: list[tuple[int, str | None]] = []
+            failed: list[tuple[outbox_store.Delivery, Exception]] = []
+            for delivery, result in zip(sendable, results, strict=True):
+                if isinstance(result, Exception):
+                    failed.append((delivery, result))
+                else:
+                    sent.append((delivery.id, result))
+                platform_failed = isinstance(result, TransientFailure | MaybeDelivered) or (
+                    isinstance(result, Exception) and not isinstance(result, DeliveryError)
+                )
+                await self._outcome(platform, ok=not platform_failed, probe=False)
+            if sent:
+                await self._persisting(partial(self._sent_many, sent))
+                if (episode := self._episodes.get(platform)) is not None:
+                    episode.count("late", len(sent))
+            for delivery, failure in failed:
+                pause = await self._persisting(partial(self._failed, delivery, failure))
+                if pause is not None:
+                    rest = self._behind(queue, delivery.chat_id)
+                    rows = [delivery, *rest] if pause.include_current else rest
+                    await self._persisting(partial(pause.settle, rows))
+        finally:
+            turn.release()
+
+    async def _sent_many(self, sent: list[tuple[int, str | None]]) -> None:
+        async with self.sessions.begin() as session:
+            await outbox_store.mark_sent_many(session, sent, now=self.clock.now())
+
     async def _deliver_one(self, delivery: outbox_store.Delivery) -> _Pause | None:
         """Send one row and record its outcome; a _Pause stops this chat's queue."""
+        turn = _Turn(self._serial.get(delivery.platform))
+        try:
+            return await self._attempt(delivery, turn)
+        finally:
+            turn.release()
+
+    async def _attempt(self, delivery: outbox_store.Delivery, turn: _Turn) -> _Pause | None:
+        """`turn` is taken once the pacing allows the send and given back by the caller
+        after the outcome is recorded."""
         sender = self.senders[delivery.platform]
         limiters = self._limiters[delivery.platform]
         breaker = self._breakers[delivery.platform]
         async with limiters.slot(delivery.chat_id, sender.is_group_chat(delivery.chat_id)):
+            await turn.take()
             admitted, probe = breaker.admit(self.clock.now())
             if not admitted:  # the platform is down: keep the chat's rows queued, in order
                 return _Pause(True, self._hand_back)

@@ -18,8 +18,10 @@ from bot.core.enums import OutboxStatus
 from bot.core.mail import MailContent, to_outgoing
 from bot.core.settings import Settings, load_settings
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
+from handlers.delivery.uncertain import report_uncertain
 from handlers.email.failures import report_failed_mail
 from storage import mail as mail_store
+from storage import outbox as outbox_store
 from storage.models import EmailAddress, OutboxMessage, User
 from tests.smtp_server import Mode, SmtpServer
 
@@ -33,9 +35,8 @@ def smtp_settings(core: Core, server: SmtpServer, **more: object) -> Settings:
         smtp_port=server.port,
         smtp_security="plain",
         mail_from="AG-Assistent <ag@bot.example.org>",
-        mail_per_minute=6000,
         _env_file=None,
-        **more,
+        **{"mail_per_minute": 6000, **more},
     )
 
 
@@ -193,27 +194,92 @@ async def test_without_smtp_mail_becomes_eml_files_next_to_the_database(
     assert f"<outbox-{row_id}@localhost>" in files[0].read_text()
 
 
-async def test_a_mail_cut_short_by_a_crash_is_sent_again_with_the_same_message_id(
+async def test_a_kill_between_the_servers_250_and_mark_sent_is_reported_not_sent_twice(
     core: Core, smtp_server: SmtpServer, clock: FixedClock
 ) -> None:
-    """A process died after committing the attempt: for e-mail that is not `uncertain` but
-    sent again, and the repeated Message-ID lets mail programs recognise it."""
+    """The process got the server's 250 and died before recording it: SMTP cannot tell
+    whether the mail arrived, so the row is `uncertain` and reported, never mailed again."""
     row_id = await queue_mail(core)
-    async with core.services.sessions.begin() as session:
-        await session.execute(
-            OutboxMessage.__table__.update()
-            .where(OutboxMessage.id == row_id)
-            .values(
-                status=OutboxStatus.SENDING.value,
-                lease_owner="dead-worker",
-                lease_until=clock.now() - timedelta(seconds=1),
-                attempted_at=clock.now() - timedelta(minutes=3),
-            )
-        )
     sender = SmtpSender(smtp_settings(core, smtp_server), clock)
-    await worker(core, sender).run_once()
-    await sender.close()
+    dead = worker(core, sender)
+    [claimed] = await _claim(core, dead)
+    async with core.services.sessions.begin() as session:  # what the worker commits first
+        assert await outbox_store.start_attempt(
+            session, row_id, owner=dead.owner, now=clock.now(), lease=dead.policy.lease
+        )
+    await sender.deliver(claimed.chat_id, claimed.message, key=f"outbox-{row_id}")
+    await sender.close()  # … and here it was killed: no mark_sent
+    assert len(smtp_server.received) == 1
+
+    clock.advance(dead.policy.lease + timedelta(seconds=1))
+    restarted = SmtpSender(smtp_settings(core, smtp_server), clock)
+    await worker(core, restarted).run_once()
+    await restarted.close()
     assert [r.message()["Message-ID"] for r in smtp_server.received] == [
         f"<outbox-{row_id}@bot.example.org>"
     ]
-    assert (await row(core, row_id)).status == OutboxStatus.SENT.value
+    assert (await row(core, row_id)).status == OutboxStatus.UNCERTAIN.value
+    core.services.settings = smtp_settings(core, smtp_server, admin_chats="telegram:-100777")
+    assert await report_uncertain(core.services, clock.now()) == 1
+
+
+async def _claim(core: Core, by: DeliveryWorker) -> list[outbox_store.Delivery]:
+    async with core.services.sessions.begin() as session:
+        return await outbox_store.claim_due(
+            session, owner=by.owner, now=core.services.clock.now(), lease=by.policy.lease, limit=10
+        )
+
+
+@pytest.mark.parametrize(("per_minute", "mails", "chunk"), [(6000, 12, 5), (120, 3, 1)])
+async def test_a_kill_leaves_at_most_one_chunk_of_mails_uncertain(
+    core: Core, smtp_server: SmtpServer, clock: FixedClock, per_minute: int, mails: int, chunk: int
+) -> None:
+    """Mails go out in chunks over the one connection: only the chunk being sent has
+    committed its attempts (so a kill at any moment leaves at most that chunk uncertain),
+    and a chunk spans at most 50 ms of MAIL_PER_MINUTE (one mail at a time when slow)."""
+    ids = [await queue_mail(core, f"letter:{n}", f"person{n}@example.org") for n in range(mails)]
+    sender = SmtpSender(smtp_settings(core, smtp_server, mail_per_minute=per_minute), clock)
+    in_flight: list[int] = []
+    send = sender._send
+
+    async def watched(address: str, data: bytes) -> None:
+        async with core.services.sessions() as session:
+            attempted = await session.scalars(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.attempted_at.is_not(None),
+                    OutboxMessage.status == OutboxStatus.SENDING.value,
+                )
+            )
+            in_flight.append(len(list(attempted)))
+        await send(address, data)
+
+    sender._send = watched  # type: ignore[method-assign]
+    await worker(core, sender).run_once()
+    await sender.close()
+    assert len(smtp_server.received) == len(ids)
+    assert max(in_flight) == chunk
+    assert len(in_flight) == len(ids)
+    statuses = {r.status for r in [await row(core, i) for i in ids]}
+    assert statuses == {OutboxStatus.SENT.value}
+
+
+async def test_in_a_chunk_each_mail_keeps_its_own_outcome(
+    core: Core, smtp_server: SmtpServer, clock: FixedClock
+) -> None:
+    """A refused mailbox fails only its own row; the others in the chunk are sent. A cut
+    connection (nothing accepted) is retried later, never turned uncertain."""
+    ids = [await queue_mail(core, f"letter:{n}", f"person{n}@example.org") for n in range(5)]
+    smtp_server.handler.refused.add("person2@example.org")
+    sender = SmtpSender(smtp_settings(core, smtp_server), clock)
+    await worker(core, sender).run_once()
+    statuses = [(await row(core, i)).status for i in ids]
+    assert statuses == ["sent", "sent", "failed", "sent", "sent"]
+    assert len(smtp_server.received) == 4
+
+    more = [await queue_mail(core, f"later:{n}", f"other{n}@example.org") for n in range(3)]
+    smtp_server.set_mode(Mode.DROP)
+    await worker(core, sender).run_once()
+    await sender.close()
+    rows = [await row(core, i) for i in more]
+    assert {(r.status, r.attempts) for r in rows} == {(OutboxStatus.PENDING.value, 1)}
+    assert len(smtp_server.received) == 4
