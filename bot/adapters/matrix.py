@@ -67,8 +67,10 @@ from bot.adapters.matrix_rate import MatrixPace, starting_pace
 from bot.adapters.matrix_replies import IN_REPLY_TO, TX_KEY, queue_reply, reply_tx_key
 from bot.adapters.matrix_send import (
     PACE_MAX_WAIT_SECONDS,
+    PROBE_TIMEOUT_SECONDS,
     SEND_TIMEOUT_SECONDS,
     UPLOAD_TIMEOUT_SECONDS,
+    answers,
     failure_from_response,
     send_event,
     txn_id,
@@ -96,6 +98,7 @@ from bot.core.text import split_text
 from bot.outbox.ports import (
     DeliveryError,
     DeliveryLimits,
+    OwnPace,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
@@ -199,6 +202,13 @@ class MatrixSender:
 
     def is_group_chat(self, chat_id: str) -> bool:
         return not chat_id.startswith("@") and not self._adapter.is_direct_room(chat_id)
+
+    async def probe(self) -> None:
+        """Whether the homeserver answers, without sending an event (whoami): the
+        worker's circuit breaker asks this during an outage instead of spending a message
+        (and a turn of the pace) on it."""
+        client = self._adapter.client
+        await answers(client.whoami(), min(self._adapter.send_timeout, PROBE_TIMEOUT_SECONDS))
 
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
@@ -836,7 +846,7 @@ class MatrixAdapter:
             log.warning("matrix: %s is not a private chat with %s; opening one", known, user_id)
         if PACED.get():  # a new room counts against the homeserver's message limit too
             if (later := await self.pace.wait(at_most=PACE_MAX_WAIT_SECONDS)) is not None:
-                raise RetryLater(later, f"the bot's own pace: next turn in {later:.1f}s")
+                raise OwnPace(later, f"the bot's own pace: next turn in {later:.1f}s")
         else:
             self.pace.count()
         response = await within(

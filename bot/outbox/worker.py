@@ -39,6 +39,7 @@ from bot.outbox.ports import (
     DeliveryError,
     DeliveryLimits,
     MaybeDelivered,
+    OwnPace,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
@@ -440,7 +441,8 @@ class DeliveryWorker:
         error = redact(str(failure))
         match failure:
             case RetryLater(seconds=seconds):
-                return _Pause(True, partial(self._release, seconds=seconds, error=error))
+                own = isinstance(failure, OwnPace)
+                return _Pause(True, partial(self._release, seconds=seconds, error=error, own=own))
             case RecipientUnreachable():
                 await self._unreachable([delivery], error=error)
                 return _Pause(False, partial(self._unreachable, error=error))
@@ -657,13 +659,21 @@ class DeliveryWorker:
         self._wake.set()
 
     async def _release(
-        self, rows: list[outbox_store.Delivery], *, seconds: float, error: str
+        self, rows: list[outbox_store.Delivery], *, seconds: float, error: str, own: bool = False
     ) -> None:
-        """429: hand this chat's rows back, due after retry_after."""
+        """429, or the bot's own pace (`own`): hand this chat's rows back, due after
+        retry_after. The log says which: only a 429 means the platform refused anything."""
         if not rows:
             return
         at = self.clock.now() + timedelta(seconds=max(seconds, 0.0))
-        log.warning("rate limited on chat %s: retry in %.1fs", rows[0].chat_id, seconds)
+        if own:
+            log.info(
+                "chat %s waits for the bot's own pace (nothing refused): next turn in %.1fs",
+                rows[0].chat_id,
+                seconds,
+            )
+        else:
+            log.warning("rate limited on chat %s: retry in %.1fs", rows[0].chat_id, seconds)
         async with self.sessions.begin() as session:
             for row in rows:
                 await outbox_store.reschedule(
