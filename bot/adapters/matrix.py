@@ -89,6 +89,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.outage_log import OutageLog
 from bot.core.platform import Standing
 from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, split_markdown
 from bot.core.rich_text import to_html as markdown_html
@@ -106,6 +107,7 @@ from bot.outbox.ports import (
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from storage import platform_state
+from storage.db import is_unavailable
 from storage.people import (
     direct_chat_owner,
     group_for_chat,
@@ -267,6 +269,9 @@ class MatrixAdapter:
         self.pace = MatrixPace(starting_pace(None, lifted=False))
         self.send_timeout = SEND_TIMEOUT_SECONDS  # a lost answer counts as "maybe delivered"
         self._sync_task: asyncio.Task[None] | None = None
+        # The database going away (a PostgreSQL restart) must not end receiving: logged
+        # once, then a summary now and then, and syncing goes on once it answers.
+        self._database = OutageLog(log, "the database from the Matrix sync", "syncing on")
         self._joined_at: dict[str, int] = {}  # room -> ms; older events there are history
         self._warned_encrypted: set[str] = set()
         self._creators_cache: dict[str, set[str]] = {}
@@ -519,13 +524,21 @@ class MatrixAdapter:
         while True:
             try:
                 response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
+                if isinstance(response, SyncResponse):
+                    await self._crypto_housekeeping()
+                    await self._rooms_left(response)
+                    await self._save("sync_token", response.next_batch)  # after the callbacks
+                    self._database.worked()
+                    backoff = 1.0
+                    continue
             except (TimeoutError, aiohttp.ClientError) as error:  # the server is unreachable
                 response = SyncError(f"{type(error).__name__}: {error}")
-            if isinstance(response, SyncResponse):
-                await self._crypto_housekeeping()
-                await self._rooms_left(response)
-                await self._save("sync_token", response.next_batch)  # after the callbacks ran
-                backoff = 1.0
+            except Exception as error:  # a callback's or the token's write: database down?
+                if not is_unavailable(error):
+                    raise
+                self._database.failed(self.services.clock.now(), error)
+                await asyncio.sleep(min(backoff, 5.0))
+                backoff = min(backoff * 2, 60)
                 continue
             log.warning(
                 "matrix: sync failed (%s); retrying in %.0fs",
