@@ -400,6 +400,9 @@ class DeliveryWorker:
                 failure: Exception | None = exc
             else:
                 failure = None
+        if self._database_down_in_sender(delivery, failure):
+            breaker.forget_probe(probe)  # the platform was not asked, or may be asked again
+            return _Pause(True, self._hand_back)
         platform_failed = isinstance(failure, TransientFailure | MaybeDelivered) or (
             failure is not None and not isinstance(failure, DeliveryError)
         )
@@ -410,6 +413,26 @@ class DeliveryWorker:
                 episode.count("late")
             return None
         return await self._persisting(partial(self._failed, delivery, failure))
+
+    def _database_down_in_sender(
+        self, delivery: outbox_store.Delivery, failure: Exception | None
+    ) -> bool:
+        """The sender itself reads the database (Matrix: whose room is this) and it is down.
+
+        That says nothing about the platform (the breaker is not told) nor about the message
+        (no attempt counted), and it is the database outage already logged once, not an
+        adapter bug with a traceback per row. Only where a repeat is harmless: elsewhere the
+        request may have gone out before the error, and the usual rules apply.
+        """
+        if (
+            failure is None
+            or isinstance(failure, DeliveryError)
+            or not is_unavailable(failure)
+            or not self._resend_harmless(delivery)
+        ):
+            return False
+        self._database.failed(self.clock.now(), failure)
+        return True
 
     async def _sent(self, delivery_id: int, message_id: str | None) -> None:
         async with self.sessions.begin() as session:

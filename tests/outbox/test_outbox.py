@@ -486,3 +486,29 @@ async def test_the_bots_own_pace_is_not_logged_as_a_refusal(
         rows = list(await session.scalars(select(OutboxMessage)))
     assert {r.next_attempt_at for r in rows} == {clock.now() + timedelta(seconds=4)}
     assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
+
+
+async def test_the_database_down_inside_an_idempotent_sender_is_no_delivery_error(
+    sessions, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sender that reads the database (Matrix: whose room this is) while it restarts: the
+    row waits as it was (no attempt, the platform's breaker not told), the outage is logged
+    once, not as an adapter bug per row, and the message goes out once it is back."""
+    sender = ScriptedSender()
+    sender.idempotent = True
+    sender.script["7"] = [ConnectionRefusedError(111, "database down") for _ in range(6)]
+    for index in range(6):
+        await put(sessions, clock, f"m{index}", chat_id="7")
+    worker = make_worker(sessions, sender, clock)
+    with caplog.at_level(logging.INFO, logger="bot.outbox.worker"):
+        for _ in range(6):
+            await worker.run_once()
+    assert sender.sent == []
+    assert "unexpected delivery error" not in caplog.text
+    assert caplog.text.count("cannot reach the outbox") == 1
+    assert worker.breaker_state("test") == "closed"
+    async with sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
+    await worker.run_once()
+    assert [text for _, text, _ in sender.sent] == [f"m{index}" for index in range(6)]
