@@ -25,8 +25,10 @@ Figures (last line, one JSON object):
 - claim_ratio: time to claim a batch with `--old-rows` (1,000,000) sent rows in the
   outbox ÷ with none (goal ≤ 1.2), measured in the same run on the same server.
 
-Another platform plugs in with a `PlatformDriver` (see bench/faults_matrix.py for Matrix):
-`run_scenario(driver, …)` runs the same script and figures against it.
+`--platform matrix` runs the same script and figures against Synapse through the fault
+proxy (bench/faults_matrix.py: its `PlatformDriver`), `--platform both` runs Telegram and
+then Matrix; the last line then holds one object per platform. Matrix's rate limit is
+`--matrix-rate` (Synapse's rc_message, and the bot is told the same).
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ from pathlib import Path
 from typing import Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Run as a script, bench/ comes first on the path, and bench/email.py would shadow the
+# standard library's email package (imported by the libraries below).
+sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p).resolve() != ROOT / "bench")]
 
 from sqlalchemy import select, text  # noqa: E402
 
@@ -120,7 +124,8 @@ class PlatformDriver(Protocol):
     """A platform the scenario runs against."""
 
     name: str
-    per_second: float  # the worker's rate there (for the recovery goal)
+    per_second: float  # the platform's rate limit (for the recovery goal)
+    worker_per_second: float | None  # a cap on the worker's rate (None: the sender's own)
 
     async def start(self, core: Core, recipients: int) -> list[str]:
         """Be ready to receive; returns the recipients' chat ids."""
@@ -151,6 +156,7 @@ ADMIN_CHAT = -100_777
 class TelegramDriver:
     name = "telegram"
     per_second = TELEGRAM_LIMITS.global_per_second
+    worker_per_second: float | None = TELEGRAM_LIMITS.global_per_second
 
     def __init__(self) -> None:
         self.fake = FakeTelegram()
@@ -284,7 +290,7 @@ async def run_scenario(
             lease=timedelta(seconds=15),
             outage_notice_after=timedelta(seconds=settings.outbox_outage_notice_seconds),
         ),
-        global_per_second=driver.per_second,
+        global_per_second=driver.worker_per_second,
         breaker=BreakerPolicy(
             first_probe=timedelta(seconds=1), max_probe_interval=timedelta(seconds=5)
         ),
@@ -341,6 +347,9 @@ async def run_scenario(
         or row.status not in ("sent", "expired", "uncertain")
     ]
     backlog = backlog_at_recovery or 0
+    cut = driver.cut_mid_response(scenario.read_timeout)
+    goal = round(2 * backlog / driver.per_second, 1)
+    after = round(emptied_at - outage.end, 1) if emptied_at else None
     await driver.stop()
     await core.close()
     return {
@@ -350,7 +359,7 @@ async def run_scenario(
         "duplicated": sum(count - 1 for count in arrived.values() if count > 1),
         "lost": len(lost),
         "uncertain": status.get("uncertain", 0),
-        "cut_mid_response": driver.cut_mid_response(scenario.read_timeout),
+        "cut_mid_response": cut,
         "uncertain_arrived": sum(
             1 for row in rows if row.status == "uncertain" and arrived[row.id]
         ),
@@ -361,11 +370,14 @@ async def run_scenario(
         "expired_but_delivered": sum(
             1 for row in rows if row.status == "expired" and arrived[row.id]
         ),
-        "seconds_after_recovery": round(emptied_at - outage.end, 1) if emptied_at else None,
+        "seconds_after_recovery": after,
         "backlog_at_recovery": backlog,
-        "recovery_goal_seconds": round(2 * backlog / driver.per_second, 1),
+        "rate_limit_per_s": driver.per_second,
+        "recovery_goal_seconds": goal,
         "admin_notices": len(notices),
         "outage_seconds": outage.end - outage.start,
+        "uncertain_within_cut": status.get("uncertain", 0) <= cut,
+        "recovery_within_goal": after is not None and after <= goal,
     }
 
 
@@ -477,31 +489,55 @@ async def with_postgres(
 
 def arguments(description: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--platform", choices=("telegram", "matrix", "both"), default="telegram")
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--recipients", type=int, default=200)
     parser.add_argument("--outage-seconds", type=float, default=90.0)
+    parser.add_argument("--matrix-rate", type=float, default=10.0, help="Synapse's rc_message/s")
     parser.add_argument("--old-rows", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=13)
     return parser.parse_args()
 
 
+async def run_platform(
+    name: str, cluster: PostgresCluster, scenario: Scenario, args: argparse.Namespace
+) -> dict[str, object]:
+    """One platform through the scenario, on a fresh database of the cluster."""
+    if name == "matrix":
+        from bench.faults_matrix import MatrixDriver  # Synapse: only when asked for
+
+        driver: TelegramDriver | MatrixDriver = MatrixDriver(
+            args.recipients, args.matrix_rate, args.seed
+        )
+    else:
+        driver = TelegramDriver()
+    await driver.open()
+    url = cluster.create_database(f"faults_{name}")
+    figures = await run_scenario(
+        driver,
+        driver.settings(url, scenario.read_timeout),
+        cluster,
+        scenario,
+        messages=args.messages,
+        recipients=args.recipients,
+        seed=args.seed,
+    )
+    if isinstance(driver, TelegramDriver):
+        return figures
+    figures["matrix_limit_exceeded"] = driver.limit_exceeded
+    return figures
+
+
 async def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     scenario = default_scenario(args.outage_seconds)
+    names = ("telegram", "matrix") if args.platform == "both" else (args.platform,)
 
     async def body(cluster: PostgresCluster) -> dict[str, object]:
-        driver = TelegramDriver()
-        await driver.open()
-        url = cluster.create_database("faults")
-        figures = await run_scenario(
-            driver,
-            driver.settings(url, scenario.read_timeout),
-            cluster,
-            scenario,
-            messages=args.messages,
-            recipients=args.recipients,
-            seed=args.seed,
-        )
+        figures: dict[str, object] = {}
+        for name in names:
+            figures[name] = await run_platform(name, cluster, scenario, args)
+            print(json.dumps(figures[name]), file=sys.stderr)
         figures.update(await measure_claims(cluster, args.old_rows))
         figures["database"] = "postgresql"
         return figures

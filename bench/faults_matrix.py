@@ -1,36 +1,30 @@
-"""Issue #13's fault scenario on Matrix: a compressed hour of a misbehaving homeserver.
+"""The Matrix `PlatformDriver` for bench/faults.py (`--platform matrix` or `both`).
 
-Path: the outbox (SQLite) → the delivery worker → the real Matrix adapter (in this
-process) → the fault proxy (tests/matrix_fault_proxy.py) → Synapse, whose rc_message is set
-to `--rate` (the bot is told the same with MATRIX_MESSAGES_PER_SECOND). `--count` messages
-to `--recipients` people (each has a direct room with the bot) are queued at a steady pace
-while the proxy plays the script:
+Path measured: the outbox on the bench's PostgreSQL → the delivery worker (circuit
+breaker probing with whoami, pacing) → the real Matrix adapter (nio) in this process → the
+fault proxy (tests/matrix_fault_proxy.py) → the suite's Synapse, whose rc_message is set to
+`rate` messages a second (the bot is told the same with MATRIX_MESSAGES_PER_SECOND). Every
+recipient has a direct room with the bot, opened beforehand with the bot's limit lifted.
 
-  calm (`--calm` s) → slow answers (`--slow` s: a third of the sends answered after
-  `--delay` s, longer than the bot waits) → outage (`--outage` s: connections refused, open
-  ones cut) → random resets (`--resets` s: 5% of the sends cut mid-response, 1% answered
-  with garbage) → calm until the queue is empty.
+The scenario's steps on Matrix (sends are PUT …/send/…):
+- slow: the proxy passes the send on and holds Synapse's answer `seconds` (processed,
+  answered late; longer than the bot's send timeout counts as cut);
+- reset: the answer is cut mid-response; malformed: answered 200 with garbage;
+- outage: the proxy stops listening (connection refused, open connections cut), every
+  request, the probe and the sync included.
 
-Figures (last line, one JSON object), what reached the rooms read from Synapse's database:
-- sent: messages queued; delivered: distinct messages in the rooms
-- duplicated: copies beyond the first (must be 0)
-- lost: messages neither delivered, nor expired with a record, nor reported uncertain (0)
-- uncertain / expired: rows in those states at the end
-- cut_mid_response: requests the homeserver processed but whose answer the proxy cut or
-  garbled (the bound for `uncertain`)
-- seconds_after_recovery: from the end of the outage to an empty queue (every message
-  sent, failed, expired or uncertain);
-  backlog_seconds: the time the rate limit needs for the backlog at recovery (goal: the
-  former within 2× the latter)
-- admin_notices: outage/recovery notices to admins. The worker's notices (#13, platform-
-  independent part) are not in this branch, so this counts 0 until they are merged.
+What arrived is read from Synapse's database (the bot's m.room.message events), never
+from the bot. `cut_mid_response` is the number of sends Synapse processed whose answer the
+bot did not get intact: a Matrix resend with the same transaction id shows the message
+once, so `uncertain` is expected to stay 0.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
+import contextlib
 import json
+import sqlite3
 import sys
 import tempfile
 from collections import Counter
@@ -39,176 +33,182 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import func, select  # noqa: E402
+from nio import AsyncClient, AsyncClientConfig, RoomCreateResponse  # noqa: E402
 
-from bench.matrix_delivery import (  # noqa: E402
-    create_users,
-    direct_rooms,
-    lift,
-    stored_messages,
-)
+from bench.faults import Scenario, Step  # noqa: E402
+from bench.matrix_delivery import create_users, direct_rooms, lift  # noqa: E402
+from bot.adapters.matrix import MatrixAdapter  # noqa: E402
 from bot.app import Core  # noqa: E402
-from bot.core.messages import OutgoingMessage, UserRef  # noqa: E402
-from bot.core.settings import load_settings  # noqa: E402
-from storage import outbox, people, platform_state  # noqa: E402
-from storage.models import OutboxMessage  # noqa: E402
-from tests.matrix_bot import PASSWORD, MatrixBot, start_matrix_bot, stop_matrix_bot  # noqa: E402
-from tests.matrix_fault_proxy import Fault, FaultProxy  # noqa: E402
+from bot.core.messages import UserRef  # noqa: E402
+from bot.core.settings import Settings, load_settings  # noqa: E402
+from bot.outbox.ports import Sender  # noqa: E402
+from storage import people, platform_state  # noqa: E402
+from tests.matrix_bot import PASSWORD  # noqa: E402
+from tests.matrix_fault_proxy import Fault, FaultProxy, Rule  # noqa: E402
 from tests.matrix_server import Synapse  # noqa: E402
 
-TEXT = "Zustellung"
-FINAL = ("sent", "failed", "expired", "uncertain", "unreachable")
+PREFIX = "Bench "  # the bench's messages (bench/faults.py seed_outbox)
 
 
-async def known_people(database_url: str, users: list[str], rooms: list[str]) -> list[int]:
-    core = await Core.create(load_settings(_env_file=None, database_url=database_url))
-    now = core.services.clock.now()
-    ids = []
-    async with core.services.sessions.begin() as session:
-        for index, (user_id, room) in enumerate(zip(users, rooms, strict=True)):
-            identity = await people.upsert_identity(
-                session, UserRef("matrix", user_id, f"P{index}"), now, private_chat_id=room
-            )
-            ids.append(identity.user_id)
-        await platform_state.set_state(session, "matrix", "direct_rooms", json.dumps(rooms), now)
-    await core.close()
-    return ids
+class MatrixDriver:
+    """Synapse with rc_message at `rate`/s behind the fault proxy, `recipients` people."""
 
+    name = "matrix"
+    worker_per_second: float | None = None  # the adapter's own pace holds the limit
 
-async def feed(bot: MatrixBot, people_ids: list[int], count: int, seconds: float) -> None:
-    """Queue `count` messages evenly over `seconds`, round robin over the people."""
-    services = bot.core.services
-    for index in range(count):
-        async with services.sessions.begin() as session:
-            await outbox.enqueue(
-                session,
-                dedupe_key=f"bench:{index}",
-                purpose="bench",
-                platform="matrix",
-                message=OutgoingMessage(f"{TEXT} {index}"),
-                now=services.clock.now(),
-                user_id=people_ids[index % len(people_ids)],
-            )
-        services.wake_outbox()
-        await asyncio.sleep(seconds / count)
+    def __init__(self, recipients: int, rate: float, seed: int, burst: int = 10) -> None:
+        self.per_second = rate
+        self.recipients = recipients
+        self.seed = seed
+        self.burst = burst
+        self.synapse: Synapse | None = None
+        self.proxy: FaultProxy | None = None
+        self.bot_id = ""
+        self.rooms: list[str] = []
+        self.users: list[str] = []
+        self.admin_room = ""
+        self._workdir = tempfile.TemporaryDirectory()
+        self._adapter: MatrixAdapter | None = None
+        self._script: asyncio.Task[None] | None = None
+        self._slow: list[Rule] = []
+        self._read_timeout = 0.0
 
-
-async def statuses(bot: MatrixBot) -> Counter[str]:
-    async with bot.core.services.sessions() as session:
-        rows = await session.execute(
-            select(OutboxMessage.status, func.count())
-            .where(OutboxMessage.purpose == "bench")
-            .group_by(OutboxMessage.status)
+    def settings(self, database_url: str, read_timeout: float) -> Settings:
+        assert self.synapse is not None and self.proxy is not None
+        self._read_timeout = read_timeout
+        return load_settings(
+            _env_file=None,
+            database_url=database_url,
+            matrix_homeserver=self.proxy.base_url,
+            matrix_user_id=self.bot_id,
+            matrix_password=PASSWORD,
+            matrix_store_path=str(Path(self._workdir.name) / "store"),
+            matrix_allowed_inviters=":localhost",
+            matrix_messages_per_second=self.per_second,
+            admin_chats=f"matrix:{self.admin_room}",
+            outbox_outage_notice_seconds=10,
+            log_level="WARNING",
         )
-        return Counter({str(status): int(n) for status, n in rows})
 
+    async def open(self) -> None:
+        """Start Synapse and the proxy; make the people and their direct rooms."""
+        limits = {"rc_message": {"per_second": self.per_second, "burst_count": self.burst}}
+        synapse = Synapse(extra_config=limits)
+        await asyncio.to_thread(synapse.start)
+        self.synapse = synapse
+        print(f"setting up {self.recipients} people on Synapse …", file=sys.stderr)
+        self.bot_id, token = synapse.register(synapse.unique_localpart("agbot"), PASSWORD)
+        self.users = await asyncio.to_thread(create_users, synapse, self.recipients)
+        lift(synapse, self.bot_id, True)
+        self.rooms = await direct_rooms(synapse, token, self.bot_id, self.users)
+        self.admin_room = await self._admin_room(token)
+        lift(synapse, self.bot_id, False)  # from here on the limit under test applies
+        self.proxy = await FaultProxy(synapse.base_url, seed=self.seed).start()
 
-async def random_resets(proxy: FaultProxy, seconds: float) -> None:
-    rules = [
-        proxy.add(Fault.RESET, times=None, probability=0.05),
-        proxy.add(Fault.MALFORMED, times=None, probability=0.01),
-    ]
-    try:
-        await asyncio.sleep(seconds)
-    finally:
-        for rule in rules:
-            proxy.rules.remove(rule)
+    async def _admin_room(self, token: str) -> str:
+        assert self.synapse is not None
+        client = AsyncClient(
+            self.synapse.base_url, self.bot_id, config=AsyncClientConfig(max_limit_exceeded=0)
+        )
+        client.access_token = token
+        try:
+            response = await client.room_create(name="Admins")
+        finally:
+            await client.close()
+        assert isinstance(response, RoomCreateResponse), response
+        return response.room_id
 
-
-async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=600, help="messages to queue")
-    parser.add_argument("--recipients", type=int, default=60, help="people with a direct room")
-    parser.add_argument("--rate", type=float, default=10.0, help="Synapse's rc_message per_second")
-    parser.add_argument("--calm", type=float, default=15.0)
-    parser.add_argument("--slow", type=float, default=30.0)
-    parser.add_argument("--delay", type=float, default=3.0, help="slow answers take this long")
-    parser.add_argument("--outage", type=float, default=120.0)
-    parser.add_argument("--resets", type=float, default=45.0)
-    parser.add_argument("--seed", type=int, default=13)
-    args = parser.parse_args()
-    limits = {"rc_message": {"per_second": args.rate, "burst_count": 10}}
-    with tempfile.TemporaryDirectory() as workdir, Synapse(extra_config=limits) as synapse:
-        print(f"setting up {args.recipients} people on Synapse …", file=sys.stderr)
-        bot_id, bot_token = synapse.register(synapse.unique_localpart("agbot"), PASSWORD)
-        users = create_users(synapse, args.recipients)
-        lift(synapse, bot_id, True)
-        rooms = await direct_rooms(synapse, bot_token, bot_id, users)
-        lift(synapse, bot_id, False)
-        database_url = f"sqlite:///{Path(workdir) / 'bot.db'}"
-        people_ids = await known_people(database_url, users, rooms)
-        async with FaultProxy(synapse.base_url, seed=args.seed) as proxy:
-            bot = await start_matrix_bot(
-                synapse,
-                bot_id,
-                Path(workdir),
-                via=proxy.base_url,
-                matrix_messages_per_second=args.rate,
+    async def start(self, core: Core, recipients: int) -> list[str]:
+        """The bot knows each person and their direct room, then logs in through the proxy."""
+        now = core.services.clock.now()
+        async with core.services.sessions.begin() as session:
+            for index, (user_id, room) in enumerate(zip(self.users, self.rooms, strict=True)):
+                await people.upsert_identity(
+                    session, UserRef("matrix", user_id, f"P{index}"), now, private_chat_id=room
+                )
+            await platform_state.set_state(
+                session, "matrix", "direct_rooms", json.dumps(self.rooms), now
             )
-            bot.adapter.send_timeout = args.delay / 2  # slow answers come after the bot gave up
-            loop = asyncio.get_running_loop()
-            try:
-                # Messages keep coming until the outage is half over, so a backlog builds.
-                feeding = args.calm + args.slow + args.outage / 2
-                feeder = asyncio.create_task(feed(bot, people_ids, args.count, feeding))
-                await asyncio.sleep(args.calm)
-                print("slow answers …", file=sys.stderr)
-                slow = proxy.add(Fault.DELAY, times=None, probability=0.33, seconds=args.delay)
-                await asyncio.sleep(args.slow)
-                proxy.rules.remove(slow)
-                print("outage …", file=sys.stderr)
-                await proxy.refuse()
-                await asyncio.sleep(args.outage)
-                await proxy.resume()
-                recovered = loop.time()
-                await feeder
-                counts = await statuses(bot)
-                backlog = args.count - sum(counts[s] for s in FINAL)
-                print(f"recovered with {backlog} queued; random resets …", file=sys.stderr)
-                resets = asyncio.create_task(random_resets(proxy, args.resets))
-                drained_at: float | None = None
-                deadline = recovered + args.resets + 900
-                while loop.time() < deadline:
-                    counts = await statuses(bot)
-                    if sum(counts[s] for s in FINAL) >= args.count:
-                        drained_at = loop.time()
-                        break
-                    await asyncio.sleep(0.5)
-                await resets
-                await asyncio.sleep(2)  # a late duplicate would show up here
-                counts = await statuses(bot)
-                pace = bot.adapter.pace
-            finally:
-                await stop_matrix_bot(bot)
-        stored = stored_messages(synapse, bot_id)
-    bodies = Counter(body for _, _, body in stored)
-    delivered = {int(body.split()[-1]) for body in bodies}
-    figures = {
-        "sent": args.count,
-        "delivered": len(delivered),
-        "duplicated": sum(n - 1 for n in bodies.values()),
-        "lost": args.count - len(delivered) - counts["expired"] - counts["uncertain"],
-        "uncertain": counts["uncertain"],
-        "expired": counts["expired"],
-        "failed": counts["failed"],
-        "cut_mid_response": proxy.cut_after_processing,
-        "slow_answers": proxy.applied(Fault.DELAY),
-        "seconds_after_recovery": round(drained_at - recovered, 1)
-        if drained_at is not None
-        else None,
-        "backlog_at_recovery": backlog,
-        "backlog_seconds": round(backlog / args.rate, 1),
-        "admin_notices": 0,
-        "admin_notices_note": "worker notices (#13) not merged in this branch",
-        "matrix_limit_exceeded": proxy.upstream_limit_exceeded,
-        "pace_final_per_s": round(pace.per_second, 2),
-        "rate_limit_per_s": args.rate,
-        "outage_seconds": args.outage,
-        "statuses": dict(counts),
-        "database": "sqlite",
-    }
-    print(json.dumps(figures))
+        self._adapter = MatrixAdapter(core.settings, core.dispatcher, core.services)
+        await self._adapter.start()
+        self._adapter.send_timeout = self._read_timeout  # later than this counts as cut
+        return self.rooms[:recipients]
 
+    @property
+    def sender(self) -> Sender:
+        assert self._adapter is not None
+        return self._adapter.sender
 
-if __name__ == "__main__":
-    asyncio.run(main())
+    def script(self, scenario: Scenario, seed: int) -> None:
+        self._script = asyncio.create_task(self._play(scenario.steps))
+
+    async def _play(self, steps: tuple[Step, ...]) -> None:
+        """Each step switched on at its start and off at its end, on the loop's clock."""
+        proxy = self.proxy
+        assert proxy is not None
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        events = sorted(
+            [(step.start, 0, index) for index, step in enumerate(steps)]
+            + [(step.end, 1, index) for index, step in enumerate(steps)]
+        )
+        rules: dict[int, Rule] = {}
+        for at, ending, index in events:
+            await asyncio.sleep(max(0.0, t0 + at - loop.time()))
+            step = steps[index]
+            if step.kind == "outage":
+                print(f"[{at:.0f}s] outage {'ends' if ending else 'begins'}", file=sys.stderr)
+                await (proxy.resume() if ending else proxy.refuse())
+            elif ending:
+                with contextlib.suppress(ValueError):
+                    proxy.rules.remove(rules.pop(index))
+            else:
+                fault = {"slow": Fault.DELAY, "reset": Fault.RESET}.get(step.kind, Fault.MALFORMED)
+                rule = proxy.add(
+                    fault, times=None, probability=step.probability, seconds=step.seconds
+                )
+                rules[index] = rule
+                if fault is Fault.DELAY:
+                    self._slow.append(rule)
+
+    def arrivals(self) -> Counter[tuple[str, str]]:
+        """(room, body) of the bot's messages, as Synapse stored them."""
+        assert self.synapse is not None and self.synapse.root is not None
+        with sqlite3.connect(self.synapse.root / "homeserver.db") as db:
+            rows = db.execute(
+                "SELECT e.room_id, j.json FROM events e "
+                "JOIN event_json j ON j.event_id = e.event_id "
+                "WHERE e.sender = ? AND e.type = 'm.room.message'",
+                (self.bot_id,),
+            ).fetchall()
+        found: Counter[tuple[str, str]] = Counter()
+        for room, raw in rows:
+            body = json.loads(raw).get("content", {}).get("body", "")
+            if body.startswith(PREFIX):
+                found[(room, body)] += 1
+        return found
+
+    def cut_mid_response(self, read_timeout: float) -> int:
+        """Sends Synapse processed whose answer was cut, garbled, or later than the bot
+        waited."""
+        assert self.proxy is not None
+        late = sum(rule.fired for rule in self._slow if rule.seconds > read_timeout)
+        return self.proxy.cut_after_processing + late
+
+    @property
+    def limit_exceeded(self) -> int:
+        """Synapse's own M_LIMIT_EXCEEDED answers (the pace should keep this 0)."""
+        return self.proxy.upstream_limit_exceeded if self.proxy is not None else 0
+
+    async def stop(self) -> None:
+        if self._script is not None:
+            self._script.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._script
+        if self._adapter is not None:
+            await self._adapter.stop()
+        if self.proxy is not None:
+            await self.proxy.stop()
+        if self.synapse is not None:
+            await asyncio.to_thread(self.synapse.stop)
+        self._workdir.cleanup()

@@ -67,8 +67,10 @@ from bot.adapters.matrix_rate import MatrixPace, starting_pace
 from bot.adapters.matrix_replies import IN_REPLY_TO, TX_KEY, queue_reply, reply_tx_key
 from bot.adapters.matrix_send import (
     PACE_MAX_WAIT_SECONDS,
+    PROBE_TIMEOUT_SECONDS,
     SEND_TIMEOUT_SECONDS,
     UPLOAD_TIMEOUT_SECONDS,
+    answers,
     failure_from_response,
     send_event,
     txn_id,
@@ -87,6 +89,7 @@ from bot.core.messages import (
     ReplyTarget,
     UserRef,
 )
+from bot.core.outage_log import OutageLog
 from bot.core.platform import Standing
 from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, split_markdown
 from bot.core.rich_text import to_html as markdown_html
@@ -96,6 +99,7 @@ from bot.core.text import split_text
 from bot.outbox.ports import (
     DeliveryError,
     DeliveryLimits,
+    OwnPace,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
@@ -103,6 +107,7 @@ from bot.outbox.ports import (
 from handlers.context import Services
 from handlers.dispatcher import Dispatcher
 from storage import platform_state
+from storage.db import is_unavailable
 from storage.people import (
     direct_chat_owner,
     group_for_chat,
@@ -200,6 +205,13 @@ class MatrixSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return not chat_id.startswith("@") and not self._adapter.is_direct_room(chat_id)
 
+    async def probe(self) -> None:
+        """Whether the homeserver answers, without sending an event (whoami): the
+        worker's circuit breaker asks this during an outage instead of spending a message
+        (and a turn of the pace) on it."""
+        client = self._adapter.client
+        await answers(client.whoami(), min(self._adapter.send_timeout, PROBE_TIMEOUT_SECONDS))
+
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
@@ -257,6 +269,9 @@ class MatrixAdapter:
         self.pace = MatrixPace(starting_pace(None, lifted=False))
         self.send_timeout = SEND_TIMEOUT_SECONDS  # a lost answer counts as "maybe delivered"
         self._sync_task: asyncio.Task[None] | None = None
+        # The database going away (a PostgreSQL restart) must not end receiving: logged
+        # once, then a summary now and then, and syncing goes on once it answers.
+        self._database = OutageLog(log, "the database from the Matrix sync", "syncing on")
         self._joined_at: dict[str, int] = {}  # room -> ms; older events there are history
         self._warned_encrypted: set[str] = set()
         self._creators_cache: dict[str, set[str]] = {}
@@ -509,13 +524,21 @@ class MatrixAdapter:
         while True:
             try:
                 response = await self.client.sync(timeout=SYNC_TIMEOUT_MS)
+                if isinstance(response, SyncResponse):
+                    await self._crypto_housekeeping()
+                    await self._rooms_left(response)
+                    await self._save("sync_token", response.next_batch)  # after the callbacks
+                    self._database.worked()
+                    backoff = 1.0
+                    continue
             except (TimeoutError, aiohttp.ClientError) as error:  # the server is unreachable
                 response = SyncError(f"{type(error).__name__}: {error}")
-            if isinstance(response, SyncResponse):
-                await self._crypto_housekeeping()
-                await self._rooms_left(response)
-                await self._save("sync_token", response.next_batch)  # after the callbacks ran
-                backoff = 1.0
+            except Exception as error:  # a callback's or the token's write: database down?
+                if not is_unavailable(error):
+                    raise
+                self._database.failed(self.services.clock.now(), error)
+                await asyncio.sleep(min(backoff, 5.0))
+                backoff = min(backoff * 2, 60)
                 continue
             log.warning(
                 "matrix: sync failed (%s); retrying in %.0fs",
@@ -836,7 +859,7 @@ class MatrixAdapter:
             log.warning("matrix: %s is not a private chat with %s; opening one", known, user_id)
         if PACED.get():  # a new room counts against the homeserver's message limit too
             if (later := await self.pace.wait(at_most=PACE_MAX_WAIT_SECONDS)) is not None:
-                raise RetryLater(later, f"the bot's own pace: next turn in {later:.1f}s")
+                raise OwnPace(later, f"the bot's own pace: next turn in {later:.1f}s")
         else:
             self.pace.count()
         response = await within(

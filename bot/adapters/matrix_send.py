@@ -24,6 +24,7 @@ from bot.adapters.matrix_rate import MatrixPace
 from bot.outbox.ports import (
     DeliveryError,
     MaybeDelivered,
+    OwnPace,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
@@ -37,6 +38,8 @@ UPLOAD_TIMEOUT_SECONDS = 120.0
 # A delivery waits this long at most for its turn of the pace; further back in the line it
 # is handed back to the outbox (RetryLater) rather than holding its lease meanwhile.
 PACE_MAX_WAIT_SECONDS = 15.0
+# A probe (is the homeserver there?) needs no more than this; it sends nothing.
+PROBE_TIMEOUT_SECONDS = 5.0
 # Without retry_after_ms (a proxy's bare 429): nio's own default pause.
 DEFAULT_RETRY_SECONDS = 5.0
 
@@ -118,6 +121,17 @@ async def within(call: Awaitable[T], seconds: float) -> T:
         raise failure from error
 
 
+async def answers(call: Awaitable[Any], seconds: float) -> None:
+    """Return if a read-only request (whoami, /versions) is answered; raise the failure
+    otherwise. Any Matrix answer, an error one included, shows the homeserver is there;
+    only a transport failure or a 5xx without a Matrix error means it is not."""
+    response = await within(call, seconds)
+    status = http_status(response)
+    if status is None or status < 500 or getattr(response, "status_code", None):
+        return
+    raise failure_from_response(response)
+
+
 async def send_event(
     client: AsyncClient,
     pace: MatrixPace,
@@ -134,7 +148,7 @@ async def send_event(
     Raise a DeliveryError on failure; an M_LIMIT_EXCEEDED also slows the pace down."""
     if paced:
         if (later := await pace.wait(at_most=PACE_MAX_WAIT_SECONDS)) is not None:
-            raise RetryLater(later, f"the bot's own pace: next turn in {later:.1f}s")
+            raise OwnPace(later, f"the bot's own pace: next turn in {later:.1f}s")
     else:
         pace.count()
     response = await within(

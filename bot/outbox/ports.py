@@ -98,3 +98,8 @@ class Prober(Protocol):
     async def probe(self) -> None:
         """Return if the platform answers; raise a DeliveryError if it does not."""
         ...
+
+
+class OwnPace(RetryLater):
+    """The bot's own pace hands a delivery back: its turn is `seconds` away. Nothing was
+    sent and the platform refused nothing; the worker waits as after a 429, but says so."""

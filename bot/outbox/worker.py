@@ -39,6 +39,7 @@ from bot.outbox.ports import (
     DeliveryError,
     DeliveryLimits,
     MaybeDelivered,
+    OwnPace,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
@@ -571,6 +572,9 @@ class DeliveryWorker:
                 failure: Exception | None = exc
             else:
                 failure = None
+        if self._database_down_in_sender(delivery, failure):
+            breaker.forget_probe(probe)  # the platform was not asked, or may be asked again
+            return _Pause(True, self._hand_back)
         platform_failed = isinstance(failure, TransientFailure | MaybeDelivered) or (
             failure is not None and not isinstance(failure, DeliveryError)
         )
@@ -581,6 +585,26 @@ class DeliveryWorker:
                 episode.count("late")
             return None
         return await self._persisting(partial(self._failed, delivery, failure))
+
+    def _database_down_in_sender(
+        self, delivery: outbox_store.Delivery, failure: Exception | None
+    ) -> bool:
+        """The sender itself reads the database (Matrix: whose room is this) and it is down.
+
+        That says nothing about the platform (the breaker is not told) nor about the message
+        (no attempt counted), and it is the database outage already logged once, not an
+        adapter bug with a traceback per row. Only where a repeat is harmless: elsewhere the
+        request may have gone out before the error, and the usual rules apply.
+        """
+        if (
+            failure is None
+            or isinstance(failure, DeliveryError)
+            or not is_unavailable(failure)
+            or not self._resend_harmless(delivery)
+        ):
+            return False
+        self._database.failed(self.clock.now(), failure)
+        return True
 
     async def _sent(self, delivery_id: int, message_id: str | None) -> None:
         async with self.sessions.begin() as session:
@@ -612,7 +636,8 @@ class DeliveryWorker:
         error = redact(str(failure))
         match failure:
             case RetryLater(seconds=seconds):
-                return _Pause(True, partial(self._release, seconds=seconds, error=error))
+                own = isinstance(failure, OwnPace)
+                return _Pause(True, partial(self._release, seconds=seconds, error=error, own=own))
             case RecipientUnreachable():
                 await self._unreachable([delivery], error=error)
                 return _Pause(False, partial(self._unreachable, error=error))
@@ -829,13 +854,21 @@ class DeliveryWorker:
         self._wake.set()
 
     async def _release(
-        self, rows: list[outbox_store.Delivery], *, seconds: float, error: str
+        self, rows: list[outbox_store.Delivery], *, seconds: float, error: str, own: bool = False
     ) -> None:
-        """429: hand this chat's rows back, due after retry_after."""
+        """429, or the bot's own pace (`own`): hand this chat's rows back, due after
+        retry_after. The log says which: only a 429 means the platform refused anything."""
         if not rows:
             return
         at = self.clock.now() + timedelta(seconds=max(seconds, 0.0))
-        log.warning("rate limited on chat %s: retry in %.1fs", rows[0].chat_id, seconds)
+        if own:
+            log.info(
+                "chat %s waits for the bot's own pace (nothing refused): next turn in %.1fs",
+                rows[0].chat_id,
+                seconds,
+            )
+        else:
+            log.warning("rate limited on chat %s: retry in %.1fs", rows[0].chat_id, seconds)
         async with self.sessions.begin() as session:
             for row in rows:
                 await outbox_store.reschedule(

@@ -260,3 +260,22 @@ async def test_a_reply_whose_answer_was_lost_is_not_shown_twice(
     await wait_sent(proxied_bot, row_id)
     replies = await messages_in(alice, room, "", sender=proxied_bot.user_id)
     assert sum("18.06.2027" in reply for reply in replies) == 1
+
+
+async def test_the_probe_asks_the_homeserver_without_sending_an_event(
+    proxied_bot: MatrixBot, proxy: FaultProxy
+) -> None:
+    """The circuit breaker's probe on Matrix answers whether the homeserver is there and
+    spends no message (no PUT /send/) and no turn of the pace."""
+    sender = proxied_bot.adapter.sender
+    puts = proxy.requests["PUT"]
+    await sender.probe()
+    await proxy.refuse()
+    with pytest.raises(TransientFailure):
+        await sender.probe()
+    await proxy.resume()
+    proxy.add(Fault.UNAVAILABLE, path="/whoami", method="GET")
+    with pytest.raises(TransientFailure):
+        await sender.probe()
+    await sender.probe()
+    assert proxy.requests["PUT"] == puts

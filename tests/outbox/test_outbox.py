@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,6 +18,7 @@ from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import (
     ChatMoved,
     DeliveryLimits,
+    OwnPace,
     PermanentFailure,
     RecipientUnreachable,
     RetryLater,
@@ -461,3 +463,52 @@ async def test_direct_replies_count_against_the_platform_ceiling(
     first_second = [at for _, _, at in sender.sent if at - started < 0.95]
     assert len(first_second) <= 20 - 12
     assert len(sender.sent) == 30
+
+
+async def test_the_bots_own_pace_is_not_logged_as_a_refusal(
+    sessions, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A delivery handed back by the bot's own pace waits like one after a 429, but the log
+    does not claim the platform refused it (only a real 429 says "rate limited")."""
+    sender = ScriptedSender()
+    sender.script["7"] = [OwnPace(4)]
+    sender.script["8"] = [RetryLater(4)]
+    await put(sessions, clock, "own", chat_id="7")
+    await put(sessions, clock, "refused", chat_id="8")
+    with caplog.at_level(logging.INFO, logger="bot.outbox.worker"):
+        await make_worker(sessions, sender, clock).run_once()
+    lines = {r.getMessage(): r.levelno for r in caplog.records}
+    assert lines == {
+        "chat 7 waits for the bot's own pace (nothing refused): next turn in 4.0s": logging.INFO,
+        "rate limited on chat 8: retry in 4.0s": logging.WARNING,
+    }
+    async with sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert {r.next_attempt_at for r in rows} == {clock.now() + timedelta(seconds=4)}
+    assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
+
+
+async def test_the_database_down_inside_an_idempotent_sender_is_no_delivery_error(
+    sessions, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A sender that reads the database (Matrix: whose room this is) while it restarts: the
+    row waits as it was (no attempt, the platform's breaker not told), the outage is logged
+    once, not as an adapter bug per row, and the message goes out once it is back."""
+    sender = ScriptedSender()
+    sender.idempotent = True
+    sender.script["7"] = [ConnectionRefusedError(111, "database down") for _ in range(6)]
+    for index in range(6):
+        await put(sessions, clock, f"m{index}", chat_id="7")
+    worker = make_worker(sessions, sender, clock)
+    with caplog.at_level(logging.INFO, logger="bot.outbox.worker"):
+        for _ in range(6):
+            await worker.run_once()
+    assert sender.sent == []
+    assert "unexpected delivery error" not in caplog.text
+    assert caplog.text.count("cannot reach the outbox") == 1
+    assert worker.breaker_state("test") == "closed"
+    async with sessions() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+    assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
+    await worker.run_once()
+    assert [text for _, text, _ in sender.sent] == [f"m{index}" for index in range(6)]
