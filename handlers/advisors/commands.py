@@ -568,9 +568,7 @@ async def institution(ctx: HandlerContext) -> Reply:
 def _institution_line(ctx: HandlerContext, row: AdvisorInstitution) -> str:
     parts = [
         ctx._("chat {chat}", chat=f"{row.chat_platform}:{row.chat_id}") if row.chat_id else "",
-        ctx._("address {email} (used once e-mail delivery is set up)", email=row.email)
-        if row.email
-        else "",
+        ctx._("address {email}", email=row.email) if row.email else "",
     ]
     return ctx._(
         "{name} gets its own summary: {where}",

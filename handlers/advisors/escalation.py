@@ -51,6 +51,7 @@ from handlers.advisors.policy import (
     policy_fingerprint,
 )
 from handlers.context import Services
+from handlers.email.texts import institution_summary_mail
 from storage import advisors as advisor_store
 from storage import mail as mail_store
 from storage import outbox, people
@@ -465,13 +466,30 @@ async def _institution_summaries(
     today: date,
     now: datetime,
 ) -> int:
-    """Each training institution with a chat of its own (`/institut`) gets its part of the
-    summary there too, in that chat's language; how many were queued."""
+    """Each training institution with a chat or an address of its own (`/institut`) gets
+    its part of the summary there too: in the chat's language, by e-mail in the bot's
+    default language; how many were queued."""
     queued = 0
     destinations = {row.name: row for row in await advisor_store.institutions(session)}
     for institution, group in sorted(by_institution.items()):
         row = destinations.get(institution)
-        if row is None or row.chat_platform is None or row.chat_id is None:
+        if row is None:
+            continue
+        if row.email is not None:
+            t = Translator(settings.bot_language)
+            queued += await mail_store.enqueue_mail(
+                session,
+                address=row.email,
+                dedupe_key=f"advisor-institution-summary:{first}:{row.id}",
+                purpose="advisor_summary",
+                message=to_outgoing(
+                    institution_summary_mail(
+                        t, institution_summary(t, institution, group, today), institution=row.name
+                    )
+                ),
+                now=now,
+            )
+        if row.chat_platform is None or row.chat_id is None:
             continue
         platform, chat = row.chat_platform, row.chat_id
         t = Translator(await chat_language(session, settings, platform, chat))

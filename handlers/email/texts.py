@@ -94,3 +94,17 @@ def plain_mail(
         text=with_footer(text, t, kind, group=group, command=command),
         language=t.language,
     )
+
+
+def institution_summary_mail(t: Translator, summary: str, *, institution: str) -> MailContent:
+    """A training institution's part of the advisor summary, to the address an admin
+    recorded for it (`/institut NAME | address`); the footer says so and who stops it."""
+    subject = summary.strip().splitlines()[0] if summary.strip() else ""
+    reason = t.gettext(
+        "You get this e-mail because an admin of the AG assistant recorded this address for "
+        "the summaries of {institution}. To stop them, please contact the initiative's office.",
+        institution=institution,
+    )
+    return MailContent(
+        subject=subject[:150], text=f"{summary}\n\n-- \n{reason}", language=t.language
+    )

@@ -10,6 +10,7 @@ from handlers.advisors.escalation import run_advisor_escalation
 from storage.outbox import decode_message
 from tests.advisor_registry import ADD, ADMIN, CHAIR, SUMMARY_CHAT
 from tests.harness import OTHER_GROUP, Conversation, dm, outbox_rows
+from tests.smtp_server import SmtpServer, deliver_mail
 
 RKW_CHAT = ChatRef("test", "-400", ChatKind.GROUP, "RKW Nord Beratung")
 
@@ -25,7 +26,7 @@ async def test_an_institution_gets_its_own_summary_in_its_chat(chat: Conversatio
     text = await chat.text(ADMIN, "/institut rkw nord | hier", RKW_CHAT)
     assert text == "RKW Nord erhält eine eigene Übersicht: Chat test:-400"
     text = await chat.text(ADMIN, "/institut RKW Nord | info@rkw.example", dm(ADMIN))
-    assert "Adresse info@rkw.example (wird genutzt, sobald" in text
+    assert "Adresse info@rkw.example" in text
     assert "Chat test:-400" in text
     # Nobody else may point an institution's summary anywhere.
     assert "Nur Admins" in await chat.text(CHAIR, "/institut RKW Nord | hier", OTHER_GROUP)
@@ -51,3 +52,22 @@ async def test_an_institution_gets_its_own_summary_in_its_chat(chat: Conversatio
     text = await chat.text(ADMIN, "/institut RKW Nord | aus", dm(ADMIN))
     assert text == "RKW Nord erhält keine eigene Übersicht mehr."
     assert "Noch keine" in await chat.text(ADMIN, "/institut", dm(ADMIN))
+
+
+async def test_an_institution_gets_its_own_summary_by_e_mail(
+    chat: Conversation, smtp_server: SmtpServer
+) -> None:
+    await chat.say(ADMIN, ADD, dm(ADMIN))
+    await chat.say(ADMIN, "/institut RKW Nord | info@rkw.example", dm(ADMIN))
+
+    await run_advisor_escalation(chat.core.services, date(2021, 1, 1))
+    sent = await deliver_mail(chat.core, smtp_server)  # Berta's own letter goes too
+    [received] = [mail for mail in sent if mail.rcpt_tos == ["info@rkw.example"]]
+    mail = received.message()
+    assert mail["Subject"] == "Erinnerungen an Berater*innen von RKW Nord (01.01.2021):"
+    body = mail.get_body(("plain",)).get_content()
+    assert "Berta Beispiel: erste Erinnerung" in body
+    assert "für die Übersichten von RKW Nord eingetragen" in body  # why it came, who stops it
+    # the same run again sends nothing twice
+    await run_advisor_escalation(chat.core.services, date(2021, 1, 1))
+    assert await deliver_mail(chat.core, smtp_server) == []
