@@ -61,7 +61,8 @@ APPROVAL: list[tuple[str, str, int]] = [
     ("anna", "/protokollgenehmigen 1 sofort", 1),
     (CLOCK, "10", 0),  # ten minutes later the chair publishes a corrected draft
     ("anna", "/protokollentwurf 1 3", 1),
-    ("anna", "/protokollgenehmigen 1 sofort", 1),
+    # the approved minutes formatted (Markdown file attached), then the HTML file
+    ("anna", "/protokollgenehmigen 1 sofort", 3),
     ("bernd", "/beschlussaendern B-2021-01 einstimmig Anders", 1),
 ]
 
@@ -221,7 +222,12 @@ async def test_full_meeting_through_telegram(
     assert_html(files["Protokoll-AG-Transfer-2021-06-10.html"].data.decode())
     approval = await run(APPROVAL)
     assert_approval([answer[0].text for answer in approval])
-    assert approval[4][0].document.filename.endswith(".html")  # the approved minutes
+    # the approved minutes: formatted (HTML parse mode, the same path as /protokoll), the
+    # Markdown file, then the HTML file
+    approved = approval[4]
+    assert_formatted_in_chat([m for m in approved if m.document is None])
+    names = [m.document.filename for m in approved if m.document is not None]
+    assert names == ["Protokoll-AG-Transfer-2021-06-10.md", "Protokoll-AG-Transfer-2021-06-10.html"]
 
 
 # --- console --------------------------------------------------------------------------------
