@@ -252,8 +252,13 @@ async def test_full_meeting_through_the_console(tmp_path: Path) -> None:
         await core.close()
     printed = out.getvalue()
     assert "Traceback" not in printed and "schiefgegangen" not in printed
-    minutes_start = printed.index("bot: # Protokoll: AG-Sitzung Juni (#1)")
-    assert_minutes(printed[minutes_start:])
+    # the console shows the minutes readable, as plain text, not their Markdown source
+    minutes_start = printed.index("bot: Protokoll: AG-Sitzung Juni (#1)")
+    shown = printed[minutes_start : printed.index("Mitschrift: Bernd", minutes_start)]
+    positions = [printed.index(part, minutes_start) for part in CHAT_IN_ORDER]
+    assert positions == sorted(positions), "the minutes' parts are out of order"
+    for raw in ("**", "|---", "\\<", "## ", "# Protokoll"):
+        assert raw not in shown, raw
     assert "Protokoll-AG-Transfer-2021-06-10.md" in printed
     assert_minutes((files / "Protokoll-AG-Transfer-2021-06-10.md").read_text())
     assert_html((files / "Protokoll-AG-Transfer-2021-06-10.html").read_text())
