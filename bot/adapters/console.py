@@ -30,6 +30,7 @@ from bot.core.messages import (
     UserRef,
 )
 from bot.core.platform import Standing
+from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, to_plain
 from bot.outbox.ports import DeliveryLimits
 from handlers.dispatcher import Dispatcher
 
@@ -251,7 +252,7 @@ class ConsoleAdapter:
         header = "bot" if chat is self._chat else f"bot → {self._describe(chat.ref)}"
         if isinstance(reply, Reply) and reply.toast:
             self._print(f"[{reply.toast}]")
-        self._print(f"{header}: {reply.text}")
+        self._print(f"{header}: {_readable(reply)}")
         if reply.document is not None:
             self._print(f"📎 {self._save(reply.document)}")
         buttons = [button for row in reply.buttons for button in row]
@@ -315,3 +316,14 @@ class ConsoleAdapter:
             if chat.is_private
             else (chat.title or chat.chat_id)
         )
+
+
+def _readable(reply: Reply | OutgoingMessage) -> str:
+    """Formatted replies (the minutes) as readable plain text – rich_text's plain rendering,
+    what a Matrix client without HTML shows – not their Markdown source."""
+    formatted = (
+        reply.markdown
+        if isinstance(reply, Reply)
+        else reply.extra.get(TEXT_FORMAT) == MARKDOWN_FORMAT
+    )
+    return to_plain(reply.text).rstrip("\n") if formatted and reply.text else reply.text

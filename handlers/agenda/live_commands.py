@@ -284,6 +284,13 @@ async def remove_attendance(ctx: HandlerContext) -> Reply:
         if await agenda_store.mark_absent(ctx.session, meeting, user_id=identity.user_id):
             removed.append(identity.display_name)
     guest = _MENTION.sub(" ", text).strip()
+    # A member's display name, typed as shown (the one resolver, as /anwesend reads it).
+    member = await find_member_named(ctx, guest) if guest else None
+    if member is not None and await agenda_store.mark_absent(
+        ctx.session, meeting, user_id=member.user_id
+    ):
+        removed.append(member.display_name)
+        guest = ""
     if guest:
         # "Dr. Weber, IHK Köln" as listed, or just the name
         names = dict.fromkeys([guest, guest.partition(",")[0].strip()])

@@ -15,6 +15,7 @@ from bot.core.enums import AgendaItemKind, MeetingStatus
 from bot.core.i18n import Translator
 from bot.core.numbers import top_numbers
 from handlers.calendar.ics import CalendarEvent, Party, uid_for
+from handlers.minutes.render import place_text
 
 if TYPE_CHECKING:
     from storage.models import ActionItem, AgendaItem, Group, Meeting, MeetingSeries
@@ -63,6 +64,12 @@ def _is_link(location: str | None) -> bool:
     return location is not None and location.lower().startswith(("https://", "http://"))
 
 
+def _location(location: str | None, t: Translator) -> str | None:
+    """LOCATION as the chat and the minutes say it: "Videokonferenz – https://…" for a link
+    (clients still find the link in it; URL carries it bare), else the place as typed."""
+    return place_text(t, location) if location else None
+
+
 def agenda_lines(items: Sequence[AgendaItem], tz: ZoneInfo, t: Translator) -> list[str]:
     """`TOP 1 | 9:00 | Begrüßung | Anna Muster (IHK)`, numbered like /tagesordnung shows it
     (breaks have no TOP number)."""
@@ -92,7 +99,7 @@ def meeting_description(
     if agenda:
         lines += ["", t.gettext("Agenda:"), *agenda_lines(agenda, ZoneInfo(group.timezone), t)]
     if _is_link(meeting.location):
-        lines += ["", t.gettext("Link: {link}", link=meeting.location)]
+        lines += ["", t.gettext("Video conference: {link}", link=meeting.location)]
     lines += [
         "",
         t.gettext(
@@ -131,7 +138,7 @@ def meeting_event(
         stamp=stamp,
         sequence=meeting.sequence or 0,
         description=meeting_description(meeting, group, style, agenda),
-        location=meeting.location,
+        location=_location(meeting.location, style.t),
         url=meeting.location if _is_link(meeting.location) else None,
         cancelled=cancelled,
         organizer=organizer(group, style.domain, style.organizer_address),
@@ -200,7 +207,7 @@ def series_events(
     if series.description:
         description += ["", series.description]
     if _is_link(series.location):
-        description += ["", t.gettext("Link: {link}", link=series.location)]
+        description += ["", t.gettext("Video conference: {link}", link=series.location)]
     master = CalendarEvent(
         uid=series_uid(series.id, style.domain),
         summary=_summary(series.title, group, style, cancelled=False),
@@ -210,7 +217,7 @@ def series_events(
         stamp=stamp,
         sequence=series.sequence or 0,
         description="\n".join(description),
-        location=series.location,
+        location=_location(series.location, style.t),
         url=series.location if _is_link(series.location) else None,
         organizer=organizer(group, style.domain, style.organizer_address),
         attendees=attendees,

@@ -310,6 +310,18 @@ async def resend(ctx: HandlerContext) -> Reply:
     member who has not had this version yet (e.g. who joined later)."""
     assert ctx.group is not None
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
+    # Here, not at the top: handlers.meetings.actions imports this module.
+    from handlers.meetings.actions import held_already
+
+    if held_already(meeting, ctx.now):  # the rule that sent no invitation when it was recorded
+        raise UserError(
+            ctx._(
+                "Meeting #{number} has already taken place, so there is no calendar entry to "
+                "send. {command} shows what was recorded.",
+                number=meeting.number,
+                command=f"{ctx.command_name('minutes')} {meeting.number}",
+            )
+        )
     if ctx.args.get("who") == "all":
         if ctx.role is None or not ctx.role.allows(Role.CHAIR):
             raise UserError(ctx._("Only a chair can send the invitation to everyone."))

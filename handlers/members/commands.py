@@ -104,7 +104,8 @@ async def set_role(ctx: HandlerContext) -> Reply:
 
 
 async def _target_identity(ctx: HandlerContext) -> Identity:
-    """The person named as @username, or the author of the message replied to."""
+    """The person named (as @username, Matrix ID, pill or display name: the one resolver),
+    or the author of the message replied to."""
     mention = ctx.args.get("person")
     if mention:
         # Only people who are in this group already: naming someone known from another
@@ -168,11 +169,13 @@ COMMANDS = (
                 choices=ROLE_CHOICES,
                 display={"de": "vorsitz|protokoll|mitglied", "en": "chair|minute-taker|member"},
             ),
-            Arg("person", N_("@person"), kind=ArgKind.USER, required=False),
+            # The rest of the line: a display name may have several words.
+            Arg("person", N_("@person"), kind=ArgKind.TEXT, required=False),
         ),
         details=N_(
-            "Name the person as @username, or reply to one of their messages. "
-            "Example: /role protokoll @anna. A group always keeps at least one chair."
+            "Name the person as @username or by their display name, or reply to one of their "
+            "messages. Example: /role protokoll @anna or /rolle protokoll Clara Conrad. "
+            "A group always keeps at least one chair."
         ),
         role=Role.CHAIR,
         scope=Scope.GROUP,

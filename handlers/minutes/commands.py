@@ -105,7 +105,6 @@ async def publish(ctx: HandlerContext) -> Reply:
     await minutes_store.publish_minutes_draft(
         ctx.session, meeting, now=ctx.now, objections_until=ctx.now + timedelta(days=days)
     )
-    text, (markdown, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "Draft minutes of meeting #{number} “{title}”. Objections until {when}: {command}",
         number=meeting.number,
@@ -115,23 +114,31 @@ async def publish(ctx: HandlerContext) -> Reply:
     )
     headline += "\n" + objection_period_text(ctx, meeting)
     key = f"minutes:{meeting.id}:draft:{ctx.now.isoformat()}"
+    _, _, html = await _announce_minutes(ctx, meeting, headline, key=key, purpose="minutes_draft")
+    return Reply(headline, document=html)
+
+
+async def _announce_minutes(
+    ctx: HandlerContext, meeting: Meeting, headline: str, *, key: str, purpose: str
+) -> tuple[str, Document, Document]:
+    """The group's other chats get the minutes formatted under `headline` (with the
+    Markdown file), then the HTML file: one way for the draft and the approved minutes.
+    Returns the minutes' Markdown and both files, for this chat."""
+    text, (markdown, html, _) = await _rendered(ctx, meeting)
+    formatted = escape(headline) + "\n\n" + text
     await ctx.announce(
         dedupe_key=f"{key}:md",
-        purpose="minutes_draft",
-        message=OutgoingMessage(
-            escape(headline) + "\n\n" + text,
-            document=markdown,
-            extra={TEXT_FORMAT: MARKDOWN_FORMAT},
-        ),
+        purpose=purpose,
+        message=OutgoingMessage(formatted, document=markdown, extra={TEXT_FORMAT: MARKDOWN_FORMAT}),
         elsewhere_only=True,
     )
     await ctx.announce(
         dedupe_key=f"{key}:html",
-        purpose="minutes_draft",
+        purpose=purpose,
         message=OutgoingMessage(headline, document=html),
         elsewhere_only=True,
     )
-    return Reply(headline, document=html)
+    return text, markdown, html
 
 
 def objection_period_text(ctx: HandlerContext, meeting: Meeting) -> str:
@@ -236,7 +243,7 @@ async def objections(ctx: HandlerContext) -> Reply:
     return Reply("\n".join([title, *lines]))
 
 
-async def approve(ctx: HandlerContext) -> Reply:
+async def approve(ctx: HandlerContext) -> list[Reply]:
     meeting = await meeting_by_arg(ctx, ctx.args["number"])
     if meeting.minutes_status == MinutesStatus.APPROVED.value:
         raise UserError(
@@ -272,24 +279,27 @@ async def approve(ctx: HandlerContext) -> Reply:
             )
     await minutes_store.approve_minutes(ctx.session, meeting, now=ctx.now)
     forwarded = await forward_approved(ctx, meeting)  # only now may decisions leave the group
-    _, (_, html, _) = await _rendered(ctx, meeting)
     headline = ctx._(
         "The minutes of meeting #{number} “{title}” are approved; its decisions are final.",
         number=meeting.number,
         title=meeting.title,
     )
-    await ctx.announce(
-        dedupe_key=f"minutes:{meeting.id}:approved",
-        purpose="minutes_approved",
-        message=OutgoingMessage(headline, document=html),
-        elsewhere_only=True,
+    # Formatted like the draft (the same rich_text path as /protokoll), then the files.
+    text, markdown_file, html = await _announce_minutes(
+        ctx, meeting, headline, key=f"minutes:{meeting.id}:approved", purpose="minutes_approved"
     )
     await mail_approved_minutes(ctx, meeting)
+    notes = list(forwarded)
     if raised:
-        headline += "\n" + ctx.ngettext(
-            "{n} objection was raised.", "{n} objections were raised.", len(raised)
+        notes.insert(
+            0,
+            ctx.ngettext("{n} objection was raised.", "{n} objections were raised.", len(raised)),
         )
-    return Reply("\n".join([headline, *forwarded]), document=html)
+    lines = [escape(headline), *(escape(note) for note in notes)]
+    return [
+        Reply("  \n".join(lines) + "\n\n" + text, markdown=True, document=markdown_file),
+        Reply(headline, document=html),
+    ]
 
 
 async def add_addendum(ctx: HandlerContext) -> Reply:

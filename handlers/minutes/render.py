@@ -60,6 +60,20 @@ def escape(text: str) -> str:
     return _LINE_START.sub(_escape_line_start, inline(text))
 
 
+def note_lines(text: str) -> str:
+    """A note as typed, one line per line (spaces inside a line and empty lines merged):
+    people list things line by line, and the minutes keep that in every format."""
+    return "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
+
+
+def _md_text(text: str, *, starts_line: bool) -> str:
+    """User text as literal Markdown; its line breaks (only notes keep any) become hard
+    breaks, each line escaped like a line start, indented to stay in a list item."""
+    first, *more = text.split("\n")
+    lines = [escape(first) if starts_line else inline(first), *(escape(line) for line in more)]
+    return "  \n  ".join(lines)
+
+
 def _when(start: datetime, end: datetime | None, language: str) -> str:
     same_day = end is not None and end.date() == start.date() and end.time() > start.time()
     end_time = end.time() if same_day and end is not None else None
@@ -224,7 +238,7 @@ def _top_section(t: Translator, top: MinutesTop, language: str) -> list[Block]:
         blocks.append(_em(t.gettext("Presented by") + f": {strip_bidi(top.presenter)}"))
     if top.notes:
         blocks.append(_bold(t.gettext("From the discussion")))
-        blocks.append(Bullets(tuple((Run(" ".join(note.split())),) for note in top.notes)))
+        blocks.append(Bullets(tuple((Run(note_lines(note)),) for note in top.notes)))
     if top.decisions:
         blocks.append(_bold(t.gettext("Decisions")))
         blocks.append(Bullets(tuple(decision_runs(t, d) for d in top.decisions)))
@@ -352,7 +366,7 @@ def layout(data: MinutesData, t: Translator) -> list[Block]:
 def _md_runs(runs: tuple[Run, ...]) -> str:
     out = []
     for index, run in enumerate(runs):
-        text = escape(run.text) if index == 0 else inline(run.text)
+        text = _md_text(run.text, starts_line=index == 0)
         if run.bold:
             text = f"**{text}**"
         if run.italic:

@@ -61,7 +61,8 @@ APPROVAL: list[tuple[str, str, int]] = [
     ("anna", "/protokollgenehmigen 1 sofort", 1),
     (CLOCK, "10", 0),  # ten minutes later the chair publishes a corrected draft
     ("anna", "/protokollentwurf 1 3", 1),
-    ("anna", "/protokollgenehmigen 1 sofort", 1),
+    # the approved minutes formatted (Markdown file attached), then the HTML file
+    ("anna", "/protokollgenehmigen 1 sofort", 3),
     ("bernd", "/beschlussaendern B-2021-01 einstimmig Anders", 1),
 ]
 
@@ -221,7 +222,12 @@ async def test_full_meeting_through_telegram(
     assert_html(files["Protokoll-AG-Transfer-2021-06-10.html"].data.decode())
     approval = await run(APPROVAL)
     assert_approval([answer[0].text for answer in approval])
-    assert approval[4][0].document.filename.endswith(".html")  # the approved minutes
+    # the approved minutes: formatted (HTML parse mode, the same path as /protokoll), the
+    # Markdown file, then the HTML file
+    approved = approval[4]
+    assert_formatted_in_chat([m for m in approved if m.document is None])
+    names = [m.document.filename for m in approved if m.document is not None]
+    assert names == ["Protokoll-AG-Transfer-2021-06-10.md", "Protokoll-AG-Transfer-2021-06-10.html"]
 
 
 # --- console --------------------------------------------------------------------------------
@@ -246,8 +252,13 @@ async def test_full_meeting_through_the_console(tmp_path: Path) -> None:
         await core.close()
     printed = out.getvalue()
     assert "Traceback" not in printed and "schiefgegangen" not in printed
-    minutes_start = printed.index("bot: # Protokoll: AG-Sitzung Juni (#1)")
-    assert_minutes(printed[minutes_start:])
+    # the console shows the minutes readable, as plain text, not their Markdown source
+    minutes_start = printed.index("bot: Protokoll: AG-Sitzung Juni (#1)")
+    shown = printed[minutes_start : printed.index("Mitschrift: Bernd", minutes_start)]
+    positions = [printed.index(part, minutes_start) for part in CHAT_IN_ORDER]
+    assert positions == sorted(positions), "the minutes' parts are out of order"
+    for raw in ("**", "|---", "\\<", "## ", "# Protokoll"):
+        assert raw not in shown, raw
     assert "Protokoll-AG-Transfer-2021-06-10.md" in printed
     assert_minutes((files / "Protokoll-AG-Transfer-2021-06-10.md").read_text())
     assert_html((files / "Protokoll-AG-Transfer-2021-06-10.html").read_text())

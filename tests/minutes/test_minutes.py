@@ -394,9 +394,11 @@ async def test_draft_objection_and_approval(chat: Conversation, core) -> None:
     await chat.say(bernd, "/beschlussaendern B-2021-01 12:0:1 Der Leitfaden wird beschlossen.")
     core.services.clock.advance(timedelta(days=8))
     assert "endete am" in await chat.text(clara, "/einspruch 1 Zu spät")
-    [approved] = await chat.say(anna, "/protokollgenehmigen 1")
+    approved, page = await chat.say(anna, "/protokollgenehmigen 1")
     assert "genehmigt" in approved.text and "1 Einspruch wurde erhoben" in approved.text
-    assert approved.document is not None
+    assert approved.markdown and "Genehmigt am 18.06.2021" in approved.text
+    assert approved.document is not None and approved.document.filename.endswith(".md")
+    assert page.document is not None and page.document.filename.endswith(".html")
     text = await chat.text(clara, "/protokoll 1")
     assert "Genehmigt am 18.06.2021" in text and "12 dafür, 0 dagegen, 1 Enthaltung" in text
     assert "bereits genehmigt" in await chat.text(anna, "/protokollentwurf 1")
@@ -424,7 +426,8 @@ async def test_early_approval_without_objections_and_other_chats_get_the_draft(
     async with core.services.sessions() as session:
         queued = list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
     matrix = [q for q in queued if q.chat_id == "!room:example.org"]
-    assert [q.purpose for q in matrix] == ["minutes_draft", "minutes_draft", "minutes_approved"]
+    purposes = ["minutes_draft", "minutes_draft", "minutes_approved", "minutes_approved"]
+    assert [q.purpose for q in matrix] == purposes
     assert matrix[0].payload["document"]["filename"].endswith(".md")
     assert "Einspruch bis Do, 24.06.2021" in matrix[0].payload["text"]
     assert matrix[1].payload["document"]["filename"].endswith(".html")

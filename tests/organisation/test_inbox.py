@@ -71,7 +71,8 @@ async def test_only_approved_decisions_for_the_addressee_arrive(chat: Conversati
     await chat.say(anna, "/protokollentwurf 1")
     assert await inbox_rows(chat) == []  # a draft is not approved
     assert "Der Eingang ist leer" in await chat.text(clara, "/eingang", OTHER_GROUP)
-    approved = await chat.text(anna, "/protokollgenehmigen 1 sofort")
+    replies = await chat.say(anna, "/protokollgenehmigen 1 sofort")
+    approved = replies[0].text.split("\n\n")[0]  # the headline above the formatted minutes
     assert "B-2021-02 ging in den Eingang von AG Qualitätssicherung (E-1)." in approved
     assert "B-2021-01" not in approved and "B-2021-03" not in approved
 
