@@ -7,10 +7,7 @@ calendar app would. Runs on SQLite only: the client side does not depend on the 
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,21 +16,11 @@ import pytest
 from bot.app import Core
 from bot.core.settings import load_settings
 from bot.feed_server import FeedServer
+from tests.calendar_tools import calendar_tool, run_tool
 from tests.feeds import add_jour_fixe_series, feed_token_in
 from tests.harness import GROUP, Conversation, dm, person
 
 anna, bernd = person("anna"), person("bernd")
-BIN = Path(sys.executable).parent
-
-
-def _tool(name: str) -> str:
-    found = BIN / name
-    if found.exists():
-        return str(found)
-    other = shutil.which(name)
-    if other is None:
-        pytest.fail(f"{name} is missing: pip install -e '.[dev]' installs it")
-    return other
 
 
 @pytest.fixture
@@ -41,19 +28,6 @@ async def sqlite_core(sqlite_url: str, clock) -> AsyncIterator[Core]:
     core = await Core.create(load_settings(database_url=sqlite_url, _env_file=None), clock)
     yield core
     await core.close()
-
-
-async def _run(*args: str, env: dict[str, str]) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, (args, out.decode(), err.decode())
-    return out.decode() + err.decode()
 
 
 async def test_vdirsyncer_and_khal_show_the_feed_at_local_times(
@@ -105,9 +79,9 @@ fileext = ".ics"
             encoding="utf-8",
         )
         local.mkdir()
-        vdirsyncer = [_tool("vdirsyncer"), "-c", str(tmp_path / "vdirsyncer.conf")]
-        await _run(*vdirsyncer, "discover", env=env)
-        synced = await _run(*vdirsyncer, "sync", env=env)
+        vdirsyncer = [calendar_tool("vdirsyncer"), "-c", str(tmp_path / "vdirsyncer.conf")]
+        await run_tool(*vdirsyncer, "discover", env=env)
+        synced = await run_tool(*vdirsyncer, "sync", env=env)
         files = sorted(local.glob("*.ics"))
         assert len(files) == 4, synced  # three meetings and the series (master + override)
     finally:
@@ -133,12 +107,19 @@ path = {tmp_path / "khal.db"}
 """,
         encoding="utf-8",
     )
-    khal = [_tool("khal"), "-c", str(tmp_path / "khal.conf"), "list", "-f", "{start} {title}"]
-    autumn = await _run(*khal, "31.10.2021", "1d", env=env)
-    spring = await _run(*khal, "27.03.2022", "1d", env=env)
+    khal = [
+        calendar_tool("khal"),
+        "-c",
+        str(tmp_path / "khal.conf"),
+        "list",
+        "-f",
+        "{start} {title}",
+    ]
+    autumn = await run_tool(*khal, "31.10.2021", "1d", env=env)
+    spring = await run_tool(*khal, "27.03.2022", "1d", env=env)
     assert "31.10.2021 09:00 AG Transfer: Herbstsitzung" in autumn
     assert "27.03.2022 09:00 AG Transfer: Frühjahrssitzung" in spring
-    series = await _run(*khal, "01.09.2021", "60d", env=env)
+    series = await run_tool(*khal, "01.09.2021", "60d", env=env)
     jour_fixe = [line for line in series.splitlines() if "Jour fixe" in line]
     # 2.9. as the rule says, 16.9. moved to 11:00, 30.9. cancelled (EXDATE), 14.10.
     assert jour_fixe == [
@@ -146,5 +127,5 @@ path = {tmp_path / "khal.db"}
         "16.09.2021 11:00 AG Transfer: Jour fixe",
         "14.10.2021 09:00 AG Transfer: Jour fixe",
     ]
-    july = await _run(*khal, "15.07.2021", "1d", env=env)
+    july = await run_tool(*khal, "15.07.2021", "1d", env=env)
     assert "Abgesagt: AG Transfer: Abgesagte Runde" in july

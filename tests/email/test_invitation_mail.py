@@ -6,10 +6,7 @@ higher SEQUENCE, a cancellation is METHOD:CANCEL; khal imports it."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import sys
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -19,6 +16,7 @@ import ics
 import pytest
 
 from bot.core.settings import load_settings
+from tests.calendar_tools import calendar_tool, run_tool
 from tests.harness import Conversation, dm, outbox_rows, person
 from tests.smtp_server import SmtpServer, confirm_address, deliver_mail
 
@@ -161,35 +159,12 @@ path = {tmp_path / "khal.db"}
 """,
         encoding="utf-8",
     )
-    khal = [_tool("khal"), "-c", str(tmp_path / "khal.conf")]
+    khal = [calendar_tool("khal"), "-c", str(tmp_path / "khal.conf")]
     env = {**os.environ, "HOME": str(tmp_path), "TZ": "Europe/Berlin"}
-    await _run(*khal, "import", "--batch", "-a", "ag", str(invite), env=env)
+    await run_tool(*khal, "import", "--batch", "-a", "ag", str(invite), env=env)
     assert len(list(calendar.glob("*.ics"))) == 1
-    listed = await _run(*khal, "list", "-f", "{start} {title}", "17.06.2021", "1d", env=env)
+    listed = await run_tool(*khal, "list", "-f", "{start} {title}", "17.06.2021", "1d", env=env)
     assert "17.06.2021 10:00" in listed and "Juni-Sitzung" in listed
-
-
-def _tool(name: str) -> str:
-    found = Path(sys.executable).parent / name
-    if found.exists():
-        return str(found)
-    other = shutil.which(name)
-    if other is None:
-        pytest.fail(f"{name} is missing: pip install -e '.[dev]' installs it")
-    return other
-
-
-async def _run(*args: str, env: dict[str, str]) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, (args, out.decode(), err.decode())
-    return out.decode() + err.decode()
 
 
 async def test_a_series_comes_as_one_imip_request_with_its_rule(
