@@ -193,3 +193,24 @@ def assert_answered_without_apology(replies: list[Reply]) -> None:
         assert reply.text.strip()
         assert "Sorry, something went wrong" not in reply.text
         assert "Entschuldigung" not in reply.text
+
+
+async def add_matrix_room(core: Core, chat_id: str = "!room:example.org") -> None:
+    """Give the (one) registered group a second chat, a Matrix room, written straight into
+    the database: for what a group's other chats receive (drafts, approved minutes)."""
+    from datetime import UTC
+
+    from storage.models import GroupChat
+
+    async with core.services.sessions() as session:
+        first = await session.scalar(select(GroupChat))
+        assert first is not None, "register a group first"
+        session.add(
+            GroupChat(
+                group_id=first.group_id,
+                platform="matrix",
+                chat_id=chat_id,
+                created_at=datetime(2021, 6, 1, tzinfo=UTC),
+            )
+        )
+        await session.commit()

@@ -4,13 +4,13 @@ file, then the HTML file – not a headline and a file someone has to open."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT
-from storage.models import GroupChat, OutboxMessage
-from tests.harness import Conversation, person
+from storage.models import OutboxMessage
+from tests.harness import Conversation, add_matrix_room, person
 
 anna, bernd = person("anna"), person("bernd")
 
@@ -18,17 +18,7 @@ anna, bernd = person("anna"), person("bernd")
 async def test_approved_minutes_are_sent_formatted_with_their_files(
     chat: Conversation, core
 ) -> None:
-    async with core.services.sessions() as session:
-        group_chat = await session.scalar(select(GroupChat))
-        session.add(
-            GroupChat(
-                group_id=group_chat.group_id,
-                platform="matrix",
-                chat_id="!room:example.org",
-                created_at=datetime(2021, 6, 1, tzinfo=UTC),
-            )
-        )
-        await session.commit()
+    await add_matrix_room(core)
     await chat.say(anna, "/sitzung 10.06.2021 10:30-12 Uhr Juni-Sitzung")
     await chat.say(anna, "/beschluss einstimmig Der Leitfaden wird beschlossen.")
     core.services.clock.advance(timedelta(minutes=30))

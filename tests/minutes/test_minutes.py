@@ -27,8 +27,8 @@ from handlers.minutes.render import (
     render_html,
     render_markdown,
 )
-from storage.models import GroupChat, Identity, OutboxMessage
-from tests.harness import GROUP, Conversation, person
+from storage.models import Identity, OutboxMessage
+from tests.harness import GROUP, Conversation, add_matrix_room, person
 
 BERLIN = ZoneInfo("Europe/Berlin")
 anna, bernd, clara = person("anna"), person("bernd"), person("clara")
@@ -408,17 +408,7 @@ async def test_draft_objection_and_approval(chat: Conversation, core) -> None:
 async def test_early_approval_without_objections_and_other_chats_get_the_draft(
     chat: Conversation, core
 ) -> None:
-    async with core.services.sessions() as session:
-        group_chat = await session.scalar(select(GroupChat))
-        session.add(
-            GroupChat(
-                group_id=group_chat.group_id,
-                platform="matrix",
-                chat_id="!room:example.org",
-                created_at=datetime(2021, 6, 1, tzinfo=UTC),
-            )
-        )
-        await session.commit()
+    await add_matrix_room(core)
     core.services.clock.advance(timedelta(minutes=30))  # drafts wait for the start
     assert "Tage" in await chat.text(anna, "/protokollentwurf 1 viele")
     await chat.say(anna, "/protokollentwurf 1 14")
