@@ -689,18 +689,7 @@ async def purge_old_payloads(
     The row itself (status, dedupe key) stays, so enqueueing the same key again is still a
     no-op and nothing is sent twice. At most `limit` rows per call; the sweep comes again.
     """
-    ids = list(
-        await session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                OutboxMessage.status.in_(FINISHED),
-                OutboxMessage.payload_purged_at.is_(None),
-                func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
-        )
-    )
+    ids = await _finished_before(session, before, purged=False, limit=limit)
     if ids:
         await session.execute(
             update(OutboxMessage)
@@ -714,21 +703,30 @@ async def compact_finished(session: AsyncSession, *, before: datetime, limit: in
     """Delete finished rows whose payload is already purged and that were last touched before
     `before` (long after any sweep could queue the same dedupe key again); returns how many.
     `uncertain` rows stay until an admin has dealt with them. At most `limit` per call."""
-    ids = list(
+    ids = await _finished_before(session, before, purged=True, limit=limit)
+    if ids:
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
+    return len(ids)
+
+
+async def _finished_before(
+    session: AsyncSession, before: datetime, *, purged: bool, limit: int
+) -> list[int]:
+    """Ids of finished rows last touched before `before`, whose payload is (`purged`) or
+    is not yet emptied; the oldest first, at most `limit`: the retention steps' one query."""
+    purged_at = OutboxMessage.payload_purged_at
+    return list(
         await session.scalars(
             select(OutboxMessage.id)
             .where(
                 OutboxMessage.status.in_(FINISHED),
-                OutboxMessage.payload_purged_at.is_not(None),
+                purged_at.is_not(None) if purged else purged_at.is_(None),
                 func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at) < before,
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
     )
-    if ids:
-        await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(ids)))
-    return len(ids)
 
 
 def _unfolded_texts(payload: dict[str, Any]) -> list[str]:
