@@ -3,23 +3,19 @@ and a Matrix room (real Synapse), and one person with accounts on both."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
 from sqlalchemy import select
 
-from bot.adapters.matrix import MatrixAdapter
-from bot.adapters.telegram import TelegramAdapter
-from bot.app import Core, run_adapters
 from bot.core.messages import OutgoingMessage
 from storage import outbox
 from storage.models import Identity
 from storage.people import group_for_chat
+from tests.cross_platform import telegram_and_matrix
 from tests.fake_telegram import FakeTelegram
 from tests.matrix_bot import PASSWORD, MakePerson, joined, notice
 from tests.matrix_server import Synapse
-from tests.telegram_bot import settings_for
 
 ANNA, GROUP = 2001, -1002000000001
 CODE = re.compile(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b")
@@ -32,23 +28,12 @@ async def test_group_and_person_span_telegram_and_matrix(
     async with FakeTelegram() as fake:
         fake.add_user(ANNA, "Anna", "anna")
         fake.add_group(GROUP, "AG Transfer", admins=[ANNA])
-        settings = settings_for(
+        async with telegram_and_matrix(
             fake,
+            synapse,
+            bot_id,
             tmp_path,
-            matrix_homeserver=synapse.base_url,
-            matrix_user_id=bot_id,
-            matrix_password=PASSWORD,
-            matrix_store_path=str(tmp_path / "store"),
-        )
-        core = await Core.create(settings)
-        adapters = [
-            TelegramAdapter(settings, core.dispatcher, core.services.router),
-            MatrixAdapter(settings, core.dispatcher, core.services),
-        ]
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_adapters(core, adapters, stop))
-        try:
-            await fake.wait_for_call("getUpdates", timeout=20)
+        ) as core:
             alice = await matrix_person(synapse, "alice")  # Anna's Matrix account
             room = await alice.room(bot_id)
             await joined(alice, room, bot_id)
@@ -98,6 +83,3 @@ async def test_group_and_person_span_telegram_and_matrix(
             async with core.services.sessions() as session:
                 owners = set(await session.scalars(select(Identity.user_id)))
             assert len(owners) == 1
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=20)

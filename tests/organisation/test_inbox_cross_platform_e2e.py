@@ -3,18 +3,14 @@ receiving group in a Matrix room (real Synapse), one bot process."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.adapters.matrix import MatrixAdapter
-from bot.adapters.telegram import TelegramAdapter
-from bot.app import Core, run_adapters
 from bot.core.clock import FixedClock
+from tests.cross_platform import telegram_and_matrix
 from tests.fake_telegram import FakeTelegram
 from tests.matrix_bot import PASSWORD, MakePerson, joined, notice
 from tests.matrix_server import Synapse
-from tests.telegram_bot import settings_for
 
 ANNA, GROUP = 2001, -1002000000017
 START = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
@@ -27,24 +23,14 @@ async def test_assignment_from_telegram_reaches_a_matrix_group_and_its_answer_re
     async with FakeTelegram() as fake:
         fake.add_user(ANNA, "Anna", "anna")
         fake.add_group(GROUP, "AG Transfer", admins=[ANNA])
-        settings = settings_for(
+        async with telegram_and_matrix(
             fake,
+            synapse,
+            bot_id,
             tmp_path,
-            matrix_homeserver=synapse.base_url,
-            matrix_user_id=bot_id,
-            matrix_password=PASSWORD,
-            matrix_store_path=str(tmp_path / "store"),
+            FixedClock(START),
             matrix_messages_per_second=20,  # what the README asks once the limit is lifted
-        )
-        core = await Core.create(settings, FixedClock(START))
-        adapters = [
-            TelegramAdapter(settings, core.dispatcher, core.services.router),
-            MatrixAdapter(settings, core.dispatcher, core.services),
-        ]
-        stop = asyncio.Event()
-        task = asyncio.create_task(run_adapters(core, adapters, stop))
-        try:
-            await fake.wait_for_call("getUpdates", timeout=20)
+        ) as core:
             fake.send_text(ANNA, ANNA, "/start")  # Anna's private chat, for what she is told
             await fake.wait_for_messages(ANNA)
 
@@ -90,6 +76,3 @@ async def test_assignment_from_telegram_reaches_a_matrix_group_and_its_answer_re
                 ANNA, predicate=lambda m: "bearbeitet" in (m.text or "")
             )
             assert "AG Qualitätssicherung hat Ihren Beschluss B-2021-01 bearbeitet" in told.text
-        finally:
-            stop.set()
-            await asyncio.wait_for(task, timeout=20)
