@@ -293,6 +293,8 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "language": advisor.language,
                 "listing_status": advisor.status,
                 "authorizations": [d.isoformat() for d in days],
+                "region": advisor.region,
+                "published_on_public_list": advisor.published,
             }
         )
     feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
