@@ -98,7 +98,7 @@ class Filters:
     @classmethod
     def from_query(cls, params: Mapping[str, str]) -> Filters:
         def value(key: str) -> str:
-            return " ".join(params.get(key, "").split())[:MAX_QUERY]
+            return " ".join(params.get(key, "").split())[:MAX_QUERY].strip()
 
         return cls(value("q"), value("field"), value("region"), value("institution"))
 
