@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from bot.web.security import CONTENT_SECURITY_POLICY
 from handlers.advisors.public import PAGE_PATH, public_listing
 from handlers.advisors.public_list import Filters, PublicListing, as_csv, as_json, fold
 
@@ -67,8 +68,19 @@ def _data_links(request: web.Request) -> dict[str, str]:
     }
 
 
+def framed_policy(origins: tuple[str, ...]) -> str | None:
+    """The page's Content-Security-Policy when the initiative's website may frame it (the
+    browser then ignores X-Frame-Options); None: the site-wide policy, no framing."""
+    if not origins:
+        return None
+    return CONTENT_SECURITY_POLICY.replace(
+        "frame-ancestors 'none'", "frame-ancestors " + " ".join(origins)
+    )
+
+
 def routes(site: Site) -> list[web.RouteDef]:
     services = site.services
+    frame_policy = framed_policy(services.settings.advisor_list_frame_origin_list)
 
     async def listing(request: web.Request) -> PublicListing:
         async with services.sessions() as session:
@@ -89,6 +101,8 @@ def routes(site: Site) -> list[web.RouteDef]:
             data=_data_links(request),
             headers={"Vary": "Accept-Language"},
         )
+        if frame_policy:
+            response.headers["Content-Security-Policy"] = frame_policy
         return conditional(request, response)
 
     async def json_data(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
+from aiohttp import web
 from playwright.async_api import Page
 
 from bot.app import Core
@@ -228,3 +229,48 @@ async def test_in_the_browser_filter_and_see_a_delisting_on_reload(
     await browser.set_viewport_size(PHONE)
     width = await browser.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_only_the_configured_website_can_show_the_page_in_a_frame(
+    registry: Conversation, base: str, browser: Page, database_url: str, clock: FixedClock
+) -> None:
+    """The initiative's website (another origin: `localhost` instead of `127.0.0.1`) frames
+    the page only when ADVISOR_LIST_FRAME_ORIGINS names it."""
+
+    async def website(request: web.Request) -> web.Response:
+        target = request.query["src"]
+        return web.Response(
+            text=f'<!doctype html><title>Initiative</title><iframe src="{target}"></iframe>',
+            content_type="text/html",
+        )
+
+    app = web.Application()
+    app.router.add_get("/", website)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    listener = web.TCPSite(runner, "127.0.0.1", 0)
+    await listener.start()
+    origin = f"http://localhost:{runner.addresses[0][1]}"
+    allowed = await Core.create(
+        advisor_settings(database_url, advisor_list_frame_origins=f"{origin}, https://x.example"),
+        clock,
+    )
+    framed = FeedServer(allowed.services)
+    await framed.start("127.0.0.1", 0)
+    try:
+        for port, shown in ((framed.port, True), (int(base.rsplit(":", 1)[1]), False)):
+            await browser.goto(f"{origin}/?src=http://127.0.0.1:{port}/berater")
+            frame = browser.frame_locator("iframe")
+            if shown:
+                await frame.locator("h1").wait_for()
+                assert await frame.locator(".advisor h2").count() == 3
+            else:
+                await browser.wait_for_load_state("load")
+                headings = await frame.locator("h1").all_inner_texts()  # Chrome's error page
+                assert await frame.locator(".advisor").count() == 0, headings
+                assert not any("Berater" in h for h in headings), headings
+    finally:
+        await framed.stop()
+        await allowed.close()
+        await runner.cleanup()
