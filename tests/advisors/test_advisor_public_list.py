@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from handlers.advisors.public_list import (
 )
 from storage.db import create_engine, session_factory
 from storage.outbox import decode_message
-from tests.advisor_registry import ADD, ADMIN, CHAIR, registry_chat
+from tests.advisor_registry import ADD, ADMIN, ADVISOR, CHAIR, registry_chat
 from tests.harness import Conversation, dm, outbox_rows
 
 SECRET = {
@@ -258,3 +259,17 @@ async def test_delisting_and_relisting_letters_point_at_the_public_list(
         assert "zeigt Sie wieder (Name, Region): https://bot.example.org/berater" in relisting
     finally:
         await core.close()
+
+
+async def test_an_advisor_who_erases_their_data_leaves_the_public_list(chat: Conversation) -> None:
+    await chat.say(ADMIN, ADD, dm(ADMIN))
+    await chat.say(ADMIN, "/berateraendern 1 veroeffentlichen=alle", dm(ADMIN))
+    code = re.search(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b", await chat.text(ADMIN, "/beratercode 1"))
+    assert code is not None
+    await chat.say(ADVISOR, f"/verknuepfen {code.group(0)}", dm(ADVISOR))
+    assert await names_on_the_list(chat) == ["Berta Beispiel"]
+    reply = await chat.text(ADVISOR, "/datenloeschen ja", dm(ADVISOR))
+    assert "Die öffentliche Berater*innen-Liste zeigt Ihren Eintrag nicht mehr." in reply
+    assert await names_on_the_list(chat) == []
+    shown = await chat.text(ADMIN, "/berater 1", dm(ADMIN))  # the entry stays for the admins
+    assert "Berta Beispiel" in shown and "nichts veröffentlicht" in shown
