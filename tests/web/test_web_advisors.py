@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import aiohttp
 import pytest
@@ -17,6 +17,7 @@ from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.feed_server import FeedServer
 from bot.web.advisors import MAX_AGE_SECONDS
+from handlers.advisors.escalation import run_advisor_escalation
 from tests.advisor_registry import ADMIN, advisor_settings
 from tests.browser import PHONE, screenshot
 from tests.harness import GROUP, Conversation, dm
@@ -54,7 +55,9 @@ HIDDEN = ("Geheim Person", "geheim@example.org", "Geheiminstitut", "Geheimregion
 async def core(database_url: str, clock: FixedClock) -> AsyncIterator[Core]:
     """The bot with the advisor registry on (the `web_server` fixture serves it)."""
     clock.set(datetime(2021, 6, 10, 8, 0, tzinfo=UTC))
-    core = await Core.create(advisor_settings(database_url), clock)
+    core = await Core.create(
+        advisor_settings(database_url, advisor_delist_without_exchange=True), clock
+    )
     yield core
     await core.close()
 
@@ -146,6 +149,22 @@ async def test_delisted_advisors_vanish_and_relisted_reappear_with_fresh_tags(
     await registry.say(ADMIN, "/berateraendern 1 veroeffentlichen=nichts", dm(ADMIN))
     _, page, _ = await fetch(http, f"{base}/berater")
     assert "Berta" not in page and "berta@example.org" not in page
+
+
+async def test_the_daily_run_delists_and_the_next_request_shows_it(
+    registry: Conversation, base: str, http: aiohttp.ClientSession, clock: FixedClock
+) -> None:
+    """Berta's authorization of 15.03.2021 runs out; on 15.08.2023 the daily run (on the
+    injected clock) delists her, and the very next request no longer lists her."""
+    _, before, headers = await fetch(http, f"{base}/berater.json")
+    clock.set(datetime(2023, 8, 15, 4, 0, tzinfo=UTC))
+    report = await run_advisor_escalation(registry.core.services, date(2023, 8, 15))
+    assert report.delisted == 1
+    tag = headers["ETag"]
+    status, after, _ = await fetch(http, f"{base}/berater.json", **{"If-None-Match": tag})
+    assert status == 200
+    assert "Berta Beispiel" in before and "Berta Beispiel" not in after
+    assert "Jörg Weiß" in after  # authorized later: not yet due
 
 
 async def test_headers_for_browsers_caches_and_the_website(
