@@ -211,6 +211,35 @@ async def test_filters_by_field_region_institution_and_name(
     assert "<script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
 
 
+async def test_hostile_entries_and_requests(
+    registry: Conversation, base: str, http: aiohttp.ClientSession
+) -> None:
+    """Markup and formulas in an entry stay text; odd requests get sane answers."""
+    await registry.say(
+        ADMIN,
+        '/beraterneu <img src=x onerror="alert(1)"> | evil@example.org | =HYPERLINK("x") '
+        "| @SUM(A1) | 01.06.2021",
+        dm(ADMIN),
+    )
+    await registry.say(ADMIN, "/berateraendern 5 veroeffentlichen=alle", dm(ADMIN))
+    _, page, _ = await fetch(http, f"{base}/berater")
+    assert "<img" not in page and "&lt;img src=x" in page
+    _, table, _ = await fetch(http, f"{base}/berater.csv")
+    [row] = [
+        r for r in csv.DictReader(io.StringIO(table.lstrip("\ufeff"))) if "evil" in r["contact"]
+    ]
+    assert row["institution"] == '\'=HYPERLINK("x")' and row["fields"] == "'@SUM(A1)"
+    async with http.head(f"{base}/berater.json") as response:
+        assert response.status == 200 and response.headers["ETag"]
+    status, body, _ = await fetch(http, f"{base}/berater.json", **{"If-None-Match": "*"})
+    assert (status, body) == (304, "")
+    for query in ("q=" + "x" * 5000, "field=Unbekannt", "region=&institution=", "q=%00"):
+        status, body, _ = await fetch(http, f"{base}/berater.json?{query}")
+        assert status == 200, query
+    _, body, _ = await fetch(http, f"{base}/berater?field=Unbekannt")
+    assert "0 von 4 Berater*innen" in body
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_in_the_browser_filter_and_see_a_delisting_on_reload(
     registry: Conversation, base: str, browser: Page
@@ -230,8 +259,14 @@ async def test_in_the_browser_filter_and_see_a_delisting_on_reload(
     await browser.wait_for_url("**region=K*")
     assert await browser.locator(".advisor h2").all_inner_texts() == ["Berta Beispiel"]
     await browser.get_by_role("link", name="Alle anzeigen").click()
-    await browser.get_by_label("Name").fill("jörg")
-    await browser.get_by_label("Name").press("Enter")
+    await browser.wait_for_url("**/berater?lang=de")
+    # Keyboard only: type into the name field, tab past the three filters to the button.
+    await browser.get_by_label("Name").focus()
+    await browser.keyboard.type("jörg")
+    for _ in range(4):
+        await browser.keyboard.press("Tab")
+    assert await browser.evaluate("document.activeElement.textContent") == "Anzeigen"
+    await browser.keyboard.press("Enter")
     await browser.wait_for_url("**q=j*")
     assert await browser.locator(".advisor h2").all_inner_texts() == ["Jörg Weiß"]
     # An admin delists him in the chat; the same page, reloaded, no longer shows him.
