@@ -620,3 +620,14 @@ async def save_institution(
             session.expunge(row)
     await session.flush()
     return row
+
+
+async def published_advisors(session: AsyncSession) -> list[Advisor]:
+    """Listed advisors who agreed to publish anything (the public advisor list), by id."""
+    return list(
+        await session.scalars(
+            select(Advisor)
+            .where(Advisor.status == ListingStatus.LISTED.value, Advisor.published != "")
+            .order_by(Advisor.id)
+        )
+    )

@@ -293,6 +293,8 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "language": advisor.language,
                 "listing_status": advisor.status,
                 "authorizations": [d.isoformat() for d in days],
+                "region": advisor.region,
+                "published_on_public_list": advisor.published,
             }
         )
     feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
@@ -416,7 +418,8 @@ async def delete_user(
     (moved to a stand-in person with no name or account, so counts stay), presenter and
     assignee (shown as `label(language)`), authorship of notes, decisions and action items
     (cleared). Others' messages that named them are purged or get `label`. The advisor
-    registry entry is the initiative's record: it stays (unlinked) for an admin to erase.
+    registry entry is the initiative's record: it stays (unlinked) for an admin to erase,
+    but no longer on the public advisor list.
     """
     names = {i.display_name for i in await identities_of(session, user.id)}
     names |= {i.username.lstrip("@") for i in await identities_of(session, user.id) if i.username}
@@ -434,6 +437,12 @@ async def delete_user(
         await session.scalars(
             select(Advisor.id).where(Advisor.user_id == user.id).order_by(Advisor.id)
         )
+    )
+    # Asking for erasure withdraws the consent to publish: the public list drops them now.
+    await session.execute(
+        update(Advisor)
+        .where(Advisor.user_id == user.id, Advisor.published != "")
+        .values(published="", published_changed_at=now)
     )
     scrubbed = await outbox.scrub_person(
         session,

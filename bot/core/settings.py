@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     # Delivered messages, their text already purged, are deleted after this many days (their
     # dedupe key no longer matters then): the outbox does not grow without bound.
     outbox_compact_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    # Websites that may show the public advisor page in a frame (origins, comma-separated,
+    # e.g. https://www.initiative.example); empty: no site may frame it.
+    advisor_list_frame_origins: str = ""
 
     @field_validator(
         "telegram_token",
@@ -371,6 +374,26 @@ class Settings(BaseSettings):
     def imap_port_or_default(self) -> int:
         """993 (IMAP over TLS) or 143 (plain, only for a server on this host)."""
         return self.imap_port or (993 if self.imap_tls else 143)
+
+    @field_validator("advisor_list_frame_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for entry in _split_refs(value):
+            parsed = urlsplit(entry)
+            if (
+                parsed.scheme not in {"http", "https"}
+                or not parsed.hostname
+                or parsed.path not in {"", "/"}
+                or parsed.query
+                or any(c in entry for c in " ;'\"")
+            ):
+                raise ValueError(f"{entry!r} is not an origin like https://www.example.org")
+        return value.strip()
+
+    @property
+    def advisor_list_frame_origin_list(self) -> tuple[str, ...]:
+        """The origins allowed to frame the public advisor page (CSP frame-ancestors)."""
+        return tuple(entry.rstrip("/") for entry in _split_refs(self.advisor_list_frame_origins))
 
 
 def _split_refs(value: str) -> list[str]:

@@ -19,6 +19,7 @@ from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command
 from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.advisors import actions
+from handlers.advisors.consent import ConsentError, consented, describe, parse_consent, stored
 from handlers.advisors.escalation import (
     advisor_policy,
     exchange_info,
@@ -142,6 +143,9 @@ async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
     lines = [_line(ctx, advisor)]
     if advisor.fields:
         lines.append(ctx._("Consulting fields: {fields}", fields=advisor.fields))
+    if advisor.region:
+        lines.append(ctx._("Region: {region}", region=advisor.region))
+    lines.append(_published_line(ctx, advisor))
     lines.append(ctx._("Language: {language}", language=advisor.language))
     lines.append(ctx._("Authorizations:"))
     for auth in await advisor_store.authorizations(ctx.session, advisor.id):
@@ -186,6 +190,20 @@ async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
             ctx._("Next step due: {day}", day=format_date(advisor.next_step_on, ctx.language))
         )
     return "\n".join(lines)
+
+
+def _published_line(ctx: HandlerContext, advisor: Advisor) -> str:
+    """What the public advisor list shows of this entry (the advisor's consent)."""
+    chosen = consented(advisor.published)
+    if not chosen:
+        return ctx._("Public advisor list: nothing published (no consent recorded).")
+    line = ctx._("Public advisor list, agreed: {parts}", parts=describe(ctx.t, chosen))
+    if advisor.published_changed_at is not None:
+        day = format_date(advisor.published_changed_at.astimezone(ctx.tz).date(), ctx.language)
+        line += " " + ctx._("(recorded {day})", day=day)
+    if advisor.status != ListingStatus.LISTED.value:
+        line += " – " + ctx._("not shown while delisted")
+    return line
 
 
 async def add_advisor(ctx: HandlerContext) -> Reply:
@@ -243,6 +261,14 @@ EDIT_FIELDS = {
     "authorized": "authorized",
     "autorisiert": "authorized",
     "status": "status",
+    "region": "region",
+    "published": "published",
+    "publish": "published",
+    "public": "published",
+    "veroeffentlichen": "published",
+    "veröffentlichen": "published",
+    "oeffentlich": "published",
+    "öffentlich": "published",
 }
 DELISTED_WORDS = {"delisted", "delisten", "gesperrt", "entfernt", "ausgelistet"}
 
@@ -256,8 +282,9 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
     if key is None or not value:
         raise UserError(
             ctx._(
-                "Please write field=value; fields: name, email, institution, fields, language, "
-                "authorized (a renewal date), status=delisted. Example: {example}",
+                "Please write field=value; fields: name, email, institution, fields, region, "
+                "language, authorized (a renewal date), status=delisted, published (what the "
+                "public advisor list may show). Example: {example}",
                 example=ctx.command_name("advisoredit") + " 12 email=neu@example.org",
             )
         )
@@ -299,10 +326,30 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
                 )
             )
         await _delist_by_hand(ctx, advisor)
+    elif key == "published":
+        _set_published(ctx, advisor, value)
     else:
         setattr(advisor, key, value[:500] if key == "fields" else value[:200])
     advisor.updated_at = ctx.now
     return Reply(ctx._("Saved.") + "\n" + await _details(ctx, advisor))
+
+
+def _set_published(ctx: HandlerContext, advisor: Advisor, value: str) -> None:
+    """Record what the advisor agreed to publish on the public advisor list."""
+    try:
+        chosen = parse_consent(value)
+    except ConsentError as exc:
+        raise UserError(
+            ctx._(
+                "“{word}” is no part of an entry. Please write {command} 12 "
+                "published=name, fields, region, institution, contact – or all, or nothing.",
+                word=exc.word,
+                command=ctx.command_name("advisoredit"),
+            )
+        ) from None
+    if stored(chosen) != advisor.published:
+        advisor.published = stored(chosen)
+        advisor.published_changed_at = ctx.now
 
 
 async def _delist_by_hand(ctx: HandlerContext, advisor: Advisor) -> None:
@@ -632,8 +679,10 @@ COMMANDS = (
             Arg("change", N_("field=value"), kind=ArgKind.TEXT, max_length=600),
         ),
         details=N_(
-            "Fields: name, email, institution, fields, language (de/en), authorized=DATE (a "
-            "renewal entered by hand), status=delisted. Example: /berateraendern 12 "
+            "Fields: name, email, institution, fields, region, language (de/en), "
+            "authorized=DATE (a renewal entered by hand), status=delisted, published=what the "
+            "advisor agreed to show on the public advisor list (name, fields, region, "
+            "institution, contact; all; nothing). Example: /berateraendern 12 "
             "institution=RKW Nord. Admins only."
         ),
         admin_only=True,

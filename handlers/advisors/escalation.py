@@ -33,6 +33,7 @@ from bot.core.messages import OutgoingMessage
 from bot.core.settings import Settings
 from handlers.admins.directory import admin_destinations, chat_language, tell_admins
 from handlers.advisors.actions import histories, recompute_batch
+from handlers.advisors.consent import consented
 from handlers.advisors.exchange_ics import exchanges_document
 from handlers.advisors.letter_mail import letter_mail
 from handlers.advisors.letters import (
@@ -50,6 +51,7 @@ from handlers.advisors.policy import (
     next_due_on,
     policy_fingerprint,
 )
+from handlers.advisors.public import public_list_url
 from handlers.context import Services
 from handlers.email.texts import institution_summary_mail
 from storage import advisors as advisor_store
@@ -383,6 +385,8 @@ async def build_letter(
         exchanges=[exchange_info(e) for e in exchanges],
         delisting_waits=not settings.advisor_delist_without_exchange,
         nothing_before_deadline=nothing_before_deadline,
+        list_url=public_list_url(settings),
+        published=consented(advisor.published),
         tz=tz,
         attach=lambda listed: exchanges_document(
             listed,

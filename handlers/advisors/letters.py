@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.i18n import N_, Translator
 from bot.core.messages import Document, OutgoingMessage
+from handlers.advisors.consent import PublicField, describe
 from handlers.advisors.policy import Step
 
 if TYPE_CHECKING:
@@ -115,6 +116,8 @@ def advisor_letter(
     expiry: date | None = None,
     delisting_waits: bool = True,
     nothing_before_deadline: bool | None = None,
+    list_url: str | None = None,
+    published: frozenset[PublicField] = frozenset(),
 ) -> OutgoingMessage:
     """The direct message for one step, in the advisor's language (``t``).
 
@@ -123,7 +126,9 @@ def advisor_letter(
     come first; if there is none, the letter says so (and, with ``delisting_waits``, that
     nobody is delisted before they could attend one); ``nothing_before_deadline`` says
     so when the list is cut short (None: judged from ``exchanges``). ``attach`` turns the
-    listed exchanges into a document (e.g. an ``.ics`` file).
+    listed exchanges into a document (e.g. an ``.ics`` file). ``list_url``: where the
+    public advisor list is; delisting and relisting letters point there, saying what of the
+    entry it shows (``published``, the advisor's consent).
     """
     text = t.gettext(
         LETTERS[step],
@@ -131,6 +136,8 @@ def advisor_letter(
         deadline=format_date(deadline, t.language) if deadline else "",
         expiry=format_date(expiry, t.language) if expiry else "",
     )
+    if list_url is not None and (line := _list_line(t, step, list_url, published)):
+        text += "\n\n" + line
     if step is not Step.RELISTING:
         lines = _exchange_lines(
             t,
@@ -144,6 +151,27 @@ def advisor_letter(
             text += "\n\n" + "\n".join(lines)
     document = attach(exchanges) if attach and exchanges else None
     return OutgoingMessage(text, document=document)
+
+
+def _list_line(
+    t: Translator, step: Step, url: str, published: frozenset[PublicField]
+) -> str | None:
+    """The public list's address in a delisting or relisting letter, and what it shows."""
+    if step is Step.RELISTING:
+        if not published:
+            return t.gettext(
+                "You have not agreed to publish any part of your entry, so the public advisor "
+                "list ({url}) does not show you. Tell the admins if it should.",
+                url=url,
+            )
+        return t.gettext(
+            "The public advisor list shows you again ({parts}): {url}",
+            parts=describe(t, published),
+            url=url,
+        )
+    if step.is_delisting and published:
+        return t.gettext("The public advisor list ({url}) no longer shows you.", url=url)
+    return None
 
 
 def _exchange_lines(

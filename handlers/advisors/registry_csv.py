@@ -19,12 +19,25 @@ from zoneinfo import ZoneInfo
 from bot.core.dates import DateParseError, parse_date
 from bot.core.enums import AuthorizationSource, ListingStatus
 from handlers.advisors import actions
+from handlers.advisors.consent import ConsentError, parse_consent, stored
+from handlers.advisors.csv_cells import escape_cell, unescape_cell
 from handlers.advisors.policy import EscalationPolicy
 from storage import advisors as advisor_store
 from storage.db import Session
 from storage.models import Advisor
 
-COLUMNS = ("id", "name", "email", "institution", "fields", "language", "authorized_on", "status")
+COLUMNS = (
+    "id",
+    "name",
+    "email",
+    "institution",
+    "fields",
+    "language",
+    "authorized_on",
+    "status",
+    "region",
+    "published",
+)
 REQUIRED = ("name", "email", "institution", "authorized_on")
 EXPORT_COLUMNS = (*COLUMNS, "authorizations", "linked", "next_step_on")
 LINK_CODE_COLUMNS = ("link_code", "link_code_valid_until")
@@ -32,25 +45,6 @@ ADVISOR_CODE = "advisor"  # the link code purpose, as /beratercode makes them
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGES = {"de", "en"}
 STATUSES = {"", ListingStatus.LISTED.value, ListingStatus.DELISTED.value}
-# A cell starting with one of these is a formula to Excel and LibreOffice (CSV injection:
-# "=HYPERLINK(...)" in an advisor's name). Export prefixes such cells with a quote, which
-# spreadsheets show as text; import removes that one quote again.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _is_formula(cell: str) -> bool:
-    """Starts like a formula, also behind quotes ("'=x" must survive a round trip too)."""
-    return cell.lstrip("'").startswith(FORMULA_STARTS)
-
-
-def escape_cell(cell: object) -> object:
-    """The cell as written to CSV: a quote in front of anything a spreadsheet would run."""
-    return f"'{cell}" if isinstance(cell, str) and _is_formula(cell) else cell
-
-
-def unescape_cell(cell: str) -> str:
-    """Undo escape_cell: one leading quote goes, only where export would have added it."""
-    return cell[1:] if cell.startswith("'") and _is_formula(cell) else cell
 
 
 @dataclass(frozen=True)
@@ -64,6 +58,10 @@ class Row:
     language: str
     authorized_on: date
     status: str
+    # None: the file has no such column; an existing entry then keeps its value (a file from
+    # before the public list must not withdraw anyone's consent), a new one gets none.
+    region: str | None = None
+    published: str | None = None  # the consent as stored (consent.stored)
 
 
 @dataclass(frozen=True)
@@ -136,7 +134,25 @@ def parse_rows(
         status = value.get("status", "").lower()
         if status not in STATUSES:
             problems.append(RowError(line, "status", f"{status!r} is not listed or delisted"))
-        for column, limit in (("name", 200), ("institution", 200), ("fields", 500)):
+        published = None
+        if "published" in header:
+            try:
+                published = stored(parse_consent(value.get("published", "")))
+            except ConsentError as exc:
+                problems.append(
+                    RowError(
+                        line,
+                        "published",
+                        f"{exc.word!r} is not one of name, fields, region, institution, "
+                        "contact, all, nothing",
+                    )
+                )
+        for column, limit in (
+            ("name", 200),
+            ("institution", 200),
+            ("fields", 500),
+            ("region", 200),
+        ):
             if len(value.get(column, "")) > limit:
                 problems.append(RowError(line, column, f"longer than {limit} characters"))
         if problems:
@@ -157,6 +173,8 @@ def parse_rows(
                 language=language,
                 authorized_on=day,
                 status=status,
+                region=value.get("region", "") if "region" in header else None,
+                published=published,
             )
         )
     return rows, errors
@@ -210,6 +228,8 @@ async def apply_rows(
                 now=now,
                 policy=policy,
             )
+            advisor.region = row.region or ""
+            _set_published(advisor, row, now)
             result.created += 1
             if row.status == ListingStatus.DELISTED.value:
                 await _delist(session, advisor, row.authorized_on, now, policy)
@@ -217,10 +237,12 @@ async def apply_rows(
             advisor = await advisor_store.advisor_by_id(session, advisor_id)
             assert advisor is not None
             changed = False
-            for column in ("name", "email", "institution", "fields", "language"):
-                if getattr(advisor, column) != getattr(row, column):
-                    setattr(advisor, column, getattr(row, column))
+            for column in ("name", "email", "institution", "fields", "language", "region"):
+                new = getattr(row, column)
+                if new is not None and getattr(advisor, column) != new:
+                    setattr(advisor, column, new)
                     changed = True
+            changed |= _set_published(advisor, row, now)
             if await actions.add_authorization(
                 session,
                 advisor,
@@ -241,6 +263,15 @@ async def apply_rows(
                 result.unchanged += 1
         progress(1)
     return result
+
+
+def _set_published(advisor: Advisor, row: Row, now: datetime) -> bool:
+    """Take the file's consent, if it has the column; True if it changed."""
+    if row.published is None or row.published == advisor.published:
+        return False
+    advisor.published = row.published
+    advisor.published_changed_at = now
+    return True
 
 
 async def _delist(
@@ -284,6 +315,8 @@ async def export_csv(session: Session, link_codes: LinkCodes | None = None) -> s
             advisor.language,
             days[-1].isoformat() if days else "",
             advisor.status,
+            advisor.region,
+            advisor.published,
             ";".join(d.isoformat() for d in days),
             "yes" if advisor.user_id else "no",
             advisor.next_step_on.isoformat() if advisor.next_step_on else "",

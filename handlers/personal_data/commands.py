@@ -105,6 +105,7 @@ def erasure_report(t: Translator, erasure: people.Erasure) -> str:
                 "must erase it."
             )
         )
+        lines.append(t.gettext("The public advisor list no longer shows your entry."))
     lines.append(
         t.gettext(
             "Messages already delivered stay in the chats; I cannot delete them there. If "

@@ -34,6 +34,13 @@ class Advisor(Base):
     next_step_on: Mapped[date | None] = mapped_column(Date, index=True)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # The regional network or area the advisor works in (free text, e.g. "Köln").
+    region: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # What the advisor agreed to show on the public advisor list: comma-separated keys of
+    # `handlers.advisors.consent.PublicField` ("name,fields"); empty: nothing is published.
+    published: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # When that consent was last recorded or changed (None: never).
+    published_changed_at: Mapped[datetime | None]
 
 
 class AdvisorAuthorization(Base):

@@ -106,6 +106,8 @@ async def test_link_code_connects_the_advisor_and_reminders_reach_them(
             "language": "de",
             "listing_status": "listed",
             "authorizations": ["2019-03-15"],
+            "region": "",
+            "published_on_public_list": "",
         }
     ]
 

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from bot.cli import main
-from handlers.advisors.registry_csv import escape_cell, parse_rows, unescape_cell
+from handlers.advisors.csv_cells import escape_cell, unescape_cell
+from handlers.advisors.registry_csv import parse_rows
 from storage.db import create_engine, session_factory
 from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
 

@@ -98,3 +98,18 @@ def test_an_unusable_database_is_explained_in_one_line(tmp_path: Path) -> None:
         assert result.returncode != 0
         assert expected in result.stderr and "Traceback" not in result.stderr
         assert "secret" not in result.stderr  # passwords stay out of logs
+
+
+def test_advisor_list_frame_origins_are_origins_only() -> None:
+    settings = load_settings(
+        _env_file=None,
+        advisor_list_frame_origins="https://www.initiative.example/, http://localhost:8000",
+    )
+    assert settings.advisor_list_frame_origin_list == (
+        "https://www.initiative.example",
+        "http://localhost:8000",
+    )
+    assert load_settings(_env_file=None).advisor_list_frame_origin_list == ()
+    for bad in ("www.example.org", "https://x.example/page", "https://x.example 'unsafe-inline'"):
+        with pytest.raises(SettingsError, match="ADVISOR_LIST_FRAME_ORIGINS"):
+            load_settings(_env_file=None, advisor_list_frame_origins=bad)
