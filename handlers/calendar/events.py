@@ -33,6 +33,20 @@ class EventStyle:
     group_in_summary: bool = False  # a person's feed mixes groups: say which one
     organizer_address: str | None = None  # default: noreply@<domain>
 
+    @property
+    def cache_key(self) -> tuple[object, ...]:
+        """Every field, the translator by its language (its catalogue is fixed per
+        process): a feed reuses an event's text only under an equal key. A new field
+        belongs here too."""
+        return (
+            self.t.language,
+            self.domain,
+            self.rsvp_command,
+            self.alarm_before,
+            self.group_in_summary,
+            self.organizer_address,
+        )
+
 
 def series_uid(series_id: int, domain: str) -> str:
     return uid_for("series", series_id, domain)

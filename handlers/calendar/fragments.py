@@ -1,0 +1,162 @@
+"""Feed events serialised once: a feed rebuilt after one change writes only that event.
+
+Serialising is almost all of a feed's cost (icalendar writes every property of every
+event), while a change touches one meeting. So each event's text is kept, keyed by
+everything it is written from: the reader's style (language, domain, organizer, answer
+command, whether the group is named), the group's id, name and zone, and the meeting's
+whole row with its accepted agenda items' whole rows (a series: its row, every
+occurrence's and their agendas). Equal keys write equal text, so reuse is exact — not a
+guess from timestamps — and a cache in one process cannot go stale when another process
+changes the database: the rows are read on every rebuild and a changed row is a new key.
+The text is written from the very tuples that form its key (storage/calendar_rows.py).
+
+The cache is per process, least recently used first out, bounded by an estimate of the
+bytes it holds (texts and keys).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import OrderedDict
+from collections.abc import Hashable, Sequence
+
+from handlers.calendar.events import EventStyle, meeting_event, series_events
+from handlers.calendar.feed_source import FeedScope
+from handlers.calendar.ics import Fragment, feed_fragment
+from storage import calendar_rows as rows_store
+from storage.calendar_rows import Row
+from storage.db import Session
+from storage.models import Group
+
+_ENTRY_OVERHEAD = 200  # the OrderedDict slot, the tuple and Fragment objects, roughly
+
+
+def _size(value: object) -> int:
+    """Bytes a key or text takes, roughly (containers and their items)."""
+    if isinstance(value, tuple):
+        return sys.getsizeof(value) + sum(_size(item) for item in value)
+    return sys.getsizeof(value)
+
+
+class FragmentCache:
+    """Serialised events by key; evicts the least recently used beyond `max_bytes`."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, tuple[tuple[Fragment, ...], int]] = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: Hashable) -> tuple[Fragment, ...] | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            self.misses += 1
+            return None
+        self._entries.move_to_end(key)
+        self.hits += 1
+        return entry[0]
+
+    def put(self, key: Hashable, fragments: tuple[Fragment, ...]) -> tuple[Fragment, ...]:
+        size = _ENTRY_OVERHEAD + _size(key)
+        size += sum(len(f.text) + _size(f.uid) + _ENTRY_OVERHEAD for f in fragments)
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.bytes -= old[1]
+        if size > self.max_bytes:
+            return fragments
+        self._entries[key] = (fragments, size)
+        self.bytes += size
+        while self.bytes > self.max_bytes:
+            _, (_, dropped) = self._entries.popitem(last=False)
+            self.bytes -= dropped
+        return fragments
+
+
+def _group_key(group: Group) -> tuple[object, ...]:
+    """What of the group an event's text says: its name, and the zone times are in."""
+    return (group.id, group.name, group.timezone)
+
+
+async def meeting_fragments(
+    session: Session, scope: FeedScope, style: EventStyle, cache: FragmentCache
+) -> list[Fragment]:
+    """The scope's meetings as `MeetingsSource.events` writes them, serialised, in the same
+    order (single meetings by start, then each series: master, overrides)."""
+    groups = {group.id: group for group in scope.groups}
+    group_keys = {group.id: _group_key(group) for group in scope.groups}
+    style_key = style.cache_key
+    rows = await rows_store.meeting_rows(session, scope.group_ids)
+    agendas = await rows_store.agenda_rows(session, scope.group_ids)
+    fragments: list[Fragment] = []
+    occurrences: dict[int, list[Row]] = {}
+    for row in rows:
+        series_id = row[rows_store.MEETING_SERIES_ID]
+        if series_id is not None and row[rows_store.MEETING_RECURRENCE_ID] is not None:
+            occurrences.setdefault(series_id, []).append(row)
+            continue
+        group_id = row[rows_store.MEETING_GROUP_ID]
+        agenda = agendas.get(row[rows_store.MEETING_ID], ())
+        key = ("meeting", style_key, group_keys[group_id], row, agenda)
+        found = cache.get(key)
+        if found is None:
+            meeting = rows_store.as_meeting(row)
+            event = meeting_event(
+                meeting,
+                groups[group_id],
+                style,
+                stamp=meeting.updated_at,
+                agenda=[rows_store.as_agenda_item(item) for item in agenda],
+            )
+            found = cache.put(key, (feed_fragment(event),))
+        fragments += found
+    series = await rows_store.series_rows(session, list(occurrences))
+    for series_id, members in occurrences.items():
+        fragments += _series_fragments(
+            series[series_id], members, agendas, groups, group_keys, style, style_key, cache
+        )
+    return fragments
+
+
+def _series_fragments(
+    series_row: Row,
+    members: Sequence[Row],
+    agendas: dict[int, tuple[Row, ...]],
+    groups: dict[int, Group],
+    group_keys: dict[int, tuple[object, ...]],
+    style: EventStyle,
+    style_key: tuple[object, ...],
+    cache: FragmentCache,
+) -> tuple[Fragment, ...]:
+    """A series is one unit: its master's EXDATEs and its overrides depend on every
+    occurrence, so any change to one of them writes the series again."""
+    series = rows_store.as_series(series_row)
+    own_agendas = tuple(agendas.get(row[rows_store.MEETING_ID], ()) for row in members)
+    key = (
+        "series",
+        style_key,
+        group_keys[series.group_id],
+        series_row,
+        tuple(members),
+        own_agendas,
+    )
+    found = cache.get(key)
+    if found is not None:
+        return found
+    meetings = [rows_store.as_meeting(row) for row in members]
+    events = series_events(
+        series,
+        meetings,
+        groups[series.group_id],
+        style,
+        stamp=series.updated_at,
+        agendas={
+            meeting.id: [rows_store.as_agenda_item(item) for item in agenda]
+            for meeting, agenda in zip(meetings, own_agendas, strict=True)
+            if agenda
+        },
+    )
+    return cache.put(key, tuple(feed_fragment(event) for event in events))
