@@ -1,11 +1,12 @@
-"""The rows a calendar feed is built from, as plain tuples of every column.
+"""The rows a calendar feed is built from: exactly the fields an event is written from.
 
 A feed keeps each event's serialised text keyed by the rows it was written from
-(handlers/calendar/fragments.py). Whole rows make that key exact: any column that differs
-gives another key, so a cached text is reused only for the very values it was written
-from, whichever process changed them and however often within one clock tick. The same
-tuples become (transient, never added to a session) model objects for writing an event,
-so the text and its key cannot come from two different reads.
+(handlers/calendar/fragments.py), and writes the text from those same rows: named rows
+(attribute access like the models) holding only the fields below. Reading any other
+field of them raises AttributeError, so an event's text cannot depend on something its
+key leaves out; a field the calendar starts to use is added here, and so to the key.
+Fields nobody sees in a calendar (minutes status, the current TOP, …) stay out, so a
+meeting in progress does not have its event written again at every step.
 """
 
 from __future__ import annotations
@@ -13,89 +14,87 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import Row, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import AgendaItemStatus
 from storage.models import AgendaItem, Meeting, MeetingSeries
 
-Row = tuple[Any, ...]
+FeedRow = Row[Any]
 
-_MEETINGS: Table = Meeting.__table__  # type: ignore[assignment]
-_AGENDA: Table = AgendaItem.__table__  # type: ignore[assignment]
-_SERIES: Table = MeetingSeries.__table__  # type: ignore[assignment]
+MEETING_FIELDS = (
+    "id",
+    "group_id",
+    "number",
+    "title",
+    "starts_at",
+    "ends_at",
+    "location",
+    "status",
+    "description",
+    "series_id",
+    "recurrence_id",
+    "sequence",
+    "updated_at",
+)
+AGENDA_FIELDS = ("id", "meeting_id", "position", "kind", "title", "presenter_name", "planned_start")
+SERIES_FIELDS = (
+    "id",
+    "group_id",
+    "title",
+    "rrule",
+    "first_starts_at",
+    "timezone",
+    "duration_minutes",
+    "location",
+    "description",
+    "sequence",
+    "ended_at",
+    "updated_at",
+)
 
 
-async def meeting_rows(session: AsyncSession, group_ids: Sequence[int]) -> list[Row]:
+def _columns(model: type, fields: Sequence[str]) -> list[Any]:
+    return [getattr(model, field) for field in fields]
+
+
+async def meeting_rows(session: AsyncSession, group_ids: Sequence[int]) -> list[FeedRow]:
     """The groups' meetings in the order `calendar.meetings_of_groups` gives them."""
     if not group_ids:
         return []
     result = await session.execute(
-        select(_MEETINGS)
-        .where(_MEETINGS.c.group_id.in_(group_ids))
-        .order_by(_MEETINGS.c.starts_at, _MEETINGS.c.id)
+        select(*_columns(Meeting, MEETING_FIELDS))
+        .where(Meeting.group_id.in_(group_ids))
+        .order_by(Meeting.starts_at, Meeting.id)
     )
-    return [tuple(row) for row in result]
+    return list(result)
 
 
 async def agenda_rows(
     session: AsyncSession, group_ids: Sequence[int]
-) -> dict[int, tuple[Row, ...]]:
+) -> dict[int, tuple[FeedRow, ...]]:
     """Accepted agenda items per meeting id, in agenda order (as `calendar.agendas_of_groups`)."""
     if not group_ids:
         return {}
     result = await session.execute(
-        select(_AGENDA)
-        .join(_MEETINGS, _MEETINGS.c.id == _AGENDA.c.meeting_id)
+        select(*_columns(AgendaItem, AGENDA_FIELDS))
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
         .where(
-            _MEETINGS.c.group_id.in_(group_ids),
-            _AGENDA.c.status == AgendaItemStatus.ACCEPTED.value,
+            Meeting.group_id.in_(group_ids),
+            AgendaItem.status == AgendaItemStatus.ACCEPTED.value,
         )
-        .order_by(_AGENDA.c.meeting_id, _AGENDA.c.position, _AGENDA.c.id)
+        .order_by(AgendaItem.meeting_id, AgendaItem.position, AgendaItem.id)
     )
-    meeting_id = _index(_AGENDA, "meeting_id")
-    agendas: dict[int, list[Row]] = {}
+    agendas: dict[int, list[FeedRow]] = {}
     for row in result:
-        agendas.setdefault(row[meeting_id], []).append(tuple(row))
+        agendas.setdefault(row.meeting_id, []).append(row)
     return {key: tuple(items) for key, items in agendas.items()}
 
 
-async def series_rows(session: AsyncSession, series_ids: Sequence[int]) -> dict[int, Row]:
+async def series_rows(session: AsyncSession, series_ids: Sequence[int]) -> dict[int, FeedRow]:
     if not series_ids:
         return {}
-    result = await session.execute(select(_SERIES).where(_SERIES.c.id.in_(series_ids)))
-    return {row.id: tuple(row) for row in result}
-
-
-def _index(table: Table, column: str) -> int:
-    return [c.key for c in table.c].index(column)
-
-
-MEETING_ID = _index(_MEETINGS, "id")
-MEETING_GROUP_ID = _index(_MEETINGS, "group_id")
-MEETING_SERIES_ID = _index(_MEETINGS, "series_id")
-MEETING_RECURRENCE_ID = _index(_MEETINGS, "recurrence_id")
-
-
-def _attributes(table: Table, model: type) -> list[str]:
-    """Attribute names in column order (a column may be mapped under another name)."""
-    mapper = model.__mapper__  # type: ignore[attr-defined]
-    by_column = {prop.columns[0].key: prop.key for prop in mapper.column_attrs}
-    return [by_column[column.key] for column in table.c]
-
-
-_MEETING_ATTRS = _attributes(_MEETINGS, Meeting)
-_AGENDA_ATTRS = _attributes(_AGENDA, AgendaItem)
-_SERIES_ATTRS = _attributes(_SERIES, MeetingSeries)
-
-
-def as_meeting(row: Row) -> Meeting:
-    return Meeting(**dict(zip(_MEETING_ATTRS, row, strict=True)))
-
-
-def as_agenda_item(row: Row) -> AgendaItem:
-    return AgendaItem(**dict(zip(_AGENDA_ATTRS, row, strict=True)))
-
-
-def as_series(row: Row) -> MeetingSeries:
-    return MeetingSeries(**dict(zip(_SERIES_ATTRS, row, strict=True)))
+    result = await session.execute(
+        select(*_columns(MeetingSeries, SERIES_FIELDS)).where(MeetingSeries.id.in_(series_ids))
+    )
+    return {row.id: row for row in result}

@@ -4,11 +4,12 @@ Serialising is almost all of a feed's cost (icalendar writes every property of e
 event), while a change touches one meeting. So each event's text is kept, keyed by
 everything it is written from: the reader's style (language, domain, organizer, answer
 command, whether the group is named), the group's id, name and zone, and the meeting's
-whole row with its accepted agenda items' whole rows (a series: its row, every
-occurrence's and their agendas). Equal keys write equal text, so reuse is exact — not a
-guess from timestamps — and a cache in one process cannot go stale when another process
-changes the database: the rows are read on every rebuild and a changed row is a new key.
-The text is written from the very tuples that form its key (storage/calendar_rows.py).
+row with its accepted agenda items' rows (a series: its row, every occurrence's and their
+agendas). The text is written from the very rows that form its key, and those rows hold
+only the fields the key covers (storage/calendar_rows.py). Equal keys write equal text,
+so reuse is exact — not a guess from timestamps — and a cache in one process cannot go
+stale when another process changes the database: the rows are read on every rebuild and
+a changed row is a new key.
 
 The cache is per process, least recently used first out, bounded by an estimate of the
 bytes it holds (texts and keys).
@@ -24,7 +25,7 @@ from handlers.calendar.events import EventStyle, meeting_event, series_events
 from handlers.calendar.feed_source import FeedScope
 from handlers.calendar.ics import Fragment, feed_fragment
 from storage import calendar_rows as rows_store
-from storage.calendar_rows import Row
+from storage.calendar_rows import FeedRow
 from storage.db import Session
 from storage.models import Group
 
@@ -33,7 +34,7 @@ _ENTRY_OVERHEAD = 200  # the OrderedDict slot, the tuple and Fragment objects, r
 
 def _size(value: object) -> int:
     """Bytes a key or text takes, roughly (containers and their items)."""
-    if isinstance(value, tuple):
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):  # tuples, rows
         return sys.getsizeof(value) + sum(_size(item) for item in value)
     return sys.getsizeof(value)
 
@@ -92,24 +93,21 @@ async def meeting_fragments(
     rows = await rows_store.meeting_rows(session, scope.group_ids)
     agendas = await rows_store.agenda_rows(session, scope.group_ids)
     fragments: list[Fragment] = []
-    occurrences: dict[int, list[Row]] = {}
+    occurrences: dict[int, list[FeedRow]] = {}
     for row in rows:
-        series_id = row[rows_store.MEETING_SERIES_ID]
-        if series_id is not None and row[rows_store.MEETING_RECURRENCE_ID] is not None:
-            occurrences.setdefault(series_id, []).append(row)
+        if row.series_id is not None and row.recurrence_id is not None:
+            occurrences.setdefault(row.series_id, []).append(row)
             continue
-        group_id = row[rows_store.MEETING_GROUP_ID]
-        agenda = agendas.get(row[rows_store.MEETING_ID], ())
-        key = ("meeting", style_key, group_keys[group_id], row, agenda)
+        agenda = agendas.get(row.id, ())
+        key = ("meeting", style_key, group_keys[row.group_id], row, agenda)
         found = cache.get(key)
         if found is None:
-            meeting = rows_store.as_meeting(row)
             event = meeting_event(
-                meeting,
-                groups[group_id],
+                row,  # a Meeting's calendar fields (storage/calendar_rows.py)
+                groups[row.group_id],
                 style,
-                stamp=meeting.updated_at,
-                agenda=[rows_store.as_agenda_item(item) for item in agenda],
+                stamp=row.updated_at,
+                agenda=agenda,
             )
             found = cache.put(key, (feed_fragment(event),))
         fragments += found
@@ -122,9 +120,9 @@ async def meeting_fragments(
 
 
 def _series_fragments(
-    series_row: Row,
-    members: Sequence[Row],
-    agendas: dict[int, tuple[Row, ...]],
+    series: FeedRow,
+    members: Sequence[FeedRow],
+    agendas: dict[int, tuple[FeedRow, ...]],
     groups: dict[int, Group],
     group_keys: dict[int, tuple[object, ...]],
     style: EventStyle,
@@ -133,30 +131,19 @@ def _series_fragments(
 ) -> tuple[Fragment, ...]:
     """A series is one unit: its master's EXDATEs and its overrides depend on every
     occurrence, so any change to one of them writes the series again."""
-    series = rows_store.as_series(series_row)
-    own_agendas = tuple(agendas.get(row[rows_store.MEETING_ID], ()) for row in members)
-    key = (
-        "series",
-        style_key,
-        group_keys[series.group_id],
-        series_row,
-        tuple(members),
-        own_agendas,
-    )
+    own_agendas = tuple(agendas.get(row.id, ()) for row in members)
+    key = ("series", style_key, group_keys[series.group_id], series, tuple(members), own_agendas)
     found = cache.get(key)
     if found is not None:
         return found
-    meetings = [rows_store.as_meeting(row) for row in members]
     events = series_events(
-        series,
-        meetings,
+        series,  # a MeetingSeries' calendar fields (storage/calendar_rows.py)
+        members,
         groups[series.group_id],
         style,
         stamp=series.updated_at,
         agendas={
-            meeting.id: [rows_store.as_agenda_item(item) for item in agenda]
-            for meeting, agenda in zip(meetings, own_agendas, strict=True)
-            if agenda
+            row.id: agenda for row, agenda in zip(members, own_agendas, strict=True) if agenda
         },
     )
     return cache.put(key, tuple(feed_fragment(event) for event in events))
