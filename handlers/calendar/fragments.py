@@ -34,7 +34,7 @@ _ENTRY_OVERHEAD = 200  # the OrderedDict slot, the tuple and Fragment objects, r
 
 def _size(value: object) -> int:
     """Bytes a key or text takes, roughly (containers and their items)."""
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):  # tuples, rows
+    if isinstance(value, tuple):
         return sys.getsizeof(value) + sum(_size(item) for item in value)
     return sys.getsizeof(value)
 
@@ -77,6 +77,12 @@ class FragmentCache:
         return fragments
 
 
+def _values(rows: Sequence[FeedRow]) -> tuple[tuple[object, ...], ...]:
+    """Rows as plain tuples for a key: equal values, equal key; a kept key holds no
+    reference to the query result it came from."""
+    return tuple(tuple(row) for row in rows)
+
+
 def _group_key(group: Group) -> tuple[object, ...]:
     """What of the group an event's text says: its name, and the zone times are in."""
     return (group.id, group.name, group.timezone)
@@ -99,7 +105,7 @@ async def meeting_fragments(
             occurrences.setdefault(row.series_id, []).append(row)
             continue
         agenda = agendas.get(row.id, ())
-        key = ("meeting", style_key, group_keys[row.group_id], row, agenda)
+        key = ("meeting", style_key, group_keys[row.group_id], tuple(row), _values(agenda))
         found = cache.get(key)
         if found is None:
             event = meeting_event(
@@ -132,7 +138,14 @@ def _series_fragments(
     """A series is one unit: its master's EXDATEs and its overrides depend on every
     occurrence, so any change to one of them writes the series again."""
     own_agendas = tuple(agendas.get(row.id, ()) for row in members)
-    key = ("series", style_key, group_keys[series.group_id], series, tuple(members), own_agendas)
+    key = (
+        "series",
+        style_key,
+        group_keys[series.group_id],
+        tuple(series),
+        tuple(tuple(row) for row in members),
+        tuple(_values(agenda) for agenda in own_agendas),
+    )
     found = cache.get(key)
     if found is not None:
         return found

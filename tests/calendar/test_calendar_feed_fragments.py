@@ -122,6 +122,10 @@ async def test_each_change_writes_only_its_event_and_the_bytes_of_a_whole_rebuil
         async with core.services.sessions() as session, session.begin():
             await session.execute(statement)  # type: ignore[call-overload]
 
+    # What no calendar shows (the TOP under discussion) writes nothing again.
+    await change(update(Meeting).where(Meeting.number == 1).values(current_agenda_item_id=7))
+    assert (await rendered(core, builder, group_feed))[1] == 0
+
     # An edit that leaves updated_at and SEQUENCE alone (same clock tick): still written.
     await change(update(Meeting).where(Meeting.number == 1).values(title="Neuer Titel"))
     body, written = await rendered(core, builder, group_feed)
