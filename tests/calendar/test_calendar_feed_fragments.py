@@ -4,7 +4,12 @@ changing the database never leaves a stale event (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -18,7 +23,9 @@ from handlers.calendar.feeds import FeedBuilder
 from storage import agenda
 from storage import calendar as calendar_store
 from storage.models import CalendarFeed, Group, Meeting, MeetingSeries, User
+from tests.feeds import feed_token_in
 from tests.harness import Conversation, dm, person
+from tests.ports import free_port
 
 anna = person("anna")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -223,7 +230,7 @@ async def test_a_second_process_changing_the_database_leaves_nothing_stale(
     one changes, the other's feed shows at once, byte for byte as a whole rebuild."""
     await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung Juni")
     await chat.say(anna, "/sitzung 22.06.2021 9-12 Uhr Zweite Sitzung")
-    token = (await chat.text(anna, "/kalender", dm(anna))).split("/calendar/")[1].split(".ics")[0]
+    token = feed_token_in(await chat.text(anna, "/kalender", dm(anna)))
     other = await Core.create(core.services.settings, core.services.clock)
     first, second = FeedServer(core.services), FeedServer(other.services)
     await first.start("127.0.0.1", 0)
@@ -273,3 +280,71 @@ async def test_a_second_process_changing_the_database_leaves_nothing_stale(
         await first.stop()
         await second.stop()
         await other.close()
+
+
+async def test_a_real_second_bot_process_never_serves_a_stale_event(
+    chat: Conversation, core: Core, http: aiohttp.ClientSession, database_url: str, tmp_path: Path
+) -> None:
+    """`python -m bot` as a second process on the same database serves the feed from its
+    own kept texts; every change made here shows there at once, byte for byte as a whole
+    rebuild here."""
+    await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung Juni")
+    await chat.say(anna, "/sitzung 22.06.2021 9-12 Uhr Zweite Sitzung")
+    token = feed_token_in(await chat.text(anna, "/kalender", dm(anna)))
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "MATRIX_"))}
+    env.update(DATABASE_URL=database_url, HTTP_SERVER="on", HTTP_PORT=str(port))
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        "--console",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=tmp_path,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                async with http.get(f"{base}/healthz") as response:
+                    if response.status == 200:
+                        break
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.2)
+
+        async def served() -> bytes:
+            async with http.get(f"{base}/calendar/{token}.ics") as response:
+                assert response.status == 200
+                return await response.read()
+
+        async def whole() -> bytes:
+            builder = FeedBuilder(core.services)
+            async with core.services.sessions() as session:
+                feed = await calendar_store.feed_for_token(session, token)
+                assert feed is not None
+                scope = await builder.scope(session, feed)
+                assert scope is not None
+                return await builder.render_whole(session, scope)
+
+        assert await served() == await whole()
+        for round_ in range(3):
+            async with core.services.sessions() as session, session.begin():
+                await session.execute(
+                    update(Meeting)
+                    .where(Meeting.number == 1)
+                    .values(title=f"Runde {round_}", sequence=Meeting.sequence + 1)
+                )
+            body = await served()
+            assert f"Runde {round_}" in unfolded(body)
+            assert body == await whole()
+        await chat.say(anna, "/absagen 2")
+        body = await served()
+        assert unfolded(body).count("STATUS:CANCELLED") == 1 and body == await whole()
+    finally:
+        _, errors = await asyncio.wait_for(process.communicate(b":quit\n"), 60)
+    assert process.returncode == 0, errors.decode()
