@@ -22,7 +22,7 @@ from bot.feed_server import FeedServer
 from handlers.calendar.feeds import FeedBuilder
 from storage import agenda
 from storage import calendar as calendar_store
-from storage.models import CalendarFeed, Group, Meeting, MeetingSeries, User
+from storage.models import CalendarFeed, Group, Identity, Meeting, MeetingSeries, User
 from tests.feeds import feed_token_in
 from tests.harness import Conversation, dm, person
 from tests.ports import free_port
@@ -348,3 +348,45 @@ async def test_a_real_second_bot_process_never_serves_a_stale_event(
     finally:
         _, errors = await asyncio.wait_for(process.communicate(b":quit\n"), 60)
     assert process.returncode == 0, errors.decode()
+
+
+async def test_an_erased_presenter_leaves_no_feed_unchanged(
+    chat: Conversation, core: Core, http: aiohttp.ClientSession
+) -> None:
+    """Erasure renames a TOP's presenter to "ehemaliges Mitglied" without touching the
+    meeting: the validator must change, or a calendar holding the old ETag gets 304 and a
+    cached body keeps the name."""
+    bernd = person("bernd")
+    await chat.say(bernd, "/beitreten")
+    await chat.say(bernd, "/start", dm(bernd))
+    await chat.say(anna, "/sitzung 15.06.2021 9-12 Uhr Sitzung Juni")
+    token = feed_token_in(await chat.text(anna, "/kalender", dm(anna)))
+    async with core.services.sessions() as session, session.begin():
+        meeting = await session.scalar(select(Meeting))
+        bernd_id = await session.scalar(
+            select(Identity.user_id).where(Identity.platform_user_id == bernd.user_id)
+        )
+        assert meeting is not None and bernd_id is not None
+        await agenda.add_item(
+            session,
+            meeting,
+            title="Bericht",
+            now=core.services.clock.now(),
+            presenter_user_id=bernd_id,
+            presenter_name="Bernd Beispiel, HWK",  # as long as "ehemaliges Mitglied"
+        )
+    server = FeedServer(core.services)
+    await server.start("127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{server.port}/calendar/{token}.ics"
+        async with http.get(url) as response:
+            etag = response.headers["ETag"]
+            assert "Bernd Beispiel" in unfolded(await response.read())
+        await chat.say(bernd, "/datenloeschen ja", dm(bernd))
+        async with http.get(url, headers={"If-None-Match": etag}) as response:
+            assert response.status == 200
+            body = await response.read()
+        assert "Bernd Beispiel" not in unfolded(body)
+        assert "Bericht | ehemaliges Mitglied" in unfolded(body)
+    finally:
+        await server.stop()
