@@ -1,5 +1,6 @@
 """Calendar subscription feeds: what a group's or a person's feed contains, its validator,
-and a cache of serialized feeds keyed by that validator.
+a cache of serialized feeds keyed by that validator, and each event's kept text for the
+rebuild after a change (handlers/calendar/fragments.py).
 
 A feed is assembled from *sources*. Each source answers two questions: a cheap `version`
 (aggregate queries only, no rows loaded) and the `events` themselves. The ETag is a hash
