@@ -142,7 +142,7 @@ def meeting_event(
 ) -> CalendarEvent:
     """One meeting, or one occurrence of a series (then with the series' UID and zone).
 
-    Feeds pass rows holding only the fields in storage/calendar_rows.py instead of models
+    Feeds pass views holding only the fields in storage/calendar_rows.py instead of models
     (their text is cached under those rows): a field read here must be listed there."""
     cancelled = meeting.status == MeetingStatus.CANCELLED.value
     occurrence = meeting.series_id is not None and meeting.recurrence_id is not None
@@ -208,7 +208,7 @@ def series_events(
 ) -> list[CalendarEvent]:
     """The series as one RRULE event, cancelled occurrences as EXDATEs, and every
     occurrence that differs from the rule (moved, retitled, with an agenda) as an override
-    with RECURRENCE-ID. (Feeds pass rows, as to `meeting_event`.)"""
+    with RECURRENCE-ID. (Feeds pass views, as to `meeting_event`.)"""
     agendas = agendas or {}
     last = _last_start(series)
     cancelled = tuple(

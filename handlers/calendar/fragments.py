@@ -5,8 +5,8 @@ event), while a change touches one meeting. So each event's text is kept, keyed 
 everything it is written from: the reader's style (language, domain, organizer, answer
 command, whether the group is named), the group's id, name and zone, and the meeting's
 row with its accepted agenda items' rows (a series: its row, every occurrence's and their
-agendas). The text is written from the very rows that form its key, and those rows hold
-only the fields the key covers (storage/calendar_rows.py). Equal keys write equal text,
+agendas). The text is written from the very rows that form its key (typed views of them,
+holding only the fields the key covers: storage/calendar_rows.py). Equal keys write equal text,
 so reuse is exact — not a guess from timestamps — and a cache in one process cannot go
 stale when another process changes the database: the rows are read on every rebuild and
 a changed row is a new key.
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import sys
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 
 from handlers.calendar.events import EventStyle, meeting_event, series_events
 from handlers.calendar.feed_source import FeedScope
@@ -96,11 +96,11 @@ async def meeting_fragments(
     groups = {group.id: group for group in scope.groups}
     group_keys = {group.id: _group_key(group) for group in scope.groups}
     style_key = style.cache_key
-    rows = await rows_store.meeting_rows(session, scope.group_ids)
-    agendas = await rows_store.agenda_rows(session, scope.group_ids)
+    meetings = await rows_store.meeting_rows(session, scope.group_ids)
+    agendas, agenda_view = await rows_store.agenda_rows(session, scope.group_ids)
     fragments: list[Fragment] = []
     occurrences: dict[int, list[FeedRow]] = {}
-    for row in rows:
+    for row in meetings.rows:
         if row.series_id is not None and row.recurrence_id is not None:
             occurrences.setdefault(row.series_id, []).append(row)
             continue
@@ -108,55 +108,67 @@ async def meeting_fragments(
         key = ("meeting", style_key, group_keys[row.group_id], tuple(row), _values(agenda))
         found = cache.get(key)
         if found is None:
+            meeting = meetings.view(row)  # a Meeting's calendar fields, typed
             event = meeting_event(
-                row,  # a Meeting's calendar fields (storage/calendar_rows.py)
+                meeting,
                 groups[row.group_id],
                 style,
-                stamp=row.updated_at,
-                agenda=agenda,
+                stamp=meeting.updated_at,
+                agenda=[agenda_view(item) for item in agenda],
             )
             found = cache.put(key, (feed_fragment(event),))
         fragments += found
+    if not occurrences:
+        return fragments
     series = await rows_store.series_rows(session, list(occurrences))
+    by_id = {row.id: row for row in series.rows}
     for series_id, members in occurrences.items():
-        fragments += _series_fragments(
-            series[series_id], members, agendas, groups, group_keys, style, style_key, cache
+        own_agendas = tuple(agendas.get(row.id, ()) for row in members)
+        one = by_id[series_id]
+        key = (
+            "series",
+            style_key,
+            group_keys[one.group_id],
+            tuple(one),
+            _values(members),
+            tuple(_values(agenda) for agenda in own_agendas),
         )
+        found = cache.get(key)
+        if found is None:
+            found = cache.put(
+                key,
+                _series_texts(
+                    one, members, own_agendas, groups, style, series, meetings, agenda_view
+                ),
+            )
+        fragments += found
     return fragments
 
 
-def _series_fragments(
-    series: FeedRow,
+def _series_texts(
+    one: FeedRow,
     members: Sequence[FeedRow],
-    agendas: dict[int, tuple[FeedRow, ...]],
+    own_agendas: tuple[tuple[FeedRow, ...], ...],
     groups: dict[int, Group],
-    group_keys: dict[int, tuple[object, ...]],
     style: EventStyle,
-    style_key: tuple[object, ...],
-    cache: FragmentCache,
+    series: rows_store.FeedRows,
+    meetings: rows_store.FeedRows,
+    agenda_view: Callable[[FeedRow], tuple[object, ...]],
 ) -> tuple[Fragment, ...]:
     """A series is one unit: its master's EXDATEs and its overrides depend on every
     occurrence, so any change to one of them writes the series again."""
-    own_agendas = tuple(agendas.get(row.id, ()) for row in members)
-    key = (
-        "series",
-        style_key,
-        group_keys[series.group_id],
-        tuple(series),
-        tuple(tuple(row) for row in members),
-        tuple(_values(agenda) for agenda in own_agendas),
-    )
-    found = cache.get(key)
-    if found is not None:
-        return found
+    master = series.view(one)  # a MeetingSeries' calendar fields, typed
+    typed = [meetings.view(row) for row in members]
     events = series_events(
-        series,  # a MeetingSeries' calendar fields (storage/calendar_rows.py)
-        members,
-        groups[series.group_id],
+        master,
+        typed,
+        groups[master.group_id],
         style,
-        stamp=series.updated_at,
+        stamp=master.updated_at,
         agendas={
-            row.id: agenda for row, agenda in zip(members, own_agendas, strict=True) if agenda
+            meeting.id: [agenda_view(item) for item in agenda]
+            for meeting, agenda in zip(typed, own_agendas, strict=True)
+            if agenda
         },
     )
-    return cache.put(key, tuple(feed_fragment(event) for event in events))
+    return tuple(feed_fragment(event) for event in events)
