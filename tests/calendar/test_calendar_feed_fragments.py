@@ -390,3 +390,64 @@ async def test_an_erased_presenter_leaves_no_feed_unchanged(
         assert "Bericht | ehemaliges Mitglied" in unfolded(body)
     finally:
         await server.stop()
+
+
+def test_assembled_texts_are_the_bytes_icalendar_writes_for_the_whole_calendar() -> None:
+    """Pure: two zones (both VTIMEZONEs, A…Z, spanning every year used), an all-day event,
+    a series with EXDATE and UNTIL, an unknown property, umlauts and long folded lines;
+    fragments given in any order."""
+    from handlers.calendar.ics import (
+        CalendarEvent,
+        Party,
+        assemble_feed,
+        feed_fragment,
+        render_feed,
+    )
+
+    stamp = datetime(2021, 1, 1, tzinfo=UTC)
+    events = [
+        CalendarEvent(
+            uid=f"meeting-{day}@x.example",
+            summary="Sitzung „Qualität“ – 9–12 Uhr, ß " * 4,
+            start=datetime(2021, 3, day, 8, tzinfo=UTC),
+            end=datetime(2021, 3, day, 11, tzinfo=UTC),
+            tzid="Europe/Berlin",
+            stamp=stamp,
+            description="TOP 1 | Begrüßung\n" * 30,
+            location="Videokonferenz – https://meet.example/ag",
+            url="https://meet.example/ag",
+            organizer=Party("AG Transfer", "mailto:noreply@x.example"),
+            last_modified=stamp,
+            cancelled=day == 28,
+        )
+        for day in (26, 27, 28, 29)  # across the clock change on 28.03.2021
+    ]
+    events.append(
+        CalendarEvent(
+            uid="series-1@x.example",
+            summary="Jour fixe",
+            start=datetime(2022, 11, 1, 13, tzinfo=UTC),
+            end=datetime(2022, 11, 1, 14, tzinfo=UTC),
+            tzid="America/New_York",
+            stamp=stamp,
+            rrule="FREQ=WEEKLY;COUNT=6",
+            until=datetime(2022, 12, 1, tzinfo=UTC),
+            exdates=(datetime(2022, 11, 8, 14, tzinfo=UTC),),
+        )
+    )
+    events.append(
+        CalendarEvent(
+            uid="action-1@x.example",
+            summary="Fällig: Bericht",
+            start=datetime(2021, 3, 27, tzinfo=BERLIN),
+            tzid="Europe/Berlin",
+            stamp=stamp,
+            all_day=True,
+            extra={"x-ag-kind": "action"},
+        )
+    )
+    events.sort(key=lambda event: (event.start, event.uid))
+    whole = render_feed(events, name="AG", refresh=timedelta(hours=1), description="Alles")
+    texts = [feed_fragment(event) for event in reversed(events)]
+    assert assemble_feed(texts, name="AG", refresh=timedelta(hours=1), description="Alles") == whole
+    assert whole.count(b"BEGIN:VTIMEZONE") == 2
