@@ -145,13 +145,17 @@ async def meetings_version(
         MeetingSeries.group_id.in_(group_ids)
     )
     # Agenda items have no updated_at: accepted ones (what feeds show) are fingerprinted by
-    # count, highest id, position×id (catches reordering) and title lengths (most edits).
+    # count, highest id, position×id (catches reordering) and title lengths (most edits),
+    # and by linked presenters and presenter name lengths: an erasure renames a presenter
+    # to "former member" and unlinks them without touching the meeting.
     agenda = (
         select(
             func.count(AgendaItem.id),
             func.coalesce(func.max(AgendaItem.id), 0),
             func.coalesce(func.sum(AgendaItem.position * AgendaItem.id), 0),
             func.coalesce(func.sum(func.length(AgendaItem.title)), 0),
+            func.count(AgendaItem.presenter_user_id),
+            func.coalesce(func.sum(func.length(AgendaItem.presenter_name)), 0),
         )
         .join(Meeting, Meeting.id == AgendaItem.meeting_id)
         .where(in_groups, AgendaItem.status == AgendaItemStatus.ACCEPTED.value)

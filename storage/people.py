@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload
 from bot.core.enums import OutboxStatus, Role
 from bot.core.messages import UserRef
 from bot.core.text import strip_bidi
-from storage import agenda, minutes, outbox, polls
+from storage import agenda, minutes, outbox, platform_state, polls
 from storage.models import (
     Advisor,
     AdvisorAuthorization,
@@ -421,8 +421,12 @@ async def delete_user(
     registry entry is the initiative's record: it stays (unlinked) for an admin to erase,
     but no longer on the public advisor list.
     """
-    names = {i.display_name for i in await identities_of(session, user.id)}
-    names |= {i.username.lstrip("@") for i in await identities_of(session, user.id) if i.username}
+    identities = await identities_of(session, user.id)
+    names = {i.display_name for i in identities}
+    names |= {i.username.lstrip("@") for i in identities if i.username}
+    await platform_state.forget_accounts(
+        session, [(i.platform, i.platform_user_id) for i in identities]
+    )
     stand_in_id = None
     if await agenda.has_attended(session, user.id) or await polls.has_voted(session, user.id):
         stand_in = User(created_at=now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import delete, or_, select
@@ -20,16 +21,38 @@ async def get_state(session: AsyncSession, platform: str, key: str) -> str | Non
 
 
 async def set_state(
-    session: AsyncSession, platform: str, key: str, value: str, now: datetime
+    session: AsyncSession,
+    platform: str,
+    key: str,
+    value: str,
+    now: datetime,
+    *,
+    account: str | None = None,
 ) -> None:
+    """Store a value; `account` names the platform account a per-person record is about,
+    so that person's erasure removes it (`forget_accounts`)."""
     statement = dialect_insert(session)(PlatformState).values(
-        platform=platform, key=key, value=value, updated_at=now
+        platform=platform, key=key, value=value, updated_at=now, account=account
     )
     await session.execute(
         statement.on_conflict_do_update(
-            index_elements=["platform", "key"], set_={"value": value, "updated_at": now}
+            index_elements=["platform", "key"],
+            set_={"value": value, "updated_at": now, "account": account},
         )
     )
+
+
+async def forget_accounts(session: AsyncSession, accounts: Iterable[tuple[str, str]]) -> int:
+    """Erase every record about these (platform, account) pairs: a person's erasure."""
+    removed = 0
+    for platform, account in accounts:
+        result = await session.execute(
+            delete(PlatformState).where(
+                PlatformState.platform == platform, PlatformState.account == account
+            )
+        )
+        removed += int(result.rowcount)  # type: ignore[attr-defined]
+    return removed
 
 
 async def first_time_seen(

@@ -648,7 +648,11 @@ class MatrixAdapter:
         if data is None or not await self._first_time(event.event_id):
             return
         reaction = {"on": event.reacts_to, "key": event.key, "sender": event.sender}
-        await self._save(f"reaction:{event.event_id}", json.dumps(reaction, ensure_ascii=False))
+        await self._save(
+            f"reaction:{event.event_id}",
+            json.dumps(reaction, ensure_ascii=False),
+            account=event.sender,
+        )
         taps_key = f"taps:{event.reacts_to}:{event.sender}"
         taps: dict[str, str] = json.loads(await self._load(taps_key) or "{}")
         exclusive = set(json.loads(await self._load(f"exclusive:{event.reacts_to}") or "[]"))
@@ -658,7 +662,7 @@ class MatrixAdapter:
             if event.key in exclusive and key in exclusive and key != event.key
         }
         taps = {k: v for k, v in taps.items() if k not in superseded} | {event.key: event.event_id}
-        await self._save(taps_key, json.dumps(taps, ensure_ascii=False))
+        await self._save(taps_key, json.dumps(taps, ensure_ascii=False), account=event.sender)
         await self._press(room, event.sender, event.reacts_to, data, trigger=event.event_id)
         for key, reaction_id in superseded.items():
             await self._withdraw_reaction(room, event.reacts_to, event.sender, key, reaction_id)
@@ -668,7 +672,9 @@ class MatrixAdapter:
     ) -> None:
         """A newer press replaced the answer a reaction gave: remove that reaction where the
         bot may (a moderator bot), else say in reply to the message that it is out of date."""
-        await self._save(f"reaction:{reaction_id}", json.dumps({"superseded": True}))
+        await self._save(
+            f"reaction:{reaction_id}", json.dumps({"superseded": True}), account=sender
+        )
         response = await self.client.room_redact(room.room_id, reaction_id, reason="superseded")
         if isinstance(response, RoomRedactResponse):
             return
@@ -693,7 +699,7 @@ class MatrixAdapter:
         taps_key = f"taps:{reaction.get('on')}:{event.sender}"
         taps: dict[str, str] = json.loads(await self._load(taps_key) or "{}")
         if taps.pop(reaction.get("key", ""), None) is not None:
-            await self._save(taps_key, json.dumps(taps, ensure_ascii=False))
+            await self._save(taps_key, json.dumps(taps, ensure_ascii=False), account=event.sender)
         if reaction.get("sender") != event.sender:  # superseded, or not the reactor's own
             return  # a moderator removing someone's reaction does not answer for them
         undo = json.loads(await self._load(f"undo:{reaction['on']}") or "{}").get(reaction["key"])
@@ -1093,9 +1099,12 @@ class MatrixAdapter:
         async with self.services.sessions() as session:
             return await platform_state.get_state(session, PLATFORM, key)
 
-    async def _save(self, key: str, value: str) -> None:
+    async def _save(self, key: str, value: str, *, account: str | None = None) -> None:
+        """`account`: whose record this is (a reaction, taps), for their erasure."""
         async with self.services.sessions.begin() as session:
-            await platform_state.set_state(session, PLATFORM, key, value, self.services.clock.now())
+            await platform_state.set_state(
+                session, PLATFORM, key, value, self.services.clock.now(), account=account
+            )
 
     async def forget_old_events(self, keep: timedelta = timedelta(days=7)) -> None:
         """Handled-event marks go after a week; who reacted how on a message (Matrix IDs)

@@ -33,6 +33,20 @@ class EventStyle:
     group_in_summary: bool = False  # a person's feed mixes groups: say which one
     organizer_address: str | None = None  # default: noreply@<domain>
 
+    @property
+    def cache_key(self) -> tuple[object, ...]:
+        """Every field, the translator by its language (its catalogue is fixed per
+        process): a feed reuses an event's text only under an equal key. A new field
+        belongs here too."""
+        return (
+            self.t.language,
+            self.domain,
+            self.rsvp_command,
+            self.alarm_before,
+            self.group_in_summary,
+            self.organizer_address,
+        )
+
 
 def series_uid(series_id: int, domain: str) -> str:
     return uid_for("series", series_id, domain)
@@ -126,7 +140,10 @@ def meeting_event(
     attendees: tuple[Party, ...] = (),
     tzid: str | None = None,
 ) -> CalendarEvent:
-    """One meeting, or one occurrence of a series (then with the series' UID and zone)."""
+    """One meeting, or one occurrence of a series (then with the series' UID and zone).
+
+    Feeds pass views holding only the fields in storage/calendar_rows.py instead of models
+    (their text is cached under those rows): a field read here must be listed there."""
     cancelled = meeting.status == MeetingStatus.CANCELLED.value
     occurrence = meeting.series_id is not None and meeting.recurrence_id is not None
     return CalendarEvent(
@@ -191,7 +208,7 @@ def series_events(
 ) -> list[CalendarEvent]:
     """The series as one RRULE event, cancelled occurrences as EXDATEs, and every
     occurrence that differs from the rule (moved, retitled, with an agenda) as an override
-    with RECURRENCE-ID."""
+    with RECURRENCE-ID. (Feeds pass views, as to `meeting_event`.)"""
     agendas = agendas or {}
     last = _last_start(series)
     cancelled = tuple(

@@ -1,5 +1,6 @@
 """Calendar subscription feeds: what a group's or a person's feed contains, its validator,
-and a cache of serialized feeds keyed by that validator.
+a cache of serialized feeds keyed by that validator, and each event's kept text for the
+rebuild after a change (handlers/calendar/fragments.py).
 
 A feed is assembled from *sources*. Each source answers two questions: a cheap `version`
 (aggregate queries only, no rows loaded) and the `events` themselves. The ETag is a hash
@@ -15,13 +16,15 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
 from bot.core.enums import FeedKind
 from bot.core.i18n import Translator
 from handlers.advisors.deadlines_feed import AuthorizationDeadlinesSource
 from handlers.calendar.events import EventStyle, action_item_event, meeting_event, series_events
 from handlers.calendar.feed_source import FeedScope, FeedSource, SourceVersion
-from handlers.calendar.ics import CalendarEvent, render_feed
+from handlers.calendar.fragments import FragmentCache, meeting_fragments
+from handlers.calendar.ics import CalendarEvent, Fragment, assemble_feed, feed_fragment, render_feed
 from handlers.context import Services
 from handlers.members.presence import still_member
 from storage import calendar as calendar_store
@@ -43,6 +46,13 @@ class MeetingsSource:
     async def version(self, session: Session, scope: FeedScope) -> SourceVersion:
         tag, latest = await calendar_store.meetings_version(session, scope.group_ids)
         return SourceVersion(tag, latest)
+
+    async def fragments(
+        self, session: Session, scope: FeedScope, style: EventStyle, cache: FragmentCache
+    ) -> list[Fragment]:
+        """What `events` gives, serialised, each event's text reused while its rows are
+        unchanged (handlers/calendar/fragments.py)."""
+        return await meeting_fragments(session, scope, style, cache)
 
     async def events(
         self, session: Session, scope: FeedScope, style: EventStyle
@@ -120,8 +130,19 @@ class Validator:
     last_modified: datetime | None
 
 
+@runtime_checkable
+class FragmentSource(Protocol):
+    """A source whose events are many and change one at a time (the meetings): it hands
+    out serialised events and keeps the unchanged ones' text in `cache`."""
+
+    async def fragments(
+        self, session: Session, scope: FeedScope, style: EventStyle, cache: FragmentCache
+    ) -> list[Fragment]: ...
+
+
 class FeedBuilder:
-    """Builds feeds, remembers the last body per feed (bounded), counts real rebuilds."""
+    """Builds feeds, remembers the last body per feed and each event's text (both bounded),
+    counts real rebuilds."""
 
     def __init__(
         self,
@@ -130,6 +151,7 @@ class FeedBuilder:
         group_sources: Sequence[FeedSource] = GROUP_SOURCES,
         person_sources: Sequence[FeedSource] = PERSON_SOURCES,
         cache_bytes: int = 32 * 1024 * 1024,
+        fragment_bytes: int = 32 * 1024 * 1024,
     ) -> None:
         self.services = services
         self.sources = {
@@ -139,6 +161,7 @@ class FeedBuilder:
         self.cache_bytes = cache_bytes
         self._cache: OrderedDict[int, tuple[str, bytes]] = OrderedDict()
         self._cached_bytes = 0
+        self.fragments = FragmentCache(fragment_bytes)
         self.rebuilds = 0
 
     async def scope(self, session: Session, feed: CalendarFeed) -> FeedScope | None:
@@ -205,33 +228,53 @@ class FeedBuilder:
         return body
 
     async def render(self, session: Session, scope: FeedScope) -> bytes:
+        """The feed from the events' kept text where their rows are unchanged: the same
+        bytes as `render_whole` (tested), writing only what changed."""
         self.rebuilds += 1
-        settings = self.services.settings
+        style = self._style(scope)
+        fragments: list[Fragment] = []
+        for source in self.sources[scope.kind]:
+            if isinstance(source, FragmentSource):
+                fragments += await source.fragments(session, scope, style, self.fragments)
+            else:
+                events = await source.events(session, scope, style)
+                fragments += [feed_fragment(event) for event in events]
+        name, description = self._title(scope, style.t)
+        return assemble_feed(fragments, name=name, description=description, refresh=self._refresh())
+
+    async def render_whole(self, session: Session, scope: FeedScope) -> bytes:
+        """The feed written from scratch, every event from its rows: what `render` must
+        equal byte for byte."""
+        style = self._style(scope)
+        events: list[CalendarEvent] = []
+        for source in self.sources[scope.kind]:
+            events += await source.events(session, scope, style)
+        events.sort(key=lambda event: (event.start, event.uid))
+        name, description = self._title(scope, style.t)
+        return render_feed(events, name=name, description=description, refresh=self._refresh())
+
+    def _style(self, scope: FeedScope) -> EventStyle:
         t = Translator(scope.language)
         rsvp = self.services.router.get("rsvp")
-        style = EventStyle(
+        return EventStyle(
             t=t,
             domain=self.services.calendar_domain,
             organizer_address=self.services.calendar_organizer,
             rsvp_command="/" + (rsvp.display_name(t.language) if rsvp else "rsvp"),
             group_in_summary=scope.kind is FeedKind.PERSON,
         )
-        events: list[CalendarEvent] = []
-        for source in self.sources[scope.kind]:
-            events += await source.events(session, scope, style)
-        events.sort(key=lambda event: (event.start, event.uid))
+
+    def _title(self, scope: FeedScope, t: Translator) -> tuple[str, str]:
         if scope.kind is FeedKind.GROUP:
             name = scope.groups[0].name
-            description = t.gettext("Meetings of {group}", group=name)
-        else:
-            name = t.gettext("My working groups")
-            description = t.gettext("Your meetings and deadlines in all your working groups")
-        return render_feed(
-            events,
-            name=name,
-            description=description,
-            refresh=timedelta(minutes=settings.calendar_refresh_minutes),
+            return name, t.gettext("Meetings of {group}", group=name)
+        return (
+            t.gettext("My working groups"),
+            t.gettext("Your meetings and deadlines in all your working groups"),
         )
+
+    def _refresh(self) -> timedelta:
+        return timedelta(minutes=self.services.settings.calendar_refresh_minutes)
 
     def _remember(self, feed_id: int, etag: str, body: bytes) -> None:
         old = self._cache.pop(feed_id, None)

@@ -107,6 +107,14 @@ def render_feed(
 ) -> bytes:
     """A subscribable calendar (RFC 7986 with the common X-WR/X-PUBLISHED-TTL names)."""
     events = list(events)
+    calendar = _feed_calendar(name, refresh, description)
+    for event in events:
+        calendar.add_component(_event(event, cancel=False, invitation=False))
+    _add_timezones(calendar, events)
+    return calendar.to_ical()
+
+
+def _feed_calendar(name: str, refresh: timedelta, description: str) -> Calendar:
     calendar = _calendar()
     calendar.add("name", name)
     calendar.add("x-wr-calname", name)
@@ -115,10 +123,46 @@ def render_feed(
         calendar.add("x-wr-caldesc", description)
     calendar.add("refresh-interval", refresh, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(refresh))  # unknown to icalendar: say the type
-    for event in events:
-        calendar.add_component(_event(event, cancel=False, invitation=False))
-    _add_timezones(calendar, events)
-    return calendar.to_ical()
+    return calendar
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One feed event already serialised (its VEVENT text), with what the feed around it
+    needs: where it sorts, and which years of which zone it needs a VTIMEZONE for."""
+
+    start: datetime
+    uid: str
+    zone: tuple[str, int, int] | None  # (tzid, first year, last year); None: all day
+    text: bytes
+
+
+def feed_fragment(event: CalendarEvent) -> Fragment:
+    """The event as `render_feed` writes it, on its own: serialising a feed is almost all
+    icalendar time, so a feed rebuilt after one change reuses the other events' text."""
+    text = _event(event, cancel=False, invitation=False).to_ical()
+    return Fragment(event.start, event.uid, _zone_span(event), text)
+
+
+_END = b"END:VCALENDAR\r\n"
+
+
+def assemble_feed(
+    fragments: Iterable[Fragment], *, name: str, refresh: timedelta, description: str = ""
+) -> bytes:
+    """The same bytes as `render_feed` of the fragments' events (tested), from their text:
+    the feed's properties, one VTIMEZONE per zone (A…Z), the events sorted by start and UID
+    (a stable sort: equal keys keep the order given, as in `render_feed`'s callers)."""
+    ordered = sorted(fragments, key=lambda fragment: (fragment.start, fragment.uid))
+    head = _feed_calendar(name, refresh, description).to_ical()
+    if not head.endswith(_END):
+        raise AssertionError("icalendar no longer ends a calendar with END:VCALENDAR")
+    spans = _merge_spans(fragment.zone for fragment in ordered)
+    parts = [head[: -len(_END)]]
+    parts += [_feed_vtimezone(tzid, *spans[tzid]) for tzid in sorted(spans)]
+    parts += [fragment.text for fragment in ordered]
+    parts.append(_END)
+    return b"".join(parts)
 
 
 def _calendar() -> Calendar:
@@ -206,20 +250,33 @@ def _address(party: Party) -> vCalAddress:
     return address
 
 
+def _zone_span(event: CalendarEvent) -> tuple[str, int, int] | None:
+    """The zone a timed event is written in and the years its VTIMEZONE must cover."""
+    if event.all_day:
+        return None
+    moments = [event.start, event.end or event.start, *event.exdates]
+    if event.recurrence_id is not None:
+        moments.append(event.recurrence_id)
+    low, high = min(m.year for m in moments), max(m.year for m in moments)
+    if event.rrule:
+        high += _RRULE_YEARS  # a series goes on past its first dates
+    return event.tzid, low, high
+
+
+def _merge_spans(zones: Iterable[tuple[str, int, int] | None]) -> dict[str, tuple[int, int]]:
+    spans: dict[str, tuple[int, int]] = {}
+    for zone in zones:
+        if zone is None:
+            continue
+        tzid, low, high = zone
+        first, last = spans.get(tzid, (low, high))
+        spans[tzid] = (min(first, low), max(last, high))
+    return spans
+
+
 def _add_timezones(calendar: Calendar, events: Sequence[CalendarEvent]) -> None:
     """One VTIMEZONE per TZID used by a timed event, covering every date in the calendar."""
-    spans: dict[str, tuple[int, int]] = {}
-    for event in events:
-        if event.all_day:
-            continue
-        moments = [event.start, event.end or event.start, *event.exdates]
-        if event.recurrence_id is not None:
-            moments.append(event.recurrence_id)
-        low, high = min(m.year for m in moments), max(m.year for m in moments)
-        if event.rrule:
-            high += _RRULE_YEARS  # a series goes on past its first dates
-        first, last = spans.get(event.tzid, (low, high))
-        spans[event.tzid] = (min(first, low), max(last, high))
+    spans = _merge_spans(_zone_span(event) for event in events)
     for tzid in sorted(spans, reverse=True):  # inserted at the front: A…Z at the top
         first, last = spans[tzid]
         # Components are mutable: every calendar gets its own parsed copy of the cached text.
@@ -235,6 +292,13 @@ def _vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
     return Timezone.from_tzid(
         tzid, first_date=date(first_year - 1, 1, 1), last_date=date(last_year + 2, 1, 1)
     ).to_ical()
+
+
+@lru_cache(maxsize=64)
+def _feed_vtimezone(tzid: str, first_year: int, last_year: int) -> bytes:
+    """The VTIMEZONE as it stands in a serialised calendar (parsed and written again, as
+    `_add_timezones` puts it there)."""
+    return Timezone.from_ical(_vtimezone(tzid, first_year, last_year)).to_ical()
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,6 +75,9 @@ class PlatformState(Base):
     key: Mapped[str] = mapped_column(String(255))
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime]
+    # The platform account a per-person record is about (who reacted how on Matrix), so the
+    # person's erasure finds it; None for values that concern no one.
+    account: Mapped[str | None] = mapped_column(String(255), index=True)
 
 
 class ProcessedEvent(Base):
