@@ -1,7 +1,7 @@
 """Platform state: the account a per-person record is about, so erasure removes it
 
 Revision ID: 0016_feedfrag_state_account
-Revises: 0015_organisation
+Revises: 0016_advisor_public_list
 Create Date: 2026-11-30 11:00:00
 
 Matrix keeps who reacted how (`reaction:<event>`, `taps:<message>:<account>`) for 90 days;
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = "0016_feedfrag_state_account"
-down_revision: str | Sequence[str] | None = "0015_organisation"
+down_revision: str | Sequence[str] | None = "0016_advisor_public_list"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
