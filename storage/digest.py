@@ -54,7 +54,7 @@ async def organisation_settings(session: Session) -> OrganisationSettings | None
 async def update_settings(session: Session, now: datetime, **values: object) -> None:
     """Set `digest_frequency` and/or `steering_group_id` (one row, created on first use)."""
     statement = dialect_insert(session)(OrganisationSettings).values(
-        id=1, digest_frequency="weekly", updated_at=now, **values
+        {"id": 1, "digest_frequency": "weekly", **values, "updated_at": now}
     )
     await session.execute(
         statement.on_conflict_do_update(index_elements=["id"], set_={**values, "updated_at": now})
@@ -187,7 +187,7 @@ async def decisions_approved_between(
         )
         .order_by(Meeting.minutes_approved_at, Decision.year, Decision.number)
     )
-    found = [(d, m) for d, m in rows.tuples() if _shared(shares, d)]
+    found = [(d, m) for d, m in rows if _shared(shares, d)]
     names = await _names(session, {d.group_id for d, _ in found})
     ordered = sorted(found, key=lambda pair: pair[0].kind not in FORWARDED_KINDS)
     return [SharedDecision(d, m, names.get(d.group_id, "?")) for d, m in ordered]
@@ -321,8 +321,8 @@ async def open_items_between_groups(
         )
         .order_by(ActionItem.due_date, InboxItem.id)
     )
-    opened = [(i, d, None) for i, d in open_rows.tuples() if both_share(i, d)]
-    overdue = [(i, d, due) for i, d, due in overdue_rows.tuples() if both_share(i, d)]
+    opened = [(i, d, None) for i, d in open_rows if both_share(i, d)]
+    overdue = [(i, d, due) for i, d, due in overdue_rows if both_share(i, d)]
     names = await _names(
         session,
         {i.sending_group_id for i, _, _ in opened + overdue}
@@ -411,4 +411,4 @@ async def _names(session: Session, group_ids: set[int]) -> dict[int, str]:
     if not group_ids:
         return {}
     rows = await session.execute(select(Group.id, Group.name).where(Group.id.in_(group_ids)))
-    return dict(rows.tuples().all())
+    return dict(rows.all())

@@ -145,6 +145,9 @@ class Settings(BaseSettings):
     # Delivered messages, their text already purged, are deleted after this many days (their
     # dedupe key no longer matters then): the outbox does not grow without bound.
     outbox_compact_days: Annotated[int, Field(ge=1, le=3650)] = 180
+    # Days before a report between groups is due that the owing group's chairs are reminded
+    # (a chair may set another lead per report: /reportlead).
+    report_remind_days_before: Annotated[int, Field(ge=0, le=365)] = 14
 
     @field_validator(
         "telegram_token",
