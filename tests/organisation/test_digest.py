@@ -244,3 +244,29 @@ async def test_registry_figures_of_the_period(org: Conversation) -> None:
     for figure in ("jetzt gelistet: 3", "neu gelistet: 3", "erinnert: 2", "wieder gelistet: 1"):
         assert figure in text
     assert "Berater 1" not in text  # figures, no names
+
+
+async def test_a_group_sharing_only_recommendations_keeps_its_decisions(
+    org: Conversation,
+) -> None:
+    assert "nur Empfehlungen und Aufträge" in await org.text(
+        anna, "/infodienstfreigabe empfehlungen"
+    )
+    assert "nur Empfehlungen und Aufträge" in await org.text(clara, "/infodienstfreigabe", GROUP)
+    await org.say(olaf, "/infodienst hier", dm(olaf))
+    await send_digest(org.core.services, MONDAY)
+    [text] = await _digests(org)
+    assert "Checks ausweiten" in text and "Bögen prüfen" in text
+    assert "Budget" not in text
+    assert "Juli-Vorbereitung" not in text  # its meetings are no recommendation either
+
+
+async def test_erasing_an_admin_removes_their_private_chat_as_destination(
+    org: Conversation,
+) -> None:
+    await org.say(olaf, "/infodienst hier", dm(olaf))
+    await org.say(olaf, "/infodienst info@example.org", dm(olaf))
+    await org.say(olaf, "/datenloeschen ja", dm(olaf))
+    assert await send_digest(org.core.services, MONDAY) == 1
+    [row] = await outbox_rows(org.core, "org_digest")
+    assert row.platform == MAIL_PLATFORM  # the address stays; Olaf's chat is gone
