@@ -36,7 +36,6 @@ from storage.models import (
     InboxItem,
     Meeting,
     OrganisationSettings,
-    ReportDuty,
 )
 
 SHARE_APPROVED = "approved"  # decisions of approved minutes, and the meetings they announce
@@ -336,27 +335,6 @@ async def open_items_between_groups(
         )
 
     return [item(r) for r in opened], [item(r) for r in overdue]
-
-
-async def overdue_reports(
-    session: Session, shares: Mapping[int, str], today: date
-) -> list[tuple[ReportDuty, str, str]]:
-    """Reports past their due date, (duty, owing group, receiving group), of groups that
-    both share."""
-    duties = [
-        d
-        for d in await session.scalars(
-            select(ReportDuty).where(ReportDuty.due_date < today).order_by(ReportDuty.due_date)
-        )
-        if shares.get(d.owing_group_id) in (SHARE_APPROVED, SHARE_FORWARDED)
-        and shares.get(d.receiving_group_id) in (SHARE_APPROVED, SHARE_FORWARDED)
-    ]
-    names = await _names(
-        session, {d.owing_group_id for d in duties} | {d.receiving_group_id for d in duties}
-    )
-    return [
-        (d, names.get(d.owing_group_id, "?"), names.get(d.receiving_group_id, "?")) for d in duties
-    ]
 
 
 @dataclass(frozen=True)

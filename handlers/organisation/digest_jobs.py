@@ -46,7 +46,6 @@ async def collect(
         ),
         open_items=open_items,
         overdue_items=overdue,
-        overdue_reports=await digest_store.overdue_reports(session, shares, today),
         figures=await digest_store.registry_figures(session, since, until),
     )
 

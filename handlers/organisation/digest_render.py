@@ -12,14 +12,13 @@ from bot.core.dates import format_date
 from bot.core.i18n import Translator
 from bot.core.numbers import decision_label
 from handlers.minutes.render import escape, inline, kind_text
-from handlers.organisation.numbers import item_label, report_label
+from handlers.organisation.numbers import item_label
 from storage.digest import (
     AnnouncedMeeting,
     OpenItem,
     RegistryFigures,
     SharedDecision,
 )
-from storage.models import ReportDuty
 
 
 @dataclass(frozen=True)
@@ -30,7 +29,6 @@ class DigestContent:
     meetings: list[AnnouncedMeeting]
     open_items: list[OpenItem]
     overdue_items: list[OpenItem]
-    overdue_reports: list[tuple[ReportDuty, str, str]]
     figures: RegistryFigures
 
 
@@ -74,7 +72,7 @@ def render_digest(t: Translator, content: DigestContent, tz: ZoneInfo) -> str:
             f"- {_when(m.starts_at, tz, lang)}: **{inline(announced.group)}** – {inline(m.title)}"
         )
     lines += ["", "## " + inline(t.gettext("Waiting between groups")), ""]
-    waiting = content.open_items or content.overdue_items or content.overdue_reports
+    waiting = content.open_items or content.overdue_items
     if not waiting:
         lines.append(escape(t.gettext("Nothing is waiting.")))
     for entry in content.open_items:
@@ -101,20 +99,6 @@ def render_digest(t: Translator, content: DigestContent, tz: ZoneInfo) -> str:
                     label=decision_label(entry.decision.year, entry.decision.number),
                     sender=entry.sender,
                     date=format_date(entry.task_due, lang) if entry.task_due else "?",
-                )
-            )
-        )
-    for duty, owing, receiving in content.overdue_reports:
-        lines.append(
-            "- "
-            + inline(
-                t.gettext(
-                    "{group} owes {receiver} the report {number} “{title}” since {date}",
-                    group=owing,
-                    receiver=receiving,
-                    number=report_label(duty.number),
-                    title=duty.title,
-                    date=format_date(duty.due_date, lang),
                 )
             )
         )
