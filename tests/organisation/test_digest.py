@@ -270,3 +270,23 @@ async def test_erasing_an_admin_removes_their_private_chat_as_destination(
     assert await send_digest(org.core.services, MONDAY) == 1
     [row] = await outbox_rows(org.core, "org_digest")
     assert row.platform == MAIL_PLATFORM  # the address stays; Olaf's chat is gone
+
+
+async def test_an_overdue_task_from_another_groups_assignment_is_listed(
+    org: Conversation,
+) -> None:
+    assert "Datum" in await org.text(clara, "/alsaufgabe E-1 Clara bis 45.13.2021", OTHER_GROUP)
+    assert "für Clara" in await org.text(clara, "/alsaufgabe E-1 Clara bis 12.06.2021", OTHER_GROUP)
+    assert "12.06.2021" in await org.text(clara, "/aufgaben", OTHER_GROUP)
+    await org.say(olaf, "/infodienst hier", dm(olaf))
+    await send_digest(org.core.services, MONDAY)
+    [text] = await _digests(org)
+    assert (
+        "AG Qualitätssicherung: die Aufgabe aus B-2021-02 von AG Transfer war am 12.06.2021 "
+        "fällig" in text
+    )
+    assert "noch nicht behandelt" not in text  # no longer open
+    # the receiving group's chair opts out: its tasks are its own business again
+    await org.say(clara, "/infodienstfreigabe aus", OTHER_GROUP)
+    await send_digest(org.core.services, MONDAY + timedelta(days=7))
+    assert "Aufgabe aus B-2021-02" not in (await _digests(org))[1]
