@@ -12,8 +12,9 @@ from bot.core.i18n import Translator
 from bot.core.mail import MAIL_PLATFORM, MailContent, to_outgoing
 from bot.core.messages import OutgoingMessage
 from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT, to_html, to_plain
-from handlers.admins.directory import is_admin
+from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.context import Job, Services, local_today
+from handlers.members.presence import still_member
 from handlers.organisation.digest_period import Frequency, last_complete_period
 from handlers.organisation.digest_render import DigestContent, render_digest
 from storage import digest as digest_store
@@ -55,15 +56,35 @@ def frequency_of(row: object) -> Frequency:
     return Frequency(value) if value in Frequency.__members__.values() else Frequency.WEEKLY
 
 
-async def receives(services: Services, session: Session, destination: DigestDestination) -> bool:
-    """A private chat gets the digest while its person is an admin; a group chat while
-    the bot is still in it."""
+async def receives(
+    services: Services, session: Session, destination: DigestDestination, now: datetime
+) -> bool:
+    """A private chat gets the digest while its person is an admin (one through an admin
+    chat is asked about as for any private message); a group chat while the bot is in it."""
     if destination.platform == MAIL_PLATFORM:
         return True
     if destination.user_id is not None:
-        return await is_admin(session, services.settings, destination.user_id)
+        return await still_admin(services, session, destination.user_id, now)
     chat = await people.group_chat(session, destination.platform, destination.target)
     return chat is None or chat.gone_at is None
+
+
+async def still_admin(services: Services, session: Session, user_id: int, now: datetime) -> bool:
+    settings = services.settings
+    if not await is_admin(session, settings, user_id):
+        return False
+    listed = set(settings.admin_user_refs)
+    if any(
+        (i.platform, i.platform_user_id) in listed
+        for i in await people.identities_of(session, user_id)
+    ):
+        return True
+    for group_id in await admin_group_ids(session, settings):
+        if await people.membership(session, group_id, user_id) is not None and (
+            await still_member(services, session, group_id, user_id, now)
+        ):
+            return True
+    return False
 
 
 async def queue_digest(
@@ -124,7 +145,7 @@ async def send_digest(services: Services, now: datetime) -> int:
         content = await collect(session, since=since, until=until, frequency=frequency, tz=tz)
         rendered: dict[str, str] = {}
         for destination in targets:
-            if not await receives(services, session, destination):
+            if not await receives(services, session, destination, now):
                 continue
             t = Translator(destination.language)
             if t.language not in rendered:

@@ -290,3 +290,24 @@ async def test_an_overdue_task_from_another_groups_assignment_is_listed(
     await org.say(clara, "/infodienstfreigabe aus", OTHER_GROUP)
     await send_digest(org.core.services, MONDAY + timedelta(days=7))
     assert "Aufgabe aus B-2021-02" not in (await _digests(org))[1]
+
+
+async def test_who_left_the_admin_group_gets_no_digest(database_url: str) -> None:
+    admins_chat = ChatRef("test", "-500", ChatKind.GROUP, "Geschäftsstelle")
+    petra, gero = person("petra"), person("gero")
+    settings = load_settings(database_url=database_url, admin_chats="test:-500", _env_file=None)
+    core = await Core.create(settings, FixedClock(NOW))
+    try:
+        chat = await _scene(core)
+        chat.platform.admins.add((admins_chat.chat_id, petra.user_id))
+        await chat.say(petra, '/registrieren ag "Geschäftsstelle"', admins_chat)
+        await chat.say(gero, "/beitreten", admins_chat)
+        for who in (petra, gero):
+            await chat.say(who, "/start", dm(who))
+            assert "jetzt den Infodienst" in await chat.text(who, "/infodienst hier", dm(who))
+        await core.dispatcher.member_left("test", admins_chat.chat_id, gero.user_id)  # type: ignore[attr-defined]
+        assert await send_digest(core.services, MONDAY) == 1
+        [row] = await outbox_rows(core, "org_digest")
+        assert row.chat_id == dm(petra).chat_id
+    finally:
+        await core.close()
