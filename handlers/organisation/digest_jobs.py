@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.dates import format_date
 from bot.core.i18n import Translator
 from bot.core.mail import MAIL_PLATFORM, MailContent, to_outgoing
 from bot.core.messages import OutgoingMessage
@@ -154,7 +155,11 @@ async def send_digest(services: Services, now: datetime) -> int:
                 session,
                 destination,
                 rendered[t.language],
-                subject=t.gettext("Infodienst {key}", key=period.key),
+                subject=t.gettext(
+                    "Infodienst {since} – {until}",
+                    since=format_date(content.since, t.language),
+                    until=format_date(content.until, t.language),
+                ),
                 dedupe_key=f"digest:{period.key}:{destination.id}",
                 now=now,
             )

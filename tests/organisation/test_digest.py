@@ -122,7 +122,7 @@ async def test_digest_shows_what_approved_minutes_contain_and_chairs_share(
     assert "## Berater\\*innen-Register" in text or "## Berater*innen-Register" in text
     [mail] = [r for r in await outbox_rows(org.core, "org_digest") if r.platform == MAIL_PLATFORM]
     content = from_outgoing(outbox.decode_message(mail.payload))
-    assert content.subject == "Infodienst W2021-23"
+    assert content.subject == "Infodienst 07.06.2021 – 13.06.2021"
     assert content.html is not None and "<h2>Neue Beschlüsse der Gruppen</h2>" in content.html
     assert "<strong>AG Transfer</strong>" in content.html
 
