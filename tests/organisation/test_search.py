@@ -155,3 +155,18 @@ async def test_only_admins_name_the_steering_body(steering: Conversation) -> Non
     assert "genau eine registrierte Gruppe" in await steering.text(
         olaf, "/strategiekreis Leitungskreis", dm(olaf)
     )
+
+
+async def test_sharing_only_recommendations_hides_other_decisions_from_the_steering_body(
+    steering: Conversation,
+) -> None:
+    await steering.say(anna, "/sitzung 10.06.2021 14-15 Uhr Nachmittag")
+    await steering.say(anna, "/beschluss #2 einstimmig Die Kasse bleibt intern.")
+    steering.core.services.clock.advance(timedelta(hours=6))
+    await steering.say(anna, "/protokollentwurf 2")
+    await steering.say(anna, "/protokollgenehmigen 2 sofort")
+    assert "Kasse" in await steering.text(stefan, "/gesamtsuche Kasse", dm(stefan))
+    await steering.say(anna, "/infodienstfreigabe empfehlungen")
+    assert "Kein Beschluss" in await steering.text(stefan, "/gesamtsuche Kasse", dm(stefan))
+    assert "B-2021-01" in await steering.text(stefan, "/gesamtsuche Checks", dm(stefan))
+    assert "Kasse" in await steering.text(olaf, "/gesamtsuche Kasse", dm(olaf))  # admins
