@@ -17,7 +17,14 @@ from handlers.admins.directory import admin_group_ids, is_admin
 from handlers.context import Job, Services, local_today
 from handlers.members.presence import still_member
 from handlers.organisation.digest_period import Frequency, last_complete_period
-from handlers.organisation.digest_render import DigestContent, render_digest
+from handlers.organisation.digest_render import (
+    DecisionEntry,
+    DigestContent,
+    Figures,
+    MeetingEntry,
+    WaitingEntry,
+    render_digest,
+)
 from storage import digest as digest_store
 from storage import mail as mail_store
 from storage import outbox, people
@@ -39,16 +46,48 @@ async def collect(
     shares = await digest_store.shares(session)
     today = until.astimezone(tz).date()
     open_items, overdue = await digest_store.open_items_between_groups(session, shares, today)
+    decisions = await digest_store.decisions_approved_between(session, shares, since, until)
+    meetings = await digest_store.announced_meetings(
+        session, shares, until, until + timedelta(days=UPCOMING_DAYS[frequency])
+    )
+    figures = await digest_store.registry_figures(session, since, until)
+
+    def waiting(entry: digest_store.OpenItem) -> WaitingEntry:
+        return WaitingEntry(
+            receiver=entry.receiver,
+            sender=entry.sender,
+            item_number=entry.item.number,
+            decision_year=entry.decision.year,
+            decision_number=entry.decision.number,
+            since=entry.item.created_at.astimezone(tz).date(),
+            due=entry.task_due,
+        )
+
     return DigestContent(
         since=since.astimezone(tz).date(),
         until=today - timedelta(days=1),
-        decisions=await digest_store.decisions_approved_between(session, shares, since, until),
-        meetings=await digest_store.announced_meetings(
-            session, shares, until, until + timedelta(days=UPCOMING_DAYS[frequency])
+        decisions=[
+            DecisionEntry(
+                group=s.group,
+                year=s.decision.year,
+                number=s.decision.number,
+                held_on=s.meeting.starts_at.astimezone(tz).date(),
+                kind=s.decision.kind,
+                addressee=s.decision.addressee,
+                text=s.decision.text,
+            )
+            for s in decisions
+        ],
+        meetings=[MeetingEntry(m.group, m.meeting.starts_at, m.meeting.title) for m in meetings],
+        open_items=[waiting(e) for e in open_items],
+        overdue_items=[waiting(e) for e in overdue],
+        figures=Figures(
+            listed_now=figures.listed_now,
+            newly_listed=figures.newly_listed,
+            reminded=figures.reminded,
+            delisted=figures.delisted,
+            relisted=figures.relisted,
         ),
-        open_items=open_items,
-        overdue_items=overdue,
-        figures=await digest_store.registry_figures(session, since, until),
     )
 
 

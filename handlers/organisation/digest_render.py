@@ -13,23 +13,57 @@ from bot.core.i18n import Translator
 from bot.core.numbers import decision_label
 from handlers.minutes.render import escape, inline, kind_text
 from handlers.organisation.numbers import item_label
-from storage.digest import (
-    AnnouncedMeeting,
-    OpenItem,
-    RegistryFigures,
-    SharedDecision,
-)
+
+
+@dataclass(frozen=True)
+class DecisionEntry:
+    group: str
+    year: int
+    number: int
+    held_on: date  # the meeting's day
+    kind: str
+    addressee: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class MeetingEntry:
+    group: str
+    starts_at: datetime
+    title: str
+
+
+@dataclass(frozen=True)
+class WaitingEntry:
+    """An inbox item between groups: open since `since`, or a task from it due `due`."""
+
+    receiver: str
+    sender: str
+    item_number: int
+    decision_year: int
+    decision_number: int
+    since: date
+    due: date | None = None
+
+
+@dataclass(frozen=True)
+class Figures:
+    listed_now: int
+    newly_listed: int
+    reminded: int
+    delisted: int
+    relisted: int
 
 
 @dataclass(frozen=True)
 class DigestContent:
     since: date
     until: date  # the last day covered
-    decisions: list[SharedDecision]
-    meetings: list[AnnouncedMeeting]
-    open_items: list[OpenItem]
-    overdue_items: list[OpenItem]
-    figures: RegistryFigures
+    decisions: list[DecisionEntry]
+    meetings: list[MeetingEntry]
+    open_items: list[WaitingEntry]
+    overdue_items: list[WaitingEntry]
+    figures: Figures
 
 
 def _when(at: datetime, tz: ZoneInfo, language: str) -> str:
@@ -55,22 +89,16 @@ def render_digest(t: Translator, content: DigestContent, tz: ZoneInfo) -> str:
     ]
     if not content.decisions:
         lines.append(escape(t.gettext("No minutes were approved in this period.")))
-    for shared in content.decisions:
-        d = shared.decision
+    for d in content.decisions:
         label = decision_label(d.year, d.number)
-        day = format_date(shared.meeting.starts_at.astimezone(tz).date(), lang)
+        day = format_date(d.held_on, lang)
         kind = kind_text(t, d.kind, d.addressee)
-        lines.append(
-            f"- **{inline(shared.group)}** {label} ({day}), {inline(kind)}: {inline(d.text)}"
-        )
+        lines.append(f"- **{inline(d.group)}** {label} ({day}), {inline(kind)}: {inline(d.text)}")
     lines += ["", "## " + inline(t.gettext("Upcoming meetings")), ""]
     if not content.meetings:
         lines.append(escape(t.gettext("None announced.")))
-    for announced in content.meetings:
-        m = announced.meeting
-        lines.append(
-            f"- {_when(m.starts_at, tz, lang)}: **{inline(announced.group)}** – {inline(m.title)}"
-        )
+    for m in content.meetings:
+        lines.append(f"- {_when(m.starts_at, tz, lang)}: **{inline(m.group)}** – {inline(m.title)}")
     lines += ["", "## " + inline(t.gettext("Waiting between groups")), ""]
     waiting = content.open_items or content.overdue_items
     if not waiting:
@@ -82,10 +110,10 @@ def render_digest(t: Translator, content: DigestContent, tz: ZoneInfo) -> str:
                 t.gettext(
                     "{receiver}, {item}: {label} of {sender} not dealt with yet, since {date}",
                     receiver=entry.receiver,
-                    item=item_label(entry.item.number),
-                    label=decision_label(entry.decision.year, entry.decision.number),
+                    item=item_label(entry.item_number),
+                    label=decision_label(entry.decision_year, entry.decision_number),
                     sender=entry.sender,
-                    date=format_date(entry.item.created_at.astimezone(tz).date(), lang),
+                    date=format_date(entry.since, lang),
                 )
             )
         )
@@ -96,9 +124,9 @@ def render_digest(t: Translator, content: DigestContent, tz: ZoneInfo) -> str:
                 t.gettext(
                     "{receiver}: the task from {label} of {sender} was due on {date}",
                     receiver=entry.receiver,
-                    label=decision_label(entry.decision.year, entry.decision.number),
+                    label=decision_label(entry.decision_year, entry.decision_number),
                     sender=entry.sender,
-                    date=format_date(entry.task_due, lang) if entry.task_due else "?",
+                    date=format_date(entry.due, lang) if entry.due else "?",
                 )
             )
         )
