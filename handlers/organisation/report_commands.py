@@ -148,6 +148,8 @@ async def list_duties(ctx: HandlerContext) -> Reply:
                 group=names.get(duty.receiving_group_id, "?"),
                 **params,
             )
+            if duty.remind_days_before is not None:
+                line += " – " + ctx._("reminder {days} days before", days=duty.remind_days_before)
         else:
             line = ctx._(
                 "“{title}” from {group}, {interval}, due {date}",

@@ -108,6 +108,7 @@ async def test_a_chair_sets_the_reminder_lead_of_a_report(chat: Conversation) ->
     assert "30 Tage vor Fälligkeit" in await chat.text(
         clara, "/berichtvorlauf R-1 30 Tage", OTHER_GROUP
     )
+    assert "Erinnerung 30 Tage vorher" in await chat.text(dora, "/berichte", OTHER_GROUP)
     services = chat.core.services
     assert await remind_reports(services, datetime(2021, 5, 30, 8, tzinfo=UTC)) == 0
     assert await remind_reports(services, datetime(2021, 5, 31, 8, tzinfo=UTC)) == 1
