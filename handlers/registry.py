@@ -27,6 +27,8 @@ from handlers.members import commands as member_commands
 from handlers.minutes import commands as minutes_commands
 from handlers.organisation import (
     alias_commands,
+    digest_commands,
+    digest_jobs,
     inbox_commands,
     report_commands,
     report_jobs,
@@ -65,6 +67,7 @@ def all_commands() -> tuple[Command, ...]:
         *inbox_commands.COMMANDS,
         *report_commands.COMMANDS,
         *search_commands.COMMANDS,
+        *digest_commands.COMMANDS,
     )
 
 
@@ -83,4 +86,5 @@ def all_jobs() -> tuple[Job, ...]:
         *advisor_jobs.JOBS,
         *email_jobs.JOBS,
         *report_jobs.JOBS,
+        *digest_jobs.JOBS,
     )

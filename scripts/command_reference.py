@@ -58,6 +58,8 @@ HANDLER_CHECKED = {
         "de": "alle sehen; eintragen: Admins, Vorsitz für die Gruppe",
         "en": "anyone lists; records: admins, chairs for their group",
     },
+    "orgsearch": {"de": "Admins, Strategiekreis", "en": "admins, steering body"},
+    "digestshare": {"de": "alle sehen; ändern: Vorsitz", "en": "anyone sees; changes: chairs"},
 }
 
 
@@ -111,6 +113,14 @@ HANDLER_PLACES = {
     name: {"de": "privater Chat, Admin-Gruppe", "en": "private chat, admin group"}
     for name in ADMIN_ONLY
     if name != "resend"  # an admin's decision about one message number: anywhere
+}
+HANDLER_PLACES["orgsearch"] = {
+    "de": "privater Chat, Admin-Gruppe, Chat des Strategiekreises",
+    "en": "private chat, admin group, steering body's chat",
+}
+HANDLER_PLACES["digest"] = {
+    "de": "privater Chat, Admin-Gruppe; `hier`: jeder Chat",
+    "en": "private chat, admin group; `here`: any chat",
 }
 
 

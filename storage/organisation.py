@@ -244,6 +244,12 @@ async def report_duties_due_by(session: AsyncSession, day: date) -> list[ReportD
     )
 
 
+async def longest_report_lead(session: AsyncSession) -> int:
+    """The longest lead a chair set for a report (0 when none did): how far ahead the
+    reminder sweep must look."""
+    return int(await session.scalar(select(func.max(ReportDuty.remind_days_before))) or 0)
+
+
 # --- organisation search --------------------------------------------------------------------
 
 

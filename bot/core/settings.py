@@ -148,6 +148,9 @@ class Settings(BaseSettings):
     # Websites that may show the public advisor page in a frame (origins, comma-separated,
     # e.g. https://www.initiative.example); empty: no site may frame it.
     advisor_list_frame_origins: str = ""
+    # Days before a report between groups is due that the owing group's chairs are reminded
+    # (a chair may set another lead per report: /reportlead).
+    report_remind_days_before: Annotated[int, Field(ge=0, le=365)] = 14
 
     @field_validator(
         "telegram_token",

@@ -150,7 +150,13 @@ async def privacy(ctx: HandlerContext) -> Reply:
         "group reaches that group once the minutes are approved – its text, number, the "
         "meeting and your group's name, nothing else."
     )
-    return Reply("\n\n".join((stored, erasure, guarantees, between_groups)))
+    digest = ctx._(
+        "The organisation's digest and the steering body's search show of your group only "
+        "what its chair shares (/digestshare): by default the decisions of approved minutes "
+        "and the meetings those minutes announce; a chair can limit it to recommendations "
+        "and assignments, or switch it off."
+    )
+    return Reply("\n\n".join((stored, erasure, guarantees, between_groups, digest)))
 
 
 async def date_check(ctx: HandlerContext) -> Reply:

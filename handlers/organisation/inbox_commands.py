@@ -7,7 +7,10 @@ button or number from another group's chat can never touch this group's items.
 
 from __future__ import annotations
 
-from bot.core.dates import format_date
+import re
+from datetime import date
+
+from bot.core.dates import DateParseError, format_date, parse_date
 from bot.core.enums import InboxStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_
@@ -162,17 +165,33 @@ async def take_up(ctx: HandlerContext) -> Reply:
     )
 
 
+_DUE = re.compile(r"(?:^|\s)(?:bis|until|by)\s+(\S+)$", re.IGNORECASE)
+
+
+def _who_and_due(ctx: HandlerContext, text: str) -> tuple[str, date | None]:
+    """ "Dr. Weber bis 15.07.2021": who, and the due date the digest counts as overdue after."""
+    found = _DUE.search(text)
+    if found is None:
+        return text, None
+    try:
+        due = parse_date(found.group(1).rstrip("."), now=ctx.now, tz=ctx.tz)
+    except DateParseError as error:
+        raise UserError(ctx._("“{value}” is no date I can read.", value=found.group(1))) from error
+    return text[: found.start()].strip(), due
+
+
 async def into_task(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
     item, decision = await _open_item(ctx)
     sender = await _sender_name(ctx, item)
-    who = " ".join((ctx.args.get("who") or "").split()) or ctx.group.name
+    who, due = _who_and_due(ctx, " ".join((ctx.args.get("who") or "").split()))
+    who = who or ctx.group.name
     text = f"{decision.text} ({sender}, {decision_label(decision.year, decision.number)})"
     action = await minutes_store.create_action_item(
         ctx.session,
         group_id=ctx.group.id,
         text=text,
-        due=None,
+        due=due,
         assignees=[NewAssignee(name=who)],
         meeting_id=None,
         agenda_item_id=None,
@@ -250,7 +269,10 @@ COMMANDS = (
         N_("Turn an inbox item into an action item"),
         german="alsaufgabe",
         args=(_number_arg(), Arg("who", N_("who"), kind=ArgKind.TEXT, required=False)),
-        details=N_("Without a name the group itself does it. Example: /intotask E-3 Dr. Weber"),
+        details=N_(
+            "Without a name the group itself does it; “until DATE” at the end sets its due "
+            "date. Example: /intotask E-3 Dr. Weber until 15.07.2021"
+        ),
         role=Role.CHAIR,
         scope=Scope.GROUP,
         needs_group=True,

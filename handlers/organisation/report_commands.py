@@ -14,7 +14,7 @@ from handlers.context import HandlerContext
 from handlers.organisation.addressees import candidates
 from handlers.organisation.addressing import match
 from handlers.organisation.numbers import parse_report_ref, report_label
-from handlers.organisation.reports import add_months, parse_interval
+from handlers.organisation.reports import MAX_LEAD_DAYS, add_months, parse_interval, parse_lead
 from storage import agenda as agenda_store
 from storage import minutes as minutes_store
 from storage import organisation as org_store
@@ -83,12 +83,40 @@ async def add_duty(ctx: HandlerContext) -> Reply:
     return Reply(
         ctx._(
             "Report {number} “{title}” to {group}, {interval}, first due on {date}. The chairs "
-            "are reminded two weeks before.",
+            "are reminded {days} days before ({command} changes that).",
             number=report_label(duty.number),
             title=title,
             group=found[0].name,
             interval=_interval_text(ctx, months),
             date=format_date(due, ctx.language),
+            days=ctx.services.settings.report_remind_days_before,
+            command=f"{ctx.command_name('reportlead')} {report_label(duty.number)} 30",
+        )
+    )
+
+
+async def set_lead(ctx: HandlerContext) -> Reply:
+    """How many days before the due date the chairs are reminded of this report."""
+    duty = await _duty(ctx)
+    days = parse_lead(ctx.args["days"])
+    if days is None:
+        raise UserError(
+            ctx._(
+                "Please give the days before the due date as a number from 0 to {limit}, "
+                "e.g. {command}",
+                limit=MAX_LEAD_DAYS,
+                command=f"{ctx.command_name('reportlead')} {report_label(duty.number)} 30",
+            )
+        )
+    duty.remind_days_before = days
+    return Reply(
+        ctx._(
+            "The chairs are reminded of {number} “{title}” {days} days before it is due "
+            "(next due on {date}).",
+            number=report_label(duty.number),
+            title=duty.title,
+            days=days,
+            date=format_date(duty.due_date, ctx.language),
         )
     )
 
@@ -120,6 +148,8 @@ async def list_duties(ctx: HandlerContext) -> Reply:
                 group=names.get(duty.receiving_group_id, "?"),
                 **params,
             )
+            if duty.remind_days_before is not None:
+                line += " – " + ctx._("reminder {days} days before", days=duty.remind_days_before)
         else:
             line = ctx._(
                 "“{title}” from {group}, {interval}, due {date}",
@@ -238,6 +268,20 @@ COMMANDS = (
         german="berichtgeliefert",
         args=(Arg("number", N_("number")),),
         details=N_("Example: /reportdelivered R-1"),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "reportlead",
+        set_lead,
+        N_("Set how many days before a report is due its chairs are reminded"),
+        german="berichtvorlauf",
+        args=(Arg("number", N_("number")), Arg("days", N_("days"), kind=ArgKind.TEXT)),
+        details=N_(
+            "Without it the chairs are reminded REPORT_REMIND_DAYS_BEFORE days (14) before. "
+            "Example: /reportlead R-1 30"
+        ),
         role=Role.CHAIR,
         scope=Scope.GROUP,
         needs_group=True,

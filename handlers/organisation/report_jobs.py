@@ -1,5 +1,6 @@
 """The daily reminder of reports owed between groups: the owing group's chairs hear of each
-due date once, two weeks before it (or at once if it is nearer), never twice."""
+due date once, the report's lead before it (its own, else REPORT_REMIND_DAYS_BEFORE; at once
+if the date is nearer), never twice."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from bot.core.messages import OutgoingMessage
 from handlers.context import Job, Services, local_today
 from handlers.members.audience import audience
 from handlers.organisation.numbers import report_label
-from handlers.organisation.reports import REMIND_DAYS_BEFORE, reminder_due
+from handlers.organisation.reports import reminder_due
 from storage import organisation as org_store
 from storage import outbox, people
 
@@ -22,13 +23,14 @@ def _command_name(services: Services, language: str) -> str:
 
 async def remind_reports(services: Services, now: datetime) -> int:
     today = local_today(services, now)
+    default = services.settings.report_remind_days_before
     queued = 0
     async with services.sessions.begin() as session:
-        due_soon = await org_store.report_duties_due_by(
-            session, today + timedelta(days=REMIND_DAYS_BEFORE)
-        )
+        longest = max(default, await org_store.longest_report_lead(session))
+        due_soon = await org_store.report_duties_due_by(session, today + timedelta(days=longest))
         for duty in due_soon:
-            if not reminder_due(duty.due_date, today, duty.reminded_for):
+            lead = default if duty.remind_days_before is None else duty.remind_days_before
+            if not reminder_due(duty.due_date, today, duty.reminded_for, lead):
                 continue
             owing = await people.group_by_id(session, duty.owing_group_id)
             receiving = await people.group_by_id(session, duty.receiving_group_id)

@@ -3,7 +3,7 @@ chairs when the receiving group's chair deals with it."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 
 from bot.core.enums import InboxStatus
 from bot.core.i18n import Translator
@@ -26,9 +26,21 @@ def status_text(t: Translator, item: InboxItem) -> str:
     return t.gettext("open")
 
 
-async def forwarding_status(ctx: HandlerContext, decisions: Sequence[Decision]) -> dict[int, str]:
-    """ " → AG QS: open" per decision that went to other groups, for the sender's lists."""
+async def forwarding_status(
+    ctx: HandlerContext,
+    decisions: Sequence[Decision],
+    *,
+    receivers: Container[int] | None = None,
+) -> dict[int, str]:
+    """ " → AG QS: open" per decision that went to other groups, for the sender's lists;
+    with `receivers`, only how those groups dealt with it (the others keep it to themselves)."""
     items = await org_store.items_of_decisions(ctx.session, [d.id for d in decisions])
+    if receivers is not None:
+        items = {
+            decision_id: kept
+            for decision_id, found in items.items()
+            if (kept := [i for i in found if i.receiving_group_id in receivers])
+        }
     names = await org_store.group_names(
         ctx.session, {i.receiving_group_id for found in items.values() for i in found}
     )

@@ -20,6 +20,10 @@ from storage.models.calendar import CalendarFeed as CalendarFeed
 from storage.models.delivery import OutboxMessage as OutboxMessage
 from storage.models.delivery import PlatformState as PlatformState
 from storage.models.delivery import ProcessedEvent as ProcessedEvent
+from storage.models.digest import DigestDestination as DigestDestination
+from storage.models.digest import DigestRun as DigestRun
+from storage.models.digest import DigestShare as DigestShare
+from storage.models.digest import OrganisationSettings as OrganisationSettings
 from storage.models.email import EmailAddress as EmailAddress
 from storage.models.mail import ChannelPreference as ChannelPreference
 from storage.models.mail import EmailCode as EmailCode

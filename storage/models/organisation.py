@@ -103,6 +103,8 @@ class ReportDuty(Base):
     every_months: Mapped[int] = mapped_column(Integer)
     due_date: Mapped[date]
     reminded_for: Mapped[date | None]
+    # Days before the due date the chairs are reminded; None: REPORT_REMIND_DAYS_BEFORE.
+    remind_days_before: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None]
     created_by_user_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL")

@@ -24,6 +24,11 @@ GUARANTEES = {
         "reaches that group once the minutes are approved",
         "sobald das Protokoll genehmigt ist",
     ),
+    "digest shows what chairs share": (
+        "of a group only what its chair shares",
+        "only what its chair shares",
+        "nur, was ihr Vorsitz freigibt",
+    ),
     "attendees": (
         "list the group's members as attendees",
         "list the group's members",

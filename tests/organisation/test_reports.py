@@ -7,7 +7,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.app import Core
+from bot.core.clock import FixedClock
 from bot.core.messages import ChatKind, ChatRef
+from bot.core.settings import load_settings
 from handlers.organisation.report_jobs import remind_reports
 from handlers.organisation.reports import add_months, parse_interval, reminder_due
 from tests.harness import GROUP, OTHER_GROUP, Conversation, outbox_rows, person
@@ -92,3 +95,35 @@ async def test_delivery_puts_it_on_the_receivers_next_agenda(chat: Conversation)
     # the next due date is reminded of in its turn
     services = chat.core.services
     assert await remind_reports(services, datetime(2022, 6, 20, 8, tzinfo=UTC)) == 1
+
+
+async def test_a_chair_sets_the_reminder_lead_of_a_report(chat: Conversation) -> None:
+    reply = await chat.text(clara, DUTY, OTHER_GROUP)
+    assert "14 Tage vorher erinnert" in reply
+    assert "nur Vorsitzende" in await chat.text(dora, "/berichtvorlauf R-1 30", OTHER_GROUP)
+    assert "schuldet keinen Bericht R-1" in await chat.text(
+        emil, "/berichtvorlauf R-1 30", THIRD_GROUP
+    )
+    assert "von 0 bis 365" in await chat.text(clara, "/berichtvorlauf R-1 viele", OTHER_GROUP)
+    assert "30 Tage vor Fälligkeit" in await chat.text(
+        clara, "/berichtvorlauf R-1 30 Tage", OTHER_GROUP
+    )
+    assert "Erinnerung 30 Tage vorher" in await chat.text(dora, "/berichte", OTHER_GROUP)
+    services = chat.core.services
+    assert await remind_reports(services, datetime(2021, 5, 30, 8, tzinfo=UTC)) == 0
+    assert await remind_reports(services, datetime(2021, 5, 31, 8, tzinfo=UTC)) == 1
+    assert await remind_reports(services, datetime(2021, 6, 16, 8, tzinfo=UTC)) == 0
+
+
+async def test_the_default_lead_is_a_setting(database_url: str) -> None:
+    settings = load_settings(database_url=database_url, report_remind_days_before=3, _env_file=None)
+    core = await Core.create(settings, FixedClock(datetime(2021, 6, 10, 8, tzinfo=UTC)))
+    try:
+        chat = Conversation(core, admins=[(GROUP, anna), (OTHER_GROUP, clara)])
+        await chat.say(anna, '/registrieren ag "AG Transfer"')
+        await chat.say(clara, '/registrieren fachgruppe "Fachgruppe Handwerk"', OTHER_GROUP)
+        assert "3 Tage vorher erinnert" in await chat.text(clara, DUTY, OTHER_GROUP)
+        assert await remind_reports(core.services, datetime(2021, 6, 26, 8, tzinfo=UTC)) == 0
+        assert await remind_reports(core.services, datetime(2021, 6, 27, 8, tzinfo=UTC)) == 1
+    finally:
+        await core.close()
