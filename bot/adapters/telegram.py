@@ -84,11 +84,15 @@ from bot.outbox.ports import (
 )
 from handlers.delivery.replies import queue_unsent_reply
 from handlers.dispatcher import Dispatcher
+from handlers.processes import claims
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 REPLY_RETRIES = 2
+# A webhook copy of an update another process has in hand waits this long for it (then 503:
+# Telegram posts it again later); a chat's later update waits as long for an earlier one.
+WEBHOOK_WAIT_SECONDS = 30.0
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -355,6 +359,7 @@ class TelegramAdapter:
     command_prefix = "/"
     max_buttons: int | None = None  # an inline keyboard takes what a poll needs
     opens_direct_chats = False  # bots cannot write first
+    single_process: str | None = None  # webhook mode scales out (handlers/processes)
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, router: Router) -> None:
         if not settings.telegram_token:
@@ -394,6 +399,7 @@ class TelegramAdapter:
         )
         self._rights_check: asyncio.Task[None] | None = None
         self._webhook: WebhookServer | None = None
+        self._holder = claims.holder_id()  # this process, as the owner of update claims
 
     @staticmethod
     def _choose_webhook_secret(settings: Settings) -> str | None:
@@ -478,6 +484,7 @@ class TelegramAdapter:
                 port=self.settings.telegram_webhook_port,
                 path=self._webhook_path(),
                 secret=self._webhook_secret,
+                handle=self.handle_posted,
             )
             await self._webhook.start()
             await self.application.bot.set_webhook(
@@ -544,6 +551,32 @@ class TelegramAdapter:
                 log.warning("could not publish the %s command menu", language, exc_info=True)
 
     # --- updates in, replies out ------------------------------------------------------------
+
+    async def handle_posted(self, update: Update) -> int:
+        """A webhook post, with several processes behind one URL: handled here once and in
+        its chat's order (see handlers/processes/claims.py); the HTTP status for Telegram.
+
+        200 for a handled update, or a copy of one; 503 for a copy another process still has
+        in hand after WEBHOOK_WAIT_SECONDS (Telegram posts it again later)."""
+        chat = update.effective_chat
+        claim = claims.UpdateClaim(
+            PLATFORM, update.update_id, str(chat.id) if chat else None, self._holder
+        )
+        services = self.dispatcher.services
+        verdict = await claims.admit(services, claim, max_wait=WEBHOOK_WAIT_SECONDS)
+        if verdict is claims.Claim.HANDLED:
+            log.info("telegram update %s arrived again; handled before", update.update_id)
+            return 200
+        if verdict is claims.Claim.BUSY:
+            return 503
+        token = claims.current_claim.set(claim)
+        try:
+            await self.application.process_update(update)
+        finally:
+            claims.current_claim.reset(token)
+        if not await claims.finish(services, claim):
+            log.warning("telegram update %s was taken over by another process", update.update_id)
+        return 200
 
     async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
