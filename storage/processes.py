@@ -13,7 +13,9 @@ from sqlalchemy import delete, exists, select, update
 from storage.db import Session, dialect_insert
 from storage.models import HandledUpdate, ProcessLease
 
-HANDLING, HANDLED = "handling", "handled"
+# An update is `handling` while in hand, `replying` once its effects are committed and its
+# replies are going out (copies are dropped, a chat's next update still waits), `handled`.
+HANDLING, REPLYING, HANDLED = "handling", "replying", "handled"
 
 
 class Claim(Enum):
@@ -66,11 +68,11 @@ async def claim_update(
             HandledUpdate.platform == platform, HandledUpdate.update_id == update_id
         )
     )
-    return Claim.HANDLED if state == HANDLED else Claim.BUSY
+    return Claim.HANDLED if state in (REPLYING, HANDLED) else Claim.BUSY
 
 
 async def update_state(session: Session, platform: str, update_id: int) -> str | None:
-    """`handling`, `handled` or None (never seen, or purged)."""
+    """`handling`, `replying`, `handled` or None (never seen, or purged)."""
     return await session.scalar(
         select(HandledUpdate.state).where(
             HandledUpdate.platform == platform, HandledUpdate.update_id == update_id
@@ -89,7 +91,7 @@ async def earlier_in_hand(
                 exists().where(
                     HandledUpdate.platform == platform,
                     HandledUpdate.chat_id == chat_id,
-                    HandledUpdate.state == HANDLING,
+                    HandledUpdate.state.in_((HANDLING, REPLYING)),
                     HandledUpdate.update_id < update_id,
                     HandledUpdate.lease_until > now,
                 )
@@ -101,9 +103,9 @@ async def earlier_in_hand(
 async def finish_update(
     session: Session, platform: str, update_id: int, owner: str, now: datetime
 ) -> bool:
-    """Mark the update handled, in the caller's transaction; False when `owner` no longer
-    holds it (its lease ran out and another process took it over): then the caller must
-    roll back its effects, the other process handles it."""
+    """Mark the update's effects committed (`replying`), in the caller's transaction; False
+    when `owner` no longer holds it (its lease ran out and another process took it over):
+    then the caller must roll back its effects, the other process handles it."""
     done = await session.execute(
         update(HandledUpdate)
         .where(
@@ -111,6 +113,23 @@ async def finish_update(
             HandledUpdate.update_id == update_id,
             HandledUpdate.owner == owner,
             HandledUpdate.state == HANDLING,
+        )
+        .values(state=REPLYING, finished_at=now)
+    )
+    return done.rowcount == 1  # type: ignore[attr-defined]
+
+
+async def close_update(
+    session: Session, platform: str, update_id: int, owner: str, now: datetime
+) -> bool:
+    """Mark the update `handled`: all done, replies sent; False when `owner` lost it."""
+    done = await session.execute(
+        update(HandledUpdate)
+        .where(
+            HandledUpdate.platform == platform,
+            HandledUpdate.update_id == update_id,
+            HandledUpdate.owner == owner,
+            HandledUpdate.state.in_((HANDLING, REPLYING)),
         )
         .values(state=HANDLED, finished_at=now)
     )
@@ -122,7 +141,10 @@ async def purge_updates(session: Session, handled_before: datetime) -> int:
     redelivers them."""
     gone = await session.execute(
         delete(HandledUpdate).where(
-            ((HandledUpdate.state == HANDLED) & (HandledUpdate.finished_at < handled_before))
+            (
+                HandledUpdate.state.in_((REPLYING, HANDLED))
+                & (HandledUpdate.finished_at < handled_before)
+            )
             | ((HandledUpdate.state == HANDLING) & (HandledUpdate.lease_until < handled_before))
         )
     )

@@ -559,8 +559,10 @@ class TelegramAdapter:
         200 for a handled update, or a copy of one; 503 for a copy another process still has
         in hand after WEBHOOK_WAIT_SECONDS (Telegram posts it again later)."""
         chat = update.effective_chat
+        # One owner per post: a copy posted to this same process is not "ours" to handle.
+        owner = f"{self._holder}/{secrets.token_hex(4)}"
         claim = claims.UpdateClaim(
-            PLATFORM, update.update_id, str(chat.id) if chat else None, self._holder
+            PLATFORM, update.update_id, str(chat.id) if chat else None, owner
         )
         services = self.dispatcher.services
         verdict = await claims.admit(services, claim, max_wait=WEBHOOK_WAIT_SECONDS)

@@ -7,12 +7,13 @@ handled, it is answered and dropped; while another process has it in hand, the c
 waits for that. A later update of a chat waits while an earlier one of the same chat is
 claimed and not yet handled.
 
-The update is marked handled in the same transaction as the command's effects (the
+The update is marked `replying` in the same transaction as the command's effects (the
 dispatcher calls `finish_in`), so a crash cannot leave the effects committed but the
-update unmarked: a redelivery then either finds it handled or redoes it whole. The
-price: a crash after that commit and before the reply went out loses the reply (never
-doubles it). A holder whose lease ran out and was taken over cannot commit: its
-transaction is rolled back and the new holder's counts.
+update unmarked: a redelivery then either finds it done or redoes it whole. The price: a
+crash after that commit and before the reply went out loses the reply (never doubles
+it). Once the replies are out, the update is `handled` (`finish`) and the chat's next
+update goes ahead, so replies keep the chat's order too. A holder whose lease ran out
+and was taken over cannot commit: its transaction is rolled back, the new holder's counts.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ def holder_id() -> str:
 
 @dataclass
 class UpdateClaim:
-    """An update this process holds; `finished` once marked handled."""
+    """An update this process holds; `finished` once its effects are committed."""
 
     platform: str
     update_id: int
@@ -90,8 +91,8 @@ async def admit(services: Services, claim: UpdateClaim, *, max_wait: float) -> C
 
 
 async def finish_in(session: Session, services: Services) -> None:
-    """Mark the current update handled in `session`'s transaction (no-op without one).
-    Raises ClaimLost when another process took it over meanwhile."""
+    """Mark the current update's effects committed, in `session`'s transaction (no-op
+    without one). Raises ClaimLost when another process took it over meanwhile."""
     claim = current_claim.get()
     if claim is None or claim.finished:
         return
@@ -104,13 +105,9 @@ async def finish_in(session: Session, services: Services) -> None:
 
 
 async def finish(services: Services, claim: UpdateClaim) -> bool:
-    """Mark an update handled on its own, for updates no command transaction marked (chat
-    member changes, ignored chatter); False when another process took it over."""
-    if claim.finished:
-        return True
+    """Mark an update handled once its replies are out (also one no command transaction
+    marked: member changes, ignored chatter); False when another process took it over."""
     async with services.sessions.begin() as session:
-        done = await processes.finish_update(
+        return await processes.close_update(
             session, claim.platform, claim.update_id, claim.owner, services.clock.now()
         )
-    claim.finished = done
-    return done
