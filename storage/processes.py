@@ -161,10 +161,16 @@ class LeaseHolder:
 
 
 async def acquire_lease(
-    session: Session, name: str, holder: str, now: datetime, ttl: timedelta
+    session: Session,
+    name: str,
+    holder: str,
+    now: datetime,
+    ttl: timedelta,
+    *,
+    dead: str | None = None,
 ) -> LeaseHolder | None:
-    """Take the lease `name` for `holder` (new, ours, or run out); None when taken, else
-    the current holder, who keeps it."""
+    """Take the lease `name` for `holder` (new, ours, run out, or held by `dead`, a holder
+    known to be gone); None when taken, else the current holder, who keeps it."""
     inserted = await session.execute(
         dialect_insert(session)(ProcessLease)
         .values(name=name, holder=holder, acquired_at=now, renewed_at=now, expires_at=now + ttl)
@@ -176,7 +182,9 @@ async def acquire_lease(
         update(ProcessLease)
         .where(
             ProcessLease.name == name,
-            (ProcessLease.expires_at <= now) | (ProcessLease.holder == holder),
+            (ProcessLease.expires_at <= now)
+            | (ProcessLease.holder == holder)
+            | (ProcessLease.holder == (dead or holder)),
         )
         .values(holder=holder, acquired_at=now, renewed_at=now, expires_at=now + ttl)
     )
