@@ -19,6 +19,7 @@ from storage import processes
 from storage.models import HandledUpdate, ProcessLease, User
 from storage.processes import Claim
 from tests.harness import Conversation, dm, person
+from tests.postgres import PostgresCluster
 
 LEASE = timedelta(seconds=60)
 
@@ -151,3 +152,24 @@ async def test_a_holder_that_crashed_on_this_machine_is_replaced_at_once(core: C
         await lease(core, f"{socket.gethostname()}:{os.getpid()}:ghi", lost).acquire()
     await successor.release()
     await dead.release()  # only stops its heartbeat: the lease is no longer its to give up
+
+
+async def test_processes_starting_at_once_migrate_a_fresh_database_once(
+    postgres: PostgresCluster,
+) -> None:
+    """Four processes started together on a new PostgreSQL database: without the lock
+    around migrations, all but one fail creating tables the first already created."""
+    import asyncio
+
+    from storage.db import create_engine
+    from storage.migrate import current_revision, upgrade_to_head
+
+    url = postgres.create_database("four_starts")
+    engines = [create_engine(url) for _ in range(4)]
+    try:
+        async with asyncio.timeout(120):  # without the lock they may also deadlock
+            await asyncio.gather(*(upgrade_to_head(engine) for engine in engines))
+        assert await current_revision(engines[0]) is not None
+    finally:
+        for engine in engines:
+            await engine.dispose()
