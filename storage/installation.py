@@ -26,3 +26,18 @@ async def calendar_domain(session: Session, now: datetime) -> str:
     found = await get_state(session, *CALENDAR_DOMAIN)
     assert found is not None
     return found
+
+
+WEBHOOK_SECRET = ("installation", "telegram_webhook_secret")
+
+
+async def webhook_secret(session: Session, now: datetime) -> str:
+    """The Telegram webhook secret when TELEGRAM_WEBHOOK_SECRET is not set: random, made on
+    first use, the same for every process on this database (the first insert wins)."""
+    found = await get_state(session, *WEBHOOK_SECRET)
+    if found:
+        return found
+    await insert_state_once(session, *WEBHOOK_SECRET, secrets.token_urlsafe(32), now)
+    found = await get_state(session, *WEBHOOK_SECRET)
+    assert found is not None
+    return found

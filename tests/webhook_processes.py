@@ -45,16 +45,14 @@ async def webhook_processes(
         bots: list[TelegramBot] = []
         try:
             for port in ports:
-                settings = settings_for(
-                    fake,
-                    tmp_path,
-                    database_url=database_url,
-                    telegram_mode="webhook",
-                    telegram_webhook_port=port,
-                    telegram_webhook_url=balancer.url(HOOK_PATH),
-                    telegram_webhook_secret=SECRET,
-                    **extra,
-                )
+                webhook = {
+                    "database_url": database_url,
+                    "telegram_mode": "webhook",
+                    "telegram_webhook_port": port,
+                    "telegram_webhook_url": balancer.url(HOOK_PATH),
+                    "telegram_webhook_secret": SECRET,
+                }
+                settings = settings_for(fake, tmp_path, **(webhook | extra))
                 bots.append(await start_telegram_bot(fake, settings, clock))
                 await listening(port)
             yield Deployment(bots, balancer, [f"{backend}/{HOOK_PATH}" for backend in backends])

@@ -85,6 +85,7 @@ from bot.outbox.ports import (
 from handlers.delivery.replies import queue_unsent_reply
 from handlers.dispatcher import Dispatcher
 from handlers.processes import claims
+from handlers.processes.webhook_secret import shared_webhook_secret
 
 log = logging.getLogger(__name__)
 
@@ -368,7 +369,9 @@ class TelegramAdapter:
         self.dispatcher = dispatcher
         self.router = router
         register_secret(settings.telegram_token)
-        self._webhook_secret = self._choose_webhook_secret(settings)
+        self._webhook_secret = settings.telegram_webhook_secret
+        if self._webhook_secret:
+            register_secret(self._webhook_secret)
         self.application = (
             ApplicationBuilder()
             .token(settings.telegram_token)
@@ -401,20 +404,20 @@ class TelegramAdapter:
         self._webhook: WebhookServer | None = None
         self._holder = claims.holder_id()  # this process, as the owner of update claims
 
-    @staticmethod
-    def _choose_webhook_secret(settings: Settings) -> str | None:
+    async def _choose_webhook_secret(self) -> str:
         """Webhook mode always has a secret: without one anybody could post forged updates.
 
-        Without TELEGRAM_WEBHOOK_SECRET a random one is made for this run and registered with
-        setWebhook at every start, so Telegram sends it and posts without it are refused
-        (compared in constant time, see telegram_webhook.py).
+        Without TELEGRAM_WEBHOOK_SECRET a random one is made once per installation and kept
+        in the database, so every process behind one URL registers and expects the same
+        (a secret per process would leave all but the last to call setWebhook refusing
+        Telegram's posts). Posts without it are refused (constant time, telegram_webhook.py).
         """
-        if settings.telegram_mode is not TelegramMode.WEBHOOK:
-            return None
-        secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+        if self._webhook_secret:
+            return self._webhook_secret
+        secret = await shared_webhook_secret(self.dispatcher.services)
         register_secret(secret)
-        if not settings.telegram_webhook_secret:
-            log.info("telegram: no TELEGRAM_WEBHOOK_SECRET set; using a random one for this run")
+        log.info("telegram: no TELEGRAM_WEBHOOK_SECRET set; using this installation's own")
+        self._webhook_secret = secret
         return secret
 
     # --- Platform protocol (what handlers may ask) ---------------------------------------
@@ -477,19 +480,19 @@ class TelegramAdapter:
         if self.settings.telegram_mode is TelegramMode.WEBHOOK:
             if not self.settings.telegram_webhook_url:
                 raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
-            assert self._webhook_secret is not None
+            secret = await self._choose_webhook_secret()
             self._webhook = WebhookServer(
                 self.application,
                 listen=self.settings.telegram_webhook_listen,
                 port=self.settings.telegram_webhook_port,
                 path=self._webhook_path(),
-                secret=self._webhook_secret,
+                secret=secret,
                 handle=self.handle_posted,
             )
             await self._webhook.start()
             await self.application.bot.set_webhook(
                 url=self.settings.telegram_webhook_url,
-                secret_token=self._webhook_secret,
+                secret_token=secret,
                 allowed_updates=allowed,
             )
         else:

@@ -144,3 +144,25 @@ async def test_updates_through_the_load_balancer_are_spread_and_each_answered_on
                     .where(HandledUpdate.state == "handled")
                 )
             assert handled == 30
+
+
+async def test_processes_without_a_configured_secret_share_the_installations_own(
+    telegram: FakeTelegram,
+    postgres: PostgresCluster,
+    tmp_path: Path,
+    http: aiohttp.ClientSession,
+) -> None:
+    """Each process registers the secret with setWebhook at its start; one random secret
+    per process would leave all but the last refusing Telegram's posts (403)."""
+    database_url = postgres.create_database("webhook_secret")
+    people(telegram)
+    async with webhook_processes(
+        telegram, database_url, tmp_path, 2, telegram_webhook_secret=None
+    ) as deployment:
+        registered = telegram.webhook_secret
+        assert registered and registered != SECRET
+        for index, hook in enumerate(deployment.hooks):
+            update = text_update(telegram, 7100 + index, ANNA, f"/s{index}")
+            async with http.post(hook, json=update, headers={SECRET_HEADER: registered}) as r:
+                assert r.status == 200
+        assert len(telegram.messages_in(ANNA)) == 2
