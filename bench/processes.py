@@ -70,6 +70,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores of this machine spent on anything but idling, so far."""
+    fields = [int(value) for value in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / TICKS
+
+
 def postgres_pids(cluster: PostgresCluster) -> list[int]:
     """The postmaster of `cluster` and its children (backends, writer, checkpointer …)."""
     postmaster = int((cluster.root / "data" / "postmaster.pid").read_text().split()[0])
@@ -161,6 +168,7 @@ async def run_setting(
                         sum(cpu_seconds(p) for p in bots),
                         sum(cpu_seconds(p) for p in pg),
                         time.process_time(),
+                        machine_busy_seconds(),
                     )
                     started = time.perf_counter()
                     for i in range(commands):
@@ -178,6 +186,10 @@ async def run_setting(
                         "postgres": sum(cpu_seconds(p) for p in pg) - before[1],
                         "fake_api_and_balancer": time.process_time() - before[2],
                     }
+                    # what else ran on the machine meanwhile (other people's work)
+                    cpu["other_work"] = max(
+                        0.0, machine_busy_seconds() - before[3] - sum(cpu.values())
+                    )
                     await asyncio.sleep(0.5)  # a doubled reply would have arrived by now
                     out_of_order, twice, missing = count_replies(fake, users, commands)
                     share = [balancer.forwarded[b] for b in balancer.backends]
@@ -261,12 +273,20 @@ async def main() -> None:
     per_command = {
         str(c): {
             name: round(1000 * statistics.mean(r.cpu[name] / r.commands for r in results[c]), 2)
-            for name in ("bot", "postgres", "fake_api_and_balancer")
+            for name in ("bot", "postgres", "fake_api_and_balancer", "other_work")
         }
         for c in counts
     }
+    ours = ("bot", "postgres", "fake_api_and_balancer")
     busy = {
-        str(c): round(statistics.mean(sum(r.cpu.values()) / r.seconds for r in results[c]), 2)
+        str(c): {
+            "ours": round(
+                statistics.mean(sum(r.cpu[n] for n in ours) / r.seconds for r in results[c]), 2
+            ),
+            "other_work": round(
+                statistics.mean(r.cpu["other_work"] / r.seconds for r in results[c]), 2
+            ),
+        }
         for c in counts
     }
     everything = [r for c in counts for r in results[c]]
@@ -276,7 +296,7 @@ async def main() -> None:
                 "commands_per_s": {str(c): round(rate[c], 1) for c in counts},
                 "ratio_vs_one": {str(c): round(rate[c] / base, 3) for c in counts},
                 "cpu_ms_per_command": per_command,
-                "cores_busy_measured": busy,
+                "cores_busy": busy,
                 "cores": os.cpu_count(),
                 "out_of_order": sum(r.out_of_order for r in everything),
                 "handled_twice": sum(r.handled_twice for r in everything),
@@ -289,5 +309,13 @@ async def main() -> None:
     )
 
 
+async def cancellable() -> None:
+    """main(), cancelled by SIGTERM like by Ctrl-C: the bots and the cluster are stopped."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    await main()
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(cancellable())
