@@ -120,6 +120,7 @@ async def test_registered_jobs_close_polls_and_make_series_occurrences(core) -> 
         "outbox_retention",
         "advisor_escalation",
         "report_reminders",
+        "handled_updates_retention",
     ]
     for job in (*jobs.every_sweep(), *jobs.daily()):
         await job.run(core.services, clock.now())
