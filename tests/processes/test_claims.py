@@ -173,3 +173,32 @@ async def test_processes_starting_at_once_migrate_a_fresh_database_once(
     finally:
         for engine in engines:
             await engine.dispose()
+
+
+async def test_a_holder_whose_lease_was_taken_stops_itself(core: Core) -> None:
+    """It could not renew in time (a long pause, the database away) and another process
+    took over: the heartbeat finds out and stops this one, so two never sync at once."""
+    import asyncio
+
+    from sqlalchemy import update
+
+    lost: list[str] = []
+    held = SingleProcessLease(
+        core.services,
+        "matrix_sync",
+        "host-a:1",
+        heartbeat_seconds=0.1,
+        on_lost=lambda: lost.append("host-a:1"),
+    )
+    await held.acquire()
+    async with core.services.sessions.begin() as session:
+        await session.execute(update(ProcessLease).values(holder="host-b:2"))
+    for _ in range(50):
+        if lost:
+            break
+        await asyncio.sleep(0.05)
+    assert lost == ["host-a:1"]
+    await held.release()
+    async with core.services.sessions() as session:
+        row = await session.get(ProcessLease, "matrix_sync")
+        assert row is not None and row.holder == "host-b:2"  # not the lost holder's to give up

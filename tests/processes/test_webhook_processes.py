@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from sqlalchemy import func, select
 
 from bot.core.messages import IncomingMessage, Reply
@@ -166,3 +167,36 @@ async def test_processes_without_a_configured_secret_share_the_installations_own
             async with http.post(hook, json=update, headers={SECRET_HEADER: registered}) as r:
                 assert r.status == 200
         assert len(telegram.messages_in(ANNA)) == 2
+
+
+async def test_a_copy_still_in_another_process_hands_gets_503_and_is_handled_once(
+    telegram: FakeTelegram,
+    postgres: PostgresCluster,
+    tmp_path: Path,
+    http: aiohttp.ClientSession,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The copy does not wait for ever: 503 tells Telegram to post it again later; by
+    then the first process has finished, and the copy is answered 200 and dropped."""
+    import bot.adapters.telegram as telegram_adapter
+
+    monkeypatch.setattr(telegram_adapter, "WEBHOOK_WAIT_SECONDS", 0.3)
+    database_url = postgres.create_database("webhook_busy")
+    people(telegram)
+    async with webhook_processes(telegram, database_url, tmp_path, 2) as deployment:
+        dispatcher = deployment.bots[0].adapter.dispatcher
+        real_handle = dispatcher.handle
+
+        async def slowly(message: IncomingMessage, platform: Platform) -> list[Reply]:
+            await asyncio.sleep(1.5)
+            return await real_handle(message, platform)
+
+        dispatcher.handle = slowly  # type: ignore[method-assign]
+        update = text_update(telegram, 7201, ANNA, "/langsam")
+        first = asyncio.create_task(post(http, deployment.hooks[0], update))
+        await asyncio.sleep(0.3)
+        assert await post(http, deployment.hooks[1], update) == 503
+        assert await first == 200
+        assert await post(http, deployment.hooks[1], update) == 200
+        await asyncio.sleep(0.3)
+        assert len(telegram.messages_in(ANNA)) == 1
