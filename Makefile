@@ -56,3 +56,7 @@ clean:
 .PHONY: bench-email
 bench-email: $(VENV)/.installed-dev
 	$(PY) bench/email.py
+
+.PHONY: bench-processes
+bench-processes: $(VENV)/.installed-dev
+	$(PY) bench/processes.py --processes 1,2,4

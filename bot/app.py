@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
-from bot.adapters import platform_traits
+from bot.adapters import AdapterStartError, platform_traits
 from bot.adapters.email.sender import EmlSender, SmtpSender, mail_sender
 from bot.core.clock import Clock, SystemClock
 from bot.core.platform import Standing
@@ -22,6 +22,8 @@ from bot.scheduler.runner import SweepScheduler
 from handlers.context import Services
 from handlers.delivery.outage import notifier as outage_notifier
 from handlers.dispatcher import Dispatcher
+from handlers.processes.claims import holder_id
+from handlers.processes.leases import LeaseHeld, SingleProcessLease
 from handlers.registry import build_router
 from storage import installation
 from storage.db import Engine, create_engine, session_factory
@@ -38,6 +40,9 @@ class Adapter(Protocol):
     """A chat platform connection: receives messages, renders replies, delivers the outbox."""
 
     name: str
+    # The name of a lease only one process may hold while this adapter runs (see
+    # handlers/processes/leases.py); None: any number of processes may run it.
+    single_process: str | None
 
     @property
     def sender(self) -> Sender: ...
@@ -206,11 +211,14 @@ async def run_adapters(
     """Start every adapter, the delivery worker and (with `feeds`) the calendar feed server
     on one event loop until `stop` is set."""
     started: list[Adapter] = []
+    leases: list[SingleProcessLease] = []
     mail: SmtpSender | EmlSender | None = None
     try:
         if feeds:
             await core.keep_feeds_running()
         for adapter in adapters:
+            if adapter.single_process:
+                leases.append(await _single_process(core, adapter.single_process, stop))
             core.services.presence[adapter.name] = adapter
             await adapter.start()
             started.append(adapter)
@@ -231,6 +239,25 @@ async def run_adapters(
                 await adapter.stop()
             except Exception:
                 log.exception("error while stopping the %s adapter", adapter.name)
+        for lease in leases:
+            await lease.release()
         await core.close()
         if mail is not None:
             await mail.close()
+
+
+async def _single_process(core: Core, name: str, stop: asyncio.Event) -> SingleProcessLease:
+    """Hold the lease `name` while running, or refuse to start: another live process has
+    it (Matrix: one syncing process, see README "Operations"). Losing it stops this one."""
+    lease = SingleProcessLease(
+        core.services,
+        name,
+        holder_id(),
+        heartbeat_seconds=core.settings.matrix_lease_heartbeat_seconds,
+        on_lost=stop.set,
+    )
+    try:
+        await lease.acquire()
+    except LeaseHeld as exc:
+        raise AdapterStartError(str(exc)) from None
+    return lease

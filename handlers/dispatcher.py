@@ -23,6 +23,7 @@ from handlers.context import HandlerContext, Services
 from handlers.members import leaving
 from handlers.members.presence import still_member
 from handlers.members.roles import end_derived_role, is_derived_role
+from handlers.processes.claims import ClaimLost, finish_in
 from storage import outbox, people
 from storage.db import Session
 from storage.models import Group, Identity, Membership
@@ -57,6 +58,9 @@ class Dispatcher:
         try:
             async with self.services.sessions() as session:
                 replies, enqueued = await self._handle(session, message, platform, call, now)
+        except ClaimLost:
+            log.warning("another process took over this update; its effects were rolled back")
+            return []
         except Exception:
             log.exception("unexpected error while handling %r from %s", text[:200], message.chat)
             code = (message.sender.language_code or "").split("-")[0].lower()
@@ -170,8 +174,10 @@ class Dispatcher:
             # private chat, messages waiting for it, their membership): redo it and commit.
             await session.rollback()
             _, released, _, _ = await self._bookkeeping(session, message, platform, now)
+            await finish_in(session, self.services)
             await session.commit()
             return [Reply(text)], bool(released)
+        await finish_in(session, self.services)  # in the same transaction as the effects
         await session.commit()
         return replies, bool(released or ctx.enqueued)
 

@@ -37,6 +37,7 @@ from handlers.organisation import (
 from handlers.personal_data import commands as personal_data_commands
 from handlers.polls import commands as poll_commands
 from handlers.polls import jobs as poll_jobs
+from handlers.processes import jobs as process_jobs
 from handlers.reminders import commands as reminder_commands
 from handlers.reminders import jobs as reminder_jobs
 
@@ -87,4 +88,5 @@ def all_jobs() -> tuple[Job, ...]:
         *email_jobs.JOBS,
         *report_jobs.JOBS,
         *digest_jobs.JOBS,
+        *process_jobs.JOBS,
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,8 +20,18 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+# Any constant both processes agree on: the key of the advisory lock around migrations.
+MIGRATION_LOCK = 0x61672D6D6967  # "ag-mig"
+
+
 async def upgrade_to_head(engine: AsyncEngine, revision: str = "head") -> None:
+    """Several processes starting at once on PostgreSQL (README "Operations") take turns:
+    the first migrates, the others wait for its commit and then find nothing to do."""
     async with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+            )
         await connection.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
 
 

@@ -52,15 +52,14 @@ class TelegramSetup:
 
 def settings_for(fake: FakeTelegram, tmp_path: Path, **extra: object) -> Settings:
     """Settings for a bot on `fake` with its database in `tmp_path`; `extra` adds or overrides."""
-    return load_settings(
-        _env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        telegram_token=fake.token,
-        telegram_base_url=fake.base_url,
-        telegram_base_file_url=fake.base_file_url,
-        outbox_poll_seconds=0.2,
-        **extra,
-    )
+    defaults: dict[str, object] = {
+        "database_url": f"sqlite:///{tmp_path / 'bot.db'}",
+        "telegram_token": fake.token,
+        "telegram_base_url": fake.base_url,
+        "telegram_base_file_url": fake.base_file_url,
+        "outbox_poll_seconds": 0.2,
+    }
+    return load_settings(_env_file=None, **(defaults | extra))
 
 
 async def start_telegram_bot(

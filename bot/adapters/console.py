@@ -89,6 +89,7 @@ class ConsoleAdapter:
     command_prefix = "/"
     max_buttons: int | None = None  # numbered [1] [2] … pressed with :press N
     opens_direct_chats = False  # a console has no private chats to open
+    single_process: str | None = None
 
     def __init__(
         self,

@@ -242,6 +242,7 @@ class MatrixAdapter:
     max_text_length = MAX_TEXT
     max_buttons = len(KEYCAPS)  # buttons are keycap reactions
     opens_direct_chats = True  # bots may invite people to a direct room
+    single_process = "matrix_sync"  # two syncing processes would each answer every command
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, services: Services) -> None:
         if not settings.matrix_homeserver or not settings.matrix_user_id:

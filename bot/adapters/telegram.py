@@ -84,11 +84,16 @@ from bot.outbox.ports import (
 )
 from handlers.delivery.replies import queue_unsent_reply
 from handlers.dispatcher import Dispatcher
+from handlers.processes import claims
+from handlers.processes.webhook_secret import shared_webhook_secret
 
 log = logging.getLogger(__name__)
 
 PLATFORM = "telegram"
 REPLY_RETRIES = 2
+# A webhook copy of an update another process has in hand waits this long for it (then 503:
+# Telegram posts it again later); a chat's later update waits as long for an earlier one.
+WEBHOOK_WAIT_SECONDS = 30.0
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -355,6 +360,7 @@ class TelegramAdapter:
     command_prefix = "/"
     max_buttons: int | None = None  # an inline keyboard takes what a poll needs
     opens_direct_chats = False  # bots cannot write first
+    single_process: str | None = None  # webhook mode scales out (handlers/processes)
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher, router: Router) -> None:
         if not settings.telegram_token:
@@ -363,7 +369,9 @@ class TelegramAdapter:
         self.dispatcher = dispatcher
         self.router = router
         register_secret(settings.telegram_token)
-        self._webhook_secret = self._choose_webhook_secret(settings)
+        self._webhook_secret = settings.telegram_webhook_secret
+        if self._webhook_secret:
+            register_secret(self._webhook_secret)
         self.application = (
             ApplicationBuilder()
             .token(settings.telegram_token)
@@ -394,21 +402,22 @@ class TelegramAdapter:
         )
         self._rights_check: asyncio.Task[None] | None = None
         self._webhook: WebhookServer | None = None
+        self._holder = claims.holder_id()  # this process, as the owner of update claims
 
-    @staticmethod
-    def _choose_webhook_secret(settings: Settings) -> str | None:
+    async def _choose_webhook_secret(self) -> str:
         """Webhook mode always has a secret: without one anybody could post forged updates.
 
-        Without TELEGRAM_WEBHOOK_SECRET a random one is made for this run and registered with
-        setWebhook at every start, so Telegram sends it and posts without it are refused
-        (compared in constant time, see telegram_webhook.py).
+        Without TELEGRAM_WEBHOOK_SECRET a random one is made once per installation and kept
+        in the database, so every process behind one URL registers and expects the same
+        (a secret per process would leave all but the last to call setWebhook refusing
+        Telegram's posts). Posts without it are refused (constant time, telegram_webhook.py).
         """
-        if settings.telegram_mode is not TelegramMode.WEBHOOK:
-            return None
-        secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
+        if self._webhook_secret:
+            return self._webhook_secret
+        secret = await shared_webhook_secret(self.dispatcher.services)
         register_secret(secret)
-        if not settings.telegram_webhook_secret:
-            log.info("telegram: no TELEGRAM_WEBHOOK_SECRET set; using a random one for this run")
+        log.info("telegram: no TELEGRAM_WEBHOOK_SECRET set; using this installation's own")
+        self._webhook_secret = secret
         return secret
 
     # --- Platform protocol (what handlers may ask) ---------------------------------------
@@ -471,18 +480,19 @@ class TelegramAdapter:
         if self.settings.telegram_mode is TelegramMode.WEBHOOK:
             if not self.settings.telegram_webhook_url:
                 raise ValueError("TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL")
-            assert self._webhook_secret is not None
+            secret = await self._choose_webhook_secret()
             self._webhook = WebhookServer(
                 self.application,
                 listen=self.settings.telegram_webhook_listen,
                 port=self.settings.telegram_webhook_port,
                 path=self._webhook_path(),
-                secret=self._webhook_secret,
+                secret=secret,
+                handle=self.handle_posted,
             )
             await self._webhook.start()
             await self.application.bot.set_webhook(
                 url=self.settings.telegram_webhook_url,
-                secret_token=self._webhook_secret,
+                secret_token=secret,
                 allowed_updates=allowed,
             )
         else:
@@ -544,6 +554,34 @@ class TelegramAdapter:
                 log.warning("could not publish the %s command menu", language, exc_info=True)
 
     # --- updates in, replies out ------------------------------------------------------------
+
+    async def handle_posted(self, update: Update) -> int:
+        """A webhook post, with several processes behind one URL: handled here once and in
+        its chat's order (see handlers/processes/claims.py); the HTTP status for Telegram.
+
+        200 for a handled update, or a copy of one; 503 for a copy another process still has
+        in hand after WEBHOOK_WAIT_SECONDS (Telegram posts it again later)."""
+        chat = update.effective_chat
+        # One owner per post: a copy posted to this same process is not "ours" to handle.
+        owner = f"{self._holder}/{secrets.token_hex(4)}"
+        claim = claims.UpdateClaim(
+            PLATFORM, update.update_id, str(chat.id) if chat else None, owner
+        )
+        services = self.dispatcher.services
+        verdict = await claims.admit(services, claim, max_wait=WEBHOOK_WAIT_SECONDS)
+        if verdict is claims.Claim.HANDLED:
+            log.info("telegram update %s arrived again; handled before", update.update_id)
+            return 200
+        if verdict is claims.Claim.BUSY:
+            return 503
+        token = claims.current_claim.set(claim)
+        try:
+            await self.application.process_update(update)
+        finally:
+            claims.current_claim.reset(token)
+        if not await claims.finish(services, claim):
+            log.warning("telegram update %s was taken over by another process", update.update_id)
+        return 200
 
     async def _on_message(self, update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message

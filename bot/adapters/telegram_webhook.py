@@ -5,11 +5,17 @@ reason: PTB compares the secret header with `!=`, whose running time tells an at
 much of a guess was right. Here the comparison is `hmac.compare_digest` (constant time).
 Posts without the right secret get 403 and change nothing; the updates go into the
 application's queue exactly as PTB's own webhook would put them there.
+
+With `handle` given (the adapter's, see TelegramAdapter.handle_posted), a post is answered
+only once its update was handled, with the status `handle` returns: Telegram delivers an
+update again until it gets a 2xx, so an update whose process died mid-way is not lost, and
+the copies are recognised by their update_id (handlers/processes/claims.py).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from hmac import compare_digest
 
 from aiohttp import web
@@ -31,9 +37,17 @@ class WebhookServer:
     """Listens on `listen`:`port` for POSTs to `/path` while running."""
 
     def __init__(
-        self, application: Application, *, listen: str, port: int, path: str, secret: str
+        self,
+        application: Application,
+        *,
+        listen: str,
+        port: int,
+        path: str,
+        secret: str,
+        handle: Callable[[Update], Awaitable[int]] | None = None,
     ) -> None:
         self._application = application
+        self._handle = handle
         self._listen, self._port, self._path = listen, port, "/" + path.lstrip("/")
         self._secret = secret
         self._runner: web.AppRunner | None = None
@@ -59,5 +73,7 @@ class WebhookServer:
             update = Update.de_json(data, self._application.bot)
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400)
+        if self._handle is not None:
+            return web.Response(status=await self._handle(update))
         await self._application.update_queue.put(update)
         return web.Response()

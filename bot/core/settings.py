@@ -151,6 +151,14 @@ class Settings(BaseSettings):
     # Days before a report between groups is due that the owing group's chairs are reminded
     # (a chair may set another lead per report: /reportlead).
     report_remind_days_before: Annotated[int, Field(ge=0, le=365)] = 14
+    # Several processes (webhook mode): a process holds a Telegram update it handles this
+    # long; if it dies meanwhile, the update's redelivery is handled by another after that.
+    telegram_update_lease_seconds: Annotated[float, Field(ge=1, le=3600)] = 60.0
+    # Handled update ids are kept this long (Telegram redelivers for up to 24 hours).
+    telegram_update_retention_hours: Annotated[float, Field(ge=25, le=24 * 30)] = 48.0
+    # The one Matrix syncing process renews its lease this often; a second one is refused
+    # while it runs, and may start once a crashed holder's lease (3 times this) ran out.
+    matrix_lease_heartbeat_seconds: Annotated[float, Field(ge=0.1, le=600)] = 10.0
 
     @field_validator(
         "telegram_token",

@@ -53,6 +53,8 @@ from storage.models.polls import Poll as Poll
 from storage.models.polls import PollMessage as PollMessage
 from storage.models.polls import PollOption as PollOption
 from storage.models.polls import PollVote as PollVote
+from storage.models.processes import HandledUpdate as HandledUpdate
+from storage.models.processes import ProcessLease as ProcessLease
 from storage.models.reminders import GroupReminderSettings as GroupReminderSettings
 from storage.models.reminders import ReminderLog as ReminderLog
 from storage.models.reminders import UserReminderSettings as UserReminderSettings

@@ -135,15 +135,21 @@ class FakeTelegram(World, Faults, Log):
         privacy_mode: bool = False,
         webhook_retry_delay: float = 0.05,
         callback_query_timeout: float | None = None,
+        webhook_parallel: bool = False,
     ) -> None:
         """``privacy_mode=True`` drops plain group texts like Telegram's default privacy mode;
-        ``callback_query_timeout`` makes queries expire (Telegram: ~15 s) for timeout tests."""
+        ``callback_query_timeout`` makes queries expire (Telegram: ~15 s) for timeout tests.
+        ``webhook_parallel=True`` posts like Telegram's Bot API server does: up to the
+        webhook's ``max_connections`` posts at once, but one chat's updates one after the
+        other (the next only after the previous was answered 2xx); the default posts one
+        update at a time, all in order."""
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.bot_username = bot_username
         self.bot_first_name = bot_first_name
         self.privacy_mode = privacy_mode
         self.webhook_retry_delay = webhook_retry_delay
+        self.webhook_parallel = webhook_parallel
         self.callback_query_timeout = callback_query_timeout
         self.port: int | None = None
         self.base_url = ""
@@ -496,7 +502,8 @@ class FakeTelegram(World, Faults, Log):
         self.webhook_url, self.webhook_secret = url, secret
         self._webhook_error = None
         await self._stop_webhook_worker()
-        self._webhook_task = asyncio.create_task(self._webhook_worker(url, secret))
+        worker = self._webhook_pool if self.webhook_parallel else self._webhook_worker
+        self._webhook_task = asyncio.create_task(worker(url, secret))
         self._update_signal.fire()  # pending long polls now end with 409 on their next check
         return _Ok(True, "Webhook is already set" if unchanged else "Webhook was set")
 
@@ -556,6 +563,72 @@ class FakeTelegram(World, Faults, Log):
                 backoff = self.webhook_retry_delay
                 continue
             self._webhook_error = (int(time.time()), error)
+            await self._sleep(backoff)
+            backoff = min(backoff * 2, 2.0)
+
+    async def _webhook_pool(self, url: str, secret: str | None) -> None:
+        """Deliver over up to ``max_connections`` connections at once, a chat's updates in
+        order: only the earliest pending update of a chat may be in flight."""
+        in_flight: set[int] = set()
+        connections = [
+            self._webhook_connection(url, secret, in_flight)
+            for _ in range(self._webhook_max_connections)
+        ]
+        await asyncio.gather(*connections)
+
+    @staticmethod
+    def _queue_of(update: JSON) -> int:
+        """The chat an update belongs to (its delivery queue), as Telegram groups them."""
+        for kind in ("message", "edited_message", "chat_member", "my_chat_member"):
+            if kind in update:
+                return int(update[kind]["chat"]["id"])
+        if "callback_query" in update:
+            query = update["callback_query"]
+            message = query.get("message")
+            return int(message["chat"]["id"]) if message else int(query["from"]["id"])
+        return 0
+
+    def _next_deliverable(self, in_flight: set[int]) -> JSON | None:
+        passed: set[int] = set()
+        for update in self._updates:
+            queue = self._queue_of(update)
+            if queue not in in_flight and queue not in passed:
+                return update
+            passed.add(queue)
+        return None
+
+    async def _webhook_connection(self, url: str, secret: str | None, in_flight: set[int]) -> None:
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        backoff = self.webhook_retry_delay
+        while not self._closing and self.webhook_url == url:
+            update = self._next_deliverable(in_flight) if self._session is not None else None
+            if update is None or self._session is None:
+                await self._update_signal.wait(None)
+                continue
+            queue = self._queue_of(update)
+            in_flight.add(queue)
+            error: str | None = None
+            try:
+                async with self._session.post(
+                    url, json=update, headers=headers, timeout=aiohttp.ClientTimeout(total=60)
+                ) as resp:
+                    await resp.read()
+                    if not 200 <= resp.status < 300:
+                        error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                error = f"Connection failed: {exc.__class__.__name__}"
+            finally:
+                in_flight.discard(queue)
+            if error is None:
+                with contextlib.suppress(ValueError):
+                    self._updates.remove(update)
+                self.webhook_deliveries += 1
+                self._state_signal.fire()
+                self._update_signal.fire()  # the chat's next update may go now
+                backoff = self.webhook_retry_delay
+                continue
+            self._webhook_error = (int(time.time()), error)
+            self._update_signal.fire()
             await self._sleep(backoff)
             backoff = min(backoff * 2, 2.0)
 

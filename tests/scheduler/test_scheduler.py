@@ -121,6 +121,7 @@ async def test_registered_jobs_close_polls_and_make_series_occurrences(core) -> 
         "advisor_escalation",
         "report_reminders",
         "organisation_digest",
+        "handled_updates_retention",
     ]
     for job in (*jobs.every_sweep(), *jobs.daily()):
         await job.run(core.services, clock.now())
