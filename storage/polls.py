@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.core.enums import OutboxStatus, PollKind, PollStatus
 from storage.models import (
+    Guest,
     Identity,
     Membership,
     OutboxMessage,
@@ -180,6 +181,11 @@ async def _names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
     )
     for identity in identities:
         names.setdefault(identity.user_id, identity.display_name)
+    guests = await session.execute(
+        select(Guest.user_id, Guest.name).where(Guest.user_id.in_(user_ids - names.keys()))
+    )
+    for user_id, name in guests.all():  # people outside the chats, by the name a chair gave
+        names[user_id] = name
     return names
 
 

@@ -23,6 +23,14 @@ from handlers.meetings.actions import bring_about
 from handlers.members.audience import audience
 from handlers.members.presence import still_members
 from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
+from handlers.polls.ballot import (
+    REFUSALS,
+    BallotRefused,
+    answer_dates,
+    check_open,
+    check_options,
+    choose,
+)
 from handlers.polls.tally import (
     PollInputError,
     PollSpec,
@@ -176,18 +184,15 @@ async def vote(ctx: HandlerContext) -> Reply:
     except PollInputError as error:
         raise _input_error(ctx, error, example) from None
     poll = await _poll(ctx, None if command.poll_number is None else str(command.poll_number))
-    if poll.status != PollStatus.OPEN.value:
-        raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
-    positions = {o.position for o in poll.options}
-    unknown = [p for p in (*command.answers, *command.bare) if p not in positions]
-    if unknown:
-        raise UserError(
-            ctx._("Poll #{number} has no option {option}.", number=poll.number, option=unknown[0])
-        )
-    if poll.kind == PollKind.DATE.value:
-        await _vote_on_dates(ctx, poll, command.answers, command.bare, example)
-    else:
-        await _vote_on_choices(ctx, poll, command.answers, command.bare)
+    try:
+        check_open(poll, ctx.now)
+        check_options(poll, (*command.answers, *command.bare))
+        if poll.kind == PollKind.DATE.value:
+            await _vote_on_dates(ctx, poll, command.answers, command.bare, example)
+        else:
+            await _vote_on_choices(ctx, poll, command.answers, command.bare)
+    except BallotRefused as refused:
+        raise UserError(ctx._(REFUSALS[refused.code], **refused.params)) from None
     pressed = ctx.message.callback_data is not None
     edit = pressed and await _pressed_on_poll(ctx, poll)
     if edit and ctx.message.message_id:
@@ -226,9 +231,7 @@ async def _vote_on_dates(
     if bare or "toggle" in answers.values():
         syntax = POLL_ERRORS["vote_syntax"]
         raise UserError(ctx._(syntax, example=example))
-    if "maybe" in answers.values() and not poll.allow_maybe:
-        raise UserError(ctx._("This poll has no “if need be”: please answer yes or no."))
-    await poll_store.set_answers(ctx.session, poll, ctx.user.id, answers, ctx.now)
+    await answer_dates(ctx.session, poll, ctx.user.id, answers, ctx.now)
 
 
 async def _vote_on_choices(
@@ -247,20 +250,7 @@ async def _vote_on_choices(
         }
         dropped += [p for p in toggled if p in mine]
         chosen += [p for p in toggled if p not in mine]
-    single = poll.kind == PollKind.SINGLE.value
-    if single and len(chosen) > 1:
-        raise UserError(ctx._("Only one answer is possible in this survey."))
-    if dropped:
-        await poll_store.remove_answers(ctx.session, poll, ctx.user.id, dropped)
-    if chosen:
-        await poll_store.set_answers(
-            ctx.session,
-            poll,
-            ctx.user.id,
-            dict.fromkeys(chosen, "yes"),
-            ctx.now,
-            replace_all=single,
-        )
+    await choose(ctx.session, poll, ctx.user.id, chosen=chosen, dropped=dropped, now=ctx.now)
 
 
 # --- show ---------------------------------------------------------------------------------
