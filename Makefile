@@ -12,6 +12,7 @@ test: $(VENV)/.installed-dev
 	bash scripts/ensure_postgres.sh
 	bash scripts/ensure_synapse.sh
 	bash scripts/ensure_dovecot.sh
+	bash scripts/ensure_chromium.sh
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -p no:cacheprovider

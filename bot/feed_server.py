@@ -1,4 +1,5 @@
-"""The HTTP server for calendar subscriptions: read-only `.ics` feeds behind secret URLs.
+"""The HTTP server: calendar subscriptions (read-only `.ics` feeds behind secret URLs) and the
+web pages of `bot.web`.
 
 Calendar apps poll these URLs every few minutes to hours, mostly with a conditional GET;
 that is answered 304 from the validator (a few aggregate queries) without building the
@@ -15,6 +16,7 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
+from bot.web.site import install as install_pages
 from handlers.calendar.feeds import FeedBuilder, Validator
 from handlers.context import Services
 from storage import calendar as calendar_store
@@ -110,6 +112,7 @@ class FeedServer:
         self.app.router.add_get("/calendar/{token}.ics", self.feed)
         self.app.router.add_get("/healthz", self.health)
         self.app.on_response_prepare.append(_no_server_banner)
+        self.site = install_pages(self.app, services)
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
         self.port: int | None = None

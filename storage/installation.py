@@ -26,3 +26,18 @@ async def calendar_domain(session: Session, now: datetime) -> str:
     found = await get_state(session, *CALENDAR_DOMAIN)
     assert found is not None
     return found
+
+
+WEB_SECRET = ("installation", "web_secret")
+
+
+async def web_secret(session: Session, now: datetime) -> bytes:
+    """The key the web pages sign their form tokens with; made on first use, kept so a form
+    opened before a restart still posts after it, and shared by every process on one database.
+    """
+    found = await get_state(session, *WEB_SECRET)
+    if not found:
+        await insert_state_once(session, *WEB_SECRET, secrets.token_hex(32), now)
+        found = await get_state(session, *WEB_SECRET)
+    assert found is not None
+    return bytes.fromhex(found)

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from playwright.async_api import Page
 
 from bot.app import Core
 from bot.core.clock import FixedClock
+from bot.feed_server import FeedServer
+from tests.browser import chromium_page
 from tests.harness import GROUP, Conversation, person, registered_ag_transfer
 from tests.postgres import PostgresCluster, find_pg_bin
 
@@ -85,9 +88,25 @@ async def chat(core: Core, request: pytest.FixtureRequest) -> Conversation:
 
 @pytest.fixture
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """An HTTP client for the servers the bot runs (calendar feeds)."""
+    """An HTTP client for the servers the bot runs (calendar feeds, web pages)."""
     async with aiohttp.ClientSession() as session:
         yield session
+
+
+@pytest.fixture
+async def web_server(core: Core) -> AsyncIterator[FeedServer]:
+    """The bot's HTTP server (feeds and web pages) on 127.0.0.1, over the core's services."""
+    server = FeedServer(core.services)
+    await server.start("127.0.0.1", 0)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Page]:
+    """A page in Debian's headless Chromium (tests/browser.py); never skipped."""
+    async with chromium_page() as page:
+        yield page
 
 
 # --- Matrix: a real Synapse homeserver (tests/matrix_server.py) ------------------------------
