@@ -33,6 +33,7 @@ from handlers.organisation import (
     search_commands,
 )
 from handlers.personal_data import commands as personal_data_commands
+from handlers.personal_links import commands as personal_link_commands
 from handlers.polls import commands as poll_commands
 from handlers.polls import jobs as poll_jobs
 from handlers.reminders import commands as reminder_commands
@@ -65,6 +66,7 @@ def all_commands() -> tuple[Command, ...]:
         *inbox_commands.COMMANDS,
         *report_commands.COMMANDS,
         *search_commands.COMMANDS,
+        *personal_link_commands.COMMANDS,
     )
 
 

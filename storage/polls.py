@@ -95,6 +95,11 @@ async def poll_by_number(session: AsyncSession, group_id: int, number: int) -> P
     )
 
 
+async def poll_by_id(session: AsyncSession, poll_id: int) -> Poll | None:
+    """A poll found through something that already names it (a personal link)."""
+    return await session.scalar(_with_options(select(Poll).where(Poll.id == poll_id)))
+
+
 async def polls_of_group(
     session: AsyncSession, group_id: int, *, open_only: bool, limit: int = 20
 ) -> list[Poll]:

@@ -36,7 +36,8 @@ from storage.models import AgendaItem, Group, Meeting, MeetingSeries, User
 PURPOSE = "meeting_invitation"
 
 
-def _when(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
+def meeting_when(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
+    """The meeting's date and time as people read it: `15.06.2026, 9:00–12:00 Uhr`."""
     start = meeting.starts_at.astimezone(tz)
     end = meeting.ends_at.astimezone(tz) if meeting.ends_at else None
     same_day = end is not None and end.date() == start.date()
@@ -101,7 +102,7 @@ def invitation_file(
 
 def _text(meeting: Meeting, group: Group, language: str) -> str:
     t = Translator(language)
-    when = _when(meeting, ZoneInfo(group.timezone), language)
+    when = meeting_when(meeting, ZoneInfo(group.timezone), language)
     if meeting.status == MeetingStatus.CANCELLED.value:
         headline = t.gettext("Cancelled: {title}", title=meeting.title)
     elif meeting.sequence > 0:

@@ -151,7 +151,7 @@ async def create_survey(ctx: HandlerContext) -> Reply:
 # --- answer ------------------------------------------------------------------------------
 
 
-async def _poll(ctx: HandlerContext, raw: str | None) -> Poll:
+async def poll_by_arg(ctx: HandlerContext, raw: str | None) -> Poll:
     """Poll `#n` of this group, or its newest open poll when no number is given."""
     assert ctx.group is not None
     if raw is None:
@@ -183,7 +183,7 @@ async def vote(ctx: HandlerContext) -> Reply:
         command = parse_vote(ctx.args["choice"])
     except PollInputError as error:
         raise _input_error(ctx, error, example) from None
-    poll = await _poll(ctx, None if command.poll_number is None else str(command.poll_number))
+    poll = await poll_by_arg(ctx, None if command.poll_number is None else str(command.poll_number))
     try:
         check_open(poll, ctx.now)
         check_options(poll, (*command.answers, *command.bare))
@@ -260,7 +260,7 @@ async def list_polls(ctx: HandlerContext) -> Reply:
     """`/abfragen` lists the open polls; `/abfragen 3` shows poll #3 again (with buttons)."""
     assert ctx.group is not None
     if ctx.args.get("number"):
-        poll = await _poll(ctx, ctx.args["number"])
+        poll = await poll_by_arg(ctx, ctx.args["number"])
         result = await poll_tally(ctx.session, poll)
         if poll.status == PollStatus.OPEN.value:
             return _overview(ctx, poll, result)
@@ -299,7 +299,7 @@ async def list_polls(ctx: HandlerContext) -> Reply:
 
 async def close_poll(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
-    poll = await _poll(ctx, ctx.args["number"])
+    poll = await poll_by_arg(ctx, ctx.args["number"])
     if poll.status != PollStatus.OPEN.value:
         raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
     close(poll, ctx.now)
@@ -325,7 +325,7 @@ async def close_poll(ctx: HandlerContext) -> Reply:
 async def pick_date(ctx: HandlerContext) -> list[Reply]:
     """The chair fixes the date: the meeting is created, the group told, voters get a DM."""
     assert ctx.group is not None
-    poll = await _poll(ctx, ctx.args["number"])
+    poll = await poll_by_arg(ctx, ctx.args["number"])
     if poll.kind != PollKind.DATE.value:
         raise UserError(ctx._("Poll #{number} is a survey, not a date poll.", number=poll.number))
     if poll.meeting_id is not None:
