@@ -23,6 +23,7 @@ from handlers.personal_links.pages import (
     RsvpPage,
     answer_poll,
     answer_rsvp,
+    answer_word,
     poll_page,
     rsvp_label,
     rsvp_page,
@@ -121,7 +122,7 @@ def routes(site: Site) -> list[web.RouteDef]:
             action=request.path,
             all_answers=request.path.rsplit("/", 1)[0],
             answer=answer,
-            label=rsvp_label(t, answer),
+            label=answer_word(t, answer),
             mine=rsvp_label(t, page.mine) if page.mine else None,
         )
 

@@ -18,6 +18,7 @@ from handlers.context import Services
 from handlers.meetings.actions import answer_meeting, held_already
 from handlers.meetings.commands import RSVP_LABELS
 from handlers.personal_links.access import RSVP_ANSWERS, Opened, name_of, open_link
+from handlers.personal_links.mails import ANSWER_WORDS
 from handlers.polls.actions import poll_tally, sync_shown
 from handlers.polls.ballot import REFUSALS, BallotRefused, check_open, submit_ballot
 from handlers.polls.view import TITLES, best_position, moment_text, option_text
@@ -223,7 +224,13 @@ async def rsvp_page(services: Services, token: str, language: str) -> RsvpPage:
 
 
 def rsvp_label(t: Translator, answer: str) -> str:
+    """An answer as the chat's buttons say it: "I'll come", "Maybe", "I can't come"."""
     return t.gettext(RSVP_LABELS[answer])
+
+
+def answer_word(t: Translator, answer: str) -> str:
+    """An answer as the mail's links say it: Zusage, Vielleicht, Absage."""
+    return t.gettext(ANSWER_WORDS[answer])
 
 
 async def answer_rsvp(services: Services, token: str, answer: str, language: str) -> None:
