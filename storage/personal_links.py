@@ -129,3 +129,18 @@ async def live_links(
 
 def revoke(link: PersonalLink, now: datetime) -> None:
     link.revoked_at = now
+
+
+async def guests_of_group(session: Session, group_id: int) -> list[Guest]:
+    """The guests who have (or had) a personal link in this group's polls or meetings."""
+    return list(
+        await session.scalars(
+            select(Guest)
+            .where(
+                Guest.user_id.in_(
+                    select(PersonalLink.user_id).where(PersonalLink.group_id == group_id)
+                )
+            )
+            .order_by(Guest.id)
+        )
+    )

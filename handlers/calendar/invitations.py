@@ -8,7 +8,7 @@ version exactly once, however often it is triggered (restarts, a chair's resend)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -25,12 +25,15 @@ from handlers.calendar.events import EventStyle, attendee, meeting_event, series
 from handlers.calendar.ics import ICS_MIME, Method, Party, render_invitation
 from handlers.context import HandlerContext
 from handlers.email.imip import for_recipient, invitation_mail
-from handlers.email.routing import send_to_person
+from handlers.email.routing import route_for, send_to_person
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.audience import language_of
 from handlers.members.presence import still_members
+from handlers.personal_links.access import answer_links
 from storage import calendar as calendar_store
+from storage import mail as mail_store
 from storage import people
+from storage import personal_links as link_store
 from storage.models import AgendaItem, Group, Meeting, MeetingSeries, User
 
 PURPOSE = "meeting_invitation"
@@ -131,9 +134,11 @@ def _meeting_mail(
     name: str,
     agenda: list[AgendaItem],
     series: MeetingSeries | None,
+    answers: Sequence[tuple[str, str]],
     address: str,
 ) -> MailContent:
-    """This version of the meeting as an iMIP mail to one member (see handlers.email.imip)."""
+    """This version of the meeting as an iMIP mail to one member (see handlers.email.imip),
+    with their personal Zusage / Vielleicht / Absage links (`answers`) when it invites."""
     event = meeting_event(
         meeting,
         group,
@@ -152,7 +157,28 @@ def _meeting_mail(
         intro=[headline, when],
         group=group.name,
         command=ctx.command_name("email"),
+        answers=answers,
     )
+
+
+async def _answer_links(
+    ctx: HandlerContext, meeting: Meeting, user_id: int, dedupe_key: str, language: str
+) -> list[tuple[str, str]]:
+    """A member's personal answer links for the invitation mail about to be queued. Only
+    when a mail goes out and was not queued before: issuing a link replaces the person's
+    earlier one, so an invitation sent again (`/einladung 3 alle`) must not break the link
+    in the mail they already have."""
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        return []
+    route = await route_for(ctx.session, user_id, MessageKind.INVITATIONS)
+    if route.address is None or await mail_store.mail_queued(
+        ctx.session, dedupe_key, route.address
+    ):
+        return []
+    token = await link_store.issue(
+        ctx.session, user_id=user_id, group_id=meeting.group_id, meeting_id=meeting.id, now=ctx.now
+    )
+    return answer_links(Translator(language), ctx.services.settings.feed_base_url, token)
 
 
 def _series_mail(
@@ -234,14 +260,18 @@ async def send_invitations(
                 reader=user.id if address else None,
                 reader_address=address,
             )
+        dedupe_key = f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}"
+        answers = await _answer_links(ctx, meeting, user.id, dedupe_key, language)
         created = await send_to_person(
             ctx.session,
             user_id=user.id,
             kind=MessageKind.INVITATIONS,
-            dedupe_key=f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}",
+            dedupe_key=dedupe_key,
             purpose=PURPOSE,
             chat=OutgoingMessage(_text(meeting, group, language), document=files[which]),
-            mail=partial(_meeting_mail, ctx, meeting, group, language, name, agenda, series),
+            mail=partial(
+                _meeting_mail, ctx, meeting, group, language, name, agenda, series, answers
+            ),
             now=ctx.now,
             group_id=group.id,
         )

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core.i18n import Translator
+from handlers.personal_links.mails import ANSWER_WORDS
 from storage import meetings as meeting_store
 from storage import people
 from storage import personal_links as link_store
@@ -41,6 +43,14 @@ def poll_url(base_url: str, token: str) -> str:
 def rsvp_url(base_url: str, token: str, answer: str | None = None) -> str:
     url = base_url.rstrip("/") + RSVP_PATH.format(token=token)
     return f"{url}/{answer}" if answer else url
+
+
+def answer_links(t: Translator, base_url: str, token: str) -> list[tuple[str, str]]:
+    """(Zusage, URL), (Vielleicht, URL), (Absage, URL) for a meeting link's token."""
+    return [
+        (t.gettext(ANSWER_WORDS[answer]), rsvp_url(base_url, token, answer))
+        for answer in RSVP_ANSWERS
+    ]
 
 
 async def open_link(session: Session, token: str) -> Opened | None:

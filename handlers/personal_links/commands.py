@@ -18,13 +18,14 @@ from handlers.calendar.invitations import meeting_when
 from handlers.context import HandlerContext
 from handlers.meetings.actions import held_already
 from handlers.meetings.lookup import meeting_by_arg
-from handlers.personal_links.access import name_of, poll_url, rsvp_url
-from handlers.personal_links.mails import ANSWER_WORDS, meeting_link_mail, poll_link_mail
+from handlers.personal_data.commands import FORMER_MEMBER
+from handlers.personal_links.access import answer_links, name_of, poll_url
+from handlers.personal_links.mails import meeting_link_mail, poll_link_mail
 from handlers.polls.ballot import REFUSALS, BallotRefused, check_open
 from handlers.polls.commands import poll_by_arg
 from handlers.polls.view import TITLES, moment_text
 from storage import mail as mail_store
-from storage import outbox
+from storage import outbox, people
 from storage import personal_links as link_store
 from storage.models import Guest, Meeting, PersonalLink, Poll
 
@@ -154,14 +155,6 @@ async def add_poll_guest(ctx: HandlerContext) -> Reply:
     )
 
 
-def answer_links(t: Translator, base_url: str, token: str) -> list[tuple[str, str]]:
-    """(Zusage, URL), (Vielleicht, URL), (Absage, URL) for a meeting link's token."""
-    return [
-        (t.gettext(ANSWER_WORDS[answer]), rsvp_url(base_url, token, answer))
-        for answer in ("yes", "maybe", "no")
-    ]
-
-
 async def add_meeting_guest(ctx: HandlerContext) -> Reply:
     """`/sitzungsgast 2 Erika Muster erika@example.org`: Erika gets an invitation to
     meeting #2 with Zusage / Vielleicht / Absage links."""
@@ -281,6 +274,40 @@ async def my_link(ctx: HandlerContext) -> Reply:
     return Reply(ctx._("I sent you your personal link in a private chat."))
 
 
+async def erase_guest(ctx: HandlerContext) -> Reply:
+    """`/gastloeschen Erika Muster`: a guest of this group asked to be forgotten (they have
+    no chat to send /datenloeschen from). The same erasure: name, address and links go,
+    their answers stay counted without a name."""
+    assert ctx.group is not None
+    wanted = ctx.args["name"].strip().casefold()
+    guests = [
+        guest
+        for guest in await link_store.guests_of_group(ctx.session, ctx.group.id)
+        if guest.name.casefold() == wanted
+    ]
+    if not guests:
+        raise UserError(
+            ctx._("There is no guest called {name} in this group.", name=ctx.args["name"])
+        )
+    for guest in guests:
+        user = await people.find_user(ctx.session, guest.user_id)
+        if user is not None:
+            await people.delete_user(
+                ctx.session,
+                user,
+                label=lambda language: Translator(language).gettext(FORMER_MEMBER),
+                default_language=ctx.services.settings.bot_language,
+                now=ctx.now,
+            )
+    return Reply(
+        ctx._(
+            "{name}'s name, address and personal links are deleted; their answers still "
+            "count, without the name.",
+            name=guests[0].name,
+        )
+    )
+
+
 DETAILS = Arg("details", N_("number name address"), kind=ArgKind.TEXT, max_length=500)
 
 COMMANDS = (
@@ -323,6 +350,20 @@ COMMANDS = (
             "Examples: /linksperren abfrage 3 lists who has a link to poll #3; "
             "/linksperren abfrage 3 Erika Muster stops Erika's link; "
             "/linksperren sitzung 2 Erika Muster for meeting #2."
+        ),
+        role=Role.CHAIR,
+        scope=Scope.GROUP,
+        needs_group=True,
+    ),
+    Command(
+        "guestdelete",
+        erase_guest,
+        N_("Delete a guest's name, address and links (their answers stay, without the name)"),
+        german="gastloeschen",
+        args=(Arg("name", N_("name"), kind=ArgKind.TEXT, max_length=120),),
+        details=N_(
+            "Example: /gastloeschen Erika Muster – for a person outside the chat who asked "
+            "to be deleted."
         ),
         role=Role.CHAIR,
         scope=Scope.GROUP,
