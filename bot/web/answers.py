@@ -28,7 +28,7 @@ from handlers.personal_links.pages import (
     rsvp_label,
     rsvp_page,
 )
-from handlers.polls.view import ANSWER_LABELS, ICONS
+from handlers.polls.view import ANSWER_LABELS
 
 if TYPE_CHECKING:  # site.py lists this module in PAGES
     from bot.web.site import Site
@@ -63,7 +63,6 @@ def routes(site: Site) -> list[web.RouteDef]:
             saved=request.query.get("saved") == "1" and error is None,
             error=error,
             labels=ANSWER_LABELS,
-            icons=ICONS,
         )
 
     async def post_poll(request: web.Request) -> web.StreamResponse:
