@@ -30,6 +30,7 @@ from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.audience import language_of
 from handlers.members.presence import still_members
 from handlers.personal_links.access import answer_links
+from handlers.personal_links.guests import tell_meeting_guests
 from storage import calendar as calendar_store
 from storage import mail as mail_store
 from storage import people
@@ -332,8 +333,19 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
 
 
 async def meeting_changed(ctx: HandlerContext, meeting: Meeting) -> None:
-    """Hook for the meetings handlers: a meeting was created, changed or cancelled."""
+    """Hook for the meetings handlers: a meeting was created, changed or cancelled. Members
+    get the invitation; guests a chair invited by e-mail (/sitzungsgast) hear of it too."""
     await send_invitations(ctx, meeting)
+    group = ctx.group if ctx.group and ctx.group.id == meeting.group_id else None
+    group = group or await people.group_by_id(ctx.session, meeting.group_id)
+    ctx.enqueued += await tell_meeting_guests(
+        ctx.session,
+        ctx.services,
+        meeting,
+        group,
+        when=meeting_when(meeting, ZoneInfo(group.timezone), group.language),
+        now=ctx.now,
+    )
 
 
 async def resend(ctx: HandlerContext) -> Reply:

@@ -86,6 +86,46 @@ def meeting_link_mail(
     )
 
 
+def meeting_change_mail(
+    t: Translator,
+    *,
+    title: str,
+    when: str,
+    location: str | None,
+    name: str,
+    group: str,
+    cancelled: bool,
+    answers: Sequence[tuple[str, str]],
+) -> MailContent:
+    """A guest hears that a meeting they were invited to changed (with new answer links) or
+    was cancelled (no links: nothing to answer)."""
+    if cancelled:
+        headline = t.gettext("Cancelled: {title}", title=title)
+    else:
+        headline = t.gettext("Changed: {title}", title=title)
+    lines = [t.gettext("Hello {name},", name=name), "", headline, f"{group} – {when}"]
+    if location and not cancelled:
+        lines.append(t.gettext("Where: {place}", place=location))
+    if answers:
+        lines += [
+            "",
+            *answer_lines(t, answers),
+            "",
+            t.gettext("The links in earlier e-mails about this meeting no longer work."),
+            _personal(t),
+        ]
+    reason = t.gettext(
+        "You get this e-mail because a chair of the working group “{group}” invited you to "
+        "this meeting with this address.",
+        group=group,
+    )
+    return MailContent(
+        subject=headline[:150],
+        text="\n".join(lines) + f"\n\n-- \n{reason}",
+        language=t.language,
+    )
+
+
 def answer_lines(t: Translator, answers: Sequence[tuple[str, str]]) -> list[str]:
     """`Zusage: <url>` lines, under a line saying a page asks to confirm."""
     return [

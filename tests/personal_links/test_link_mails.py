@@ -94,3 +94,33 @@ async def test_a_meeting_guest_gets_zusage_vielleicht_absage(
     assert "Anna lädt Sie ein: Juli-Sitzung" in text and "Ort: Köln" in text
     lines = [line for line in text.splitlines() if LINK.search(line)]
     assert [line.split(":", 1)[0] for line in lines] == ["Zusage", "Vielleicht", "Absage"]
+
+
+async def test_a_meeting_guest_hears_of_a_change_with_new_links_and_of_a_cancellation(
+    chat: Conversation, smtp_server: SmtpServer, web_server: FeedServer, http
+) -> None:
+    await chat.say(anna, '/sitzung 17.06.2021 10-12 Uhr "Juli-Sitzung"')
+    await chat.say(anna, "/sitzungsgast 1 Erika Muster erika@example.org")
+    [invitation] = await deliver_mail(chat.core, smtp_server)
+    first = urlsplit(LINK.findall(text_of(invitation))[0]).path
+    base = f"http://127.0.0.1:{web_server.port}"
+
+    await chat.say(anna, "/verschieben 1 18.06.2021 14 Uhr")
+    [changed] = await deliver_mail(chat.core, smtp_server)
+    assert changed.rcpt_tos == ["erika@example.org"]
+    assert changed.message()["Subject"] == "Geändert: Juli-Sitzung"
+    text = text_of(changed)
+    assert "Fr, 18.06.2021, 14:00 Uhr" in text and "funktionieren nicht mehr" in text
+    new_yes = urlsplit(LINK.findall(text)[0]).path
+    async with http.get(base + first) as page:
+        assert page.status == 404  # the first mail's link was replaced
+    async with http.get(base + new_yes) as page:
+        assert page.status == 200
+
+    await chat.say(anna, "/absagen 1")
+    [cancelled] = await deliver_mail(chat.core, smtp_server)
+    assert cancelled.message()["Subject"] == "Abgesagt: Juli-Sitzung"
+    assert LINK.findall(text_of(cancelled)) == []
+    async with http.get(base + new_yes) as page:
+        body = await page.text()
+    assert "Sitzung #1 wurde abgesagt." in body and "bestätigen" not in body
