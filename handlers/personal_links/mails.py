@@ -57,6 +57,34 @@ def poll_link_mail(
     )
 
 
+def poll_reminder_mail(
+    t: Translator, *, heading: str, name: str, group: str, deadline: str, url: str
+) -> MailContent:
+    """A guest who has not answered, shortly before the deadline: a fresh link (the one in
+    the first mail was replaced by it)."""
+    lines = [
+        t.gettext("Hello {name},", name=name),
+        "",
+        t.gettext("Reminder: please answer “{heading}” by {when}.", heading=heading, when=deadline),
+        "",
+        t.gettext("Your personal link:"),
+        url,
+        "",
+        t.gettext("The link in the earlier e-mail no longer works."),
+        _personal(t),
+    ]
+    reason = t.gettext(
+        "You get this e-mail because a chair of the working group “{group}” asked you to "
+        "answer with this address. If you do not want to take part, ignore this e-mail.",
+        group=group,
+    )
+    return MailContent(
+        subject=t.gettext("Reminder: {heading}", heading=heading)[:150],
+        text="\n".join(lines) + f"\n\n-- \n{reason}",
+        language=t.language,
+    )
+
+
 def meeting_link_mail(
     t: Translator,
     *,

@@ -12,7 +12,7 @@ import aiohttp
 from sqlalchemy import select
 
 from bot.feed_server import FeedServer
-from storage.models import PersonalLink, Rsvp
+from storage.models import Guest, PersonalLink, Rsvp
 from tests.harness import Conversation, dm, person
 from tests.smtp_server import SmtpServer, confirm_address, deliver_mail
 from tests.web.answer_links import csrf_of
@@ -124,3 +124,35 @@ async def test_a_meeting_guest_hears_of_a_change_with_new_links_and_of_a_cancell
     async with http.get(base + new_yes) as page:
         body = await page.text()
     assert "Sitzung #1 wurde abgesagt." in body and "bestätigen" not in body
+
+
+async def test_a_guest_who_has_not_answered_gets_one_reminder_with_a_fresh_link(
+    chat: Conversation, smtp_server: SmtpServer, clock
+) -> None:
+    from datetime import timedelta
+
+    from handlers.polls.deadlines import run_poll_deadlines
+    from storage import polls as poll_store
+
+    await chat.say(anna, '/terminabfrage "Juni-Sitzung" 15.06. 9-12 Uhr; 17.06. 14 Uhr bis 14.06.')
+    await chat.say(anna, "/abfragegast 1 Erika Muster erika@example.org")
+    await chat.say(anna, "/abfragegast 1 Otto Normal otto@example.org")
+    first = {m.rcpt_tos[0]: m for m in await deliver_mail(chat.core, smtp_server)}
+    async with chat.core.services.sessions.begin() as session:  # Otto answered already
+        [poll] = await poll_store.polls_of_group(session, 1, open_only=False)
+        otto = await session.scalar(
+            select(Guest.user_id).where(Guest.address_key == "otto@example.org")
+        )
+        await poll_store.set_answers(session, poll, otto, {1: "yes"}, clock.now())
+
+    clock.advance(timedelta(days=3, hours=20))  # within POLL_REMINDER_HOURS of the deadline
+    await run_poll_deadlines(chat.core.services, clock.now())
+    await run_poll_deadlines(chat.core.services, clock.now())  # once only
+    [reminder] = await deliver_mail(chat.core, smtp_server)
+    assert reminder.rcpt_tos == ["erika@example.org"]
+    assert reminder.message()["Subject"] == "Erinnerung: Terminabfrage #1: Juni-Sitzung"
+    text = text_of(reminder)
+    assert "bis Mo, 14.06.2021, 23:59 Uhr" in text
+    [fresh] = LINK.findall(text)
+    [old] = LINK.findall(text_of(first["erika@example.org"]))
+    assert fresh != old
