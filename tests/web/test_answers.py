@@ -266,3 +266,38 @@ async def test_a_meeting_answer_link_asks_first_and_answers_only_on_the_confirmi
         link = await session.scalar(select(PersonalLink))
     assert rsvp.answer == "yes" and rsvp.user_id == link.user_id
     assert "Antworten: 1 ja, 0 vielleicht, 0 nein" in await chat.text(anna, "/sitzungen")
+
+
+async def test_an_anonymous_poll_shows_counts_but_no_names_on_the_page(
+    chat: Conversation, core, web_server: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    await chat.say(anna, POLL + " anonym")
+    await chat.say(bernd, "/abstimmen 1 ja")
+    await chat.say(anna, "/abfragegast " + ERIKA)
+    async with http.get(base(web_server) + await last_link(core)) as page:
+        body = await page.text()
+    assert "anonym" in body and "1 Person hat geantwortet." in body
+    table = body.split("<table>")[1]
+    assert "Bernd" not in table and "Erika" not in table
+
+
+async def test_a_multiple_choice_survey_takes_several_and_unticking_takes_one_back(
+    chat: Conversation, core, web_server: FeedServer, http: aiohttp.ClientSession
+) -> None:
+    await chat.say(
+        anna, '/umfrage "Welche Themen?" Digitalisierung; Nachfolge; Fachkräfte mehrfach'
+    )
+    await chat.say(anna, "/abfragegast " + ERIKA)
+    url = base(web_server) + await last_link(core)
+    async with http.get(url) as page:
+        body = await page.text()
+    assert 'type="checkbox" name="choice"' in body
+    form = csrf_of(body)
+    data = aiohttp.FormData([("csrf", form), ("choice", "1"), ("choice", "3")])
+    async with http.post(url, data=data, headers=SAME_SITE, allow_redirects=False) as response:
+        assert response.status == 303
+    overview = await chat.text(bernd, "/abfragen 1")
+    assert "1) Digitalisierung – 1" in overview and "3) Fachkräfte – 1" in overview
+    await post_form(http, url, {"csrf": form, "choice": "3"}, SAME_SITE)  # 1 unticked
+    overview = await chat.text(bernd, "/abfragen 1")
+    assert "1) Digitalisierung – 0" in overview and "3) Fachkräfte – 1" in overview
