@@ -157,7 +157,7 @@ def ballot_from_form(kind: str, fields: Mapping[str, list[str]]) -> dict[int, st
     if kind == PollKind.DATE.value:
         for name, values in fields.items():
             number = name.removeprefix("option-")
-            if number != name and number.isdigit() and values:
+            if number != name and number.isdigit() and values and values[-1] in RSVP_ANSWERS:
                 ballot[int(number)] = values[-1]
         return ballot
     for value in fields.get("choice", []):

@@ -145,3 +145,18 @@ async def test_a_chair_erases_a_guest_who_asked_and_their_answers_stay_anonymous
         assert list(await session.scalars(select(PersonalLink))) == []
     mails = await outbox_rows(chat.core, "personal_link")
     assert all("Erika" not in str(row.payload) for row in mails)
+
+
+def test_the_form_becomes_a_ballot_and_unreadable_fields_are_left_out() -> None:
+    from handlers.personal_links.pages import ballot_from_form
+
+    date_form = {
+        "option-1": ["yes"],
+        "option-2": ["maybe"],
+        "option-3": ["bogus"],
+        "option-x": ["yes"],
+        "csrf": ["abc"],
+    }
+    assert ballot_from_form("date", date_form) == {1: "yes", 2: "maybe"}
+    assert ballot_from_form("multiple", {"choice": ["1", "3", "x"]}) == {1: "yes", 3: "yes"}
+    assert ballot_from_form("single", {}) == {}
