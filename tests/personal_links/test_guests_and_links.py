@@ -160,3 +160,20 @@ def test_the_form_becomes_a_ballot_and_unreadable_fields_are_left_out() -> None:
     assert ballot_from_form("date", date_form) == {1: "yes", 2: "maybe"}
     assert ballot_from_form("multiple", {"choice": ["1", "3", "x"]}) == {1: "yes", 3: "yes"}
     assert ballot_from_form("single", {}) == {}
+
+
+async def test_my_data_lists_my_personal_links_without_their_tokens(chat: Conversation) -> None:
+    import json
+
+    await chat.say(bernd, "/hilfe")
+    await chat.say(bernd, "/start", dm(bernd))
+    await chat.say(anna, POLL)
+    await chat.say(bernd, "/meinlink")
+    [export] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    assert export.document is not None
+    data = json.loads(export.document.content)
+    [link] = data["personal_links"]
+    assert link["poll_id"] is not None and link["revoked_at"] is None
+    async with chat.core.services.sessions() as session:
+        stored = await session.scalar(select(PersonalLink))
+    assert stored.token_hash not in json.dumps(data["personal_links"])
