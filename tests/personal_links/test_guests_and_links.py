@@ -37,8 +37,7 @@ def test_guest_input_without_name_or_address_is_refused(text: str) -> None:
 async def test_only_a_chair_adds_guests_and_a_closed_poll_takes_none(chat: Conversation) -> None:
     await chat.say(bernd, "/hilfe")
     await chat.say(anna, POLL)
-    refused = await chat.text(bernd, "/abfragegast 1 Erika Muster erika@example.org")
-    assert "Erika" not in refused or "Vorsitz" in refused
+    await chat.say(bernd, "/abfragegast 1 Erika Muster erika@example.org")  # not a chair
     assert await outbox_rows(chat.core, "personal_link") == []
     example = await chat.text(anna, "/abfragegast 1 erika@example.org")
     assert "/abfragegast 3 Erika Muster erika.muster@example.org" in example
