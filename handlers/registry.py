@@ -35,6 +35,7 @@ from handlers.organisation import (
     search_commands,
 )
 from handlers.personal_data import commands as personal_data_commands
+from handlers.personal_links import commands as personal_link_commands
 from handlers.polls import commands as poll_commands
 from handlers.polls import jobs as poll_jobs
 from handlers.processes import jobs as process_jobs
@@ -69,6 +70,7 @@ def all_commands() -> tuple[Command, ...]:
         *report_commands.COMMANDS,
         *search_commands.COMMANDS,
         *digest_commands.COMMANDS,
+        *personal_link_commands.COMMANDS,
     )
 
 

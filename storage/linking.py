@@ -109,6 +109,10 @@ CONFLICTS: dict[tuple[str, str], Conflict] = {
     ("email_codes", "user_id"): Conflict(()),
     # one channel per kind of message: the kept account's choice
     ("channel_preferences", "user_id"): Conflict(("kind",)),
+    # one guest record (name, address) per person: the kept account's
+    ("guests", "user_id"): Conflict(()),
+    # one personal link per person and poll or meeting: the newer one, the link last sent
+    ("personal_links", "user_id"): Conflict(("poll_id", "meeting_id"), newer_by="created_at"),
 }
 
 

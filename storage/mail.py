@@ -125,6 +125,19 @@ async def has_chat(session: Session, user_id: int) -> bool:
     return found is not None
 
 
+def mail_key(dedupe_key: str, address: str) -> str:
+    """The outbox key of the mail `enqueue_mail` queues for this key and address."""
+    return f"{dedupe_key}:mail:{address_key(address)}"[:255]
+
+
+async def mail_queued(session: Session, dedupe_key: str, address: str) -> bool:
+    """Whether this mail was queued already (then enqueue_mail would not queue it again)."""
+    found = await session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == mail_key(dedupe_key, address))
+    )
+    return found is not None
+
+
 async def enqueue_mail(
     session: Session,
     *,
@@ -142,7 +155,7 @@ async def enqueue_mail(
     own mail. `expires_at`: as for chat messages (outbox.enqueue)."""
     return await outbox.enqueue(
         session,
-        dedupe_key=f"{dedupe_key}:mail:{address_key(address)}"[:255],
+        dedupe_key=mail_key(dedupe_key, address),
         purpose=purpose,
         platform=MAIL_PLATFORM,
         chat_id=address,

@@ -85,6 +85,14 @@ async def set_rsvp(
     await session.flush()
 
 
+async def rsvps_of(session: AsyncSession, meeting_id: int) -> dict[int, str]:
+    """Per person who answered the meeting: yes, no or maybe."""
+    rows = await session.execute(
+        select(Rsvp.user_id, Rsvp.answer).where(Rsvp.meeting_id == meeting_id)
+    )
+    return {user_id: answer for user_id, answer in rows.all()}
+
+
 async def rsvp_counts(session: AsyncSession, meeting_ids: list[int]) -> dict[int, dict[str, int]]:
     """Per meeting: how many said yes, no, maybe."""
     rows = await session.execute(

@@ -26,6 +26,7 @@ from storage.models import (
     Identity,
     Membership,
     OutboxMessage,
+    PersonalLink,
     Poll,
     PollOption,
     PollVote,
@@ -298,6 +299,7 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
             }
         )
     feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    links = await session.scalars(select(PersonalLink).where(PersonalLink.user_id == user.id))
     poll_answers = await session.execute(
         select(PollVote, PollOption, Poll, Group)
         .join(PollOption, PollOption.id == PollVote.option_id)
@@ -359,6 +361,16 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "revoked_at": f.revoked_at.isoformat() if f.revoked_at else None,
             }
             for f in feeds
+        ],
+        # Personal links to a poll or meeting page: likewise only hashed, so none is shown.
+        "personal_links": [
+            {
+                "poll_id": link.poll_id,
+                "meeting_id": link.meeting_id,
+                "created_at": link.created_at.isoformat(),
+                "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None,
+            }
+            for link in links
         ],
         "poll_answers": [
             {

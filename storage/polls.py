@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from bot.core.enums import OutboxStatus, PollKind, PollStatus
 from storage.models import (
+    Guest,
     Identity,
     Membership,
     OutboxMessage,
@@ -92,6 +93,11 @@ async def poll_by_number(session: AsyncSession, group_id: int, number: int) -> P
     return await session.scalar(
         _with_options(select(Poll).where(Poll.group_id == group_id, Poll.number == number))
     )
+
+
+async def poll_by_id(session: AsyncSession, poll_id: int) -> Poll | None:
+    """A poll found through something that already names it (a personal link)."""
+    return await session.scalar(_with_options(select(Poll).where(Poll.id == poll_id)))
 
 
 async def polls_of_group(
@@ -180,6 +186,11 @@ async def _names(session: AsyncSession, user_ids: set[int]) -> dict[int, str]:
     )
     for identity in identities:
         names.setdefault(identity.user_id, identity.display_name)
+    guests = await session.execute(
+        select(Guest.user_id, Guest.name).where(Guest.user_id.in_(user_ids - names.keys()))
+    )
+    for user_id, name in guests.all():  # people outside the chats, by the name a chair gave
+        names[user_id] = name
     return names
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from bot.web import advisors
+from bot.web import advisors, answers
 from bot.web.security import Csrf, security_headers
 from bot.web.templating import Templates
 from handlers.context import Services
@@ -30,7 +30,7 @@ class Site:
 PageRoutes = Callable[[Site], list[web.RouteDef]]
 
 # Each page module's `routes(site)`; a new page appends its module here.
-PAGES: tuple[PageRoutes, ...] = (advisors.routes,)
+PAGES: tuple[PageRoutes, ...] = (advisors.routes, answers.routes)
 
 
 def make_site(services: Services) -> Site:

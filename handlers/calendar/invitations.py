@@ -8,7 +8,7 @@ version exactly once, however often it is triggered (restarts, a chair's resend)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -25,18 +25,23 @@ from handlers.calendar.events import EventStyle, attendee, meeting_event, series
 from handlers.calendar.ics import ICS_MIME, Method, Party, render_invitation
 from handlers.context import HandlerContext
 from handlers.email.imip import for_recipient, invitation_mail
-from handlers.email.routing import send_to_person
+from handlers.email.routing import route_for, send_to_person
 from handlers.meetings.lookup import meeting_by_arg
 from handlers.members.audience import language_of
 from handlers.members.presence import still_members
+from handlers.personal_links.access import answer_links
+from handlers.personal_links.guests import tell_meeting_guests
 from storage import calendar as calendar_store
+from storage import mail as mail_store
 from storage import people
+from storage import personal_links as link_store
 from storage.models import AgendaItem, Group, Meeting, MeetingSeries, User
 
 PURPOSE = "meeting_invitation"
 
 
-def _when(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
+def meeting_when(meeting: Meeting, tz: ZoneInfo, language: str) -> str:
+    """The meeting's date and time as people read it: `15.06.2026, 9:00–12:00 Uhr`."""
     start = meeting.starts_at.astimezone(tz)
     end = meeting.ends_at.astimezone(tz) if meeting.ends_at else None
     same_day = end is not None and end.date() == start.date()
@@ -101,7 +106,7 @@ def invitation_file(
 
 def _text(meeting: Meeting, group: Group, language: str) -> str:
     t = Translator(language)
-    when = _when(meeting, ZoneInfo(group.timezone), language)
+    when = meeting_when(meeting, ZoneInfo(group.timezone), language)
     if meeting.status == MeetingStatus.CANCELLED.value:
         headline = t.gettext("Cancelled: {title}", title=meeting.title)
     elif meeting.sequence > 0:
@@ -130,9 +135,11 @@ def _meeting_mail(
     name: str,
     agenda: list[AgendaItem],
     series: MeetingSeries | None,
+    answers: Sequence[tuple[str, str]],
     address: str,
 ) -> MailContent:
-    """This version of the meeting as an iMIP mail to one member (see handlers.email.imip)."""
+    """This version of the meeting as an iMIP mail to one member (see handlers.email.imip),
+    with their personal Zusage / Vielleicht / Absage links (`answers`) when it invites."""
     event = meeting_event(
         meeting,
         group,
@@ -151,7 +158,28 @@ def _meeting_mail(
         intro=[headline, when],
         group=group.name,
         command=ctx.command_name("email"),
+        answers=answers,
     )
+
+
+async def _answer_links(
+    ctx: HandlerContext, meeting: Meeting, user_id: int, dedupe_key: str, language: str
+) -> list[tuple[str, str]]:
+    """A member's personal answer links for the invitation mail about to be queued. Only
+    when a mail goes out and was not queued before: issuing a link replaces the person's
+    earlier one, so an invitation sent again (`/einladung 3 alle`) must not break the link
+    in the mail they already have."""
+    if meeting.status == MeetingStatus.CANCELLED.value:
+        return []
+    route = await route_for(ctx.session, user_id, MessageKind.INVITATIONS)
+    if route.address is None or await mail_store.mail_queued(
+        ctx.session, dedupe_key, route.address
+    ):
+        return []
+    token = await link_store.issue(
+        ctx.session, user_id=user_id, group_id=meeting.group_id, meeting_id=meeting.id, now=ctx.now
+    )
+    return answer_links(Translator(language), ctx.services.settings.feed_base_url, token)
 
 
 def _series_mail(
@@ -233,14 +261,18 @@ async def send_invitations(
                 reader=user.id if address else None,
                 reader_address=address,
             )
+        dedupe_key = f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}"
+        answers = await _answer_links(ctx, meeting, user.id, dedupe_key, language)
         created = await send_to_person(
             ctx.session,
             user_id=user.id,
             kind=MessageKind.INVITATIONS,
-            dedupe_key=f"ics:{meeting.id}:{meeting.sequence}:{user.id}{key_suffix}",
+            dedupe_key=dedupe_key,
             purpose=PURPOSE,
             chat=OutgoingMessage(_text(meeting, group, language), document=files[which]),
-            mail=partial(_meeting_mail, ctx, meeting, group, language, name, agenda, series),
+            mail=partial(
+                _meeting_mail, ctx, meeting, group, language, name, agenda, series, answers
+            ),
             now=ctx.now,
             group_id=group.id,
         )
@@ -301,8 +333,19 @@ async def series_changed(ctx: HandlerContext, series: MeetingSeries) -> int:
 
 
 async def meeting_changed(ctx: HandlerContext, meeting: Meeting) -> None:
-    """Hook for the meetings handlers: a meeting was created, changed or cancelled."""
+    """Hook for the meetings handlers: a meeting was created, changed or cancelled. Members
+    get the invitation; guests a chair invited by e-mail (/sitzungsgast) hear of it too."""
     await send_invitations(ctx, meeting)
+    group = ctx.group if ctx.group and ctx.group.id == meeting.group_id else None
+    group = group or await people.group_by_id(ctx.session, meeting.group_id)
+    ctx.enqueued += await tell_meeting_guests(
+        ctx.session,
+        ctx.services,
+        meeting,
+        group,
+        when=meeting_when(meeting, ZoneInfo(group.timezone), group.language),
+        now=ctx.now,
+    )
 
 
 async def resend(ctx: HandlerContext) -> Reply:

@@ -17,6 +17,7 @@ from bot.core.i18n import Translator
 from bot.core.mail import MailContent, MessageKind
 from handlers.calendar.ics import CalendarEvent, Method, Party, render_invitation
 from handlers.email.texts import with_footer
+from handlers.personal_links.mails import answer_lines
 
 
 def for_recipient(
@@ -47,8 +48,11 @@ def invitation_mail(
     intro: Sequence[str],
     group: str,
     command: str,
+    answers: Sequence[tuple[str, str]] = (),
 ) -> MailContent:
-    """The mail: a readable text (and HTML twin) and the calendar part, in `t`'s language."""
+    """The mail: a readable text (and HTML twin) and the calendar part, in `t`'s language.
+    `answers`: (label, URL) of the recipient's personal answer links, for mail apps without
+    calendar buttons (handlers/personal_links)."""
     content = render_invitation(events, method)
     if method is Method.REQUEST:
         content = _asking_for_reply(content)
@@ -63,6 +67,8 @@ def invitation_mail(
             "",
             t.gettext("Your calendar app shows buttons to accept or decline."),
         ]
+        if answers:
+            lines += ["", *answer_lines(t, answers)]
     text = with_footer("\n".join(lines), t, MessageKind.INVITATIONS, group=group, command=command)
     return MailContent(
         subject=subject,

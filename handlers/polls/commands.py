@@ -23,6 +23,14 @@ from handlers.meetings.actions import bring_about
 from handlers.members.audience import audience
 from handlers.members.presence import still_members
 from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
+from handlers.polls.ballot import (
+    REFUSALS,
+    BallotRefused,
+    answer_dates,
+    check_open,
+    check_options,
+    choose,
+)
 from handlers.polls.tally import (
     PollInputError,
     PollSpec,
@@ -143,7 +151,7 @@ async def create_survey(ctx: HandlerContext) -> Reply:
 # --- answer ------------------------------------------------------------------------------
 
 
-async def _poll(ctx: HandlerContext, raw: str | None) -> Poll:
+async def poll_by_arg(ctx: HandlerContext, raw: str | None) -> Poll:
     """Poll `#n` of this group, or its newest open poll when no number is given."""
     assert ctx.group is not None
     if raw is None:
@@ -175,19 +183,16 @@ async def vote(ctx: HandlerContext) -> Reply:
         command = parse_vote(ctx.args["choice"])
     except PollInputError as error:
         raise _input_error(ctx, error, example) from None
-    poll = await _poll(ctx, None if command.poll_number is None else str(command.poll_number))
-    if poll.status != PollStatus.OPEN.value:
-        raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
-    positions = {o.position for o in poll.options}
-    unknown = [p for p in (*command.answers, *command.bare) if p not in positions]
-    if unknown:
-        raise UserError(
-            ctx._("Poll #{number} has no option {option}.", number=poll.number, option=unknown[0])
-        )
-    if poll.kind == PollKind.DATE.value:
-        await _vote_on_dates(ctx, poll, command.answers, command.bare, example)
-    else:
-        await _vote_on_choices(ctx, poll, command.answers, command.bare)
+    poll = await poll_by_arg(ctx, None if command.poll_number is None else str(command.poll_number))
+    try:
+        check_open(poll, ctx.now)
+        check_options(poll, (*command.answers, *command.bare))
+        if poll.kind == PollKind.DATE.value:
+            await _vote_on_dates(ctx, poll, command.answers, command.bare, example)
+        else:
+            await _vote_on_choices(ctx, poll, command.answers, command.bare)
+    except BallotRefused as refused:
+        raise UserError(ctx._(REFUSALS[refused.code], **refused.params)) from None
     pressed = ctx.message.callback_data is not None
     edit = pressed and await _pressed_on_poll(ctx, poll)
     if edit and ctx.message.message_id:
@@ -226,9 +231,7 @@ async def _vote_on_dates(
     if bare or "toggle" in answers.values():
         syntax = POLL_ERRORS["vote_syntax"]
         raise UserError(ctx._(syntax, example=example))
-    if "maybe" in answers.values() and not poll.allow_maybe:
-        raise UserError(ctx._("This poll has no “if need be”: please answer yes or no."))
-    await poll_store.set_answers(ctx.session, poll, ctx.user.id, answers, ctx.now)
+    await answer_dates(ctx.session, poll, ctx.user.id, answers, ctx.now)
 
 
 async def _vote_on_choices(
@@ -247,20 +250,7 @@ async def _vote_on_choices(
         }
         dropped += [p for p in toggled if p in mine]
         chosen += [p for p in toggled if p not in mine]
-    single = poll.kind == PollKind.SINGLE.value
-    if single and len(chosen) > 1:
-        raise UserError(ctx._("Only one answer is possible in this survey."))
-    if dropped:
-        await poll_store.remove_answers(ctx.session, poll, ctx.user.id, dropped)
-    if chosen:
-        await poll_store.set_answers(
-            ctx.session,
-            poll,
-            ctx.user.id,
-            dict.fromkeys(chosen, "yes"),
-            ctx.now,
-            replace_all=single,
-        )
+    await choose(ctx.session, poll, ctx.user.id, chosen=chosen, dropped=dropped, now=ctx.now)
 
 
 # --- show ---------------------------------------------------------------------------------
@@ -270,7 +260,7 @@ async def list_polls(ctx: HandlerContext) -> Reply:
     """`/abfragen` lists the open polls; `/abfragen 3` shows poll #3 again (with buttons)."""
     assert ctx.group is not None
     if ctx.args.get("number"):
-        poll = await _poll(ctx, ctx.args["number"])
+        poll = await poll_by_arg(ctx, ctx.args["number"])
         result = await poll_tally(ctx.session, poll)
         if poll.status == PollStatus.OPEN.value:
             return _overview(ctx, poll, result)
@@ -309,7 +299,7 @@ async def list_polls(ctx: HandlerContext) -> Reply:
 
 async def close_poll(ctx: HandlerContext) -> Reply:
     assert ctx.group is not None
-    poll = await _poll(ctx, ctx.args["number"])
+    poll = await poll_by_arg(ctx, ctx.args["number"])
     if poll.status != PollStatus.OPEN.value:
         raise UserError(ctx._("Poll #{number} is closed.", number=poll.number))
     close(poll, ctx.now)
@@ -335,7 +325,7 @@ async def close_poll(ctx: HandlerContext) -> Reply:
 async def pick_date(ctx: HandlerContext) -> list[Reply]:
     """The chair fixes the date: the meeting is created, the group told, voters get a DM."""
     assert ctx.group is not None
-    poll = await _poll(ctx, ctx.args["number"])
+    poll = await poll_by_arg(ctx, ctx.args["number"])
     if poll.kind != PollKind.DATE.value:
         raise UserError(ctx._("Poll #{number} is a survey, not a date poll.", number=poll.number))
     if poll.meeting_id is not None:

@@ -16,6 +16,7 @@ from bot.core.messages import OutgoingMessage
 from handlers.context import Services
 from handlers.members.audience import audience
 from handlers.members.presence import still_members
+from handlers.personal_links.guests import remind_poll_guests
 from handlers.polls.actions import close, poll_tally, post_everywhere, sync_shown
 from handlers.polls.tally import reminder_due
 from handlers.polls.view import closed_headline, moment_text
@@ -104,5 +105,6 @@ async def _remind(session: Session, services: Services, poll: Poll, now: datetim
             )
         except LookupError:  # a member without any chat account left: nobody to tell
             continue
+    queued += await remind_poll_guests(session, services, poll, group, answered=answered, now=now)
     poll.reminded_at = now
     return queued

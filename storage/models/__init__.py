@@ -49,6 +49,8 @@ from storage.models.people import LinkCode as LinkCode
 from storage.models.people import LinkRequest as LinkRequest
 from storage.models.people import Membership as Membership
 from storage.models.people import User as User
+from storage.models.personal_links import Guest as Guest
+from storage.models.personal_links import PersonalLink as PersonalLink
 from storage.models.polls import Poll as Poll
 from storage.models.polls import PollMessage as PollMessage
 from storage.models.polls import PollOption as PollOption

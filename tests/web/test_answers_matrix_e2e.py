@@ -1,0 +1,48 @@
+"""A guest's web answer edits the poll in a Matrix room (real Synapse, m.replace), as the
+answers given in the room do: the page is one more way in, not a copy of the poll."""
+
+from __future__ import annotations
+
+import aiohttp
+
+from bot.feed_server import FeedServer
+from tests.matrix_bot import GroupRoom, MatrixBot, notice
+from tests.polls.test_polls_matrix_e2e import edit_of, react
+from tests.web.answer_links import csrf_of, last_link
+
+POLL = '!terminabfrage "Juni-Sitzung" 15.06.2031 9-12 Uhr; 17.06.2031 14 Uhr'
+
+
+async def test_a_web_answer_edits_the_poll_in_the_matrix_room(
+    matrix_bot: MatrixBot, matrix_group_room: GroupRoom, http: aiohttp.ClientSession
+) -> None:
+    alice, bob, room = matrix_group_room
+    await alice.say(room, '!registrieren ag "AG Matrix"')
+    await alice.wait(notice(matrix_bot.user_id, room, "AG Matrix"))
+    await alice.say(room, POLL)
+    [poll] = await alice.wait(notice(matrix_bot.user_id, room, "Terminabfrage #1"))
+    await react(bob, room, poll.event_id, "1️⃣")
+    await alice.wait(edit_of(matrix_bot.user_id, room, poll.event_id, "✅ 1 · ❌ 0"))
+    await alice.say(room, "!abfragegast 1 Erika Muster erika@example.org")
+    await alice.wait(notice(matrix_bot.user_id, room, "Erika Muster"))
+
+    server = FeedServer(matrix_bot.core.services)
+    await server.start("127.0.0.1", 0)
+    try:
+        url = f"http://127.0.0.1:{server.port}" + await last_link(matrix_bot.core)
+        async with http.get(url) as page:
+            form = csrf_of(await page.text())
+        async with http.post(
+            url,
+            data={"csrf": form, "option-1": "yes", "option-2": "no"},
+            headers={"Sec-Fetch-Site": "same-origin"},
+            allow_redirects=False,
+        ) as response:
+            assert response.status == 303
+        [edited] = await alice.wait(
+            edit_of(matrix_bot.user_id, room, poll.event_id, "Erika Muster")
+        )
+    finally:
+        await server.stop()
+    body = edited.source["content"]["m.new_content"]["body"]
+    assert "✅ 2 · ❌ 0" in body and "2 Personen haben geantwortet." in body
