@@ -23,7 +23,6 @@ from bot.core.enums import (
     MinutesStatus,
 )
 from storage.db import Session, dialect_insert
-from storage.minutes import with_words
 from storage.models import (
     ActionItem,
     Advisor,
@@ -37,6 +36,7 @@ from storage.models import (
     Meeting,
     OrganisationSettings,
 )
+from storage.organisation import approved_decisions
 
 SHARE_APPROVED = "approved"  # decisions of approved minutes, and the meetings they announce
 SHARE_FORWARDED = "forwarded"  # only recommendations and assignments of approved minutes
@@ -207,37 +207,20 @@ async def search_shared(
     them (as their chairs chose), newest meeting first."""
     allowed_all = [g for g in shares if _kinds_shared(shares, g) is None]
     allowed_forwarded = [g for g in shares if _kinds_shared(shares, g) == FORWARDED_KINDS]
-    query = (
-        select(Decision)
-        .join(Meeting, Meeting.id == Decision.meeting_id)
-        .where(
-            Meeting.minutes_status == MinutesStatus.APPROVED.value,
-            Decision.group_id.in_(allowed_all)
-            | (Decision.group_id.in_(allowed_forwarded) & Decision.kind.in_(FORWARDED_KINDS)),
-        )
+    among = Decision.group_id.in_(allowed_all) | (
+        Decision.group_id.in_(allowed_forwarded) & Decision.kind.in_(FORWARDED_KINDS)
     )
-    query = with_words(query, words)
-    if kind is not None:
-        query = query.where(Decision.kind == kind)
-    if addressee:
-        query = with_words(query.where(Decision.addressee.is_not(None)), [addressee])
-    if since is not None:
-        query = query.where(Meeting.starts_at >= since)
-    if until is not None:
-        query = query.where(Meeting.starts_at < until)
-    query = query.order_by(Meeting.starts_at.desc(), Decision.number.desc()).limit(limit)
-    decisions = [d for d in await session.scalars(query) if _shared(shares, d)]
-    meetings = {
-        m.id: m
-        for m in await session.scalars(
-            select(Meeting).where(Meeting.id.in_({d.meeting_id for d in decisions}))
-        )
-    }
-    names = await _names(session, {d.group_id for d in decisions})
-    return [
-        SharedDecision(d, meetings[d.meeting_id or 0], names.get(d.group_id, "?"))
-        for d in decisions
-    ]
+    found = await approved_decisions(
+        session,
+        words=words,
+        kind=kind,
+        addressee=addressee,
+        since=since,
+        until=until,
+        limit=limit,
+        among=among,
+    )
+    return [SharedDecision(d, m, name) for d, m, name in found if _shared(shares, d)]
 
 
 @dataclass(frozen=True)

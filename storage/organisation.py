@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core.enums import InboxStatus, MinutesStatus
@@ -262,14 +262,18 @@ async def approved_decisions(
     since: datetime | None,
     until: datetime | None,
     limit: int,
+    among: ColumnElement[bool] | None = None,
 ) -> list[tuple[Decision, Meeting, str]]:
     """Decisions of all groups whose minutes are approved – nothing else of a group is
-    searchable across the organisation – newest meeting first, with meeting and group name."""
+    searchable across the organisation – newest meeting first, with meeting and group name.
+    `among` narrows it further (the steering body sees only what each chair shares)."""
     query = (
         select(Decision)
         .join(Meeting, Meeting.id == Decision.meeting_id)
         .where(Meeting.minutes_status == MinutesStatus.APPROVED.value)
     )
+    if among is not None:
+        query = query.where(among)
     query = with_words(query, words)
     if kind is not None:
         query = query.where(Decision.kind == kind)
