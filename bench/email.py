@@ -46,14 +46,13 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.policy import SMTP
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiosmtplib
 
-from bot.adapters.email.mime import build_mail, message_id
+from bot.adapters.email.mime import build_mail, mail_bytes, message_id
 from bot.adapters.email.sender import mail_sender, sender_address
 from bot.app import Core
 from bot.core.mail import MailContent, to_outgoing
@@ -251,13 +250,15 @@ async def baseline(count: int) -> float:
     prebuilt = [
         (
             address(n),
-            build_mail(
-                letter(n),
-                sender=sender,
-                recipient=address(n),
-                msgid=message_id(f"outbox-{n + 1}", "bench.example.org"),
-                date=now,
-            ).as_bytes(policy=SMTP),
+            mail_bytes(
+                build_mail(
+                    letter(n),
+                    sender=sender,
+                    recipient=address(n),
+                    msgid=message_id(f"outbox-{n + 1}", "bench.example.org"),
+                    date=now,
+                )
+            ),
         )
         for n in range(count)
     ]
