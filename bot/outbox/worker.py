@@ -317,6 +317,9 @@ class DeliveryWorker:
         never holds up direct messages to others, across batches too.
         """
         now = self.clock.now()
+        full = self._full()
+        if full and full.issuperset(self.senders):
+            return 0  # every platform has a batch waiting in memory: not even a query
         async with self.sessions.begin() as session:
             expired = await outbox_store.expire_outlived(session, now=now)
             claimed = await outbox_store.claim_due(
@@ -326,7 +329,7 @@ class DeliveryWorker:
                 lease=self.policy.lease,
                 limit=self.policy.batch_size,
                 idempotent=self._idempotent,
-                skip_platforms=self._paused(now),
+                skip_platforms=self._paused(now) | full,
             )
         for platform, count in expired.items():
             log.warning("%d messages on %s expired unsent (no longer useful)", count, platform)
@@ -348,6 +351,19 @@ class DeliveryWorker:
                 drain = self._drain_batches(key) if batched else self._drain(key)
                 self._chat_tasks[key] = asyncio.create_task(drain, name=f"outbox {key}")
         return fresh
+
+    def _full(self) -> frozenset[str]:
+        """Batching platforms with a claim's worth of rows still queued here: no more are
+        claimed for them until it runs low (`_drain_batches` wakes the loop then).
+
+        Claiming on at every poll leased the whole backlog to this process (none left for
+        another one, all of it waiting for a lease after a crash) and, on SQLite, ran the
+        claim's queries on the event loop between every few mails."""
+        return frozenset(
+            platform
+            for platform in self._batching
+            if len(self._queues.get((platform, BATCH_QUEUE), ())) >= self.policy.batch_size
+        )
 
     async def shutdown(self, grace_seconds: float = 10.0) -> None:
         """Finish the messages being sent now; hand queued ones back for the next start."""
@@ -417,6 +433,8 @@ class DeliveryWorker:
                     chats.add(delivery.chat_id)
                 for _ in chunk:
                     queue.popleft()
+                if len(queue) < self.policy.batch_size <= len(queue) + len(chunk):
+                    self._wake.set()  # running low: claim the next rows (see `_full`)
                 try:
                     await self._deliver_chunk(chunk, queue)
                 finally:

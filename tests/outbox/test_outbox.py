@@ -512,3 +512,46 @@ async def test_the_database_down_inside_an_idempotent_sender_is_no_delivery_erro
     assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
     await worker.run_once()
     assert [text for _, text, _ in sender.sent] == [f"m{index}" for index in range(6)]
+
+
+class BatchingSender(ScriptedSender):
+    """Sends rows in chunks (as the e-mail sender does); waits for `go` before each chunk."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def deliver_many(
+        self, items: list[tuple[str, OutgoingMessage, str]]
+    ) -> list[str | Exception]:
+        await self.go.wait()
+        return [await self.deliver(chat_id, message, key=key) for chat_id, message, key in items]
+
+
+async def test_a_batching_platform_claims_no_more_while_a_batch_waits(
+    sessions, clock: FixedClock
+) -> None:
+    """Claiming on at every poll leased a whole backlog to one process (nothing left for a
+    second one, all of it waiting for its lease after a crash): while a claim's worth of a
+    batching platform's rows waits in memory, no more are claimed, and the drain wakes the
+    loop once they run low, so the backlog still goes out without waiting for the poll."""
+    sender = BatchingSender()
+    for index in range(300):
+        await put(sessions, clock, f"m{index:03}", chat_id=str(1000 + index))
+    worker = make_worker(sessions, sender, clock, batch_size=50, poll_seconds=30)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(5):  # the loop claims again at once after a full claim
+        await asyncio.sleep(0.05)
+        worker.wake()
+    leased = list((await statuses(sessions)).values()).count("sending")
+    assert leased <= 2 * 50  # one claim, one more once a chunk left the queue: not 300
+    sender.go.set()
+    for _ in range(200):  # the poll is 30 s: only the drain's wake-ups can get this done
+        if len(sender.sent) == 300:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    assert sorted(text for _, text, _ in sender.sent) == [f"m{index:03}" for index in range(300)]
+    assert set((await statuses(sessions)).values()) == {"sent"}
