@@ -54,7 +54,7 @@ import aiosmtplib
 
 from bot.adapters.email.mime import build_mail, mail_bytes, message_id
 from bot.adapters.email.sender import mail_sender, sender_address
-from bot.app import Core
+from bot.app import Core, freeze_startup_objects
 from bot.core.mail import MailContent, to_outgoing
 from bot.core.settings import Settings, load_settings
 from storage import mail as mail_store
@@ -126,6 +126,7 @@ async def run_bot(database_url: str, port: int) -> None:
     mail = mail_sender(settings, core.services.clock)
     core.start_delivery([mail])
     core.pace_mail(mail)
+    freeze_startup_objects()
     try:
         await stop.wait()
     finally:
