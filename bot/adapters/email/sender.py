@@ -173,8 +173,8 @@ class SmtpSender(_MailSender):
         """Send (address, message, key) one after another over the connection; per item its
         Message-ID or the classified error (DeliveryError) — one failure stops nothing.
 
-        The next mail's MIME is built while the server handles the current one, so the
-        building costs no time of its own (it was a third of the CPU per mail).
+        The next mail's MIME is built once the current one's first command is on its way,
+        so building overlaps that round trip (about 0.25 ms a mail, see mime.py).
         """
         results: list[str | Exception] = []
         if not items:
