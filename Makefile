@@ -35,7 +35,7 @@ bench-delivery: $(VENV)/.installed-dev
 	$(PY) bench/delivery.py
 
 bench-faults: $(VENV)/.installed-dev
-	$(PY) bench/faults.py
+	$(PY) bench/faults.py --platform both
 
 messages: $(VENV)/.installed-dev
 	bash scripts/update_messages.sh

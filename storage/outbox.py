@@ -899,6 +899,22 @@ async def start_attempts(
 async def mark_sent_many(
     session: AsyncSession, sent: Sequence[tuple[int, str | None]], *, now: datetime
 ) -> None:
-    """`mark_sent` for rows sent together: (id, the platform's message id) each."""
-    for delivery_id, platform_message_id in sent:
-        await mark_sent(session, delivery_id, now=now, platform_message_id=platform_message_id)
+    """`mark_sent` for rows sent together: (id, the platform's message id) each, in one
+    executemany (an UPDATE statement per row was a tenth of the e-mail worker's time)."""
+    if not sent:
+        return
+    await session.execute(
+        update(OutboxMessage),
+        [
+            {
+                "id": delivery_id,
+                "status": OutboxStatus.SENT.value,
+                "sent_at": now,
+                "lease_owner": None,
+                "lease_until": None,
+                "platform_message_id": platform_message_id,
+                "last_error": None,
+            }
+            for delivery_id, platform_message_id in sent
+        ],
+    )

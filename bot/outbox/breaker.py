@@ -45,6 +45,9 @@ class CircuitBreaker:
     def __init__(self, policy: BreakerPolicy | None = None) -> None:
         self.policy = policy or BreakerPolicy()
         self._outcomes: deque[tuple[datetime, bool]] = deque()
+        # Failures among `_outcomes`, kept as they come and go: counting them on every
+        # request cost a scan of the whole window (thousands of mails at a fast SMTP rate).
+        self._failures = 0
         self._open = False
         self._next_probe: datetime | None = None
         self._interval = self.policy.first_probe
@@ -63,8 +66,10 @@ class CircuitBreaker:
         return self._probing
 
     def _recent(self, now: datetime) -> deque[tuple[datetime, bool]]:
-        while self._outcomes and self._outcomes[0][0] <= now - self.policy.window:
-            self._outcomes.popleft()
+        since = now - self.policy.window
+        while self._outcomes and self._outcomes[0][0] <= since:
+            _, ok = self._outcomes.popleft()
+            self._failures -= not ok
         return self._outcomes
 
     def healthy(self, now: datetime) -> bool:
@@ -77,8 +82,7 @@ class CircuitBreaker:
         recent = self._recent(now)
         if len(recent) < self.policy.min_requests:
             return True
-        failed = sum(1 for _, ok in recent if not ok)
-        return failed / len(recent) < self.policy.failure_ratio
+        return self._failures / len(recent) < self.policy.failure_ratio
 
     def admit(self, now: datetime) -> tuple[bool, bool]:
         """(may this request go, is it the probe). Half-open lets exactly one through."""
@@ -108,8 +112,8 @@ class CircuitBreaker:
             return None
         recent = self._recent(now)
         recent.append((now, ok))
-        failed = sum(1 for _, good in recent if not good)
-        if len(recent) >= self.policy.min_requests and failed / len(recent) >= (
+        self._failures += not ok
+        if len(recent) >= self.policy.min_requests and self._failures / len(recent) >= (
             self.policy.failure_ratio
         ):
             self._open = True
@@ -125,4 +129,5 @@ class CircuitBreaker:
         self._probing = False
         self._next_probe = None
         self._outcomes.clear()
+        self._failures = 0
         return Change.CLOSED

@@ -75,6 +75,10 @@ class WorkerPolicy:
     batch_span_seconds: float = 0.05
 
 
+# The chunk after the one being sent, and the task waiting for its pacing.
+_Ahead = tuple[list[outbox_store.Delivery], "asyncio.Task[AsyncExitStack]"]
+
+
 @dataclass(frozen=True, slots=True)
 class _Pause:
     """A chat cannot take more messages now; `settle` decides what happens to the rest."""
@@ -317,6 +321,9 @@ class DeliveryWorker:
         never holds up direct messages to others, across batches too.
         """
         now = self.clock.now()
+        full = self._full()
+        if full and full.issuperset(self.senders):
+            return 0  # every platform has a batch waiting in memory: not even a query
         async with self.sessions.begin() as session:
             expired = await outbox_store.expire_outlived(session, now=now)
             claimed = await outbox_store.claim_due(
@@ -326,7 +333,7 @@ class DeliveryWorker:
                 lease=self.policy.lease,
                 limit=self.policy.batch_size,
                 idempotent=self._idempotent,
-                skip_platforms=self._paused(now),
+                skip_platforms=self._paused(now) | full,
             )
         for platform, count in expired.items():
             log.warning("%d messages on %s expired unsent (no longer useful)", count, platform)
@@ -348,6 +355,19 @@ class DeliveryWorker:
                 drain = self._drain_batches(key) if batched else self._drain(key)
                 self._chat_tasks[key] = asyncio.create_task(drain, name=f"outbox {key}")
         return fresh
+
+    def _full(self) -> frozenset[str]:
+        """Batching platforms with a claim's worth of rows still queued here: no more are
+        claimed for them until it runs low (`_drain_batches` wakes the loop then).
+
+        Claiming on at every poll leased the whole backlog to this process (none left for
+        another one, all of it waiting for a lease after a crash) and, on SQLite, ran the
+        claim's queries on the event loop between every few mails."""
+        return frozenset(
+            platform
+            for platform in self._batching
+            if len(self._queues.get((platform, BATCH_QUEUE), ())) >= self.policy.batch_size
+        )
 
     async def shutdown(self, grace_seconds: float = 10.0) -> None:
         """Finish the messages being sent now; hand queued ones back for the next start."""
@@ -403,32 +423,114 @@ class DeliveryWorker:
         return max(1, min(self.policy.batch_max, int(per_second * self.policy.batch_span_seconds)))
 
     async def _drain_batches(self, key: tuple[str, str]) -> None:
-        """A batching platform's rows, in chunks of different chats (each chat in order)."""
+        """A batching platform's rows, in chunks of different chats (each chat in order).
+
+        While a chunk is sent, the next one already waits for its pacing (`_pace_ahead`):
+        done one after the other, the connection stood idle for that wait, a fifth of the
+        time at a high MAIL_PER_MINUTE. Its attempts are still committed only after the
+        current chunk's answers, so a crash leaves at most one chunk uncertain.
+        """
         queue = self._queues[key]
+        ahead: _Ahead | None = None
+        failed = False
         try:
-            while queue and not self._stopping:
-                chunk: list[outbox_store.Delivery] = []
-                chats: set[str] = set()
-                size = self._chunk_size(key[0])
-                for delivery in queue:
-                    if delivery.chat_id in chats or len(chunk) >= size:
-                        break
-                    chunk.append(delivery)
-                    chats.add(delivery.chat_id)
-                for _ in chunk:
-                    queue.popleft()
+            while not self._stopping:
+                paced: AsyncExitStack | None = None
+                if ahead is not None:
+                    chunk, pacing = ahead
+                    ahead = None
+                    paced = await pacing
+                elif queue:
+                    chunk = self._take_chunk(queue, key[0], frozenset())
+                else:
+                    break
+                ahead = self._pace_ahead(queue, chunk)
                 try:
-                    await self._deliver_chunk(chunk, queue)
+                    await self._deliver_chunk(chunk, queue, paced)
                 finally:
                     self._queued_ids.difference_update(d.id for d in chunk)
         except Exception:
+            failed = True
             log.exception("delivery to %s failed unexpectedly; rows will be retried", key)
             self._queued_ids.difference_update(d.id for d in queue)
             queue.clear()
         finally:
+            if ahead is not None:
+                await self._drop_ahead(ahead, queue, forget=failed)
             self._chat_tasks.pop(key, None)
             if not queue:
                 self._queues.pop(key, None)
+
+    def _take_chunk(
+        self, queue: deque[outbox_store.Delivery], platform: str, busy: frozenset[str]
+    ) -> list[outbox_store.Delivery]:
+        """The next rows of the queue, of different chats and none of `busy` (the chats of
+        the chunk being sent), in queue order; taken out of the queue."""
+        chunk: list[outbox_store.Delivery] = []
+        chats = set(busy)
+        size = self._chunk_size(platform)
+        for delivery in queue:
+            if delivery.chat_id in chats or len(chunk) >= size:
+                break
+            chunk.append(delivery)
+            chats.add(delivery.chat_id)
+        for _ in chunk:
+            queue.popleft()
+        if len(queue) < self.policy.batch_size <= len(queue) + len(chunk):
+            self._wake.set()  # running low: claim the next rows (see `_full`)
+        return chunk
+
+    def _pace_ahead(
+        self, queue: deque[outbox_store.Delivery], current: list[outbox_store.Delivery]
+    ) -> _Ahead | None:
+        """Take the chunk after `current` and start waiting for its pacing now. Only between
+        chunks of several rows with the platform working (else rows go one at a time), and
+        never a chat of `current`: if one of its rows fails, its later rows must still be in
+        the queue for `_behind`."""
+        platform = current[0].platform
+        if (
+            len(current) < 2
+            or self._stopping
+            or self._breakers[platform].state(self.clock.now()) is not BreakerState.CLOSED
+        ):
+            return None
+        following = self._take_chunk(queue, platform, frozenset(d.chat_id for d in current))
+        if not following:
+            return None
+        return following, asyncio.create_task(self._paced(following))
+
+    async def _drop_ahead(
+        self, ahead: _Ahead, queue: deque[outbox_store.Delivery], *, forget: bool
+    ) -> None:
+        """The drain stops with a chunk waiting for its pacing: give the places back and
+        put its rows back at the front of the queue (`forget`: drop them with the queue)."""
+        rows, pacing = ahead
+        pacing.cancel()
+        try:
+            paced = await pacing
+        except BaseException:  # cancelled while waiting: it gave its places back itself
+            paced = None
+        if paced is not None:
+            await paced.aclose()
+        if forget:
+            self._queued_ids.difference_update(d.id for d in rows)
+        else:
+            queue.extendleft(reversed(rows))
+
+    async def _paced(self, chunk: list[outbox_store.Delivery]) -> AsyncExitStack:
+        """Wait for every row's pacing (`_PlatformLimiters.slot`); the places are held until
+        the returned stack is closed."""
+        sender = self.senders[chunk[0].platform]
+        limiters = self._limiters[chunk[0].platform]
+        slots = AsyncExitStack()
+        try:
+            for delivery in chunk:
+                is_group = sender.is_group_chat(delivery.chat_id)
+                await slots.enter_async_context(limiters.slot(delivery.chat_id, is_group))
+        except BaseException:
+            await slots.aclose()
+            raise
+        return slots
 
     def _behind(
         self, queue: deque[outbox_store.Delivery], chat_id: str
@@ -443,7 +545,10 @@ class DeliveryWorker:
         return rest
 
     async def _deliver_chunk(
-        self, chunk: list[outbox_store.Delivery], queue: deque[outbox_store.Delivery]
+        self,
+        chunk: list[outbox_store.Delivery],
+        queue: deque[outbox_store.Delivery],
+        paced: AsyncExitStack | None = None,
     ) -> None:
         """Send rows of different chats together: each waits for its pacing, then one commit
         records all attempts, the sender sends them in turn, one commit records the sent.
@@ -455,6 +560,8 @@ class DeliveryWorker:
         platform = chunk[0].platform
         breaker = self._breakers[platform]
         if len(chunk) == 1 or breaker.state(self.clock.now()) is not BreakerState.CLOSED:
+            if paced is not None:  # waited for ahead; each row now waits for its own
+                await paced.aclose()
             for delivery in chunk:  # one at a time, probes and all
                 pause = await self._deliver_one(delivery)
                 if pause is not None:
@@ -463,13 +570,9 @@ class DeliveryWorker:
                     await self._persisting(partial(pause.settle, rows))
             return
         sender = self.senders[platform]
-        limiters = self._limiters[platform]
         turn = _Turn(self._serial.get(platform))
         try:
-            async with AsyncExitStack() as slots:
-                for delivery in chunk:
-                    is_group = sender.is_group_chat(delivery.chat_id)
-                    await slots.enter_async_context(limiters.slot(delivery.chat_id, is_group))
+            async with paced if paced is not None else await self._paced(chunk):
                 await turn.take()
                 try:
                     async with self.sessions.begin() as session:

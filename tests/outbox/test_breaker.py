@@ -67,3 +67,34 @@ def test_a_probe_that_never_went_frees_the_place() -> None:
     assert breaker.admit(at(10)) == (True, True)
     breaker.forget_probe(True)
     assert breaker.admit(at(10)) == (True, True)
+
+
+def test_failures_that_left_the_window_no_longer_count() -> None:
+    """The failures are counted as they come and go (not recounted per request): failures
+    older than the window must stop counting, new ones must count again."""
+    breaker = CircuitBreaker(BreakerPolicy(window=timedelta(seconds=30), min_requests=5))
+    for index in range(9):  # 4 of 9 failed: below half, still healthy
+        assert breaker.record(at(index), ok=index < 5) is None
+    assert breaker.healthy(at(9))
+    # 40 s later the old answers are gone: the breaker opens at the 5th fresh failure among
+    # 5 fresh answers, not at the first (as it would with the 4 old failures still counted).
+    for index in range(5):
+        assert breaker.record(at(40 + index * 0.1), ok=True) is None
+    changes = [breaker.record(at(41 + index * 0.1), ok=False) for index in range(5)]
+    assert changes == [None, None, None, None, Change.OPENED]  # 5 of 10 failed
+    assert not breaker.healthy(at(42))
+
+
+def test_a_window_of_thousands_of_answers_counts_its_failures_right() -> None:
+    breaker = CircuitBreaker(BreakerPolicy(window=timedelta(seconds=30), min_requests=5))
+    for index in range(6000):  # 600 a second for 10 s, one in ten failed
+        assert breaker.record(at(index / 600), ok=index % 10 != 0) is None
+    assert breaker.healthy(at(10))
+    for index in range(6000):  # the next 10 s: 9 in 10 fail, the old answers still count
+        change = breaker.record(at(10 + index / 600), ok=index % 10 == 0)
+        if change is Change.OPENED:
+            # opens once failures reach half of all 6000 + index + 1 answers in the window
+            assert 600 + (index + 1) * 9 // 10 >= (6000 + index + 1) / 2
+            break
+    else:
+        raise AssertionError("never opened")

@@ -512,3 +512,99 @@ async def test_the_database_down_inside_an_idempotent_sender_is_no_delivery_erro
     assert {(r.status, r.attempts) for r in rows} == {("pending", 0)}
     await worker.run_once()
     assert [text for _, text, _ in sender.sent] == [f"m{index}" for index in range(6)]
+
+
+class BatchingSender(ScriptedSender):
+    """Sends rows in chunks (as the e-mail sender does); waits for `go` before each chunk."""
+
+    def __init__(self, limits: DeliveryLimits | None = None) -> None:
+        super().__init__(limits)
+        self.go = asyncio.Event()
+
+    async def deliver_many(
+        self, items: list[tuple[str, OutgoingMessage, str]]
+    ) -> list[str | Exception]:
+        await self.go.wait()
+        results: list[str | Exception] = []
+        for chat_id, message, key in items:
+            await asyncio.sleep(0.001)  # a request's round trip
+            try:
+                results.append(str(await self.deliver(chat_id, message, key=key)))
+            except Exception as exc:
+                results.append(exc)
+        return results
+
+
+async def test_a_batching_platform_claims_no_more_while_a_batch_waits(
+    sessions, clock: FixedClock
+) -> None:
+    """Claiming on at every poll leased a whole backlog to one process (nothing left for a
+    second one, all of it waiting for its lease after a crash): while a claim's worth of a
+    batching platform's rows waits in memory, no more are claimed, and the drain wakes the
+    loop once they run low, so the backlog still goes out without waiting for the poll."""
+    sender = BatchingSender()
+    for index in range(300):
+        await put(sessions, clock, f"m{index:03}", chat_id=str(1000 + index))
+    worker = make_worker(sessions, sender, clock, batch_size=50, poll_seconds=30)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(5):  # the loop claims again at once after a full claim
+        await asyncio.sleep(0.05)
+        worker.wake()
+    leased = list((await statuses(sessions)).values()).count("sending")
+    assert leased <= 2 * 50  # one claim, one more once a chunk left the queue: not 300
+    sender.go.set()
+    for _ in range(200):  # the poll is 30 s: only the drain's wake-ups can get this done
+        if len(sender.sent) == 300:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)
+    assert sorted(text for _, text, _ in sender.sent) == [f"m{index:03}" for index in range(300)]
+    assert set((await statuses(sessions)).values()) == {"sent"}
+
+
+async def test_stopping_with_a_chunk_waiting_for_its_pace_hands_its_rows_back(
+    sessions, clock: FixedClock
+) -> None:
+    """The next chunk waits for its pacing while one is sent; a stop at any moment leaves
+    no row leased to the stopped worker, and the next one sends the rest exactly once."""
+    sender = BatchingSender(DeliveryLimits(400, 1000, 60000))  # chunks of 20, paced
+    sender.go.set()
+    for index in range(200):
+        await put(sessions, clock, f"m{index:03}", chat_id=str(1000 + index % 150))
+    worker = make_worker(sessions, sender, clock, batch_size=100)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    for _ in range(200):
+        if len(sender.sent) >= 30:
+            break
+        await asyncio.sleep(0.005)
+    stop.set()
+    await asyncio.wait_for(task, timeout=10)
+    states = await statuses(sessions)
+    assert 30 <= list(states.values()).count("sent") < 200
+    assert set(states.values()) == {"sent", "pending"}
+    await make_worker(sessions, sender, clock).run_once()
+    await make_worker(sessions, sender, clock).run_once()
+    texts = [text for _, text, _ in sender.sent]
+    assert sorted(texts) == [f"m{index:03}" for index in range(200)]  # each exactly once
+    for chat in range(150):  # and each chat's rows in their order
+        mine = [t for t in texts if int(t[1:]) % 150 == chat]
+        assert mine == sorted(mine)
+
+
+async def test_a_failed_row_holds_its_chats_later_rows_back_from_the_next_chunk(
+    sessions, clock: FixedClock
+) -> None:
+    """The chunk waiting ahead never holds a chat of the chunk being sent: when that chat's
+    row fails, its later rows wait with it instead of going out before it."""
+    sender = BatchingSender(DeliveryLimits(400, 1000, 60000))
+    sender.go.set()
+    sender.script["1000"] = [TransientFailure("try later")]
+    for index in range(60):
+        await put(sessions, clock, f"m{index:02}", chat_id=str(1000 + index % 10))
+    await make_worker(sessions, sender, clock).run_once()
+    texts = [text for _, text, _ in sender.sent]
+    assert not [t for t in texts if int(t[1:]) % 10 == 0]  # chat 1000: nothing before its first
+    assert len(texts) == 54

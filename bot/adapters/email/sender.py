@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.message import Message
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -31,7 +30,7 @@ from bot.core.settings import Settings, SmtpSecurity
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import DeliveryLimits, PermanentFailure, TransientFailure
 
-from .mime import build_mail, message_id
+from .mime import build_mail, mail_bytes, message_id
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ class _MailSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return False
 
-    def build(self, address: str, message: OutgoingMessage, key: str | None) -> EmailMessage:
+    def build(self, address: str, message: OutgoingMessage, key: str | None) -> Message:
         key = key or f"direct-{self.clock.now().timestamp():.6f}"
         return build_mail(
             from_outgoing(message),
@@ -163,7 +162,7 @@ class SmtpSender(_MailSender):
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
         mail = self.build(chat_id, message, key)
-        data = mail.as_bytes(policy=SMTP)
+        data = mail_bytes(mail)
         async with self._lock:
             await self._send(chat_id, data)
         return str(mail["Message-ID"])[:64]
@@ -174,8 +173,8 @@ class SmtpSender(_MailSender):
         """Send (address, message, key) one after another over the connection; per item its
         Message-ID or the classified error (DeliveryError) — one failure stops nothing.
 
-        The next mail's MIME is built while the server handles the current one, so the
-        building costs no time of its own (it was a third of the CPU per mail).
+        The next mail's MIME is built once the current one's first command is on its way,
+        so building overlaps that round trip (about 0.25 ms a mail, see mime.py).
         """
         results: list[str | Exception] = []
         if not items:
@@ -198,7 +197,7 @@ class SmtpSender(_MailSender):
 
     def _prepared(self, address: str, message: OutgoingMessage, key: str) -> tuple[bytes, str]:
         mail = self.build(address, message, key)
-        return mail.as_bytes(policy=SMTP), str(mail["Message-ID"])
+        return mail_bytes(mail), str(mail["Message-ID"])
 
     async def _send(self, address: str, data: bytes) -> None:
         """One mail over the kept-open connection (the caller holds the lock)."""
@@ -253,7 +252,7 @@ class EmlSender(_MailSender):
     ) -> str | None:
         mail = self.build(chat_id, message, key)
         name = _UNSAFE.sub("_", key or datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")) + ".eml"
-        await asyncio.to_thread(self._write, name, mail.as_bytes(policy=SMTP))
+        await asyncio.to_thread(self._write, name, mail_bytes(mail))
         return name[:64]
 
     def _write(self, name: str, data: bytes) -> None:
