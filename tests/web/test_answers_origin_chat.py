@@ -89,3 +89,25 @@ async def test_a_web_answer_edits_the_poll_where_it_was_started_before_any_press
     assert "✅ Erika Muster, Bernd" in (poll.text or "")
     polls_sent = [m for m in telegram.sent[since:] if "Terminabfrage #1" in (m.text or "")]
     assert len(polls_sent) == 1  # the typed answer's own reply; no copy of the poll besides
+
+
+async def test_a_poll_reply_that_went_through_the_outbox_is_kept_too(
+    telegram_bot: TelegramBot, telegram: FakeTelegram, pages: str, http: aiohttp.ClientSession
+) -> None:
+    """Telegram refused the poll's first send (a 500): the outbox sends it later, under the
+    same key, and keeps its id there, so it is edited all the same."""
+    await converse(telegram, GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    telegram.fail_next("sendMessage", 500)
+    [poll] = await converse(telegram, GROUP, ANNA, POLL)
+    assert "Terminabfrage #1" in (poll.text or "")
+    assert await shown_in(telegram_bot) == {("telegram", str(GROUP)): str(poll.message_id)}
+    await converse(telegram, GROUP, ANNA, "/abfragegast 1 Erika Muster erika@example.org")
+    url = pages + await last_link(telegram_bot.core)
+    async with http.get(url) as page:
+        form = csrf_of(await page.text())
+    await http.post(
+        url, data={"csrf": form, "option-2": "yes"}, headers=SAME_SITE, allow_redirects=False
+    )
+    await telegram.wait_until(
+        lambda: "✅ Erika Muster" in (poll.text or ""), timeout=10, what="the queued poll, edited"
+    )
