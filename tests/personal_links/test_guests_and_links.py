@@ -101,8 +101,9 @@ async def test_erasing_a_member_deletes_their_links(chat: Conversation) -> None:
     await chat.say(bernd, "/start", dm(bernd))
     await chat.say(anna, POLL)
     await chat.say(bernd, "/meinlink")
+    await chat.say(bernd, "/meinlink")  # two private messages, two live links
     async with chat.core.services.sessions() as session:
-        assert len(list(await session.scalars(select(PersonalLink)))) == 1
+        assert len(list(await session.scalars(select(PersonalLink)))) == 2
     await chat.say(bernd, "/datenloeschen", dm(bernd))
     replies = await chat.say(bernd, "/datenloeschen ja", dm(bernd))
     assert replies
@@ -198,3 +199,13 @@ async def test_my_data_lists_my_personal_links_without_their_tokens(chat: Conver
     async with chat.core.services.sessions() as session:
         stored = await session.scalar(select(PersonalLink))
     assert stored.token_hash not in json.dumps(data["personal_links"])
+
+    # a second link (one per message), then the chair revokes his links: both are listed
+    await chat.say(bernd, "/meinlink")
+    assert "funktionieren nicht mehr" in await chat.text(anna, "/linksperren abfrage 1 Bernd")
+    [export] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    links = json.loads(export.document.content)["personal_links"]
+    assert len(links) == 2 and all(link["revoked_at"] is not None for link in links)
+    async with chat.core.services.sessions() as session:
+        hashes = list(await session.scalars(select(PersonalLink.token_hash)))
+    assert not any(h in export.document.content.decode() for h in hashes)
