@@ -111,8 +111,8 @@ CONFLICTS: dict[tuple[str, str], Conflict] = {
     ("channel_preferences", "user_id"): Conflict(("kind",)),
     # one guest record (name, address) per person: the kept account's
     ("guests", "user_id"): Conflict(()),
-    # one personal link per person and poll or meeting: the newer one, the link last sent
-    ("personal_links", "user_id"): Conflict(("poll_id", "meeting_id"), newer_by="created_at"),
+    # personal_links: not unique per person (one row per link sent), so a merge moves them
+    # all and every link either account was sent keeps working
 }
 
 

@@ -192,6 +192,11 @@ async def enqueue_to_person(
     )
 
 
+def chat_key(dedupe_key: str, platform: str, chat_id: str) -> str:
+    """The key of a group message's copy in one chat (`enqueue_for_group`)."""
+    return f"{dedupe_key}:{platform}:{chat_id}"
+
+
 async def enqueue_for_group(
     session: AsyncSession,
     group_id: int,
@@ -217,7 +222,7 @@ async def enqueue_for_group(
             continue
         queued += await enqueue(
             session,
-            dedupe_key=f"{dedupe_key}:{chat.platform}:{chat.chat_id}",
+            dedupe_key=chat_key(dedupe_key, chat.platform, chat.chat_id),
             purpose=purpose,
             platform=chat.platform,
             chat_id=chat.chat_id,
@@ -918,3 +923,40 @@ async def mark_sent_many(
             for delivery_id, platform_message_id in sent
         ],
     )
+
+
+async def record_sent(
+    session: AsyncSession,
+    *,
+    dedupe_key: str,
+    purpose: str,
+    platform: str,
+    chat_id: str,
+    message: OutgoingMessage,
+    platform_message_id: str,
+    now: datetime,
+) -> bool:
+    """A message that went out without the outbox (a command's direct reply), kept as a
+    sent row under `dedupe_key` with its platform id, exactly as if the worker had
+    delivered it: code that finds the messages it sent by key (a poll's, to edit them)
+    finds this one too, and queueing the same key again sends nothing. True when new."""
+    values = {
+        "dedupe_key": dedupe_key,
+        "purpose": purpose,
+        "platform": platform,
+        "chat_id": chat_id,
+        "payload": encode_message(message),
+        "status": OutboxStatus.SENT.value,
+        "attempts": 1,
+        "next_attempt_at": now,
+        "created_at": now,
+        "sent_at": now,
+        "platform_message_id": platform_message_id,
+    }
+    statement = (
+        dialect_insert(session)(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -2,8 +2,10 @@
 
 A link's token is 32 bytes from `secrets` (256 bits); only its SHA-256 is stored, so a
 leaked database opens nobody's ballot and looking a token up is one indexed equality query.
-One row per person and poll or meeting: issuing again replaces the token, so the newest
-link sent is the one that works.
+One row per link sent: a reminder or a changed meeting's mail carries a new link, and the
+links in the person's earlier mails keep working (the bot cannot send an old link again, it
+never kept the token). All of a person's links to a poll or meeting end together when the
+chair revokes them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select, update
 
 from storage.db import Session
 from storage.email_addresses import address_key
@@ -67,6 +69,13 @@ async def guest_names(session: Session, user_ids: Iterable[int]) -> dict[int, st
     return {user_id: name for user_id, name in rows.all()}
 
 
+def _target(poll_id: int | None, meeting_id: int | None) -> ColumnElement[bool]:
+    assert (poll_id is None) != (meeting_id is None)
+    if poll_id is not None:
+        return PersonalLink.poll_id == poll_id
+    return PersonalLink.meeting_id == meeting_id
+
+
 async def issue(
     session: Session,
     *,
@@ -77,23 +86,30 @@ async def issue(
     meeting_id: int | None = None,
     outside: bool = False,
 ) -> str:
-    """A fresh token for this person in this poll or meeting (exactly one of them); a link
-    issued before for the same stops working. Returned once, never stored."""
-    assert (poll_id is None) != (meeting_id is None)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    target = (
-        PersonalLink.poll_id == poll_id
-        if poll_id is not None
-        else PersonalLink.meeting_id == meeting_id
-    )
-    link = await session.scalar(select(PersonalLink).where(PersonalLink.user_id == user_id, target))
-    if link is None:
-        link = PersonalLink(
-            user_id=user_id, group_id=group_id, poll_id=poll_id, meeting_id=meeting_id
+    """A new token for this person in this poll or meeting (exactly one of them), next to
+    the ones they hold already: the links in earlier mails keep working. Returned once,
+    never stored. Once given to a guest (`outside`), their later links are too."""
+    target = _target(poll_id, meeting_id)
+    if not outside:
+        outside = bool(
+            await session.scalar(
+                select(PersonalLink.id)
+                .where(PersonalLink.user_id == user_id, target, PersonalLink.outside.is_(True))
+                .limit(1)
+            )
         )
-        session.add(link)
-    link.token_hash, link.created_at, link.revoked_at = token_hash(token), now, None
-    link.outside = link.outside or outside
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    session.add(
+        PersonalLink(
+            token_hash=token_hash(token),
+            user_id=user_id,
+            group_id=group_id,
+            poll_id=poll_id,
+            meeting_id=meeting_id,
+            outside=outside,
+            created_at=now,
+        )
+    )
     await session.flush()
     return token
 
@@ -112,23 +128,40 @@ async def link_for_token(session: Session, token: str) -> PersonalLink | None:
 async def live_links(
     session: Session, *, poll_id: int | None = None, meeting_id: int | None = None
 ) -> list[PersonalLink]:
-    """The links of a poll or a meeting that still work, oldest first."""
-    target = (
-        PersonalLink.poll_id == poll_id
-        if poll_id is not None
-        else PersonalLink.meeting_id == meeting_id
+    """Who holds a working link to a poll or a meeting: each person's newest live link,
+    in the order they got their first one."""
+    rows = await session.scalars(
+        select(PersonalLink)
+        .where(_target(poll_id, meeting_id), PersonalLink.revoked_at.is_(None))
+        .order_by(PersonalLink.id)
     )
-    return list(
-        await session.scalars(
-            select(PersonalLink)
-            .where(target, PersonalLink.revoked_at.is_(None))
-            .order_by(PersonalLink.id)
+    newest: dict[int, PersonalLink] = {}
+    for link in rows:
+        newest[link.user_id] = link  # dicts keep the first insertion's place
+    return list(newest.values())
+
+
+async def revoke(
+    session: Session,
+    *,
+    user_id: int,
+    now: datetime,
+    poll_id: int | None = None,
+    meeting_id: int | None = None,
+) -> int:
+    """End every link this person holds to the poll or meeting (each mail's); returns how
+    many were still live."""
+    result = await session.execute(
+        update(PersonalLink)
+        .where(
+            PersonalLink.user_id == user_id,
+            _target(poll_id, meeting_id),
+            PersonalLink.revoked_at.is_(None),
         )
+        .values(revoked_at=now)
+        .execution_options(synchronize_session="fetch")
     )
-
-
-def revoke(link: PersonalLink, now: datetime) -> None:
-    link.revoked_at = now
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def guests_of_group(session: Session, group_id: int) -> list[Guest]:

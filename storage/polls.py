@@ -278,7 +278,8 @@ async def remember_message(
 
 async def shown_in(session: AsyncSession, poll_id: int) -> dict[tuple[str, str], str]:
     """(platform, chat id) -> message id of every known message showing the poll: the posts
-    the outbox delivered, overridden by messages people answered on."""
+    the outbox delivered and the reply that started it (kept as a sent row under the same
+    key prefix), overridden by messages people answered on."""
     found: dict[tuple[str, str], str] = {}
     posts = await session.scalars(
         select(OutboxMessage).where(

@@ -105,6 +105,7 @@ from bot.outbox.ports import (
     RetryLater,
 )
 from handlers.context import Services
+from handlers.delivery.replies import record_sent_reply
 from handlers.dispatcher import Dispatcher
 from storage import platform_state
 from storage.db import is_unavailable
@@ -825,7 +826,7 @@ class MatrixAdapter:
                     text = ""  # files under one caption: a notice (not a caption) says it once
                     in_reply_to = None
                 said = (target, reply.text)
-                await self.send(
+                sent = await self.send(
                     target,
                     text,
                     reply.buttons,
@@ -834,6 +835,9 @@ class MatrixAdapter:
                     raise_delivery=True,
                     tx_key=tx_key,
                     markdown=reply.markdown,
+                )
+                await record_sent_reply(
+                    self.services, platform=PLATFORM, chat_id=target, reply=reply, message_id=sent
                 )
             except (RecipientUnreachable, PermanentFailure) as failure:
                 log.warning("matrix: reply to %s dropped: %s", target, failure)
@@ -851,6 +855,7 @@ class MatrixAdapter:
                     edit_of=event_id if edit else None,
                     wake=self.services.wake_outbox,
                     markdown=reply.markdown,
+                    dedupe_key=reply.record_as,
                 )
 
     # --- out ------------------------------------------------------------------------------------

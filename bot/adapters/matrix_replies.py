@@ -47,9 +47,11 @@ async def queue_reply(
     edit_of: str | None = None,
     wake: Callable[[], None] | None = None,
     markdown: bool = False,
+    dedupe_key: str | None = None,
 ) -> None:
     """Queue a reply whose direct send failed; the outbox sends it when the server allows
-    (formatted again if it was Markdown)."""
+    (formatted again if it was Markdown). `dedupe_key`: the reply's own key
+    (`Reply.record_as`), under which the outbox then keeps the sent event's id."""
     extra = {TX_KEY: tx_key}
     if markdown:
         extra[TEXT_FORMAT] = MARKDOWN_FORMAT
@@ -62,7 +64,7 @@ async def queue_reply(
     async with services.sessions.begin() as session:
         await outbox.enqueue(
             session,
-            dedupe_key=f"{platform}:{tx_key}",
+            dedupe_key=dedupe_key or f"{platform}:{tx_key}",
             purpose="reply",
             platform=platform,
             chat_id=chat_id,

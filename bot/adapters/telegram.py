@@ -82,7 +82,7 @@ from bot.outbox.ports import (
     RetryLater,
     TransientFailure,
 )
-from handlers.delivery.replies import queue_unsent_reply
+from handlers.delivery.replies import queue_unsent_reply, record_sent_reply
 from handlers.dispatcher import Dispatcher
 from handlers.processes import claims
 from handlers.processes.webhook_secret import shared_webhook_secret
@@ -662,7 +662,7 @@ class TelegramAdapter:
             return result
 
         try:
-            await send_content(
+            sent = await send_content(
                 self.application.bot,
                 chat_id,
                 reply.text,
@@ -687,7 +687,16 @@ class TelegramAdapter:
                     reply.document,
                     extra={TEXT_FORMAT: MARKDOWN_FORMAT} if reply.markdown else {},
                 ),
+                record_as=reply.record_as,
             )
+            return
+        await record_sent_reply(
+            self.dispatcher.services,
+            platform=PLATFORM,
+            chat_id=str(chat_id),
+            reply=reply,
+            message_id=str(sent.message_id) if sent else None,
+        )
 
     async def _reply_call(self, method: Call, **kwargs: Any) -> Any:
         """One request of a direct reply: it goes at once, counted for the worker's pacing."""

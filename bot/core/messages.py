@@ -103,6 +103,10 @@ class Reply:
     toast: str | None = None
     to_private: bool = False
     markdown: bool = False  # `text` is Markdown: each platform shows it formatted
+    # Keep the sent message's platform id under this outbox key, as for a message the
+    # outbox delivered (handlers/delivery/replies.py): the bot edits it later, like a new
+    # poll's message when answers come from another chat or the web. None: not kept.
+    record_as: str | None = None
 
     @staticmethod
     def rows(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:

@@ -2,7 +2,8 @@
 opens (`/poll/<token>`, `/rsvp/<token>`, `/rsvp/<token>/<answer>`).
 
 A GET only shows: link previews and mail scanners fetch links, and must never answer for
-the person. Every answer is a POST with the link's form token, answered with a redirect
+the person. A HEAD (some scanners and link checkers send one) is answered like the GET,
+without the body. Every answer is a POST with the link's form token, answered with a redirect
 (post/redirect/get), so reloading the page does not post again. An unknown, revoked or no
 longer valid token gets the same bare 404 as any unknown address.
 """
@@ -141,9 +142,9 @@ def routes(site: Site) -> list[web.RouteDef]:
     poll_path = POLL_PATH.replace("{token}", "{token:[A-Za-z0-9_-]{1,100}}")
     rsvp_path = RSVP_PATH.replace("{token}", "{token:[A-Za-z0-9_-]{1,100}}")
     return [
-        web.get(poll_path, show_poll, allow_head=False),
+        web.get(poll_path, show_poll),
         web.post(poll_path, post_poll),
-        web.get(rsvp_path, show_rsvp, allow_head=False),
-        web.get(rsvp_path + "/{answer}", confirm_rsvp, allow_head=False),
+        web.get(rsvp_path, show_rsvp),
+        web.get(rsvp_path + "/{answer}", confirm_rsvp),
         web.post(rsvp_path + "/{answer}", post_rsvp),
     ]

@@ -166,9 +166,8 @@ async def _answer_links(
     ctx: HandlerContext, meeting: Meeting, user_id: int, dedupe_key: str, language: str
 ) -> list[tuple[str, str]]:
     """A member's personal answer links for the invitation mail about to be queued. Only
-    when a mail goes out and was not queued before: issuing a link replaces the person's
-    earlier one, so an invitation sent again (`/einladung 3 alle`) must not break the link
-    in the mail they already have."""
+    when a mail goes out and was not queued before: each link issued is kept (hashed) until
+    revoked, so none is made for a mail that is never sent."""
     if meeting.status == MeetingStatus.CANCELLED.value:
         return []
     route = await route_for(ctx.session, user_id, MessageKind.INVITATIONS)

@@ -196,8 +196,9 @@ async def add_meeting_guest(ctx: HandlerContext) -> Reply:
 
 
 async def revoke_link(ctx: HandlerContext) -> Reply:
-    """`/linksperren abfrage 3` lists who has a working link to poll #3 (names only);
-    `/linksperren abfrage 3 Erika Muster` stops Erika's link at once."""
+    """`/linksperren abfrage 3` lists who has a working link to poll #3 (names only, once
+    each however many mails they got); `/linksperren abfrage 3 Erika Muster` stops all of
+    Erika's links to it at once."""
     assert ctx.group is not None
     words = ctx.args["details"].split()
     example = ctx.command_name("revokelink") + (
@@ -209,12 +210,13 @@ async def revoke_link(ctx: HandlerContext) -> Reply:
         )
     if words[0].lower() in POLL_WORDS:
         poll = await poll_by_arg(ctx, words[1])
-        links = await link_store.live_links(ctx.session, poll_id=poll.id)
+        target = {"poll_id": poll.id}
         what = ctx._("poll #{number}", number=poll.number)
     else:
         meeting = await meeting_by_arg(ctx, words[1])
-        links = await link_store.live_links(ctx.session, meeting_id=meeting.id)
+        target = {"meeting_id": meeting.id}
         what = ctx._("meeting #{number}", number=meeting.number)
+    links = await link_store.live_links(ctx.session, **target)  # one per person
     named = [(await name_of(ctx.session, link.user_id), link) for link in links]
     wanted = " ".join(words[2:]).strip().casefold()
     if not wanted:
@@ -230,9 +232,12 @@ async def revoke_link(ctx: HandlerContext) -> Reply:
             ctx._("Nobody called {name} has a personal link to {what}.", name=wanted, what=what)
         )
     for link in matches:
-        link_store.revoke(link, ctx.now)
+        await link_store.revoke(ctx.session, user_id=link.user_id, now=ctx.now, **target)
     return Reply(
-        ctx._("The personal link to {what} no longer works. Answers given stay.", what=what)
+        ctx._(
+            "The personal links to {what} (every e-mail's) no longer work. Answers given stay.",
+            what=what,
+        )
     )
 
 
@@ -348,7 +353,7 @@ COMMANDS = (
         args=(Arg("details", N_("poll|meeting number name"), kind=ArgKind.TEXT, max_length=200),),
         details=N_(
             "Examples: /linksperren abfrage 3 lists who has a link to poll #3; "
-            "/linksperren abfrage 3 Erika Muster stops Erika's link; "
+            "/linksperren abfrage 3 Erika Muster stops all of Erika's links to it; "
             "/linksperren sitzung 2 Erika Muster for meeting #2."
         ),
         role=Role.CHAIR,

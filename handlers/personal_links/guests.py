@@ -29,8 +29,9 @@ async def tell_meeting_guests(
     now: datetime,
 ) -> int:
     """One mail per guest and version of the meeting (`when` in the group's terms): a change
-    carries fresh answer links (issuing replaces the old ones), a cancellation none — their
-    link still opens the page, which says the meeting was cancelled. Returns mails queued."""
+    carries answer links of its own (the earlier mails' links keep working), a cancellation
+    none — their links still open the page, which says the meeting was cancelled. Returns
+    mails queued."""
     if meeting.sequence == 0 and meeting.status != MeetingStatus.CANCELLED.value:
         return 0  # a new meeting has no guests yet: they come with /sitzungsgast
     cancelled = meeting.status == MeetingStatus.CANCELLED.value
@@ -87,7 +88,8 @@ async def remind_poll_guests(
     now: datetime,
 ) -> int:
     """With the members' reminder (handlers/polls/deadlines): each guest with a working link
-    who has not answered gets one mail with a fresh link. Returns mails queued."""
+    who has not answered gets one mail with a link of its own (the first mail's keeps
+    working). Returns mails queued."""
     assert poll.deadline is not None
     t = Translator(group.language)
     heading = t.gettext(TITLES[poll.kind], number=poll.number, title=poll.title)

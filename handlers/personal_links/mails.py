@@ -60,8 +60,8 @@ def poll_link_mail(
 def poll_reminder_mail(
     t: Translator, *, heading: str, name: str, group: str, deadline: str, url: str
 ) -> MailContent:
-    """A guest who has not answered, shortly before the deadline: a fresh link (the one in
-    the first mail was replaced by it)."""
+    """A guest who has not answered, shortly before the deadline: a link of its own (the one
+    in the first mail keeps working too)."""
     lines = [
         t.gettext("Hello {name},", name=name),
         "",
@@ -70,7 +70,7 @@ def poll_reminder_mail(
         t.gettext("Your personal link:"),
         url,
         "",
-        t.gettext("The link in the earlier e-mail no longer works."),
+        t.gettext("The link in the earlier e-mail works as well."),
         _personal(t),
     ]
     reason = t.gettext(
@@ -125,8 +125,9 @@ def meeting_change_mail(
     cancelled: bool,
     answers: Sequence[tuple[str, str]],
 ) -> MailContent:
-    """A guest hears that a meeting they were invited to changed (with new answer links) or
-    was cancelled (no links: nothing to answer)."""
+    """A guest hears that a meeting they were invited to changed (with answer links of its
+    own; the earlier mails' links keep working) or was cancelled (no links: nothing to
+    answer)."""
     if cancelled:
         headline = t.gettext("Cancelled: {title}", title=title)
     else:
@@ -139,7 +140,10 @@ def meeting_change_mail(
             "",
             *answer_lines(t, answers),
             "",
-            t.gettext("The links in earlier e-mails about this meeting no longer work."),
+            t.gettext(
+                "The links in earlier e-mails about this meeting work as well: they answer for "
+                "the meeting as it is now."
+            ),
             _personal(t),
         ]
     reason = t.gettext(

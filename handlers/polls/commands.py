@@ -7,6 +7,7 @@ typed `/abstimmen` works wherever buttons cannot (console, Matrix with many slot
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -129,7 +130,11 @@ async def _create(ctx: HandlerContext, spec: PollSpec, kind: PollKind) -> Reply:
         headline=None,
         skip_chat=_here(ctx),
     )
-    return _overview(ctx, poll, await poll_tally(ctx.session, poll))
+    overview = _overview(ctx, poll, await poll_tally(ctx.session, poll))
+    # The poll's message here is kept like its copies in the other chats (same key, with
+    # the chat), so an answer from elsewhere edits it before anyone pressed a button on it.
+    here = outbox.chat_key(poll_store.posted_key(poll.id), *_here(ctx))
+    return dataclasses.replace(overview, record_as=here)
 
 
 async def create_date_poll(ctx: HandlerContext) -> Reply:

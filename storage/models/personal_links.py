@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -33,14 +33,11 @@ class Guest(Base):
 class PersonalLink(Base):
     """A personal web link: whoever opens it answers as `user_id`, in one poll or one
     meeting (exactly one of `poll_id`, `meeting_id`). Only the SHA-256 of its token is
-    stored; issuing a new one replaces the token (the old URL stops working), `revoked_at`
-    ends it. `outside`: given to a guest, so it does not depend on a group membership."""
+    stored. One row per link sent (each mail carries its own), so a person may hold several
+    that all work, until the chair revokes them (`revoked_at`, all of the person's at once).
+    `outside`: given to a guest, so it does not depend on a group membership."""
 
     __tablename__ = "personal_links"
-    __table_args__ = (
-        UniqueConstraint("user_id", "poll_id"),
-        UniqueConstraint("user_id", "meeting_id"),
-    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)

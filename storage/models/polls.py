@@ -82,8 +82,9 @@ class PollVote(Base):
 class PollMessage(Base):
     """Where a poll is shown: the message in one chat that is edited when answers change.
 
-    Known from the outbox (posts to the group's other chats) or from the first button press
-    on a message (the chat where the poll was started); one per chat, the latest wins.
+    Known from the outbox (posts to the group's other chats, and the reply that started the
+    poll, kept there under the same key: storage.polls.shown_in) or from a button press on
+    a message; here one per chat, the latest wins.
     """
 
     __tablename__ = "poll_messages"

@@ -53,7 +53,7 @@ async def test_english_commands_and_revoking_by_name(chat: Conversation) -> None
     assert "Erika Muster gets a personal link to poll #1 by e-mail" in reply
     assert "Erika Muster" in await chat.text(anna, "/revokelink poll 1")
     assert "Nobody called" in await chat.text(anna, "/revokelink poll 1 Otto")
-    assert "no longer works" in await chat.text(anna, "/revokelink poll 1 erika muster")
+    assert "no longer work." in await chat.text(anna, "/revokelink poll 1 erika muster")
     assert "Nobody has a personal link to poll #1." in await chat.text(anna, "/revokelink poll 1")
     async with chat.core.services.sessions() as session:
         [link] = list(await session.scalars(select(PersonalLink)))
@@ -62,24 +62,38 @@ async def test_english_commands_and_revoking_by_name(chat: Conversation) -> None
     assert "personal link" in help_text
 
 
-async def test_links_are_stored_hashed_and_a_new_one_replaces_the_old(chat: Conversation) -> None:
+async def test_links_are_stored_hashed_and_every_mails_link_keeps_working(
+    chat: Conversation,
+) -> None:
     await chat.say(anna, POLL)
     await chat.say(anna, "/abfragegast 1 Erika Muster erika@example.org")
     await chat.say(anna, "/abfragegast 1 Erika Muster erika@example.org")  # sent again
     async with chat.core.services.sessions() as session:
-        [link] = list(await session.scalars(select(PersonalLink)))
+        links = list(await session.scalars(select(PersonalLink).order_by(PersonalLink.id)))
         [guest] = list(await session.scalars(select(Guest)))
-    assert len(link.token_hash) == 64 and link.outside
+    assert len(links) == 2 and all(len(link.token_hash) == 64 and link.outside for link in links)
     mails = await outbox_rows(chat.core, "personal_link")
     assert len(mails) == 2
     first, second = (row.payload["text"] for row in mails)
     token_of = lambda text: text.split("/poll/")[1].split()[0]  # noqa: E731
-    assert link_store.token_hash(token_of(second)) == link.token_hash
+    assert [link.token_hash for link in links] == [
+        link_store.token_hash(token_of(first)),
+        link_store.token_hash(token_of(second)),
+    ]
+    async with chat.core.services.sessions() as session:
+        assert await link_store.link_for_token(session, token_of(first)) is not None
+        assert await link_store.link_for_token(session, token_of(second)) is not None
+    assert all(token_of(text) not in link.token_hash for text in (first, second) for link in links)
+    assert guest.name == "Erika Muster"
+    listing = await chat.text(anna, "/linksperren abfrage 1")
+    assert listing.count("• Erika Muster") == 1  # a person once, however many mails
+
+    # revoking ends all of her links to the poll at once
+    await chat.say(anna, "/linksperren abfrage 1 Erika Muster")
     async with chat.core.services.sessions() as session:
         assert await link_store.link_for_token(session, token_of(first)) is None
-        assert await link_store.link_for_token(session, token_of(second)) is not None
-        assert token_of(second) not in str(link.token_hash)
-    assert guest.name == "Erika Muster"
+        assert await link_store.link_for_token(session, token_of(second)) is None
+    assert "Niemand" in await chat.text(anna, "/linksperren abfrage 1")
 
 
 async def test_erasing_a_member_deletes_their_links(chat: Conversation) -> None:
@@ -87,8 +101,9 @@ async def test_erasing_a_member_deletes_their_links(chat: Conversation) -> None:
     await chat.say(bernd, "/start", dm(bernd))
     await chat.say(anna, POLL)
     await chat.say(bernd, "/meinlink")
+    await chat.say(bernd, "/meinlink")  # two private messages, two live links
     async with chat.core.services.sessions() as session:
-        assert len(list(await session.scalars(select(PersonalLink)))) == 1
+        assert len(list(await session.scalars(select(PersonalLink)))) == 2
     await chat.say(bernd, "/datenloeschen", dm(bernd))
     replies = await chat.say(bernd, "/datenloeschen ja", dm(bernd))
     assert replies
@@ -98,7 +113,7 @@ async def test_erasing_a_member_deletes_their_links(chat: Conversation) -> None:
     assert bernd_left is None and links == []  # erased, and the link with him
 
 
-async def test_linking_two_accounts_keeps_the_newer_link(chat: Conversation) -> None:
+async def test_linking_two_accounts_keeps_both_accounts_links(chat: Conversation) -> None:
     await chat.say(anna, POLL)
     now = chat.core.services.clock.now()
     async with chat.core.services.sessions.begin() as session:
@@ -108,16 +123,24 @@ async def test_linking_two_accounts_keeps_the_newer_link(chat: Conversation) -> 
         from storage import polls as poll_store
 
         [poll] = await poll_store.polls_of_group(session, 1, open_only=False)
-        await link_store.issue(session, user_id=keep.id, group_id=1, poll_id=poll.id, now=now)
+        older = await link_store.issue(
+            session, user_id=keep.id, group_id=1, poll_id=poll.id, now=now
+        )
         from datetime import timedelta
 
         newer = await link_store.issue(
             session, user_id=absorb.id, group_id=1, poll_id=poll.id, now=now + timedelta(1)
         )
-        keep_id = keep.id
+        keep_id, poll_id = keep.id, poll.id
         await linking.merge_users(session, keep=keep, absorb=absorb)
-        [link] = list(await session.scalars(select(PersonalLink)))
-        assert link.user_id == keep_id and link.token_hash == link_store.token_hash(newer)
+        links = list(await session.scalars(select(PersonalLink).order_by(PersonalLink.id)))
+        assert [(link.user_id, link.token_hash) for link in links] == [
+            (keep_id, link_store.token_hash(older)),
+            (keep_id, link_store.token_hash(newer)),
+        ]
+        assert [link.id for link in await link_store.live_links(session, poll_id=poll_id)] == [
+            links[1].id
+        ]  # one person now: listed once, with the newest link
 
 
 async def test_a_chair_erases_a_guest_who_asked_and_their_answers_stay_anonymous(
@@ -176,3 +199,13 @@ async def test_my_data_lists_my_personal_links_without_their_tokens(chat: Conver
     async with chat.core.services.sessions() as session:
         stored = await session.scalar(select(PersonalLink))
     assert stored.token_hash not in json.dumps(data["personal_links"])
+
+    # a second link (one per message), then the chair revokes his links: both are listed
+    await chat.say(bernd, "/meinlink")
+    assert "funktionieren nicht mehr" in await chat.text(anna, "/linksperren abfrage 1 Bernd")
+    [export] = await chat.say(bernd, "/meinedaten", dm(bernd))
+    links = json.loads(export.document.content)["personal_links"]
+    assert len(links) == 2 and all(link["revoked_at"] is not None for link in links)
+    async with chat.core.services.sessions() as session:
+        hashes = list(await session.scalars(select(PersonalLink.token_hash)))
+    assert not any(h in export.document.content.decode() for h in hashes)

@@ -110,10 +110,12 @@ async def test_a_meeting_guest_hears_of_a_change_with_new_links_and_of_a_cancell
     assert changed.rcpt_tos == ["erika@example.org"]
     assert changed.message()["Subject"] == "Geändert: Juli-Sitzung"
     text = text_of(changed)
-    assert "Fr, 18.06.2021, 14:00 Uhr" in text and "funktionieren nicht mehr" in text
+    assert "Fr, 18.06.2021, 14:00 Uhr" in text and "funktionieren weiterhin" in text
     new_yes = urlsplit(LINK.findall(text)[0]).path
+    assert new_yes != first
     async with http.get(base + first) as page:
-        assert page.status == 404  # the first mail's link was replaced
+        assert page.status == 200  # last week's invitation still opens the meeting
+        assert "18.06.2021" in await page.text()  # as it is now
     async with http.get(base + new_yes) as page:
         assert page.status == 200
 
@@ -126,8 +128,8 @@ async def test_a_meeting_guest_hears_of_a_change_with_new_links_and_of_a_cancell
     assert "Sitzung #1 wurde abgesagt." in body and "bestätigen" not in body
 
 
-async def test_a_guest_who_has_not_answered_gets_one_reminder_with_a_fresh_link(
-    chat: Conversation, smtp_server: SmtpServer, clock
+async def test_a_guest_who_has_not_answered_gets_one_reminder_and_both_links_work(
+    chat: Conversation, smtp_server: SmtpServer, clock, web_server: FeedServer, http
 ) -> None:
     from datetime import timedelta
 
@@ -155,4 +157,8 @@ async def test_a_guest_who_has_not_answered_gets_one_reminder_with_a_fresh_link(
     assert "bis Mo, 14.06.2021, 23:59 Uhr" in text
     [fresh] = LINK.findall(text)
     [old] = LINK.findall(text_of(first["erika@example.org"]))
-    assert fresh != old
+    assert fresh != old and "Der Link in der früheren E-Mail funktioniert weiterhin." in text
+    base = f"http://127.0.0.1:{web_server.port}"
+    for url in (old, fresh):  # the invitation's link does not break with the reminder
+        async with http.get(base + urlsplit(url).path) as page:
+            assert page.status == 200 and "Sie antworten als Erika Muster" in await page.text()
