@@ -125,43 +125,47 @@ def _latest(*values: datetime | None) -> datetime | None:
     return max(present) if present else None
 
 
-async def revisions(session: AsyncSession, group_ids: list[int]) -> str:
-    """The groups' calendar revisions, "id:revision" in id order ("id:0" for a group nothing
-    was written for yet): database triggers raise a group's revision in the same transaction
-    as every insert, delete or change of a field a feed shows (migration
-    0016_feedrev_calendar_revisions), whoever writes. Equal text, unchanged rows."""
-    if not group_ids:
-        return "-"
-    found = dict(
-        (
-            await session.execute(
-                select(CalendarRevision.group_id, CalendarRevision.revision).where(
-                    CalendarRevision.group_id.in_(group_ids)
-                )
-            )
-        ).all()
-    )
+def _revision_tag(group_ids: list[int], found: dict[int, int]) -> str:
+    """ "id:revision" in id order; "id:0" for a group nothing was written for yet."""
     return ",".join(f"{group_id}:{found.get(group_id, 0)}" for group_id in sorted(group_ids))
 
 
 async def meetings_version(
     session: AsyncSession, group_ids: list[int]
 ) -> tuple[str, datetime | None]:
-    """A tag that changes whenever the groups' meetings, series or agendas do (their
-    revisions), and the latest change as the rows state it (for Last-Modified): two small
-    queries, no rows loaded."""
+    """A tag that changes whenever the groups' meetings, series or agendas do, and their
+    latest change as the rows state it (for Last-Modified): one small query, no rows loaded.
+
+    The tag is the groups' calendar revisions: database triggers raise a group's revision in
+    the same transaction as every insert, deletion or change of a field a feed shows
+    (migration 0016_feedrev_calendar_revisions), whoever writes it. Equal tags, unchanged
+    rows: not a guess from counts or lengths.
+    """
     if not group_ids:
         return "-", None
-    latest = select(
+    latest_meeting = (
         select(func.max(Meeting.updated_at))
         .where(Meeting.group_id.in_(group_ids))
-        .scalar_subquery(),
+        .scalar_subquery()
+    )
+    latest_series = (
         select(func.max(MeetingSeries.updated_at))
         .where(MeetingSeries.group_id.in_(group_ids))
-        .scalar_subquery(),
+        .scalar_subquery()
     )
-    m_latest, s_latest = (await session.execute(latest)).one()
-    return await revisions(session, group_ids), _latest(as_utc(m_latest), as_utc(s_latest))
+    rows = (
+        await session.execute(
+            select(
+                CalendarRevision.group_id,
+                CalendarRevision.revision,
+                latest_meeting,
+                latest_series,
+            ).where(CalendarRevision.group_id.in_(group_ids))
+        )
+    ).all()
+    found = {row[0]: row[1] for row in rows}
+    latest = _latest(*(as_utc(value) for row in rows for value in row[2:]))
+    return _revision_tag(group_ids, found), latest
 
 
 async def meetings_of_groups(session: AsyncSession, group_ids: list[int]) -> list[Meeting]:
@@ -233,15 +237,25 @@ def _assigned_to(user_id: int) -> Select[tuple[ActionItem]]:
 
 
 async def action_items_version(session: AsyncSession, user_id: int) -> tuple[str, datetime | None]:
-    """The revisions of every group the person has an action item in: an assignment made or
-    taken back, or an item changed, raises its group's revision (see `revisions`)."""
+    """Per group the person has action items in: its revision and how many items (see
+    `meetings_version`: an assignment made or taken back, or an item changed, raises its group's
+    revision); and their latest change. One round trip."""
     assigned = _assigned_to(user_id).subquery()
-    count, latest = (
-        await session.execute(select(func.count(), func.max(assigned.c.updated_at)))
-    ).one()
-    group_ids = list(await session.scalars(select(assigned.c.group_id).distinct()))
-    latest = as_utc(latest)
-    return f"{count}:{await revisions(session, group_ids)}", latest
+    rows = (
+        await session.execute(
+            select(
+                assigned.c.group_id,
+                func.coalesce(CalendarRevision.revision, 0),
+                func.count(),
+                func.max(assigned.c.updated_at),
+            )
+            .outerjoin(CalendarRevision, CalendarRevision.group_id == assigned.c.group_id)
+            .group_by(assigned.c.group_id, CalendarRevision.revision)
+            .order_by(assigned.c.group_id)
+        )
+    ).all()
+    tag = ",".join(f"{group_id}:{revision}:{count}" for group_id, revision, count, _ in rows)
+    return tag or "-", _latest(*(as_utc(row[3]) for row in rows))
 
 
 async def action_items_of_person(session: AsyncSession, user_id: int) -> list[ActionItem]:
