@@ -21,6 +21,7 @@ from storage.models import (
     ActionItemAssignee,
     AgendaItem,
     CalendarFeed,
+    CalendarRevision,
     Group,
     Identity,
     Meeting,
@@ -124,58 +125,47 @@ def _latest(*values: datetime | None) -> datetime | None:
     return max(present) if present else None
 
 
+def _revision_tag(group_ids: list[int], found: dict[int, int]) -> str:
+    """ "id:revision" in id order; "id:0" for a group nothing was written for yet."""
+    return ",".join(f"{group_id}:{found.get(group_id, 0)}" for group_id in sorted(group_ids))
+
+
 async def meetings_version(
     session: AsyncSession, group_ids: list[int]
 ) -> tuple[str, datetime | None]:
-    """A tag that changes whenever the groups' meetings, series or agendas do, and the
-    latest change: one round trip of aggregates, no rows loaded.
+    """A tag that changes whenever the groups' meetings, series or agendas do, and their
+    latest change as the rows state it (for Last-Modified): one small query, no rows loaded.
 
-    Every change to a meeting sets `updated_at` (and a calendar-visible one `sequence`); a
-    deletion lowers a count; agenda items only ever grow in id.
+    The tag is the groups' calendar revisions: database triggers raise a group's revision in
+    the same transaction as every insert, deletion or change of a field a feed shows
+    (migration 0016_feedrev_calendar_revisions), whoever writes it. Equal tags, unchanged
+    rows: not a guess from counts or lengths.
     """
     if not group_ids:
         return "-", None
-    in_groups = Meeting.group_id.in_(group_ids)
-    meetings = select(
-        func.count(Meeting.id),
-        func.max(Meeting.updated_at),
-        func.coalesce(func.sum(Meeting.sequence), 0),
-    ).where(in_groups)
-    series = select(func.count(MeetingSeries.id), func.max(MeetingSeries.updated_at)).where(
-        MeetingSeries.group_id.in_(group_ids)
+    latest_meeting = (
+        select(func.max(Meeting.updated_at))
+        .where(Meeting.group_id.in_(group_ids))
+        .scalar_subquery()
     )
-    # Agenda items have no updated_at: accepted ones (what feeds show) are fingerprinted by
-    # count, highest id, position×id (catches reordering) and title lengths (most edits),
-    # and by linked presenters and presenter name lengths: an erasure renames a presenter
-    # to "former member" and unlinks them without touching the meeting.
-    agenda = (
-        select(
-            func.count(AgendaItem.id),
-            func.coalesce(func.max(AgendaItem.id), 0),
-            func.coalesce(func.sum(AgendaItem.position * AgendaItem.id), 0),
-            func.coalesce(func.sum(func.length(AgendaItem.title)), 0),
-            func.count(AgendaItem.presenter_user_id),
-            func.coalesce(func.sum(func.length(AgendaItem.presenter_name)), 0),
+    latest_series = (
+        select(func.max(MeetingSeries.updated_at))
+        .where(MeetingSeries.group_id.in_(group_ids))
+        .scalar_subquery()
+    )
+    rows = (
+        await session.execute(
+            select(
+                CalendarRevision.group_id,
+                CalendarRevision.revision,
+                latest_meeting,
+                latest_series,
+            ).where(CalendarRevision.group_id.in_(group_ids))
         )
-        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-        .where(in_groups, AgendaItem.status == AgendaItemStatus.ACCEPTED.value)
-    )
-    m_count, m_latest, m_sequences = (await session.execute(meetings)).one()
-    s_count, s_latest = (await session.execute(series)).one()
-    agenda_parts = (await session.execute(agenda)).one()
-    m_latest, s_latest = as_utc(m_latest), as_utc(s_latest)
-    tag = ":".join(
-        str(part)
-        for part in (
-            m_count,
-            m_latest and m_latest.isoformat(),
-            m_sequences,
-            s_count,
-            s_latest and s_latest.isoformat(),
-            *agenda_parts,
-        )
-    )
-    return tag, _latest(m_latest, s_latest)
+    ).all()
+    found = {row[0]: row[1] for row in rows}
+    latest = _latest(*(as_utc(value) for row in rows for value in row[2:]))
+    return _revision_tag(group_ids, found), latest
 
 
 async def meetings_of_groups(session: AsyncSession, group_ids: list[int]) -> list[Meeting]:
@@ -247,12 +237,25 @@ def _assigned_to(user_id: int) -> Select[tuple[ActionItem]]:
 
 
 async def action_items_version(session: AsyncSession, user_id: int) -> tuple[str, datetime | None]:
+    """Per group the person has action items in: its revision and how many items (see
+    `meetings_version`: an assignment made or taken back, or an item changed, raises its group's
+    revision); and their latest change. One round trip."""
     assigned = _assigned_to(user_id).subquery()
-    count, latest = (
-        await session.execute(select(func.count(), func.max(assigned.c.updated_at)))
-    ).one()
-    latest = as_utc(latest)
-    return f"{count}:{latest and latest.isoformat()}", latest
+    rows = (
+        await session.execute(
+            select(
+                assigned.c.group_id,
+                func.coalesce(CalendarRevision.revision, 0),
+                func.count(),
+                func.max(assigned.c.updated_at),
+            )
+            .outerjoin(CalendarRevision, CalendarRevision.group_id == assigned.c.group_id)
+            .group_by(assigned.c.group_id, CalendarRevision.revision)
+            .order_by(assigned.c.group_id)
+        )
+    ).all()
+    tag = ",".join(f"{group_id}:{revision}:{count}" for group_id, revision, count, _ in rows)
+    return tag or "-", _latest(*(as_utc(row[3]) for row in rows))
 
 
 async def action_items_of_person(session: AsyncSession, user_id: int) -> list[ActionItem]:

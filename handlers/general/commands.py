@@ -156,7 +156,16 @@ async def privacy(ctx: HandlerContext) -> Reply:
         "and the meetings those minutes announce; a chair can limit it to recommendations "
         "and assignments, or switch it off."
     )
-    return Reply("\n\n".join((stored, erasure, guarantees, between_groups, digest)))
+    handled = ctx._(
+        "Telegram update ids: when I run as several processes, I keep the id of each "
+        "Telegram update I handled with its chat id (no message text) for {hours} hours, so "
+        "that Telegram posting it again cannot run a command twice. {delete} does not remove "
+        "them, because that would let a repeated post run the command again; they expire "
+        "on their own.",
+        hours=f"{ctx.services.settings.telegram_update_retention_hours:g}",
+        delete=ctx.command_name("deletemydata"),
+    )
+    return Reply("\n\n".join((stored, erasure, guarantees, between_groups, digest, handled)))
 
 
 async def date_check(ctx: HandlerContext) -> Reply:

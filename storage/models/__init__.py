@@ -17,6 +17,7 @@ from storage.models.base import NAMING as NAMING
 from storage.models.base import Base as Base
 from storage.models.base import UTCDateTime as UTCDateTime
 from storage.models.calendar import CalendarFeed as CalendarFeed
+from storage.models.calendar import CalendarRevision as CalendarRevision
 from storage.models.delivery import OutboxMessage as OutboxMessage
 from storage.models.delivery import PlatformState as PlatformState
 from storage.models.delivery import ProcessedEvent as ProcessedEvent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
@@ -27,3 +27,16 @@ class CalendarFeed(Base):
     )
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class CalendarRevision(Base):
+    """A counter per group that database triggers raise whenever a row a calendar feed shows
+    changes (meetings, series, agenda items, action items and their assignees, the group):
+    feeds' ETags read it, so no write path can leave a feed's ETag stale (migration
+    0016_feedrev_calendar_revisions)."""
+
+    __tablename__ = "calendar_revisions"
+
+    # No foreign key: deleting a group deletes its meetings, whose triggers write here.
+    group_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    revision: Mapped[int] = mapped_column(BigInteger)

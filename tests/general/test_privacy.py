@@ -77,6 +77,16 @@ GUARANTEES = {
         "in jeder Telegram-Gruppe zum Admin",
     ),
     "rights": ("`/meinedaten`", "sends you everything as a file", "schickt Ihnen alles als Datei"),
+    "handled update ids": (
+        "repeated post of an update run its command again",
+        "would let a repeated post run the command again",
+        "ein wiederholt gesendetes Update den Befehl noch einmal ausführen",
+    ),
+    "handled update ids expire": (
+        "kept until they expire after `TELEGRAM_UPDATE_RETENTION_HOURS`",
+        "for 48 hours",
+        "48 Stunden lang",
+    ),
 }
 
 
