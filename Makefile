@@ -55,7 +55,7 @@ clean:
 
 .PHONY: bench-email
 bench-email: $(VENV)/.installed-dev
-	$(PY) bench/email.py
+	$(PY) bench/email_delivery.py
 
 .PHONY: bench-processes
 bench-processes: $(VENV)/.installed-dev

@@ -48,9 +48,7 @@ from pathlib import Path
 from typing import Protocol
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, bench/ comes first on the path, and bench/email.py would shadow the
-# standard library's email package (imported by the libraries below).
-sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p).resolve() != ROOT / "bench")]
+sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import select, text  # noqa: E402
 

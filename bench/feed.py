@@ -39,8 +39,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
-# bench/email.py would shadow the standard library's `email` (aiohttp imports it).
-sys.path[:] = [str(ROOT), *(p for p in sys.path if Path(p).resolve() != ROOT / "bench")]
+sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
 from icalendar import Calendar, Event, vCalAddress  # noqa: E402

@@ -45,9 +45,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# Run as a script, bench/ is first on the path, and bench/email.py would hide the
-# standard library's `email` (aiohttp imports it): the project root takes its place.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
 from tests.fake_telegram import FakeTelegram  # noqa: E402

@@ -29,13 +29,6 @@ Figures (last line, one JSON object):
 # ruff: noqa: E402 - the import path is fixed first (see below)
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's `email` package: take its folder off the
-# import path before anything imports `email`.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
 import argparse
 import asyncio
 import contextlib
@@ -43,11 +36,13 @@ import json
 import os
 import resource
 import signal
+import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
