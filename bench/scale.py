@@ -191,7 +191,10 @@ async def main() -> None:
         started = time.perf_counter()
         report = await advisor_escalation(large.core.services, NOW)
         daily_run_s = time.perf_counter() - started
-        print(f"daily advisor run: {report}")
+        print(
+            f"daily advisor run over {sizes.advisors} advisors: {report.advisors} due, "
+            f"{report.sent} sent, {report.missed} missed, {report.delisted} delisted"
+        )
     worst = max(results, key=lambda n: results[n]["p95_ratio"])
     print(
         json.dumps(

@@ -247,6 +247,21 @@ async def _organisation(w: Writer, sizes: Sizes, rng: random.Random, only: int |
         )
     # --- advisors: the organisation's; the small database keeps its share ------------------
     await _advisors(w, sizes, rng, only)
+    # --- an experience exchange every month, open to all (both databases) -------------------
+    for month in range(124):
+        starts = START + timedelta(days=30 * month + 10)
+        await w.add(
+            "experience_exchanges",
+            {
+                "id": month + 1,
+                "starts_at": starts,
+                "ends_at": starts + timedelta(hours=3),
+                "provider": f"Institut {month % 40}",
+                "place": "Videokonferenz",
+                "capacity": 30,
+                "created_at": starts - timedelta(days=60),
+            },
+        )
     # --- groups, one after another ----------------------------------------------------------
     for g in range(1, sizes.groups + 1):
         await _group(w, sizes, rng, ids, g, members_of[g], only)
@@ -254,38 +269,86 @@ async def _organisation(w: Writer, sizes: Sizes, rng: random.Random, only: int |
 
 
 async def _advisors(w: Writer, sizes: Sizes, rng: random.Random, only: int | None) -> None:
-    import bench.sweep as sweep  # the daily run's steady state, as the sweep bench has it
+    """Advisors authorized over ten years (bench/sweep.py's spread), in the steady state of
+    daily runs up to yesterday: every step due so far handled on its day (advisor_steps),
+    the delisted ones delisted, `next_step_on` set. Today's run then finds only today's."""
+    import bench.sweep as sweep
 
     sweep.TODAY = TODAY
     authorized = sweep._authorizations(sizes.advisors, rng)
-    next_steps = sweep._next_steps(authorized)
+    histories: dict[date, tuple[list[tuple], date | None, bool]] = {}
     share = max(1, sizes.advisors // sizes.groups)
+    step_id = 0
     for i in range(sizes.advisors):
-        row = {
-            "id": i + 1,
-            "name": f"Berater {i} {rng.choice(WORDS)}",
-            "email": f"berater{i}@example.org",
-            "institution": f"Institut {i % 40}",
-            "fields": "Digitalisierung; " + rng.choice(WORDS),
-            "language": "de",
-            "status": "listed",
-            "next_step_on": next_steps[i],
-            "created_at": START,
-            "updated_at": START,
-        }
+        day = authorized[i]
+        if day not in histories:
+            histories[day] = _steady_state(day)
+        steps, next_step_on, delisted = histories[day]
+        name = f"Berater {i} {rng.choice(WORDS)}"
+        fields = "Digitalisierung; " + rng.choice(WORDS)
         if only and i >= share:
             continue
-        await w.add("advisors", row)
+        await w.add(
+            "advisors",
+            {
+                "id": i + 1,
+                "name": name,
+                "email": f"berater{i}@example.org",
+                "institution": f"Institut {i % 40}",
+                "fields": fields,
+                "language": "de",
+                "status": "delisted" if delisted else "listed",
+                "next_step_on": next_step_on,
+                "created_at": START,
+                "updated_at": START,
+            },
+        )
         await w.add(
             "advisor_authorizations",
             {
                 "id": i + 1,
                 "advisor_id": i + 1,
-                "authorized_on": authorized[i],
+                "authorized_on": day,
                 "source": "import",
                 "created_at": START,
             },
         )
+        for step, cycle_start, due_on, done_on, missed in steps:
+            step_id += 1
+            done_at = datetime(done_on.year, done_on.month, done_on.day, 4, tzinfo=UTC)
+            await w.add(
+                "advisor_steps",
+                {
+                    "id": step_id,
+                    "advisor_id": i + 1,
+                    "step": step,
+                    "cycle_start": cycle_start,
+                    "due_on": due_on,
+                    "outcome": "missed" if missed else "sent",
+                    "done_at": done_at,
+                    "reported_at": done_at,
+                    "no_exchange": False,
+                },
+            )
+
+
+def _steady_state(authorized_on: date) -> tuple[list[tuple], date | None, bool]:
+    """The steps a daily run handled for an advisor authorized on `authorized_on`, each on
+    the day it fell due, up to yesterday; then the next due day and whether delisted."""
+    from bench.sweep import _policy
+    from handlers.advisors.policy import AdvisorHistory, due_steps, next_due_on
+
+    policy = _policy()
+    yesterday = TODAY - timedelta(days=1)
+    history = AdvisorHistory((authorized_on,))
+    done: list[tuple] = []
+    while pending := due_steps(history, policy, yesterday):
+        day = min(step.due_on for step in pending)
+        on_day = due_steps(history, policy, day)
+        history = history.record(on_day, day)
+        done += [(s.step.value, s.cycle_start, s.due_on, day, s.superseded) for s in on_day]
+    delisted = any(d.step.is_delisting and not d.missed for d in history.steps_done)
+    return done, next_due_on(history, policy), delisted
 
 
 async def _group(
@@ -451,7 +514,8 @@ async def _group(
             item_number += 1
             item_id = ids("action_items")
             due = (starts + timedelta(days=rng.randrange(14, 90))).date()
-            status = "open" if rng.random() < 0.15 else "done"
+            recent = starts > NOW - timedelta(days=365)  # older ones were done long ago
+            status = "open" if recent and rng.random() < 0.5 else "done"
             add(
                 "action_items",
                 {
@@ -468,12 +532,13 @@ async def _group(
                     "closed_at": None if status == "open" else starts + timedelta(days=30),
                 },
             )
+            assignee = rng.choice(members)
             add(
                 "action_item_assignees",
                 {
                     "id": ids("action_item_assignees"),
                     "action_item_id": item_id,
-                    "user_id": 1 if rng.random() < 0.05 else rng.choice(members),
+                    "user_id": 2 if g == TARGET_GROUP and item_number % 10 == 0 else assignee,
                 },
             )
     if g == TARGET_GROUP:  # today's meeting: 200 notes on its 10 TOPs

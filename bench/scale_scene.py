@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from bench.scale_data import CHAIR, NOW, TARGET_CHAT
+from bench.scale_data import CHAIR, MEMBER, NOW, TARGET_CHAT
 from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.core.messages import ChatKind, ChatRef
@@ -30,6 +30,8 @@ COMMANDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("vote", ("/abstimmen 1 ja 2 nein", "/abstimmen 1 nein 2 ja"), True),
     ("record_decision", ("/beschluss einstimmig Der Leitfaden wird beschlossen.",), True),
     ("action_items", ("/aufgaben",), True),
+    # by a member of this group only: the chair's own are in 50 groups, the small
+    # database's in one, which would compare two different lists
     ("my_action_items", ("/meineaufgaben",), False),
     ("minutes_10_tops_200_notes", (f"/protokoll {TODAYS}",), True),
     ("decisions_search", ("/beschluesse Leitfaden Transfer",), True),
@@ -46,6 +48,7 @@ COMMANDS: list[tuple[str, tuple[str, ...], bool]] = [
     ("settings", ("/einstellungen",), True),
 ]
 POLL_PRESS = "poll_press_500_answers"
+BY_MEMBER = frozenset({"my_action_items"})  # said by bernd, a member of this group only
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -79,7 +82,7 @@ class Side:
         return shown.text, data[0]
 
     async def run(self, name: str, texts: tuple[str, ...], in_group: bool, round_: int) -> None:
-        anna = person(CHAIR)
+        anna = person(MEMBER if name in BY_MEMBER else CHAIR)
         started = time.perf_counter()
         if name == POLL_PRESS:
             text, data = self.poll_button

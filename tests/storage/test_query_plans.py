@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -158,6 +159,34 @@ async def explain_all(url: str, recorder: Recorder) -> list[str]:
     finally:
         await conn.close()
     return problems
+
+
+def sqlite_whole_reads(url: str, recorder: Recorder) -> list[str]:
+    """SQLite's plans (EXPLAIN QUERY PLAN) of every recorded statement that reads a large
+    table whole: `SCAN table` (with or without an index), where `SEARCH` would use a key.
+    The statistics of the small test database go first: without them SQLite takes every
+    index it can use as selective, as `enable_seqscan = off` makes PostgreSQL do."""
+    path = url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:  # without statistics any usable index looks selective
+        conn.execute("DELETE FROM sqlite_stat1")
+    conn = sqlite3.connect(path)
+    problems = []
+    try:
+        for statement, (parameters, origin) in recorder.statements.items():
+            for *_, detail in conn.execute(f"EXPLAIN QUERY PLAN {statement}", parameters or ()):
+                words = detail.split()
+                if words[0] == "SCAN" and words[1] in LARGE_TABLES:
+                    problems.append(f"{origin}: {detail}\n    {' '.join(statement.split())[:1500]}")
+    finally:
+        conn.close()
+    return problems
+
+
+async def test_hot_queries_search_by_key_on_sqlite(sqlite_url: str) -> None:
+    """The same on SQLite, the embedded default, whose planner keeps to its indexes."""
+    recorder = await record_hot_queries(sqlite_url)
+    problems = sqlite_whole_reads(sqlite_url, recorder)
+    assert not problems, "queries that read a large table whole:\n" + "\n".join(problems)
 
 
 @pytest.fixture

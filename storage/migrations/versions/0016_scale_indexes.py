@@ -1,5 +1,5 @@
 """Indexes for an organisation's size: a group's meetings in time order, advisors by
-e-mail whatever its case, unreported failed messages (bench/scale.py,
+e-mail and people by username whatever its case, unreported failed messages (bench/scale.py,
 tests/storage/test_query_plans.py)
 
 Revision ID: 0016_scale_indexes
@@ -24,6 +24,7 @@ def upgrade() -> None:
     """Upgrade schema."""
     op.create_index("ix_meetings_group_id_starts_at", "meetings", ["group_id", "starts_at"])
     op.create_index("ix_advisors_email_lower", "advisors", [sa.text("lower(email)")])
+    op.create_index("ix_identities_username_lower", "identities", [sa.text("lower(username)")])
     op.create_index(
         "ix_outbox_failed_unreported",
         "outbox",
@@ -35,5 +36,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Downgrade schema."""
     op.drop_index("ix_outbox_failed_unreported", table_name="outbox")
+    op.drop_index("ix_identities_username_lower", table_name="identities")
     op.drop_index("ix_advisors_email_lower", table_name="advisors")
     op.drop_index("ix_meetings_group_id_starts_at", table_name="meetings")
