@@ -55,3 +55,8 @@ clean:
 .PHONY: bench-email
 bench-email: $(VENV)/.installed-dev
 	$(PY) bench/email.py
+
+.PHONY: bench-scale
+bench-scale: $(VENV)/.installed-dev
+	$(PY) bench/scale.py --database postgresql
+	$(PY) bench/scale.py --database sqlite
