@@ -251,6 +251,17 @@ async def _organisation(w: Writer, sizes: Sizes, rng: random.Random, only: int |
         )
     # --- advisors: the organisation's; the small database keeps its share ------------------
     await _advisors(w, sizes, rng, only)
+    # --- the policy the stored next_step_on values were computed by, as after any daily run --
+    await w.add(
+        "platform_state",
+        {
+            "id": 1,
+            "platform": "advisors",
+            "key": "policy",
+            "value": _policy_fingerprint(),
+            "updated_at": NOW - timedelta(days=1),
+        },
+    )
     # --- an experience exchange every month, open to all (both databases) -------------------
     for month in range(124):
         starts = START + timedelta(days=30 * month + 10)
@@ -334,6 +345,18 @@ async def _advisors(w: Writer, sizes: Sizes, rng: random.Random, only: int | Non
                     "no_exchange": False,
                 },
             )
+
+
+def _policy_fingerprint() -> str:
+    """The fingerprint the bot stores with `next_step_on` (storage/advisors.POLICY_STATE)
+    for the policy bench/sweep.py's start date gives with default settings."""
+    from bench.sweep import POLICY_START
+    from bot.core.settings import load_settings
+    from handlers.advisors.escalation import advisor_policy
+    from handlers.advisors.policy import policy_fingerprint
+
+    settings = load_settings(advisor_policy_start=POLICY_START, _env_file=None)
+    return policy_fingerprint(advisor_policy(settings))
 
 
 def _steady_state(authorized_on: date) -> tuple[list[tuple], date | None, bool]:
