@@ -164,11 +164,11 @@ async def explain_all(url: str, recorder: Recorder) -> list[str]:
 def sqlite_whole_reads(url: str, recorder: Recorder) -> list[str]:
     """SQLite's plans (EXPLAIN QUERY PLAN) of every recorded statement that reads a large
     table whole: `SCAN table` (with or without an index), where `SEARCH` would use a key.
-    The statistics of the small test database go first: without them SQLite takes every
-    index it can use as selective, as `enable_seqscan = off` makes PostgreSQL do."""
+    Without statistics (the bot never runs ANALYZE; any left are dropped) SQLite takes
+    every index it can use as selective, as `enable_seqscan = off` makes PostgreSQL do."""
     path = url.removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:  # without statistics any usable index looks selective
-        conn.execute("DELETE FROM sqlite_stat1")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TABLE IF EXISTS sqlite_stat1")
     conn = sqlite3.connect(path)
     problems = []
     try:
@@ -182,11 +182,16 @@ def sqlite_whole_reads(url: str, recorder: Recorder) -> list[str]:
     return problems
 
 
-async def test_hot_queries_search_by_key_on_sqlite(sqlite_url: str) -> None:
+async def test_sqlite_plans_use_keys_and_a_dropped_index_is_caught(sqlite_url: str) -> None:
     """The same on SQLite, the embedded default, whose planner keeps to its indexes."""
     recorder = await record_hot_queries(sqlite_url)
     problems = sqlite_whole_reads(sqlite_url, recorder)
     assert not problems, "queries that read a large table whole:\n" + "\n".join(problems)
+
+    with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("DROP INDEX ix_meeting_notes_meeting_id")
+    problems = sqlite_whole_reads(sqlite_url, recorder)
+    assert any("SCAN meeting_notes" in p for p in problems), problems
 
 
 @pytest.fixture
