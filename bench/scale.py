@@ -23,7 +23,7 @@ Also measured on the large database:
 - startup_s: a fresh process importing the bot and creating its Core (migrations checked)
   on the large database; rss_mb: that process's resident memory afterwards, idle; goal < 3 s.
 
-    .venv/bin/python bench/scale.py [--database postgresql|sqlite] [--scale 1] [--repeat 30]
+    .venv/bin/python bench/scale.py [--database postgresql|sqlite] [--scale 1] [--repeat 60]
 
 PostgreSQL runs on the test suite's throwaway cluster (tests/postgres.py). Last line of
 output: one JSON object.
@@ -157,7 +157,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--scale", type=float, default=1.0, help="1 = the issue's sizes")
-    parser.add_argument("--repeat", type=int, default=30, help="timed runs per command")
+    parser.add_argument("--repeat", type=int, default=60, help="timed runs per command")
     args = parser.parse_args()
     sizes = Sizes.scaled(args.scale)
     async with AsyncExitStack() as stack:
