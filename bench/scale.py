@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import statistics
@@ -68,6 +69,9 @@ async def measure_commands(small: Side, large: Side, repeat: int) -> dict[str, d
         for index, (name, texts, in_group) in enumerate(plan):
             pair = (small, large) if (round_ + index) % 2 else (large, small)
             for side in pair:
+                # Both cores share this process's heap: collected before each command, so
+                # one database's run does not pay for the garbage the other one left.
+                gc.collect()
                 await side.run(name, texts, in_group, round_)
     results = {}
     for name, *_ in plan:
