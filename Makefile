@@ -60,3 +60,8 @@ bench-email: $(VENV)/.installed-dev
 .PHONY: bench-processes
 bench-processes: $(VENV)/.installed-dev
 	$(PY) bench/processes.py --processes 1,2,4
+
+.PHONY: bench-scale
+bench-scale: $(VENV)/.installed-dev
+	$(PY) bench/scale.py --database postgresql
+	$(PY) bench/scale.py --database sqlite

@@ -116,10 +116,12 @@ async def lock_batch(session: AsyncSession, *, after_id: int, limit: int) -> lis
 
 
 async def set_next_steps(session: AsyncSession, next_steps: Mapping[int, date | None]) -> None:
-    """Store recomputed `next_step_on` values by advisor id."""
-    for advisor_id, value in next_steps.items():
+    """Store recomputed `next_step_on` values by advisor id: one executemany, not one
+    statement per advisor (10,000 advisors took 20 s after a policy change)."""
+    if next_steps:
         await session.execute(
-            update(Advisor).where(Advisor.id == advisor_id).values(next_step_on=value)
+            update(Advisor),
+            [{"id": advisor_id, "next_step_on": value} for advisor_id, value in next_steps.items()],
         )
 
 

@@ -935,6 +935,7 @@ async def record_sent(
     message: OutgoingMessage,
     platform_message_id: str,
     now: datetime,
+    group_id: int | None = None,
 ) -> bool:
     """A message that went out without the outbox (a command's direct reply), kept as a
     sent row under `dedupe_key` with its platform id, exactly as if the worker had
@@ -945,6 +946,7 @@ async def record_sent(
         "purpose": purpose,
         "platform": platform,
         "chat_id": chat_id,
+        "group_id": group_id,
         "payload": encode_message(message),
         "status": OutboxStatus.SENT.value,
         "attempts": 1,

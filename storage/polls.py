@@ -281,8 +281,12 @@ async def shown_in(session: AsyncSession, poll_id: int) -> dict[tuple[str, str],
     the outbox delivered and the reply that started it (kept as a sent row under the same
     key prefix), overridden by messages people answered on."""
     found: dict[tuple[str, str], str] = {}
+    # The group's rows first (an index), then the key: a prefix match alone reads the
+    # whole outbox on SQLite (LIKE … ESCAPE never uses an index) and on PostgreSQL.
+    group_id = select(Poll.group_id).where(Poll.id == poll_id).scalar_subquery()
     posts = await session.scalars(
         select(OutboxMessage).where(
+            OutboxMessage.group_id == group_id,
             OutboxMessage.dedupe_key.startswith(posted_key(poll_id) + ":", autoescape=True),
             OutboxMessage.status == OutboxStatus.SENT.value,
             OutboxMessage.platform_message_id.is_not(None),

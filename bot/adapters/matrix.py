@@ -855,7 +855,7 @@ class MatrixAdapter:
                     edit_of=event_id if edit else None,
                     wake=self.services.wake_outbox,
                     markdown=reply.markdown,
-                    dedupe_key=reply.record_as,
+                    kept=reply.record_as,
                 )
 
     # --- out ------------------------------------------------------------------------------------

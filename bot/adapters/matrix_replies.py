@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.core.messages import EDIT_MESSAGE_ID, Button, Document, OutgoingMessage
+from bot.core.messages import EDIT_MESSAGE_ID, Button, Document, KeptReply, OutgoingMessage
 from bot.core.rich_text import MARKDOWN_FORMAT, TEXT_FORMAT
 from bot.outbox.ports import DeliveryError, RetryLater
 from handlers.context import Services
@@ -47,10 +47,10 @@ async def queue_reply(
     edit_of: str | None = None,
     wake: Callable[[], None] | None = None,
     markdown: bool = False,
-    dedupe_key: str | None = None,
+    kept: KeptReply | None = None,
 ) -> None:
     """Queue a reply whose direct send failed; the outbox sends it when the server allows
-    (formatted again if it was Markdown). `dedupe_key`: the reply's own key
+    (formatted again if it was Markdown). `kept`: where the reply is kept
     (`Reply.record_as`), under which the outbox then keeps the sent event's id."""
     extra = {TX_KEY: tx_key}
     if markdown:
@@ -64,10 +64,11 @@ async def queue_reply(
     async with services.sessions.begin() as session:
         await outbox.enqueue(
             session,
-            dedupe_key=dedupe_key or f"{platform}:{tx_key}",
+            dedupe_key=kept.key if kept else f"{platform}:{tx_key}",
             purpose="reply",
             platform=platform,
             chat_id=chat_id,
+            group_id=kept.group_id if kept else None,
             message=OutgoingMessage(text, buttons, document, extra),
             now=now,
             not_before=now + timedelta(seconds=delay),

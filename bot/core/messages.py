@@ -92,6 +92,15 @@ class Document:
 
 
 @dataclass(frozen=True, slots=True)
+class KeptReply:
+    """Where a reply the bot edits later is kept: its outbox key, and the group it belongs
+    to (the bot finds a group's messages by the group first, then by the key)."""
+
+    key: str
+    group_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """What a handler answers. `buttons` are rows of inline buttons (Telegram keyboards,
     Matrix reactions later); `edit` replaces the message the button press came from."""
@@ -103,10 +112,10 @@ class Reply:
     toast: str | None = None
     to_private: bool = False
     markdown: bool = False  # `text` is Markdown: each platform shows it formatted
-    # Keep the sent message's platform id under this outbox key, as for a message the
-    # outbox delivered (handlers/delivery/replies.py): the bot edits it later, like a new
-    # poll's message when answers come from another chat or the web. None: not kept.
-    record_as: str | None = None
+    # Keep the sent message's platform id in the outbox, as for a message the outbox
+    # delivered (handlers/delivery/replies.py): the bot edits it later, like a new poll's
+    # message when answers come from another chat or the web. None: not kept.
+    record_as: KeptReply | None = None
 
     @staticmethod
     def rows(*rows: list[Button] | tuple[Button, ...]) -> tuple[tuple[Button, ...], ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from bot.core.messages import OutgoingMessage, Reply
+from bot.core.messages import KeptReply, OutgoingMessage, Reply
 from handlers.context import Services
 from storage import outbox
 
@@ -23,7 +23,7 @@ async def queue_unsent_reply(
     chat_id: str,
     key: str,
     message: OutgoingMessage,
-    record_as: str | None = None,
+    record_as: KeptReply | None = None,
 ) -> bool:
     """Queue the reply once per `key` (the command's message and the reply's place in the
     answer), or under the reply's own `record_as` key, so the outbox keeps the message's id
@@ -31,10 +31,11 @@ async def queue_unsent_reply(
     async with services.sessions.begin() as session:
         queued = await outbox.enqueue(
             session,
-            dedupe_key=record_as or f"{PURPOSE}:{platform}:{key}",
+            dedupe_key=record_as.key if record_as else f"{PURPOSE}:{platform}:{key}",
             purpose=PURPOSE,
             platform=platform,
             chat_id=chat_id,
+            group_id=record_as.group_id if record_as else None,
             message=message,
             now=services.clock.now(),
         )
@@ -56,7 +57,8 @@ async def record_sent_reply(
         async with services.sessions.begin() as session:
             await outbox.record_sent(
                 session,
-                dedupe_key=reply.record_as,
+                dedupe_key=reply.record_as.key,
+                group_id=reply.record_as.group_id,
                 purpose=PURPOSE,
                 platform=platform,
                 chat_id=chat_id,

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-import docx
-
 from bot.core.dates import ParsedWhen, format_date, format_when
 from bot.core.enums import (
     ActionItemStatus,
@@ -437,7 +435,10 @@ def _xml(text: str) -> str:
 def render_docx(data: MinutesData, t: Translator) -> bytes:
     """The same minutes as a Word file (python-docx), for offices that file minutes as DOCX.
 
-    Works in memory; only python-docx's own template is read."""
+    Works in memory; only python-docx's own template is read. Imported here: python-docx
+    (with lxml) is a third of a second of every start-up, for a file few ask for."""
+    import docx
+
     document = docx.Document()
     properties = document.core_properties
     properties.title = _xml(t.gettext("Minutes: {title}", title=data.title))

@@ -15,7 +15,7 @@ from bot.core.dates import format_date
 from bot.core.enums import PollKind, PollStatus, Role
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
-from bot.core.messages import OutgoingMessage, Reply
+from bot.core.messages import KeptReply, OutgoingMessage, Reply
 from bot.core.numbers import small_number
 from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
@@ -134,7 +134,7 @@ async def _create(ctx: HandlerContext, spec: PollSpec, kind: PollKind) -> Reply:
     # The poll's message here is kept like its copies in the other chats (same key, with
     # the chat), so an answer from elsewhere edits it before anyone pressed a button on it.
     here = outbox.chat_key(poll_store.posted_key(poll.id), *_here(ctx))
-    return dataclasses.replace(overview, record_as=here)
+    return dataclasses.replace(overview, record_as=KeptReply(here, ctx.group.id))
 
 
 async def create_date_poll(ctx: HandlerContext) -> Reply:

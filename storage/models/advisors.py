@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, false
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.core.enums import ListingStatus
@@ -20,6 +30,8 @@ class Advisor(Base):
     """
 
     __tablename__ = "advisors"
+    # Advisors are looked up by e-mail whatever its case (`/berater a@b.de`).
+    __table_args__ = (Index("ix_advisors_email_lower", text("lower(email)")),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))

@@ -28,6 +28,14 @@ class OutboxMessage(Base):
         # a million delivered rows make neither them nor the claiming slower.
         Index("ix_outbox_due", "status", "next_attempt_at", postgresql_where=OPEN_ROWS),
         Index("ix_outbox_lease", "status", "lease_until", postgresql_where=OPEN_ROWS),
+        # Given-up messages nobody was told about yet (the e-mail channel's sweep): on
+        # PostgreSQL only those rows, so the sweep does not read the delivered history.
+        Index(
+            "ix_outbox_failed_unreported",
+            "platform",
+            "status",
+            postgresql_where=text("status = 'failed' AND reported_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -54,7 +55,12 @@ class Meeting(Base):
     """A meeting of a working group; `number` counts per group, so ids never leak."""
 
     __tablename__ = "meetings"
-    __table_args__ = (UniqueConstraint("group_id", "number"),)
+    __table_args__ = (
+        UniqueConstraint("group_id", "number"),
+        # A group's meetings in time order (/sitzungen, the next meeting) without reading,
+        # or sorting, the other groups' ten years of meetings.
+        Index("ix_meetings_group_id_starts_at", "group_id", "starts_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), index=True)
