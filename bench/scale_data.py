@@ -314,6 +314,8 @@ async def _advisors(w: Writer, sizes: Sizes, rng: random.Random, only: int | Non
                 "email": f"berater{i}@example.org",
                 "institution": f"Institut {i % 40}",
                 "fields": fields,
+                "region": f"Region {i % 16}",
+                "published": "name,fields,region" if i % 3 else "",
                 "language": "de",
                 "status": "delisted" if delisted else "listed",
                 "next_step_on": next_step_on,
