@@ -15,7 +15,7 @@ test: $(VENV)/.installed-dev
 	bash scripts/ensure_chromium.sh
 	$(PY) -m ruff check .
 	$(VENV)/bin/lint-imports
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -n 2
 
 lint: $(VENV)/.installed-dev
 	$(PY) -m ruff check .
