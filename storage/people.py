@@ -107,12 +107,14 @@ async def find_identity_by_username(
     session: AsyncSession, platform: str, username: str
 ) -> Identity | None:
     bare = username.lstrip("@").lower()  # Telegram stores "anna", Matrix "@anna:server"
-    return await session.scalar(
-        select(Identity).where(
-            Identity.platform == platform,
-            func.lower(Identity.username).in_([bare, f"@{bare}"]),
-        )
+    # By the username alone, then the platform among the few found: with the platform in the
+    # query, SQLite (no statistics) walks the platform's index, i.e. every identity there.
+    found = await session.scalars(
+        select(Identity)
+        .where(func.lower(Identity.username).in_([bare, f"@{bare}"]))
+        .order_by(Identity.id)
     )
+    return next((identity for identity in found if identity.platform == platform), None)
 
 
 async def identities_of(session: AsyncSession, user_id: int) -> list[Identity]:
