@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 _POLL = 0.005  # everything in the window is still in flight: look again shortly
@@ -38,9 +38,13 @@ class SendWindow:
 
     def delay(self, now: float, others: Iterable[SendWindow] = ()) -> float:
         """Seconds to wait before one more request may start (0: now)."""
-        windows = (self, *others)
-        done = sorted(t for w in windows for t in w._recent(now))
-        in_flight = sum(w._in_flight for w in windows)
+        done: Sequence[float]
+        if others:
+            windows = (self, *others)
+            done = sorted(t for w in windows for t in w._recent(now))
+            in_flight = sum(w._in_flight for w in windows)
+        else:  # answers are recorded in time order: one window is sorted already
+            done, in_flight = self._recent(now), self._in_flight
         excess = len(done) + in_flight - self.limit  # this many must leave the window first
         if excess < 0:
             return 0.0
