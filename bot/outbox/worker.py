@@ -119,19 +119,11 @@ def _capped(limits: DeliveryLimits, global_per_second: float | None) -> Delivery
     return replace(limits, global_per_second=global_per_second)
 
 
-def _spaced(per_second: float) -> AsyncLimiter:
-    """A leaky bucket of capacity 1: evenly spaced sends, never a burst.
-
-    A larger bucket would let a full burst go out and then keep dripping, which exceeds
-    a "20 per minute" rule within the first minute and earns 429s.
-    """
-    return AsyncLimiter(1, 1.0 / per_second)
-
-
 class _PlatformLimiters:
-    """What a send waits for: aiolimiter buckets (one global, one per chat, a per-minute one
-    per group chat) that space requests evenly, and the sliding windows that hold the
-    platform's limits however requests bunch on the way (bot/outbox/pacing.py)."""
+    """What a send waits for: a chat's interval since its previous answer (a per-minute
+    one for group chats), an aiolimiter bucket that spaces all requests evenly, and the
+    sliding windows that hold the platform's limits however requests bunch on the way
+    (bot/outbox/pacing.py)."""
 
     def __init__(
         self, limits: DeliveryLimits, replies: SendWindow | None = None, max_chats: int = 10_000
@@ -150,22 +142,8 @@ class _PlatformLimiters:
             if replies is not None and limits.ceiling_per_second
             else None
         )
-        self._per_chat: OrderedDict[str, AsyncLimiter] = OrderedDict()
-        self._per_group: OrderedDict[str, AsyncLimiter] = OrderedDict()
         self._max_chats = max_chats
         self._last_done: OrderedDict[str, float] = OrderedDict()
-
-    def _bucket(
-        self, table: OrderedDict[str, AsyncLimiter], key: str, per_second: float
-    ) -> AsyncLimiter:
-        limiter = table.get(key)
-        if limiter is None:
-            limiter = table[key] = _spaced(per_second)
-            if len(table) > self._max_chats:
-                table.popitem(last=False)
-        else:
-            table.move_to_end(key)
-        return limiter
 
     @asynccontextmanager
     async def slot(self, chat_id: str, is_group: bool) -> AsyncIterator[None]:
@@ -174,20 +152,19 @@ class _PlatformLimiters:
         All waiting happens here, before the caller commits its attempt: a process killed
         while waiting has promised nothing, and its message is simply sent by the next one.
         A chat's interval counts from the answer to its previous request, so however fast
-        the next commit is, the platform never sees two requests closer than that. One
-        task drains a chat, so this needs no lock.
+        the next commit is, the platform never sees two requests closer than that (a
+        bucket per chat, spacing requests from their start, added nothing to this but the
+        cost of one limiter per address). One task drains a chat, so this needs no lock;
+        the chat waits before the global bucket, which would otherwise stand unused.
         """
-        await self._bucket(self._per_chat, chat_id, self.limits.per_chat_per_second).acquire()
         gap = 1.0 / self.limits.per_chat_per_second
         if is_group:
-            per_second = self.limits.per_group_per_minute / 60.0
-            await self._bucket(self._per_group, chat_id, per_second).acquire()
             gap = max(gap, 60.0 / self.limits.per_group_per_minute)
-        await self.global_limiter.acquire()
         loop = asyncio.get_running_loop()
         last = self._last_done.get(chat_id)
         if last is not None and (wait := last + gap - loop.time()) > 0:
             await asyncio.sleep(wait)
+        await self.global_limiter.acquire()
         ceiling = (
             self.ceiling.slot(others=self._replies) if self.ceiling is not None else nullcontext()
         )
@@ -429,10 +406,14 @@ class DeliveryWorker:
         done one after the other, the connection stood idle for that wait, a fifth of the
         time at a high MAIL_PER_MINUTE. Its attempts are still committed only after the
         current chunk's answers, so a crash leaves at most one chunk uncertain.
+
+        A chunk's sent rows are recorded in the commit of the next chunk's attempts when
+        that chunk is paced ahead (one commit a chunk instead of two), else at once.
         """
         queue = self._queues[key]
         ahead: _Ahead | None = None
         failed = False
+        unrecorded: list[tuple[int, str | None]] = []
         try:
             while not self._stopping:
                 paced: AsyncExitStack | None = None
@@ -446,15 +427,21 @@ class DeliveryWorker:
                     break
                 ahead = self._pace_ahead(queue, chunk)
                 try:
-                    await self._deliver_chunk(chunk, queue, paced)
+                    await self._deliver_chunk(chunk, queue, paced, unrecorded)
                 finally:
                     self._queued_ids.difference_update(d.id for d in chunk)
+                if ahead is None:
+                    await self._record_sent(unrecorded)
         except Exception:
             failed = True
             log.exception("delivery to %s failed unexpectedly; rows will be retried", key)
             self._queued_ids.difference_update(d.id for d in queue)
             queue.clear()
         finally:
+            try:
+                await self._record_sent(unrecorded)
+            except Exception:  # the rows stay `sending` and are reported uncertain
+                log.exception("recording %d sent rows on %s failed", len(unrecorded), key)
             if ahead is not None:
                 await self._drop_ahead(ahead, queue, forget=failed)
             self._chat_tasks.pop(key, None)
@@ -549,9 +536,11 @@ class DeliveryWorker:
         chunk: list[outbox_store.Delivery],
         queue: deque[outbox_store.Delivery],
         paced: AsyncExitStack | None = None,
+        unrecorded: list[tuple[int, str | None]] | None = None,
     ) -> None:
         """Send rows of different chats together: each waits for its pacing, then one commit
-        records all attempts, the sender sends them in turn, one commit records the sent.
+        records all attempts (and `unrecorded`, the sent rows of the chunk before), the
+        sender sends them in turn, and the sent rows join `unrecorded` for the next commit.
 
         Everything `_deliver_one` guarantees holds per row (pacing, breaker, never twice,
         uncertain reported); the price is that a crash leaves the whole chunk uncertain,
@@ -559,7 +548,9 @@ class DeliveryWorker:
         """
         platform = chunk[0].platform
         breaker = self._breakers[platform]
+        unrecorded = unrecorded if unrecorded is not None else []
         if len(chunk) == 1 or breaker.state(self.clock.now()) is not BreakerState.CLOSED:
+            await self._record_sent(unrecorded)
             if paced is not None:  # waited for ahead; each row now waits for its own
                 await paced.aclose()
             for delivery in chunk:  # one at a time, probes and all
@@ -576,6 +567,7 @@ class DeliveryWorker:
                 await turn.take()
                 try:
                     async with self.sessions.begin() as session:
+                        await outbox_store.mark_sent_many(session, unrecorded, now=self.clock.now())
                         ours = await outbox_store.start_attempts(
                             session,
                             [d.id for d in chunk],
@@ -583,11 +575,13 @@ class DeliveryWorker:
                             now=self.clock.now(),
                             lease=self.policy.lease,
                         )
+                    unrecorded.clear()
                 except Exception as exc:
                     if not is_unavailable(exc):
                         raise
                     # Nothing was sent: hand the rows (and their chats' later ones) back.
                     self._database.failed(self.clock.now(), exc)
+                    await self._record_sent(unrecorded)
                     rows = [r for d in chunk for r in (d, *self._behind(queue, d.chat_id))]
                     await self._persisting(partial(self._hand_back, rows))
                     return
@@ -606,10 +600,9 @@ class DeliveryWorker:
                     isinstance(result, Exception) and not isinstance(result, DeliveryError)
                 )
                 await self._outcome(platform, ok=not platform_failed, probe=False)
-            if sent:
-                await self._persisting(partial(self._sent_many, sent))
-                if (episode := self._episodes.get(platform)) is not None:
-                    episode.count("late", len(sent))
+            unrecorded.extend(sent)
+            if sent and (episode := self._episodes.get(platform)) is not None:
+                episode.count("late", len(sent))
             for delivery, failure in failed:
                 pause = await self._persisting(partial(self._failed, delivery, failure))
                 if pause is not None:
@@ -618,6 +611,12 @@ class DeliveryWorker:
                     await self._persisting(partial(pause.settle, rows))
         finally:
             turn.release()
+
+    async def _record_sent(self, unrecorded: list[tuple[int, str | None]]) -> None:
+        """Commit sent rows not yet recorded (waiting for the database if it is down)."""
+        if unrecorded:
+            await self._persisting(partial(self._sent_many, list(unrecorded)))
+            unrecorded.clear()
 
     async def _sent_many(self, sent: list[tuple[int, str | None]]) -> None:
         async with self.sessions.begin() as session:
