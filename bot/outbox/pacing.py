@@ -56,6 +56,23 @@ class SendWindow:
         """Count a request answered at `now`."""
         self._done.append(now)
 
+    async def take(self, others: tuple[SendWindow, ...] = (), *, wait: bool = True) -> None:
+        """Take a place for one request (waiting until the window allows it, unless
+        `wait=False`); `give_back` once it is answered or failed."""
+        if wait:
+            loop = asyncio.get_running_loop()
+            for _ in range(100_000):
+                pause = self.delay(loop.time(), others)
+                if pause <= 0:
+                    break
+                await asyncio.sleep(pause)
+        self._in_flight += 1  # no await since the check: nobody slipped in between
+
+    def give_back(self, now: float) -> None:
+        """The request of a place taken is answered (or failed) at `now`."""
+        self._in_flight -= 1
+        self.record(now)
+
     @asynccontextmanager
     async def slot(
         self, others: Iterable[SendWindow] = (), *, wait: bool = True
@@ -64,17 +81,8 @@ class SendWindow:
 
         With `wait=False` the request goes at once and is only counted (direct replies).
         """
-        loop = asyncio.get_running_loop()
-        others = tuple(others)
-        if wait:
-            for _ in range(100_000):
-                pause = self.delay(loop.time(), others)
-                if pause <= 0:
-                    break
-                await asyncio.sleep(pause)
-        self._in_flight += 1  # no await since the check: nobody slipped in between
+        await self.take(tuple(others), wait=wait)
         try:
             yield
         finally:
-            self._in_flight -= 1
-            self.record(loop.time())
+            self.give_back(asyncio.get_running_loop().time())

@@ -17,8 +17,8 @@ import logging
 import random
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -157,6 +157,30 @@ class _PlatformLimiters:
         cost of one limiter per address). One task drains a chat, so this needs no lock;
         the chat waits before the global bucket, which would otherwise stand unused.
         """
+        await self._take(chat_id, is_group)
+        try:
+            yield
+        finally:
+            self._give_back(chat_id, asyncio.get_running_loop().time())
+
+    @asynccontextmanager
+    async def slots(self, chats: Sequence[tuple[str, bool]]) -> AsyncIterator[None]:
+        """`slot` for the chats of one chunk (chat id, is a group), waited for in turn and
+        held together until the chunk is answered: one context instead of one per mail."""
+        taken: list[str] = []
+        try:
+            for chat_id, is_group in chats:
+                await self._take(chat_id, is_group)
+                taken.append(chat_id)
+            yield
+        finally:
+            now = asyncio.get_running_loop().time()
+            for chat_id in taken:
+                self._give_back(chat_id, now)
+
+    async def _take(self, chat_id: str, is_group: bool) -> None:
+        """Wait for the chat's interval and the platform's pacing, then take a place in
+        its windows: all of them, or (cancelled while waiting) none."""
         gap = 1.0 / self.limits.per_chat_per_second
         if is_group:
             gap = max(gap, 60.0 / self.limits.per_group_per_minute)
@@ -165,17 +189,24 @@ class _PlatformLimiters:
         if last is not None and (wait := last + gap - loop.time()) > 0:
             await asyncio.sleep(wait)
         await self.global_limiter.acquire()
-        ceiling = (
-            self.ceiling.slot(others=self._replies) if self.ceiling is not None else nullcontext()
-        )
-        try:
-            async with self.window.slot(), ceiling:
-                yield
-        finally:
-            self._last_done[chat_id] = loop.time()
-            self._last_done.move_to_end(chat_id)
-            if len(self._last_done) > self._max_chats:
-                self._last_done.popitem(last=False)
+        await self.window.take()
+        if self.ceiling is not None:
+            try:
+                await self.ceiling.take(self._replies)
+            except BaseException:
+                self.window.give_back(loop.time())
+                raise
+
+    def _give_back(self, chat_id: str, now: float) -> None:
+        """The request is answered (or failed): its places go back, and the chat's
+        interval counts from now."""
+        self.window.give_back(now)
+        if self.ceiling is not None:
+            self.ceiling.give_back(now)
+        self._last_done[chat_id] = now
+        self._last_done.move_to_end(chat_id)
+        if len(self._last_done) > self._max_chats:
+            self._last_done.popitem(last=False)
 
 
 class DeliveryWorker:
@@ -505,19 +536,14 @@ class DeliveryWorker:
             queue.extendleft(reversed(rows))
 
     async def _paced(self, chunk: list[outbox_store.Delivery]) -> AsyncExitStack:
-        """Wait for every row's pacing (`_PlatformLimiters.slot`); the places are held until
-        the returned stack is closed."""
+        """Wait for every row's pacing (`_PlatformLimiters.slots`); the places are held
+        until the returned stack is closed."""
         sender = self.senders[chunk[0].platform]
         limiters = self._limiters[chunk[0].platform]
-        slots = AsyncExitStack()
-        try:
-            for delivery in chunk:
-                is_group = sender.is_group_chat(delivery.chat_id)
-                await slots.enter_async_context(limiters.slot(delivery.chat_id, is_group))
-        except BaseException:
-            await slots.aclose()
-            raise
-        return slots
+        held = AsyncExitStack()
+        chats = [(d.chat_id, sender.is_group_chat(d.chat_id)) for d in chunk]
+        await held.enter_async_context(limiters.slots(chats))
+        return held
 
     def _behind(
         self, queue: deque[outbox_store.Delivery], chat_id: str
