@@ -13,12 +13,13 @@ from sqlalchemy import select
 
 from bot.core.clock import FixedClock
 from bot.core.messages import OutgoingMessage
+from bot.outbox.ports import DeliveryLimits
 from bot.outbox.worker import DeliveryWorker, WorkerPolicy
 from storage import outbox
 from storage.db import SessionFactory, create_engine, session_factory
 from storage.migrate import upgrade_to_head
 from storage.models import OutboxMessage
-from tests.outbox.test_outbox import ScriptedSender
+from tests.outbox.test_outbox import BatchingSender, ScriptedSender
 
 
 class FlakySessions:
@@ -196,3 +197,57 @@ async def test_an_attempt_whose_commit_was_not_acknowledged_is_sent_once_later(
     await engine.dispose()
     assert row is not None and row.status == "sent"
     assert [text for _, text, _ in sender.sent] == ["m"]
+
+
+async def test_a_chunks_sent_rows_are_kept_when_the_next_chunks_commit_fails(
+    flaky: FlakySessions, clock: FixedClock
+) -> None:
+    """A chunk's sent rows are recorded in the commit that starts the next chunk. The
+    database goes away just as the first chunk is answered, so that commit fails: the
+    sent rows are recorded once it is back (not left to turn `uncertain`), and the next
+    chunk, never started, goes out later – every row exactly once."""
+
+    class GoneAfterTheFirstChunk(BatchingSender):
+        chunks = 0
+
+        async def deliver_many(
+            self, items: list[tuple[str, OutgoingMessage, str]]
+        ) -> list[str | Exception]:
+            results = await super().deliver_many(items)
+            self.chunks += 1
+            if self.chunks == 1:
+                flaky.down = True
+                asyncio.get_running_loop().call_later(0.3, setattr, flaky, "down", False)
+            return results
+
+    sender = GoneAfterTheFirstChunk(DeliveryLimits(400, 1000, 60000))  # chunks of 20
+    sender.go.set()
+    async with flaky.sessions.begin() as session:
+        for index in range(60):
+            await outbox.enqueue(
+                session,
+                dedupe_key=f"m{index:02}",
+                purpose="test",
+                platform="test",
+                chat_id=str(1000 + index),
+                message=OutgoingMessage(f"m{index:02}"),
+                now=clock.now(),
+            )
+    worker = DeliveryWorker(
+        flaky,  # type: ignore[arg-type]
+        {"test": sender},
+        clock,
+        WorkerPolicy(poll_seconds=0.01),
+    )
+    await asyncio.wait_for(worker.run_once(), timeout=10)
+    first = [text for _, text, _ in sender.sent]
+    async with flaky.sessions() as session:
+        rows = {r.dedupe_key: r.status for r in await session.scalars(select(OutboxMessage))}
+    assert first[:20] == [f"m{index:02}" for index in range(20)]
+    assert {rows[text] for text in first} == {"sent"}  # the first chunk's, recorded late
+    assert "uncertain" not in rows.values()
+    await asyncio.wait_for(worker.run_once(), timeout=10)
+    texts = [text for _, text, _ in sender.sent]
+    assert sorted(texts) == [f"m{index:02}" for index in range(60)]  # each exactly once
+    async with flaky.sessions() as session:
+        assert {r.status for r in await session.scalars(select(OutboxMessage))} == {"sent"}
