@@ -4,22 +4,18 @@ Layout, the one calendar clients (Outlook, Thunderbird, Apple Mail, Gmail) show 
 accept/decline buttons (iMIP, RFC 6047): `multipart/alternative` of text, HTML and
 `text/calendar; method=…`. Files go next to it in a `multipart/mixed`.
 
-The framing (header lines, boundaries, part headers) is written here as strings, as the
-`email` package's compat32 generator wrote it: the same headers in the same order, folded
-the same way. The encodings are the standard library's: `binascii.b2a_qp` for the
-quoted-printable UTF-8 text parts, base64 for files, `email.header.Header` for non-ASCII
-or long header values, `formataddr`, `format_datetime`, `encode_rfc2231`. Building
-`email.mime` objects and running the generator over them took ~117 µs a mail, the
-largest part of the e-mail worker's time — a header object, a charset lookup and a
-parameter parse per header and part; this takes ~18 µs. For all but two kinds of mail
-the bytes are the same as before, and they read back the same with either policy of the
-`email` package (tests/adapters/test_email_mime.py keeps the old builder as the oracle).
+Written here as strings, the framing the `email` package's compat32 generator wrote (the
+same headers in the same order, folded the same way), with the encodings left to the
+standard library: `binascii.b2a_qp` for the quoted-printable UTF-8 text parts, base64 for
+files, `email.header.Header` for non-ASCII or long header values, `formataddr`,
+`format_datetime`, `encode_rfc2231`. Building `email.mime` objects and running the
+generator over them cost ~115 µs a mail, most of the e-mail worker's time: a header
+object, a charset lookup and a parameter parse per header and part. The bytes parse the
+same with either policy of the `email` package (tests/adapters/test_email_mime.py keeps
+the old builder as the oracle).
 
-Where the old writer went wrong, this one does not: no value can start a header of its
-own (line breaks and control characters in a subject, name or file name become a space),
-no line grows over 998 characters (a subject with no space to fold at goes as encoded
-words, a very long file name in RFC 2231 sections), and a long file name is not folded
-inside its quotes, where compat32 readers kept the line break.
+No value can start a header of its own: line breaks and other control characters in a
+subject, name or file name become one space.
 """
 
 from __future__ import annotations
