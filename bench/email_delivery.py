@@ -55,7 +55,7 @@ sys.path.insert(0, str(ROOT))
 
 import aiosmtplib
 
-from bot.adapters.email.mime import build_mail, mail_bytes, message_id
+from bot.adapters.email.mime import message_id, render_mail
 from bot.adapters.email.sender import mail_sender, sender_address
 from bot.app import Core, freeze_startup_objects
 from bot.core.mail import MailContent, to_outgoing
@@ -306,14 +306,12 @@ async def bare_loop(port: int, count: int) -> float:
     prebuilt = [
         (
             address(n),
-            mail_bytes(
-                build_mail(
-                    letter(n),
-                    sender=sender,
-                    recipient=address(n),
-                    msgid=message_id(f"outbox-{n + 1}", "bench.example.org"),
-                    date=now,
-                )
+            render_mail(
+                letter(n),
+                sender=sender,
+                recipient=address(n),
+                msgid=message_id(f"outbox-{n + 1}", "bench.example.org"),
+                date=now,
             ),
         )
         for n in range(count)

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
-from email.message import Message
 from email.utils import parseaddr
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from bot.core.settings import Settings, SmtpSecurity
 from bot.outbox.pacing import SendWindow
 from bot.outbox.ports import DeliveryLimits, PermanentFailure, TransientFailure
 
-from .mime import build_mail, mail_bytes, message_id
+from .mime import message_id, render_mail
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +52,7 @@ def sender_address(value: str) -> Address:
 
 
 class _MailSender:
-    """What both senders share: turning a row into a MIME message."""
+    """What both senders share: turning a row into a mail's bytes."""
 
     platform = MAIL_PLATFORM
     replies: SendWindow | None = None
@@ -68,15 +67,14 @@ class _MailSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return False
 
-    def build(self, address: str, message: OutgoingMessage, key: str | None) -> Message:
-        key = key or f"direct-{self.clock.now().timestamp():.6f}"
-        return build_mail(
-            from_outgoing(message),
-            sender=self.sender,
-            recipient=address,
-            msgid=message_id(key, self.domain),
-            date=self.clock.now(),
+    def build(self, address: str, message: OutgoingMessage, key: str | None) -> tuple[bytes, str]:
+        """The mail's bytes and its Message-ID."""
+        now = self.clock.now()
+        msgid = message_id(key or f"direct-{now.timestamp():.6f}", self.domain)
+        data = render_mail(
+            from_outgoing(message), sender=self.sender, recipient=address, msgid=msgid, date=now
         )
+        return data, msgid
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +159,10 @@ class SmtpSender(_MailSender):
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
-        mail = self.build(chat_id, message, key)
-        data = mail_bytes(mail)
+        data, msgid = self.build(chat_id, message, key)
         async with self._lock:
             await self._send(chat_id, data)
-        return str(mail["Message-ID"])[:64]
+        return msgid[:64]
 
     async def deliver_many(
         self, items: Sequence[tuple[str, OutgoingMessage, str]]
@@ -173,20 +170,20 @@ class SmtpSender(_MailSender):
         """Send (address, message, key) one after another over the connection; per item its
         Message-ID or the classified error (DeliveryError) — one failure stops nothing.
 
-        The next mail's MIME is built once the current one's first command is on its way,
-        so building overlaps that round trip (about 0.25 ms a mail, see mime.py).
+        The next mail's bytes are built once the current one's first command is on its
+        way, so building overlaps that round trip (~20 µs a mail, see mime.py).
         """
         results: list[str | Exception] = []
         if not items:
             return results
         async with self._lock:
-            prepared = self._prepared(*items[0])
+            prepared = self.build(*items[0])
             for index in range(len(items)):
                 data, msgid = prepared
                 sending = asyncio.ensure_future(self._send(items[index][0], data))
                 await asyncio.sleep(0)  # the request is on its way before we build the next
                 if index + 1 < len(items):
-                    prepared = self._prepared(*items[index + 1])
+                    prepared = self.build(*items[index + 1])
                 try:
                     await sending
                 except Exception as exc:
@@ -194,10 +191,6 @@ class SmtpSender(_MailSender):
                 else:
                     results.append(msgid[:64])
         return results
-
-    def _prepared(self, address: str, message: OutgoingMessage, key: str) -> tuple[bytes, str]:
-        mail = self.build(address, message, key)
-        return mail_bytes(mail), str(mail["Message-ID"])
 
     async def _send(self, address: str, data: bytes) -> None:
         """One mail over the kept-open connection (the caller holds the lock)."""
@@ -250,9 +243,9 @@ class EmlSender(_MailSender):
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
-        mail = self.build(chat_id, message, key)
+        data, _ = self.build(chat_id, message, key)
         name = _UNSAFE.sub("_", key or datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")) + ".eml"
-        await asyncio.to_thread(self._write, name, mail_bytes(mail))
+        await asyncio.to_thread(self._write, name, data)
         return name[:64]
 
     def _write(self, name: str, data: bytes) -> None:
