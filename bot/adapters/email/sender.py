@@ -170,22 +170,16 @@ class SmtpSender(_MailSender):
         """Send (address, message, key) one after another over the connection; per item its
         Message-ID or the classified error (DeliveryError) — one failure stops nothing.
 
-        The next mail's bytes are built once the current one's first command is on its
-        way, so building overlaps that round trip (~20 µs a mail, see mime.py).
+        All bytes are built first (~20 µs a mail, see mime.py), then sent in a plain loop:
+        overlapping each build with the previous mail's round trip took a task and a turn
+        of the event loop per mail, which cost more than the build now does.
         """
+        prepared = [self.build(*item) for item in items]
         results: list[str | Exception] = []
-        if not items:
-            return results
         async with self._lock:
-            prepared = self.build(*items[0])
-            for index in range(len(items)):
-                data, msgid = prepared
-                sending = asyncio.ensure_future(self._send(items[index][0], data))
-                await asyncio.sleep(0)  # the request is on its way before we build the next
-                if index + 1 < len(items):
-                    prepared = self.build(*items[index + 1])
+            for (address, _, _), (data, msgid) in zip(items, prepared, strict=True):
                 try:
-                    await sending
+                    await self._send(address, data)
                 except Exception as exc:
                     results.append(exc)
                 else:
