@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from bot.outbox.ports import (
     RetryLater,
     TransientFailure,
 )
-from bot.outbox.worker import DeliveryWorker, WorkerPolicy, backoff_seconds
+from bot.outbox.worker import DeliveryWorker, WorkerPolicy, _PlatformLimiters, backoff_seconds
 from storage import outbox, people
 from storage.db import create_engine, session_factory
 from storage.migrate import upgrade_to_head
@@ -373,6 +374,21 @@ async def test_requests_in_flight_count_until_answered() -> None:
     assert window.delay(started) == 0
     window.record(started)
     assert window.delay(started) == pytest.approx(1.0, abs=0.05)  # both answered just now
+
+
+async def test_a_chunks_pacing_stopped_halfway_gives_back_only_what_it_took() -> None:
+    """A chunk's rows wait for their places in turn; stopped while waiting (the worker
+    stops), the places already taken go back, or the window would stay full for good."""
+    limiters = _PlatformLimiters(DeliveryLimits(2, 1000, 60000))  # 2 a second
+    waiting = asyncio.create_task(
+        limiters.slots([("a", False), ("b", False), ("c", False)]).__aenter__()
+    )
+    await asyncio.sleep(0.05)  # a and b have their places, c waits for the rate
+    assert limiters.window._in_flight == 2 and not waiting.done()
+    waiting.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    assert limiters.window._in_flight == 0
 
 
 async def test_global_rate_holds_in_every_trailing_second(sessions, clock: FixedClock) -> None:
