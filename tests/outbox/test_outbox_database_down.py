@@ -54,6 +54,18 @@ async def flaky(sqlite_url: str) -> AsyncIterator[FlakySessions]:
     await engine.dispose()
 
 
+def worker_on(
+    sessions: FlakySessions, sender: ScriptedSender, clock: FixedClock, **policy: Any
+) -> DeliveryWorker:
+    """A worker for the platform "test" that polls often, on sessions that may fail."""
+    return DeliveryWorker(
+        sessions,  # type: ignore[arg-type]  # a SessionFactory in all that the worker uses
+        {"test": sender},
+        clock,
+        WorkerPolicy(poll_seconds=0.01, **policy),
+    )
+
+
 async def polls(flaky: FlakySessions, count: int) -> None:
     """Wait until the worker has asked the database `count` more times."""
     target = flaky.attempts + count
@@ -66,12 +78,7 @@ async def polls(flaky: FlakySessions, count: int) -> None:
 async def test_a_database_outage_is_logged_once_then_summarised_then_its_end(
     flaky: FlakySessions, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    worker = DeliveryWorker(
-        flaky,  # type: ignore[arg-type]  # a SessionFactory in all that the worker uses
-        {"test": ScriptedSender()},
-        clock,
-        WorkerPolicy(poll_seconds=0.01),
-    )
+    worker = worker_on(flaky, ScriptedSender(), clock)
     stop = asyncio.Event()
     caplog.set_level(logging.INFO, logger="bot.outbox.worker")
     running = asyncio.create_task(worker.run(stop))
@@ -121,12 +128,7 @@ async def test_a_delivery_recorded_while_the_database_is_down_is_recorded_when_i
             message=OutgoingMessage("m"),
             now=clock.now(),
         )
-    worker = DeliveryWorker(
-        flaky,  # type: ignore[arg-type]
-        {"test": sender},
-        clock,
-        WorkerPolicy(poll_seconds=0.01),
-    )
+    worker = worker_on(flaky, sender, clock)
     await asyncio.wait_for(worker.run_once(), timeout=10)
     async with flaky.sessions() as session:
         row = await session.scalar(select(OutboxMessage))
@@ -182,12 +184,7 @@ async def test_an_attempt_whose_commit_was_not_acknowledged_is_sent_once_later(
             message=OutgoingMessage("m"),
             now=clock.now(),
         )
-    worker = DeliveryWorker(
-        flaky,  # type: ignore[arg-type]
-        {"test": sender},
-        clock,
-        WorkerPolicy(poll_seconds=0.01, lease=timedelta(seconds=30)),
-    )
+    worker = worker_on(flaky, sender, clock, lease=timedelta(seconds=30))
     await worker.run_once()
     assert flaky.dropped and sender.sent == []
     clock.advance(timedelta(minutes=5))  # long after the lease
@@ -233,12 +230,7 @@ async def test_a_chunks_sent_rows_are_kept_when_the_next_chunks_commit_fails(
                 message=OutgoingMessage(f"m{index:02}"),
                 now=clock.now(),
             )
-    worker = DeliveryWorker(
-        flaky,  # type: ignore[arg-type]
-        {"test": sender},
-        clock,
-        WorkerPolicy(poll_seconds=0.01),
-    )
+    worker = worker_on(flaky, sender, clock)
     await asyncio.wait_for(worker.run_once(), timeout=10)
     first = [text for _, text, _ in sender.sent]
     async with flaky.sessions() as session:
