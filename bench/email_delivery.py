@@ -4,15 +4,16 @@ Path measured: 5,000 letters to 5,000 addresses queued in the outbox (SQLite) �
 worker → the e-mail Sender (aiosmtplib, one kept-open connection) in a separate bot process
 → a local aiosmtpd server in this process, which counts Message-IDs. When half the mails
 have arrived, the bot process is killed with SIGKILL and started again; it must finish the
-rest without losing or repeating a mail (the one in flight at the kill is reported).
+rest without losing or repeating a mail (the chunk in flight at the kill is reported).
 
 Baseline, in the same run: the same messages, prebuilt, sent by a bare aiosmtplib loop over
 one connection to a second aiosmtpd server of the same kind. Like the bot, the loop runs in a
-process of its own, talking to the server in this one: run in this process, where the server
-thread hands over to it without leaving the process, the same loop ran 1,090-1,620 mails/s
-against 970-1,180 from a process of its own — a placement the bot (killed with SIGKILL) can
-never have. It runs three times, twice before the outbox run and once after, and the median
-is taken; `baseline_in_process_per_s` is one run in this process, for comparison.
+process of its own, talking to the server in this one. Run in this process instead, where
+the server thread hands over to it without leaving the process, the same loop ran 1,323-1,547
+mails/s against 967-1,173 from a process of its own (five runs of each, alternating) — a
+placement the bot, which is killed with SIGKILL, can never have. It runs three times, twice
+before the outbox run and once after, and the median is taken, as single runs varied by a
+fifth; `baseline_in_process_per_s` is one run in this process, for comparison.
 
 Figures (last line, one JSON object):
 - mails_per_s: mails per second through the outbox while a bot process runs (the time from
