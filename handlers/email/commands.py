@@ -6,8 +6,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from email_validator import EmailNotValidError, validate_email
-
 from bot.core.errors import UserError
 from bot.core.i18n import N_, Translator
 from bot.core.mail import Channel, MessageKind, to_outgoing
@@ -16,6 +14,12 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.context import HandlerContext
 from handlers.email.routing import route_for
 from handlers.email.texts import KIND_WORDS, OFF, confirmation_mail
+from handlers.email.typed_address import (
+    EmailNotValidError,
+    UnsendableAddress,
+    checked_address,
+    unsendable_text,
+)
 from storage import mail as mail_store
 
 PURPOSE_CODE = "email_confirmation"
@@ -104,7 +108,9 @@ async def _status(ctx: HandlerContext) -> Reply:
 
 async def _add(ctx: HandlerContext, given: str) -> Reply:
     try:
-        address = validate_email(given, check_deliverability=False).normalized
+        address = checked_address(given)
+    except UnsendableAddress:
+        raise UserError(unsendable_text(Translator(ctx.language), given)) from None
     except EmailNotValidError:
         raise UserError(
             ctx._("“{value}” is not a valid e-mail address.", value=given[:100])

@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from email_validator import EmailNotValidError, validate_email
-
 from bot.core.dates import format_date
 from bot.core.enums import Role
 from bot.core.errors import UserError
@@ -19,6 +17,12 @@ from bot.core.router import Arg, ArgKind, Command, Scope
 from handlers.admins.directory import is_admin
 from handlers.context import HandlerContext, local_today
 from handlers.dispatcher import role_name
+from handlers.email.typed_address import (
+    EmailNotValidError,
+    UnsendableAddress,
+    checked_address,
+    unsendable_text,
+)
 from handlers.organisation.access import require_admin_place, steering_group_id
 from handlers.organisation.addressees import candidates
 from handlers.organisation.addressing import match
@@ -144,7 +148,9 @@ async def _remove_here(ctx: HandlerContext) -> Reply:
 
 async def _add_address(ctx: HandlerContext, given: str) -> Reply:
     try:
-        address = validate_email(given, check_deliverability=False).normalized
+        address = checked_address(given)
+    except UnsendableAddress:
+        raise UserError(unsendable_text(Translator(ctx.language), given)) from None
     except EmailNotValidError:
         raise UserError(_usage(ctx)) from None
     added = await digest_store.add_destination(

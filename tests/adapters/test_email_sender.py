@@ -283,3 +283,33 @@ async def test_in_a_chunk_each_mail_keeps_its_own_outcome(
     rows = [await row(core, i) for i in more]
     assert {(r.status, r.attempts) for r in rows} == {(OutboxStatus.PENDING.value, 1)}
     assert len(smtp_server.received) == 4
+
+
+async def test_an_umlaut_domain_goes_out_in_ascii_and_umlauts_before_the_at_fail_at_once(
+    core: Core, smtp_server: SmtpServer
+) -> None:
+    """Without SMTPUTF8 an address must travel in ASCII: a domain with umlauts in its IDNA
+    form, in RCPT TO and in the To header. A mailbox name with umlauts has no ASCII form:
+    its row fails as a refused mailbox (the admins are told) and the rest of the chunk
+    goes out, instead of the server rejecting it again on every retry."""
+    idn = await queue_mail(core, "letter:idn", "anna@bücher.de")
+    utf8 = await queue_mail(core, "letter:utf8", "jörg@example.org")
+    plain = await queue_mail(core, "letter:plain", "berta@example.org")
+    sender = SmtpSender(
+        smtp_settings(core, smtp_server, mail_per_minute=6000), core.services.clock
+    )  # in one chunk
+    await worker(core, sender).run_once()
+    await sender.close()
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [
+        "anna@xn--bcher-kva.de",
+        "berta@example.org",
+    ]
+    assert {r.message()["To"] for r in smtp_server.received} == {
+        "anna@xn--bcher-kva.de",
+        "berta@example.org",
+    }
+    assert (await row(core, idn)).status == OutboxStatus.SENT.value
+    assert (await row(core, plain)).status == OutboxStatus.SENT.value
+    failed = await row(core, utf8)
+    assert failed.status == OutboxStatus.FAILED.value
+    assert (failed.last_error or "").startswith("mailbox refused: umlauts before the @")

@@ -91,6 +91,20 @@ async def test_an_invalid_address_is_refused_in_the_persons_language(chat: Conve
     assert await mail_rows(chat.core) == []
 
 
+async def test_an_address_the_bot_cannot_write_to_is_refused_an_umlaut_domain_is_not(
+    chat: Conversation, smtp_server: SmtpServer
+) -> None:
+    """Umlauts before the @ need SMTPUTF8, which the bot does not use: refused when typed,
+    instead of a code mail that can never arrive. A domain with umlauts goes out in its
+    IDNA form, so the code arrives there."""
+    answer = await chat.text(bernd, "/email jörg@example.org", dm(bernd))
+    assert "Umlauten oder anderen Sonderzeichen vor dem @" in answer
+    assert await mail_rows(chat.core) == []
+    await chat.say(bernd, "/email bernd@bücher.de", dm(bernd))
+    [code_mail] = await deliver_mail(chat.core, smtp_server)
+    assert code_mail.rcpt_tos == ["bernd@xn--bcher-kva.de"]
+
+
 async def test_someone_elses_address_cannot_be_taken(
     chat: Conversation, smtp_server: SmtpServer
 ) -> None:

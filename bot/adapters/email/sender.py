@@ -21,6 +21,7 @@ from email.utils import parseaddr
 from pathlib import Path
 
 import aiosmtplib
+from email_validator import EmailNotValidError, validate_email
 
 from bot.core.clock import Clock, SystemClock
 from bot.core.mail import MAIL_PLATFORM, MAILBOX_REFUSED, from_outgoing
@@ -67,14 +68,36 @@ class _MailSender:
     def is_group_chat(self, chat_id: str) -> bool:
         return False
 
-    def build(self, address: str, message: OutgoingMessage, key: str | None) -> tuple[bytes, str]:
-        """The mail's bytes and its Message-ID."""
+    def build(
+        self, address: str, message: OutgoingMessage, key: str | None
+    ) -> tuple[bytes, str, str]:
+        """The mail's bytes, its Message-ID and the address it goes to on the wire
+        (`smtp_address`; PermanentFailure for one that cannot be carried)."""
         now = self.clock.now()
         msgid = message_id(key or f"direct-{now.timestamp():.6f}", self.domain)
+        recipient = smtp_address(address)
         data = render_mail(
-            from_outgoing(message), sender=self.sender, recipient=address, msgid=msgid, date=now
+            from_outgoing(message), sender=self.sender, recipient=recipient, msgid=msgid, date=now
         )
-        return data, msgid
+        return data, msgid, recipient
+
+
+def smtp_address(address: str) -> str:
+    """The address as SMTP and the To header carry it without SMTPUTF8: a domain with
+    umlauts in its IDNA form (`anna@bücher.de` → `anna@xn--bcher-kva.de`, email-validator's
+    `ascii_email`). Umlauts before the @ have no such form: the mailbox counts as refused
+    (the admins are told) rather than being retried for days."""
+    if address.isascii():
+        return address
+    try:
+        ascii_form = validate_email(address, check_deliverability=False).ascii_email
+    except EmailNotValidError as exc:
+        raise PermanentFailure(f"{MAILBOX_REFUSED}: not an address: {exc}") from None
+    if ascii_form is None:
+        raise PermanentFailure(
+            f"{MAILBOX_REFUSED}: umlauts before the @ need SMTPUTF8, which the bot does not use"
+        )
+    return ascii_form
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +182,9 @@ class SmtpSender(_MailSender):
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
-        data, msgid = self.build(chat_id, message, key)
+        data, msgid, recipient = self.build(chat_id, message, key)
         async with self._lock:
-            await self._send(chat_id, data)
+            await self._send(recipient, data)
         return msgid[:64]
 
     async def deliver_many(
@@ -174,12 +197,21 @@ class SmtpSender(_MailSender):
         overlapping each build with the previous mail's round trip took a task and a turn
         of the event loop per mail, which cost more than the build now does.
         """
-        prepared = [self.build(*item) for item in items]
+        prepared: list[tuple[bytes, str, str] | Exception] = []
+        for item in items:
+            try:
+                prepared.append(self.build(*item))
+            except PermanentFailure as exc:  # that address only
+                prepared.append(exc)
         results: list[str | Exception] = []
         async with self._lock:
-            for (address, _, _), (data, msgid) in zip(items, prepared, strict=True):
+            for entry in prepared:
+                if isinstance(entry, Exception):
+                    results.append(entry)
+                    continue
+                data, msgid, recipient = entry
                 try:
-                    await self._send(address, data)
+                    await self._send(recipient, data)
                 except Exception as exc:
                     results.append(exc)
                 else:
@@ -237,7 +269,7 @@ class EmlSender(_MailSender):
     async def deliver(
         self, chat_id: str, message: OutgoingMessage, *, key: str | None = None
     ) -> str | None:
-        data, _ = self.build(chat_id, message, key)
+        data, _, _ = self.build(chat_id, message, key)
         name = _UNSAFE.sub("_", key or datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")) + ".eml"
         await asyncio.to_thread(self._write, name, data)
         return name[:64]
