@@ -74,13 +74,6 @@ async def mark_unreachable(
     )
 
 
-async def address_owner(session: Session, address: str) -> int | None:
-    """The person an address belongs to, confirmed or not (e.g. to name them in a report)."""
-    return await session.scalar(
-        select(EmailAddress.user_id).where(EmailAddress.address_key == address_key(address))
-    )
-
-
 async def confirmed_addresses(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
     """`confirmed_address` of many people in one query: user id → address, for those with
     a confirmed, reachable address."""
