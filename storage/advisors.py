@@ -633,3 +633,28 @@ async def published_advisors(session: AsyncSession) -> list[Advisor]:
             .order_by(Advisor.id)
         )
     )
+
+
+async def mark_email_unreachable(
+    session: AsyncSession, key: str, reason: str, at: datetime
+) -> list[Advisor]:
+    """Mark every registry entry with this address (`key`: lower-cased, as
+    `email_addresses.address_key` makes it) unreachable; the entries, by number. The first
+    failure's day stays: it says since when; the reason is the latest one."""
+    found = list(
+        await session.scalars(
+            select(Advisor).where(func.lower(Advisor.email) == key).order_by(Advisor.id)
+        )
+    )
+    for advisor in found:
+        if advisor.email_unreachable_at is None:
+            advisor.email_unreachable_at = at
+        advisor.email_unreachable_reason = reason
+    return found
+
+
+def set_email(advisor: Advisor, email: str) -> None:
+    """Give an advisor an address: a new one (or one an admin entered again) is tried again,
+    so an earlier bounce or refusal no longer holds."""
+    advisor.email = email
+    advisor.email_unreachable_at = advisor.email_unreachable_reason = None

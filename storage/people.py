@@ -298,6 +298,12 @@ async def export_user_data(session: AsyncSession, user: User) -> dict[str, Any]:
                 "authorizations": [d.isoformat() for d in days],
                 "region": advisor.region,
                 "published_on_public_list": advisor.published,
+                "email_unreachable_at": (
+                    advisor.email_unreachable_at.isoformat()
+                    if advisor.email_unreachable_at
+                    else None
+                ),
+                "email_unreachable_reason": advisor.email_unreachable_reason,
             }
         )
     feeds = await session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user.id))
@@ -461,6 +467,13 @@ async def delete_user(
         update(Advisor)
         .where(Advisor.user_id == user.id, Advisor.published != "")
         .values(published="", published_changed_at=now)
+    )
+    # A mail server's diagnostic may quote the person; the entry keeps only that (and since
+    # when) its address is unreachable, so no letter goes to it before an admin changes it.
+    await session.execute(
+        update(Advisor)
+        .where(Advisor.user_id == user.id, Advisor.email_unreachable_reason.is_not(None))
+        .values(email_unreachable_reason=None)
     )
     scrubbed = await outbox.scrub_person(
         session,

@@ -141,6 +141,18 @@ async def advisors(ctx: HandlerContext) -> Reply:
 
 async def _details(ctx: HandlerContext, advisor: Advisor) -> str:
     lines = [_line(ctx, advisor)]
+    if advisor.email_unreachable_at is not None:
+        lines.append(
+            ctx._(
+                "E-mail undeliverable since {day} ({reason}); no letters go there until the "
+                "address is changed: {command}",
+                day=format_date(
+                    advisor.email_unreachable_at.astimezone(ctx.tz).date(), ctx.language
+                ),
+                reason=advisor.email_unreachable_reason or ctx._("no reason given"),
+                command=ctx.command_name("advisoredit") + f" {advisor.id} email=…",
+            )
+        )
     if advisor.fields:
         lines.append(ctx._("Consulting fields: {fields}", fields=advisor.fields))
     if advisor.region:
@@ -296,7 +308,7 @@ async def edit_advisor(ctx: HandlerContext) -> Reply:
             raise UserError(
                 ctx._("An advisor with the e-mail address {email} exists already.", email=value)
             )
-        advisor.email = value
+        advisor_store.set_email(advisor, value)  # an unreachable mark goes: tried again
     elif key == "language":
         language = LANGUAGE_CHOICES.get(value.lower())
         if language is None:

@@ -349,8 +349,9 @@ async def letter_route(session: Session, advisor: Advisor, can_write: bool) -> t
     """(by chat, by e-mail) for an advisor's letter. The registry's address is the
     initiative's own record of the advisor: letters go there unless the advisor, linked to
     a chat account, chose the chat only (`/email briefe chat`) — or has a chat and no
-    address. Without a choice: chat where linked, else e-mail."""
-    if not advisor.email:
+    address. Without a choice: chat where linked, else e-mail. An address that bounced or
+    was refused (`email_unreachable_at`) counts as none until it is changed."""
+    if not advisor.email or advisor.email_unreachable_at is not None:
         return can_write, False
     if not can_write:
         return False, True
@@ -416,7 +417,9 @@ async def send_reports(services: Services, today: date, report: EscalationReport
                     len(steps),
                 )
                 return
-            lines = await _report_lines(session, steps, advisor_policy(settings))
+            lines = await _report_lines(
+                session, steps, advisor_policy(settings), ZoneInfo(settings.bot_timezone)
+            )
             first = steps[0].id
             now = services.clock.now()
             summary_targets = [summary_chat] if summary_chat else list(admins.chats)
@@ -510,7 +513,7 @@ async def _institution_summaries(
 
 
 async def _report_lines(
-    session: Session, steps: list[AdvisorStep], policy: EscalationPolicy | None
+    session: Session, steps: list[AdvisorStep], policy: EscalationPolicy | None, tz: ZoneInfo
 ) -> list[ReportLine]:
     advisors = await advisor_store.advisors_by_id(session, {s.advisor_id for s in steps})
     return [
@@ -518,6 +521,8 @@ async def _report_lines(
             advisor_id=s.advisor_id,
             name=advisors[s.advisor_id].name,
             email=advisors[s.advisor_id].email,
+            email_unreachable_on=_day(advisors[s.advisor_id].email_unreachable_at, tz),
+            email_unreachable_reason=advisors[s.advisor_id].email_unreachable_reason,
             institution=advisors[s.advisor_id].institution,
             step=Step(s.step),
             outcome=s.outcome,
@@ -527,6 +532,10 @@ async def _report_lines(
         )
         for s in steps
     ]
+
+
+def _day(moment: datetime | None, tz: ZoneInfo) -> date | None:
+    return moment.astimezone(tz).date() if moment is not None else None
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,9 @@ class ReportLine:
     due_on: date
     no_exchange: bool = False  # the letter had no exchange before its deadline to offer
     deadline: date | None = None
+    # The registry address bounced or was refused (since that day, with the server's reason).
+    email_unreachable_on: date | None = None
+    email_unreachable_reason: str | None = None
 
 
 def institution_summary(
@@ -276,7 +279,7 @@ def admin_report(
         )
         out += [
             f"• #{line.advisor_id} {line.name} <{line.email or '–'}>, {line.institution}: "
-            f"{step_name(t, line.step)}"
+            f"{step_name(t, line.step)}{_address_unreachable(t, line)}"
             for line in unreachable
         ]
     if missed:
@@ -309,6 +312,18 @@ def admin_report(
             for line in no_exchange
         ]
     return "\n".join(out)
+
+
+def _address_unreachable(t: Translator, line: ReportLine) -> str:
+    """Why the registry address was not used: it bounced or was refused."""
+    if line.email_unreachable_on is None:
+        return ""
+    return " – " + t.gettext(
+        "e-mail address unreachable since {day} ({reason})",
+        day=format_date(line.email_unreachable_on, t.language),
+        reason=" ".join((line.email_unreachable_reason or "").split())[:160]
+        or t.gettext("no reason given"),
+    )
 
 
 def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: date) -> str:

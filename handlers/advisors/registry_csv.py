@@ -237,6 +237,9 @@ async def apply_rows(
             advisor = await advisor_store.advisor_by_id(session, advisor_id)
             assert advisor is not None
             changed = False
+            if advisor.email is None or advisor.email.lower() != row.email.lower():
+                advisor_store.set_email(advisor, row.email)  # a new address is tried again
+                changed = True
             for column in ("name", "email", "institution", "fields", "language", "region"):
                 new = getattr(row, column)
                 if new is not None and getattr(advisor, column) != new:

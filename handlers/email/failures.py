@@ -1,16 +1,19 @@
 """Mail the worker gave up on goes to the admins' attention; a refused mailbox (SMTP 5xx to
-RCPT TO) also marks the address unreachable, so nothing more is sent there until its owner
-confirms it again (`/email <address>`)."""
+RCPT TO) also marks the address unreachable wherever it is known — a member's own address,
+so nothing more is sent there until its owner confirms it again (`/email <address>`), and
+an advisor's registry address, so no letter goes there until an admin changes it."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 from bot.core.i18n import Translator
 from bot.core.mail import MAILBOX_REFUSED
 from handlers.admins.directory import tell_admins
 from handlers.context import Services
+from handlers.email.unreachable import Owners, describe_owners, owners
 from storage import mail as mail_store
 from storage.email_addresses import mark_unreachable
 from storage.models import OutboxMessage
@@ -28,23 +31,31 @@ async def report_failed_mail(services: Services, now: datetime) -> int:
         rows = await mail_store.unreported_failures(session, limit=BATCH)
         if not rows:
             return 0
+        marked: dict[int, Owners] = {}
         for row in rows:
             if (row.last_error or "").startswith(MAILBOX_REFUSED) and row.chat_id:
-                await mark_unreachable(session, row.chat_id, row.last_error or "", now)
+                found = await mark_unreachable(session, row.chat_id, row.last_error or "", now)
+                if found.marked:
+                    marked[row.id] = await owners(session, found)
         log.warning("%d e-mails could not be delivered", len(rows))
         await tell_admins(
             session,
             services.settings,
             dedupe_key=f"{PURPOSE}:{rows[0].id}:{rows[-1].id}",
             purpose=PURPOSE,
-            text=lambda t: failure_report(t, rows),
+            text=lambda t: failure_report(t, rows, marked),
             now=now,
         )
         await mail_store.mark_reported(session, [row.id for row in rows], now)
     return len(rows)
 
 
-def failure_report(t: Translator, rows: list[OutboxMessage]) -> str:
+def failure_report(
+    t: Translator, rows: list[OutboxMessage], marked: Mapping[int, Owners] | None = None
+) -> str:
+    """One line per failed row; a refused address that was marked unreachable says so and
+    whose it was (an address of nobody the bot knows is only reported)."""
+    marked = marked or {}
     lines = [
         t.ngettext(
             "{n} e-mail could not be delivered:",
@@ -54,7 +65,10 @@ def failure_report(t: Translator, rows: list[OutboxMessage]) -> str:
     ]
     for row in rows:
         error = " ".join((row.last_error or "").split())[:160]
-        refused = error.startswith(MAILBOX_REFUSED)
-        note = t.gettext(" (address marked unreachable)") if refused else ""
+        found = marked.get(row.id)
+        note = ""
+        if found is not None:
+            note = t.gettext(" (address marked unreachable)")
+            note += " – " + describe_owners(t, found)
         lines.append(f"• #{row.id} → {row.chat_id} ({row.purpose}): {error}{note}")
     return "\n".join(lines)

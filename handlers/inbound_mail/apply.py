@@ -23,6 +23,7 @@ from handlers.admins.directory import tell_admins
 from handlers.calendar.events import meeting_uid
 from handlers.calendar.ics import OurUid, parse_uid
 from handlers.context import Services
+from handlers.email.unreachable import describe_owners, owners
 from handlers.inbound_mail.parsing import CalendarReply, FailedDelivery, InboundMail, parse_mail
 from handlers.meetings.actions import answer_meeting
 from storage import email_addresses, people, platform_state
@@ -122,14 +123,14 @@ async def _answered_meetings(
 async def _apply_failure(
     session: Session, services: Services, failure: FailedDelivery, key: str, now: datetime
 ) -> int:
-    """Mark a bounced address unreachable and tell the admins; 0 for an unknown address."""
+    """Mark a bounced address unreachable wherever it is known (a member's own address, an
+    advisor's registry address) and tell the admins whose it was; 0 for an unknown address."""
     reason = " ".join(part for part in (failure.status, failure.diagnostic) if part)
     address = failure.recipient
-    if not await email_addresses.mark_unreachable(session, address, reason[:500], now):
+    marked = await email_addresses.mark_unreachable(session, address, reason, now)
+    if not marked.marked:
         return 0
-    owner = await email_addresses.address_owner(session, address)
-    names = await people.display_names(session, [owner]) if owner is not None else {}
-    name = names.get(owner) if owner is not None else None
+    found = await owners(session, marked)
     log.info("e-mail to a known address bounced (%s); marked unreachable", failure.status)
 
     def text(t: Translator) -> str:
@@ -137,7 +138,7 @@ async def _apply_failure(
             "E-mail to {address} ({name}) could not be delivered: {reason}. "
             "I have marked the address as unreachable.",
             address=address,
-            name=name or t.gettext("unknown person"),
+            name=describe_owners(t, found),
             reason=reason or t.gettext("no reason given"),
         )
 

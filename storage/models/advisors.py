@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     false,
     text,
@@ -53,6 +54,10 @@ class Advisor(Base):
     published: Mapped[str] = mapped_column(String(100), default="", server_default="")
     # When that consent was last recorded or changed (None: never).
     published_changed_at: Mapped[datetime | None]
+    # Mail to `email` bounced or was refused (SMTP 5xx): no letter goes there until the
+    # address is changed (`/berateraendern N email=…`, the CSV import). Reason: the server's.
+    email_unreachable_at: Mapped[datetime | None]
+    email_unreachable_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class AdvisorAuthorization(Base):

@@ -108,6 +108,8 @@ async def test_link_code_connects_the_advisor_and_reminders_reach_them(
             "authorizations": ["2019-03-15"],
             "region": "",
             "published_on_public_list": "",
+            "email_unreachable_at": None,
+            "email_unreachable_reason": None,
         }
     ]
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,12 +16,16 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.cli import main
 from handlers.advisors.csv_cells import escape_cell, unescape_cell
 from handlers.advisors.registry_csv import parse_rows
 from storage.db import create_engine, session_factory
+from storage.email_addresses import mark_unreachable
 from storage.models import Advisor, AdvisorAuthorization, AdvisorStep
+
+T = TypeVar("T")
 
 HEADER = "name,email,institution,fields,language,authorized_on,status\n"
 GOOD = (
@@ -210,3 +216,45 @@ def test_escaping_a_cell_round_trips(cell: str) -> None:
     escaped = escape_cell(cell)
     assert isinstance(escaped, str) and not escaped.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert unescape_cell(escaped) == cell
+
+
+def test_an_import_that_changes_an_address_clears_its_unreachable_mark(
+    cli: CliRunner, database_url: str, tmp_path: Path
+) -> None:
+    """The same address again is still the dead one; a new address is tried again."""
+
+    async def in_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        engine = create_engine(database_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    async def mark(session: AsyncSession) -> None:
+        moment = datetime(2021, 6, 10, 8, 0, tzinfo=UTC)
+        await mark_unreachable(session, "berta@example.org", "5.1.1 User unknown", moment)
+
+    async def berta(session: AsyncSession) -> tuple[str | None, str | None]:
+        advisor = await session.scalar(select(Advisor).where(Advisor.name == "Berta Beispiel"))
+        assert advisor is not None
+        return advisor.email, advisor.email_unreachable_reason
+
+    source = tmp_path / "advisors.csv"
+    source.write_text(GOOD, encoding="utf-8")
+    assert cli.invoke(main, ["advisors", "import", str(source)]).exit_code == 0
+    asyncio.run(in_session(mark))
+    result = cli.invoke(main, ["advisors", "import", str(source)])
+    assert "unchanged 3" in result.output
+    assert asyncio.run(in_session(berta)) == ("berta@example.org", "5.1.1 User unknown")
+    # Keyed by id (the export's first column), the entry gets a new address.
+    exported = tmp_path / "export.csv"
+    assert cli.invoke(main, ["advisors", "export", str(exported)]).exit_code == 0
+    keyed = exported.read_text(encoding="utf-8").replace(
+        ",berta@example.org,", ",berta.neu@example.org,"
+    )
+    exported.write_text(keyed, encoding="utf-8")
+    result = cli.invoke(main, ["advisors", "import", str(exported)])
+    assert result.exit_code == 0, result.output
+    assert "updated 1" in result.output
+    assert asyncio.run(in_session(berta)) == ("berta.neu@example.org", None)

@@ -23,9 +23,16 @@ from bot.core.settings import Settings, load_settings
 from handlers.calendar.events import meeting_uid, series_uid
 from storage import people
 from storage.email_addresses import address_key
-from storage.models import EmailAddress, Meeting, ProcessedEvent, Rsvp
+from storage.models import Advisor, EmailAddress, Meeting, ProcessedEvent, Rsvp
 from tests.dovecot import Dovecot, Mailbox
-from tests.harness import OTHER_GROUP, Conversation, outbox_rows, person, registered_ag_transfer
+from tests.harness import (
+    OTHER_GROUP,
+    Conversation,
+    dm,
+    outbox_rows,
+    person,
+    registered_ag_transfer,
+)
 from tests.mails import bounce, calendar_reply
 
 anna, bernd, clara, dora = person("anna"), person("bernd"), person("clara"), person("dora")
@@ -300,6 +307,57 @@ async def test_a_bounce_marks_the_address_unreachable_and_tells_the_admins(
     text = note.payload["text"]
     assert text.startswith("Die E-Mail an Bernd@example.org (Bernd) konnte nicht zugestellt")
     assert "5.1.1" in text and "als nicht erreichbar markiert" in text
+
+
+ADVISOR_ADD = (
+    "/beraterneu Berta Beispiel | Berta@example.org | RKW Nord | Digitalisierung | 15.03.2019"
+)
+
+
+async def advisors(core: Core) -> list[Advisor]:
+    async with core.services.sessions() as session:
+        return list(await session.scalars(select(Advisor).order_by(Advisor.id)))
+
+
+async def test_a_bounce_for_an_advisors_registry_address_marks_it_and_names_the_advisor(
+    chat: Conversation, bot: Core, dovecot: Dovecot, mailbox: Mailbox
+) -> None:
+    """Advisors' addresses live only in the registry: a bounce marks the entry, the admins
+    learn which advisor it was, and `/berater` shows it until the address is changed."""
+    await chat.say(anna, ADVISOR_ADD, dm(anna))
+    await deliver(dovecot, mailbox, bounce("berta@example.org"))
+    [berta] = await advisors(bot)
+    assert berta.email_unreachable_at == bot.services.clock.now()
+    assert (berta.email_unreachable_reason or "").startswith("5.1.1 smtp; 550 5.1.1")
+    [note] = await outbox_rows(bot, "email_bounce")
+    assert note.user_id == await user_id(bot, anna)
+    text = note.payload["text"]
+    assert text.startswith(
+        f"Die E-Mail an berta@example.org (Berater*in #{berta.id} Berta Beispiel) konnte nicht"
+    )
+    assert "als nicht erreichbar markiert" in text
+
+    shown = await chat.text(anna, f"/berater {berta.id}", dm(anna))
+    assert "E-Mail unzustellbar seit 10.06.2021 (5.1.1 smtp; 550 5.1.1" in shown
+    await chat.say(anna, f"/berateraendern {berta.id} email=berta.neu@example.org", dm(anna))
+    [berta] = await advisors(bot)
+    assert berta.email_unreachable_at is None and berta.email_unreachable_reason is None
+    assert "unzustellbar" not in await chat.text(anna, f"/berater {berta.id}", dm(anna))
+
+
+async def test_a_bounce_for_an_address_of_a_member_and_an_advisor_marks_both(
+    chat: Conversation, bot: Core, dovecot: Dovecot, mailbox: Mailbox
+) -> None:
+    await chat.say(anna, ADVISOR_ADD, dm(anna))
+    await give_address(bot, bernd, "berta@example.org")
+    await deliver(dovecot, mailbox, bounce("BERTA@example.org"))
+    async with bot.services.sessions() as session:
+        member = await session.scalar(select(EmailAddress))
+    assert member is not None and member.unreachable_at == bot.services.clock.now()
+    [berta] = await advisors(bot)
+    assert berta.email_unreachable_at == bot.services.clock.now()
+    [note] = await outbox_rows(bot, "email_bounce")
+    assert f"(Bernd; Berater*in #{berta.id} Berta Beispiel)" in note.payload["text"]
 
 
 async def test_without_imap_host_no_mailbox_is_read(core: Core) -> None:

@@ -4,6 +4,7 @@ person owns goes; what only an admin may erase is named, and the admins are told
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from sqlalchemy import select, update
 from bot.app import Core
 from bot.core.clock import FixedClock
 from bot.core.enums import OutboxStatus
+from storage.email_addresses import mark_unreachable
 from storage.models import Advisor, Identity, OutboxMessage
 from tests.harness import Conversation, dm, outbox_rows, person, registered_ag_transfer
 
@@ -142,3 +144,26 @@ async def test_privacy_notice_says_what_erasure_keeps_and_the_retention(
     english = await chat.text(anna, "/privacy")
     assert "as “former member”" in english and "advisor registry stays" in english
     assert "text and files for 30 days" in english
+
+
+async def test_erasure_drops_the_reason_a_registry_address_was_unreachable(
+    chat: Conversation, core
+) -> None:
+    """A mail server's diagnostic may quote the person; the kept registry entry keeps only
+    that its address is unreachable (so no letter goes there), not the server's words."""
+    now = core.services.clock.now()
+    reason = "5.1.1 smtp; 550 5.1.1 <bernd@example.org> Bernd Berater: User unknown"
+    async with core.services.sessions.begin() as session:
+        await mark_unreachable(session, "bernd@example.org", reason, now)
+    [exported] = json.loads((await chat.say(bernd, "/meinedaten", dm(bernd)))[0].document.content)[
+        "advisor_registry"
+    ]
+    assert exported["email_unreachable_reason"] == reason
+    assert exported["email_unreachable_at"] == now.isoformat()
+
+    await chat.say(bernd, "/datenloeschen ja", dm(bernd))
+    async with core.services.sessions() as session:
+        entry = await session.scalar(select(Advisor))
+    assert entry is not None and entry.user_id is None
+    assert entry.email_unreachable_reason is None
+    assert entry.email_unreachable_at == now
