@@ -542,7 +542,8 @@ def _day(moment: datetime | None, tz: ZoneInfo) -> date | None:
 class PreviewLine:
     advisor: Advisor
     step: DueStep
-    reachable: bool
+    by_chat: bool  # how the letter would go: `letter_route`, as the run decides
+    by_mail: bool
     waits: bool = False  # a delisting that waits for an exchange to have taken place
 
 
@@ -572,5 +573,8 @@ async def preview(
             waits = settings is not None and await delisting_waits(
                 session, settings, policy, advisors[i], step, as_of
             )
-            lines.append(PreviewLine(advisors[i], step, advisors[i].user_id in reachable, waits))
+            by_chat, by_mail = await letter_route(
+                session, advisors[i], advisors[i].user_id in reachable
+            )
+            lines.append(PreviewLine(advisors[i], step, by_chat, by_mail, waits))
     return lines, len(ids)

@@ -344,8 +344,12 @@ def preview_text(t: Translator, lines: list[PreviewLine], total: int, as_of: dat
             what = t.gettext("missed, reported to admins")
         elif line.waits:
             what = t.gettext("waits: no experience exchange has taken place since the last call")
-        elif line.reachable:
+        elif line.by_chat and line.by_mail:
+            what = t.gettext("direct message and e-mail")
+        elif line.by_chat:
             what = t.gettext("direct message")
+        elif line.by_mail:
+            what = t.gettext("e-mail")
         else:
             what = t.gettext("not reachable by chat or e-mail, reported to admins")
         out.append(
