@@ -30,12 +30,17 @@ from handlers.advisors.letters import describe_exchange, preview_text, step_name
 from handlers.advisors.policy import EscalationPolicy, timeline
 from handlers.advisors.registry_csv import ADVISOR_CODE
 from handlers.context import HandlerContext
+from handlers.email.typed_address import (
+    EmailNotValidError,
+    UnsendableAddress,
+    checked_address,
+    unsendable_text,
+)
 from handlers.meetings.commands import read_when
 from storage import advisors as advisor_store
 from storage import linking
 from storage.models import Advisor, AdvisorInstitution
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGE_CHOICES = {"de": "de", "deutsch": "de", "german": "de", "en": "en", "englisch": "en"}
 LIST_LIMIT = 30
 ADD_EXAMPLE = (
@@ -88,9 +93,12 @@ def _date(ctx: HandlerContext, text: str) -> date:
 
 def _check_email(ctx: HandlerContext, email: str) -> str:
     email = email.strip()
-    if not EMAIL.match(email) or len(email) > 254:
-        raise UserError(ctx._("“{value}” is not an e-mail address.", value=email))
-    return email
+    try:
+        return checked_address(email)
+    except UnsendableAddress:
+        raise UserError(unsendable_text(Translator(ctx.language), email)) from None
+    except EmailNotValidError:
+        raise UserError(ctx._("“{value}” is not an e-mail address.", value=email)) from None
 
 
 async def _advisor(ctx: HandlerContext, ref: str) -> Advisor:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -22,6 +21,11 @@ from handlers.advisors import actions
 from handlers.advisors.consent import ConsentError, parse_consent, stored
 from handlers.advisors.csv_cells import escape_cell, unescape_cell
 from handlers.advisors.policy import EscalationPolicy
+from handlers.email.typed_address import (
+    EmailNotValidError,
+    UnsendableAddress,
+    checked_address,
+)
 from storage import advisors as advisor_store
 from storage.db import Session
 from storage.models import Advisor
@@ -42,7 +46,6 @@ REQUIRED = ("name", "email", "institution", "authorized_on")
 EXPORT_COLUMNS = (*COLUMNS, "authorizations", "linked", "next_step_on")
 LINK_CODE_COLUMNS = ("link_code", "link_code_valid_until")
 ADVISOR_CODE = "advisor"  # the link code purpose, as /beratercode makes them
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LANGUAGES = {"de", "en"}
 STATUSES = {"", ListingStatus.LISTED.value, ListingStatus.DELISTED.value}
 
@@ -99,8 +102,8 @@ def parse_rows(
             if not value.get(column):
                 problems.append(RowError(line, column, "empty"))
         email = value.get("email", "").lower()
-        if email and not EMAIL.match(email):
-            problems.append(RowError(line, "email", f"{email!r} is not an e-mail address"))
+        if email and (unusable := _unusable_address(email)):
+            problems.append(RowError(line, "email", unusable))
         elif email in seen_emails:
             problems.append(
                 RowError(line, "email", f"{email} appears already in line {seen_emails[email]}")
@@ -339,3 +342,14 @@ async def export_csv(session: Session, link_codes: LinkCodes | None = None) -> s
                 cells += ["", ""]
         writer.writerow(escape_cell(cell) for cell in cells)
     return out.getvalue()
+
+
+def _unusable_address(email: str) -> str | None:
+    """Why the bot cannot write to `email` (the same check as `/email`), or None."""
+    try:
+        checked_address(email)
+    except UnsendableAddress:
+        return f"{email!r}: umlauts before the @ cannot be written to (no SMTPUTF8)"
+    except EmailNotValidError:
+        return f"{email!r} is not an e-mail address"
+    return None

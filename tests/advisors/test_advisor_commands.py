@@ -53,6 +53,9 @@ async def test_edit_and_manual_delisting(chat: Conversation) -> None:
     assert "Gespeichert" in text and "BIFA München" in text
     text = await chat.text(ADMIN, "/berateraendern 1 email=kaputt", dm(ADMIN))
     assert "„kaputt“ ist keine E-Mail-Adresse." in text
+    # The same check as /email: umlauts before the @ need SMTPUTF8, which the bot lacks.
+    text = await chat.text(ADMIN, "/berateraendern 1 email=jörg@example.org", dm(ADMIN))
+    assert "An „jörg@example.org“ kann ich nicht schreiben" in text
     text = await chat.text(ADMIN, "/berateraendern 1 sprache=en", dm(ADMIN))
     assert "Sprache: en" in text
     text = await chat.text(ADMIN, "/berateraendern 1 status=delisted", dm(ADMIN))

@@ -101,7 +101,8 @@ def test_invalid_rows_are_all_reported_and_nothing_is_imported(
         + "Good One,good@example.org,RKW,,de,2019-03-15,\n"
         + "No Mail,not-an-address,RKW,,de,2019-03-15,\n"
         + ",x@example.org,RKW,,fr,31.02.2019,\n"
-        + "Twice,good@example.org,RKW,,de,2019-03-15,gone\n",
+        + "Twice,good@example.org,RKW,,de,2019-03-15,gone\n"
+        + "Umlaut,jörg@example.org,RKW,,de,2019-03-15,\n",
         encoding="utf-8",
     )
     result = cli.invoke(main, ["advisors", "import", str(source)])
@@ -113,7 +114,11 @@ def test_invalid_rows_are_all_reported_and_nothing_is_imported(
     assert "line 4: language: 'fr' is not de or en" in lines
     assert "line 5: email: good@example.org appears already in line 2" in lines
     assert "line 5: status: 'gone' is not listed or delisted" in lines
-    assert "6 problem(s) in bad.csv; nothing was imported" in result.output
+    assert (
+        "line 6: email: 'jörg@example.org': umlauts before the @ cannot be written to "
+        "(no SMTPUTF8)" in lines
+    )
+    assert "7 problem(s) in bad.csv; nothing was imported" in result.output
     assert count(database_url, Advisor) == 0
 
 
