@@ -139,13 +139,7 @@ async def enqueue(
         "created_at": now,
         "expires_at": useful_until(purpose, not_before or now, expires_at),
     }
-    statement = (
-        dialect_insert(session)(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return await _insert_once(session, values)
 
 
 async def enqueue_to_person(
@@ -358,33 +352,14 @@ async def start_attempt(
 ) -> bool:
     """Right before sending: still ours? Then record that the request is about to leave
     (committed by the caller before sending), so a crash from here on is never resent."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == delivery_id,
-            OutboxMessage.lease_owner == owner,
-            OutboxMessage.status == OutboxStatus.SENDING.value,
-        )
-        .values(lease_until=now + lease, attempted_at=now)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    ours = await start_attempts(session, [delivery_id], owner=owner, now=now, lease=lease)
+    return delivery_id in ours
 
 
 async def mark_sent(
     session: AsyncSession, delivery_id: int, *, now: datetime, platform_message_id: str | None
 ) -> None:
-    await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == delivery_id)
-        .values(
-            status=OutboxStatus.SENT.value,
-            sent_at=now,
-            lease_owner=None,
-            lease_until=None,
-            platform_message_id=platform_message_id,
-            last_error=None,
-        )
-    )
+    await mark_sent_many(session, [(delivery_id, platform_message_id)], now=now)
 
 
 async def reschedule(
@@ -954,6 +929,17 @@ _MARK_SENT = (
 )
 
 
+async def _insert_once(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert a row unless its dedupe key is taken; True when it is new."""
+    statement = (
+        dialect_insert(session)(OutboxMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def record_sent(
     session: AsyncSession,
     *,
@@ -984,10 +970,4 @@ async def record_sent(
         "sent_at": now,
         "platform_message_id": platform_message_id,
     }
-    statement = (
-        dialect_insert(session)(OutboxMessage)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    result = await session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return await _insert_once(session, values)
