@@ -159,16 +159,14 @@ class _PlatformLimiters:
         cost of one limiter per address). One task drains a chat, so this needs no lock;
         the chat waits before the global bucket, which would otherwise stand unused.
         """
-        await self._take(chat_id, is_group)
-        try:
+        async with self.slots([(chat_id, is_group)]):
             yield
-        finally:
-            self._give_back(chat_id, asyncio.get_running_loop().time())
 
     @asynccontextmanager
     async def slots(self, chats: Sequence[tuple[str, bool]]) -> AsyncIterator[None]:
-        """`slot` for the chats of one chunk (chat id, is a group), waited for in turn and
-        held together until the chunk is answered: one context instead of one per mail."""
+        """Places for the chats of one chunk (chat id, is a group), waited for in turn as
+        `slot` describes and held together until the chunk is answered: one context
+        instead of one per mail. A wait stopped halfway gives back what it had taken."""
         taken: list[str] = []
         try:
             for chat_id, is_group in chats:
