@@ -88,6 +88,14 @@ async def converse(
     return await fake.wait_for_messages(chat, count=count, since=since, timeout=10)
 
 
+async def registered_group(telegram: FakeTelegram) -> None:
+    """Anna registers GROUP as "AG Transfer"; Bernd and Clara start the bot and join."""
+    await converse(telegram, GROUP, ANNA, '/registrieren ag "AG Transfer"')
+    for user in (BERND, CLARA):
+        await converse(telegram, user, user, "/start")
+        await converse(telegram, GROUP, user, "/beitreten")
+
+
 def bot_process_env(fake: FakeTelegram, db: Path) -> dict[str, str]:
     """The environment of a `python -m bot` process on `fake` with its database at `db`; its
     feed server on a free port, so no other process on this machine stands in its way."""

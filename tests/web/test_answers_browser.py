@@ -6,42 +6,17 @@ screenshots (desktop and phone width) go to docs/screenshots/ for the README."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
-import pytest
 from playwright.async_api import Page
 from sqlalchemy import select
 
-from bot.feed_server import FeedServer
 from storage.models import Rsvp
 from tests.browser import screenshot
 from tests.fake_telegram import FakeTelegram
-from tests.telegram_bot import ANNA, BERND, CLARA, GROUP, TelegramBot, TelegramSetup, converse
+from tests.telegram_bot import ANNA, BERND, GROUP, TelegramBot, converse, registered_group
 from tests.web.answer_links import last_link
 
 POLL = '/terminabfrage "Juni-Sitzung" 15.06.2031 9-12 Uhr; 17.06.2031 14-16 Uhr notfalls'
-
-
-@pytest.fixture
-def telegram_setup() -> TelegramSetup:
-    return TelegramSetup(now=datetime(2031, 6, 1, 8, 0, tzinfo=UTC), clara_language="de")
-
-
-@pytest.fixture
-async def pages(telegram_bot: TelegramBot) -> AsyncIterator[str]:
-    """The bot's HTTP server over the running bot's services, on 127.0.0.1."""
-    server = FeedServer(telegram_bot.core.services)
-    await server.start("127.0.0.1", 0)
-    yield f"http://127.0.0.1:{server.port}"
-    await server.stop()
-
-
-async def registered(telegram: FakeTelegram) -> None:
-    await converse(telegram, GROUP, ANNA, '/registrieren ag "AG Transfer"')
-    for user in (BERND, CLARA):
-        await converse(telegram, user, user, "/start")
-        await converse(telegram, GROUP, user, "/beitreten")
 
 
 def watch_console(browser: Page) -> list[str]:
@@ -52,9 +27,9 @@ def watch_console(browser: Page) -> list[str]:
 
 
 async def test_a_guest_answers_on_the_page_and_the_telegram_poll_shows_it(
-    telegram_bot: TelegramBot, telegram: FakeTelegram, pages: str, browser: Page
+    telegram_bot: TelegramBot, telegram: FakeTelegram, bot_pages: str, browser: Page
 ) -> None:
-    await registered(telegram)
+    await registered_group(telegram)
     [poll] = await converse(telegram, GROUP, ANNA, POLL + " bis 10.06.2031")
     telegram.press_button(GROUP, poll.message_id, BERND, poll.buttons[0]["callback_data"])
     await telegram.wait_until(lambda: "✅ Bernd" in (poll.text or ""), timeout=10, what="Bernd")
@@ -62,7 +37,7 @@ async def test_a_guest_answers_on_the_page_and_the_telegram_poll_shows_it(
     path = await last_link(telegram_bot.core)
     console = watch_console(browser)
 
-    await browser.goto(pages + path)
+    await browser.goto(bot_pages + path)
     assert await browser.title() == "Terminabfrage #1: Juni-Sitzung"
     assert await browser.locator("legend").first.inner_text() == "1) So, 15.06.2031, 9:00–12:00 Uhr"
     await browser.get_by_role("group", name="1) So, 15.06.2031").get_by_label("ja").check()
@@ -83,7 +58,7 @@ async def test_a_guest_answers_on_the_page_and_the_telegram_poll_shows_it(
     assert console == []
 
     # the keyboard alone answers too: Tab to the "nein" of the first date, Space, Enter
-    await browser.goto(pages + path + "?lang=en")
+    await browser.goto(bot_pages + path + "?lang=en")
     assert await browser.get_attribute("html", "lang") == "en"
     no = browser.get_by_role("group", name=re.compile(r"^1\) ")).get_by_label("no")
     await no.focus()
@@ -96,9 +71,9 @@ async def test_a_guest_answers_on_the_page_and_the_telegram_poll_shows_it(
 
 
 async def test_a_guest_opens_the_zusage_link_and_confirms(
-    telegram_bot: TelegramBot, telegram: FakeTelegram, pages: str, browser: Page
+    telegram_bot: TelegramBot, telegram: FakeTelegram, bot_pages: str, browser: Page
 ) -> None:
-    await registered(telegram)
+    await registered_group(telegram)
     await converse(telegram, GROUP, ANNA, '/sitzung 20.06.2031 10-12 Uhr "Juli-Sitzung" | Köln')
     await converse(telegram, GROUP, ANNA, "/sitzungsgast 1 Erika Muster erika@example.org")
     yes = await last_link(telegram_bot.core, "rsvp")
@@ -106,7 +81,7 @@ async def test_a_guest_opens_the_zusage_link_and_confirms(
     yes = yes.removesuffix("/no") + "/yes"
     console = watch_console(browser)
 
-    await browser.goto(pages + yes)
+    await browser.goto(bot_pages + yes)
     assert await browser.title() == "Juli-Sitzung"
     assert "Sie antworten als Erika Muster." in await browser.inner_text("main")
     await screenshot(browser, "answer-invitation")

@@ -5,33 +5,16 @@ it before anyone pressed a button on it (the real Telegram adapter on the fake B
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import aiohttp
-import pytest
 
-from bot.feed_server import FeedServer
 from storage import polls as poll_store
 from tests.fake_telegram import FakeTelegram
-from tests.telegram_bot import ANNA, BERND, CLARA, GROUP, TelegramBot, TelegramSetup, converse
+from tests.telegram_bot import ANNA, BERND, CLARA, GROUP, TelegramBot, converse, registered_group
 from tests.web.answer_links import csrf_of, last_link
 
 POLL = '/terminabfrage "Juni-Sitzung" 15.06.2031 9-12 Uhr; 17.06.2031 14-16 Uhr bis 10.06.2031'
 SAME_SITE = {"Sec-Fetch-Site": "same-origin"}
-
-
-@pytest.fixture
-def telegram_setup() -> TelegramSetup:
-    return TelegramSetup(now=datetime(2031, 6, 1, 8, 0, tzinfo=UTC), clara_language="de")
-
-
-@pytest.fixture
-async def pages(telegram_bot: TelegramBot) -> AsyncIterator[str]:
-    server = FeedServer(telegram_bot.core.services)
-    await server.start("127.0.0.1", 0)
-    yield f"http://127.0.0.1:{server.port}"
-    await server.stop()
 
 
 async def shown_in(bot: TelegramBot) -> dict[tuple[str, str], str]:
@@ -46,17 +29,14 @@ async def shown_in(bot: TelegramBot) -> dict[tuple[str, str], str]:
 
 
 async def test_a_web_answer_edits_the_poll_where_it_was_started_before_any_press(
-    telegram_bot: TelegramBot, telegram: FakeTelegram, pages: str, http: aiohttp.ClientSession
+    telegram_bot: TelegramBot, telegram: FakeTelegram, bot_pages: str, http: aiohttp.ClientSession
 ) -> None:
-    await converse(telegram, GROUP, ANNA, '/registrieren ag "AG Transfer"')
-    for user in (BERND, CLARA):
-        await converse(telegram, user, user, "/start")
-        await converse(telegram, GROUP, user, "/beitreten")
+    await registered_group(telegram)
     [poll] = await converse(telegram, GROUP, ANNA, POLL)
     assert await shown_in(telegram_bot) == {("telegram", str(GROUP)): str(poll.message_id)}
     await converse(telegram, GROUP, ANNA, "/abfragegast 1 Erika Muster erika@example.org")
 
-    url = pages + await last_link(telegram_bot.core)
+    url = bot_pages + await last_link(telegram_bot.core)
     async with http.get(url) as page:
         form = csrf_of(await page.text())
     answered = await http.post(
@@ -92,7 +72,7 @@ async def test_a_web_answer_edits_the_poll_where_it_was_started_before_any_press
 
 
 async def test_a_poll_reply_that_went_through_the_outbox_is_kept_too(
-    telegram_bot: TelegramBot, telegram: FakeTelegram, pages: str, http: aiohttp.ClientSession
+    telegram_bot: TelegramBot, telegram: FakeTelegram, bot_pages: str, http: aiohttp.ClientSession
 ) -> None:
     """Telegram refused the poll's first send (a 500): the outbox sends it later, under the
     same key, and keeps its id there, so it is edited all the same."""
@@ -102,7 +82,7 @@ async def test_a_poll_reply_that_went_through_the_outbox_is_kept_too(
     assert "Terminabfrage #1" in (poll.text or "")
     assert await shown_in(telegram_bot) == {("telegram", str(GROUP)): str(poll.message_id)}
     await converse(telegram, GROUP, ANNA, "/abfragegast 1 Erika Muster erika@example.org")
-    url = pages + await last_link(telegram_bot.core)
+    url = bot_pages + await last_link(telegram_bot.core)
     async with http.get(url) as page:
         form = csrf_of(await page.text())
     await http.post(
