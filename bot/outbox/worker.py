@@ -561,8 +561,8 @@ class DeliveryWorker:
         self,
         chunk: list[outbox_store.Delivery],
         queue: deque[outbox_store.Delivery],
-        paced: AsyncExitStack | None = None,
-        unrecorded: list[tuple[int, str | None]] | None = None,
+        paced: AsyncExitStack | None,
+        unrecorded: list[tuple[int, str | None]],
     ) -> None:
         """Send rows of different chats together: each waits for its pacing, then one commit
         records all attempts (and `unrecorded`, the sent rows of the chunk before), the
@@ -574,7 +574,6 @@ class DeliveryWorker:
         """
         platform = chunk[0].platform
         breaker = self._breakers[platform]
-        unrecorded = unrecorded if unrecorded is not None else []
         if len(chunk) == 1 or breaker.state(self.clock.now()) is not BreakerState.CLOSED:
             await self._record_sent(unrecorded)
             if paced is not None:  # waited for ahead; each row now waits for its own
